@@ -1,0 +1,579 @@
+/**
+ * The Raft protocol as a synchronous state machine (etcd-io/raft's `raft` struct): terms,
+ * roles, elections with PreVote and CheckQuorum, log replication, commit, ReadIndex, leadership
+ * transfer and snapshot install. It produces messages into `msgs` and never performs I/O;
+ * {@link RawNode} turns its state into `Ready` batches for the driver.
+ *
+ * Leader-side replication (sending appends, heartbeats and snapshots, handling their answers)
+ * lives in replication.ts to keep each file about one concern.
+ */
+import type { ResolvedRaftConfig } from './config.js';
+import { RaftLog } from './raft-log.js';
+import { ReadOnlyQueue, type ReadRequest } from './read-only.js';
+import * as replication from './replication.js';
+import { ProgressTracker } from './tracker.js';
+import {
+  NONE,
+  assertNever,
+  invariant,
+  type AppendRequest,
+  type Entry,
+  type HardState,
+  type Heartbeat,
+  type Message,
+  type NodeId,
+  type ReadState,
+  type Role,
+  type SnapshotMeta,
+  type SnapshotRequest,
+  type SoftState,
+  type VoteRequest,
+} from './types.js';
+
+/** Outcome of a proposal. Expected refusals are values, not exceptions. */
+export type ProposeResult =
+  | { readonly type: 'accepted'; readonly term: number; readonly firstIndex: number; readonly lastIndex: number }
+  | {
+      readonly type: 'dropped';
+      readonly reason: 'not-leader' | 'transfer-in-progress' | 'empty';
+      /** The leader this node knows of (NONE if none): where the client should go. */
+      readonly leader: NodeId;
+    };
+
+/** Outcome of a ReadIndex request. */
+export type ReadIndexResult =
+  | { readonly type: 'accepted'; readonly forwardedTo: NodeId }
+  | { readonly type: 'dropped'; readonly reason: 'no-leader' };
+
+/** Outcome of a leadership transfer request. */
+export type TransferResult =
+  | { readonly type: 'started' | 'already-pending' }
+  | {
+      readonly type: 'dropped';
+      readonly reason: 'not-leader' | 'already-leader' | 'unknown-node' | 'learner';
+      readonly leader: NodeId;
+    };
+
+const EMPTY = new Uint8Array(0);
+
+export class Raft {
+  readonly id: NodeId;
+  readonly cfg: ResolvedRaftConfig;
+  term = 0;
+  vote: NodeId = NONE;
+  role: Role = 'follower';
+  lead: NodeId = NONE;
+  /** Target of a leadership transfer in progress (thesis §3.10), or NONE. */
+  leadTransferee: NodeId = NONE;
+  readonly log: RaftLog;
+  readonly tracker: ProgressTracker;
+  readonly readOnly = new ReadOnlyQueue();
+  /** Reads that arrived before this leader committed an entry of its term (thesis §6.4). */
+  pendingReads: Array<{ readonly from: NodeId; readonly context: string }> = [];
+  /** Messages produced since the last Ready. */
+  msgs: Message[] = [];
+  readStates: ReadState[] = [];
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  randomizedElectionTimeout = 0;
+
+  constructor(cfg: ResolvedRaftConfig) {
+    this.id = cfg.id;
+    this.cfg = cfg;
+    this.log = new RaftLog(cfg.storage, cfg.applied);
+    this.tracker = new ProgressTracker(cfg.maxInflightMsgs, cfg.maxInflightBytes);
+    const { hardState, confState } = cfg.storage.initialState();
+    this.tracker.reset(confState, this.log.lastIndex() + 1);
+    this.loadHardState(hardState);
+    invariant(this.log.applied <= this.log.committed, () =>
+      `applied ${this.log.applied} beyond committed ${this.log.committed} at boot`,
+    );
+    this.becomeFollower(this.term, NONE);
+  }
+
+  private loadHardState(hs: HardState): void {
+    invariant(hs.commit <= this.log.lastIndex(), () =>
+      `stored commit ${hs.commit} beyond last index ${this.log.lastIndex()}: log truncated or lost?`,
+    );
+    this.log.commitTo(hs.commit);
+    this.term = hs.term;
+    this.vote = hs.vote;
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  softState(): SoftState {
+    return { leader: this.lead, role: this.role };
+  }
+
+  send(m: Message): void {
+    this.msgs.push(m);
+  }
+
+  // ---- time -------------------------------------------------------------------------------
+
+  /** Advances logical time by one tick. */
+  tick(): void {
+    if (this.role === 'leader') this.tickHeartbeat();
+    else this.tickElection();
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.hup(false);
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.cfg.electionTick) {
+      this.electionElapsed = 0;
+      if (this.cfg.checkQuorum) {
+        // CheckQuorum (thesis §6.2): a leader cut off from a majority steps down, so clients
+        // stop waiting on it and a majority elsewhere can make progress.
+        if (!this.tracker.quorumActive(this.id)) {
+          this.cfg.logger.info('stepping down: quorum not active', this.logFields());
+          this.becomeFollower(this.term, NONE);
+          return;
+        }
+        for (const [id, pr] of this.tracker.progress) pr.recentActive = id === this.id;
+      }
+      // A transfer that has not finished within an election timeout is abandoned (§3.10).
+      if (this.leadTransferee !== NONE) this.abortLeaderTransfer('timed out');
+    }
+    if (this.heartbeatElapsed >= this.cfg.heartbeatTick) {
+      this.heartbeatElapsed = 0;
+      replication.bcastHeartbeat(this);
+    }
+  }
+
+  /** A voter with no snapshot being installed may stand for election. */
+  promotable(): boolean {
+    return this.tracker.isVoter(this.id) && !this.log.hasPendingSnapshot();
+  }
+
+  private resetRandomizedElectionTimeout(): void {
+    // Raft §5.2: timeouts drawn from [T, 2T) so that split votes are rare and resolve quickly.
+    this.randomizedElectionTimeout = this.cfg.electionTick + this.cfg.random.nextInt(this.cfg.electionTick);
+  }
+
+  // ---- roles ------------------------------------------------------------------------------
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      invariant(term > this.term, () => `term going backwards: ${this.term} → ${term}`);
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.lead = NONE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+    this.leadTransferee = NONE;
+    this.tracker.resetVotes();
+    this.tracker.resetProgress(this.log.lastIndex() + 1);
+    this.readOnly.reset();
+    this.pendingReads = [];
+  }
+
+  becomeFollower(term: number, lead: NodeId): void {
+    this.reset(term);
+    this.lead = lead;
+    this.role = 'follower';
+  }
+
+  /** PreVote (thesis §9.6): ask whether we could win before disturbing anyone's term. */
+  becomePreCandidate(): void {
+    invariant(this.role !== 'leader', () => 'leader cannot become pre-candidate');
+    // Term and vote are untouched: a pre-candidate that loses leaves no trace.
+    this.tracker.resetVotes();
+    this.lead = NONE;
+    this.role = 'pre-candidate';
+  }
+
+  becomeCandidate(): void {
+    invariant(this.role !== 'leader', () => 'leader cannot become candidate');
+    // Raft §5.2: increment currentTerm, vote for self.
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = 'candidate';
+  }
+
+  becomeLeader(): void {
+    invariant(this.role === 'candidate' || this.role === 'leader', () => `${this.role} cannot become leader`);
+    this.reset(this.term);
+    this.lead = this.id;
+    this.role = 'leader';
+    const self = this.tracker.progress.get(this.id);
+    invariant(self !== undefined, () => 'leader is not in its own configuration');
+    // The leader counts itself only for what it has durably written (persist before counting).
+    self.match = this.log.lastStableIndex();
+    self.becomeReplicate();
+    self.recentActive = true;
+    // Raft §8 / thesis §6.4: commit an entry of our own term at once, which commits everything
+    // before it and lets ReadIndex serve reads.
+    this.appendEntries([{ type: 'noop', data: EMPTY }]);
+    this.cfg.logger.info('became leader', this.logFields());
+  }
+
+  // ---- elections --------------------------------------------------------------------------
+
+  /** Starts an election (or a pre-election). `transfer`: at the leader's request, §3.10. */
+  hup(transfer: boolean): void {
+    if (this.role === 'leader') return;
+    if (!this.promotable()) return;
+    // Leadership transfer skips PreVote: we are not recovering from a partition (etcd-io/raft).
+    if (this.cfg.preVote && !transfer) this.campaign('pre', false);
+    else this.campaign('election', transfer);
+  }
+
+  private campaign(kind: 'pre' | 'election', transfer: boolean): void {
+    let voteTerm: number;
+    if (kind === 'pre') {
+      this.becomePreCandidate();
+      voteTerm = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      voteTerm = this.term;
+    }
+    // Our own vote counts at once. Nothing leaves before the new term and vote are durable:
+    // RawNode holds every message of a Ready that changes them until after it is persisted.
+    this.tracker.recordVote(this.id, true);
+    if (this.tallyAndAct()) return;
+    const lastLogIndex = this.log.lastIndex();
+    const lastLogTerm = this.log.lastTerm();
+    for (const id of this.tracker.voters) {
+      if (id === this.id) continue;
+      this.send({ type: 'vote', from: this.id, to: id, term: voteTerm, pre: kind === 'pre', lastLogIndex, lastLogTerm, transfer });
+    }
+  }
+
+  /** Acts on the current tally; returns true when the election is decided. */
+  private tallyAndAct(): boolean {
+    const { result } = this.tracker.tally();
+    if (result === 'won') {
+      if (this.role === 'pre-candidate') this.campaign('election', false);
+      else {
+        this.becomeLeader();
+        replication.bcastAppend(this);
+      }
+      return true;
+    }
+    if (result === 'lost') {
+      // The rejections tell us nothing about a leader; wait for one or time out again.
+      this.becomeFollower(this.term, NONE);
+      return true;
+    }
+    return false;
+  }
+
+  // ---- step -------------------------------------------------------------------------------
+
+  /** Processes one message from a peer. Messages for another node are ignored. */
+  step(m: Message): void {
+    if (m.to !== this.id) {
+      this.cfg.logger.warn('ignoring message addressed to another node', { ...this.logFields(), to: m.to, type: m.type });
+      return;
+    }
+    if (m.term > this.term) {
+      if (m.type === 'vote') {
+        // With CheckQuorum, a node that heard from a live leader within the minimum election
+        // timeout ignores votes (thesis §4.2.3): a removed or partitioned node cannot depose it.
+        const inLease = this.cfg.checkQuorum && this.lead !== NONE && this.electionElapsed < this.cfg.electionTick;
+        if (!m.transfer && inLease) return;
+      }
+      if (m.type === 'vote' && m.pre) {
+        // A pre-vote never changes our term.
+      } else if (m.type === 'vote-response' && m.pre && !m.reject) {
+        // Granted pre-votes carry the term we would campaign in; we adopt it only on winning.
+      } else if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, NONE);
+      }
+    } else if (m.term < this.term) {
+      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
+        // A stale leader whose messages we ignore would never learn of our term, and with
+        // CheckQuorum or PreVote nobody might depose it: answer so that it steps down.
+        this.send({ type: 'append-response', from: this.id, to: m.from, term: this.term, index: 0, reject: false, hintIndex: 0, hintTerm: 0 });
+      } else if (m.type === 'vote' && m.pre) {
+        // Tell the pre-candidate our term so it stops probing with a stale one.
+        this.send({ type: 'vote-response', from: this.id, to: m.from, term: this.term, pre: true, reject: true });
+      }
+      return;
+    }
+
+    if (m.type === 'vote') {
+      this.handleVote(m);
+      return;
+    }
+    switch (this.role) {
+      case 'leader':
+        replication.stepLeader(this, m);
+        return;
+      case 'candidate':
+      case 'pre-candidate':
+        this.stepCandidate(m);
+        return;
+      case 'follower':
+        this.stepFollower(m);
+        return;
+      default:
+        assertNever(this.role, 'role');
+    }
+  }
+
+  /** RequestVote receiver (Figure 2; election restriction §5.4.1). */
+  private handleVote(m: VoteRequest): void {
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === NONE && this.lead === NONE) ||
+      // A pre-vote for a future term does not bind our vote in the current one.
+      (m.pre && m.term > this.term);
+    if (canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
+      this.send({ type: 'vote-response', from: this.id, to: m.from, term: m.term, pre: m.pre, reject: false });
+      if (!m.pre) {
+        // Raft §5.2: granting a vote resets our election timer; the vote is hard state.
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send({ type: 'vote-response', from: this.id, to: m.from, term: this.term, pre: m.pre, reject: true });
+    }
+  }
+
+  private stepCandidate(m: Exclude<Message, VoteRequest>): void {
+    switch (m.type) {
+      case 'append':
+        // §5.2: an AppendEntries from a leader of our term means we lost; follow it.
+        this.becomeFollower(m.term, m.from);
+        this.handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.becomeFollower(m.term, m.from);
+        this.handleHeartbeat(m);
+        return;
+      case 'snapshot':
+        this.becomeFollower(m.term, m.from);
+        this.handleSnapshot(m);
+        return;
+      case 'vote-response': {
+        const mine = m.pre ? this.role === 'pre-candidate' : this.role === 'candidate';
+        if (!mine) return;
+        this.tracker.recordVote(m.from, !m.reject);
+        this.tallyAndAct();
+        return;
+      }
+      case 'timeout-now':
+      case 'read-index':
+      case 'read-index-response':
+      case 'append-response':
+      case 'heartbeat-response':
+        return;
+      default:
+        assertNever(m, 'message');
+    }
+  }
+
+  private stepFollower(m: Exclude<Message, VoteRequest>): void {
+    switch (m.type) {
+      case 'append':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleHeartbeat(m);
+        return;
+      case 'snapshot':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleSnapshot(m);
+        return;
+      case 'timeout-now':
+        // Thesis §3.10: the leader asks us to campaign now; voters honour the transfer flag.
+        this.cfg.logger.info('campaigning at leader request (transfer)', this.logFields());
+        this.hup(true);
+        return;
+      case 'read-index-response':
+        this.readStates.push({ index: m.index, context: m.context });
+        return;
+      case 'read-index':
+      case 'vote-response':
+      case 'append-response':
+      case 'heartbeat-response':
+        return;
+      default:
+        assertNever(m, 'message');
+    }
+  }
+
+  /** AppendEntries receiver (Figure 2 rules 1–5; fast backtracking hint, §5.3). */
+  handleAppend(m: AppendRequest): void {
+    const reply = (index: number, reject: boolean, hintIndex: number, hintTerm: number): void =>
+      this.send({ type: 'append-response', from: this.id, to: m.from, term: this.term, index, reject, hintIndex, hintTerm });
+    if (m.prevLogIndex < this.log.committed) {
+      // Everything up to commit already matches any leader's log (Leader Completeness).
+      reply(this.log.committed, false, 0, 0);
+      return;
+    }
+    const lastNew = this.log.maybeAppend(m.prevLogIndex, m.prevLogTerm, m.commit, m.entries);
+    if (lastNew !== undefined) {
+      reply(lastNew, false, 0, 0);
+      return;
+    }
+    // Find where our log could still match: the last index ≤ prevLogIndex whose term is not
+    // above the leader's term there. The leader skips straight to it.
+    const hint = this.log.findConflictByTerm(Math.min(m.prevLogIndex, this.log.lastIndex()), m.prevLogTerm);
+    reply(m.prevLogIndex, true, hint.index, hint.term);
+  }
+
+  handleHeartbeat(m: Heartbeat): void {
+    // The leader sends at most what we are known to match, so this never passes our log.
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    this.send({ type: 'heartbeat-response', from: this.id, to: m.from, term: this.term, context: m.context });
+  }
+
+  handleSnapshot(m: SnapshotRequest): void {
+    const reply = (index: number): void =>
+      this.send({ type: 'append-response', from: this.id, to: m.from, term: this.term, index, reject: false, hintIndex: 0, hintTerm: 0 });
+    if (this.restore(m.snapshot)) {
+      this.cfg.logger.info('installing snapshot', { ...this.logFields(), index: m.snapshot.index, snapshotTerm: m.snapshot.term });
+      reply(this.log.lastIndex());
+    } else {
+      reply(this.log.committed);
+    }
+  }
+
+  /**
+   * InstallSnapshot receiver (§7). Returns true when the snapshot replaces our log. A snapshot
+   * at or behind our commit is ignored; one whose last entry we already hold only advances
+   * commit (the entries after it stay); any other replaces the whole log, conflicting suffix
+   * included.
+   */
+  private restore(s: SnapshotMeta): boolean {
+    if (s.index <= this.log.committed) return false;
+    invariant(this.role === 'follower', () => `restore snapshot as ${this.role}`);
+    const member = s.confState.voters.includes(this.id) || s.confState.learners.includes(this.id);
+    if (!member) {
+      this.cfg.logger.warn('ignoring snapshot whose configuration does not include us', this.logFields());
+      return false;
+    }
+    if (this.log.matchTerm(s.index, s.term)) {
+      this.log.commitTo(s.index);
+      return false;
+    }
+    this.log.restore(s);
+    this.tracker.reset(s.confState, this.log.lastIndex() + 1);
+    return true;
+  }
+
+  // ---- application requests ---------------------------------------------------------------
+
+  /** Appends entries to the leader's log, stamped with the current term. */
+  appendEntries(items: ReadonlyArray<Pick<Entry, 'type' | 'data'>>): { firstIndex: number; lastIndex: number } {
+    const first = this.log.lastIndex() + 1;
+    const ents: Entry[] = items.map((it, k) => ({ index: first + k, term: this.term, type: it.type, data: it.data }));
+    const last = this.log.append(ents);
+    return { firstIndex: first, lastIndex: last };
+  }
+
+  propose(datas: readonly Uint8Array[]): ProposeResult {
+    if (this.role !== 'leader') return { type: 'dropped', reason: 'not-leader', leader: this.lead };
+    // Thesis §3.10: a transferring leader stops accepting writes so the target can catch up.
+    if (this.leadTransferee !== NONE) return { type: 'dropped', reason: 'transfer-in-progress', leader: this.lead };
+    if (datas.length === 0) return { type: 'dropped', reason: 'empty', leader: this.lead };
+    const { firstIndex, lastIndex } = this.appendEntries(datas.map((data) => ({ type: 'normal' as const, data })));
+    replication.bcastAppend(this);
+    return { type: 'accepted', term: this.term, firstIndex, lastIndex };
+  }
+
+  readIndex(context: string): ReadIndexResult {
+    if (this.role === 'leader') {
+      this.handleReadIndex(this.id, context);
+      return { type: 'accepted', forwardedTo: NONE };
+    }
+    if (this.lead === NONE || this.role !== 'follower') return { type: 'dropped', reason: 'no-leader' };
+    this.send({ type: 'read-index', from: this.id, to: this.lead, term: this.term, context });
+    return { type: 'accepted', forwardedTo: this.lead };
+  }
+
+  /** Leader side of ReadIndex (thesis §6.4), for itself or a follower. */
+  handleReadIndex(from: NodeId, context: string): void {
+    if (!this.committedEntryInCurrentTerm()) {
+      // Until our no-op commits, our commit index may lag the true one: queue the read.
+      this.pendingReads.push({ from, context });
+      return;
+    }
+    if (this.tracker.isSingleton()) {
+      this.respondRead({ context, index: this.log.committed, from, acks: new Set() });
+      return;
+    }
+    if (!this.readOnly.add(this.log.committed, context, from)) return;
+    this.readOnly.recvAck(this.id, context);
+    replication.bcastHeartbeat(this, context);
+  }
+
+  committedEntryInCurrentTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  /** Serves reads queued before the no-op committed. */
+  releasePendingReads(): void {
+    if (this.pendingReads.length === 0 || !this.committedEntryInCurrentTerm()) return;
+    const pending = this.pendingReads;
+    this.pendingReads = [];
+    for (const r of pending) this.handleReadIndex(r.from, r.context);
+  }
+
+  respondRead(rs: ReadRequest): void {
+    if (rs.from === this.id) this.readStates.push({ index: rs.index, context: rs.context });
+    else this.send({ type: 'read-index-response', from: this.id, to: rs.from, term: this.term, index: rs.index, context: rs.context });
+  }
+
+  transferLeader(target: NodeId): TransferResult {
+    if (this.role !== 'leader') return { type: 'dropped', reason: 'not-leader', leader: this.lead };
+    if (target === this.id) return { type: 'dropped', reason: 'already-leader', leader: this.lead };
+    const pr = this.tracker.progress.get(target);
+    if (pr === undefined) return { type: 'dropped', reason: 'unknown-node', leader: this.lead };
+    if (pr.isLearner) return { type: 'dropped', reason: 'learner', leader: this.lead };
+    if (this.leadTransferee === target) return { type: 'already-pending' };
+    if (this.leadTransferee !== NONE) this.abortLeaderTransfer('superseded');
+    // The transfer must finish within one election timeout (tickHeartbeat aborts it).
+    this.electionElapsed = 0;
+    this.leadTransferee = target;
+    this.cfg.logger.info('transferring leadership', { ...this.logFields(), target });
+    if (pr.match === this.log.lastIndex()) replication.sendTimeoutNow(this, target);
+    else replication.sendAppend(this, target);
+    return { type: 'started' };
+  }
+
+  abortLeaderTransfer(why: string): void {
+    if (this.leadTransferee !== NONE) {
+      this.cfg.logger.info('leadership transfer aborted', { ...this.logFields(), target: this.leadTransferee, why });
+    }
+    this.leadTransferee = NONE;
+  }
+
+  /**
+   * The driver persisted the log up to `lastStableIndex()`. A leader may now count itself for
+   * those entries (it never counts what is not on its own disk).
+   */
+  onPersisted(): void {
+    if (this.role !== 'leader') return;
+    const self = this.tracker.progress.get(this.id);
+    if (self === undefined) return;
+    if (self.maybeUpdate(this.log.lastStableIndex())) replication.maybeCommitAndBroadcast(this);
+  }
+
+  logFields(): Record<string, unknown> {
+    return { id: this.id, term: this.term, role: this.role, leader: this.lead };
+  }
+}

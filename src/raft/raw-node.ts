@@ -1,0 +1,252 @@
+/**
+ * The core's public face (etcd-io/raft's RawNode): a synchronous object the driver calls with
+ * ticks, peer messages and client requests, and from which it takes {@link Ready} batches.
+ *
+ * Contract with the driver:
+ * - Call `tick()` at a fixed interval; `step()` for each peer message; `propose()`,
+ *   `readIndex()`, `transferLeader()` for requests.
+ * - When `hasReady()`, take `ready()`, do what it says in the order ready.ts documents, then
+ *   call `advance()`. Steps and proposals may continue while a Ready is being persisted; they
+ *   are gathered into the next one (group commit). A second `ready()` before `advance()` is a
+ *   driver bug and throws.
+ */
+import { validateRaftConfig, type ConfigError, type RaftConfig } from './config.js';
+import { NO_LIMIT } from './raft-log.js';
+import { Raft, type ProposeResult, type ReadIndexResult, type TransferResult } from './raft.js';
+import { sendAppend } from './replication.js';
+import { splitMessages, type Ready } from './ready.js';
+import type { ProgressState } from './progress.js';
+import {
+  NONE,
+  invariant,
+  type HardState,
+  type Message,
+  type NodeId,
+  type Role,
+  type SnapshotMeta,
+  type SoftState,
+} from './types.js';
+
+/** One follower as the leader sees it. */
+export interface PeerStatus {
+  readonly id: NodeId;
+  readonly match: number;
+  readonly next: number;
+  readonly state: ProgressState;
+  readonly isLearner: boolean;
+  readonly paused: boolean;
+  readonly inflight: number;
+  readonly recentActive: boolean;
+}
+
+/** A point-in-time view for observability (`/status`, logs, tests). */
+export interface Status {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly leader: NodeId;
+  readonly commit: number;
+  readonly applied: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly leadTransferee: NodeId;
+  /** Per-member progress; empty unless this node is the leader. */
+  readonly progress: readonly PeerStatus[];
+}
+
+export type CreateResult =
+  | { readonly ok: true; readonly node: RawNode }
+  | { readonly ok: false; readonly errors: readonly ConfigError[] };
+
+export class RawNode {
+  private readonly raft: Raft;
+  private prevSoftState: SoftState;
+  private prevHardState: HardState;
+  /** The Ready handed out and not yet advanced. */
+  private pending: Ready | undefined;
+
+  private constructor(raft: Raft) {
+    this.raft = raft;
+    this.prevSoftState = raft.softState();
+    this.prevHardState = raft.hardState();
+  }
+
+  /** Builds a node from `config`, or explains every invalid field. */
+  static create(config: RaftConfig): CreateResult {
+    const v = validateRaftConfig(config);
+    if (!v.ok) return { ok: false, errors: v.errors };
+    return { ok: true, node: new RawNode(new Raft(v.config)) };
+  }
+
+  get id(): NodeId {
+    return this.raft.id;
+  }
+
+  /** Advances logical time by one tick (elections, heartbeats, CheckQuorum, transfer timeout). */
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /** Starts an election now (tests, operators). Uses PreVote when enabled. */
+  campaign(): void {
+    this.raft.hup(false);
+  }
+
+  /** Processes one message received from a peer. */
+  step(m: Message): void {
+    this.raft.step(m);
+  }
+
+  /** Proposes entries (a batch is appended contiguously). Only a leader accepts. */
+  propose(datas: readonly Uint8Array[]): ProposeResult {
+    return this.raft.propose(datas);
+  }
+
+  /**
+   * Requests a linearizable read point; the answer arrives as a ReadState with `context`
+   * in a later Ready. Contexts must be unique among outstanding reads.
+   */
+  readIndex(context: string): ReadIndexResult {
+    return this.raft.readIndex(context);
+  }
+
+  /** Asks the leader to hand leadership to `target` (thesis §3.10). */
+  transferLeader(target: NodeId): TransferResult {
+    return this.raft.transferLeader(target);
+  }
+
+  /** The transport could not reach `id`: stop pipelining to it until it answers again. */
+  reportUnreachable(id: NodeId): void {
+    if (this.raft.role !== 'leader') return;
+    const pr = this.raft.tracker.progress.get(id);
+    if (pr !== undefined && pr.state === 'replicate') pr.becomeProbe();
+  }
+
+  /**
+   * The driver finished (or failed) streaming a snapshot to `id`. Either way the follower goes
+   * back to probing; the next heartbeat answer resumes replication from what it holds.
+   */
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    if (this.raft.role !== 'leader') return;
+    const pr = this.raft.tracker.progress.get(id);
+    if (pr === undefined || pr.state !== 'snapshot') return;
+    if (!ok) pr.pendingSnapshot = 0;
+    pr.becomeProbe();
+    // Wait for a heartbeat response before probing, rather than resending at once.
+    pr.probeSent = true;
+  }
+
+  hasReady(): boolean {
+    if (this.pending !== undefined) return false;
+    const r = this.raft;
+    const ss = r.softState();
+    if (ss.leader !== this.prevSoftState.leader || ss.role !== this.prevSoftState.role) return true;
+    if (!sameHardState(r.hardState(), this.prevHardState)) return true;
+    if (r.log.hasPendingSnapshot()) return true;
+    if (r.msgs.length > 0 || r.readStates.length > 0) return true;
+    if (r.log.unstable.entries.length > 0) return true;
+    return r.log.hasNextCommittedEntries();
+  }
+
+  /** Takes the next batch of work. Call `advance()` when it is done. */
+  ready(): Ready {
+    invariant(this.pending === undefined, () => 'ready() called again before advance()');
+    const r = this.raft;
+    const ss = r.softState();
+    const hs = r.hardState();
+    const softChanged = ss.leader !== this.prevSoftState.leader || ss.role !== this.prevSoftState.role;
+    const hardChanged = !sameHardState(hs, this.prevHardState);
+    const termOrVoteChanged = hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote;
+    const snapshot: SnapshotMeta | undefined = r.log.unstable.snapshot;
+    const entries = [...r.log.unstable.entries];
+    const { messages, persistedMessages } = splitMessages(r.msgs, termOrVoteChanged);
+    r.msgs = [];
+    const readStates = r.readStates;
+    r.readStates = [];
+    const rd: Ready = {
+      ...(softChanged ? { softState: ss } : {}),
+      ...(hardChanged ? { hardState: hs } : {}),
+      ...(snapshot !== undefined ? { snapshot } : {}),
+      entries,
+      committedEntries: r.log.nextCommittedEntries(r.cfg.maxCommittedSizePerReady),
+      messages,
+      persistedMessages,
+      readStates,
+      mustSync: termOrVoteChanged || entries.length > 0 || snapshot !== undefined,
+    };
+    if (softChanged) this.prevSoftState = ss;
+    this.pending = rd;
+    return rd;
+  }
+
+  /**
+   * Reports the last Ready done: its state is durable, its committed entries applied and its
+   * snapshot installed. A leader then counts its own durable entries toward commit.
+   */
+  advance(): void {
+    const rd = this.pending;
+    invariant(rd !== undefined, () => 'advance() without a pending Ready');
+    this.pending = undefined;
+    const log = this.raft.log;
+    if (rd.hardState !== undefined) this.prevHardState = rd.hardState;
+    if (rd.snapshot !== undefined) {
+      log.unstable.stableSnapTo(rd.snapshot.index);
+      log.appliedTo(Math.max(log.applied, rd.snapshot.index));
+    }
+    const lastEntry = rd.entries[rd.entries.length - 1];
+    if (lastEntry !== undefined) log.unstable.stableTo(lastEntry.index, lastEntry.term);
+    const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
+    if (lastApplied !== undefined) log.appliedTo(lastApplied.index);
+    this.raft.onPersisted();
+  }
+
+  /** Observability snapshot; cheap enough to call per request. */
+  status(): Status {
+    const r = this.raft;
+    const progress: PeerStatus[] = [];
+    if (r.role === 'leader') {
+      for (const [id, pr] of r.tracker.progress) {
+        progress.push({
+          id,
+          match: pr.match,
+          next: pr.next,
+          state: pr.state,
+          isLearner: pr.isLearner,
+          paused: pr.isPaused(),
+          inflight: pr.inflights.count,
+          recentActive: pr.recentActive,
+        });
+      }
+      progress.sort((a, b) => a.id - b.id);
+    }
+    return {
+      id: r.id,
+      role: r.role,
+      term: r.term,
+      vote: r.vote,
+      leader: r.lead,
+      commit: r.log.committed,
+      applied: r.log.applied,
+      firstIndex: r.log.firstIndex(),
+      lastIndex: r.log.lastIndex(),
+      leadTransferee: r.leadTransferee,
+      progress,
+    };
+  }
+
+  /** Sends an append to `to` now (tests and diagnostics; normal flow needs no help). */
+  forceAppend(to: NodeId): void {
+    if (this.raft.role === 'leader' && to !== NONE) sendAppend(this.raft, to);
+  }
+
+  /** Entries in [lo, hi) as the core sees them (durable and unstable), for tests and tools. */
+  entries(lo: number, hi: number): readonly import('./types.js').Entry[] {
+    const s = this.raft.log.slice(lo, hi, NO_LIMIT);
+    return s === 'compacted' ? [] : s;
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
