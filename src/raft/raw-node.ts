@@ -201,11 +201,14 @@ export class RawNode {
     this.raft.onPersisted();
   }
 
-  /** Observability snapshot; cheap enough to call per request. */
-  status(): Status {
+  /**
+   * Observability snapshot; cheap enough to call per request. `withProgress: false` skips the
+   * per-peer table (for callers that poll after every event).
+   */
+  status(withProgress = true): Status {
     const r = this.raft;
     const progress: PeerStatus[] = [];
-    if (r.role === 'leader') {
+    if (withProgress && r.role === 'leader') {
       for (const [id, pr] of r.tracker.progress) {
         progress.push({
           id,

@@ -32,6 +32,13 @@ export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): bool
   return true;
 }
 
+/** An append with no entries, probing whether `to` holds (prevLogIndex, its term). */
+function sendEmptyAppend(r: Raft, to: NodeId, prevLogIndex: number): void {
+  const prevLogTerm = r.log.term(prevLogIndex);
+  if (prevLogTerm === undefined) return; // compacted: the normal path will send a snapshot
+  r.send({ type: 'append', from: r.id, to, term: r.term, prevLogIndex, prevLogTerm, entries: [], commit: r.log.committed });
+}
+
 /**
  * Sends snapshot metadata to a follower that needs compacted entries (§7). Only to a peer we
  * have heard from recently: a snapshot to a dead peer wastes a stream.
@@ -150,7 +157,12 @@ function handleHeartbeatResponse(r: Raft, from: NodeId, context: string | null):
   if (pr === undefined) return;
   pr.recentActive = true;
   pr.probeSent = false;
-  if (pr.match < r.log.lastIndex() || pr.state === 'probe') sendAppend(r, from);
+  if (pr.state === 'replicate' && pr.inflights.full() && pr.match < r.log.lastIndex()) {
+    // Every append filling the window may have been lost (a transport may drop under load);
+    // nothing would ever free it. An empty append at next-1 makes the follower either
+    // acknowledge (freeing the window) or reject (so we fall back to probing).
+    sendEmptyAppend(r, from, pr.next - 1);
+  } else if (pr.match < r.log.lastIndex() || pr.state === 'probe') sendAppend(r, from);
   if (context === null) return;
   const acks = r.readOnly.recvAck(from, context);
   if (acks === undefined) return;
