@@ -1,0 +1,448 @@
+/**
+ * RaftHost: owns one node's Raft core and drives it against durable storage, a peer transport
+ * and a state machine (DESIGN §2: "the only place where I/O meets consensus").
+ *
+ * Its one ready loop does, for each Ready and in this order:
+ *   persist (one atomic write; snapshot data first when installing one)
+ *   → send the messages that were held until the write is durable
+ *   → install the snapshot / apply committed entries, resolving waiting proposals and reads
+ *   → advance.
+ * Messages that may go at once are sent before the write starts. Only one write is in flight;
+ * proposals that arrive meanwhile are proposed together when it completes (group commit).
+ *
+ * The host is synchronous and callback-driven: no Promises inside, so the simulator can run a
+ * whole cluster of hosts event by event and replay it exactly from a seed.
+ */
+import {
+  NONE,
+  MemoryStorage,
+  RawNode,
+  type ConfState,
+  type Entry,
+  type Message,
+  type NodeId,
+  type RaftConfig,
+  type Ready,
+  type SnapshotRequest,
+  type Status,
+} from '../raft/index.js';
+import type { DurableLog, LoadedState } from '../storage/durable-log.js';
+import type { SnapshotStore } from '../storage/snapshot-store.js';
+import type { PeerTransport } from '../transport/peer-transport.js';
+import { ProposalTracker, ReadTracker, type ProposeOutcome, type ReadOutcome } from './pending-requests.js';
+import type { StateMachine } from './state-machine.js';
+
+export type { ProposeOutcome, ReadOutcome } from './pending-requests.js';
+
+/** Test-only switches that break one rule each (negative controls). Never set in production. */
+export interface HostTestingBugs {
+  /** Send vote replies before the vote is durable. */
+  readonly voteNotPersisted?: boolean;
+  /** Send append acknowledgements before the entries are durable. */
+  readonly ackBeforeSync?: boolean;
+  /** A leader serves reads from its own state without confirming leadership (no ReadIndex). */
+  readonly readWithoutReadIndex?: boolean;
+}
+
+export interface HostLogger {
+  info(message: string, fields?: Readonly<Record<string, unknown>>): void;
+  warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
+}
+
+export interface HostOptions<R> {
+  readonly id: NodeId;
+  /** Core settings (timeouts, PreVote, CheckQuorum, limits, RNG). */
+  readonly raft: Omit<RaftConfig, 'id' | 'storage' | 'applied'>;
+  /** Configuration for a brand-new node (ignored once a snapshot records one). */
+  readonly bootstrap: ConfState;
+  readonly log: DurableLog;
+  /** What `log.load()` returned. */
+  readonly loaded: LoadedState;
+  readonly snapshots: SnapshotStore;
+  readonly transport: PeerTransport;
+  readonly stateMachine: StateMachine<R>;
+  /** Take a snapshot every this many applied entries; 0 = never (default 10,000). */
+  readonly snapshotEvery?: number;
+  /** Entries kept behind a snapshot so slow followers catch up from the log (default 1,000). */
+  readonly snapshotCatchUpEntries?: number;
+  /** Ticks a read may wait for its read point before failing (default 4 election timeouts). */
+  readonly readTimeoutTicks?: number;
+  readonly logger?: HostLogger;
+  /** Called once on a fatal I/O error; the host is stopped first (fail-stop). Default: throw. */
+  readonly onFatal?: (error: Error) => void;
+  readonly unsafeTestingBugs?: HostTestingBugs;
+}
+
+const quietLogger: HostLogger = { info() {}, warn() {} };
+
+export class RaftHost<R = unknown> {
+  readonly id: NodeId;
+  private readonly raw: RawNode;
+  /** Mirror of what is durable, read by the core (etcd's MemoryStorage pattern). */
+  private readonly mirror: MemoryStorage;
+  private readonly opts: HostOptions<R>;
+  private readonly logger: HostLogger;
+  private readonly bugs: HostTestingBugs;
+  private readonly proposals = new ProposalTracker<R>();
+  private readonly reads: ReadTracker;
+  private queued: Array<{ readonly data: Uint8Array; readonly done: (o: ProposeOutcome<R>) => void }> = [];
+  private persisting = false;
+  private processing = false;
+  private dirty = false;
+  private stopped = false;
+  private snapshotting = false;
+  private wasLeader = false;
+  private applied: number;
+  private lastSnapshotIndex: number;
+  /** Snapshot data received from a leader, waiting for the core to accept its metadata. */
+  private incomingSnapshot: { readonly index: number; readonly data: Uint8Array } | undefined;
+  /** Counters for metrics and benchmarks. */
+  readonly stats = { readies: 0, persists: 0, entriesPersisted: 0, applied: 0, proposals: 0 };
+
+  constructor(opts: HostOptions<R>) {
+    this.opts = opts;
+    this.id = opts.id;
+    this.logger = opts.logger ?? quietLogger;
+    this.bugs = opts.unsafeTestingBugs ?? {};
+    // Read contexts must never repeat across restarts, or a reply to a read issued before a
+    // crash could answer a newer read with an older (stale) read point.
+    const incarnation = opts.raft.random.nextInt(0x7fffffff).toString(36);
+    this.reads = new ReadTracker(`${opts.id}.${incarnation}`, opts.readTimeoutTicks ?? opts.raft.electionTick * 4);
+    const { mirror, applied } = this.recover(opts.loaded, opts.bootstrap);
+    this.mirror = mirror;
+    this.applied = applied;
+    this.lastSnapshotIndex = applied;
+    const created = RawNode.create({ ...opts.raft, id: opts.id, storage: mirror, applied });
+    if (!created.ok) throw new Error(`invalid raft configuration: ${created.errors.map((e) => e.message).join('; ')}`);
+    this.raw = created.node;
+    opts.transport.start({
+      onMessage: (m) => this.receive(m),
+      onSnapshot: (m, data) => this.receiveSnapshot(m, data),
+      onUnreachable: (peer) => {
+        if (!this.stopped) this.raw.reportUnreachable(peer);
+      },
+    });
+  }
+
+  /**
+   * Rebuilds the durable mirror from disk and the state machine from the newest snapshot. A
+   * snapshot newer than the log's base means we crashed between saving it and compacting (or
+   * between receiving it and recording it): it holds committed state, so adopt it.
+   */
+  private recover(loaded: LoadedState, bootstrap: ConfState): { mirror: MemoryStorage; applied: number } {
+    const conf = loaded.snapshot.index > 0 ? loaded.snapshot.confState : bootstrap;
+    const mirror = new MemoryStorage(conf);
+    if (loaded.snapshot.index > 0) mirror.applySnapshot(loaded.snapshot);
+    mirror.append(loaded.entries);
+    mirror.setHardState(loaded.hardState);
+    const snap = this.opts.snapshots.latest();
+    if (snap === undefined) {
+      if (loaded.snapshot.index > 0) throw new Error(`log compacted to ${loaded.snapshot.index} but no snapshot data found`);
+      return { mirror, applied: 0 };
+    }
+    if (snap.meta.index < loaded.snapshot.index) {
+      throw new Error(`snapshot data at ${snap.meta.index} is older than the log's base ${loaded.snapshot.index}`);
+    }
+    if (mirror.term(snap.meta.index) === snap.meta.term) mirror.createSnapshot(snap.meta.index, snap.meta.confState);
+    else mirror.applySnapshot(snap.meta);
+    const hs = mirror.getHardState();
+    if (hs.commit < snap.meta.index) mirror.setHardState({ ...hs, commit: snap.meta.index });
+    this.opts.stateMachine.restore(snap.data);
+    return { mirror, applied: snap.meta.index };
+  }
+
+  // ---- inputs -------------------------------------------------------------------------------
+
+  /** One logical clock tick (the owner calls this every tickMs). */
+  tick(): void {
+    if (this.stopped) return;
+    this.raw.tick();
+    this.reads.tick();
+    this.process();
+  }
+
+  private receive(m: Message): void {
+    if (this.stopped) return;
+    this.raw.step(m);
+    this.process();
+  }
+
+  private receiveSnapshot(m: SnapshotRequest, data: Uint8Array): void {
+    if (this.stopped) return;
+    this.incomingSnapshot = { index: m.snapshot.index, data };
+    this.raw.step(m);
+    this.process();
+  }
+
+  /**
+   * Proposes `data`. `done` is called exactly once: `applied` with the state machine's result
+   * when the entry (same index and term) is applied here; `failed` when it definitely was not
+   * and will not be applied; `unknown` when it may or may not be (leadership lost, stopped).
+   */
+  propose(data: Uint8Array, done: (outcome: ProposeOutcome<R>) => void): void {
+    if (this.stopped) {
+      done({ type: 'failed', code: 'STOPPED', leader: NONE });
+      return;
+    }
+    this.stats.proposals++;
+    this.queued.push({ data, done });
+    this.process();
+  }
+
+  /**
+   * A linearizable read point (ReadIndex, thesis §6.4). `done` is called once: `ready` at the
+   * moment this node has applied everything up to the read point, so the caller reads its
+   * state machine inside the callback; or `failed`.
+   */
+  read(done: (outcome: ReadOutcome) => void): void {
+    if (this.stopped) {
+      done({ type: 'failed', code: 'STOPPED', leader: NONE });
+      return;
+    }
+    if (this.bugs.readWithoutReadIndex === true && this.raw.status().role === 'leader') {
+      done({ type: 'ready', index: this.applied });
+      return;
+    }
+    const context = this.reads.nextContext();
+    const r = this.raw.readIndex(context);
+    if (r.type === 'dropped') {
+      done({ type: 'failed', code: 'NO_LEADER', leader: NONE });
+      return;
+    }
+    this.reads.add(context, done);
+    this.process();
+  }
+
+  /** Asks this node (if leader) to hand leadership to `target`. */
+  transferLeadership(target: NodeId): ReturnType<RawNode['transferLeader']> {
+    const r = this.raw.transferLeader(target);
+    this.process();
+    return r;
+  }
+
+  /** Starts an election now (operators and tests). */
+  campaign(): void {
+    if (this.stopped) return;
+    this.raw.campaign();
+    this.process();
+  }
+
+  /** The core's status; `withProgress: false` omits the per-peer table (cheaper). */
+  status(withProgress = true): Status {
+    return this.raw.status(withProgress);
+  }
+
+  /** Entries in [lo, hi) as the core holds them (durable and not yet), for diagnostics. */
+  logEntries(lo: number, hi: number): readonly Entry[] {
+    return this.raw.entries(lo, hi);
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Stops the host: nothing more is sent, written or applied; waiting requests are answered. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.opts.transport.stop();
+    this.proposals.failAll({ type: 'unknown', reason: 'stopped' });
+    for (const q of this.queued) q.done({ type: 'failed', code: 'STOPPED', leader: NONE });
+    this.queued = [];
+    this.reads.failAll('STOPPED');
+  }
+
+  // ---- the ready loop -----------------------------------------------------------------------
+
+  /** Runs the loop until there is nothing to do; re-entrant calls just mark more work. */
+  private process(): void {
+    if (this.processing) {
+      this.dirty = true;
+      return;
+    }
+    this.processing = true;
+    try {
+      do {
+        this.dirty = false;
+        if (this.stopped) return;
+        if (!this.persisting) {
+          // Proposals that queued up during the last write go in as one batch (group commit).
+          this.flushProposals();
+          if (this.raw.hasReady()) this.handleReady(this.raw.ready());
+        }
+      } while (this.dirty || (!this.persisting && !this.stopped && this.raw.hasReady()));
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private flushProposals(): void {
+    if (this.queued.length === 0) return;
+    const batch = this.queued;
+    this.queued = [];
+    const r = this.raw.propose(batch.map((p) => p.data));
+    if (r.type === 'dropped') {
+      const code = r.reason === 'transfer-in-progress' ? 'TRANSFER_IN_PROGRESS' : 'NOT_LEADER';
+      for (const p of batch) p.done({ type: 'failed', code, leader: r.leader });
+      return;
+    }
+    batch.forEach((p, k) => this.proposals.add(r.firstIndex + k, r.term, p.done));
+  }
+
+  private handleReady(rd: Ready): void {
+    this.stats.readies++;
+    this.persisting = true;
+    let now: readonly Message[] = rd.messages;
+    let afterPersist: readonly Message[] = rd.persistedMessages;
+    if (this.bugs.voteNotPersisted === true || this.bugs.ackBeforeSync === true) {
+      const early = (m: Message): boolean =>
+        (this.bugs.voteNotPersisted === true && m.type === 'vote-response') ||
+        (this.bugs.ackBeforeSync === true && m.type === 'append-response');
+      now = [...now, ...afterPersist.filter(early)];
+      afterPersist = afterPersist.filter((m) => !early(m));
+    }
+    this.sendMessages(now);
+
+    const snapshotData = rd.snapshot === undefined ? undefined : this.takeIncomingSnapshot(rd.snapshot.index);
+    const writeLog = (): void => {
+      this.opts.log.persist(
+        {
+          ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
+          ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
+          entries: rd.entries,
+          sync: rd.mustSync,
+        },
+        (err) => {
+          if (err !== null) return this.fatal(err);
+          if (this.stopped) return;
+          this.afterPersist(rd, afterPersist, snapshotData);
+        },
+      );
+    };
+    if (rd.snapshot !== undefined && snapshotData !== undefined) {
+      // Snapshot data must be durable before the log says the snapshot exists.
+      const meta = rd.snapshot;
+      this.opts.snapshots.save({ meta, data: snapshotData }, (err) => (err !== null ? this.fatal(err) : writeLog()));
+    } else writeLog();
+  }
+
+  private takeIncomingSnapshot(index: number): Uint8Array {
+    const incoming = this.incomingSnapshot;
+    if (incoming === undefined || incoming.index !== index) {
+      throw new Error(`core installs snapshot ${index} but its data is not here (have ${String(incoming?.index)})`);
+    }
+    this.incomingSnapshot = undefined;
+    return incoming.data;
+  }
+
+  private afterPersist(rd: Ready, afterPersist: readonly Message[], snapshotData: Uint8Array | undefined): void {
+    this.stats.persists++;
+    this.stats.entriesPersisted += rd.entries.length;
+    // The mirror reflects durable state only, and must before advance() (the core reads it).
+    if (rd.snapshot !== undefined) this.mirror.applySnapshot(rd.snapshot);
+    this.mirror.append(rd.entries);
+    if (rd.hardState !== undefined) this.mirror.setHardState(rd.hardState);
+    this.sendMessages(afterPersist);
+
+    if (rd.snapshot !== undefined && snapshotData !== undefined) {
+      this.opts.stateMachine.restore(snapshotData);
+      this.applied = rd.snapshot.index;
+      this.lastSnapshotIndex = rd.snapshot.index;
+      this.proposals.failUpTo(rd.snapshot.index);
+    }
+    for (const e of rd.committedEntries) this.applyEntry(e);
+    this.reads.addReadStates(rd.readStates);
+    this.raw.advance();
+    this.persisting = false;
+
+    const leader = this.raw.status().role === 'leader';
+    if (this.wasLeader && !leader) {
+      // Leadership lost: what we proposed may still be committed by the next leader, or not.
+      this.proposals.failAll({ type: 'unknown', reason: 'leadership-lost' });
+    }
+    if (rd.softState !== undefined) this.reads.failUnconfirmed('LEADERSHIP_CHANGED');
+    this.wasLeader = leader;
+    this.reads.serve(this.applied);
+    this.maybeSnapshot();
+    this.process();
+  }
+
+  private applyEntry(e: Entry): void {
+    const result = this.opts.stateMachine.apply(e, { index: e.index, term: e.term });
+    this.applied = e.index;
+    this.stats.applied++;
+    this.proposals.resolve(e.index, e.term, result);
+  }
+
+  private sendMessages(messages: readonly Message[]): void {
+    if (messages.length === 0) return;
+    const plain: Message[] = [];
+    for (const m of messages) {
+      if (m.type === 'snapshot') this.sendSnapshot(m);
+      else plain.push(m);
+    }
+    if (plain.length > 0) this.opts.transport.send(plain);
+  }
+
+  private sendSnapshot(m: SnapshotRequest): void {
+    const stored = this.opts.snapshots.latest();
+    if (stored === undefined || stored.meta.index !== m.snapshot.index) {
+      this.logger.warn('snapshot requested but its data is not stored', { id: this.id, index: m.snapshot.index });
+      this.raw.reportSnapshot(m.to, false);
+      return;
+    }
+    this.opts.transport.sendSnapshot(m, stored.data, (ok) => {
+      if (this.stopped) return;
+      this.raw.reportSnapshot(m.to, ok);
+      this.process();
+    });
+  }
+
+  /** Snapshot + compaction every `snapshotEvery` applied entries (DESIGN §2.2 discipline). */
+  private maybeSnapshot(): void {
+    const every = this.opts.snapshotEvery ?? 10_000;
+    if (every <= 0 || this.snapshotting || this.applied - this.lastSnapshotIndex < every) return;
+    this.snapshotNow();
+  }
+
+  /** Takes a snapshot of the applied state now (also the admin route's entry point). */
+  snapshotNow(): void {
+    if (this.snapshotting || this.stopped || this.applied <= this.lastSnapshotIndex) return;
+    const index = this.applied;
+    const term = this.mirror.term(index);
+    if (typeof term !== 'number') return;
+    const meta = { index, term, confState: this.mirror.confState() };
+    const data = this.opts.stateMachine.snapshot();
+    this.snapshotting = true;
+    this.opts.snapshots.save({ meta, data }, (err) => {
+      if (err !== null) return this.fatal(err);
+      if (this.stopped) return;
+      // Written and synced: now the core may offer it, and the log behind it may go.
+      this.mirror.createSnapshot(index, meta.confState);
+      this.lastSnapshotIndex = index;
+      const compactIndex = index - (this.opts.snapshotCatchUpEntries ?? 1_000);
+      const compactTerm = this.mirror.term(compactIndex);
+      if (compactIndex < this.mirror.firstIndex() || typeof compactTerm !== 'number') {
+        this.snapshotting = false;
+        return;
+      }
+      this.opts.log.compact({ index: compactIndex, term: compactTerm, confState: meta.confState }, (e2) => {
+        if (e2 !== null) return this.fatal(e2);
+        this.snapshotting = false;
+        if (this.stopped) return;
+        this.mirror.compact(compactIndex);
+        this.logger.info('snapshot taken and log compacted', { id: this.id, index, compactIndex });
+      });
+    });
+  }
+
+  private fatal(error: Error): void {
+    this.stop();
+    if (this.opts.onFatal !== undefined) this.opts.onFatal(error);
+    else throw error;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Shared driver for the simulation test files: runs a range of seeds, or only SIM_SEED when
+ * set (exact replay: `SIM_SEED=123 npx vitest run test/sim`), and formats failures with the
+ * command that replays them.
+ */
+import { runSeed, type BugName, type SimResult } from './world.js';
+
+export const EVENTS = Number(process.env.SIM_EVENTS ?? 2000);
+
+/** 3 nodes for seeds ≡ 0,1 (mod 4), 5 nodes otherwise: both sizes in every range. */
+export function nodesFor(seed: number): 3 | 5 {
+  return seed % 4 < 2 ? 3 : 5;
+}
+
+export function seedRange(first: number, count: number): number[] {
+  const only = process.env.SIM_SEED;
+  if (only !== undefined && only !== '') return [Number(only)];
+  return Array.from({ length: count }, (_, k) => first + k);
+}
+
+export function describeFailure(r: SimResult, bug?: BugName): string {
+  const replay = `npm run sim -- --seed ${r.seed} --nodes ${r.nodes} --events ${EVENTS}${bug !== undefined ? ` --bug ${bug}` : ''}`;
+  return `seed ${r.seed} (${r.nodes} nodes) failed; replay with: ${replay}  (or SIM_SEED=${r.seed} npx vitest run test/sim)\n  ${r.violations.slice(0, 5).join('\n  ')}`;
+}
+
+/** Runs seeds until one reports a violation; returns it (or undefined) and how many ran. */
+export function firstFailing(
+  seeds: readonly number[],
+  opts: { bug: BugName; checkDurableClaims?: boolean },
+): { result: SimResult | undefined; ran: number; events: number } {
+  let events = 0;
+  for (const [k, seed] of seeds.entries()) {
+    const r = runSeed({ seed, events: EVENTS, nodes: nodesFor(seed), ...opts });
+    events += r.events + r.livenessEvents;
+    if (r.violations.length > 0) return { result: r, ran: k + 1, events };
+  }
+  return { result: undefined, ran: seeds.length, events };
+}

@@ -1,0 +1,302 @@
+/**
+ * One seeded simulation run: a 3- or 5-node cluster of real RaftHosts over simulated disks and
+ * a simulated network, a nemesis injecting faults, clients issuing register reads and writes,
+ * and the safety checker after every event. Everything random comes from one SeededRandom, so
+ * `runSeed(options)` is a pure function of its options: any failure replays exactly.
+ */
+import { SeededRandom } from '../../src/raft/index.js';
+import { MemoryNetwork, type MemoryNetworkPolicy, type Packet } from '../../src/transport/memory-transport.js';
+import { EventQueue } from './event-queue.js';
+import { SafetyChecker } from './invariants.js';
+import { SimClients, type RegisterOp } from './clients.js';
+import { Nemesis } from './nemesis.js';
+import { SimNode, type NodeEnvironment } from './sim-node.js';
+import type { NodeId } from './sim-types.js';
+
+/** Names of the negative-control switches (TESTING §2). */
+export const BUGS = ['commit-prior-term', 'vote-not-persisted', 'ack-before-sync', 'read-without-readindex'] as const;
+export type BugName = (typeof BUGS)[number];
+
+export interface SimOptions {
+  readonly seed: number;
+  /** Events of the fault phase. */
+  readonly events: number;
+  readonly nodes: 3 | 5;
+  readonly bug?: BugName;
+  /** Heal everything after the fault phase and require progress (default: every other seed). */
+  readonly liveness?: boolean;
+  /**
+   * Check "persist before you speak" on every message sent (default true). Off, only the
+   * consequences of a violation (lost commits, two leaders) can reveal it.
+   */
+  readonly checkDurableClaims?: boolean;
+  /** Print every event (debugging a replay). */
+  readonly trace?: boolean;
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly events: number;
+  readonly livenessEvents: number;
+  readonly virtualMs: number;
+  readonly violations: readonly string[];
+  readonly history: readonly RegisterOp[];
+  readonly maxTerm: number;
+  readonly faults: number;
+}
+
+export const TICK_MS = 10;
+
+/** The link model: delay, loss, duplication and partitions, decided per packet. */
+export class SimNetwork implements MemoryNetworkPolicy {
+  dropP: number;
+  dupP: number;
+  maxDelayMs: number;
+  private readonly blocked = new Set<string>();
+
+  constructor(
+    private readonly world: World,
+    rnd: SeededRandom,
+  ) {
+    this.dropP = rnd.nextFloat() * 0.06;
+    this.dupP = rnd.nextFloat() * 0.03;
+    this.maxDelayMs = 2 + rnd.nextInt(15);
+  }
+
+  block(from: NodeId, to: NodeId): void {
+    this.blocked.add(`${from}>${to}`);
+  }
+
+  healAll(): void {
+    this.blocked.clear();
+  }
+
+  isBlocked(from: NodeId, to: NodeId): boolean {
+    return this.blocked.has(`${from}>${to}`);
+  }
+
+  route(packet: Packet, network: MemoryNetwork): void {
+    const w = this.world;
+    const { from, to } = packet.message;
+    if (w.opts.checkDurableClaims !== false) w.checker.onSend(packet.message, w.node(from).durable());
+    w.sendObserver?.(packet.message.type, from);
+    const copies = w.rnd.nextFloat() < this.dropP ? 0 : w.rnd.nextFloat() < this.dupP ? 2 : 1;
+    const sender = w.node(from);
+    if (copies === 0 && packet.kind === 'snapshot') {
+      w.scheduleOn(sender, w.now + 1, `snapfail ${from}>${to}`, () => packet.done(false));
+    }
+    for (let c = 0; c < copies; c++) {
+      const delay = 0.2 + w.rnd.nextFloat() * this.maxDelayMs;
+      const target = w.node(to);
+      const label = `deliver ${packet.message.type} ${from}>${to}`;
+      if (packet.kind === 'message') {
+        // Partitions apply at delivery, so a partition also cuts messages already in flight.
+        w.scheduleOn(target, w.now + delay, label, () => {
+          if (!this.isBlocked(from, to)) network.deliver(packet);
+        });
+      } else if (c === 0) {
+        // A snapshot stream always ends with a report to the sender; a paused, down or
+        // partitioned receiver makes it fail (the real transport would time out).
+        w.schedule(w.now + delay, label, () => {
+          const report = (ok: boolean): void => w.scheduleOn(sender, w.now + delay, `snapdone ${from}>${to}`, () => packet.done(ok));
+          if (target.up && !target.paused && !this.isBlocked(from, to)) network.deliver({ ...packet, done: report });
+          else report(false);
+        });
+      }
+    }
+  }
+}
+
+export class World {
+  readonly rnd: SeededRandom;
+  readonly queue = new EventQueue();
+  readonly checker = new SafetyChecker();
+  readonly net: SimNetwork;
+  readonly network: MemoryNetwork;
+  readonly nodes: SimNode[] = [];
+  /** Called after every event (the nemesis reacting to what happened). */
+  observer: (() => void) | undefined;
+  /** Called for every message sent. */
+  sendObserver: ((type: string, from: number) => void) | undefined;
+  readonly electionTick = 10;
+  now = 0;
+  processed = 0;
+
+  constructor(readonly opts: SimOptions) {
+    this.rnd = new SeededRandom(opts.seed);
+    this.net = new SimNetwork(this, this.rnd);
+    this.network = new MemoryNetwork(this.net);
+    const voters = Array.from({ length: opts.nodes }, (_, k) => k + 1);
+    const snapshotEvery = [0, 15, 40, 200][this.rnd.nextInt(4)] ?? 0;
+    const fsyncMaxMs = 0.5 + this.rnd.nextFloat() * 8;
+    // Tiny messages (one entry each) and tiny windows make partial replication common.
+    const maxSizePerMsg = [1, 200, 4096][this.rnd.nextInt(3)] ?? 4096;
+    const maxInflightMsgs = [1, 4, 64][this.rnd.nextInt(3)] ?? 4;
+    const env: NodeEnvironment = {
+      now: () => this.now,
+      schedule: (node, time, label, fn) => this.scheduleOn(node, time, label, fn),
+      network: this.network,
+      checker: this.checker,
+      random: this.rnd,
+    };
+    for (const id of voters) {
+      this.nodes.push(
+        new SimNode(id, env, {
+          voters,
+          electionTick: this.electionTick,
+          heartbeatTick: 2,
+          fsyncMinMs: 0.1,
+          fsyncMaxMs,
+          snapshotEvery,
+          maxSizePerMsg,
+          maxInflightMsgs,
+          snapshotCatchUpEntries: 1 + this.rnd.nextInt(10),
+          commitPriorTerm: opts.bug === 'commit-prior-term',
+          hostBugs: {
+            voteNotPersisted: opts.bug === 'vote-not-persisted',
+            ackBeforeSync: opts.bug === 'ack-before-sync',
+            readWithoutReadIndex: opts.bug === 'read-without-readindex',
+          },
+        }),
+      );
+    }
+    for (const n of this.nodes) this.scheduleTick(n, this.rnd.nextFloat() * TICK_MS);
+  }
+
+  node(id: NodeId): SimNode {
+    const n = this.nodes[id - 1];
+    if (n === undefined) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  /**
+   * Queues `fn` to run on the current incarnation of `node` at `time`; while the node is
+   * paused it waits for resume; if that incarnation crashed first, it never runs.
+   */
+  scheduleOn(node: SimNode, time: number, label: string, fn: () => void): void {
+    const incarnation = node.incarnation;
+    this.queue.push(time, label, () => {
+      // The process this was meant for is gone (crashed, maybe restarted): it never happens.
+      if (!node.up || node.incarnation !== incarnation) return;
+      if (node.paused) node.deferred.push(fn);
+      else fn();
+    });
+  }
+
+  /** Queues a world-level event (nemesis, clients). */
+  schedule(time: number, label: string, fn: () => void): void {
+    this.queue.push(time, label, fn);
+  }
+
+  private scheduleTick(n: SimNode, at: number): void {
+    this.queue.push(at, `tick ${n.id}`, () => {
+      if (n.up && !n.paused) n.host.tick();
+      this.scheduleTick(n, this.now + TICK_MS * n.skew);
+    });
+  }
+
+  resume(n: SimNode): void {
+    if (!n.paused) return;
+    n.paused = false;
+    const pending = n.deferred;
+    n.deferred = [];
+    for (const fn of pending) this.queue.push(this.now, `resumed ${n.id}`, fn);
+  }
+
+  restart(n: SimNode): void {
+    if (n.up) return;
+    n.boot();
+  }
+
+  /** The node most nodes follow, if a majority of live nodes agree on a live leader. */
+  stableLeader(): NodeId | undefined {
+    const counts = new Map<string, number>();
+    for (const n of this.nodes) {
+      if (!n.up || n.paused) continue;
+      const st = n.status();
+      if (st.leader === 0) continue;
+      const key = `${st.leader}@${st.term}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    for (const [key, c] of counts) {
+      if (c < Math.floor(this.nodes.length / 2) + 1) continue;
+      const id = Number(key.split('@')[0]);
+      const l = this.nodes[id - 1];
+      if (l !== undefined && l.up && !l.paused && l.status().role === 'leader') return id;
+    }
+    return undefined;
+  }
+
+  /** Processes one event; returns false when nothing is left (never, with ticking nodes). */
+  step(): boolean {
+    const ev = this.queue.pop();
+    if (ev === undefined) return false;
+    this.now = ev.time;
+    if (this.opts.trace === true) process.stderr.write(`${this.now.toFixed(2)} ${ev.label}\n`);
+    ev.run();
+    this.processed++;
+    this.observer?.();
+    this.checker.afterEvent(this.now, this.nodes, this.processed % 16 === 0);
+    return true;
+  }
+}
+
+/** Runs one seed to completion. Never throws: exceptions are violations. */
+export function runSeed(opts: SimOptions): SimResult {
+  const world = new World(opts);
+  const clients = new SimClients(world, 3);
+  const nemesis = new Nemesis(world);
+  world.observer = () => nemesis.observe();
+  world.sendObserver = (type, from) => nemesis.onSend(type, from);
+  let livenessEvents = 0;
+  const violations: string[] = [];
+  try {
+    clients.start();
+    nemesis.start();
+    while (world.processed < opts.events && world.step()) {
+      /* fault phase */
+    }
+    const liveness = opts.liveness ?? opts.seed % 2 === 0;
+    if (liveness) {
+      nemesis.stopAndHeal();
+      clients.stopIssuing();
+      const healedAt = world.now;
+      const electionMs = world.electionTick * TICK_MS;
+      const leaderDeadline = healedAt + 10 * electionMs;
+      const opsDeadline = healedAt + 30 * electionMs;
+      const before = world.processed;
+      let leaderSeen = false;
+      while (world.now < opsDeadline && world.step()) {
+        if (!leaderSeen && world.stableLeader() !== undefined) leaderSeen = true;
+        if (!leaderSeen && world.now > leaderDeadline) {
+          violations.push(`liveness: no leader within 10 election timeouts after healing at t=${healedAt.toFixed(1)}`);
+          break;
+        }
+        if (leaderSeen && clients.pending() === 0) break;
+      }
+      livenessEvents = world.processed - before;
+      if (leaderSeen && clients.pending() > 0) {
+        violations.push(`liveness: ${clients.pending()} client operations unresolved 30 election timeouts after healing`);
+      }
+    }
+    world.checker.finish();
+  } catch (err) {
+    violations.push(`exception at t=${world.now.toFixed(2)}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  }
+  violations.push(...world.checker.violations);
+  violations.push(...clients.checkHistory());
+  let maxTerm = 0;
+  for (const n of world.nodes) maxTerm = Math.max(maxTerm, n.durable().hardState.term);
+  return {
+    seed: opts.seed,
+    nodes: opts.nodes,
+    events: Math.min(world.processed, opts.events),
+    livenessEvents,
+    virtualMs: world.now,
+    violations,
+    history: clients.history,
+    maxTerm,
+    faults: nemesis.faults,
+  };
+}
