@@ -22,8 +22,11 @@ export class Progress {
   state: ProgressState = 'probe';
   /** In `snapshot` state: the index of the snapshot being sent. */
   pendingSnapshot = 0;
-  /** Heard from since the last CheckQuorum round (Raft thesis §6.2). */
-  recentActive = false;
+  /**
+   * The leader's tick count when this peer last answered (CheckQuorum, thesis §6.2). A new
+   * leader starts every peer at its election tick: a full election timeout of grace.
+   */
+  lastHeardTick = Number.NEGATIVE_INFINITY;
   /** In `probe` state: an append was sent and its answer is awaited. */
   probeSent = false;
   readonly inflights: Inflights;

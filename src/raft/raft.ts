@@ -11,6 +11,7 @@ import type { ResolvedRaftConfig } from './config.js';
 import { RaftLog } from './raft-log.js';
 import { ReadOnlyQueue, type ReadRequest } from './read-only.js';
 import * as replication from './replication.js';
+import type { Progress } from './progress.js';
 import { ProgressTracker } from './tracker.js';
 import {
   NONE,
@@ -75,6 +76,8 @@ export class Raft {
   readStates: ReadState[] = [];
   electionElapsed = 0;
   heartbeatElapsed = 0;
+  /** Ticks since this node started: the clock of CheckQuorum's "last heard" stamps. */
+  ticks = 0;
   randomizedElectionTimeout = 0;
 
   constructor(cfg: ResolvedRaftConfig) {
@@ -116,6 +119,7 @@ export class Raft {
 
   /** Advances logical time by one tick. */
   tick(): void {
+    this.ticks++;
     if (this.role === 'leader') this.tickHeartbeat();
     else this.tickElection();
   }
@@ -131,18 +135,16 @@ export class Raft {
   private tickHeartbeat(): void {
     this.heartbeatElapsed++;
     this.electionElapsed++;
+    // CheckQuorum (thesis §6.2): a leader that has not heard from a majority for a whole
+    // election timeout steps down, so clients stop waiting on it and a majority elsewhere can
+    // make progress. Checked every tick, so it happens within one election timeout.
+    if (this.cfg.checkQuorum && !this.tracker.quorumActive(this.id, (pr) => this.recentlyActive(pr))) {
+      this.cfg.logger.info('stepping down: quorum not active', this.logFields());
+      this.becomeFollower(this.term, NONE);
+      return;
+    }
     if (this.electionElapsed >= this.cfg.electionTick) {
       this.electionElapsed = 0;
-      if (this.cfg.checkQuorum) {
-        // CheckQuorum (thesis §6.2): a leader cut off from a majority steps down, so clients
-        // stop waiting on it and a majority elsewhere can make progress.
-        if (!this.tracker.quorumActive(this.id)) {
-          this.cfg.logger.info('stepping down: quorum not active', this.logFields());
-          this.becomeFollower(this.term, NONE);
-          return;
-        }
-        for (const [id, pr] of this.tracker.progress) pr.recentActive = id === this.id;
-      }
       // A transfer that has not finished within an election timeout is abandoned (§3.10).
       if (this.leadTransferee !== NONE) this.abortLeaderTransfer('timed out');
     }
@@ -150,6 +152,11 @@ export class Raft {
       this.heartbeatElapsed = 0;
       replication.bcastHeartbeat(this);
     }
+  }
+
+  /** Heard from within the last election timeout. */
+  recentlyActive(pr: Progress): boolean {
+    return this.ticks - pr.lastHeardTick < this.cfg.electionTick;
   }
 
   /** A voter with no snapshot being installed may stand for election. */
@@ -214,7 +221,7 @@ export class Raft {
     // The leader counts itself only for what it has durably written (persist before counting).
     self.match = this.log.lastStableIndex();
     self.becomeReplicate();
-    self.recentActive = true;
+    for (const pr of this.tracker.progress.values()) pr.lastHeardTick = this.ticks;
     // Raft §8 / thesis §6.4: commit an entry of our own term at once, which commits everything
     // before it and lets ReadIndex serve reads.
     this.appendEntries([{ type: 'noop', data: EMPTY }]);

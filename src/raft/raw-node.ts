@@ -218,7 +218,7 @@ export class RawNode {
           isLearner: pr.isLearner,
           paused: pr.isPaused(),
           inflight: pr.inflights.count,
-          recentActive: pr.recentActive,
+          recentActive: id === r.id || r.recentlyActive(pr),
         });
       }
       progress.sort((a, b) => a.id - b.id);

@@ -45,7 +45,7 @@ function sendEmptyAppend(r: Raft, to: NodeId, prevLogIndex: number): void {
  */
 function sendSnapshot(r: Raft, to: NodeId): boolean {
   const pr = r.tracker.progress.get(to);
-  if (pr === undefined || !pr.recentActive) return false;
+  if (pr === undefined || !r.recentlyActive(pr)) return false;
   const snapshot = r.log.snapshot();
   if (snapshot === undefined) return false;
   invariant(snapshot.index > 0, () => `need a snapshot for ${to} but none exists`);
@@ -119,7 +119,7 @@ export function stepLeader(r: Raft, m: Exclude<Message, VoteRequest>): void {
 function handleAppendResponse(r: Raft, from: NodeId, index: number, reject: boolean, hintIndex: number, hintTerm: number): void {
   const pr = r.tracker.progress.get(from);
   if (pr === undefined) return;
-  pr.recentActive = true;
+  pr.lastHeardTick = r.ticks;
   if (reject) {
     // The follower told us the last index where its log may match ours (hintIndex) and its
     // term there; skip every entry of ours that cannot match (§5.3, fast backtracking).
@@ -155,7 +155,7 @@ function handleAppendResponse(r: Raft, from: NodeId, index: number, reject: bool
 function handleHeartbeatResponse(r: Raft, from: NodeId, context: string | null): void {
   const pr = r.tracker.progress.get(from);
   if (pr === undefined) return;
-  pr.recentActive = true;
+  pr.lastHeardTick = r.ticks;
   pr.probeSent = false;
   if (pr.state === 'replicate' && pr.inflights.full() && pr.match < r.log.lastIndex()) {
     // Every append filling the window may have been lost (a transport may drop under load);

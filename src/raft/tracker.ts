@@ -91,14 +91,14 @@ export class ProgressTracker {
   }
 
   /**
-   * CheckQuorum (thesis §6.2): true when a majority of voters (counting `self`) have been heard
-   * from since the last check.
+   * CheckQuorum (thesis §6.2): true when a majority of voters (counting `self`) are active by
+   * `isActive` (heard from within the last election timeout).
    */
-  quorumActive(self: NodeId): boolean {
+  quorumActive(self: NodeId, isActive: (pr: Progress) => boolean): boolean {
     const active = new Map<NodeId, boolean>();
     for (const id of this.votersSet) {
       const pr = this.progress.get(id);
-      active.set(id, id === self || (pr?.recentActive ?? false));
+      active.set(id, id === self || (pr !== undefined && isActive(pr)));
     }
     return voteResult(this.votersSet, active) === 'won';
   }
