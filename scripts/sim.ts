@@ -51,7 +51,7 @@ for (const [k, seed] of seeds.entries()) {
     violations += r.violations.length;
     failedSeeds++;
     process.stdout.write(`seed ${seed} (${nodes} nodes): ${r.violations.length} violation(s)\n`);
-    for (const v of r.violations.slice(0, 5)) process.stdout.write(`  ${v.split('\n').slice(0, 6).join('\n  ')}\n`);
+    for (const v of r.violations.slice(0, 5)) process.stdout.write(`  ${v.split('\n').slice(0, 20).join('\n  ')}\n`);
     process.stdout.write(`  replay: npm run sim -- --seed ${seed} --nodes ${nodes} --events ${events}${o.bug !== undefined ? ` --bug ${o.bug}` : ''}\n`);
     if (o.stopOnFailure) break;
   }

@@ -285,7 +285,11 @@ export function runSeed(opts: SimOptions): SimResult {
     violations.push(`exception at t=${world.now.toFixed(2)}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
   violations.push(...world.checker.violations);
-  violations.push(...clients.checkHistory());
+  try {
+    violations.push(...clients.checkHistory());
+  } catch (err) {
+    violations.push(`history check failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
   let maxTerm = 0;
   for (const n of world.nodes) maxTerm = Math.max(maxTerm, n.durable().hardState.term);
   return {
