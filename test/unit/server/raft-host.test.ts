@@ -1,0 +1,161 @@
+/**
+ * RaftHost's ready loop on its own: group commit, proposal outcomes by (index, term), reads
+ * answered only once applied, and persist-before-send, with a disk whose writes complete only
+ * when the test says so (no timers, no real time).
+ */
+import { describe, expect, it } from 'vitest';
+import { SeededRandom, type Entry, type Message } from '../../../src/raft/index.js';
+import { RaftHost, type ProposeOutcome } from '../../../src/server/raft-host.js';
+import type { StateMachine } from '../../../src/server/state-machine.js';
+import { MemoryDurableLog } from '../../../src/storage/memory-durable-log.js';
+import { MemorySnapshotStore } from '../../../src/storage/snapshot-store.js';
+import type { PeerTransport, TransportHandler } from '../../../src/transport/peer-transport.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Applies "x" entries by appending them; result = number of entries applied so far. */
+class ListMachine implements StateMachine<number> {
+  items: string[] = [];
+  apply(e: Entry): number {
+    if (e.type === 'normal') this.items.push(dec.decode(e.data));
+    return this.items.length;
+  }
+  snapshot(): Uint8Array {
+    return enc.encode(JSON.stringify(this.items));
+  }
+  restore(data: Uint8Array): void {
+    this.items = JSON.parse(dec.decode(data)) as string[];
+  }
+}
+
+class RecordingTransport implements PeerTransport {
+  sent: Message[] = [];
+  handler: TransportHandler | undefined;
+  start(h: TransportHandler): void {
+    this.handler = h;
+  }
+  send(messages: readonly Message[]): void {
+    this.sent.push(...messages);
+  }
+  sendSnapshot(_m: unknown, _d: Uint8Array, done: (ok: boolean) => void): void {
+    done(false);
+  }
+  stop(): void {
+    this.handler = undefined;
+  }
+}
+
+function makeHost(voters: number[], id = 1) {
+  const writes: Array<() => void> = [];
+  const disk = new MemoryDurableLog((complete) => writes.push(complete));
+  const transport = new RecordingTransport();
+  const sm = new ListMachine();
+  const host = new RaftHost<number>({
+    id,
+    raft: { electionTick: 10, heartbeatTick: 1, random: new SeededRandom(id) },
+    bootstrap: { voters, learners: [] },
+    log: disk,
+    loaded: disk.load(),
+    snapshots: new MemorySnapshotStore(),
+    transport,
+    stateMachine: sm,
+  });
+  /** Completes the oldest pending write; returns whether there was one. */
+  const completeWrite = (): boolean => {
+    const w = writes.shift();
+    w?.();
+    return w !== undefined;
+  };
+  const drain = (): void => {
+    while (completeWrite()) {
+      /* until idle */
+    }
+  };
+  return { host, disk, transport, sm, writes, completeWrite, drain };
+}
+
+describe('RaftHost', () => {
+  it('group commit: proposals arriving during an fsync go into the next single write', () => {
+    const h = makeHost([1]);
+    h.host.campaign();
+    h.drain();
+    expect(h.host.status().role).toBe('leader');
+    const outcomes: Array<ProposeOutcome<number>> = [];
+    h.host.propose(enc.encode('a'), (o) => outcomes.push(o));
+    const writesBefore = h.disk.writes;
+    expect(h.writes.length).toBe(1); // 'a' is being written
+    for (const x of ['b', 'c', 'd', 'e']) h.host.propose(enc.encode(x), (o) => outcomes.push(o));
+    expect(h.writes.length).toBe(1); // nothing new is written while the fsync is in flight
+    h.drain();
+    // 'a' alone, then b..e together, then commit-only writes.
+    const entriesWritten = h.host.stats.entriesPersisted;
+    expect(entriesWritten).toBeGreaterThanOrEqual(6);
+    expect(h.disk.writes - writesBefore).toBeLessThanOrEqual(4);
+    expect(outcomes.map((o) => o.type)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied']);
+    expect(outcomes.map((o) => (o.type === 'applied' ? o.result : -1))).toEqual([1, 2, 3, 4, 5]);
+    expect(h.sm.items).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('a proposal on a follower fails at once with NOT_LEADER', () => {
+    const h = makeHost([1, 2, 3]);
+    let outcome: ProposeOutcome<number> | undefined;
+    h.host.propose(enc.encode('x'), (o) => (outcome = o));
+    expect(outcome).toEqual({ type: 'failed', code: 'NOT_LEADER', leader: 0 });
+  });
+
+  it('vote replies leave only after the vote is durable', () => {
+    const h = makeHost([1, 2, 3], 2);
+    h.transport.handler?.onMessage({ type: 'vote', from: 1, to: 2, term: 1, pre: false, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
+    expect(h.transport.sent).toEqual([]); // the write of term 1 / vote 1 is in flight
+    expect(h.disk.durableState().hardState.vote).toBe(0);
+    h.completeWrite();
+    expect(h.disk.durableState().hardState).toMatchObject({ term: 1, vote: 1 });
+    expect(h.transport.sent).toEqual([{ type: 'vote-response', from: 2, to: 1, term: 1, pre: false, reject: false }]);
+  });
+
+  it('leadership lost with a proposal pending: the outcome is unknown, not failed', () => {
+    const h = makeHost([1, 2, 3]);
+    const peer = (m: Message): void => h.transport.handler?.onMessage(m);
+    h.host.campaign(); // pre-vote
+    h.drain();
+    peer({ type: 'vote-response', from: 2, to: 1, term: 1, pre: true, reject: false });
+    h.drain();
+    peer({ type: 'vote-response', from: 2, to: 1, term: 1, pre: false, reject: false });
+    h.drain();
+    expect(h.host.status().role).toBe('leader');
+    let outcome: ProposeOutcome<number> | undefined;
+    h.host.propose(enc.encode('x'), (o) => (outcome = o));
+    h.drain();
+    expect(outcome).toBeUndefined(); // not committed: no follower acknowledged
+    peer({ type: 'heartbeat', from: 3, to: 1, term: 5, commit: 0, context: null }); // a newer leader
+    h.drain();
+    expect(h.host.status().role).toBe('follower');
+    expect(outcome).toEqual({ type: 'unknown', reason: 'leadership-lost' });
+  });
+
+  it('a read is answered only once the state machine reached the read point', () => {
+    const h = makeHost([1]);
+    h.host.campaign();
+    h.drain();
+    h.host.propose(enc.encode('a'), () => {});
+    let seen: string[] | undefined;
+    h.host.read((o) => {
+      expect(o.type).toBe('ready');
+      seen = [...h.sm.items];
+    });
+    h.drain();
+    expect(seen).toEqual(['a']);
+  });
+
+  it('stop answers everything that waits', () => {
+    const h = makeHost([1]);
+    h.host.campaign();
+    h.drain();
+    const outcomes: string[] = [];
+    h.host.propose(enc.encode('a'), (o) => outcomes.push(o.type));
+    h.host.stop();
+    h.host.propose(enc.encode('b'), (o) => outcomes.push(o.type === 'failed' ? o.code : o.type));
+    expect(outcomes).toEqual(['unknown', 'STOPPED']);
+  });
+});
