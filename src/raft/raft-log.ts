@@ -40,13 +40,16 @@ export class RaftLog {
 
   /** Last index the driver has confirmed durable (what a leader may count for itself). */
   lastStableIndex(): number {
-    if (this.unstable.snapshot !== undefined) return this.storage.lastIndex();
+    if (this.unstable.snapshot !== undefined) return Math.min(this.storage.lastIndex(), this.lastIndex());
     return Math.min(this.unstable.offset - 1, this.lastIndex());
   }
 
   /** Term at `i`; undefined when compacted or beyond the end. Index 0 has term 0. */
   term(i: number): number | undefined {
     if (i === 0) return 0;
+    // Below the first index's predecessor the log is compacted, even if storage still holds
+    // stale entries there (a snapshot install not yet persisted): found by test/property.
+    if (i < this.firstIndex() - 1 || i > this.lastIndex()) return undefined;
     const u = this.unstable.maybeTerm(i);
     if (u !== undefined) return u;
     if (i >= this.unstable.offset) return undefined;
