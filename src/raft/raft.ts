@@ -443,8 +443,9 @@ export class Raft {
   }
 
   handleHeartbeat(m: Heartbeat): void {
-    // The leader sends at most what we are known to match, so this never passes our log.
-    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    // The leader sends at most what we durably acknowledged, so this never passes our log; if
+    // it does, our log was lost or truncated behind Raft's back: commitTo fails stop.
+    this.log.commitTo(m.commit);
     this.send({ type: 'heartbeat-response', from: this.id, to: m.from, term: this.term, context: m.context });
   }
 

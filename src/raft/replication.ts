@@ -32,11 +32,15 @@ export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): bool
   return true;
 }
 
-/** An append with no entries, probing whether `to` holds (prevLogIndex, its term). */
-function sendEmptyAppend(r: Raft, to: NodeId, prevLogIndex: number): void {
+/**
+ * An append with no entries, probing whether `to` holds (prevLogIndex, its term). Returns false
+ * (sending nothing) when that term is compacted.
+ */
+function sendEmptyAppend(r: Raft, to: NodeId, prevLogIndex: number): boolean {
   const prevLogTerm = r.log.term(prevLogIndex);
-  if (prevLogTerm === undefined) return; // compacted: the normal path will send a snapshot
+  if (prevLogTerm === undefined) return false;
   r.send({ type: 'append', from: r.id, to, term: r.term, prevLogIndex, prevLogTerm, entries: [], commit: r.log.committed });
+  return true;
 }
 
 /**
@@ -161,7 +165,11 @@ function handleHeartbeatResponse(r: Raft, from: NodeId, context: string | null):
     // Every append filling the window may have been lost (a transport may drop under load);
     // nothing would ever free it. An empty append at next-1 makes the follower either
     // acknowledge (freeing the window) or reject (so we fall back to probing).
-    sendEmptyAppend(r, from, pr.next - 1);
+    if (!sendEmptyAppend(r, from, pr.next - 1)) {
+      // next-1 was compacted meanwhile: probe from what matches (which sends the snapshot).
+      pr.becomeProbe();
+      sendAppend(r, from);
+    }
   } else if (pr.match < r.log.lastIndex() || pr.state === 'probe') sendAppend(r, from);
   if (context === null) return;
   const acks = r.readOnly.recvAck(from, context);

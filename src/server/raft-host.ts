@@ -23,6 +23,7 @@ import {
   type NodeId,
   type RaftConfig,
   type Ready,
+  type SnapshotMeta,
   type SnapshotRequest,
   type Status,
 } from '../raft/index.js';
@@ -97,7 +98,7 @@ export class RaftHost<R = unknown> {
   /** Snapshot data received from a leader, waiting for the core to accept its metadata. */
   private incomingSnapshot: { readonly index: number; readonly data: Uint8Array } | undefined;
   /** Counters for metrics and benchmarks. */
-  readonly stats = { readies: 0, persists: 0, entriesPersisted: 0, applied: 0, proposals: 0 };
+  readonly stats = { readies: 0, persists: 0, entriesPersisted: 0, applied: 0, proposals: 0, elections: 0 };
 
   constructor(opts: HostOptions<R>) {
     this.opts = opts;
@@ -108,13 +109,25 @@ export class RaftHost<R = unknown> {
     // crash could answer a newer read with an older (stale) read point.
     const incarnation = opts.raft.random.nextInt(0x7fffffff).toString(36);
     this.reads = new ReadTracker(`${opts.id}.${incarnation}`, opts.readTimeoutTicks ?? opts.raft.electionTick * 4);
-    const { mirror, applied } = this.recover(opts.loaded, opts.bootstrap);
+    const { mirror, applied, recordSnapshot } = this.recover(opts.loaded, opts.bootstrap);
     this.mirror = mirror;
     this.applied = applied;
     this.lastSnapshotIndex = applied;
     const created = RawNode.create({ ...opts.raft, id: opts.id, storage: mirror, applied });
     if (!created.ok) throw new Error(`invalid raft configuration: ${created.errors.map((e) => e.message).join('; ')}`);
     this.raw = created.node;
+    if (recordSnapshot !== undefined) {
+      // The snapshot adopted at recovery must be in the durable log before anything else is
+      // written after it, or the log would have a gap (found by the simulator, seed 945).
+      this.persisting = true;
+      const done = (err: Error | null): void => {
+        if (err !== null) return this.fatal(err);
+        this.persisting = false;
+        this.process();
+      };
+      if (recordSnapshot.kind === 'compact') opts.log.compact(recordSnapshot.meta, done);
+      else opts.log.persist({ snapshot: recordSnapshot.meta, hardState: mirror.getHardState(), entries: [], sync: true }, done);
+    }
     opts.transport.start({
       onMessage: (m) => this.receive(m),
       onSnapshot: (m, data) => this.receiveSnapshot(m, data),
@@ -129,7 +142,10 @@ export class RaftHost<R = unknown> {
    * snapshot newer than the log's base means we crashed between saving it and compacting (or
    * between receiving it and recording it): it holds committed state, so adopt it.
    */
-  private recover(loaded: LoadedState, bootstrap: ConfState): { mirror: MemoryStorage; applied: number } {
+  private recover(
+    loaded: LoadedState,
+    bootstrap: ConfState,
+  ): { mirror: MemoryStorage; applied: number; recordSnapshot?: { kind: 'compact' | 'install'; meta: SnapshotMeta } } {
     const conf = loaded.snapshot.index > 0 ? loaded.snapshot.confState : bootstrap;
     const mirror = new MemoryStorage(conf);
     if (loaded.snapshot.index > 0) mirror.applySnapshot(loaded.snapshot);
@@ -143,12 +159,21 @@ export class RaftHost<R = unknown> {
     if (snap.meta.index < loaded.snapshot.index) {
       throw new Error(`snapshot data at ${snap.meta.index} is older than the log's base ${loaded.snapshot.index}`);
     }
-    if (mirror.term(snap.meta.index) === snap.meta.term) mirror.createSnapshot(snap.meta.index, snap.meta.confState);
-    else mirror.applySnapshot(snap.meta);
+    let recordSnapshot: { kind: 'compact' | 'install'; meta: SnapshotMeta } | undefined;
+    if (mirror.term(snap.meta.index) === snap.meta.term) {
+      // The log holds the snapshot's last entry (the usual case: entries are kept behind a
+      // snapshot for slow followers); everything after it stays.
+      mirror.createSnapshot(snap.meta.index, snap.meta.confState);
+    } else {
+      // The log ends before the snapshot or conflicts with it (we crashed between saving an
+      // installed snapshot and recording it): the snapshot replaces the log, durably too.
+      mirror.applySnapshot(snap.meta);
+      recordSnapshot = { kind: 'install', meta: snap.meta };
+    }
     const hs = mirror.getHardState();
     if (hs.commit < snap.meta.index) mirror.setHardState({ ...hs, commit: snap.meta.index });
     this.opts.stateMachine.restore(snap.data);
-    return { mirror, applied: snap.meta.index };
+    return { mirror, applied: snap.meta.index, ...(recordSnapshot !== undefined ? { recordSnapshot } : {}) };
   }
 
   // ---- inputs -------------------------------------------------------------------------------
@@ -364,7 +389,13 @@ export class RaftHost<R = unknown> {
       // Leadership lost: what we proposed may still be committed by the next leader, or not.
       this.proposals.failAll({ type: 'unknown', reason: 'leadership-lost' });
     }
-    if (rd.softState !== undefined) this.reads.failUnconfirmed('LEADERSHIP_CHANGED');
+    if (rd.softState !== undefined) {
+      this.reads.failUnconfirmed('LEADERSHIP_CHANGED');
+      if (rd.softState.role === 'candidate') this.stats.elections++;
+      if (rd.softState.role === 'leader' || (this.wasLeader && !leader)) {
+        this.logger.info(leader ? 'became leader' : 'lost leadership', { id: this.id, term: this.raw.status(false).term });
+      }
+    }
     this.wasLeader = leader;
     this.reads.serve(this.applied);
     this.maybeSnapshot();

@@ -1,0 +1,20 @@
+/**
+ * Seeds that once found a bug, replayed on every run beyond the regular 1–500 range. Each
+ * names the bug it found.
+ */
+import { describe, expect, it } from 'vitest';
+import { runSeed } from './world.js';
+import { describeFailure, nodesFor } from './sim-support.js';
+
+const REGRESSIONS: ReadonlyArray<{ seed: number; bug: string }> = [
+  { seed: 945, bug: 'host recovery adopted a newer installed snapshot in memory only: gap in the durable log' },
+];
+
+describe('simulation regressions', () => {
+  for (const r of REGRESSIONS) {
+    it(`seed ${r.seed}: ${r.bug}`, () => {
+      const result = runSeed({ seed: r.seed, events: 2000, nodes: nodesFor(r.seed) });
+      expect(result.violations, describeFailure(result)).toEqual([]);
+    });
+  }
+});
