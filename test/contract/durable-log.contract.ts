@@ -121,6 +121,51 @@ export function durableLogContract(name: string, factory: DurableLogFactory): vo
       await log.close();
     });
 
+    it('batches submitted without waiting, truncations included, give the log of applying them in order', async () => {
+      let log = await factory.create();
+      const batches: PersistBatch[] = [
+        { entries: [1, 2, 3, 4].map((i) => entry(i, 1)), sync: false },
+        { entries: [entry(3, 2, 'b3'), entry(4, 2, 'b4'), entry(5, 2, 'b5')], hardState: { term: 2, vote: 1, commit: 2 }, sync: true },
+        { entries: [entry(6, 2)], sync: false },
+        { entries: [entry(5, 3, 'c5')], hardState: { term: 3, vote: 2, commit: 4 }, sync: true },
+      ];
+      const done: number[] = [];
+      await Promise.all(batches.map((b, k) => persist(log, b).then(() => done.push(k))));
+      expect(done).toEqual([0, 1, 2, 3]);
+      log = await factory.reopen(log);
+      const s = await log.load();
+      expect(summary(s.entries)).toEqual(['1/1:e1t1', '1/2:e2t1', '2/3:b3', '2/4:b4', '3/5:c5']);
+      expect(s.hardState).toEqual({ term: 3, vote: 2, commit: 4 });
+      await log.close();
+    });
+
+    it('compacting beyond the last entry leaves an empty log that continues after the base', async () => {
+      let log = await factory.create();
+      await persist(log, { entries: [entry(1, 1), entry(2, 1)], sync: true });
+      const snapshot: SnapshotMeta = { index: 7, term: 3, confState: conf };
+      await compact(log, snapshot);
+      await persist(log, { entries: [entry(8, 3)], sync: true });
+      log = await factory.reopen(log);
+      const s = await log.load();
+      expect(s.snapshot).toEqual(snapshot);
+      expect(summary(s.entries)).toEqual(['3/8:e8t3']);
+      await log.close();
+    });
+
+    it('a snapshot or compaction not newer than the base changes nothing', async () => {
+      let log = await factory.create();
+      await persist(log, { entries: [1, 2, 3, 4].map((i) => entry(i, 1)), sync: true });
+      const snapshot: SnapshotMeta = { index: 3, term: 1, confState: conf };
+      await compact(log, snapshot);
+      await compact(log, { index: 2, term: 1, confState: conf });
+      await persist(log, { snapshot: { index: 3, term: 1, confState: { voters: [9], learners: [] } }, entries: [], sync: true });
+      log = await factory.reopen(log);
+      const s = await log.load();
+      expect(s.snapshot).toEqual(snapshot);
+      expect(summary(s.entries)).toEqual(['1/4:e4t1']);
+      await log.close();
+    });
+
     it('refuses a batch that would leave a gap, and changes nothing', async () => {
       const log = await factory.create();
       await persist(log, { entries: [entry(1, 1)], sync: true });
