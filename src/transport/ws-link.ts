@@ -1,0 +1,344 @@
+/**
+ * The outbound half of a peer link: one client WebSocket from this node to one peer, kept up
+ * with jittered exponential backoff, carrying this node's messages and snapshot streams to it.
+ * (The peer's messages to us arrive on the connection *it* dials: see ws-inbound.ts. Two
+ * one-way connections per pair keep each side's dialing and reconnect logic independent.)
+ *
+ * States: `connecting` (TCP, upgrade, handshake) → `open` → on any close `backoff` → redial;
+ * `closed` once the transport stops. Messages sent while `connecting` wait in a bounded queue
+ * (a freshly started node would otherwise drop its first heartbeats); while in `backoff` they
+ * are dropped at once and the core is told the peer is unreachable.
+ */
+import WebSocket from 'ws';
+import type { Message, NodeId, SnapshotRequest } from '../raft/index.js';
+import { ENTRY_OVERHEAD_BYTES } from '../raft/index.js';
+import { DecodeError } from './message-codec.js';
+import { CloseCode, newNonce, proof, proofMatches } from './handshake.js';
+import { OutgoingSnapshot } from './snapshot-stream.js';
+import { WarnOnce, closeSocket, rawToBuffer, type LinkEnv } from './ws-common.js';
+import { PROTOCOL_VERSION, decodeFrame, encodeControl, encodeMessagesFrame } from './wire.js';
+
+type LinkState = 'idle' | 'connecting' | 'open' | 'backoff' | 'closed';
+
+/** Rough wire size of a message, for bounding the queue before it is encoded. */
+function estimateSize(m: Message): number {
+  if (m.type !== 'append') return 64;
+  let n = 96;
+  for (const e of m.entries) n += e.data.byteLength + ENTRY_OVERHEAD_BYTES;
+  return n;
+}
+
+/** This node's outbound connection to one peer (see the module comment). */
+export class PeerLink {
+  private state: LinkState = 'idle';
+  private ws: WebSocket | undefined;
+  private attempt = 0;
+  private openedAt = 0;
+  private redialTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private nonce: Uint8Array | null = null;
+  private sawChallenge = false;
+  private queue: Message[] = [];
+  private queuedBytes = 0;
+  private flushScheduled = false;
+  private snapshots: OutgoingSnapshot[] = [];
+  private nextStream = 1;
+  private readonly warnings: WarnOnce;
+  private readonly closeWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly env: LinkEnv,
+    readonly peer: NodeId,
+    readonly address: string,
+  ) {
+    this.warnings = new WarnOnce(env.logger);
+  }
+
+  /** Dials for the first time. */
+  start(): void {
+    if (this.state === 'idle') this.dial();
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  private dial(): void {
+    const { env } = this;
+    this.state = 'connecting';
+    this.sawChallenge = false;
+    this.nonce = env.secret !== undefined ? newNonce() : null;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(`ws://${this.address}/raft`, {
+        maxPayload: env.maxPayload,
+        perMessageDeflate: false,
+        handshakeTimeout: env.handshakeTimeoutMs,
+        followRedirects: false,
+      });
+    } catch (err) {
+      // A malformed address throws synchronously; keep retrying quietly like any failure.
+      this.warnings.warn('dial', 'cannot dial peer', { peer: this.peer, address: this.address, error: String(err) });
+      this.onDown();
+      return;
+    }
+    this.ws = ws;
+    ws.binaryType = 'nodebuffer';
+    this.handshakeTimer = setTimeout(() => {
+      if (this.ws === ws && this.state === 'connecting') {
+        this.warnings.warn('handshake', 'peer handshake timed out', { peer: this.peer, address: this.address });
+        ws.terminate();
+      }
+    }, env.handshakeTimeoutMs);
+    this.handshakeTimer.unref();
+    ws.on('open', () => {
+      ws.send(encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: env.clusterId, from: env.id, to: this.peer, nonce: this.nonce }));
+    });
+    ws.on('message', (data, isBinary) => this.onFrame(ws, data, isBinary));
+    // Without a listener ws rethrows errors; they are followed by 'close', handled there.
+    ws.on('error', (err) => env.logger.debug('peer link error', { peer: this.peer, error: err.message }));
+    ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()));
+  }
+
+  /** Refuses the acceptor (this node is the one saying no). */
+  private refuse(ws: WebSocket, code: number, reason: string): void {
+    this.env.metrics.rejectedHandshakes++;
+    this.warnings.warn('refused', 'refused peer acceptor', { peer: this.peer, address: this.address, code, reason });
+    closeSocket(ws, code, reason);
+  }
+
+  private onFrame(ws: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+    if (ws !== this.ws || this.state === 'closed') return;
+    const buf = rawToBuffer(data);
+    this.env.metrics.bytesReceived += buf.byteLength;
+    if (!isBinary) return this.refuse(ws, CloseCode.PROTOCOL, 'text frame');
+    let frame;
+    try {
+      frame = decodeFrame(buf);
+    } catch (err) {
+      this.env.metrics.malformedFrames++;
+      const reason = err instanceof DecodeError ? err.message : 'undecodable';
+      if (this.state === 'connecting') return this.refuse(ws, CloseCode.MALFORMED, `malformed frame: ${reason}`);
+      this.warnings.warn('malformed', 'malformed frame from peer acceptor', { peer: this.peer, reason });
+      return closeSocket(ws, CloseCode.MALFORMED, 'malformed frame');
+    }
+    if (frame.kind !== 'control') return this.refuse(ws, CloseCode.PROTOCOL, `unexpected ${frame.kind} frame`);
+    const c = frame.control;
+    const { env } = this;
+    if (this.state === 'connecting') {
+      if (c.k === 'challenge' && env.secret !== undefined && this.nonce !== null && !this.sawChallenge) {
+        // Mutual authentication: the acceptor must prove the secret over *our* nonce before we
+        // answer its challenge, so a rogue acceptor learns nothing and gets no traffic.
+        const expected = proof(env.secret, 'acceptor', this.nonce, env.clusterId, env.id, this.peer);
+        if (!proofMatches(expected, c.proof)) return this.refuse(ws, CloseCode.AUTH, 'acceptor failed authentication');
+        this.sawChallenge = true;
+        ws.send(encodeControl({ k: 'auth', proof: proof(env.secret, 'dialer', c.nonce, env.clusterId, env.id, this.peer) }));
+        return;
+      }
+      if (c.k === 'welcome') {
+        if (env.secret !== undefined && !this.sawChallenge) return this.refuse(ws, CloseCode.AUTH, 'acceptor did not authenticate');
+        return this.onOpen();
+      }
+      if (c.k === 'challenge' && env.secret === undefined) return this.refuse(ws, CloseCode.AUTH, 'no secret configured here');
+      return this.refuse(ws, CloseCode.PROTOCOL, `unexpected ${c.k} during handshake`);
+    }
+    if (c.k === 'snap-ack') {
+      const active = this.snapshots[0];
+      // An ack for a stream we already gave up on (timeout) is stale: ignore it.
+      if (active !== undefined && active.stream === c.stream) active.onAck(c.ok);
+      return;
+    }
+    this.warnings.warn('protocol', 'unexpected frame from peer acceptor', { peer: this.peer, k: c.k });
+    closeSocket(ws, CloseCode.PROTOCOL, `unexpected ${c.k}`);
+  }
+
+  private onOpen(): void {
+    this.state = 'open';
+    this.openedAt = Date.now();
+    clearTimeout(this.handshakeTimer);
+    this.warnings.reset('refused');
+    this.warnings.reset('closed');
+    this.env.logger.info('peer link up', { peer: this.peer, address: this.address });
+    this.scheduleFlush();
+    this.startSnapshot();
+  }
+
+  private onClose(ws: WebSocket, code: number, reason: string): void {
+    if (ws !== this.ws) return;
+    this.ws = undefined;
+    clearTimeout(this.handshakeTimer);
+    if (this.state === 'closed') {
+      for (const w of this.closeWaiters.splice(0)) w();
+      return;
+    }
+    const wasOpen = this.state === 'open';
+    if (wasOpen) this.env.logger.info('peer link down', { peer: this.peer, code, reason });
+    else if (code >= 4000) this.warnings.warn('closed', 'peer refused our connection', { peer: this.peer, address: this.address, code, reason });
+    // A link that stayed up a while earns a fresh backoff; one that flaps keeps backing off.
+    if (wasOpen && Date.now() - this.openedAt >= this.env.backoffCapMs) this.attempt = 0;
+    this.onDown();
+  }
+
+  /** The connection is gone: drop what waited for it and schedule a redial. */
+  private onDown(): void {
+    this.state = 'backoff';
+    this.dropQueue();
+    this.failSnapshots();
+    const ceiling = Math.min(this.env.backoffCapMs, this.env.backoffBaseMs * 2 ** Math.min(this.attempt, 20));
+    this.attempt++;
+    // "Equal jitter": at least half the ceiling so a dead peer is not hammered, plus a random
+    // half so nodes restarted together do not redial in lockstep.
+    const delay = ceiling / 2 + this.env.random() * (ceiling / 2);
+    this.redialTimer = setTimeout(() => {
+      if (this.state !== 'backoff') return;
+      this.env.metrics.reconnects++;
+      this.dial();
+    }, delay);
+    this.redialTimer.unref();
+  }
+
+  private dropQueue(): void {
+    if (this.queue.length === 0) return;
+    this.env.metrics.dropped += this.queue.length;
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (this.state !== 'closed') this.env.unreachable(this.peer);
+  }
+
+  /** Queues a message for the next flush (one frame per event-loop turn). */
+  enqueue(m: Message): void {
+    if (this.state === 'closed') return;
+    const size = estimateSize(m);
+    // The queue is bounded like the socket buffer; an empty queue takes any one message.
+    const full = this.queue.length > 0 && this.queuedBytes + size > this.env.maxBufferedBytes;
+    if (this.state === 'backoff' || this.state === 'idle' || full) {
+      this.env.metrics.dropped++;
+      this.env.unreachable(this.peer);
+      return;
+    }
+    this.queue.push(m);
+    this.queuedBytes += size;
+    if (this.state === 'open') this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.queue.length === 0) return;
+    this.flushScheduled = true;
+    // setImmediate rather than a microtask: microtasks run after every single callback, while
+    // setImmediate runs once per event-loop iteration, after all I/O callbacks of the turn,
+    // so everything the core produced in response to one poll phase shares one frame.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const ws = this.ws;
+    if (this.state !== 'open' || ws === undefined || this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    for (const { frame, count } of this.frames(batch)) {
+      const buffered = ws.bufferedAmount;
+      // Bounded send buffer: a slow or stalled peer costs us dropped messages, which Raft
+      // retransmits, never unbounded memory. An empty buffer always accepts one frame so a
+      // frame larger than the bound can still go.
+      if (buffered > 0 && buffered + frame.byteLength > this.env.maxBufferedBytes) {
+        this.env.metrics.dropped += count;
+        this.env.unreachable(this.peer);
+        continue;
+      }
+      this.env.metrics.sent += count;
+      this.env.metrics.bytesSent += frame.byteLength;
+      ws.send(frame);
+    }
+  }
+
+  /** Encodes a batch into as few frames as fit `maxPayload` (halving until they do). */
+  private frames(batch: readonly Message[]): Array<{ frame: Buffer; count: number }> {
+    const frame = encodeMessagesFrame(batch);
+    if (frame.byteLength <= this.env.maxPayload) return [{ frame, count: batch.length }];
+    if (batch.length === 1) {
+      this.env.metrics.dropped++;
+      this.warnings.warn('oversize', 'message larger than the peer frame limit dropped', { peer: this.peer, bytes: frame.byteLength, type: batch[0]?.type });
+      return [];
+    }
+    const mid = Math.ceil(batch.length / 2);
+    return [...this.frames(batch.slice(0, mid)), ...this.frames(batch.slice(mid))];
+  }
+
+  /**
+   * Queues a snapshot stream; streams go one at a time, interleaved with messages on the same
+   * connection. `done` is called exactly once, asynchronously.
+   */
+  sendSnapshot(message: SnapshotRequest, data: Uint8Array, done: (ok: boolean) => void): void {
+    if (this.state !== 'open' && this.state !== 'connecting') {
+      this.env.metrics.snapshotsFailed++;
+      setImmediate(done, false);
+      return;
+    }
+    const stream = this.nextStream;
+    this.nextStream = this.nextStream >= 0xffffffff ? 1 : this.nextStream + 1;
+    const s = new OutgoingSnapshot(
+      stream,
+      message,
+      data,
+      (ok) => {
+        if (ok) this.env.metrics.snapshotsSent++;
+        else this.env.metrics.snapshotsFailed++;
+        // Never call back into the host from inside our own event handling.
+        setImmediate(done, ok);
+        const k = this.snapshots.indexOf(s);
+        if (k >= 0) this.snapshots.splice(k, 1);
+        if (k === 0) this.startSnapshot();
+      },
+      Math.max(1024, Math.min(this.env.snapshotChunkBytes, this.env.maxPayload - 64)),
+      this.env.snapshotTimeoutMs,
+      () => {
+        this.warnings.warn('snapshot', 'snapshot stream stalled; resetting the link', { peer: this.peer, stream });
+        if (this.ws !== undefined) closeSocket(this.ws, CloseCode.SNAPSHOT_TIMEOUT, 'snapshot stalled');
+      },
+    );
+    this.snapshots.push(s);
+    if (this.snapshots.length === 1) this.startSnapshot();
+  }
+
+  private startSnapshot(): void {
+    const s = this.snapshots[0];
+    const ws = this.ws;
+    if (s === undefined || this.state !== 'open' || ws === undefined) return;
+    s.start({
+      send: (frame, written) => {
+        if (this.ws !== ws) return written(new Error('link reset'));
+        ws.send(frame, (err) => written(err ?? undefined));
+      },
+      sentBytes: (n) => (this.env.metrics.bytesSent += n),
+    });
+  }
+
+  private failSnapshots(): void {
+    // Each fail() removes itself from the list (see the done callback in sendSnapshot).
+    for (const s of [...this.snapshots]) s.fail();
+    this.snapshots = [];
+  }
+
+  /** Closes the link for good; resolves once its socket is closed. */
+  close(): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve();
+    this.state = 'closed';
+    clearTimeout(this.redialTimer);
+    clearTimeout(this.handshakeTimer);
+    this.dropQueue();
+    this.failSnapshots();
+    const ws = this.ws;
+    if (ws === undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const fallback = setTimeout(resolve, 3_000);
+      fallback.unref();
+      this.closeWaiters.push(() => {
+        clearTimeout(fallback);
+        resolve();
+      });
+      closeSocket(ws, CloseCode.GOING_AWAY, 'stopping');
+    });
+  }
+}

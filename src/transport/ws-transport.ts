@@ -1,0 +1,378 @@
+/**
+ * {@link PeerTransport} over WebSockets (`ws`) with msgpackr frames (DESIGN §2.3).
+ *
+ * The transport does not own an HTTP server: the node serves `/raft` on the same port as its
+ * other routes and hands those upgrade requests to {@link WsPeerTransport.handleUpgrade}.
+ *
+ * Per peer there is one outbound connection this node dials (ws-link.ts) and carries our
+ * messages and snapshots, and one inbound connection the peer dials (ws-inbound.ts) and
+ * carries theirs. Delivery is best effort: whatever cannot be sent now (link down, buffer full,
+ * frame over the limit) is dropped and counted, and Raft retransmits.
+ *
+ * Callbacks into the handler never happen inside `send`/`sendSnapshot` (re-entrancy into the
+ * host's ready loop): unreachable reports, self-addressed messages and snapshot results are
+ * deferred. An exception thrown by the handler is not caught: the core throws only on broken
+ * invariants, and those must stop the process (fail-stop, DESIGN §2.1).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { Message, NodeId, SnapshotRequest } from '../raft/index.js';
+import type { FaultLayer } from './fault-layer.js';
+import { CloseCode } from './handshake.js';
+import type { PeerTransport, TransportHandler } from './peer-transport.js';
+import {
+  WarnOnce,
+  newTransportMetrics,
+  quietTransportLogger,
+  type LinkEnv,
+  type TransportLogger,
+  type TransportMetrics,
+} from './ws-common.js';
+import { InboundConnection } from './ws-inbound.js';
+import { MAX_CLUSTER_ID_LENGTH } from './wire.js';
+import { PeerLink } from './ws-link.js';
+
+export type { TransportLogger, TransportMetrics } from './ws-common.js';
+
+/** Default largest peer frame: 16 MiB (DESIGN §2.7). */
+export const DEFAULT_MAX_PAYLOAD = 16 * 1024 * 1024;
+
+/** Options of {@link WsPeerTransport}; sizes in bytes, times in milliseconds. */
+export interface WsTransportOptions {
+  /** This node's id. */
+  readonly id: NodeId;
+  /** Peers must present the same cluster id. */
+  readonly clusterId: string;
+  /** Every other member: id → `host:port` of its HTTP server (`/raft` is appended). */
+  readonly peers: ReadonlyMap<NodeId, string>;
+  /** Cluster secret: enables HMAC-SHA256 challenge–response, both ways. */
+  readonly secret?: string;
+  /** Largest frame sent or accepted, on both server and client sockets (default 16 MiB). */
+  readonly maxPayload?: number;
+  /** Per-peer bound on queued plus socket-buffered bytes before batches drop (default 8 MiB). */
+  readonly maxBufferedBytes?: number;
+  /** Largest incoming snapshot accepted (default 512 MiB). */
+  readonly maxSnapshotBytes?: number;
+  /** Snapshot chunk size (default 256 KiB). */
+  readonly snapshotChunkBytes?: number;
+  /** A snapshot stream fails after this long without progress or ack (default 30 s). */
+  readonly snapshotTimeoutMs?: number;
+  /** Dial plus handshake must finish within this (default 5 s). */
+  readonly handshakeTimeoutMs?: number;
+  /** Reconnect backoff: first ceiling and cap (defaults 50 ms, 2 s). */
+  readonly backoffBaseMs?: number;
+  readonly backoffCapMs?: number;
+  /** Unauthenticated inbound connections allowed at once; more get HTTP 503 (default 32). */
+  readonly maxPendingHandshakes?: number;
+  readonly logger?: TransportLogger;
+  /** Fault injection (tests and chaos runs only). Absent: no faults, ever. */
+  readonly faults?: FaultLayer;
+  /** Random numbers in [0, 1) for backoff jitter (default Math.random). */
+  readonly random?: () => number;
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`WsPeerTransport: ${name} must be an integer ≥ ${min}, got ${v}`);
+  return v;
+}
+
+/**
+ * The WebSocket peer transport. Create it, route `/raft` upgrades to {@link handleUpgrade},
+ * give it to the host (which calls `start`), and {@link close} it on shutdown.
+ */
+export class WsPeerTransport implements PeerTransport {
+  readonly id: NodeId;
+  /** Monotonic counters, read by the metrics endpoint. */
+  readonly metrics: TransportMetrics = newTransportMetrics();
+  private readonly env: LinkEnv;
+  private readonly wss: WebSocketServer;
+  private readonly maxPendingHandshakes: number;
+  private readonly warnings: WarnOnce;
+  private handler: TransportHandler | undefined;
+  private links = new Map<NodeId, PeerLink>();
+  private readonly inbound = new Set<InboundConnection>();
+  private readonly closing = new Set<Promise<void>>();
+  private local: Message[] = [];
+  private localScheduled = false;
+  private readonly unreachablePending = new Set<NodeId>();
+  private closed = false;
+
+  constructor(opts: WsTransportOptions) {
+    if (!Number.isSafeInteger(opts.id) || opts.id <= 0) throw new RangeError(`WsPeerTransport: id must be a positive integer, got ${opts.id}`);
+    if (opts.clusterId.length === 0 || opts.clusterId.length > MAX_CLUSTER_ID_LENGTH) {
+      // Longer ids would fail every handshake (the hello decoder bounds them).
+      throw new RangeError(`WsPeerTransport: clusterId must be 1..${MAX_CLUSTER_ID_LENGTH} characters`);
+    }
+    for (const [peer, address] of opts.peers) {
+      if (peer === opts.id) throw new RangeError(`WsPeerTransport: peers must not include this node (${peer})`);
+      if (!Number.isSafeInteger(peer) || peer <= 0) throw new RangeError(`WsPeerTransport: peer id ${peer} is not a positive integer`);
+      if (!/^[^\s/]+:\d{1,5}$/.test(address)) throw new RangeError(`WsPeerTransport: peer ${peer} address "${address}" is not host:port`);
+    }
+    if (opts.secret !== undefined && opts.secret.length === 0) throw new RangeError('WsPeerTransport: secret must not be empty');
+    this.id = opts.id;
+    const logger = opts.logger ?? quietTransportLogger;
+    const maxPayload = positiveInt('maxPayload', opts.maxPayload, DEFAULT_MAX_PAYLOAD, 4096);
+    this.maxPendingHandshakes = positiveInt('maxPendingHandshakes', opts.maxPendingHandshakes, 32);
+    this.warnings = new WarnOnce(logger);
+    this.env = {
+      id: opts.id,
+      clusterId: opts.clusterId,
+      secret: opts.secret,
+      peers: new Map(opts.peers),
+      maxPayload,
+      maxBufferedBytes: positiveInt('maxBufferedBytes', opts.maxBufferedBytes, 8 * 1024 * 1024),
+      maxSnapshotBytes: positiveInt('maxSnapshotBytes', opts.maxSnapshotBytes, 512 * 1024 * 1024, 0),
+      snapshotChunkBytes: positiveInt('snapshotChunkBytes', opts.snapshotChunkBytes, 256 * 1024, 1024),
+      snapshotTimeoutMs: positiveInt('snapshotTimeoutMs', opts.snapshotTimeoutMs, 30_000),
+      handshakeTimeoutMs: positiveInt('handshakeTimeoutMs', opts.handshakeTimeoutMs, 5_000),
+      backoffBaseMs: positiveInt('backoffBaseMs', opts.backoffBaseMs, 50),
+      backoffCapMs: positiveInt('backoffCapMs', opts.backoffCapMs, 2_000),
+      random: opts.random ?? Math.random,
+      logger,
+      metrics: this.metrics,
+      faults: opts.faults,
+      unreachable: (peer) => this.reportUnreachable(peer),
+      deliver: (peer, messages) => this.deliver(peer, messages),
+      deliverSnapshot: (peer, message, data) => this.deliverSnapshot(peer, message, data),
+    };
+    // noServer: the node's HTTP server routes `/raft` upgrades here. maxPayload is explicit
+    // (ws defaults to 100 MiB); compression is off (CPU for little gain on binary frames, and
+    // a decompression-bomb surface).
+    this.wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false, clientTracking: false });
+  }
+
+  // ---- PeerTransport --------------------------------------------------------------------------
+
+  start(handler: TransportHandler): void {
+    if (this.closed) throw new Error('WsPeerTransport: start after close');
+    this.handler = handler;
+    if (this.links.size > 0) return;
+    for (const [peer, address] of this.env.peers) {
+      const link = new PeerLink(this.env, peer, address);
+      this.links.set(peer, link);
+      link.start();
+    }
+  }
+
+  send(messages: readonly Message[]): void {
+    if (this.handler === undefined) return;
+    const faults = this.env.faults;
+    for (const m of messages) {
+      if (m.to === this.id) {
+        this.deliverLocal(m);
+        continue;
+      }
+      const link = this.links.get(m.to);
+      if (link === undefined) {
+        this.metrics.dropped++;
+        this.warnings.warn(`unknown:${m.to}`, 'dropped message to a node that is not a configured peer', { to: m.to, type: m.type });
+        continue;
+      }
+      if (faults !== undefined) {
+        const d = faults.decide('send', m.to);
+        if (!d.deliver) {
+          this.metrics.dropped++;
+          continue;
+        }
+        if (d.delayMs > 0) {
+          const t = setTimeout(() => {
+            if (this.links.get(m.to) === link) link.enqueue(m);
+          }, d.delayMs);
+          t.unref();
+          continue;
+        }
+      }
+      link.enqueue(m);
+    }
+  }
+
+  sendSnapshot(message: SnapshotRequest, data: Uint8Array, done: (ok: boolean) => void): void {
+    let called = false;
+    // Exactly once. `later` defers: the host may be inside its ready loop right now.
+    const now = (ok: boolean): void => {
+      if (called) return;
+      called = true;
+      done(ok);
+    };
+    const later = (ok: boolean): void => void setImmediate(now, ok);
+    if (this.handler === undefined) return later(false);
+    if (message.to === this.id) {
+      setImmediate(() => {
+        const h = this.handler;
+        if (h !== undefined) h.onSnapshot(message, data);
+        now(h !== undefined);
+      });
+      return;
+    }
+    const link = this.links.get(message.to);
+    if (link === undefined) return later(false);
+    const d = this.env.faults?.decide('send', message.to);
+    if (d !== undefined && !d.deliver) return later(false);
+    if (d !== undefined && d.delayMs > 0) {
+      const t = setTimeout(() => {
+        if (this.links.get(message.to) === link) link.sendSnapshot(message, data, now);
+        else now(false);
+      }, d.delayMs);
+      t.unref();
+      return;
+    }
+    // PeerLink always calls back asynchronously.
+    link.sendSnapshot(message, data, now);
+  }
+
+  stop(): void {
+    this.handler = undefined;
+    this.local = [];
+    this.unreachablePending.clear();
+    for (const link of this.links.values()) this.track(link.close());
+    this.links = new Map();
+    for (const c of this.inbound) c.close(CloseCode.GOING_AWAY, 'stopping');
+  }
+
+  // ---- serving --------------------------------------------------------------------------------
+
+  /**
+   * Takes over an HTTP upgrade request for `/raft` (the caller routes by path). While the
+   * transport is not started, or too many connections are still unauthenticated, the request is
+   * answered with 503 and the socket closed; peers retry with backoff.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    let pending = 0;
+    for (const c of this.inbound) if (!c.authenticated) pending++;
+    if (this.handler === undefined || this.closed || pending >= this.maxPendingHandshakes) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    try {
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        if (this.handler === undefined) {
+          ws.close(CloseCode.GOING_AWAY, 'stopping');
+          return;
+        }
+        const conn = new InboundConnection(
+          this.env,
+          ws,
+          remote,
+          this.warnings,
+          (ready) => this.retireOlder(ready),
+          (gone) => this.inbound.delete(gone),
+        );
+        this.inbound.add(conn);
+      });
+    } catch (err) {
+      this.env.logger.debug('peer upgrade failed', { remote, error: String(err) });
+      socket.destroy();
+    }
+  }
+
+  /** One authenticated inbound connection per peer: a reconnect replaces a half-dead one. */
+  private retireOlder(ready: InboundConnection): void {
+    for (const c of this.inbound) {
+      if (c !== ready && c.authenticated && c.peer === ready.peer) c.close(CloseCode.REPLACED, 'replaced by a newer connection');
+    }
+  }
+
+  /** Peers whose outbound link is currently up (diagnostics). */
+  connectedPeers(): NodeId[] {
+    return [...this.links.values()].filter((l) => l.isOpen).map((l) => l.peer);
+  }
+
+  /** Stops, closes every socket and waits for them to be closed. */
+  async close(): Promise<void> {
+    this.stop();
+    this.closed = true;
+    const inboundClosed = [...this.inbound].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.ws.readyState === c.ws.CLOSED) return resolve();
+          const t = setTimeout(() => {
+            c.ws.terminate();
+            resolve();
+          }, 3_000);
+          t.unref();
+          c.ws.once('close', () => {
+            clearTimeout(t);
+            resolve();
+          });
+        }),
+    );
+    await Promise.all([...this.closing, ...inboundClosed]);
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  // ---- delivery -------------------------------------------------------------------------------
+
+  private track(p: Promise<void>): void {
+    this.closing.add(p);
+    void p.then(() => this.closing.delete(p));
+  }
+
+  private reportUnreachable(peer: NodeId): void {
+    if (this.unreachablePending.has(peer)) return;
+    this.unreachablePending.add(peer);
+    // Deferred: the report comes from inside send(), i.e. inside the host's ready handling.
+    queueMicrotask(() => {
+      if (!this.unreachablePending.delete(peer)) return;
+      this.handler?.onUnreachable(peer);
+    });
+  }
+
+  private deliverLocal(m: Message): void {
+    this.local.push(m);
+    if (this.localScheduled) return;
+    this.localScheduled = true;
+    setImmediate(() => {
+      this.localScheduled = false;
+      const batch = this.local;
+      this.local = [];
+      for (const msg of batch) {
+        const h = this.handler;
+        if (h === undefined) return;
+        this.metrics.received++;
+        h.onMessage(msg);
+      }
+    });
+  }
+
+  private deliver(peer: NodeId, messages: readonly Message[]): void {
+    const faults = this.env.faults;
+    for (const m of messages) {
+      const h = this.handler;
+      if (h === undefined) return;
+      if (faults !== undefined) {
+        const d = faults.decide('receive', peer);
+        if (!d.deliver) {
+          this.metrics.dropped++;
+          continue;
+        }
+        if (d.delayMs > 0) {
+          const t = setTimeout(() => {
+            const later = this.handler;
+            if (later === undefined) return;
+            this.metrics.received++;
+            later.onMessage(m);
+          }, d.delayMs);
+          t.unref();
+          continue;
+        }
+      }
+      this.metrics.received++;
+      h.onMessage(m);
+    }
+  }
+
+  /** Fault-layer delays are not applied to snapshots: the stream's own timeout covers them. */
+  private deliverSnapshot(peer: NodeId, message: SnapshotRequest, data: Uint8Array): boolean {
+    const h = this.handler;
+    if (h === undefined) return false;
+    const d = this.env.faults?.decide('receive', peer);
+    if (d !== undefined && !d.deliver) return false;
+    this.metrics.snapshotsReceived++;
+    h.onSnapshot(message, data);
+    return true;
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * WsPeerTransport handshake over real sockets on 127.0.0.1: matching settings connect; wrong
+ * cluster id, wrong or missing secret, wrong addressee, unknown sender, bad protocol version,
+ * a rogue acceptor and a silent client are refused with a 4xxx code, logged, counted, and
+ * nothing they send is delivered.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { NodeId } from '../../../src/raft/index.js';
+import { CloseCode, proof } from '../../../src/transport/handshake.js';
+import { PROTOCOL_VERSION, encodeControl, encodeMessagesFrame } from '../../../src/transport/wire.js';
+import { WsPeerTransport } from '../../../src/transport/ws-transport.js';
+import { CLUSTER, Recorder, eventually, fakeAcceptor, heartbeat, makeWsCluster, rawPeer, type WsCluster } from './ws-harness.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((f) => f()));
+});
+
+async function cluster(ids: NodeId[], extra: Parameters<typeof makeWsCluster>[1] = () => ({})): Promise<WsCluster> {
+  const c = await makeWsCluster(ids, extra);
+  cleanups.push(() => c.close());
+  return c;
+}
+
+function get(c: WsCluster, id: NodeId): WsPeerTransport {
+  const t = c.transports.get(id);
+  if (t === undefined) throw new Error(`no transport ${id}`);
+  return t;
+}
+
+function port(c: WsCluster, id: NodeId): number {
+  return c.servers.get(id)?.port ?? 0;
+}
+
+/** Starts both transports and keeps node 1 sending heartbeats to node 2 until `cond`. */
+async function pump(a: WsPeerTransport, cond: () => boolean, what: string, deadlineMs = 15_000): Promise<void> {
+  let k = 1;
+  await eventually(() => {
+    a.send([heartbeat(1, 2, k++)]);
+    return cond();
+  }, what, deadlineMs);
+}
+
+describe('WsPeerTransport handshake', () => {
+  it('connects with matching secrets (mutual HMAC) and delivers', async () => {
+    const c = await cluster([1, 2], () => ({ secret: 'correct horse' }));
+    const r2 = new Recorder();
+    get(c, 1).start(new Recorder());
+    get(c, 2).start(r2);
+    await pump(get(c, 1), () => r2.messages.length > 0, 'delivery');
+    expect(get(c, 1).metrics.rejectedHandshakes + get(c, 2).metrics.rejectedHandshakes).toBe(0);
+  });
+
+  it('refuses a wrong cluster id', async () => {
+    const c = await cluster([1, 2], (id) => (id === 1 ? { clusterId: 'other-cluster' } : {}));
+    const r2 = new Recorder();
+    get(c, 1).start(new Recorder());
+    get(c, 2).start(r2);
+    await pump(get(c, 1), () => get(c, 2).metrics.rejectedHandshakes >= 2, 'refusals');
+    expect(r2.messages).toEqual([]);
+    const raw = rawPeer(port(c, 2));
+    await raw.opened;
+    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: 'other-cluster', from: 1, to: 2, nonce: null });
+    await eventually(() => raw.closed !== undefined, 'close');
+    expect(raw.closed?.code).toBe(CloseCode.CLUSTER);
+    expect(raw.closed?.reason).toContain('cluster');
+  });
+
+  it('refuses a wrong secret', async () => {
+    const c = await cluster([1, 2], (id) => ({ secret: id === 1 ? 'secret-one' : 'secret-two' }));
+    const r1 = new Recorder();
+    const r2 = new Recorder();
+    get(c, 1).start(r1);
+    get(c, 2).start(r2);
+    // Each dialer refuses the acceptor, whose proof over the dialer's nonce does not verify.
+    await pump(get(c, 1), () => get(c, 1).metrics.rejectedHandshakes >= 2 && get(c, 2).metrics.rejectedHandshakes >= 2, 'refusals');
+    get(c, 2).send([heartbeat(2, 1, 1)]);
+    expect(r1.messages).toEqual([]);
+    expect(r2.messages).toEqual([]);
+    expect(get(c, 1).connectedPeers()).toEqual([]);
+  });
+
+  it('the acceptor refuses a dialer whose proof is wrong', async () => {
+    const c = await cluster([1, 2], () => ({ secret: 's3cret' }));
+    const r2 = new Recorder();
+    get(c, 2).start(r2);
+    const raw = rawPeer(port(c, 2));
+    await raw.opened;
+    const nonce = new Uint8Array(32).fill(1);
+    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 1, to: 2, nonce });
+    await eventually(() => raw.frames.length > 0, 'challenge');
+    const challenge = raw.frames[0];
+    if (challenge?.kind !== 'control' || challenge.control.k !== 'challenge') throw new Error('expected a challenge');
+    // The acceptor's proof is genuine...
+    expect([...challenge.control.proof]).toEqual([...proof('s3cret', 'acceptor', nonce, CLUSTER, 1, 2)]);
+    // ...but ours is made with the wrong secret.
+    raw.sendControl({ k: 'auth', proof: proof('guess', 'dialer', challenge.control.nonce, CLUSTER, 1, 2) });
+    raw.ws.send(encodeMessagesFrame([heartbeat(1, 2, 1)]));
+    await eventually(() => raw.closed !== undefined, 'close');
+    expect(raw.closed?.code).toBe(CloseCode.AUTH);
+    expect(r2.messages).toEqual([]);
+  });
+
+  it('refuses a peer without a secret when one is configured (both directions)', async () => {
+    const c = await cluster([1, 2], (id) => (id === 1 ? { secret: 'only-here' } : {}));
+    const r1 = new Recorder();
+    const r2 = new Recorder();
+    get(c, 1).start(r1);
+    get(c, 2).start(r2);
+    // 2 → 1: 1 requires authentication, 2's hello has no nonce. 1 → 2: 2 welcomes without
+    // proving anything, and 1 refuses an acceptor that did not authenticate.
+    await eventually(() => {
+      get(c, 1).send([heartbeat(1, 2, 1)]);
+      get(c, 2).send([heartbeat(2, 1, 1)]);
+      return get(c, 1).metrics.rejectedHandshakes >= 4;
+    }, 'refusals');
+    expect(r1.messages).toEqual([]);
+    expect(r2.messages).toEqual([]);
+    const raw = rawPeer(port(c, 1));
+    await raw.opened;
+    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 2, to: 1, nonce: null });
+    await eventually(() => raw.closed !== undefined, 'close');
+    expect(raw.closed).toEqual({ code: CloseCode.AUTH, reason: 'authentication required' });
+  });
+
+  it('refuses a wrong addressee, an unknown sender and another protocol version', async () => {
+    const c = await cluster([1, 2]);
+    get(c, 2).start(new Recorder());
+    const cases: Array<[Parameters<ReturnType<typeof rawPeer>['sendControl']>[0], number]> = [
+      [{ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 1, to: 3, nonce: null }, CloseCode.NODE],
+      [{ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 9, to: 2, nonce: null }, CloseCode.NODE],
+      [{ k: 'hello', protocol: PROTOCOL_VERSION + 1, clusterId: CLUSTER, from: 1, to: 2, nonce: null }, CloseCode.VERSION],
+      [{ k: 'welcome' }, CloseCode.PROTOCOL],
+    ];
+    for (const [hello, code] of cases) {
+      const raw = rawPeer(port(c, 2));
+      await raw.opened;
+      raw.sendControl(hello);
+      await eventually(() => raw.closed !== undefined, 'close');
+      expect(raw.closed?.code).toBe(code);
+    }
+    expect(get(c, 2).metrics.rejectedHandshakes).toBe(cases.length);
+  });
+
+  it('closes a connection that never completes the handshake', async () => {
+    const c = await cluster([1, 2], () => ({ handshakeTimeoutMs: 200 }));
+    get(c, 2).start(new Recorder());
+    const raw = rawPeer(port(c, 2));
+    await raw.opened;
+    await eventually(() => raw.closed !== undefined, 'close');
+    expect(raw.closed?.code).toBe(CloseCode.TIMEOUT);
+  });
+
+  it('a dialer with a secret does not feed a rogue acceptor', async () => {
+    const rogue = await fakeAcceptor((ws) => ws.send(encodeControl({ k: 'challenge', nonce: new Uint8Array(32), proof: new Uint8Array(32) })));
+    cleanups.push(() => rogue.close());
+    const t = new WsPeerTransport({ id: 1, clusterId: CLUSTER, peers: new Map([[2, `127.0.0.1:${rogue.server.port}`]]), secret: 'real', backoffCapMs: 200 });
+    cleanups.push(() => t.close());
+    t.start(new Recorder());
+    await pump(t, () => t.metrics.rejectedHandshakes >= 2, 'refusals');
+    const kinds = rogue.frames.map((f) => (f.kind === 'control' ? f.control.k : f.kind));
+    expect(kinds.length).toBeGreaterThan(0);
+    expect(kinds.every((k) => k === 'hello')).toBe(true);
+  });
+
+  it('a transport that is not started answers upgrades with 503', async () => {
+    const c = await cluster([1, 2]);
+    const raw = rawPeer(port(c, 2));
+    await expect(raw.opened).rejects.toThrow(/503/);
+  });
+});
