@@ -1,25 +1,57 @@
 #!/usr/bin/env node
 /**
- * The `raftlock` command. Until the node exists (issue: real node) it only prints its version
- * and the commands that are coming, so `npm install` leaves a runnable package.
+ * The `raftlock` command (DESIGN §3.2). Errors print one clear line and exit non-zero.
  */
 import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { runClusterUp } from './commands/cluster-up.js';
+import { runStart } from './commands/start.js';
+import { runStatus } from './commands/status.js';
+import { parseEndpoints } from './endpoints.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-const PLANNED = [
-  'start --config F --id N [--data-dir D]   run one node',
-  'cluster up [--nodes 3|5]                  run a local cluster',
-  'status [--endpoints E]                    show every node',
-  'lock acquire|release|run|show NAME        locks',
-  'counter get|add|set|cas|delete NAME       counters',
-  'member list|add|remove, leader transfer   membership',
-];
+const program = new Command()
+  .name('raftlock')
+  .description('Distributed locks and counters on a self-contained Raft cluster')
+  .version(pkg.version)
+  .showHelpAfterError();
 
-process.stdout.write(`raftlock ${pkg.version}\n\nThe Raft core is built; the node and these commands are on their way:\n`);
-for (const line of PLANNED) process.stdout.write(`  raftlock ${line}\n`);
-const args = process.argv.slice(2);
-if (args.length > 0 && args[0] !== '--help' && args[0] !== '--version') {
-  process.stderr.write(`raftlock: '${args.join(' ')}' is not available yet in this version\n`);
-  process.exitCode = 2;
-}
+program
+  .command('start')
+  .description('run one node in the foreground (JSON-lines log on stderr)')
+  .requiredOption('--config <file>', 'cluster configuration file (see cluster-configs/)')
+  .requiredOption('--id <n>', 'this node\'s id in the configuration')
+  .option('--data-dir <dir>', 'overrides the configuration\'s dataDir')
+  .option('--listen <host:port>', 'overrides the address this node listens on')
+  .addOption(new Option('--enable-faults', 'enable the fault-injection layer (tests and chaos runs only)').hideHelp())
+  .action(async (opts: { config: string; id: string; dataDir?: string; listen?: string; enableFaults?: boolean }) => {
+    await runStart(opts);
+  });
+
+const cluster = program.command('cluster').description('run a whole local cluster');
+cluster
+  .command('up')
+  .description('start every node of a configuration as child processes and supervise them')
+  .addOption(new Option('--nodes <n>', 'cluster size (picks the shipped config)').choices(['3', '5']).default('3'))
+  .option('--config <file>', 'cluster configuration file (default: cluster-configs/three-node.json or five-node.json)')
+  .option('--data-dir <dir>', 'overrides the configuration\'s dataDir')
+  .addOption(new Option('--enable-faults', 'start nodes with the fault-injection layer').hideHelp())
+  .action(async (opts: { nodes?: string; config?: string; dataDir?: string; enableFaults?: boolean }) => {
+    process.exitCode = await runClusterUp(opts);
+  });
+
+program
+  .command('status')
+  .description('one row per node: id, address, role, term, leader, commit, applied, lag, reachable')
+  .option('--endpoints <list>', 'host:port,… (default: env RAFTLOCK_ENDPOINTS or the three-node loopback config)')
+  .option('--json', 'machine-readable output', false)
+  .action(async (opts: { endpoints?: string; json: boolean }) => {
+    process.exitCode = await runStatus(parseEndpoints(opts.endpoints), opts.json);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`raftlock: ${message}\n`);
+  process.exit(1);
+});

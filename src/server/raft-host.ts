@@ -333,6 +333,12 @@ export class RaftHost<R = unknown> {
     this.sendMessages(now);
 
     const snapshotData = rd.snapshot === undefined ? undefined : this.takeIncomingSnapshot(rd.snapshot.index);
+    if (rd.hardState === undefined && rd.entries.length === 0 && rd.snapshot === undefined) {
+      // Nothing to make durable (heartbeats, acks of already durable entries, applies): no
+      // disk write, and nothing held for one. Earlier Readys are all durable already.
+      this.afterPersist(rd, afterPersist, undefined);
+      return;
+    }
     const writeLog = (): void => {
       this.opts.log.persist(
         {
@@ -365,7 +371,7 @@ export class RaftHost<R = unknown> {
   }
 
   private afterPersist(rd: Ready, afterPersist: readonly Message[], snapshotData: Uint8Array | undefined): void {
-    this.stats.persists++;
+    if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) this.stats.persists++;
     this.stats.entriesPersisted += rd.entries.length;
     // The mirror reflects durable state only, and must before advance() (the core reads it).
     if (rd.snapshot !== undefined) this.mirror.applySnapshot(rd.snapshot);

@@ -1,0 +1,50 @@
+/** `raftlock status [--endpoints E] [--json]`: one row per node, from each node's /status. */
+import type { NodeStatus } from '../../server/node.js';
+
+export interface StatusRow {
+  readonly endpoint: string;
+  readonly reachable: boolean;
+  readonly status?: NodeStatus;
+  readonly error?: string;
+}
+
+/** Fetches /status from every endpoint in parallel (2 s timeout each). */
+export async function fetchStatuses(endpoints: readonly string[], timeoutMs = 2000): Promise<StatusRow[]> {
+  return Promise.all(
+    endpoints.map(async (endpoint): Promise<StatusRow> => {
+      try {
+        const res = await fetch(`http://${endpoint}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+        if (!res.ok) return { endpoint, reachable: false, error: `HTTP ${res.status}` };
+        return { endpoint, reachable: true, status: (await res.json()) as NodeStatus };
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause?.code;
+        return { endpoint, reachable: false, error: cause ?? (err as Error).name };
+      }
+    }),
+  );
+}
+
+export function formatStatusTable(rows: readonly StatusRow[]): string {
+  const maxCommit = Math.max(0, ...rows.map((r) => r.status?.commit ?? 0));
+  const header = ['ID', 'ADDRESS', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LAG', 'REACHABLE'];
+  const body = rows.map((r) => {
+    const s = r.status;
+    if (s === undefined) return ['-', r.endpoint, '-', '-', '-', '-', '-', '-', `no (${r.error ?? 'unknown'})`];
+    return [String(s.id), s.address, s.role, String(s.term), s.leader === 0 ? 'none' : String(s.leader), String(s.commit), String(s.applied), String(maxCommit - s.applied), 'yes'];
+  });
+  const widths = header.map((h, k) => Math.max(h.length, ...body.map((row) => (row[k] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, k) => c.padEnd(widths[k] ?? 0)).join('  ').trimEnd();
+  return [line(header), ...body.map(line)].join('\n');
+}
+
+export async function runStatus(endpoints: readonly string[], json: boolean): Promise<number> {
+  const rows = await fetchStatuses(endpoints);
+  if (json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else process.stdout.write(`${formatStatusTable(rows)}\n`);
+  const reachable = rows.filter((r) => r.reachable);
+  if (reachable.length === 0) {
+    if (!json) process.stderr.write(`raftlock status: no node reachable at ${endpoints.join(', ')}; is the cluster running (npm start)?\n`);
+    return 1;
+  }
+  return 0;
+}
