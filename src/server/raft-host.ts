@@ -333,16 +333,21 @@ export class RaftHost<R = unknown> {
     this.sendMessages(now);
 
     const snapshotData = rd.snapshot === undefined ? undefined : this.takeIncomingSnapshot(rd.snapshot.index);
-    if (rd.hardState === undefined && rd.entries.length === 0 && rd.snapshot === undefined) {
-      // Nothing to make durable (heartbeats, acks of already durable entries, applies): no
-      // disk write, and nothing held for one. Earlier Readys are all durable already.
+    if (!rd.mustSync) {
+      // Nothing that must be durable: no entries, snapshot, term or vote, at most a new commit
+      // index, which is volatile state (Raft Figure 2) and rides along with the next write.
+      // So no disk write, and nothing held for one (earlier Readys are all durable already);
+      // committed entries apply at once instead of queueing behind the next fsync.
       this.afterPersist(rd, afterPersist, undefined);
       return;
     }
     const writeLog = (): void => {
+      // Always write the whole current hard state: it may carry a commit index advanced by an
+      // earlier, unwritten commit-only Ready.
+      const hardState = rd.hardState ?? this.mirror.getHardState();
       this.opts.log.persist(
         {
-          ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
+          hardState,
           ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
           entries: rd.entries,
           sync: rd.mustSync,
@@ -371,7 +376,7 @@ export class RaftHost<R = unknown> {
   }
 
   private afterPersist(rd: Ready, afterPersist: readonly Message[], snapshotData: Uint8Array | undefined): void {
-    if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) this.stats.persists++;
+    if (rd.mustSync) this.stats.persists++;
     this.stats.entriesPersisted += rd.entries.length;
     // The mirror reflects durable state only, and must before advance() (the core reads it).
     if (rd.snapshot !== undefined) this.mirror.applySnapshot(rd.snapshot);
