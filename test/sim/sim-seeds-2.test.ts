@@ -5,26 +5,9 @@
  * liveness after healing in every other seed. Bar (TESTING §2): 500 seeds × 2,000 events, 0
  * violations.
  */
-import { describe, expect, it } from 'vitest';
-import { runSeed } from './world.js';
-import { EVENTS, describeFailure, nodesFor, seedRange } from './sim-support.js';
+import { describe, it } from 'vitest';
+import { expectSeedsClean } from './sim-support.js';
 
 describe('simulation (part 2)', () => {
-  it('runs its seeds with 0 violations', () => {
-    const seeds = seedRange(251, 250);
-    let events = 0;
-    let liveness = 0;
-    const failures: string[] = [];
-    const started = performance.now();
-    for (const seed of seeds) {
-      const r = runSeed({ seed, events: EVENTS, nodes: nodesFor(seed) });
-      events += r.events + r.livenessEvents;
-      if (r.livenessEvents > 0) liveness++;
-      if (r.violations.length > 0) failures.push(describeFailure(r));
-    }
-    const secs = (performance.now() - started) / 1000;
-    console.log(`sim part 2: ${seeds.length} seeds, ${events} events (${Math.round(events / secs)} events/s), ${liveness} seeds with a liveness phase, ${failures.length} failing`);
-    expect(failures, failures.join('\n')).toEqual([]);
-    expect(events).toBeGreaterThanOrEqual(seeds.length * EVENTS);
-  });
+  it('runs its seeds with 0 violations', () => expectSeedsClean('sim part 2', 251, 250));
 });

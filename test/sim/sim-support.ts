@@ -3,6 +3,7 @@
  * set (exact replay: `SIM_SEED=123 npx vitest run test/sim`), and formats failures with the
  * command that replays them.
  */
+import { expect } from 'vitest';
 import { runSeed, type BugName, type SimResult } from './world.js';
 
 export const EVENTS = Number(process.env.SIM_EVENTS ?? 2000);
@@ -35,4 +36,26 @@ export function firstFailing(
     if (r.violations.length > 0) return { result: r, ran: k + 1, events };
   }
   return { result: undefined, ran: seeds.length, events };
+}
+
+/**
+ * Runs seeds [first, first + count) (or SIM_SEED alone) and asserts 0 violations, printing the
+ * events, their rate and how many seeds had a liveness phase.
+ */
+export function expectSeedsClean(label: string, first: number, count: number): void {
+  const seeds = seedRange(first, count);
+  let events = 0;
+  let liveness = 0;
+  const failures: string[] = [];
+  const started = performance.now();
+  for (const seed of seeds) {
+    const r = runSeed({ seed, events: EVENTS, nodes: nodesFor(seed) });
+    events += r.events + r.livenessEvents;
+    if (r.livenessEvents > 0) liveness++;
+    if (r.violations.length > 0) failures.push(describeFailure(r));
+  }
+  const secs = (performance.now() - started) / 1000;
+  console.log(`${label}: ${seeds.length} seeds, ${events} events (${Math.round(events / secs)} events/s), ${liveness} seeds with a liveness phase, ${failures.length} failing`);
+  expect(failures, failures.join('\n')).toEqual([]);
+  expect(events).toBeGreaterThanOrEqual(seeds.length * EVENTS);
 }

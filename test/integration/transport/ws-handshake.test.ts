@@ -4,29 +4,14 @@
  * a rogue acceptor and a silent client are refused with a 4xxx code, logged, counted, and
  * nothing they send is delivered.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../../../src/raft/index.js';
 import { CloseCode, proof } from '../../../src/transport/handshake.js';
 import { PROTOCOL_VERSION, encodeControl, encodeMessagesFrame } from '../../../src/transport/wire.js';
 import { WsPeerTransport } from '../../../src/transport/ws-transport.js';
-import { CLUSTER, Recorder, eventually, fakeAcceptor, heartbeat, makeWsCluster, rawPeer, type WsCluster } from './ws-harness.js';
+import { CLUSTER, Recorder, eventually, fakeAcceptor, heartbeat, rawPeer, type WsCluster, useWsFixture } from './ws-harness.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((f) => f()));
-});
-
-async function cluster(ids: NodeId[], extra: Parameters<typeof makeWsCluster>[1] = () => ({})): Promise<WsCluster> {
-  const c = await makeWsCluster(ids, extra);
-  cleanups.push(() => c.close());
-  return c;
-}
-
-function get(c: WsCluster, id: NodeId): WsPeerTransport {
-  const t = c.transports.get(id);
-  if (t === undefined) throw new Error(`no transport ${id}`);
-  return t;
-}
+const { cleanups, cluster, get } = useWsFixture();
 
 function port(c: WsCluster, id: NodeId): number {
   return c.servers.get(id)?.port ?? 0;

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { afterEach } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { Message, NodeId } from '../../../src/raft/index.js';
 import type { TransportHandler } from '../../../src/transport/peer-transport.js';
@@ -189,4 +190,32 @@ export async function fakeAcceptor(onHello: (ws: WebSocket, socket: Duplex) => v
     });
   };
   return fa;
+}
+
+/**
+ * Per-file test fixture: `cleanups` run after each test; `cluster()` makes a cluster that is
+ * closed then; `get()` picks one of its transports.
+ */
+export function useWsFixture(): {
+  cleanups: Array<() => Promise<void>>;
+  cluster: (ids: NodeId[], extra?: Parameters<typeof makeWsCluster>[1]) => Promise<WsCluster>;
+  get: (c: WsCluster, id: NodeId) => WsPeerTransport;
+} {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    await Promise.all(cleanups.splice(0).map((f) => f()));
+  });
+  return {
+    cleanups,
+    async cluster(ids, extra = () => ({})) {
+      const c = await makeWsCluster(ids, extra);
+      cleanups.push(() => c.close());
+      return c;
+    },
+    get(c, id) {
+      const t = c.transports.get(id);
+      if (t === undefined) throw new Error(`no transport ${id}`);
+      return t;
+    },
+  };
 }

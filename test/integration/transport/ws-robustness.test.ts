@@ -4,30 +4,15 @@
  * sender, a peer that stops reading (bounded buffer), and the fault layer. The transport must
  * close the offending connection and keep serving the real peers.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Message, NodeId } from '../../../src/raft/index.js';
 import { FaultLayer } from '../../../src/transport/fault-layer.js';
 import { CloseCode } from '../../../src/transport/handshake.js';
 import { encodeMessagesFrame } from '../../../src/transport/wire.js';
 import { WsPeerTransport } from '../../../src/transport/ws-transport.js';
-import { CLUSTER, Recorder, eventually, fakeAcceptor, handshakenPeer, heartbeat, makeWsCluster, rawPeer, type WsCluster } from './ws-harness.js';
+import { CLUSTER, Recorder, eventually, fakeAcceptor, handshakenPeer, heartbeat, rawPeer, type WsCluster, useWsFixture } from './ws-harness.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((f) => f()));
-});
-
-async function cluster(ids: NodeId[], extra: Parameters<typeof makeWsCluster>[1] = () => ({})): Promise<WsCluster> {
-  const c = await makeWsCluster(ids, extra);
-  cleanups.push(() => c.close());
-  return c;
-}
-
-function get(c: WsCluster, id: NodeId): WsPeerTransport {
-  const t = c.transports.get(id);
-  if (t === undefined) throw new Error(`no transport ${id}`);
-  return t;
-}
+const { cleanups, cluster, get } = useWsFixture();
 
 /** Sends heartbeats from → to until the recorder has seen one with commit ≥ `commit`. */
 async function stillServes(c: WsCluster, from: NodeId, to: NodeId, r: Recorder, commit: number): Promise<void> {

@@ -4,30 +4,15 @@
  * reconnection after a peer stops and after it restarts as a new process-like instance, and one
  * inbound connection per peer.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Message, NodeId, SnapshotRequest } from '../../../src/raft/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Message, SnapshotRequest } from '../../../src/raft/index.js';
 import type { TransportHandler } from '../../../src/transport/peer-transport.js';
 import { FaultLayer } from '../../../src/transport/fault-layer.js';
 import { CloseCode } from '../../../src/transport/handshake.js';
 import { WsPeerTransport } from '../../../src/transport/ws-transport.js';
-import { CLUSTER, Recorder, eventually, handshakenPeer, heartbeat, makeWsCluster, startServer, type WsCluster } from './ws-harness.js';
+import { CLUSTER, Recorder, eventually, handshakenPeer, heartbeat, startServer, useWsFixture } from './ws-harness.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((f) => f()));
-});
-
-async function cluster(ids: NodeId[], extra: Parameters<typeof makeWsCluster>[1] = () => ({})): Promise<WsCluster> {
-  const c = await makeWsCluster(ids, extra);
-  cleanups.push(() => c.close());
-  return c;
-}
-
-function get(c: WsCluster, id: NodeId): WsPeerTransport {
-  const t = c.transports.get(id);
-  if (t === undefined) throw new Error(`no transport ${id}`);
-  return t;
-}
+const { cleanups, cluster, get } = useWsFixture();
 
 class SnapshotRecorder implements TransportHandler {
   messages: Message[] = [];

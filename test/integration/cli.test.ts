@@ -1,0 +1,85 @@
+/**
+ * The CLI as an operator uses it: `cluster up` supervising child processes, `status` reading
+ * them, SIGINT stopping everything; and a leader stopped with SIGTERM handing leadership over.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProcessCluster, waitFor } from './support/process-cluster.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = join(REPO, 'src/cli/main.ts');
+
+function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let cluster: ProcessCluster | undefined;
+afterEach(async () => {
+  await cluster?.destroy();
+  cluster = undefined;
+});
+
+describe('raftlock CLI', () => {
+  it('cluster up starts and supervises the nodes, status shows them, SIGINT stops them all', async () => {
+    cluster = await ProcessCluster.create({ nodes: 3 }); // only for its config file and ports
+    const c = cluster;
+    const up = spawn(process.execPath, ['--import', 'tsx', CLI, 'cluster', 'up', '--config', c.configPath], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    up.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    up.stderr.resume();
+    const exited = new Promise<number | null>((r) => up.on('exit', (code) => r(code)));
+    try {
+      await waitFor('cluster ready', () => (/cluster ready: leader is node \d/.test(out) ? true : undefined), 30_000);
+      const pids = [...out.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
+      expect(pids.length).toBe(3);
+      const endpoints = c.ids.map((id) => c.address(id)).join(',');
+      const table = await runCli(['status', '--endpoints', endpoints]);
+      expect(table.code).toBe(0);
+      expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+ADDRESS\s+ROLE\s+TERM\s+LEADER\s+COMMIT\s+APPLIED\s+LAG\s+REACHABLE/);
+      expect(table.stdout.match(/ leader /g)?.length).toBe(1);
+      const json = await runCli(['status', '--endpoints', endpoints, '--json']);
+      const rows = JSON.parse(json.stdout) as Array<{ reachable: boolean }>;
+      expect(rows.filter((r) => r.reachable).length).toBe(3);
+
+      up.kill('SIGINT');
+      expect(await exited).toBe(0);
+      for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(); // every node is gone
+      const down = await runCli(['status', '--endpoints', endpoints]);
+      expect(down.code).toBe(1);
+      expect(down.stderr).toMatch(/no node reachable/);
+    } finally {
+      if (up.exitCode === null) up.kill('SIGKILL');
+    }
+  });
+
+  it('a leader stopped with SIGTERM hands leadership over before exiting', async () => {
+    cluster = await ProcessCluster.create({ nodes: 3, tickMs: 50 });
+    cluster.startAll();
+    const leader = await cluster.waitForLeader(cluster.ids, 30_000);
+    await cluster.kill(leader.id, 'SIGTERM');
+    expect(cluster.logTail(leader.id, 50)).toMatch(/handing leadership over/);
+    expect(cluster.logTail(leader.id, 50)).toMatch(/node stopped/);
+    const rest = cluster.ids.filter((id) => id !== leader.id);
+    const next = await cluster.waitForLeader(rest, 3000);
+    expect(next.term).toBe(leader.term + 1); // one election: the transfer, not a timeout storm
+  });
+
+  it('a bad configuration is refused with the key named, and a non-zero exit', async () => {
+    cluster = await ProcessCluster.create({ nodes: 3 });
+    const bad = join(cluster.dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ clusterId: 'x', nodes: [{ id: 1, address: '127.0.0.1:1' }], dataDir: 'd', tickMS: 5 }));
+    const r = await runCli(['start', '--config', bad, '--id', '1']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/tickMS: unknown key/);
+  });
+});
