@@ -402,3 +402,25 @@ describe('Figure 2: persistent state is updated on stable storage before respond
     expect(n.status().commit).toBe(2);
   });
 });
+
+describe('Figure 2: acknowledgements claim only durable entries', () => {
+  it('an ack queued before a newer leader truncates the unpersisted entries is never sent', () => {
+    const enc = new TextEncoder();
+    const n = new TestNode({ voters: [1, 2, 3], id: 2 });
+    const ent = (index: number, term: number) => ({ index, term, type: 'normal' as const, data: enc.encode(`${term}/${index}`) });
+    // Term 3 leader 1 sends entries 1..2; the follower takes the Ready but its write is in flight.
+    n.raw.step({ type: 'append', from: 1, to: 2, term: 3, prevLogIndex: 0, prevLogTerm: 0, entries: [ent(1, 3), ent(2, 3)], commit: 0 });
+    const first = n.raw.ready();
+    // Meanwhile leader 1 sends entries 3..4 (queued ack for 4), then a term-5 leader 3 sends a
+    // conflicting entry 3 (truncating 3..4 before they were ever persisted).
+    n.raw.step({ type: 'append', from: 1, to: 2, term: 3, prevLogIndex: 2, prevLogTerm: 3, entries: [ent(3, 3), ent(4, 3)], commit: 0 });
+    n.raw.step({ type: 'append', from: 3, to: 2, term: 5, prevLogIndex: 2, prevLogTerm: 3, entries: [ent(3, 5)], commit: 0 });
+    n.persist(first);
+    n.raw.advance();
+    const second = n.raw.ready();
+    const acks = second.persistedMessages.filter((m) => m.type === 'append-response');
+    // Only the term-5 ack for what this Ready makes durable (up to 3) remains.
+    expect(acks.map((m) => [m.term, m.type === 'append-response' ? m.index : -1])).toEqual([[5, 3]]);
+    expect(second.entries.map((e) => `${e.term}/${e.index}`)).toEqual(['5/3']);
+  });
+});
