@@ -58,6 +58,8 @@ export interface NodeStatus {
   readonly lastIndex: number;
   readonly snapshotIndex: number;
   readonly digest: string;
+  /** Process memory (bytes), for operators and the fuzz tests' "memory flat" check. */
+  readonly memory: { readonly rss: number; readonly heapUsed: number };
   readonly peers: ReadonlyArray<{ id: NodeId; address: string; match: number; next: number; state: string; active: boolean }>;
 }
 
@@ -149,6 +151,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
       lastIndex: st.lastIndex,
       snapshotIndex: st.firstIndex - 1,
       digest: sm.state().digest,
+      memory: { rss: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed },
       peers: st.progress
         .filter((p) => p.id !== id)
         .map((p) => ({ id: p.id, address: addressOf(p.id) ?? '', match: p.match, next: p.next, state: p.state, active: p.recentActive })),
