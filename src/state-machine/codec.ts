@@ -1,0 +1,103 @@
+/**
+ * Bytes of the lock/counter state machine: the entry envelope and canonical msgpack.
+ *
+ * **Entry envelope.** The data of every `normal` entry is the msgpack map
+ * `{ v: 1, time, cmd }`: format version, the proposing leader's time stamp (ms, a safe integer
+ * in [0, 2^50]) and the {@link Command}. The state machine's only clock is `time`
+ * (DESIGN §2.4). `noop` and `config` entries carry no envelope and therefore no time.
+ *
+ * **Canonical encoding.** Maps are written with their keys sorted (code-unit order) and
+ * `undefined` members left out, so equal values always give identical bytes — what
+ * determinism of snapshots rests on, whatever order an object's keys were created in.
+ * Records (msgpackr's structure extension) are off: bytes never depend on encoder history.
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import { isValidTime, validateCommand, type Command } from './commands.js';
+import { fail, ok, type Result } from './errors.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
+
+/** Version of the entry envelope written by {@link encodeEntry}. */
+export const ENVELOPE_VERSION = 1;
+
+const packr = new Packr({ useRecords: false, moreTypes: false, encodeUndefinedAsNil: false });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', moreTypes: false });
+
+/** A deep copy of `value` with every plain object's keys in sorted order, undefined dropped. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
+    const src = value as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(src).sort()) {
+      const v = src[key];
+      if (v !== undefined) out[key] = canonical(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** Canonical msgpack of a plain value, as a fresh `Uint8Array` owning its memory. */
+export function packCanonical(value: unknown): Uint8Array {
+  // msgpackr returns a view into its shared scratch buffer: copy it out.
+  return Uint8Array.from(packr.pack(canonical(value)));
+}
+
+/**
+ * Decodes one msgpack value spanning all of `bytes`, or `undefined` if they are not one. The
+ * caller's bytes are left untouched: msgpackr caches a `dataView` property on the buffer it
+ * reads, so it reads a copy (entries are small; snapshots are restored rarely).
+ * Values of msgpack's reserved types come back as objects that no validator here accepts.
+ */
+export function unpack(bytes: Uint8Array): { value: unknown } | undefined {
+  if (bytes.byteLength === 0) return undefined;
+  try {
+    return { value: unpackr.unpack(bytes.slice()) as unknown };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The leader's time stamp for its next entry: its clock, but never below the last time the
+ * state machine has applied (DESIGN §2.4: never decreasing, also across leader changes).
+ * A new leader may lag in applying; the machine therefore also takes
+ * `max(lastTime, entry.time)` when applying, so log time cannot go back in any case.
+ */
+export function nextStamp(clockNow: number, lastTime: number): number {
+  return Math.max(Math.floor(clockNow), lastTime);
+}
+
+/** The data of a `normal` entry carrying `cmd` stamped with `time`. */
+export function encodeEntry(time: number, cmd: Command): Uint8Array {
+  return packCanonical({ v: ENVELOPE_VERSION, time, cmd });
+}
+
+/** A decoded envelope. */
+export interface DecodedEntry {
+  readonly time: number;
+  readonly cmd: Command;
+}
+
+/**
+ * Decodes and validates an entry's data. Never throws: bytes that are not an envelope, or whose
+ * command is invalid under `limits`, give an `INVALID_ARGUMENT` failure.
+ */
+export function decodeEntry(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): Result<DecodedEntry> {
+  const decoded = unpack(data);
+  if (decoded === undefined) return fail('INVALID_ARGUMENT', 'entry data is not valid MessagePack');
+  const env = decoded.value;
+  if (typeof env !== 'object' || env === null || Array.isArray(env) || Object.getPrototypeOf(env) !== Object.prototype) {
+    return fail('INVALID_ARGUMENT', 'entry data is not an envelope map');
+  }
+  const rec = env as Record<string, unknown>;
+  for (const k of Object.keys(rec)) {
+    if (k !== 'v' && k !== 'time' && k !== 'cmd') return fail('INVALID_ARGUMENT', `envelope: unknown field ${JSON.stringify(k.slice(0, 40))}`);
+  }
+  if (rec['v'] !== ENVELOPE_VERSION) return fail('INVALID_ARGUMENT', `envelope: unsupported version ${String(rec['v']).slice(0, 20)}`);
+  const time = rec['time'];
+  if (!isValidTime(time)) return fail('INVALID_ARGUMENT', 'envelope: time must be a safe integer in [0, 2^50]');
+  const cmd = validateCommand(rec['cmd'], limits);
+  if (!cmd.ok) return cmd;
+  return ok({ time, cmd: cmd.value });
+}

@@ -1,0 +1,71 @@
+/**
+ * Named counters (DESIGN §2.6): signed safe integers, 0 by default.
+ *
+ * A counter reading 0 is not stored (absent ≡ 0), so the state is canonical — two histories
+ * that leave the same values leave the same bytes — and `delete` is `set 0` that answers with
+ * the previous value. Any result outside ±(2^53 − 1) is `OVERFLOW` and changes nothing.
+ */
+import { fail, ok, type Result } from './errors.js';
+import { MAX_COUNTER_MAGNITUDE } from './limits.js';
+
+function inRange(v: number): boolean {
+  return Number.isSafeInteger(v) && Math.abs(v) <= MAX_COUNTER_MAGNITUDE;
+}
+
+export class CounterTable {
+  private readonly values = new Map<string, number>();
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  get(name: string): number {
+    return this.values.get(name) ?? 0;
+  }
+
+  /** Non-zero counters in name order (snapshots). */
+  sorted(): Array<[string, number]> {
+    return [...this.values.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
+  private put(name: string, value: number): void {
+    if (value === 0) this.values.delete(name);
+    else this.values.set(name, value);
+  }
+
+  /** → the new value. */
+  add(name: string, delta: number): Result<number> {
+    const next = this.get(name) + delta;
+    if (!inRange(next)) return fail('OVERFLOW', `counter ${name}: ${this.get(name)} + ${delta} leaves the safe-integer range`);
+    this.put(name, next);
+    return ok(next);
+  }
+
+  /** → the previous value. */
+  set(name: string, value: number): Result<number> {
+    if (!inRange(value)) return fail('OVERFLOW', `counter ${name}: ${value} is outside the safe-integer range`);
+    const prev = this.get(name);
+    this.put(name, value);
+    return ok(prev);
+  }
+
+  /** → whether the value was `expected` and is now `next`. */
+  compareAndSet(name: string, expected: number, next: number): Result<boolean> {
+    if (!inRange(next)) return fail('OVERFLOW', `counter ${name}: ${next} is outside the safe-integer range`);
+    if (this.get(name) !== expected) return ok(false);
+    this.put(name, next);
+    return ok(true);
+  }
+
+  /** → the previous value; the counter reads 0 afterwards. */
+  delete(name: string): Result<number> {
+    const prev = this.get(name);
+    this.values.delete(name);
+    return ok(prev);
+  }
+
+  /** Sets a stored value as it is (restore). */
+  restore(name: string, value: number): void {
+    this.put(name, value);
+  }
+}

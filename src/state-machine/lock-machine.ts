@@ -1,0 +1,470 @@
+/**
+ * The lock and counter state machine (DESIGN §2.4–§2.7, issue 5 §1): sessions, fenced lock
+ * leases with FIFO waiters, counters, exactly-once writes. Pure and deterministic: its only
+ * inputs are the entries and their (index, term); it reads no clock (time comes from the entry
+ * envelope, codec.ts), uses no randomness and iterates only in sorted orders, so every replica
+ * applying the same log reaches the same state and the same snapshot bytes.
+ *
+ * ## One apply step, in order
+ * 1. **Term.** If the entry's term is above the last applied term, a leader change happened:
+ *    grace becomes *pending* (the new leader's no-op carries no time stamp).
+ * 2. `noop` / `config` entries stop here: result `ok(null)`, no time passes.
+ * 3. **Decode** the envelope `{ v: 1, time, cmd }` and validate the command. Undecodable or
+ *    invalid data → `INVALID_ARGUMENT`, and nothing else changes (not even log time).
+ * 4. **Log time** `now = max(lastTime, time)`: it never goes back.
+ * 5. **Grace**, if pending: every session's deadline is raised to at least `now + ttl`, bounded
+ *    by `maxGraceExtensions` consecutive extensions (sessions.ts). So the grace is anchored at
+ *    the new leader's first time-stamped entry, as DESIGN §2.4 asks.
+ * 6. **Timeouts** at `now`:
+ *    a. every waiter with `deadline ≤ now` leaves its queue, in (deadline, waiter id) order:
+ *       `wait-timeout` event;
+ *    b. every session with `deadline ≤ now`, in (deadline, id) order, ends: first all their
+ *       waits are dropped, then for each of them: `session-expired`, then its locks are
+ *       released in name order (`lock-released`).
+ *    Expiry is a function of log time alone: the leader's `expire-sessions` entry (proposed
+ *    from {@link LockMachine.expiredSessions}) can never end a session that a keep-alive
+ *    renewed first — it re-checks by log time and reports which listed sessions survived.
+ *    `expire-sessions` and `tick` mainly exist to move log time forward when no client writes:
+ *    the leader proposes one once {@link LockMachine.nextDeadline} has passed by its clock.
+ * 7. **The command** runs at `now`; writes go through the exactly-once table (dedup.ts), then
+ *    the fence check (§2.6a), then execute.
+ * 8. **Hand-offs**: every lock freed during this step (by 6b or 7) that still has waiters goes
+ *    to its first waiter, in lock-name order: `granted` event, token = this entry's index.
+ *    While freed-but-not-yet-handed-off, a lock counts as held for the command of step 7
+ *    (an acquire queues behind the waiters, a fence on it fails), so nobody jumps the queue.
+ * After every step, all sessions and all waiters have deadlines beyond log time, a lock is
+ * held only by a live session, and a lock with waiters has a holder.
+ *
+ * ## Locks (DESIGN §2.5)
+ * A free lock is granted at once with token = this entry's index; a freed lock is handed to the
+ * first waiter of its FIFO queue at the end of the same step, again with token = that entry's
+ * index. Deferring hand-offs to the end of the step guarantees a lock is granted at most once
+ * per entry (otherwise a close or release in step 7 could free, in the same entry, a lock just
+ * handed off in step 6, and two grants would share one token). Tokens are therefore unique and
+ * strictly increasing *per lock*. Several locks freed by one entry (a session holding two locks
+ * expires) are granted with the same token: across locks, tokens never decrease.
+ *
+ * Fixed rules beyond DESIGN: a session waits at most once per lock (a second acquire while
+ * queued → `INVALID_ARGUMENT`); every command naming a live session renews it.
+ */
+import type { Entry } from '../raft/index.js';
+import type { ApplyContext, StateMachine } from '../server/state-machine.js';
+import { decodeEntry } from './codec.js';
+import type { AcquireCommand, Command, Fence, WriteCommand } from './commands.js';
+import { CounterTable } from './counters.js';
+import { acknowledge, classify, record, updateStored } from './dedup.js';
+import { fail, ok, type Result } from './errors.js';
+import { resolveLimits, type Limits } from './limits.js';
+import { LockTable, type Waiter } from './locks.js';
+import type { AcquireValue, ApplyOutput, CommandResult, CommandValue, MachineEvent } from './results.js';
+import { SessionTable, type Session } from './sessions.js';
+import { SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot, type SnapshotState } from './snapshot.js';
+
+/**
+ * Deliberate bugs for negative controls (property tests, simulator). Never set in production:
+ * each breaks a promise of DESIGN §1.
+ */
+export interface LockMachineTestingKnobs {
+  /** Retries are executed again: results are stored but never looked up (breaks exactly-once). */
+  readonly dedupOff?: boolean;
+  /** A freed lock goes to the newest waiter (breaks FIFO). */
+  readonly grantLifo?: boolean;
+  /** Grace extends sessions without bound (repeated elections keep dead sessions alive). */
+  readonly unboundedGrace?: boolean;
+  /** Expiry by this replica's own clock instead of the entry's stamp (breaks determinism). */
+  readonly localClock?: () => number;
+}
+
+export interface LockMachineOptions {
+  /** Overrides of the defaults of DESIGN §2.7; must be equal on every replica. */
+  readonly limits?: Partial<Limits>;
+  readonly unsafeTestingKnobs?: LockMachineTestingKnobs;
+}
+
+export interface LockInfo {
+  readonly holder?: { readonly session: number; readonly token: number; readonly acquiredAt: number; readonly expiresAt: number };
+  readonly waiters: number;
+}
+
+export interface SessionInfo {
+  readonly sessionId: number;
+  readonly ttlMs: number;
+  readonly clientId?: string;
+  readonly lastKeepAlive: number;
+  readonly expiresAt: number;
+  readonly graceExtensions: number;
+  readonly ackedSeq: number;
+  readonly storedResults: number;
+  readonly locks: readonly string[];
+  readonly waits: readonly string[];
+}
+
+export class LockMachine implements StateMachine<ApplyOutput> {
+  readonly limits: Limits;
+  private readonly knobs: LockMachineTestingKnobs;
+  private sessions = new SessionTable();
+  private locks: LockTable;
+  private counters = new CounterTable();
+  private time = 0;
+  private term = 0;
+  private index = 0;
+  private gracePending = false;
+  /** Locks freed during this step that still have waiters: handed off at its end. */
+  private readonly freed = new Set<string>();
+
+  constructor(options: LockMachineOptions = {}) {
+    this.limits = resolveLimits(options.limits);
+    this.knobs = options.unsafeTestingKnobs ?? {};
+    this.locks = new LockTable(this.knobs.grantLifo === true);
+  }
+
+  /** Log time of the last applied stamped entry (feed it to `nextStamp`). */
+  get lastTime(): number {
+    return this.time;
+  }
+
+  get lastTerm(): number {
+    return this.term;
+  }
+
+  get appliedIndex(): number {
+    return this.index;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  apply(entry: Entry, context: ApplyContext): ApplyOutput {
+    this.index = context.index;
+    if (context.term > this.term) {
+      this.term = context.term;
+      this.gracePending = true;
+    }
+    if (entry.type !== 'normal') return { result: ok(null), events: [] };
+    const decoded = decodeEntry(entry.data, this.limits);
+    if (!decoded.ok) return { result: decoded, events: [] };
+
+    const stamp = this.knobs.localClock !== undefined ? this.knobs.localClock() : decoded.value.time;
+    const now = Math.max(this.time, stamp);
+    this.time = now;
+    if (this.gracePending) {
+      this.gracePending = false;
+      this.sessions.grace(now, this.knobs.unboundedGrace === true ? Number.POSITIVE_INFINITY : this.limits.maxGraceExtensions);
+    }
+    const events: MachineEvent[] = [];
+    this.freed.clear();
+    this.timeouts(now, events);
+    const result = this.execute(decoded.value.cmd, now, context.index, events);
+    this.handOffs(now, context.index, events);
+    return { result, events };
+  }
+
+  // ---- queries (pure) ------------------------------------------------------------------------
+
+  /**
+   * Sessions whose deadline is at or before `now` (by the caller's clock), in (deadline, id)
+   * order, at most `limit`: what a leader proposes in `expire-sessions`.
+   */
+  expiredSessions(now: number, limit?: number): number[] {
+    return this.sessions.expiredAt(now, limit);
+  }
+
+  /** The earliest session or waiter deadline, if any: when the leader should next propose a tick. */
+  nextDeadline(): number | undefined {
+    const a = this.sessions.nextDeadline();
+    const b = this.locks.nextDeadline();
+    if (a === undefined) return b;
+    if (b === undefined) return a;
+    return Math.min(a, b);
+  }
+
+  lockInfo(name: string): LockInfo {
+    const lock = this.locks.get(name);
+    const holder = lock?.holder;
+    if (lock === undefined || holder === undefined) return { waiters: 0 };
+    const expiresAt = this.sessions.get(holder.session)?.deadline ?? 0;
+    return { holder: { session: holder.session, token: holder.token, acquiredAt: holder.acquiredAt, expiresAt }, waiters: lock.queue.length };
+  }
+
+  /** The queue of `name`, first waiter first. */
+  lockWaiters(name: string): Array<{ readonly session: number; readonly seq: number; readonly deadline: number }> {
+    return (this.locks.get(name)?.queue ?? []).map((w) => ({ session: w.session, seq: w.seq, deadline: w.deadline }));
+  }
+
+  counterValue(name: string): number {
+    return this.counters.get(name);
+  }
+
+  sessionInfo(id: number): SessionInfo | undefined {
+    const s = this.sessions.get(id);
+    if (s === undefined) return undefined;
+    const info: SessionInfo = {
+      sessionId: s.id,
+      ttlMs: s.ttlMs,
+      lastKeepAlive: s.lastKeepAlive,
+      expiresAt: s.deadline,
+      graceExtensions: s.graceCount,
+      ackedSeq: s.ackedSeq,
+      storedResults: s.results.size,
+      locks: this.locks.heldNames(id),
+      waits: this.locks.waitsOfSession(id).map((w) => w.name),
+    };
+    return s.clientId === undefined ? info : { ...info, clientId: s.clientId };
+  }
+
+  // ---- snapshots -----------------------------------------------------------------------------
+
+  snapshot(): Uint8Array {
+    const state: SnapshotState = {
+      v: SNAPSHOT_VERSION,
+      appliedIndex: this.index,
+      lastTime: this.time,
+      lastTerm: this.term,
+      gracePending: this.gracePending,
+      sessions: this.sessions.sorted().map((s) => ({
+        id: s.id,
+        ttlMs: s.ttlMs,
+        ...(s.clientId === undefined ? {} : { clientId: s.clientId }),
+        lastKeepAlive: s.lastKeepAlive,
+        deadline: s.deadline,
+        graceCount: s.graceCount,
+        ackedSeq: s.ackedSeq,
+        results: [...s.results.entries()].sort((a, b) => a[0] - b[0]),
+      })),
+      locks: this.locks.sorted().map(([name, lock]) => {
+        const h = lock.holder;
+        if (h === undefined) throw new Error(`state machine invariant: lock ${name} stored without a holder`);
+        return {
+          name,
+          holder: { session: h.session, token: h.token, acquiredAt: h.acquiredAt, seq: h.seq },
+          waiters: lock.queue.map((w) => ({ id: w.id, session: w.session, seq: w.seq, deadline: w.deadline })),
+        };
+      }),
+      counters: this.counters.sorted(),
+    };
+    return encodeSnapshot(state);
+  }
+
+  restore(data: Uint8Array): void {
+    const s = decodeSnapshot(data);
+    this.sessions = new SessionTable();
+    this.locks = new LockTable(this.knobs.grantLifo === true);
+    this.counters = new CounterTable();
+    this.index = s.appliedIndex;
+    this.time = s.lastTime;
+    this.term = s.lastTerm;
+    this.gracePending = s.gracePending;
+    for (const r of s.sessions) {
+      this.sessions.insert({
+        id: r.id,
+        ttlMs: r.ttlMs,
+        clientId: r.clientId,
+        lastKeepAlive: r.lastKeepAlive,
+        deadline: r.deadline,
+        graceCount: r.graceCount,
+        ackedSeq: r.ackedSeq,
+        results: new Map(r.results),
+      });
+    }
+    for (const l of s.locks) {
+      this.locks.setHolder(l.name, l.holder);
+      for (const w of l.waiters) this.locks.restoreWaiter({ ...w, name: l.name });
+    }
+    for (const [name, value] of s.counters) this.counters.restore(name, value);
+  }
+
+  // ---- one step ------------------------------------------------------------------------------
+
+  /** Step 6: waiter timeouts, then session expiry (see the module comment). */
+  private timeouts(now: number, events: MachineEvent[]): void {
+    for (let w = this.locks.popDue(now); w !== undefined; w = this.locks.popDue(now)) {
+      this.locks.removeWaiter(w);
+      this.waitTimedOut(w, events);
+    }
+    const ended: Session[] = [];
+    for (let s = this.sessions.popDue(now); s !== undefined; s = this.sessions.popDue(now)) {
+      this.sessions.remove(s.id);
+      for (const w of this.locks.waitsOfSession(s.id)) this.locks.removeWaiter(w);
+      ended.push(s);
+    }
+    for (const s of ended) {
+      events.push({ type: 'session-expired', session: s.id });
+      for (const name of this.locks.heldNames(s.id)) this.releaseLock(name, events);
+    }
+  }
+
+  private waitTimedOut(w: Waiter, events: MachineEvent[]): void {
+    events.push({ type: 'wait-timeout', name: w.name, session: w.session, seq: w.seq });
+    const s = this.sessions.get(w.session);
+    if (s !== undefined) updateStored(s, w.seq, ok({ status: 'timed-out' }));
+  }
+
+  private execute(cmd: Command, now: number, index: number, events: MachineEvent[]): CommandResult {
+    switch (cmd.type) {
+      case 'open-session': {
+        if (this.sessions.size >= this.limits.maxSessions) {
+          return fail('LIMIT_EXCEEDED', `the cluster already has ${this.sessions.size} sessions (limit ${this.limits.maxSessions})`);
+        }
+        const s = this.sessions.open(index, cmd.ttlMs, cmd.clientId, now);
+        return ok({ sessionId: s.id, ttlMs: s.ttlMs, expiresAt: s.deadline });
+      }
+      case 'keep-alive': {
+        const s = this.sessions.get(cmd.session);
+        if (s === undefined) return sessionExpired(cmd.session);
+        this.sessions.renew(s, now);
+        acknowledge(s, cmd.ackedSeq);
+        return ok({ expiresAt: s.deadline });
+      }
+      case 'expire-sessions': {
+        const expired: number[] = [];
+        const survived: number[] = [];
+        for (const id of cmd.sessions) (this.sessions.get(id) === undefined ? expired : survived).push(id);
+        return ok({ expired, survived });
+      }
+      case 'tick':
+        return ok(null);
+      default:
+        return this.write(cmd, now, index, events);
+    }
+  }
+
+  /** Session check, renewal, exactly-once table, fence, then the operation. */
+  private write(cmd: WriteCommand, now: number, index: number, events: MachineEvent[]): CommandResult {
+    const s = this.sessions.get(cmd.session);
+    if (s === undefined) return sessionExpired(cmd.session);
+    this.sessions.renew(s, now);
+    acknowledge(s, cmd.ackedSeq);
+    const dedupOff = this.knobs.dedupOff === true;
+    const verdict = classify(s, cmd.seq, this.limits.maxUnackedResults, dedupOff);
+    switch (verdict.kind) {
+      case 'retry':
+        return this.replay(s, cmd.seq, verdict.stored);
+      case 'stale':
+        return fail('STALE_SEQUENCE', `session ${s.id}: seq ${cmd.seq} is at or below the acknowledged seq ${s.ackedSeq} and its result is gone`);
+      case 'full':
+        return fail('LIMIT_EXCEEDED', `session ${s.id} has ${s.results.size} unacknowledged results (limit ${this.limits.maxUnackedResults}); acknowledge some (ackedSeq)`);
+      case 'new':
+        break;
+    }
+    const result = cmd.fence !== undefined && !this.fenceHolds(cmd.fence) ? fenced(cmd.fence) : this.run(cmd, s, now, index, events);
+    // A successful close took the table with it; everything else is stored for retries.
+    if (this.sessions.get(s.id) !== undefined) record(s, cmd.seq, result);
+    return result;
+  }
+
+  /** A retry's answer: the stored result, or for a still-queued acquire its current place. */
+  private replay(s: Session, seq: number, stored: CommandResult): CommandResult {
+    if (!stored.ok || !isQueued(stored.value)) return stored;
+    const w = this.locks.waitsOfSession(s.id).find((x) => x.seq === seq);
+    if (w === undefined) return stored;
+    return ok({ status: 'queued', position: this.locks.position(w), deadline: w.deadline });
+  }
+
+  private fenceHolds(f: Fence): boolean {
+    return this.locks.get(f.lock)?.holder?.token === f.token;
+  }
+
+  private run(cmd: WriteCommand, s: Session, now: number, index: number, events: MachineEvent[]): CommandResult {
+    switch (cmd.type) {
+      case 'close-session': {
+        events.push({ type: 'session-closed', session: s.id });
+        for (const w of this.locks.waitsOfSession(s.id)) this.locks.removeWaiter(w);
+        this.sessions.remove(s.id);
+        const released = this.locks.heldNames(s.id);
+        for (const name of released) this.releaseLock(name, events);
+        return ok({ released });
+      }
+      case 'acquire':
+        return this.acquire(cmd, s, now, index);
+      case 'release': {
+        const holder = this.locks.get(cmd.name)?.holder;
+        if (holder === undefined || holder.session !== s.id) {
+          return fail('NOT_HELD', `lock ${cmd.name} is not held by session ${s.id}`);
+        }
+        this.releaseLock(cmd.name, events);
+        return ok({ status: 'released', token: holder.token });
+      }
+      case 'counter-add':
+        return this.counters.add(cmd.name, cmd.delta);
+      case 'counter-set':
+        return this.counters.set(cmd.name, cmd.value);
+      case 'counter-cas':
+        return this.counters.compareAndSet(cmd.name, cmd.expected, cmd.next);
+      case 'counter-get':
+        return ok(this.counters.get(cmd.name));
+      case 'counter-delete':
+        return this.counters.delete(cmd.name);
+    }
+  }
+
+  private acquire(cmd: AcquireCommand, s: Session, now: number, index: number): Result<AcquireValue> {
+    const lock = this.locks.get(cmd.name);
+    if (lock === undefined) {
+      this.locks.setHolder(cmd.name, { session: s.id, token: index, acquiredAt: now, seq: cmd.seq });
+      return ok({ status: 'granted', token: index, acquiredAt: now, expiresAt: s.deadline });
+    }
+    // Held — or freed in this step with waiters, who come first (FIFO): it goes to the first of
+    // them at the end of the step.
+    const holder = lock.holder;
+    if (holder?.session === s.id) return ok({ status: 'held-by-you', token: holder.token, acquiredAt: holder.acquiredAt, expiresAt: s.deadline });
+    if (cmd.waitMs === 0) return ok({ status: 'not-acquired' });
+    const existing = this.locks.waiterOf(cmd.name, s.id);
+    if (existing !== undefined) {
+      return fail('INVALID_ARGUMENT', `session ${s.id} already waits for lock ${cmd.name} (acquire seq ${existing.seq}); one wait per lock`);
+    }
+    if (lock.queue.length >= this.limits.maxWaitersPerLock) {
+      return fail('LIMIT_EXCEEDED', `lock ${cmd.name} already has ${lock.queue.length} waiters (limit ${this.limits.maxWaitersPerLock})`);
+    }
+    const w: Waiter = { id: index, name: cmd.name, session: s.id, seq: cmd.seq, deadline: now + cmd.waitMs };
+    this.locks.enqueue(w);
+    return ok({ status: 'queued', position: lock.queue.length, deadline: w.deadline });
+  }
+
+  /** Frees `name`; if it has waiters, it is handed off at the end of this step. */
+  private releaseLock(name: string, events: MachineEvent[]): void {
+    const holder = this.locks.clearHolder(name);
+    if (holder === undefined) return;
+    events.push({ type: 'lock-released', name, session: holder.session, token: holder.token });
+    if (this.locks.get(name) !== undefined) this.freed.add(name);
+  }
+
+  /**
+   * End of the step: every lock freed in it goes to its first waiter, in lock-name order, with
+   * this entry's index as token. Deferring the hand-off to the end means the command of this
+   * step cannot release (or close away) a lock granted in this same step, so a lock is granted
+   * at most once per entry and its tokens stay unique.
+   */
+  private handOffs(now: number, index: number, events: MachineEvent[]): void {
+    if (this.freed.size === 0) return;
+    for (const name of [...this.freed].sort()) {
+      for (let w = this.locks.takeNext(name); w !== undefined; w = this.locks.takeNext(name)) {
+        const ws = this.sessions.get(w.session);
+        // Cannot happen (every remaining waiter and its session is live: step 6 ran first and
+        // a close drops its waits); kept so "first waiter whose wait has not timed out" holds.
+        if (ws === undefined || ws.deadline <= now || w.deadline <= now) {
+          this.waitTimedOut(w, events);
+          continue;
+        }
+        this.locks.setHolder(name, { session: w.session, token: index, acquiredAt: now, seq: w.seq });
+        const grant = { token: index, acquiredAt: now, expiresAt: ws.deadline };
+        events.push({ type: 'granted', name, session: w.session, seq: w.seq, ...grant });
+        updateStored(ws, w.seq, ok({ status: 'granted', ...grant }));
+        break;
+      }
+    }
+    this.freed.clear();
+  }
+}
+
+function isQueued(v: CommandValue): boolean {
+  return typeof v === 'object' && v !== null && 'status' in v && v.status === 'queued';
+}
+
+function sessionExpired(id: number): CommandResult {
+  return fail('SESSION_EXPIRED', `session ${id} does not exist or has expired`);
+}
+
+function fenced(f: Fence): CommandResult {
+  return fail('FENCED', `lock ${f.lock} is not held with token ${f.token}`);
+}

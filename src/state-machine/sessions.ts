@@ -1,0 +1,122 @@
+/**
+ * Sessions (DESIGN §2.4): a client's lease on its locks and waits, and the home of its
+ * exactly-once table.
+ *
+ * - A session is **alive at log time t iff `deadline > t`**. Its deadline is
+ *   `lastKeepAlive + ttlMs`, except while a leader-change grace period holds it later.
+ * - Every command naming a live session renews it (keep-alive, and every write, retried or
+ *   not): the client is evidently alive. Renewal resets the grace counter.
+ * - **Grace** ({@link SessionTable.grace}): at the first time-stamped entry of a new term, every
+ *   session's deadline is raised to at least `t + ttlMs`, where `t` is that entry's log time —
+ *   but a session that has already had `maxGraceExtensions` consecutive extensions without
+ *   renewing in between gets none. A dead client therefore outlives its last renewal by at most
+ *   `maxGraceExtensions` elections, each worth at most one TTL past that election's first entry.
+ *   Only an actual raise counts as an extension.
+ */
+import type { CommandResult } from './results.js';
+import { DeadlineQueue } from './deadline-queue.js';
+
+export interface Session {
+  readonly id: number;
+  readonly ttlMs: number;
+  readonly clientId: string | undefined;
+  /** Log time of the last renewal (or of opening). */
+  lastKeepAlive: number;
+  /** The session is alive while log time is below this. */
+  deadline: number;
+  /** Grace extensions received since the last renewal. */
+  graceCount: number;
+  /** Highest seq whose result the client has acknowledged; results ≤ it are dropped. */
+  ackedSeq: number;
+  /** Exactly-once table: result of each applied write by seq (see dedup.ts). */
+  readonly results: Map<number, CommandResult>;
+}
+
+interface SessionDeadline {
+  readonly at: number;
+  readonly tie: number;
+}
+
+export class SessionTable {
+  private readonly sessions = new Map<number, Session>();
+  private readonly due = new DeadlineQueue<SessionDeadline>((d) => this.sessions.get(d.tie)?.deadline === d.at);
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get(id: number): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** Sessions in id order (deterministic iteration for snapshots and grace). */
+  sorted(): Session[] {
+    return [...this.sessions.values()].sort((a, b) => a.id - b.id);
+  }
+
+  open(id: number, ttlMs: number, clientId: string | undefined, now: number): Session {
+    const s: Session = { id, ttlMs, clientId, lastKeepAlive: now, deadline: now + ttlMs, graceCount: 0, ackedSeq: 0, results: new Map() };
+    this.insert(s);
+    return s;
+  }
+
+  /** Adds a session as it is (restore). */
+  insert(s: Session): void {
+    this.sessions.set(s.id, s);
+    this.due.push({ at: s.deadline, tie: s.id });
+  }
+
+  remove(id: number): void {
+    this.sessions.delete(id);
+    this.compact();
+  }
+
+  renew(s: Session, now: number): void {
+    s.lastKeepAlive = now;
+    s.graceCount = 0;
+    this.setDeadline(s, now + s.ttlMs);
+  }
+
+  /** Leader-change grace at log time `now` (see the module comment). */
+  grace(now: number, maxExtensions: number): void {
+    for (const s of this.sessions.values()) {
+      const target = now + s.ttlMs;
+      if (s.deadline >= target || s.graceCount >= maxExtensions) continue;
+      s.graceCount++;
+      this.setDeadline(s, target);
+    }
+  }
+
+  /**
+   * The next session with `deadline ≤ now`, in (deadline, id) order. Its queue entry is
+   * consumed: the caller must remove the session.
+   */
+  popDue(now: number): Session | undefined {
+    const d = this.due.popDue(now);
+    return d === undefined ? undefined : this.sessions.get(d.tie);
+  }
+
+  /** Ids of sessions with `deadline ≤ now`, in (deadline, id) order, at most `limit`. */
+  expiredAt(now: number, limit?: number): number[] {
+    return this.due.collectDue(now, limit).map((d) => d.tie);
+  }
+
+  /** The earliest deadline of any session. */
+  nextDeadline(): number | undefined {
+    return this.due.peek()?.at;
+  }
+
+  private setDeadline(s: Session, deadline: number): void {
+    if (deadline === s.deadline) return;
+    s.deadline = deadline;
+    this.due.push({ at: deadline, tie: s.id });
+    this.compact();
+  }
+
+  /** Keeps the heap within a constant factor of the live sessions (stale entries dropped). */
+  private compact(): void {
+    if (this.due.size > 2 * this.sessions.size + 64) {
+      this.due.rebuild([...this.sessions.values()].map((s) => ({ at: s.deadline, tie: s.id })));
+    }
+  }
+}

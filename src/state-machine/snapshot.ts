@@ -1,0 +1,166 @@
+/**
+ * Snapshot format of the lock/counter state machine: the whole replicated state as canonical
+ * msgpack (codec.ts), so equal states give identical bytes.
+ *
+ * Everything is in a fixed order: sessions by id, each session's stored results by seq, locks
+ * and counters by name (code-unit order), waiters in queue order (their order *is* state).
+ * Derived indexes (deadline heaps, per-session lock sets) are not stored; restore rebuilds them.
+ *
+ * `decodeSnapshot` throws on bytes that are not a snapshot of this format: snapshots come from
+ * our own storage (checksummed) or a peer's, and a replica that cannot restore must stop rather
+ * than serve from a wrong state.
+ */
+import { packCanonical, unpack } from './codec.js';
+import { STATE_MACHINE_ERROR_CODES } from './errors.js';
+import type { CommandResult } from './results.js';
+
+export const SNAPSHOT_VERSION = 1;
+
+export interface SessionRecord {
+  readonly id: number;
+  readonly ttlMs: number;
+  readonly clientId?: string;
+  readonly lastKeepAlive: number;
+  readonly deadline: number;
+  readonly graceCount: number;
+  readonly ackedSeq: number;
+  /** [seq, result], by seq. */
+  readonly results: ReadonlyArray<readonly [number, CommandResult]>;
+}
+
+export interface WaiterRecord {
+  readonly id: number;
+  readonly session: number;
+  readonly seq: number;
+  readonly deadline: number;
+}
+
+export interface LockRecord {
+  readonly name: string;
+  readonly holder: { readonly session: number; readonly token: number; readonly acquiredAt: number; readonly seq: number };
+  /** In queue order. */
+  readonly waiters: readonly WaiterRecord[];
+}
+
+export interface SnapshotState {
+  readonly v: typeof SNAPSHOT_VERSION;
+  readonly appliedIndex: number;
+  readonly lastTime: number;
+  readonly lastTerm: number;
+  /** A term change was seen and its grace is not applied yet (no stamped entry since). */
+  readonly gracePending: boolean;
+  readonly sessions: readonly SessionRecord[];
+  readonly locks: readonly LockRecord[];
+  /** [name, value] of the non-zero counters, by name. */
+  readonly counters: ReadonlyArray<readonly [string, number]>;
+}
+
+export function encodeSnapshot(state: SnapshotState): Uint8Array {
+  return packCanonical(state);
+}
+
+class BadSnapshot extends Error {
+  override readonly name = 'BadSnapshot';
+  constructor(path: string, detail: string) {
+    super(`state machine snapshot: ${path}: ${detail}`);
+  }
+}
+
+function map(v: unknown, path: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new BadSnapshot(path, 'expected a map');
+  return v as Record<string, unknown>;
+}
+
+function arr(v: unknown, path: string): unknown[] {
+  if (!Array.isArray(v)) throw new BadSnapshot(path, 'expected an array');
+  return v;
+}
+
+function int(v: unknown, path: string, min = 0): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new BadSnapshot(path, `expected an integer ≥ ${min}`);
+  return v;
+}
+
+function str(v: unknown, path: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw new BadSnapshot(path, 'expected a non-empty string');
+  return v;
+}
+
+function result(v: unknown, path: string): CommandResult {
+  const r = map(v, path);
+  if (r['ok'] === true) {
+    if (!('value' in r)) throw new BadSnapshot(path, 'success without value');
+    return r as unknown as CommandResult;
+  }
+  if (r['ok'] !== false) throw new BadSnapshot(path, 'expected ok: boolean');
+  if (!(STATE_MACHINE_ERROR_CODES as readonly unknown[]).includes(r['code']) || typeof r['message'] !== 'string') {
+    throw new BadSnapshot(path, 'malformed failure');
+  }
+  return r as unknown as CommandResult;
+}
+
+/** Decodes and checks a snapshot. Throws on anything malformed. */
+export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
+  const decoded = unpack(bytes);
+  if (decoded === undefined) throw new BadSnapshot('bytes', 'not valid MessagePack');
+  const s = map(decoded.value, 'root');
+  if (s['v'] !== SNAPSHOT_VERSION) throw new BadSnapshot('v', `unsupported version ${String(s['v']).slice(0, 20)}`);
+  if (typeof s['gracePending'] !== 'boolean') throw new BadSnapshot('gracePending', 'expected a boolean');
+
+  const sessions = arr(s['sessions'], 'sessions').map((x, k): SessionRecord => {
+    const p = `sessions[${k}]`;
+    const r = map(x, p);
+    const results = arr(r['results'], `${p}.results`).map((e, j): readonly [number, CommandResult] => {
+      const pair = arr(e, `${p}.results[${j}]`);
+      return [int(pair[0], `${p}.results[${j}][0]`, 1), result(pair[1], `${p}.results[${j}][1]`)];
+    });
+    const base = {
+      id: int(r['id'], `${p}.id`, 1),
+      ttlMs: int(r['ttlMs'], `${p}.ttlMs`, 1),
+      lastKeepAlive: int(r['lastKeepAlive'], `${p}.lastKeepAlive`),
+      deadline: int(r['deadline'], `${p}.deadline`),
+      graceCount: int(r['graceCount'], `${p}.graceCount`),
+      ackedSeq: int(r['ackedSeq'], `${p}.ackedSeq`),
+      results,
+    };
+    return r['clientId'] === undefined ? base : { ...base, clientId: str(r['clientId'], `${p}.clientId`) };
+  });
+
+  const locks = arr(s['locks'], 'locks').map((x, k): LockRecord => {
+    const p = `locks[${k}]`;
+    const r = map(x, p);
+    const h = map(r['holder'], `${p}.holder`);
+    return {
+      name: str(r['name'], `${p}.name`),
+      holder: {
+        session: int(h['session'], `${p}.holder.session`, 1),
+        token: int(h['token'], `${p}.holder.token`, 1),
+        acquiredAt: int(h['acquiredAt'], `${p}.holder.acquiredAt`),
+        seq: int(h['seq'], `${p}.holder.seq`, 1),
+      },
+      waiters: arr(r['waiters'], `${p}.waiters`).map((y, j): WaiterRecord => {
+        const q = `${p}.waiters[${j}]`;
+        const w = map(y, q);
+        return { id: int(w['id'], `${q}.id`, 1), session: int(w['session'], `${q}.session`, 1), seq: int(w['seq'], `${q}.seq`, 1), deadline: int(w['deadline'], `${q}.deadline`) };
+      }),
+    };
+  });
+
+  const counters = arr(s['counters'], 'counters').map((x, k): readonly [string, number] => {
+    const pair = arr(x, `counters[${k}]`);
+    const value = pair[1];
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value === 0) throw new BadSnapshot(`counters[${k}][1]`, 'expected a non-zero safe integer');
+    return [str(pair[0], `counters[${k}][0]`), value];
+  });
+
+  return {
+    v: SNAPSHOT_VERSION,
+    appliedIndex: int(s['appliedIndex'], 'appliedIndex'),
+    lastTime: int(s['lastTime'], 'lastTime'),
+    lastTerm: int(s['lastTerm'], 'lastTerm'),
+    gracePending: s['gracePending'],
+    sessions,
+    locks,
+    counters,
+  };
+}

@@ -1,0 +1,342 @@
+/**
+ * Drives the lock/counter state machine through random histories for the property tests.
+ *
+ * A history is a list of abstract {@link Step}s that the harness turns into log entries the
+ * way a leader and its clients would: sessions referenced by slot, each client numbering its
+ * writes and sometimes acknowledging, retrying an earlier `(session, seq)`, fencing with a
+ * current or stale token; the leader's clock advancing (and sometimes behind after an election),
+ * proposing expiry from `expiredSessions`, ticking; elections with or without a no-op; config
+ * and undecodable entries; snapshot + restore into a fresh machine. Every entry goes to every
+ * replica; after each one the harness runs the checks that were asked for:
+ * - `model`: results (failures by code), events and observations equal the reference model's;
+ * - `bytes`: all replicas' snapshots are identical (determinism; restore ≡ replay);
+ * - `tokens`: grants are exclusive and fencing tokens increase ({@link GrantChecker}).
+ */
+import fc from 'fast-check';
+import { pack } from 'msgpackr';
+import type { Entry, EntryType } from '../../src/raft/index.js';
+import { encodeEntry } from '../../src/state-machine/codec.js';
+import type { Command, Fence, WriteCommand } from '../../src/state-machine/commands.js';
+import { LockMachine, type LockMachineOptions } from '../../src/state-machine/lock-machine.js';
+import type { ApplyOutput, CommandResult } from '../../src/state-machine/results.js';
+import { holds, same } from './check.js';
+import { Model, type ModelLimits } from './state-machine-model.js';
+
+export const LOCKS = ['a', 'b', 'c'] as const;
+export const COUNTERS = ['x', 'y'] as const;
+const MAX = Number.MAX_SAFE_INTEGER;
+
+/** Small limits so that every limit is actually reached in short histories. */
+export const SMALL_LIMITS: ModelLimits = { maxSessions: 6, maxWaitersPerLock: 2, maxUnackedResults: 6, maxGraceExtensions: 2 };
+
+export type Step = { readonly dt: number; readonly skew: number } & (
+  | { readonly k: 'open'; readonly ttl: number; readonly client: boolean }
+  | { readonly k: 'keepalive'; readonly s: number; readonly ack: number }
+  | { readonly k: 'acquire'; readonly s: number; readonly lock: number; readonly wait: number; readonly fence: number; readonly ack: number }
+  | { readonly k: 'release'; readonly s: number; readonly lock: number; readonly fence: number; readonly ack: number }
+  | { readonly k: 'counter'; readonly s: number; readonly op: number; readonly name: number; readonly a: number; readonly b: number; readonly fence: number; readonly ack: number }
+  | { readonly k: 'close'; readonly s: number }
+  | { readonly k: 'retry'; readonly s: number; readonly pick: number }
+  | { readonly k: 'expire'; readonly ahead: number; readonly extra: boolean }
+  | { readonly k: 'tick' }
+  | { readonly k: 'election'; readonly noop: boolean; readonly back: number }
+  | { readonly k: 'config' }
+  | { readonly k: 'invalid'; readonly variant: number }
+  | { readonly k: 'snapshot' }
+);
+
+const slot = fc.nat({ max: 7 });
+const ack = fc.nat({ max: 6 });
+const fenceChoice = fc.nat({ max: 11 });
+const amount = fc.oneof(
+  { weight: 5, arbitrary: fc.integer({ min: -5, max: 5 }) },
+  { weight: 1, arbitrary: fc.constantFrom(MAX, -MAX, MAX - 2, -(MAX - 2)) },
+);
+
+const body: fc.Arbitrary<Omit<Step, 'dt' | 'skew'>> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('open' as const), ttl: fc.constantFrom(1_000, 5_000, 20_000), client: fc.boolean() }) },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('keepalive' as const), s: slot, ack }) },
+  { weight: 8, arbitrary: fc.record({ k: fc.constant('acquire' as const), s: slot, lock: fc.nat({ max: 2 }), wait: fc.constantFrom(0, 0, 300, 1_500, 6_000, 20_000), fence: fenceChoice, ack }) },
+  { weight: 5, arbitrary: fc.record({ k: fc.constant('release' as const), s: slot, lock: fc.nat({ max: 2 }), fence: fenceChoice, ack }) },
+  { weight: 6, arbitrary: fc.record({ k: fc.constant('counter' as const), s: slot, op: fc.nat({ max: 4 }), name: fc.nat({ max: 1 }), a: amount, b: amount, fence: fenceChoice, ack }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('close' as const), s: slot }) },
+  { weight: 5, arbitrary: fc.record({ k: fc.constant('retry' as const), s: slot, pick: fc.nat({ max: 30 }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('expire' as const), ahead: fc.constantFrom(0, 500, 3_000), extra: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('tick' as const) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('election' as const), noop: fc.boolean(), back: fc.constantFrom(0, 0, 800, 4_000) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('config' as const) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('invalid' as const), variant: fc.nat({ max: 4 }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('snapshot' as const) }) },
+);
+
+export const arbStep: fc.Arbitrary<Step> = fc
+  .record({
+    dt: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 4, arbitrary: fc.nat({ max: 600 }) }, { weight: 2, arbitrary: fc.nat({ max: 3_000 }) }),
+    skew: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.nat({ max: 2_000 }) }),
+    b: body,
+  })
+  .map(({ dt, skew, b }) => ({ dt, skew, ...b }) as Step);
+
+export const arbHistory = (maxLength = 80): fc.Arbitrary<Step[]> => fc.array(arbStep, { minLength: 1, maxLength, size: 'max' });
+
+// ---- grant checker --------------------------------------------------------------------------
+
+/**
+ * Mutual exclusion and fencing tokens from what clients are told (DESIGN §1): a session holds
+ * a lock from its grant (an acquire answered `granted` with this entry's index as token, or a
+ * `granted` event) until its release succeeds or its session ends (`session-expired` /
+ * `session-closed`); other `lock-released` events (of expiry and close) are not trusted.
+ * A grant while another session holds the lock is a violation; per lock, tokens strictly
+ * increase; across all locks, grants of later entries carry larger tokens.
+ */
+export class GrantChecker {
+  private readonly holder = new Map<string, { session: number; token: number }>();
+  private readonly lastToken = new Map<string, number>();
+  private lastGlobal = 0;
+  private lastGlobalIndex = 0;
+
+  observe(index: number, cmd: Command | undefined, out: ApplyOutput): void {
+    // A successful release lets go at its own `lock-released` event (the one naming the released
+    // token: expiries earlier in the same step may have handed this very lock to the releaser).
+    // A retried release answers the token it released back then and emits nothing.
+    const released = cmd?.type === 'release' && out.result.ok ? { name: cmd.name, session: cmd.session, token: (out.result.value as { token: number }).token } : undefined;
+    for (const e of out.events) {
+      if (e.type === 'lock-released' && released !== undefined && e.name === released.name && e.session === released.session && e.token === released.token) {
+        const h = this.holder.get(e.name);
+        holds(h?.session === e.session && h.token === e.token, () => `release at ${index}: ${e.name} released by ${e.session} (token ${e.token}) but held by ${h?.session} (token ${h?.token})`);
+        this.holder.delete(e.name);
+      } else if (e.type === 'session-expired' || e.type === 'session-closed') {
+        for (const [name, h] of [...this.holder]) if (h.session === e.session) this.holder.delete(name);
+      } else if (e.type === 'granted') {
+        this.grant(index, e.name, e.session, e.token);
+      }
+    }
+    if (cmd?.type === 'acquire' && out.result.ok) {
+      // A new grant carries this entry's index — unless it is a retry of a queued acquire whose
+      // wait was granted earlier in this same step (then the event above was that grant).
+      const v = out.result.value as { status: string; token?: number };
+      const handedOff = out.events.some((e) => e.type === 'granted' && e.name === cmd.name && e.session === cmd.session);
+      if (v.status === 'granted' && v.token === index && !handedOff) this.grant(index, cmd.name, cmd.session, index);
+    }
+  }
+
+  private grant(index: number, name: string, session: number, token: number): void {
+    const h = this.holder.get(name);
+    holds(h === undefined || h.session === session, () => `exclusion: ${name} granted to session ${session} at index ${index} while session ${h?.session} holds it`);
+    holds(token > (this.lastToken.get(name) ?? 0), () => `tokens: ${name} granted with ${token} after ${this.lastToken.get(name)}`);
+    holds(token >= this.lastGlobal && (token > this.lastGlobal || index === this.lastGlobalIndex), () => `tokens: grant at ${index} with ${token} after ${this.lastGlobal}`);
+    this.holder.set(name, { session, token });
+    this.lastToken.set(name, token);
+    this.lastGlobal = token;
+    this.lastGlobalIndex = index;
+  }
+
+  /** The checker's holders agree with the machine's own view. */
+  agrees(m: LockMachine): void {
+    for (const name of LOCKS) {
+      const h = this.holder.get(name);
+      const info = m.lockInfo(name).holder;
+      same(info === undefined ? undefined : { session: info.session, token: info.token }, h, `holder of ${name} (checker vs machine)`);
+    }
+  }
+}
+
+// ---- the driver -------------------------------------------------------------------------------
+
+export interface RunOptions {
+  /** Options of every replica (e.g. a deliberate bug); `k` is the replica number. */
+  readonly machine?: (k: number) => LockMachineOptions;
+  readonly replicas?: number;
+  readonly model?: boolean;
+  readonly bytes?: boolean;
+  readonly tokens?: boolean;
+  /** Negative controls of the checkers: rewrites what replica 0 reports. */
+  readonly corrupt?: (out: ApplyOutput, cmd: Command | undefined, index: number) => ApplyOutput;
+  /** Observed by the determinism negative control: each replica's clock. */
+  readonly clock?: { now: number };
+}
+
+type WriteFieldsOf = { session: number; seq: number; ackedSeq?: number; fence?: Fence };
+
+const norm = (r: CommandResult): unknown => (r.ok ? r : { ok: false, code: r.code });
+
+/** Runs `steps`; throws (with the step number) at the first failed check. */
+export function runHistory(steps: readonly Step[], opts: RunOptions): void {
+  const limits = { ...SMALL_LIMITS };
+  const make = (k: number): LockMachine => {
+    const o = opts.machine?.(k) ?? {};
+    return new LockMachine({ ...o, limits: { ...limits, ...o.limits } });
+  };
+  const machines = Array.from({ length: opts.replicas ?? 1 }, (_, k) => make(k));
+  const model = opts.model === true ? new Model(limits) : undefined;
+  const grants = opts.tokens === true ? new GrantChecker() : undefined;
+
+  let index = 0;
+  let term = 1;
+  let clock = 1_000_000;
+  const ids: number[] = [];
+  const seqs = new Map<number, number>();
+  const sent = new Map<number, WriteCommand[]>();
+  const tokens: number[] = [1];
+
+  const apply = (type: EntryType, data: Uint8Array, modelEntry: Parameters<Model['apply']>[2], cmd: Command | undefined, stepNo: number): void => {
+    index++;
+    const entry: Entry = { index, term, type, data };
+    if (opts.clock !== undefined) opts.clock.now = clock;
+    const outs = machines.map((m) => m.apply(entry, { index, term }));
+    let out = outs[0]!;
+    if (opts.corrupt !== undefined) out = opts.corrupt(out, cmd, index);
+    const where = `step ${stepNo} (index ${index}, ${cmd?.type ?? type})`;
+    for (const e of out.events) if (e.type === 'granted') tokens.push(e.token);
+    if (out.result.ok && (out.result.value as { token?: number } | null)?.token !== undefined) tokens.push((out.result.value as { token: number }).token);
+    if (model !== undefined) {
+      const expected = model.apply(term, index, modelEntry);
+      same(norm(out.result), expected.result, `${where}: result`);
+      same<unknown>(out.events, expected.events, `${where}: events`);
+      observe(machines[0]!, model, clock, where);
+    }
+    if (grants !== undefined) {
+      grants.observe(index, cmd, out);
+      grants.agrees(machines[0]!);
+    }
+    if (opts.bytes === true) {
+      const first = machines[0]!.snapshot();
+      for (let k = 1; k < machines.length; k++) same(machines[k]!.snapshot(), first, `${where}: replica ${k} snapshot bytes`);
+    }
+  };
+
+  const command = (cmd: Command, stamp: number, stepNo: number): void => apply('normal', encodeEntry(stamp, cmd), { kind: 'cmd', time: stamp, cmd }, cmd, stepNo);
+
+  const fenceFor = (choice: number, lock: number): Fence | undefined => {
+    if (choice < 9) return undefined;
+    const name = LOCKS[lock % LOCKS.length]!;
+    if (choice === 9) return { lock: name, token: machines[0]!.lockInfo(name).holder?.token ?? index + 1 };
+    if (choice === 10) return { lock: name, token: tokens[(lock * 7 + index) % tokens.length]! };
+    return { lock: LOCKS[(lock + 1) % LOCKS.length]!, token: machines[0]!.lockInfo(LOCKS[(lock + 1) % LOCKS.length]!).holder?.token ?? 1 };
+  };
+
+  /** Slots 0–6 name a live session when there is one; 7 any session ever opened (maybe dead). */
+  const pick = (s: number): number => {
+    const live = s < 7 ? ids.filter((id) => machines[0]!.sessionInfo(id) !== undefined) : [];
+    const from = live.length > 0 ? live : ids;
+    return from[s % from.length]!;
+  };
+
+  const write = (id: number, ackChoice: number, fence: Fence | undefined, make: (w: WriteFieldsOf) => WriteCommand, stamp: number, stepNo: number): void => {
+    const seq = (seqs.get(id) ?? 0) + 1;
+    seqs.set(id, seq);
+    const w: WriteFieldsOf = { session: id, seq };
+    if (ackChoice < 4) w.ackedSeq = Math.max(0, seq - 1 - ackChoice * 2);
+    if (fence !== undefined) w.fence = fence;
+    const cmd = make(w);
+    const list = sent.get(id) ?? [];
+    list.push(cmd);
+    sent.set(id, list);
+    command(cmd, stamp, stepNo);
+  };
+
+  steps.forEach((step, stepNo) => {
+    clock += step.dt;
+    const stamp = clock - step.skew;
+    if (ids.length === 0 && ['keepalive', 'acquire', 'release', 'counter', 'close', 'retry'].includes(step.k)) {
+      command({ type: 'open-session', ttlMs: 20_000 }, stamp, stepNo);
+      ids.push(index);
+      return;
+    }
+    switch (step.k) {
+      case 'open': {
+        command(step.client ? { type: 'open-session', ttlMs: step.ttl, clientId: `client-${stepNo}` } : { type: 'open-session', ttlMs: step.ttl }, stamp, stepNo);
+        if (machines[0]!.sessionInfo(index) !== undefined) ids.push(index);
+        return;
+      }
+      case 'keepalive': {
+        const id = pick(step.s);
+        const seq = seqs.get(id) ?? 0;
+        const cmd: Command = step.ack < 4 && seq > 0 ? { type: 'keep-alive', session: id, ackedSeq: Math.max(0, seq - step.ack * 2) } : { type: 'keep-alive', session: id };
+        return command(cmd, stamp, stepNo);
+      }
+      case 'acquire': {
+        // Mostly a contender (someone other than the holder), so that queues form.
+        const holder = machines[0]!.lockInfo(LOCKS[step.lock]!).holder?.session;
+        const others = ids.filter((id) => id !== holder && machines[0]!.sessionInfo(id) !== undefined);
+        const id = step.s < 5 && others.length > 0 ? others[step.s % others.length]! : pick(step.s);
+        return write(id, step.ack, fenceFor(step.fence, step.lock), (w) => ({ type: 'acquire', ...w, name: LOCKS[step.lock]!, waitMs: step.wait }), stamp, stepNo);
+      }
+      case 'release': {
+        // Mostly the holder of a lock with waiters lets go (that is what hands locks over);
+        // sometimes anyone releases anything.
+        const contended = LOCKS.filter((n) => machines[0]!.lockInfo(n).waiters > 0);
+        const name = step.s < 5 && contended.length > 0 ? contended[step.lock % contended.length]! : LOCKS[step.lock]!;
+        const holder = machines[0]!.lockInfo(name).holder?.session;
+        const id = step.s < 6 && holder !== undefined ? holder : pick(step.s);
+        return write(id, step.ack, fenceFor(step.fence, step.lock), (w) => ({ type: 'release', ...w, name }), stamp, stepNo);
+      }
+      case 'counter': {
+        const name = COUNTERS[step.name]!;
+        const ops: ReadonlyArray<(w: WriteFieldsOf) => WriteCommand> = [
+          (w) => ({ type: 'counter-add', ...w, name, delta: step.a }),
+          (w) => ({ type: 'counter-set', ...w, name, value: step.a }),
+          (w) => ({ type: 'counter-cas', ...w, name, expected: step.b % 3, next: step.a }),
+          (w) => ({ type: 'counter-get', ...w, name }),
+          (w) => ({ type: 'counter-delete', ...w, name }),
+        ];
+        return write(pick(step.s), step.ack, fenceFor(step.fence, step.name), ops[step.op]!, stamp, stepNo);
+      }
+      case 'close':
+        return write(pick(step.s), 6, undefined, (w) => ({ type: 'close-session', ...w }), stamp, stepNo);
+      case 'retry': {
+        const list = sent.get(pick(step.s)) ?? [];
+        if (list.length === 0) return command({ type: 'tick' }, stamp, stepNo);
+        return command(list[step.pick % list.length]!, stamp, stepNo);
+      }
+      case 'expire': {
+        const proposal = machines[0]!.expiredSessions(clock + step.ahead);
+        if (model !== undefined) same(proposal, model.expiredSessions(clock + step.ahead), `step ${stepNo}: expiredSessions`);
+        if (step.extra) proposal.push(ids[stepNo % Math.max(1, ids.length)] ?? 99);
+        return command({ type: 'expire-sessions', sessions: proposal }, stamp, stepNo);
+      }
+      case 'tick':
+        return command({ type: 'tick' }, stamp, stepNo);
+      case 'election':
+        term++;
+        clock -= step.back; // the new leader's clock may be behind the log's time
+        if (step.noop) apply('noop', new Uint8Array(0), { kind: 'noop' }, undefined, stepNo);
+        return;
+      case 'config':
+        return apply('config', new Uint8Array([stepNo & 0xff]), { kind: 'noop' }, undefined, stepNo);
+      case 'invalid': {
+        const id = ids[0] ?? 1;
+        const variants: Uint8Array[] = [
+          new Uint8Array([0xde, 0xad, 0xbe, 0xef]),
+          pack({ v: 9, time: stamp, cmd: { type: 'tick' } }),
+          pack({ v: 1, time: stamp, cmd: { type: 'acquire', session: id, seq: 1, name: '', waitMs: 0 } }),
+          pack({ v: 1, time: stamp, cmd: { type: 'release', session: id, seq: 2, ackedSeq: 2, name: 'a' } }),
+          pack({ v: 1, time: -stamp, cmd: { type: 'tick' } }),
+        ];
+        return apply('normal', variants[step.variant % variants.length]!, { kind: 'invalid' }, undefined, stepNo);
+      }
+      case 'snapshot': {
+        const bytes = machines[0]!.snapshot();
+        const fresh = make(0);
+        fresh.restore(bytes);
+        same(fresh.snapshot(), bytes, `step ${stepNo}: snapshot of the restored machine`);
+        machines[0] = fresh;
+        return;
+      }
+    }
+  });
+}
+
+/** Every observation the machine offers equals the model's. */
+function observe(m: LockMachine, model: Model, clock: number, where: string): void {
+  same(m.lastTime, model.time, `${where}: lastTime`);
+  for (const name of LOCKS) {
+    same(m.lockInfo(name), model.lockInfo(name), `${where}: lockInfo(${name})`);
+    same(m.lockWaiters(name), model.lockWaiters(name), `${where}: lockWaiters(${name})`);
+  }
+  for (const name of COUNTERS) same(m.counterValue(name), model.counterValue(name), `${where}: counter ${name}`);
+  for (const id of Object.keys(model.sessions).map(Number)) same(m.sessionInfo(id), model.sessionInfo(id), `${where}: sessionInfo(${id})`);
+  same(m.sessionCount, Object.keys(model.sessions).length, `${where}: session count`);
+  same(m.expiredSessions(clock + 2_000), model.expiredSessions(clock + 2_000), `${where}: expiredSessions`);
+  same(m.nextDeadline(), model.nextDeadline(), `${where}: nextDeadline`);
+}

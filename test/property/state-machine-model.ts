@@ -1,0 +1,305 @@
+/**
+ * Reference model of the lock/counter state machine, for the model-based property test.
+ *
+ * Written from the rules in lock-machine.ts' module comment, as plainly as possible: plain
+ * objects, full scans and sorts on every step, no indexes, no heaps, no incremental anything.
+ * It takes already-validated commands (decoding is tested on its own) and answers failures by
+ * code only (messages are prose).
+ */
+import type { Command, WriteCommand } from '../../src/state-machine/commands.js';
+
+export type ModelResult = { ok: true; value: unknown } | { ok: false; code: string };
+export type ModelEvent = Record<string, unknown> & { type: string };
+
+interface MSession {
+  id: number;
+  ttl: number;
+  clientId: string | undefined;
+  lastKA: number;
+  deadline: number;
+  grace: number;
+  acked: number;
+  results: Record<number, ModelResult>;
+}
+interface MWaiter {
+  id: number;
+  session: number;
+  seq: number;
+  deadline: number;
+}
+interface MLock {
+  holder: { session: number; token: number; acquiredAt: number; seq: number } | null;
+  queue: MWaiter[];
+}
+
+export interface ModelLimits {
+  maxSessions: number;
+  maxWaitersPerLock: number;
+  maxUnackedResults: number;
+  maxGraceExtensions: number;
+}
+
+const byNum = (a: number, b: number): number => a - b;
+const byStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+export class Model {
+  time = 0;
+  term = 0;
+  gracePending = false;
+  sessions: Record<number, MSession> = {};
+  locks: Record<string, MLock> = {};
+  counters: Record<string, number> = {};
+  /** Locks freed in the current step that had waiters then. */
+  private freed: string[] = [];
+
+  constructor(private readonly limits: ModelLimits) {}
+
+  /** A noop/config entry (`stamped` false), an invalid one, or a command with its stamp. */
+  apply(term: number, index: number, entry: { kind: 'noop' } | { kind: 'invalid' } | { kind: 'cmd'; time: number; cmd: Command }): { result: ModelResult; events: ModelEvent[] } {
+    if (term > this.term) {
+      this.term = term;
+      this.gracePending = true;
+    }
+    if (entry.kind === 'noop') return { result: { ok: true, value: null }, events: [] };
+    if (entry.kind === 'invalid') return { result: { ok: false, code: 'INVALID_ARGUMENT' }, events: [] };
+    const t = Math.max(this.time, entry.time);
+    this.time = t;
+    if (this.gracePending) {
+      this.gracePending = false;
+      for (const s of Object.values(this.sessions)) {
+        if (s.deadline < t + s.ttl && s.grace < this.limits.maxGraceExtensions) {
+          s.deadline = t + s.ttl;
+          s.grace++;
+        }
+      }
+    }
+    const events: ModelEvent[] = [];
+    this.freed = [];
+    // Waiters that timed out, all locks together, by (deadline, id).
+    const due: Array<{ name: string; w: MWaiter }> = [];
+    for (const [name, lock] of Object.entries(this.locks)) for (const w of lock.queue) if (w.deadline <= t) due.push({ name, w });
+    due.sort((a, b) => a.w.deadline - b.w.deadline || a.w.id - b.w.id);
+    for (const { name, w } of due) {
+      const lock = this.locks[name]!;
+      lock.queue = lock.queue.filter((x) => x !== w);
+      events.push({ type: 'wait-timeout', name, session: w.session, seq: w.seq });
+      const s = this.sessions[w.session];
+      if (s !== undefined && s.results[w.seq] !== undefined) s.results[w.seq] = { ok: true, value: { status: 'timed-out' } };
+    }
+    // Sessions past their deadline: all removed with their waits first, then their locks freed.
+    const dead = Object.values(this.sessions)
+      .filter((s) => s.deadline <= t)
+      .sort((a, b) => a.deadline - b.deadline || a.id - b.id);
+    for (const s of dead) {
+      delete this.sessions[s.id];
+      for (const lock of Object.values(this.locks)) lock.queue = lock.queue.filter((w) => w.session !== s.id);
+    }
+    for (const s of dead) {
+      events.push({ type: 'session-expired', session: s.id });
+      this.releaseAllOf(s.id, t, index, events);
+    }
+    const result = this.execute(entry.cmd, t, index, events);
+    // End of the step: each freed lock goes to its first waiter (if any is left), by name.
+    for (const name of [...new Set(this.freed)].sort(byStr)) {
+      const lock = this.locks[name];
+      if (lock === undefined || lock.holder !== null) continue;
+      const next = lock.queue.shift();
+      if (next === undefined) {
+        delete this.locks[name];
+        continue;
+      }
+      lock.holder = { session: next.session, token: index, acquiredAt: t, seq: next.seq };
+      const s = this.sessions[next.session]!;
+      events.push({ type: 'granted', name, session: next.session, seq: next.seq, token: index, acquiredAt: t, expiresAt: s.deadline });
+      if (s.results[next.seq] !== undefined) s.results[next.seq] = { ok: true, value: { status: 'granted', token: index, acquiredAt: t, expiresAt: s.deadline } };
+    }
+    return { result, events };
+  }
+
+  private releaseAllOf(session: number, t: number, index: number, events: ModelEvent[]): string[] {
+    const names = Object.keys(this.locks)
+      .filter((n) => this.locks[n]!.holder?.session === session)
+      .sort(byStr);
+    for (const n of names) this.free(n, t, index, events);
+    return names;
+  }
+
+  /** The holder lets go; waiters get it at the end of the step. */
+  private free(name: string, t: number, index: number, events: ModelEvent[]): void {
+    void t;
+    void index;
+    const lock = this.locks[name]!;
+    const h = lock.holder!;
+    events.push({ type: 'lock-released', name, session: h.session, token: h.token });
+    lock.holder = null;
+    if (lock.queue.length === 0) delete this.locks[name];
+    else this.freed.push(name);
+  }
+
+  private execute(cmd: Command, t: number, index: number, events: ModelEvent[]): ModelResult {
+    switch (cmd.type) {
+      case 'open-session':
+        if (Object.keys(this.sessions).length >= this.limits.maxSessions) return { ok: false, code: 'LIMIT_EXCEEDED' };
+        this.sessions[index] = { id: index, ttl: cmd.ttlMs, clientId: cmd.clientId, lastKA: t, deadline: t + cmd.ttlMs, grace: 0, acked: 0, results: {} };
+        return { ok: true, value: { sessionId: index, ttlMs: cmd.ttlMs, expiresAt: t + cmd.ttlMs } };
+      case 'keep-alive': {
+        const s = this.sessions[cmd.session];
+        if (s === undefined) return { ok: false, code: 'SESSION_EXPIRED' };
+        this.renew(s, t);
+        this.ack(s, cmd.ackedSeq);
+        return { ok: true, value: { expiresAt: s.deadline } };
+      }
+      case 'expire-sessions':
+        return {
+          ok: true,
+          value: { expired: cmd.sessions.filter((id) => this.sessions[id] === undefined), survived: cmd.sessions.filter((id) => this.sessions[id] !== undefined) },
+        };
+      case 'tick':
+        return { ok: true, value: null };
+      default:
+        return this.write(cmd, t, index, events);
+    }
+  }
+
+  private renew(s: MSession, t: number): void {
+    s.lastKA = t;
+    s.deadline = t + s.ttl;
+    s.grace = 0;
+  }
+
+  private ack(s: MSession, acked: number | undefined): void {
+    if (acked === undefined || acked <= s.acked) return;
+    s.acked = acked;
+    for (const k of Object.keys(s.results)) if (Number(k) <= acked) delete s.results[Number(k)];
+  }
+
+  private write(cmd: WriteCommand, t: number, index: number, events: ModelEvent[]): ModelResult {
+    const s = this.sessions[cmd.session];
+    if (s === undefined) return { ok: false, code: 'SESSION_EXPIRED' };
+    this.renew(s, t);
+    this.ack(s, cmd.ackedSeq);
+    const stored = s.results[cmd.seq];
+    if (stored !== undefined) {
+      if (stored.ok && (stored.value as { status?: string } | null)?.status === 'queued') {
+        for (const lock of Object.values(this.locks)) {
+          const k = lock.queue.findIndex((w) => w.session === s.id && w.seq === cmd.seq);
+          if (k >= 0) return { ok: true, value: { status: 'queued', position: k + 1, deadline: lock.queue[k]!.deadline } };
+        }
+      }
+      return stored;
+    }
+    if (cmd.seq <= s.acked) return { ok: false, code: 'STALE_SEQUENCE' };
+    if (Object.keys(s.results).length >= this.limits.maxUnackedResults) return { ok: false, code: 'LIMIT_EXCEEDED' };
+    let result: ModelResult;
+    if (cmd.fence !== undefined && this.locks[cmd.fence.lock]?.holder?.token !== cmd.fence.token) result = { ok: false, code: 'FENCED' };
+    else result = this.run(cmd, s, t, index, events);
+    if (this.sessions[s.id] !== undefined) s.results[cmd.seq] = result;
+    return result;
+  }
+
+  private run(cmd: WriteCommand, s: MSession, t: number, index: number, events: ModelEvent[]): ModelResult {
+    const SAFE = Number.MAX_SAFE_INTEGER;
+    const okIfSafe = (v: number, then: () => ModelResult): ModelResult => (Number.isSafeInteger(v) && Math.abs(v) <= SAFE ? then() : { ok: false, code: 'OVERFLOW' });
+    const put = (name: string, v: number): void => {
+      if (v === 0) delete this.counters[name];
+      else this.counters[name] = v;
+    };
+    switch (cmd.type) {
+      case 'close-session': {
+        events.push({ type: 'session-closed', session: s.id });
+        for (const [name, lock] of Object.entries(this.locks)) {
+          lock.queue = lock.queue.filter((w) => w.session !== s.id);
+          if (lock.holder === null && lock.queue.length === 0) delete this.locks[name];
+        }
+        delete this.sessions[s.id];
+        return { ok: true, value: { released: this.releaseAllOf(s.id, t, index, events) } };
+      }
+      case 'acquire': {
+        const lock = this.locks[cmd.name];
+        if (lock === undefined) {
+          this.locks[cmd.name] = { holder: { session: s.id, token: index, acquiredAt: t, seq: cmd.seq }, queue: [] };
+          return { ok: true, value: { status: 'granted', token: index, acquiredAt: t, expiresAt: s.deadline } };
+        }
+        // Held, or freed in this step with waiters (who come first).
+        const h = lock.holder;
+        if (h !== null && h.session === s.id) return { ok: true, value: { status: 'held-by-you', token: h.token, acquiredAt: h.acquiredAt, expiresAt: s.deadline } };
+        if (cmd.waitMs === 0) return { ok: true, value: { status: 'not-acquired' } };
+        if (lock.queue.some((w) => w.session === s.id)) return { ok: false, code: 'INVALID_ARGUMENT' };
+        if (lock.queue.length >= this.limits.maxWaitersPerLock) return { ok: false, code: 'LIMIT_EXCEEDED' };
+        lock.queue.push({ id: index, session: s.id, seq: cmd.seq, deadline: t + cmd.waitMs });
+        return { ok: true, value: { status: 'queued', position: lock.queue.length, deadline: t + cmd.waitMs } };
+      }
+      case 'release': {
+        const h = this.locks[cmd.name]?.holder;
+        if (h === undefined || h === null || h.session !== s.id) return { ok: false, code: 'NOT_HELD' };
+        this.free(cmd.name, t, index, events);
+        return { ok: true, value: { status: 'released', token: h.token } };
+      }
+      case 'counter-add': {
+        const v = (this.counters[cmd.name] ?? 0) + cmd.delta;
+        return okIfSafe(v, () => (put(cmd.name, v), { ok: true, value: v }));
+      }
+      case 'counter-set': {
+        const prev = this.counters[cmd.name] ?? 0;
+        put(cmd.name, cmd.value);
+        return { ok: true, value: prev };
+      }
+      case 'counter-cas': {
+        if ((this.counters[cmd.name] ?? 0) !== cmd.expected) return { ok: true, value: false };
+        put(cmd.name, cmd.next);
+        return { ok: true, value: true };
+      }
+      case 'counter-get':
+        return { ok: true, value: this.counters[cmd.name] ?? 0 };
+      case 'counter-delete': {
+        const prev = this.counters[cmd.name] ?? 0;
+        delete this.counters[cmd.name];
+        return { ok: true, value: prev };
+      }
+    }
+  }
+
+  // ---- observations, in the shapes the machine's queries return ------------------------------
+
+  lockInfo(name: string): unknown {
+    const lock = this.locks[name];
+    if (lock === undefined || lock.holder === null) return { waiters: 0 };
+    const h = lock.holder;
+    return { holder: { session: h.session, token: h.token, acquiredAt: h.acquiredAt, expiresAt: this.sessions[h.session]?.deadline ?? 0 }, waiters: lock.queue.length };
+  }
+
+  lockWaiters(name: string): unknown {
+    return (this.locks[name]?.queue ?? []).map((w) => ({ session: w.session, seq: w.seq, deadline: w.deadline }));
+  }
+
+  counterValue(name: string): number {
+    return this.counters[name] ?? 0;
+  }
+
+  sessionInfo(id: number): unknown {
+    const s = this.sessions[id];
+    if (s === undefined) return undefined;
+    const locks = Object.keys(this.locks).filter((n) => this.locks[n]!.holder?.session === id).sort(byStr);
+    const waits = Object.keys(this.locks).filter((n) => this.locks[n]!.queue.some((w) => w.session === id)).sort(byStr);
+    const info = {
+      sessionId: id, ttlMs: s.ttl, lastKeepAlive: s.lastKA, expiresAt: s.deadline, graceExtensions: s.grace,
+      ackedSeq: s.acked, storedResults: Object.keys(s.results).length, locks, waits,
+    };
+    return s.clientId === undefined ? info : { ...info, clientId: s.clientId };
+  }
+
+  expiredSessions(now: number): number[] {
+    return Object.values(this.sessions)
+      .filter((s) => s.deadline <= now)
+      .sort((a, b) => a.deadline - b.deadline || a.id - b.id)
+      .map((s) => s.id);
+  }
+
+  nextDeadline(): number | undefined {
+    const all = [
+      ...Object.values(this.sessions).map((s) => s.deadline),
+      ...Object.values(this.locks).flatMap((l) => l.queue.map((w) => w.deadline)),
+    ].sort(byNum);
+    return all[0];
+  }
+}
