@@ -1,7 +1,11 @@
 /**
  * Runs the deterministic cluster simulator over many seeds (TESTING §2).
  *
- *   npm run sim -- --seeds 500 --events 2000 [--nodes 3|5] [--seed S] [--bug NAME] [--trace]
+ *   npm run sim -- --seeds 500 --events 2000 [--workload register|locks] [--nodes 3|5] [--seed S] [--bug NAME] [--trace]
+ *
+ * `--workload locks` runs the lock/counter state machine (LockService over LockMachine) with
+ * clients that retry through failovers; its negative controls are `--bug dedup-off` and
+ * `--bug local-clock-expiry`.
  *
  * Without --nodes, seeds alternate between 3 and 5 nodes. The last line is always
  * `sim: <seeds> seeds, <events> events, <violations> violations`; the exit code is 1 if any
@@ -9,7 +13,7 @@
  * that replays it.
  */
 import { Command, Option } from 'commander';
-import { BUGS, runSeed, type BugName } from '../test/sim/world.js';
+import { BUGS, runSeed, type BugName, type Workload } from '../test/sim/world.js';
 
 const program = new Command()
   .name('sim')
@@ -19,6 +23,7 @@ const program = new Command()
   .option('--first-seed <n>', 'first seed of the range', '1')
   .option('--seed <n>', 'run only this seed (replay)')
   .addOption(new Option('--nodes <n>', 'cluster size (default: alternate 3 and 5)').choices(['3', '5']))
+  .addOption(new Option('--workload <name>', 'what the cluster replicates').choices(['register', 'locks']).default('register'))
   .addOption(new Option('--bug <name>', 'enable a negative-control bug').choices([...BUGS]))
   .option('--stop-on-failure', 'stop at the first failing seed', false)
   .option('--no-durable-claims', 'do not check persist-before-send on each message (consequences only)')
@@ -32,6 +37,7 @@ const o = program.opts<{
   seed?: string;
   nodes?: string;
   bug?: BugName;
+  workload: Workload;
   stopOnFailure: boolean;
   durableClaims: boolean;
   trace: boolean;
@@ -45,14 +51,14 @@ let failedSeeds = 0;
 const started = performance.now();
 for (const [k, seed] of seeds.entries()) {
   const nodes = o.nodes !== undefined ? (Number(o.nodes) as 3 | 5) : seed % 4 < 2 ? 3 : 5;
-  const r = runSeed({ seed, events, nodes, ...(o.bug !== undefined ? { bug: o.bug } : {}), trace: o.trace, checkDurableClaims: o.durableClaims });
+  const r = runSeed({ seed, events, nodes, workload: o.workload, ...(o.bug !== undefined ? { bug: o.bug } : {}), trace: o.trace, checkDurableClaims: o.durableClaims });
   totalEvents += r.events + r.livenessEvents;
   if (r.violations.length > 0) {
     violations += r.violations.length;
     failedSeeds++;
     process.stdout.write(`seed ${seed} (${nodes} nodes): ${r.violations.length} violation(s)\n`);
     for (const v of r.violations.slice(0, 5)) process.stdout.write(`  ${v.split('\n').slice(0, 20).join('\n  ')}\n`);
-    process.stdout.write(`  replay: npm run sim -- --seed ${seed} --nodes ${nodes} --events ${events}${o.bug !== undefined ? ` --bug ${o.bug}` : ''}\n`);
+    process.stdout.write(`  replay: npm run sim -- --seed ${seed} --nodes ${nodes} --events ${events}${o.workload === 'locks' ? ' --workload locks' : ''}${o.bug !== undefined ? ` --bug ${o.bug}` : ''}\n`);
     if (o.stopOnFailure) break;
   }
   if ((k + 1) % 50 === 0) {

@@ -127,6 +127,21 @@ export class SafetyChecker {
     }
   }
 
+  /** Hash of a replica's state after applying `index` (first reporter is the reference). */
+  private readonly stateHashes = new Map<number, { node: NodeId; hash: string }>();
+
+  /**
+   * Replica determinism: every replica that applied the same index has the same state, byte for
+   * byte (compared as hashes of `snapshot()`).
+   */
+  onStateHash(node: NodeId, index: number, hash: string): void {
+    const known = this.stateHashes.get(index);
+    if (known === undefined) this.stateHashes.set(index, { node, hash });
+    else if (known.hash !== hash) {
+      this.violate(`replica divergence: node ${node} and node ${known.node} applied up to ${index} but their states differ (snapshot hash ${hash} vs ${known.hash})`);
+    }
+  }
+
   /** A client was told its write at (index, term) was applied. */
   onAcknowledged(index: number, term: number, what: string): void {
     this.acked.push({ index, term, what });

@@ -5,7 +5,11 @@
  * pause (every event for it waits) and tick at a skewed rate.
  */
 import { SeededRandom } from '../../src/raft/index.js';
+import { createHash } from 'node:crypto';
+import { LockService } from '../../src/server/lock-service.js';
 import { RaftHost, type HostTestingBugs } from '../../src/server/raft-host.js';
+import type { ApplyContext, StateMachine } from '../../src/server/state-machine.js';
+import { LockMachine, type ApplyOutput } from '../../src/state-machine/index.js';
 import { MemoryDurableLog } from '../../src/storage/memory-durable-log.js';
 import { MemorySnapshotStore } from '../../src/storage/snapshot-store.js';
 import type { MemoryNetwork } from '../../src/transport/memory-transport.js';
@@ -35,6 +39,20 @@ export interface NodeSettings {
   readonly snapshotCatchUpEntries: number;
   readonly commitPriorTerm: boolean;
   readonly hostBugs: HostTestingBugs;
+  /** Which state machine the nodes replicate (default: the register). */
+  readonly workload?: 'register' | 'locks';
+  /** Lock machine negative controls. */
+  readonly machineBugs?: { readonly dedupOff?: boolean; readonly localClock?: boolean };
+  /** Hash the state machine after every k-th applied index (0: never). */
+  readonly hashEvery?: number;
+}
+
+/** Virtual time 0 maps to this clock reading, so skewed clocks never go below 0. */
+export const CLOCK_EPOCH_MS = 1_000_000;
+
+/** A short digest of a state machine snapshot. */
+export function stateHash(bytes: Uint8Array): string {
+  return createHash('sha1').update(bytes).digest('base64');
 }
 
 export class SimNode implements ObservedNode {
@@ -43,14 +61,21 @@ export class SimNode implements ObservedNode {
   incarnation = 0;
   /** Tick period multiplier (clock skew / drift between nodes). */
   skew = 1;
+  /** This node's clock offset from virtual time, ms (clock skew between nodes). */
+  clockOffset = 0;
   /** Events that arrived while paused, run in order on resume. */
   deferred: Array<() => void> = [];
   /** Called once when this incarnation crashes (after the host has answered what it held). */
   onCrash: Array<() => void> = [];
   readonly disk: MemoryDurableLog;
   readonly snapshots = new MemorySnapshotStore();
-  host!: RaftHost<null>;
+  host!: RaftHost<unknown>;
+  /** The register machine ('register' workload only). */
   sm!: KvStateMachine;
+  /** The lock service ('locks' workload only). */
+  service: LockService | undefined;
+  /** The replicated machine, whatever the workload. */
+  machine!: StateMachine<unknown>;
   private diskBusyUntil = 0;
 
   constructor(
@@ -65,7 +90,15 @@ export class SimNode implements ObservedNode {
       this.diskBusyUntil = at;
       env.schedule(this, at, `disk ${id}`, complete);
     });
+    // Only the locks workload draws a clock offset: the register workload's random stream (and
+    // with it every recorded register seed) stays exactly as it was.
+    if (settings.workload === 'locks') this.clockOffset = Math.round((env.random.nextFloat() - 0.5) * 2 * 400);
     this.boot();
+  }
+
+  /** This node's clock: virtual time plus its skew, never going back. */
+  clockNow(): number {
+    return Math.floor(CLOCK_EPOCH_MS + this.env.now() + this.clockOffset);
   }
 
   /** Starts a fresh incarnation from whatever the disk kept. */
@@ -73,12 +106,55 @@ export class SimNode implements ObservedNode {
     this.incarnation++;
     const incarnation = this.incarnation;
     const checker = this.env.checker;
-    this.sm = new KvStateMachine({
-      applied: (e) => checker.onApplied(this.id, incarnation, e, this.host.status(false).term),
-      restored: (index) => checker.onRestored(this.id, incarnation, index),
-    });
     const s = this.settings;
-    this.host = new RaftHost<null>({
+    const hashEvery = s.hashEvery ?? 0;
+    const hashIfDue = (index: number): void => {
+      if (hashEvery > 0 && index % hashEvery === 0) checker.onStateHash(this.id, index, stateHash(this.machine.snapshot()));
+    };
+    let machine: StateMachine<unknown>;
+    let service: LockService | undefined;
+    if (s.workload === 'locks') {
+      const bugs = s.machineBugs ?? {};
+      const lm = new LockMachine({
+        unsafeTestingKnobs: {
+          ...(bugs.dedupOff === true ? { dedupOff: true } : {}),
+          ...(bugs.localClock === true ? { localClock: () => this.clockNow() } : {}),
+        },
+      });
+      service = new LockService({ machine: lm, clock: { now: () => this.clockNow() } });
+      const inner = service.stateMachine();
+      machine = {
+        apply: (entry, context: ApplyContext): ApplyOutput => {
+          checker.onApplied(this.id, incarnation, entry, this.host.status(false).term);
+          const out = inner.apply(entry, context);
+          hashIfDue(context.index);
+          return out;
+        },
+        snapshot: () => inner.snapshot(),
+        restore: (data) => {
+          inner.restore(data);
+          checker.onRestored(this.id, incarnation, lm.appliedIndex);
+        },
+      };
+    } else {
+      const kv = new KvStateMachine({
+        applied: (e) => checker.onApplied(this.id, incarnation, e, this.host.status(false).term),
+        restored: (index) => checker.onRestored(this.id, incarnation, index),
+      });
+      this.sm = kv;
+      machine = {
+        apply: (entry, context) => {
+          const out = kv.apply(entry, context);
+          hashIfDue(context.index);
+          return out;
+        },
+        snapshot: () => kv.snapshot(),
+        restore: (data) => kv.restore(data),
+      };
+    }
+    this.machine = machine;
+    this.service = service;
+    this.host = new RaftHost<unknown>({
       id: this.id,
       raft: {
         electionTick: s.electionTick,
@@ -93,13 +169,25 @@ export class SimNode implements ObservedNode {
       loaded: this.disk.load(),
       snapshots: this.snapshots,
       transport: this.env.network.endpoint(this.id),
-      stateMachine: this.sm,
+      stateMachine: machine,
       snapshotEvery: s.snapshotEvery,
       snapshotCatchUpEntries: s.snapshotCatchUpEntries,
       unsafeTestingBugs: s.hostBugs,
     });
+    if (service !== undefined) service.attach(this.host as RaftHost<ApplyOutput>);
     this.up = true;
     this.onCrash = [];
+  }
+
+  /** The host tick and, in the locks workload, the service's leader duties after it. */
+  tick(): void {
+    this.host.tick();
+    this.service?.tick();
+  }
+
+  /** Applied index of the replicated machine. */
+  appliedIndex(): number {
+    return this.host.appliedIndex;
   }
 
   /** kill -9: the process is gone, unsynced writes are lost, in-flight callbacks never fire. */
@@ -109,6 +197,7 @@ export class SimNode implements ObservedNode {
     this.paused = false;
     this.deferred = [];
     this.host.stop();
+    this.service?.releaseParked('crashed');
     this.disk.crash();
     this.diskBusyUntil = 0;
     const hooks = this.onCrash;

@@ -1,21 +1,46 @@
 /**
  * One seeded simulation run: a 3- or 5-node cluster of real RaftHosts over simulated disks and
- * a simulated network, a nemesis injecting faults, clients issuing register reads and writes,
- * and the safety checker after every event. Everything random comes from one SeededRandom, so
+ * a simulated network, a nemesis injecting faults, clients issuing register reads and writes
+ * (workload 'register', the default) or lock/counter operations through LockService over
+ * LockMachine (workload 'locks', lock-clients.ts), and the safety checker after every event
+ * (including: replicas at the same applied index have identical state). Everything random comes from one SeededRandom, so
  * `runSeed(options)` is a pure function of its options: any failure replays exactly.
  */
 import { SeededRandom } from '../../src/raft/index.js';
 import { MemoryNetwork, type MemoryNetworkPolicy, type Packet } from '../../src/transport/memory-transport.js';
 import { EventQueue } from './event-queue.js';
 import { SafetyChecker } from './invariants.js';
-import { SimClients, type RegisterOp } from './clients.js';
+import { SimClients } from './clients.js';
 import { Nemesis } from './nemesis.js';
-import { SimNode, type NodeEnvironment } from './sim-node.js';
+import { SimNode, stateHash, type NodeEnvironment } from './sim-node.js';
+import { LockClients } from './lock-clients.js';
 import type { NodeId } from './sim-types.js';
 
 /** Names of the negative-control switches (TESTING §2). */
-export const BUGS = ['commit-prior-term', 'vote-not-persisted', 'ack-before-sync', 'read-without-readindex'] as const;
+export const BUGS = [
+  'commit-prior-term',
+  'vote-not-persisted',
+  'ack-before-sync',
+  'read-without-readindex',
+  // Lock machine controls (locks workload): retries applied twice; expiry by each replica's clock.
+  'dedup-off',
+  'local-clock-expiry',
+] as const;
 export type BugName = (typeof BUGS)[number];
+
+export type Workload = 'register' | 'locks';
+
+/** What a workload of simulated clients offers the run loop. */
+export interface SimWorkload {
+  readonly history: readonly object[];
+  start(): void;
+  stopIssuing(): void;
+  /** Operations not yet resolved. */
+  pending(): number;
+  /** Called once the run (and its liveness phase, if any) is over, before the history check. */
+  finish?(liveness: boolean): string[];
+  checkHistory(): string[];
+}
 
 export interface SimOptions {
   readonly seed: number;
@@ -23,6 +48,8 @@ export interface SimOptions {
   readonly events: number;
   readonly nodes: 3 | 5;
   readonly bug?: BugName;
+  /** What the cluster replicates and the clients do (default 'register'). */
+  readonly workload?: Workload;
   /** Heal everything after the fault phase and require progress (default: every other seed). */
   readonly liveness?: boolean;
   /**
@@ -41,12 +68,15 @@ export interface SimResult {
   readonly livenessEvents: number;
   readonly virtualMs: number;
   readonly violations: readonly string[];
-  readonly history: readonly RegisterOp[];
+  readonly workload: Workload;
+  readonly history: readonly object[];
   readonly maxTerm: number;
   readonly faults: number;
 }
 
 export const TICK_MS = 10;
+/** Replica state hashes are compared at every HASH_EVERY-th applied index (and at the end). */
+export const HASH_EVERY = 8;
 
 /** The link model: delay, loss, duplication and partitions, decided per packet. */
 export class SimNetwork implements MemoryNetworkPolicy {
@@ -158,6 +188,9 @@ export class World {
             ackBeforeSync: opts.bug === 'ack-before-sync',
             readWithoutReadIndex: opts.bug === 'read-without-readindex',
           },
+          workload: opts.workload ?? 'register',
+          machineBugs: { dedupOff: opts.bug === 'dedup-off', localClock: opts.bug === 'local-clock-expiry' },
+          hashEvery: HASH_EVERY,
         }),
       );
     }
@@ -191,7 +224,7 @@ export class World {
 
   private scheduleTick(n: SimNode, at: number): void {
     this.queue.push(at, `tick ${n.id}`, () => {
-      if (n.up && !n.paused) n.host.tick();
+      if (n.up && !n.paused) n.tick();
       this.scheduleTick(n, this.now + TICK_MS * n.skew);
     });
   }
@@ -245,19 +278,20 @@ export class World {
 /** Runs one seed to completion. Never throws: exceptions are violations. */
 export function runSeed(opts: SimOptions): SimResult {
   const world = new World(opts);
-  const clients = new SimClients(world, 3);
+  const workload = opts.workload ?? 'register';
+  const clients: SimWorkload = workload === 'locks' ? new LockClients(world, 5) : new SimClients(world, 3);
   const nemesis = new Nemesis(world);
   world.observer = () => nemesis.observe();
   world.sendObserver = (type, from) => nemesis.onSend(type, from);
   let livenessEvents = 0;
   const violations: string[] = [];
+  const liveness = opts.liveness ?? opts.seed % 2 === 0;
   try {
     clients.start();
     nemesis.start();
     while (world.processed < opts.events && world.step()) {
       /* fault phase */
     }
-    const liveness = opts.liveness ?? opts.seed % 2 === 0;
     if (liveness) {
       nemesis.stopAndHeal();
       clients.stopIssuing();
@@ -280,6 +314,10 @@ export function runSeed(opts: SimOptions): SimResult {
         violations.push(`liveness: ${clients.pending()} client operations unresolved 30 election timeouts after healing`);
       }
     }
+    violations.push(...(clients.finish?.(liveness) ?? []));
+    // Replica determinism at the end: every live node's state against every other's (and the
+    // hashes recorded at that index during the run).
+    for (const n of world.nodes) if (n.up) world.checker.onStateHash(n.id, n.appliedIndex(), stateHash(n.machine.snapshot()));
     world.checker.finish();
   } catch (err) {
     violations.push(`exception at t=${world.now.toFixed(2)}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -295,6 +333,7 @@ export function runSeed(opts: SimOptions): SimResult {
   return {
     seed: opts.seed,
     nodes: opts.nodes,
+    workload,
     events: Math.min(world.processed, opts.events),
     livenessEvents,
     virtualMs: world.now,

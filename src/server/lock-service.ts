@@ -1,0 +1,232 @@
+/**
+ * The lock and counter service of one node, independent of any wire protocol: it stamps and
+ * proposes commands, maps outcomes to typed answers, parks queued acquires until the machine
+ * grants or times them out, serves linearizable (ReadIndex) and stale reads, and performs the
+ * leader's duties (proposing session expiry and deadline ticks). The `/client` endpoint and the
+ * simulator both drive nodes through it.
+ */
+import { NONE, type NodeId } from '../raft/index.js';
+import {
+  DEFAULT_LIMITS,
+  encodeEntry,
+  isLeaderCommand,
+  nextStamp,
+  validateCommand,
+  type AcquireValue,
+  type ApplyOutput,
+  type Command,
+  type CommandValue,
+  type LockInfo,
+  type LockMachine,
+  type MachineEvent,
+  type StateMachineErrorCode,
+} from '../state-machine/index.js';
+import type { Clock } from './clock.js';
+import type { ProposeOutcome, RaftHost } from './raft-host.js';
+import type { ApplyContext, StateMachine } from './state-machine.js';
+
+/** The answer to a command or query. Exactly one per request. */
+export type ServiceOutcome =
+  /** Applied (writes) or read; `index` is the log index of the entry, or the read point. */
+  | { readonly type: 'ok'; readonly value: CommandValue | LockInfo; readonly index: number }
+  /** The machine refused it (applied as a no-op, or rejected before entering the log). */
+  | { readonly type: 'error'; readonly code: StateMachineErrorCode; readonly message: string }
+  /** Definitely not applied here: ask `leader` (NONE if unknown). */
+  | { readonly type: 'not-leader'; readonly leader: NodeId }
+  /**
+   * No answer: `outcomeUnknown` says whether a write may still take effect (retry it with the
+   * same session and seq, which is safe: the machine deduplicates).
+   */
+  | { readonly type: 'unavailable'; readonly outcomeUnknown: boolean; readonly reason: string };
+
+/** Reads answered from the machine. */
+export type ServiceQuery =
+  | { readonly type: 'counter-get'; readonly name: string }
+  | { readonly type: 'lock-info'; readonly name: string };
+
+export interface LockServiceOptions {
+  readonly machine: LockMachine;
+  /** The leader's clock, for stamping entries and noticing expiry. */
+  readonly clock: Clock;
+  /** Most sessions listed in one expiry proposal. */
+  readonly expiryBatch?: number;
+}
+
+interface ParkedAcquire {
+  readonly done: (o: ServiceOutcome) => void;
+}
+
+export class LockService {
+  readonly machine: LockMachine;
+  private host: RaftHost<ApplyOutput> | undefined;
+  private readonly clock: Clock;
+  private lastStamp = 0;
+  /** Queued acquires answered by a later event, by `${session}:${seq}`. */
+  private readonly parked = new Map<string, ParkedAcquire>();
+  private expiryInFlight = false;
+  private tickInFlight = false;
+  private readonly expiryBatch: number;
+
+  constructor(opts: LockServiceOptions) {
+    this.machine = opts.machine;
+    this.clock = opts.clock;
+    this.expiryBatch = opts.expiryBatch ?? 100;
+  }
+
+  /**
+   * The state machine to give the host: the lock machine, observed so that events of every
+   * applied entry reach the parked requests.
+   */
+  stateMachine(): StateMachine<ApplyOutput> {
+    const machine = this.machine;
+    return {
+      apply: (entry, context: ApplyContext) => {
+        const out = machine.apply(entry, context);
+        for (const ev of out.events) this.onEvent(ev);
+        return out;
+      },
+      snapshot: () => machine.snapshot(),
+      restore: (data) => machine.restore(data),
+    };
+  }
+
+  attach(host: RaftHost<ApplyOutput>): void {
+    this.host = host;
+  }
+
+  private requireHost(): RaftHost<ApplyOutput> {
+    if (this.host === undefined) throw new Error('LockService used before attach(host)');
+    return this.host;
+  }
+
+  /**
+   * Validates, stamps and proposes `command`. Invalid input is answered with a typed error and
+   * never enters the log. A queued acquire is answered when granted or timed out.
+   */
+  submit(command: unknown, done: (o: ServiceOutcome) => void): void {
+    const valid = validateCommand(command, this.machine.limits ?? DEFAULT_LIMITS);
+    if (!valid.ok) {
+      done({ type: 'error', code: valid.code, message: valid.message });
+      return;
+    }
+    const cmd = valid.value;
+    if (isLeaderCommand(cmd)) {
+      // Expiry and ticks carry the leader's judgement of time; a client must not forge them.
+      done({ type: 'error', code: 'INVALID_ARGUMENT', message: `'${cmd.type}' is proposed by the leader only` });
+      return;
+    }
+    if (cmd.type === 'open-session' && this.machine.sessionCount >= this.machine.limits.maxSessions) {
+      done({ type: 'error', code: 'LIMIT_EXCEEDED', message: `the cluster already has ${this.machine.sessionCount} sessions (limit ${this.machine.limits.maxSessions})` });
+      return;
+    }
+    this.propose(cmd, (o) => {
+      if (o.type === 'ok' && cmd.type === 'acquire' && (o.value as AcquireValue | null)?.status === 'queued') {
+        // The wait lives in the replicated state; this node answers when it ends.
+        const key = `${cmd.session}:${cmd.seq}`;
+        this.parked.get(key)?.done({ type: 'unavailable', outcomeUnknown: true, reason: 'superseded by a retry' });
+        this.parked.set(key, { done });
+        return;
+      }
+      done(o);
+    });
+  }
+
+  private propose(cmd: Command, done: (o: ServiceOutcome) => void): void {
+    const stamp = nextStamp(this.clock.now(), Math.max(this.machine.lastTime, this.lastStamp));
+    this.lastStamp = stamp;
+    this.requireHost().propose(encodeEntry(stamp, cmd), (o) => done(mapOutcome(o)));
+  }
+
+  /**
+   * Answers a read. Linearizable by default (ReadIndex: confirmed by a quorum, answered once
+   * this node has applied up to the read point, so followers serve too); `stale` reads this
+   * node's state as it is.
+   */
+  query(q: ServiceQuery, opts: { readonly stale?: boolean }, done: (o: ServiceOutcome) => void): void {
+    const answer = (index: number): void => {
+      const value = q.type === 'counter-get' ? this.machine.counterValue(q.name) : this.machine.lockInfo(q.name);
+      done({ type: 'ok', value, index });
+    };
+    const name = q.name;
+    if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > this.machine.limits.maxNameBytes) {
+      done({ type: 'error', code: 'INVALID_ARGUMENT', message: `name must be 1-${this.machine.limits.maxNameBytes} UTF-8 bytes` });
+      return;
+    }
+    if (opts.stale === true) {
+      answer(this.machine.appliedIndex);
+      return;
+    }
+    this.requireHost().read((o) => {
+      if (o.type === 'ready') answer(o.index);
+      else if (o.code === 'NO_LEADER') done({ type: 'not-leader', leader: NONE });
+      else done({ type: 'unavailable', outcomeUnknown: false, reason: o.code });
+    });
+  }
+
+  /**
+   * The leader's duties, called after every host tick: propose the expiry of sessions whose
+   * deadline passed by this leader's clock (applying re-checks by log time), and a tick entry
+   * when a waiter's or session's deadline is due, so deadlines fire without client traffic.
+   */
+  tick(): void {
+    const host = this.requireHost();
+    if (host.isStopped() || host.status(false).role !== 'leader') return;
+    const now = this.clock.now();
+    if (!this.expiryInFlight) {
+      const expired = this.machine.expiredSessions(now, this.expiryBatch);
+      if (expired.length > 0) {
+        this.expiryInFlight = true;
+        this.propose({ type: 'expire-sessions', sessions: expired }, () => (this.expiryInFlight = false));
+      }
+    }
+    const due = this.machine.nextDeadline();
+    if (!this.tickInFlight && due !== undefined && due <= now) {
+      this.tickInFlight = true;
+      this.propose({ type: 'tick' }, () => (this.tickInFlight = false));
+    }
+  }
+
+  /** Parked acquires waiting on this node (for tests and metrics). */
+  get parkedCount(): number {
+    return this.parked.size;
+  }
+
+  /**
+   * Answers every parked acquire with `unavailable` (outcome unknown), when this node stops.
+   * Leadership changes need no such step: every replica applies the same grant and timeout
+   * events, so a parked acquire is answered wherever it waits. Clients retry the same
+   * (session, seq) elsewhere and find their place in the queue, or their grant.
+   */
+  releaseParked(reason: string): void {
+    const all = [...this.parked.values()];
+    this.parked.clear();
+    for (const p of all) p.done({ type: 'unavailable', outcomeUnknown: true, reason });
+  }
+
+  private onEvent(ev: MachineEvent): void {
+    if (ev.type !== 'granted' && ev.type !== 'wait-timeout') return;
+    const key = `${ev.session}:${ev.seq}`;
+    const p = this.parked.get(key);
+    if (p === undefined) return;
+    this.parked.delete(key);
+    if (ev.type === 'granted') {
+      p.done({ type: 'ok', value: { status: 'granted', token: ev.token, acquiredAt: ev.acquiredAt, expiresAt: ev.expiresAt }, index: ev.token });
+    } else {
+      p.done({ type: 'ok', value: { status: 'timed-out' }, index: this.machine.appliedIndex });
+    }
+  }
+}
+
+function mapOutcome(o: ProposeOutcome<ApplyOutput>): ServiceOutcome {
+  switch (o.type) {
+    case 'applied':
+      return o.result.result.ok
+        ? { type: 'ok', value: o.result.result.value, index: o.index }
+        : { type: 'error', code: o.result.result.code, message: o.result.result.message };
+    case 'failed':
+      if (o.code === 'NOT_LEADER') return { type: 'not-leader', leader: o.leader };
+      return { type: 'unavailable', outcomeUnknown: false, reason: o.code };
+    case 'unknown':
+      return { type: 'unavailable', outcomeUnknown: true, reason: o.reason };
+  }
+}

@@ -1,0 +1,554 @@
+/**
+ * Simulated clients of the lock/counter service ('locks' workload). Each client opens a session
+ * (short TTL), keeps it alive, and runs one operation at a time: counter add/set/cas (writes
+ * carrying (session, seq) and ackedSeq), linearizable counter reads, and lock cycles (acquire
+ * with or without waiting, fenced writes to the lock's protected counter, release). Sometimes a
+ * client stalls while holding a lock for longer than its TTL (a paused client, Jepsen's classic
+ * lease scenario) and then writes with its old token.
+ *
+ * Every request goes to the node the client believes leads; on `not-leader` / `unavailable` /
+ * a dead node / no answer it RETRIES THE SAME (session, seq) elsewhere, following leader hints,
+ * until it gets an answer or a time bound passes (then the operation is 'unknown' if any
+ * attempt may have been applied, else 'fail').
+ *
+ * Histories (checker format, virtual time): counters per key with the counter model (unique
+ * add deltas make a doubled retry visible), locks per name with the fenced-mutex model, which
+ * also holds every fenced write (applied only with the current holder's token).
+ */
+import { check, counterModel, type CounterInput, type CounterOutput, type Operation, type OperationStatus } from '../../src/checker/index.js';
+import type { ServiceOutcome, ServiceQuery } from '../../src/server/lock-service.js';
+import type { AcquireValue, OpenSessionValue, ReleaseValue } from '../../src/state-machine/index.js';
+import { fencedMutexModel, type FencedMutexInput, type FencedMutexOutput } from './fenced-mutex-model.js';
+import type { SimNode } from './sim-node.js';
+import type { NodeId } from './sim-types.js';
+import type { SimWorkload, World } from './world.js';
+
+const COUNTERS = ['c0', 'c1', 'c2'];
+const LOCKS = ['L0', 'L1'];
+const TTLS = [1000, 1000, 1500, 2000, 3000];
+/** Search steps allowed per history check (counted, so verdicts never depend on speed). */
+const STEP_BUDGET = 20_000_000;
+const CHECK_EVERY = 1024;
+
+type Status = 'pending' | OperationStatus;
+
+/** One recorded operation (counter or lock family), in the checker's terms. */
+export interface LockWorkloadOp {
+  readonly family: 'counter' | 'lock';
+  readonly client: string;
+  readonly key: string;
+  readonly input: CounterInput | FencedMutexInput;
+  output: CounterOutput | FencedMutexOutput;
+  readonly call: number;
+  ret: number;
+  status: Status;
+}
+
+interface Session {
+  readonly id: number;
+  readonly key: string;
+  readonly ttl: number;
+  nextSeq: number;
+  /** Highest seq whose operation is over (seen or abandoned): sent as ackedSeq. */
+  done: number;
+  /** No longer used: expired (SESSION_EXPIRED seen) or abandoned after an unknown lock op. */
+  dead: boolean;
+  /** Call time of the latest request the machine answered for this live session. */
+  aliveSince: number;
+  /** The client does not renew before this time (a stalled client). */
+  stalledUntil: number;
+  /** Locks this session may hold. */
+  readonly mayHold: Set<string>;
+}
+
+interface ClientState {
+  readonly id: number;
+  session: Session | undefined;
+  leader: NodeId;
+  /** Last value this client saw per counter (cas guesses). */
+  readonly seen: Map<string, number>;
+  /** Tokens this client held and released (for stale-token writes). */
+  readonly oldTokens: Map<string, number>;
+}
+
+/** How a request ended after its retries. */
+type Final =
+  | { readonly type: 'answer'; readonly outcome: Extract<ServiceOutcome, { type: 'ok' | 'error' }>; readonly mayHaveApplied: boolean }
+  | { readonly type: 'gave-up'; readonly mayHaveApplied: boolean };
+
+export class LockClients implements SimWorkload {
+  readonly history: LockWorkloadOp[] = [];
+  private issuing = true;
+  private readonly clients: ClientState[] = [];
+  private nextUnique = 1;
+  private maxAckedIndex = 0;
+  private readonly sessions: Session[] = [];
+
+  constructor(
+    private readonly world: World,
+    private readonly count: number,
+  ) {}
+
+  start(): void {
+    const w = this.world;
+    for (let c = 0; c < this.count; c++) {
+      this.clients.push({ id: c, session: undefined, leader: 1 + w.rnd.nextInt(w.nodes.length), seen: new Map(), oldTokens: new Map() });
+      this.later(c, 1 + w.rnd.nextFloat() * 30);
+    }
+  }
+
+  stopIssuing(): void {
+    this.issuing = false;
+  }
+
+  pending(): number {
+    let n = 0;
+    for (const op of this.history) if (op.status === 'pending') n++;
+    return n;
+  }
+
+  private client(c: number): ClientState {
+    const s = this.clients[c];
+    if (s === undefined) throw new Error(`no client ${c}`);
+    return s;
+  }
+
+  private later(c: number, ms: number): void {
+    const w = this.world;
+    w.schedule(w.now + ms, `client ${c}`, () => this.next(c));
+  }
+
+  // ---- requests with retries ------------------------------------------------------------------
+
+  /**
+   * Sends `request` (a command, or a query when `read`) until answered or `giveUpAt`; each
+   * attempt waits at most `attemptMs` for its answer.
+   */
+  private send(
+    cl: ClientState,
+    request: { readonly command?: unknown; readonly query?: ServiceQuery },
+    attemptMs: number,
+    giveUpAt: number,
+    done: (f: Final) => void,
+  ): void {
+    const w = this.world;
+    let mayHaveApplied = false;
+    let attempt = 0;
+    let finished = false;
+    const retry = (delay: number, hint?: NodeId): void => {
+      cl.leader = hint !== undefined && hint !== 0 ? hint : 1 + w.rnd.nextInt(w.nodes.length);
+      w.schedule(w.now + delay, `retry ${cl.id}`, go);
+    };
+    const finish = (f: Final): void => {
+      if (finished) return;
+      finished = true;
+      done(f);
+    };
+    const go = (): void => {
+      if (finished) return;
+      if (w.now >= giveUpAt) {
+        finish({ type: 'gave-up', mayHaveApplied });
+        return;
+      }
+      const mine = ++attempt;
+      const target: SimNode = w.node(cl.leader);
+      if (!target.up) {
+        retry(2 + w.rnd.nextFloat() * 10); // connection refused: nothing was sent
+        return;
+      }
+      let delivered = false;
+      let over = false;
+      const current = (): boolean => !finished && !over && mine === attempt;
+      const answer = (o: ServiceOutcome): void => {
+        if (!current()) return;
+        over = true;
+        if (o.type === 'ok' || o.type === 'error') finish({ type: 'answer', outcome: o, mayHaveApplied });
+        else if (o.type === 'not-leader') retry(1 + w.rnd.nextFloat() * 8, o.leader);
+        else {
+          if (o.outcomeUnknown) mayHaveApplied = true;
+          retry(3 + w.rnd.nextFloat() * 25);
+        }
+      };
+      w.scheduleOn(target, w.now + 0.5, `request ${cl.id}>${target.id}`, () => {
+        delivered = true;
+        const service = target.service;
+        if (service === undefined) throw new Error('locks workload on a node without a lock service');
+        if (request.query !== undefined) service.query(request.query, {}, answer);
+        else service.submit(request.command, answer);
+      });
+      target.onCrash.push(() => {
+        // Answers the host held came first (stop()); a request that never arrived did nothing.
+        if (!current()) return;
+        over = true;
+        if (delivered) mayHaveApplied = true;
+        retry(2 + w.rnd.nextFloat() * 10);
+      });
+      w.schedule(w.now + attemptMs, `timeout ${cl.id}`, () => {
+        if (!current()) return;
+        over = true;
+        // It may still be applied (a paused node runs it on resume): assume it may.
+        if (request.command !== undefined) mayHaveApplied = true;
+        retry(1);
+      });
+    };
+    go();
+  }
+
+  private record(op: Omit<LockWorkloadOp, 'ret' | 'status' | 'output'>): LockWorkloadOp {
+    const full: LockWorkloadOp = { ...op, output: undefined, ret: Number.POSITIVE_INFINITY, status: 'pending' };
+    this.history.push(full);
+    return full;
+  }
+
+  private resolve(op: LockWorkloadOp, status: OperationStatus, output?: CounterOutput | FencedMutexOutput): void {
+    if (op.status !== 'pending') throw new Error('operation resolved twice');
+    op.status = status;
+    op.ret = status === 'unknown' ? Number.POSITIVE_INFINITY : this.world.now;
+    if (status === 'ok') op.output = output;
+  }
+
+  /**
+   * A session write: stamps (session, seq, ackedSeq), sends with retries and sorts the answer:
+   * `value` / `refused` (a machine answer that executed: NOT_HELD, FENCED...) / `not-applied`
+   * or `maybe` (no answer that executed it; 'maybe' if an attempt may have been applied).
+   */
+  private write(
+    cl: ClientState,
+    s: Session,
+    fields: Record<string, unknown>,
+    waitMs: number,
+    done: (r: { kind: 'value'; value: unknown } | { kind: 'refused'; code: string } | { kind: 'not-applied' } | { kind: 'maybe' }) => void,
+  ): void {
+    const w = this.world;
+    const seq = s.nextSeq++;
+    const command = { ...fields, session: s.id, seq, ...(s.done > 0 ? { ackedSeq: s.done } : {}) };
+    const call = w.now;
+    this.send(cl, { command }, waitMs + 300 + w.rnd.nextFloat() * 200, call + waitMs + 1500, (f) => {
+      s.done = Math.max(s.done, seq);
+      if (f.type === 'gave-up') {
+        done({ kind: f.mayHaveApplied ? 'maybe' : 'not-applied' });
+        return;
+      }
+      const o = f.outcome;
+      if (o.type === 'ok') {
+        this.maxAckedIndex = Math.max(this.maxAckedIndex, o.index);
+        s.aliveSince = Math.max(s.aliveSince, call);
+        done({ kind: 'value', value: o.value });
+        return;
+      }
+      // Refusals about the session or the request itself executed nothing (this time).
+      if (o.code === 'SESSION_EXPIRED' || o.code === 'STALE_SEQUENCE' || o.code === 'LIMIT_EXCEEDED' || o.code === 'INVALID_ARGUMENT') {
+        if (o.code === 'SESSION_EXPIRED') s.dead = true;
+        else s.aliveSince = Math.max(s.aliveSince, call);
+        // An earlier attempt may have been applied (its result died with the session).
+        done({ kind: f.mayHaveApplied ? 'maybe' : 'not-applied' });
+        return;
+      }
+      s.aliveSince = Math.max(s.aliveSince, call);
+      done({ kind: 'refused', code: o.code });
+    });
+  }
+
+  // ---- the client loop --------------------------------------------------------------------------
+
+  private next(c: number): void {
+    if (!this.issuing) return;
+    const cl = this.client(c);
+    const w = this.world;
+    const s = cl.session;
+    if (s === undefined || s.dead) {
+      this.openSession(cl);
+      return;
+    }
+    const r = w.rnd.nextFloat();
+    const then = (): void => this.later(c, w.rnd.nextFloat() * 25);
+    if (r < 0.4) this.counterWrite(cl, s, then);
+    else if (r < 0.6) this.counterRead(cl, then);
+    else this.lockCycle(cl, s, then);
+  }
+
+  private openSession(cl: ClientState): void {
+    const w = this.world;
+    const ttl = TTLS[w.rnd.nextInt(TTLS.length)] ?? 1000;
+    const call = w.now;
+    this.send(cl, { command: { type: 'open-session', ttlMs: ttl, clientId: `c${cl.id}` } }, 400, call + 1500, (f) => {
+      if (f.type === 'answer' && f.outcome.type === 'ok') {
+        const v = f.outcome.value as OpenSessionValue;
+        const s: Session = { id: v.sessionId, key: `s${v.sessionId}`, ttl, nextSeq: 1, done: 0, dead: false, aliveSince: call, stalledUntil: 0, mayHold: new Set() };
+        this.sessions.push(s);
+        cl.session = s;
+        this.keepAlive(cl, s);
+      }
+      // Retries of an open may leave extra sessions behind: they expire unused.
+      this.later(cl.id, 1 + w.rnd.nextFloat() * 20);
+    });
+  }
+
+  private keepAlive(cl: ClientState, s: Session): void {
+    const w = this.world;
+    w.schedule(w.now + s.ttl / 4 + w.rnd.nextFloat() * (s.ttl / 8), `keep-alive ${s.id}`, () => {
+      if (!this.issuing || s.dead || cl.session !== s) return;
+      if (w.now < s.stalledUntil) {
+        this.keepAlive(cl, s);
+        return;
+      }
+      const call = w.now;
+      const command = { type: 'keep-alive', session: s.id, ...(s.done > 0 ? { ackedSeq: s.done } : {}) };
+      this.send(cl, { command }, 300, call + s.ttl / 2, (f) => {
+        if (f.type === 'answer') {
+          if (f.outcome.type === 'ok') s.aliveSince = Math.max(s.aliveSince, call);
+          else if (f.outcome.code === 'SESSION_EXPIRED') s.dead = true;
+        }
+        this.keepAlive(cl, s);
+      });
+    });
+  }
+
+  private counterWrite(cl: ClientState, s: Session, then: () => void): void {
+    const w = this.world;
+    const key = COUNTERS[w.rnd.nextInt(COUNTERS.length)] ?? 'c0';
+    const r = w.rnd.nextFloat();
+    let input: CounterInput;
+    let fields: Record<string, unknown>;
+    if (r < 0.6) {
+      const delta = this.unique() * (w.rnd.nextFloat() < 0.2 ? -1 : 1);
+      input = { op: 'add', delta };
+      fields = { type: 'counter-add', name: key, delta };
+    } else if (r < 0.75) {
+      const value = this.unique();
+      input = { op: 'set', value };
+      fields = { type: 'counter-set', name: key, value };
+    } else if (r < 0.95) {
+      const expected = cl.seen.get(key) ?? 0;
+      const next = this.unique();
+      input = { op: 'cas', expected, next };
+      fields = { type: 'counter-cas', name: key, expected, next };
+    } else {
+      input = { op: 'get' };
+      fields = { type: 'counter-get', name: key };
+    }
+    const op = this.record({ family: 'counter', client: `c${cl.id}`, key, input, call: w.now });
+    this.write(cl, s, fields, 0, (res) => {
+      if (res.kind === 'value') {
+        const v = res.value as number | boolean;
+        this.resolve(op, 'ok', v);
+        if (input.op === 'add' && typeof v === 'number') cl.seen.set(key, v);
+        if (input.op === 'get' && typeof v === 'number') cl.seen.set(key, v);
+      } else if (res.kind === 'maybe') this.resolve(op, 'unknown');
+      else this.resolve(op, 'fail'); // refused (OVERFLOW) or never executed
+      then();
+    });
+  }
+
+  private counterRead(cl: ClientState, then: () => void): void {
+    const w = this.world;
+    const key = COUNTERS[w.rnd.nextInt(COUNTERS.length)] ?? 'c0';
+    const op = this.record({ family: 'counter', client: `c${cl.id}`, key, input: { op: 'get' }, call: w.now });
+    this.send(cl, { query: { type: 'counter-get', name: key } }, 300, w.now + 1500, (f) => {
+      if (f.type === 'answer' && f.outcome.type === 'ok' && typeof f.outcome.value === 'number') {
+        this.resolve(op, 'ok', f.outcome.value);
+        cl.seen.set(key, f.outcome.value);
+      } else this.resolve(op, 'fail'); // a read that got no answer had no effect
+      then();
+    });
+  }
+
+  /** Ends the use of a session whose lock state is uncertain: the client starts a new one. */
+  private abandon(cl: ClientState, s: Session): void {
+    s.dead = true;
+    if (cl.session === s) cl.session = undefined;
+  }
+
+  private lockCycle(cl: ClientState, s: Session, then: () => void): void {
+    const w = this.world;
+    const lock = LOCKS[w.rnd.nextInt(LOCKS.length)] ?? 'L0';
+    if (s.mayHold.has(lock)) {
+      then();
+      return;
+    }
+    const waitMs = w.rnd.nextFloat() < 0.5 ? 0 : 50 + w.rnd.nextInt(900);
+    const acq = this.record({ family: 'lock', client: s.key, key: lock, input: { op: 'acquire', client: s.key }, call: w.now });
+    this.write(cl, s, { type: 'acquire', name: lock, waitMs }, waitMs, (res) => {
+      if (res.kind === 'value') {
+        const v = res.value as AcquireValue;
+        if (v.status === 'granted' || v.status === 'held-by-you') {
+          this.resolve(acq, 'ok', { acquired: true, token: v.token });
+          s.mayHold.add(lock);
+          this.holding(cl, s, lock, v.token, then);
+          return;
+        }
+        if (v.status === 'not-acquired' || v.status === 'timed-out') {
+          this.resolve(acq, 'ok', { acquired: false });
+          then();
+          return;
+        }
+        // 'queued' never reaches a client (the service parks it): treat as unknown.
+        this.resolve(acq, 'unknown');
+      } else if (res.kind === 'not-applied') {
+        this.resolve(acq, 'fail');
+        then();
+        return;
+      } else this.resolve(acq, 'unknown');
+      // Unknown: the session may hold the lock, or wait for it; stop using the session.
+      s.mayHold.add(lock);
+      this.abandon(cl, s);
+      then();
+    });
+  }
+
+  /** Holds `lock` with `token`: fenced writes to its protected counter, then release. */
+  private holding(cl: ClientState, s: Session, lock: string, token: number, then: () => void): void {
+    const w = this.world;
+    // Sometimes the client stalls past its TTL while holding the lock (its lease may end).
+    const stall = w.rnd.nextFloat() < 0.12;
+    const pause = stall ? s.ttl * (1 + w.rnd.nextFloat()) : w.rnd.nextFloat() * 60;
+    if (stall) s.stalledUntil = w.now + pause;
+    w.schedule(w.now + pause, `hold ${cl.id}`, () => {
+      this.fencedWrite(cl, s, lock, token, () => {
+        const old = cl.oldTokens.get(lock);
+        if (old !== undefined && w.rnd.nextFloat() < 0.3) {
+          this.fencedWrite(cl, s, lock, old, () => this.release(cl, s, lock, token, then));
+        } else this.release(cl, s, lock, token, then);
+      });
+    });
+  }
+
+  private fencedWrite(cl: ClientState, s: Session, lock: string, token: number, then: () => void): void {
+    const w = this.world;
+    if (s.dead) {
+      then();
+      return;
+    }
+    const key = `p:${lock}`;
+    const delta = this.unique();
+    const cop = this.record({ family: 'counter', client: `c${cl.id}`, key, input: { op: 'add', delta }, call: w.now });
+    const lop = this.record({ family: 'lock', client: s.key, key: lock, input: { op: 'fenced-write', client: s.key, token }, call: w.now });
+    this.write(cl, s, { type: 'counter-add', name: key, delta, fence: { lock, token } }, 0, (res) => {
+      if (res.kind === 'value') {
+        this.resolve(cop, 'ok', res.value as number);
+        this.resolve(lop, 'ok', 'applied');
+      } else if (res.kind === 'refused' && res.code === 'FENCED') {
+        this.resolve(cop, 'fail');
+        this.resolve(lop, 'ok', 'FENCED');
+      } else if (res.kind === 'maybe') {
+        this.resolve(cop, 'unknown');
+        this.resolve(lop, 'unknown');
+      } else {
+        this.resolve(cop, 'fail');
+        this.resolve(lop, 'fail');
+      }
+      then();
+    });
+  }
+
+  private release(cl: ClientState, s: Session, lock: string, token: number, then: () => void): void {
+    const w = this.world;
+    if (s.dead) {
+      then();
+      return;
+    }
+    const op = this.record({ family: 'lock', client: s.key, key: lock, input: { op: 'release', client: s.key, token }, call: w.now });
+    this.write(cl, s, { type: 'release', name: lock }, 0, (res) => {
+      if (res.kind === 'value') {
+        const v = res.value as ReleaseValue;
+        // The machine says which grant it released: it must be ours (the model checks ours).
+        this.resolve(op, 'ok', v.token === token ? 'ok' : 'NOT_HELD');
+        s.mayHold.delete(lock);
+        cl.oldTokens.set(lock, token);
+      } else if (res.kind === 'refused' && res.code === 'NOT_HELD') {
+        this.resolve(op, 'ok', 'NOT_HELD');
+        s.mayHold.delete(lock);
+        cl.oldTokens.set(lock, token);
+      } else if (res.kind === 'maybe') {
+        this.resolve(op, 'unknown');
+        this.abandon(cl, s);
+      } else {
+        this.resolve(op, 'fail');
+        if (!s.dead) this.abandon(cl, s);
+      }
+      then();
+    });
+  }
+
+  private unique(): number {
+    return this.nextUnique++;
+  }
+
+  // ---- the end of a run -------------------------------------------------------------------------
+
+  /**
+   * After a liveness phase with every operation resolved: lets the replicas converge, then adds
+   * a final read of every counter (from the converged state) to the history, so each counter's
+   * final value on the replicas must be what the history implies.
+   */
+  finish(liveness: boolean): string[] {
+    const w = this.world;
+    // Sessions may end (expire, close) at any time after they were last known alive: every lock
+    // they may hold gets an unknown end-session from then on.
+    for (const s of this.sessions) {
+      for (const lock of s.mayHold) {
+        this.history.push({ family: 'lock', client: `end-${s.key}`, key: lock, input: { op: 'end-session', client: s.key }, output: undefined, call: s.aliveSince, ret: Number.POSITIVE_INFINITY, status: 'unknown' });
+      }
+    }
+    if (!liveness || this.pending() > 0) return [];
+    const converged = (): SimNode | undefined => {
+      const up = w.nodes.filter((n) => n.up && !n.paused);
+      const first = up[0];
+      if (first === undefined) return undefined;
+      const applied = first.appliedIndex();
+      if (applied < this.maxAckedIndex) return undefined;
+      for (const n of up) if (n.appliedIndex() !== applied || n.status().commit !== applied) return undefined;
+      return first;
+    };
+    let node = converged();
+    for (let k = 0; node === undefined && k < 5000 && w.step(); k++) node = converged();
+    if (node === undefined) return [];
+    const service = node.service;
+    if (service === undefined) return [];
+    const keys = new Set<string>();
+    for (const op of this.history) if (op.family === 'counter') keys.add(op.key);
+    const violations: string[] = [];
+    for (const key of [...keys].sort()) {
+      const value = service.machine.counterValue(key);
+      for (const n of w.nodes) {
+        if (!n.up || n.service === undefined) continue;
+        const other = n.service.machine.counterValue(key);
+        if (n.appliedIndex() === node.appliedIndex() && other !== value) violations.push(`counter ${key}: node ${n.id} has ${other}, node ${node.id} has ${value} at the same applied index`);
+      }
+      this.history.push({ family: 'counter', client: 'final', key, input: { op: 'get' }, output: value, call: w.now, ret: w.now, status: 'ok' });
+    }
+    return violations;
+  }
+
+  checkHistory(): string[] {
+    const out: string[] = [];
+    const toOps = <I, O>(family: 'counter' | 'lock'): Array<Operation<I, O>> =>
+      this.history.flatMap((op, id) => {
+        if (op.family !== family) return [];
+        // Still pending at the end: a write may yet take effect; a read had none.
+        const pendingRead = op.family === 'counter' && (op.input as CounterInput).op === 'get' && op.client !== 'final';
+        const status: OperationStatus = op.status === 'pending' ? (pendingRead ? 'fail' : 'unknown') : op.status;
+        return [
+          {
+            id,
+            client: op.client,
+            key: op.key,
+            input: op.input as I,
+            output: status === 'ok' ? (op.output as O) : undefined,
+            call: op.call,
+            return: status === 'unknown' ? Number.POSITIVE_INFINITY : Number.isFinite(op.ret) ? op.ret : op.call,
+            status,
+          },
+        ];
+      });
+    const run = <S, I, O>(label: string, model: Parameters<typeof check<S, I, O>>[0], ops: Array<Operation<I, O>>): void => {
+      let steps = 0;
+      const verdict = check(model, ops, { clock: () => steps++ * CHECK_EVERY, checkEvery: CHECK_EVERY, timeoutMs: STEP_BUDGET });
+      if (verdict.result === 'inconclusive') out.push(`${label} linearizability check inconclusive (over ${STEP_BUDGET} steps): counts as a failure`);
+      else if (verdict.result === 'illegal') out.push(`${label} history not linearizable:\n${verdict.anomaly?.explanation ?? '(no explanation)'}`);
+    };
+    run('counter', counterModel, toOps<CounterInput, CounterOutput>('counter'));
+    run('lock', fencedMutexModel, toOps<FencedMutexInput, FencedMutexOutput>('lock'));
+    return out;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * LockService on a single-node host with a manual clock and an immediate disk: validation
+ * before the log, stamping, parked acquires answered by later events, reads, leader duties.
+ */
+import { describe, expect, it } from 'vitest';
+import { SeededRandom } from '../../../src/raft/index.js';
+import { ManualClock } from '../../../src/server/clock.js';
+import { LockService, type ServiceOutcome } from '../../../src/server/lock-service.js';
+import { RaftHost } from '../../../src/server/raft-host.js';
+import { LockMachine, type ApplyOutput } from '../../../src/state-machine/index.js';
+import { MemoryDurableLog } from '../../../src/storage/memory-durable-log.js';
+import { MemorySnapshotStore } from '../../../src/storage/snapshot-store.js';
+import { MemoryNetwork } from '../../../src/transport/memory-transport.js';
+
+function setup() {
+  const clock = new ManualClock(1_000_000);
+  const service = new LockService({ machine: new LockMachine(), clock });
+  const log = new MemoryDurableLog();
+  const host = new RaftHost<ApplyOutput>({
+    id: 1,
+    raft: { electionTick: 10, heartbeatTick: 1, random: new SeededRandom(1) },
+    bootstrap: { voters: [1], learners: [] },
+    log,
+    loaded: log.load(),
+    snapshots: new MemorySnapshotStore(),
+    transport: new MemoryNetwork().endpoint(1),
+    stateMachine: service.stateMachine(),
+  });
+  service.attach(host);
+  host.campaign();
+  const call = (cmd: unknown): ServiceOutcome => {
+    let out: ServiceOutcome | undefined;
+    service.submit(cmd, (o) => (out = o));
+    if (out === undefined) throw new Error('no answer (parked?)');
+    return out;
+  };
+  const tick = (ms: number): void => {
+    clock.advance(ms);
+    host.tick();
+    service.tick();
+  };
+  return { clock, service, host, call, tick };
+}
+
+function value(o: ServiceOutcome): unknown {
+  if (o.type !== 'ok') throw new Error(`expected ok, got ${JSON.stringify(o)}`);
+  return o.value;
+}
+
+describe('LockService', () => {
+  it('invalid input is answered with a typed error and never enters the log', () => {
+    const s = setup();
+    const before = s.host.status().lastIndex;
+    const o = s.call({ type: 'counter-add', session: 1, seq: 1, name: '', delta: 1 });
+    expect(o).toMatchObject({ type: 'error', code: 'INVALID_ARGUMENT' });
+    expect(s.call({ type: 'no-such-command' })).toMatchObject({ type: 'error' });
+    expect(s.call({ type: 'expire-sessions', sessions: [1] })).toMatchObject({ type: 'error', code: 'INVALID_ARGUMENT' });
+    expect(s.call({ type: 'tick' })).toMatchObject({ type: 'error', code: 'INVALID_ARGUMENT' });
+    expect(s.host.status().lastIndex).toBe(before);
+  });
+
+  it('stamps entries with the leader clock; a session and counter work end to end', () => {
+    const s = setup();
+    const session = (value(s.call({ type: 'open-session', ttlMs: 5000 })) as { sessionId: number; expiresAt: number });
+    expect(session.expiresAt).toBe(1_000_000 + 5000);
+    expect(value(s.call({ type: 'counter-add', session: session.sessionId, seq: 1, name: 'c', delta: 5 }))).toBe(5);
+    // A retry of the same (session, seq) returns the first result and is not applied again.
+    expect(value(s.call({ type: 'counter-add', session: session.sessionId, seq: 1, name: 'c', delta: 5 }))).toBe(5);
+    let read: ServiceOutcome | undefined;
+    s.service.query({ type: 'counter-get', name: 'c' }, {}, (o) => (read = o));
+    expect(read && value(read)).toBe(5);
+  });
+
+  it('a queued acquire is parked and answered when the holder releases, with that entry as token', () => {
+    const s = setup();
+    const a = (value(s.call({ type: 'open-session', ttlMs: 10_000 })) as { sessionId: number }).sessionId;
+    const b = (value(s.call({ type: 'open-session', ttlMs: 10_000 })) as { sessionId: number }).sessionId;
+    const first = value(s.call({ type: 'acquire', session: a, seq: 1, name: 'L', waitMs: 0 })) as { status: string; token: number };
+    expect(first.status).toBe('granted');
+    let waited: ServiceOutcome | undefined;
+    s.service.submit({ type: 'acquire', session: b, seq: 1, name: 'L', waitMs: 5000 }, (o) => (waited = o));
+    expect(waited).toBeUndefined();
+    expect(s.service.parkedCount).toBe(1);
+    const rel = s.call({ type: 'release', session: a, seq: 2, name: 'L' });
+    expect(rel.type).toBe('ok');
+    expect(waited).toMatchObject({ type: 'ok', value: { status: 'granted' } });
+    const token = waited?.type === 'ok' ? (waited.value as { token: number }).token : 0;
+    expect(token).toBeGreaterThan(first.token);
+    expect(token).toBe(rel.type === 'ok' ? rel.index : -1); // the releasing entry granted it
+  });
+
+  it('a waiter times out through the leader tick, with no client traffic', () => {
+    const s = setup();
+    const a = (value(s.call({ type: 'open-session', ttlMs: 60_000 })) as { sessionId: number }).sessionId;
+    const b = (value(s.call({ type: 'open-session', ttlMs: 60_000 })) as { sessionId: number }).sessionId;
+    s.call({ type: 'acquire', session: a, seq: 1, name: 'L', waitMs: 0 });
+    let waited: ServiceOutcome | undefined;
+    s.service.submit({ type: 'acquire', session: b, seq: 1, name: 'L', waitMs: 1000 }, (o) => (waited = o));
+    s.tick(500);
+    expect(waited).toBeUndefined();
+    s.tick(600);
+    expect(waited).toMatchObject({ type: 'ok', value: { status: 'timed-out' } });
+  });
+
+  it('the leader proposes the expiry of a silent session; its lock goes to the next waiter', () => {
+    const s = setup();
+    const a = (value(s.call({ type: 'open-session', ttlMs: 2000 })) as { sessionId: number }).sessionId;
+    const b = (value(s.call({ type: 'open-session', ttlMs: 60_000 })) as { sessionId: number }).sessionId;
+    s.call({ type: 'acquire', session: a, seq: 1, name: 'L', waitMs: 0 });
+    let waited: ServiceOutcome | undefined;
+    s.service.submit({ type: 'acquire', session: b, seq: 1, name: 'L', waitMs: 30_000 }, (o) => (waited = o));
+    for (let k = 0; k < 30 && waited === undefined; k++) s.tick(100);
+    expect(waited).toMatchObject({ type: 'ok', value: { status: 'granted' } });
+    expect(s.call({ type: 'counter-add', session: a, seq: 2, name: 'c', delta: 1 })).toMatchObject({ type: 'error', code: 'SESSION_EXPIRED' });
+  });
+});
