@@ -204,6 +204,17 @@ export class LockService {
   }
 
   private onEvent(ev: MachineEvent): void {
+    if (ev.type === 'session-closed' || ev.type === 'session-expired') {
+      // The machine drops an ended session's waits without per-wait events: answer them here,
+      // or their requests would hang (found by the /client endpoint tests).
+      const prefix = `${ev.session}:`;
+      for (const [key, p] of this.parked) {
+        if (!key.startsWith(prefix)) continue;
+        this.parked.delete(key);
+        p.done({ type: 'error', code: 'SESSION_EXPIRED', message: `session ${ev.session} ${ev.type === 'session-closed' ? 'was closed' : 'expired'} while waiting` });
+      }
+      return;
+    }
     if (ev.type !== 'granted' && ev.type !== 'wait-timeout') return;
     const key = `${ev.session}:${ev.seq}`;
     const p = this.parked.get(key);

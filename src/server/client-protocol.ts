@@ -1,0 +1,372 @@
+/**
+ * The client wire protocol of `ws://<address>/client` (DESIGN §2.3, §3.3): MessagePack frames
+ * carrying requests with ids and the responses matched to them. The server endpoint
+ * (client-endpoint.ts) and the SDK both use the helpers here, so the two cannot drift apart.
+ *
+ * Frames:
+ * - **Request**: one binary WebSocket frame holding one msgpack map
+ *   `{ id, op, ...args }`, `id` a safe integer ≥ 0 chosen by the client (unique among its
+ *   requests in flight on that connection), `op` one of {@link CLIENT_OPS}.
+ * - **Response**: one frame per request, `{ id, ok: true, value, index? }` or
+ *   `{ id, ok: false, error: { code, message, field?, leader?, leaderAddress?, outcomeUnknown? } }`.
+ *   Responses may arrive in any order (a blocked acquire answers late), so clients match by id.
+ *
+ * Decisions:
+ * - **One request per frame, no array batches.** Each request is answered on its own and at
+ *   its own time anyway (a parked acquire must not hold back the others), so a batch would save
+ *   only WebSocket framing, a few bytes, while adding a second shape to validate and the question
+ *   of what a half-malformed batch means. An array is refused like any other bad frame.
+ * - **Strict**: unknown ops and unknown fields are refused, not ignored (as on `/raft`): a field
+ *   the server silently dropped — a `fence`, say — would change a write's meaning unnoticed.
+ *   Write ops are checked by the state machine's own {@link validateCommand} (ranges, name sizes,
+ *   Unicode), the single gate for commands, so the client gets the error the log would give.
+ * - A frame that is not a map with a valid `id` is answered with `id: null` (the client cannot
+ *   match it to a request, but learns that it speaks the protocol wrongly).
+ * - Decoding throws only {@link ClientProtocolError}, whatever the bytes.
+ */
+import {
+  DEFAULT_LIMITS,
+  validateCommand,
+  type Command,
+  type Limits,
+} from '../state-machine/index.js';
+import { DecodeError, packValue, unpackValue } from '../transport/message-codec.js';
+
+/** Version of this protocol, reported by `hello`. */
+export const CLIENT_PROTOCOL_VERSION = 1;
+
+/** Longest `token` accepted in `hello` (UTF-16 code units); real tokens are far shorter. */
+export const MAX_TOKEN_LENGTH = 1024;
+
+/**
+ * Error codes a client can receive: the SDK's stable codes of DESIGN §3.3 plus the codes of
+ * routing (`NOT_LEADER`) and of a misbehaving client (`STALE_SEQUENCE`). `LOCK_TIMEOUT` and
+ * `LOCK_LOST` belong to the SDK: the server answers a timed-out wait with a value.
+ */
+export const CLIENT_ERROR_CODES = [
+  'NOT_HELD',
+  'SESSION_EXPIRED',
+  'FENCED',
+  'UNAVAILABLE',
+  'INVALID_ARGUMENT',
+  'LIMIT_EXCEEDED',
+  'OVERFLOW',
+  'AUTH',
+  'NOT_LEADER',
+  'STALE_SEQUENCE',
+  'LOCK_TIMEOUT',
+  'LOCK_LOST',
+] as const;
+
+/** A code of {@link CLIENT_ERROR_CODES}. */
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
+
+/** Ops that become a state machine command (and go through the log). */
+export const COMMAND_OPS = [
+  'open-session',
+  'keep-alive',
+  'close-session',
+  'acquire',
+  'release',
+  'counter-add',
+  'counter-set',
+  'counter-cas',
+  'counter-delete',
+] as const;
+
+/** An op of {@link COMMAND_OPS}. */
+export type CommandOp = (typeof COMMAND_OPS)[number];
+
+/** Every op of the protocol. */
+export const CLIENT_OPS = ['hello', 'status', 'counter-get', 'lock-info', ...COMMAND_OPS] as const;
+
+/** An op of {@link CLIENT_OPS}. */
+export type ClientOp = (typeof CLIENT_OPS)[number];
+
+type CommandOf<O extends CommandOp> = Extract<Command, { readonly type: O }>;
+
+/** A request whose op is a command: the command's fields, flat, beside `id` and `op`. */
+export type CommandRequest = {
+  [O in CommandOp]: { readonly id: number; readonly op: O } & Omit<CommandOf<O>, 'type'>;
+}[CommandOp];
+
+/** A decoded, validated request. */
+export type ClientRequest =
+  /** Required first when the server has a client token; optional otherwise. */
+  | { readonly id: number; readonly op: 'hello'; readonly token?: string }
+  /** This node's id and role, and the leader it knows of. */
+  | { readonly id: number; readonly op: 'status' }
+  /** Linearizable (ReadIndex) unless `stale`, which reads the answering node as it is. */
+  | { readonly id: number; readonly op: 'counter-get'; readonly name: string; readonly stale?: boolean }
+  | { readonly id: number; readonly op: 'lock-info'; readonly name: string; readonly stale?: boolean }
+  | CommandRequest;
+
+/** The error part of a failed response. */
+export interface ClientError {
+  readonly code: ClientErrorCode;
+  readonly message: string;
+  /** The offending field of a malformed request, when known (e.g. `id`, `op`, `stale`). */
+  readonly field?: string;
+  /** NOT_LEADER: the leader this node knows of, if any. */
+  readonly leader?: number;
+  /** NOT_LEADER: that leader's client address (`host:port`), if known. */
+  readonly leaderAddress?: string;
+  /** UNAVAILABLE: whether a write may still take effect (retry it with the same session and seq). */
+  readonly outcomeUnknown?: boolean;
+}
+
+/** A response. `id` is null only for a frame that carried no usable request id. */
+export type ClientResponse =
+  | { readonly id: number; readonly ok: true; readonly value: unknown; readonly index?: number }
+  | { readonly id: number | null; readonly ok: false; readonly error: ClientError };
+
+/** A frame or value that is not valid protocol. Carries what the error response needs. */
+export class ClientProtocolError extends Error {
+  override readonly name = 'ClientProtocolError';
+  constructor(
+    /** The request's id if it could be read, else null. */
+    readonly id: number | null,
+    /** Where it went wrong (`frame`, `id`, `op`, a field name...). */
+    readonly field: string,
+    message: string,
+    readonly code: ClientErrorCode = 'INVALID_ARGUMENT',
+  ) {
+    super(message);
+  }
+
+  /** The error response for this failure. */
+  toResponse(): ClientResponse {
+    return { id: this.id, ok: false, error: { code: this.code, message: this.message, field: this.field } };
+  }
+}
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof Uint8Array) return 'binary data';
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return `a string of length ${v.length}`;
+  return `a value of type ${typeof v}`;
+}
+
+function isPlainMap(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function isRequestId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** Quotes a client-chosen string for a message, bounded so a huge one cannot bloat the reply. */
+function quote(s: string): string {
+  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
+}
+
+const KNOWN_OPS: ReadonlySet<string> = new Set(CLIENT_OPS);
+const COMMAND_OP_SET: ReadonlySet<string> = new Set(COMMAND_OPS);
+
+/** Fields (beyond id and op) of the ops this module validates itself. */
+const LOCAL_FIELDS: Readonly<Record<string, readonly [required: readonly string[], optional: readonly string[]]>> = {
+  hello: [[], ['token']],
+  status: [[], []],
+  'counter-get': [['name'], ['stale']],
+  'lock-info': [['name'], ['stale']],
+};
+
+// ---- requests ---------------------------------------------------------------------------------
+
+/**
+ * Validates an already-decoded value as a request. Throws only {@link ClientProtocolError},
+ * whose `id` is the request's when it could be read, so the error can be answered to it.
+ * @param limits the state machine's limits (names, waits), as the cluster is configured.
+ */
+export function parseRequest(value: unknown, limits: Limits = DEFAULT_LIMITS): ClientRequest {
+  if (!isPlainMap(value)) throw new ClientProtocolError(null, 'frame', `a request must be a map { id, op, ... }, got ${describe(value)}`);
+  const id = value['id'];
+  if (!isRequestId(id)) throw new ClientProtocolError(null, 'id', `id must be a safe integer >= 0, got ${describe(id)}`);
+  const op = value['op'];
+  if (typeof op !== 'string') throw new ClientProtocolError(id, 'op', `op must be a string, got ${describe(op)}`);
+  if (!KNOWN_OPS.has(op)) throw new ClientProtocolError(id, 'op', `unknown op ${quote(op)}; known ops: ${CLIENT_OPS.join(', ')}`);
+
+  const args: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (k !== 'id' && k !== 'op') args[k] = v;
+
+  if (COMMAND_OP_SET.has(op)) {
+    // The command gate of the state machine: the same checks, and messages naming the field.
+    // `type` cannot be smuggled in: it would be an unknown field of the request.
+    if (Object.hasOwn(args, 'type')) throw new ClientProtocolError(id, 'type', `${op}: unknown field "type"`);
+    const valid = validateCommand({ type: op, ...args }, limits);
+    if (!valid.ok) throw new ClientProtocolError(id, fieldOf(valid.message), valid.message, valid.code);
+    const { type: _type, ...fields } = valid.value;
+    return { id, op, ...fields } as ClientRequest;
+  }
+
+  const spec = LOCAL_FIELDS[op];
+  if (spec === undefined) throw new ClientProtocolError(id, 'op', `unknown op ${quote(op)}`);
+  const [required, optional] = spec;
+  for (const k of Object.keys(args)) {
+    if (!required.includes(k) && !optional.includes(k)) throw new ClientProtocolError(id, k.slice(0, 40), `${op}: unknown field ${quote(k)}`);
+  }
+  for (const k of required) if (args[k] === undefined) throw new ClientProtocolError(id, k, `${op}: missing field ${k}`);
+
+  switch (op) {
+    case 'hello': {
+      const token = args['token'];
+      if (token === undefined) return { id, op };
+      if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) {
+        throw new ClientProtocolError(id, 'token', `token must be a string of at most ${MAX_TOKEN_LENGTH} characters, got ${describe(token)}`);
+      }
+      return { id, op, token };
+    }
+    case 'status':
+      return { id, op };
+    case 'counter-get':
+    case 'lock-info': {
+      // Names are checked like a command's, so a read refuses exactly what a write would.
+      const probe = validateCommand({ type: 'release', session: 1, seq: 1, name: args['name'] }, limits);
+      if (!probe.ok) throw new ClientProtocolError(id, 'name', probe.message);
+      const name = args['name'] as string;
+      const stale = args['stale'];
+      if (stale === undefined) return { id, op, name };
+      if (typeof stale !== 'boolean') throw new ClientProtocolError(id, 'stale', `stale must be a boolean, got ${describe(stale)}`);
+      return { id, op, name, stale };
+    }
+    default:
+      throw new ClientProtocolError(id, 'op', `unknown op ${quote(op)}`);
+  }
+}
+
+/** Best-effort field name from a validateCommand message (`ttlMs must be...`, `...: missing field x`). */
+function fieldOf(message: string): string {
+  const m = /(?:unknown field|missing field) "?([^"\s]+)"?/.exec(message) ?? /^([A-Za-z][\w.]*)[: ]/.exec(message);
+  return m?.[1] ?? 'request';
+}
+
+/**
+ * Decodes and validates one request frame. Throws only {@link ClientProtocolError} (never
+ * msgpackr's exceptions), with `id: null` when the frame carried no usable id.
+ */
+export function decodeRequest(frame: Uint8Array, limits: Limits = DEFAULT_LIMITS): ClientRequest {
+  let value: unknown;
+  try {
+    value = unpackValue(frame, 'frame');
+  } catch (err) {
+    throw new ClientProtocolError(null, 'frame', err instanceof DecodeError ? err.message : 'frame: not valid MessagePack');
+  }
+  return parseRequest(value, limits);
+}
+
+/**
+ * Encodes a request for the wire. Fields that are `undefined` are left out (msgpackr would
+ * otherwise send them, and the server would see a present-but-empty field).
+ */
+export function encodeRequest(request: ClientRequest): Buffer {
+  return packValue(withoutUndefined(request as unknown as Record<string, unknown>));
+}
+
+/** The state machine command a command request stands for. */
+export function requestCommand(request: CommandRequest): Command {
+  const { id: _id, op, ...fields } = request;
+  return { type: op, ...fields } as Command;
+}
+
+/** Whether a request's op is a command (goes through the log). */
+export function isCommandRequest(request: ClientRequest): request is CommandRequest {
+  return COMMAND_OP_SET.has(request.op);
+}
+
+// ---- responses --------------------------------------------------------------------------------
+
+/** Encodes a response for the wire (undefined fields left out). */
+export function encodeResponse(response: ClientResponse): Buffer {
+  const out: Record<string, unknown> = { id: response.id, ok: response.ok };
+  if (response.ok) {
+    out['value'] = response.value ?? null;
+    if (response.index !== undefined) out['index'] = response.index;
+  } else {
+    out['error'] = withoutUndefined(response.error as unknown as Record<string, unknown>);
+  }
+  return packValue(out);
+}
+
+const ERROR_CODES: ReadonlySet<string> = new Set(CLIENT_ERROR_CODES);
+const ERROR_FIELDS = new Set(['code', 'message', 'field', 'leader', 'leaderAddress', 'outcomeUnknown']);
+
+/**
+ * Decodes and validates one response frame (the SDK's side). The envelope is checked strictly;
+ * `value` is returned as decoded, for the caller to interpret by the op it sent. Throws only
+ * {@link ClientProtocolError}.
+ */
+export function decodeResponse(frame: Uint8Array): ClientResponse {
+  let value: unknown;
+  try {
+    value = unpackValue(frame, 'frame');
+  } catch (err) {
+    throw new ClientProtocolError(null, 'frame', err instanceof DecodeError ? err.message : 'frame: not valid MessagePack');
+  }
+  return parseResponse(value);
+}
+
+/** Validates an already-decoded value as a response (see {@link decodeResponse}). */
+export function parseResponse(value: unknown): ClientResponse {
+  if (!isPlainMap(value)) throw new ClientProtocolError(null, 'frame', `a response must be a map, got ${describe(value)}`);
+  const rawId = value['id'];
+  if (rawId !== null && !isRequestId(rawId)) throw new ClientProtocolError(null, 'id', `id must be a safe integer >= 0 or null, got ${describe(rawId)}`);
+  const id = rawId;
+  const okField = value['ok'];
+  if (okField === true) {
+    if (id === null) throw new ClientProtocolError(null, 'id', 'a successful response needs an id');
+    for (const k of Object.keys(value)) {
+      if (k !== 'id' && k !== 'ok' && k !== 'value' && k !== 'index') throw new ClientProtocolError(id, k.slice(0, 40), `unknown response field ${quote(k)}`);
+    }
+    if (!Object.hasOwn(value, 'value')) throw new ClientProtocolError(id, 'value', 'missing field value');
+    const index = value['index'];
+    if (index === undefined) return { id, ok: true, value: value['value'] };
+    if (!isRequestId(index)) throw new ClientProtocolError(id, 'index', `index must be a safe integer >= 0, got ${describe(index)}`);
+    return { id, ok: true, value: value['value'], index };
+  }
+  if (okField !== false) throw new ClientProtocolError(id, 'ok', `ok must be a boolean, got ${describe(okField)}`);
+  for (const k of Object.keys(value)) {
+    if (k !== 'id' && k !== 'ok' && k !== 'error') throw new ClientProtocolError(id, k.slice(0, 40), `unknown response field ${quote(k)}`);
+  }
+  const e = value['error'];
+  if (!isPlainMap(e)) throw new ClientProtocolError(id, 'error', `error must be a map, got ${describe(e)}`);
+  for (const k of Object.keys(e)) if (!ERROR_FIELDS.has(k)) throw new ClientProtocolError(id, `error.${k.slice(0, 40)}`, `unknown error field ${quote(k)}`);
+  const code = e['code'];
+  if (typeof code !== 'string' || !ERROR_CODES.has(code)) throw new ClientProtocolError(id, 'error.code', `unknown error code ${describe(code)}`);
+  const message = e['message'];
+  if (typeof message !== 'string') throw new ClientProtocolError(id, 'error.message', `error.message must be a string, got ${describe(message)}`);
+  const error: { code: ClientErrorCode; message: string; field?: string; leader?: number; leaderAddress?: string; outcomeUnknown?: boolean } = {
+    code: code as ClientErrorCode,
+    message,
+  };
+  const { field, leader, leaderAddress, outcomeUnknown } = e;
+  if (field !== undefined) {
+    if (typeof field !== 'string') throw new ClientProtocolError(id, 'error.field', 'error.field must be a string');
+    error.field = field;
+  }
+  if (leader !== undefined) {
+    if (typeof leader !== 'number' || !Number.isSafeInteger(leader) || leader <= 0) throw new ClientProtocolError(id, 'error.leader', 'error.leader must be a positive safe integer');
+    error.leader = leader;
+  }
+  if (leaderAddress !== undefined) {
+    if (typeof leaderAddress !== 'string') throw new ClientProtocolError(id, 'error.leaderAddress', 'error.leaderAddress must be a string');
+    error.leaderAddress = leaderAddress;
+  }
+  if (outcomeUnknown !== undefined) {
+    if (typeof outcomeUnknown !== 'boolean') throw new ClientProtocolError(id, 'error.outcomeUnknown', 'error.outcomeUnknown must be a boolean');
+    error.outcomeUnknown = outcomeUnknown;
+  }
+  return { id, ok: false, error };
+}
+
+function withoutUndefined(rec: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rec)) if (v !== undefined) out[k] = v;
+  return out;
+}

@@ -1,0 +1,207 @@
+/**
+ * An in-process cluster of RaftHosts over the memory network, each with a LockService and a
+ * ClientEndpoint served by a real HTTP server on 127.0.0.1, plus a raw WebSocket test client
+ * speaking the client protocol. For the `/client` endpoint's integration tests.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import WebSocket from 'ws';
+import { SeededRandom, type NodeId } from '../../../src/raft/index.js';
+import { ClientEndpoint, type ClientEndpointOptions } from '../../../src/server/client-endpoint.js';
+import { decodeResponse, encodeRequest, type ClientRequest, type ClientResponse } from '../../../src/server/client-protocol.js';
+import { systemClock } from '../../../src/server/clock.js';
+import { LockService } from '../../../src/server/lock-service.js';
+import { RaftHost } from '../../../src/server/raft-host.js';
+import { LockMachine, type ApplyOutput } from '../../../src/state-machine/index.js';
+import { MemoryDurableLog } from '../../../src/storage/memory-durable-log.js';
+import { MemorySnapshotStore } from '../../../src/storage/snapshot-store.js';
+import { MemoryNetwork } from '../../../src/transport/memory-transport.js';
+
+export interface ClusterNode {
+  readonly id: NodeId;
+  readonly host: RaftHost<ApplyOutput>;
+  readonly service: LockService;
+  readonly endpoint: ClientEndpoint;
+  readonly server: Server;
+  /** `127.0.0.1:port` of this node's HTTP server. */
+  address: string;
+}
+
+export interface ClientCluster {
+  readonly nodes: readonly ClusterNode[];
+  node(id: NodeId): ClusterNode;
+  /** The current leader (waits until one is known to every node). */
+  leader(): Promise<ClusterNode>;
+  stop(): Promise<void>;
+}
+
+export type EndpointExtras = Partial<Omit<ClientEndpointOptions, 'service' | 'raft' | 'nodeId' | 'addressOf'>>;
+
+/** Polls `cond` until true or `timeoutMs` passes (generous deadlines; no timing asserts). */
+export async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Starts `size` nodes, elects node 1, and returns once every node knows the leader. */
+export async function startClientCluster(size = 3, extras: EndpointExtras = {}): Promise<ClientCluster> {
+  // Deliver on a later turn, like a real network: no re-entrant steps between hosts.
+  const network = new MemoryNetwork({ route: (packet, net) => void setImmediate(() => net.deliver(packet)) });
+  const ids = Array.from({ length: size }, (_, k) => k + 1);
+  const addresses = new Map<NodeId, string>();
+  const nodes: ClusterNode[] = [];
+  for (const id of ids) {
+    const service = new LockService({ machine: new LockMachine(), clock: systemClock });
+    const log = new MemoryDurableLog();
+    const host = new RaftHost<ApplyOutput>({
+      id,
+      raft: { electionTick: 20, heartbeatTick: 2, random: new SeededRandom(id * 7919) },
+      bootstrap: { voters: ids, learners: [] },
+      log,
+      loaded: log.load(),
+      snapshots: new MemorySnapshotStore(),
+      transport: network.endpoint(id),
+      stateMachine: service.stateMachine(),
+    });
+    service.attach(host);
+    const endpoint = new ClientEndpoint({
+      service,
+      raft: host,
+      nodeId: id,
+      addressOf: (nid) => addresses.get(nid) ?? null,
+      ...extras,
+    });
+    const server = createServer((_req, res) => res.writeHead(404).end());
+    server.on('upgrade', (req, socket, head: Buffer) => {
+      if ((req.url ?? '').split('?')[0] === '/client') endpoint.handleUpgrade(req, socket, head);
+      else socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    addresses.set(id, address);
+    nodes.push({ id, host, service, endpoint, server, address });
+  }
+  const ticker = setInterval(() => {
+    for (const n of nodes) {
+      n.host.tick();
+      n.service.tick();
+    }
+  }, 5);
+  const byId = (id: NodeId): ClusterNode => {
+    const n = nodes.find((x) => x.id === id);
+    if (n === undefined) throw new Error(`no node ${id}`);
+    return n;
+  };
+  const leader = async (): Promise<ClusterNode> => {
+    let found: ClusterNode | undefined;
+    await waitFor(() => {
+      const l = nodes.find((n) => n.host.status(false).role === 'leader');
+      found = l !== undefined && nodes.every((n) => n.host.status(false).leader === l.id) ? l : undefined;
+      return found !== undefined;
+    }, 'a leader known to every node');
+    return found as unknown as ClusterNode;
+  };
+  byId(1).host.campaign();
+  await leader();
+  let stopped = false;
+  return {
+    nodes,
+    node: byId,
+    leader,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(ticker);
+      for (const n of nodes) {
+        n.endpoint.close();
+        n.service.releaseParked('stopping');
+        n.host.stop();
+        n.server.closeAllConnections();
+        await new Promise<void>((resolve) => n.server.close(() => resolve()));
+      }
+    },
+  };
+}
+
+/** A request without its id (the client assigns ids). */
+export type RequestBody = ClientRequest extends infer R ? (R extends ClientRequest ? Omit<R, 'id'> : never) : never;
+
+/** A raw protocol client: sends requests, matches responses by id, keeps the rest for tests. */
+export class TestClient {
+  /** Ids far above what fuzz frames usually carry, so their answers are not mistaken for ours. */
+  private nextId = 2 ** 52;
+  private readonly waiting = new Map<number, (r: ClientResponse) => void>();
+  /** The first 1,000 responses matching no request of ours (id null, or a raw frame's id). */
+  readonly orphans: ClientResponse[] = [];
+  /** All responses matching no request of ours. */
+  orphanCount = 0;
+  /** Set when the server closed the connection. */
+  closeCode: number | undefined;
+  readonly closed: Promise<number>;
+
+  private constructor(readonly ws: WebSocket) {
+    this.closed = new Promise((resolve) => {
+      ws.on('close', (code) => {
+        this.closeCode = code;
+        resolve(code);
+      });
+    });
+    ws.on('error', () => {});
+    ws.on('message', (data: Buffer) => {
+      const r = decodeResponse(data);
+      const w = r.id === null ? undefined : this.waiting.get(r.id);
+      if (w === undefined) {
+        this.orphanCount++;
+        if (this.orphans.length < 1000) this.orphans.push(r);
+        return;
+      }
+      this.waiting.delete(r.id as number);
+      w(r);
+    });
+  }
+
+  static async connect(address: string): Promise<TestClient> {
+    const ws = new WebSocket(`ws://${address}/client`, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new TestClient(ws);
+  }
+
+  /** Sends a request and resolves with its response. */
+  request(body: RequestBody): Promise<ClientResponse> {
+    const id = this.nextId++;
+    const p = new Promise<ClientResponse>((resolve) => this.waiting.set(id, resolve));
+    this.ws.send(encodeRequest({ ...body, id } as ClientRequest));
+    return p;
+  }
+
+  /** Sends a request and returns its value, failing on an error response. */
+  async ok<T = unknown>(body: RequestBody): Promise<T> {
+    const r = await this.request(body);
+    if (!r.ok) throw new Error(`${body.op} failed: ${r.error.code} ${r.error.message}`);
+    return r.value as T;
+  }
+
+  /** Sends raw bytes (or text) as one frame. */
+  sendRaw(data: Uint8Array | string): void {
+    this.ws.send(data);
+  }
+
+  /** Waits until `n` orphan (id null) responses arrived. */
+  async orphansAtLeast(n: number): Promise<void> {
+    await waitFor(() => this.orphanCount >= n || this.closeCode !== undefined, `${n} unmatched responses`);
+  }
+
+  get pending(): number {
+    return this.waiting.size;
+  }
+
+  close(): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+  }
+}
