@@ -3,11 +3,18 @@
  * applied indexes, proposals, Ready/persist counts, fsync latency, elections, and the peer
  * transport's message counters.
  */
+import type { Status } from '../raft/index.js';
 import type { DurableLog } from '../storage/durable-log.js';
 import { Counter, Gauge, Histogram, Registry } from './metrics.js';
 import type { RaftHost } from './raft-host.js';
 
 const ROLES = ['follower', 'pre-candidate', 'candidate', 'leader'] as const;
+
+/** What the metrics read of a host, whatever its state machine's result type. */
+export interface HostView {
+  status(withProgress: false): Status;
+  readonly stats: RaftHost<unknown>['stats'];
+}
 
 /** Anything with numeric counters (the transport's `metrics`). */
 export interface CounterSource {
@@ -21,8 +28,9 @@ export class NodeMetrics {
   );
   readonly writes = this.registry.add(new Counter('raftlock_log_writes_total', 'Log batches written, by sync'));
   private transport: CounterSource | undefined;
+  private clients: { readonly metrics: object } | undefined;
 
-  constructor(host: () => RaftHost<unknown> | undefined) {
+  constructor(host: () => HostView | undefined) {
     const st = () => host()?.status(false);
     const stats = () => host()?.stats;
     this.registry.add(new Gauge('raftlock_term', 'Current Raft term', () => st()?.term ?? 0));
@@ -43,10 +51,21 @@ export class NodeMetrics {
         Object.entries(this.transport?.metrics ?? {}).map(([kind, value]) => ({ labels: { kind }, value })),
       ),
     );
+    this.registry.add(
+      new Gauge('raftlock_client', 'Client endpoint counters (connections, requests, errors)', () =>
+        Object.entries(this.clients?.metrics ?? {})
+          .filter((e): e is [string, number] => typeof e[1] === 'number')
+          .map(([kind, value]) => ({ labels: { kind }, value })),
+      ),
+    );
   }
 
   attach(transport: CounterSource): void {
     this.transport = transport;
+  }
+
+  attachClients(clients: { readonly metrics: object }): void {
+    this.clients = clients;
   }
 
   render(): string {

@@ -1,20 +1,24 @@
 /**
  * One raftlock node as a running service (DESIGN §2): LevelDB log, file snapshots, WebSocket
- * peers, the RaftHost ready loop, and one HTTP server answering `/raft` (peers), `/client`
- * (reserved for the client API), `GET /status`, `GET /metrics`, `GET /healthz` and the admin
- * routes. `startNode` is also what `import { startNode } from 'raftlock/server'` embeds.
+ * peers, the RaftHost ready loop running the lock/counter machine through LockService, and one
+ * HTTP server answering `/raft` (peers), `/client` (clients), `GET /status`, `GET /metrics`,
+ * `GET /healthz` and the admin routes. `startNode` is also what `import { startNode } from 'raftlock/server'` embeds.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { SeededRandom, type NodeId } from '../raft/index.js';
-import { DigestMachine } from '../state-machine/digest-machine.js';
+import { LockMachine, type ApplyOutput } from '../state-machine/index.js';
 import { FileSnapshotStore } from '../storage/file-snapshot-store.js';
 import { LevelDurableLog } from '../storage/level-durable-log.js';
 import { FaultLayer } from '../transport/fault-layer.js';
 import { WsPeerTransport } from '../transport/ws-transport.js';
+import { ClientEndpoint } from './client-endpoint.js';
+import { systemClock } from './clock.js';
 import { parseAddress, type ClusterConfig } from './config.js';
+import { LockService } from './lock-service.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { NodeMetrics, timedLog } from './node-metrics.js';
 import { RaftHost } from './raft-host.js';
@@ -36,7 +40,8 @@ export interface NodeHandle {
   readonly id: NodeId;
   /** The address actually bound (`host:port`). */
   readonly address: string;
-  readonly host: RaftHost<unknown>;
+  readonly host: RaftHost<ApplyOutput>;
+  readonly service: LockService;
   readonly faults: FaultLayer | undefined;
   /** The /status document. */
   status(): NodeStatus;
@@ -57,6 +62,7 @@ export interface NodeStatus {
   readonly applied: number;
   readonly lastIndex: number;
   readonly snapshotIndex: number;
+  /** Hash of the replicated state's canonical snapshot: equal on replicas at equal `applied`. */
   readonly digest: string;
   /** Process memory (bytes), for operators and the fuzz tests' "memory flat" check. */
   readonly memory: { readonly rss: number; readonly heapUsed: number };
@@ -72,7 +78,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   const nodeDir = join(dataDir, `node-${id}`);
   mkdirSync(nodeDir, { recursive: true });
 
-  let host: RaftHost<unknown> | undefined;
+  let host: RaftHost<ApplyOutput> | undefined;
   const logger =
     opts.logger ??
     createJsonLogger({
@@ -103,8 +109,12 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     logger,
     ...(faults !== undefined ? { faults } : {}),
   });
-  const sm = new DigestMachine();
-  host = new RaftHost<unknown>({
+  const machine = new LockMachine({
+    limits: { maxNameBytes: config.limits.maxNameBytes, maxSessions: config.limits.maxSessions, maxWaitersPerLock: config.limits.maxWaitersPerLock },
+  });
+  // Log time comes from the leader's wall clock (comparable across nodes, unlike a monotonic one).
+  const service = new LockService({ machine, clock: systemClock });
+  host = new RaftHost<ApplyOutput>({
     id,
     raft: {
       electionTick: config.electionTicks,
@@ -118,7 +128,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     loaded,
     snapshots,
     transport,
-    stateMachine: sm,
+    stateMachine: service.stateMachine(),
     snapshotEvery: config.snapshotEvery,
     // Keep some entries behind each snapshot so a briefly slow follower catches up from the
     // log, but never more than a quarter of the interval.
@@ -131,9 +141,20 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     },
   });
   const h = host;
+  service.attach(h);
   metrics.attach(transport);
 
   const addressOf = (nid: NodeId): string | null => config.nodes.find((n) => n.id === nid)?.address ?? null;
+  const clients = new ClientEndpoint({
+    service,
+    raft: h,
+    nodeId: id,
+    addressOf,
+    ...(config.clientToken !== undefined ? { clientToken: config.clientToken } : {}),
+    logger,
+    maxClientFrameBytes: config.limits.maxClientFrameBytes,
+  });
+  metrics.attachClients(clients);
   let boundAddress = `${listen.host}:${listen.port}`;
   const status = (): NodeStatus => {
     const st = h.status();
@@ -150,7 +171,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
       applied: st.applied,
       lastIndex: st.lastIndex,
       snapshotIndex: st.firstIndex - 1,
-      digest: sm.state().digest,
+      digest: createHash('sha256').update(machine.snapshot()).digest('hex').slice(0, 16),
       memory: { rss: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed },
       peers: st.progress
         .filter((p) => p.id !== id)
@@ -167,10 +188,8 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0];
     if (path === '/raft') transport.handleUpgrade(req, socket, head);
-    else {
-      // /client arrives with the client API; anything else is not ours.
-      socket.end(`HTTP/1.1 ${path === '/client' ? '501 Not Implemented' : '404 Not Found'}\r\nConnection: close\r\n\r\n`);
-    }
+    else if (path === '/client') clients.handleUpgrade(req, socket, head);
+    else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
   server.on('clientError', (_err, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
@@ -182,7 +201,10 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   });
   const addr = server.address();
   if (addr !== null && typeof addr === 'object') boundAddress = `${listen.host}:${addr.port}`;
-  const ticker = setInterval(() => h.tick(), config.tickMs);
+  const ticker = setInterval(() => {
+    h.tick();
+    service.tick();
+  }, config.tickMs);
   logger.info('node started', { address: boundAddress, dataDir: nodeDir, peers: [...peers.values()], pid: process.pid });
 
   let stopping: Promise<void> | undefined;
@@ -190,6 +212,8 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     stopping ??= (async () => {
       await handOverLeadership(h, config, logger);
       clearInterval(ticker);
+      await clients.close();
+      service.releaseParked('node stopping');
       h.stop();
       await transport.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -200,14 +224,14 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     return stopping;
   }
 
-  return { id, address: boundAddress, host: h, faults, status, stop };
+  return { id, address: boundAddress, host: h, service, faults, status, stop };
 }
 
 /**
  * If leader, transfers leadership to the most up-to-date peer and waits (at most two election
  * timeouts) until someone else leads, so clients fail over without waiting for a timeout.
  */
-async function handOverLeadership(host: RaftHost<unknown>, config: ClusterConfig, logger: Logger): Promise<void> {
+async function handOverLeadership(host: RaftHost<ApplyOutput>, config: ClusterConfig, logger: Logger): Promise<void> {
   const st = host.status();
   if (st.role !== 'leader' || config.nodes.length < 2) return;
   const target = st.progress.filter((p) => p.id !== st.id && !p.isLearner).sort((a, b) => b.match - a.match)[0];
@@ -221,7 +245,7 @@ async function handOverLeadership(host: RaftHost<unknown>, config: ClusterConfig
 }
 
 interface HttpContext {
-  readonly host: RaftHost<unknown>;
+  readonly host: RaftHost<ApplyOutput>;
   readonly status: () => NodeStatus;
   readonly metrics: NodeMetrics;
   readonly config: ClusterConfig;
@@ -291,7 +315,7 @@ async function handleAdmin(route: string, url: URL, req: IncomingMessage, res: S
   }
   const body = await readBody(req, ctx.config.limits.maxClientFrameBytes);
   if (body === undefined) return sendJson(res, 413, { error: { code: 'LIMIT_EXCEEDED', message: `body over ${ctx.config.limits.maxClientFrameBytes} bytes` } });
-  const outcome = await new Promise<Parameters<Parameters<RaftHost<unknown>['propose']>[1]>[0]>((resolve) => ctx.host.propose(new Uint8Array(body), resolve));
+  const outcome = await new Promise<Parameters<Parameters<RaftHost<ApplyOutput>['propose']>[1]>[0]>((resolve) => ctx.host.propose(new Uint8Array(body), resolve));
   if (outcome.type === 'applied') return sendJson(res, 200, { index: outcome.index, term: outcome.term, result: outcome.result });
   const st = ctx.status();
   if (outcome.type === 'failed') {

@@ -8,4 +8,3 @@ export * from './commands.js';
 export * from './errors.js';
 export * from './limits.js';
 export type * from './results.js';
-export { DigestMachine, type DigestState } from './digest-machine.js';

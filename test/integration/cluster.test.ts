@@ -7,11 +7,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { DigestMachine } from '../../src/state-machine/digest-machine.js';
+import { CounterWriter } from './support/counter-writer.js';
 import { ProcessCluster, freePorts, waitFor } from './support/process-cluster.js';
 
 let cluster: ProcessCluster | undefined;
+let writer: CounterWriter | undefined;
 afterEach(async () => {
+  writer?.close();
+  writer = undefined;
   await cluster?.destroy();
   cluster = undefined;
 });
@@ -20,17 +23,13 @@ async function allUp(c: ProcessCluster, ids = c.ids): Promise<void> {
   await waitFor('every node answering /status', async () => ((await c.statuses(ids)).length === ids.length ? true : undefined), 30_000);
 }
 
-/** Proposes through whichever node leads, following NOT_LEADER hints; returns the index. */
-async function commit(c: ProcessCluster, data: string, timeoutMs = 10_000): Promise<number> {
-  return waitFor(`commit of ${data}`, async () => {
-    const st = (await c.statuses(c.ids.filter((id) => c.isRunning(id)))).find((s) => s.role === 'leader');
-    if (st === undefined) return undefined;
-    const r = await c.propose(st.id, data);
-    return 'index' in r ? r.index : undefined;
-  }, timeoutMs);
+/** Adds `delta` to the test counter exactly once through /client; returns the entry's index. */
+async function commit(c: ProcessCluster, delta: number): Promise<number> {
+  writer ??= new CounterWriter(c);
+  return (await writer.add(delta)).index;
 }
 
-/** Every running node applied at least `index` and all report the same digest there. */
+/** Every node applied at least `index` and all report the same state digest there. */
 async function converged(c: ProcessCluster, index: number, ids = c.ids): Promise<string> {
   return waitFor(`nodes ${ids.join(',')} converged at ${index}`, async () => {
     const sts = await c.statuses(ids);
@@ -42,11 +41,12 @@ async function converged(c: ProcessCluster, index: number, ids = c.ids): Promise
   }, 20_000);
 }
 
-function expectedDigest(datas: readonly string[]): string {
-  const m = new DigestMachine();
-  datas.forEach((d, k) => m.apply({ index: k + 1, term: 1, type: 'normal', data: new TextEncoder().encode(d) }, { index: k + 1, term: 1 }));
-  return m.state().digest;
+/** Deltas 1, 2, 4, …: a double-applied or lost increment changes the sum detectably. */
+function deltas(count: number, from = 0): number[] {
+  return Array.from({ length: count }, (_, k) => 2 ** ((from + k) % 40));
 }
+
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 describe('a 3-node cluster of real processes', () => {
   it('elects one leader within 3 s, re-elects within 3 s after kill -9, and the old leader catches up', async () => {
@@ -57,7 +57,7 @@ describe('a 3-node cluster of real processes', () => {
     const leaders = (await cluster.statuses()).filter((s) => s.role === 'leader');
     expect(leaders.map((s) => s.id)).toEqual([first.id]);
 
-    const datas = Array.from({ length: 20 }, (_, k) => `a${k}`);
+    const datas = deltas(20);
     for (const d of datas.slice(0, 10)) await commit(cluster, d);
     await cluster.kill(first.id, 'SIGKILL');
     const rest = cluster.ids.filter((id) => id !== first.id);
@@ -66,8 +66,8 @@ describe('a 3-node cluster of real processes', () => {
     for (const d of datas.slice(10)) await commit(cluster, d);
 
     cluster.start(first.id);
-    const digest = await converged(cluster, second.commit);
-    expect(digest).toBe(expectedDigest(datas));
+    await converged(cluster, second.commit);
+    expect(await writer?.read()).toBe(sum(datas)); // every acknowledged increment, once
   });
 
   it('every committed entry survives kill -9 of all nodes', async () => {
@@ -75,15 +75,16 @@ describe('a 3-node cluster of real processes', () => {
     cluster.startAll();
     await allUp(cluster);
     await cluster.waitForLeader();
-    const datas = Array.from({ length: 50 }, (_, k) => `entry-${k}`);
+    const datas = deltas(50);
     let last = 0;
     for (const d of datas) last = await commit(cluster, d);
+    writer?.close();
     await Promise.all(cluster.ids.map((id) => cluster?.kill(id, 'SIGKILL')));
     cluster.startAll();
     await allUp(cluster);
     await cluster.waitForLeader();
-    const digest = await converged(cluster, last);
-    expect(digest).toBe(expectedDigest(datas));
+    await converged(cluster, last);
+    expect(await writer?.read()).toBe(sum(datas));
   });
 
   it('a follower stopped while the leader writes past two snapshots catches up by snapshot', async () => {
@@ -93,14 +94,14 @@ describe('a 3-node cluster of real processes', () => {
     const leader = await cluster.waitForLeader();
     const follower = cluster.ids.find((id) => id !== leader.id) ?? 0;
     await cluster.kill(follower, 'SIGTERM');
-    const datas = Array.from({ length: 70 }, (_, k) => `s${k}`);
+    const datas = deltas(70);
     let last = 0;
     for (const d of datas) last = await commit(cluster, d);
     const lst = await cluster.status(leader.id);
     expect(lst?.snapshotIndex ?? 0).toBeGreaterThan(40); // compacted past what the follower has
     cluster.start(follower);
-    const digest = await converged(cluster, last);
-    expect(digest).toBe(expectedDigest(datas));
+    await converged(cluster, last);
+    expect(await writer?.read()).toBe(sum(datas));
     expect(cluster.logTail(follower, 400)).toMatch(/installing snapshot/);
   });
 
@@ -119,7 +120,7 @@ describe('a 3-node cluster of real processes', () => {
       ws.on('error', () => resolve(-1));
     });
     expect(closed).not.toBe(1000);
-    await commit(cluster, 'still-serving');
+    await commit(cluster, 1);
     expect((await cluster.statuses()).length).toBe(3);
   });
 });
@@ -160,7 +161,7 @@ describe('peer authentication between real processes', () => {
     expect(await rogueStatus(p1)).toBe(0); // never learned of a leader: no message got through
     expect(await rogueStatus(p2)).toBe(0);
     const before = (await c.status(1))?.term ?? 0;
-    const index = await commit(c, 'still-serving');
+    const index = await commit(c, 1);
     expect(index).toBeGreaterThan(1);
     expect((await c.waitForLeader(c.ids)).term).toBe(before); // no disruption from the rogues
   });
@@ -172,10 +173,10 @@ describe('a 5-node cluster of real processes', () => {
     cluster.startAll();
     await allUp(cluster);
     const leader = await cluster.waitForLeader();
-    await commit(cluster, 'before');
+    await commit(cluster, 1);
     const victims = cluster.ids.filter((id) => id !== leader.id).slice(0, 2);
     for (const id of victims) await cluster.kill(id, 'SIGKILL');
-    const afterTwo = await commit(cluster, 'with-two-down');
+    const afterTwo = await commit(cluster, 2);
 
     const third = cluster.ids.find((id) => id !== leader.id && !victims.includes(id)) ?? 0;
     await cluster.kill(third, 'SIGKILL');
@@ -187,7 +188,7 @@ describe('a 5-node cluster of real processes', () => {
     for (const id of [...victims, third]) cluster.start(id);
     await allUp(cluster);
     await cluster.waitForLeader();
-    const last = await commit(cluster, 'after');
+    const last = await commit(cluster, 4);
     await converged(cluster, last);
   });
 });
