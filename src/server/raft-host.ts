@@ -224,7 +224,7 @@ export class RaftHost<R = unknown> {
       done({ type: 'failed', code: 'STOPPED', leader: NONE });
       return;
     }
-    if (this.bugs.readWithoutReadIndex === true && this.raw.status().role === 'leader') {
+    if (this.bugs.readWithoutReadIndex === true && this.raw.status(false).role === 'leader') {
       done({ type: 'ready', index: this.applied });
       return;
     }
@@ -395,7 +395,7 @@ export class RaftHost<R = unknown> {
     this.raw.advance();
     this.persisting = false;
 
-    const leader = this.raw.status().role === 'leader';
+    const leader = this.raw.status(false).role === 'leader';
     if (this.wasLeader && !leader) {
       // Leadership lost: what we proposed may still be committed by the next leader, or not.
       this.proposals.failAll({ type: 'unknown', reason: 'leadership-lost' });
