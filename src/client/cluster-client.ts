@@ -1,0 +1,344 @@
+/**
+ * Talks to a cluster rather than a node: finds the leader (following `NOT_LEADER` hints, else
+ * trying the endpoints in turn), reconnects with backoff, and retries a request until it gets
+ * an answer or its deadline passes. It never changes a request between attempts except through
+ * the caller's `build` function, so a write retried here keeps its `(session, seq)` and is
+ * applied at most once (DESIGN §1).
+ */
+import type { ClientError, ClientResponse } from '../server/client-protocol.js';
+import { Connection, ConnectionLostError, endpointUrl, type RequestBody } from './connection.js';
+import {
+  AuthError,
+  ClientClosedError,
+  FencedError,
+  InvalidArgumentError,
+  LimitExceededError,
+  LockLostError,
+  LockTimeoutError,
+  NotHeldError,
+  OverflowError,
+  SessionExpiredError,
+  UnavailableError,
+  type RaftlockError,
+} from './errors.js';
+
+/** Options every SDK call takes. */
+export interface CallOptions {
+  /** Aborts the call; it rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** How long the call may take, including retries and failover (default: the client's `timeoutMs`). */
+  readonly timeoutMs?: number;
+}
+
+/** Settings of a {@link ClusterClient}. */
+export interface ClusterClientOptions {
+  /** `host:port` or `ws://host:port[/client]` of the nodes (any subset that includes a majority helps). */
+  readonly endpoints: readonly string[];
+  /** Client token, when the cluster requires one. */
+  readonly token?: string;
+  /** Longest wait for a WebSocket to open (default 2,000 ms). */
+  readonly connectTimeoutMs?: number;
+  /** Longest wait for one attempt's answer before trying again elsewhere (default 5,000 ms). */
+  readonly attemptTimeoutMs?: number;
+}
+
+/** One request of {@link ClusterClient.call}. */
+export interface CallSpec {
+  /** Builds the request for each attempt (a write reuses its session and seq). */
+  readonly build: () => RequestBody;
+  /** Whether the request changes state (its outcome may be unknown after a lost answer). */
+  readonly write: boolean;
+  /** Absolute deadline (`performance.now()` scale). */
+  readonly deadline: number;
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * The server may hold the answer for long (a queued acquire): an attempt that stays
+   * unanswered is re-sent on the same connection rather than taken as a dead node.
+   */
+  readonly parked?: boolean;
+}
+
+/** A successful answer, with the moment the answered attempt was sent (client clock). */
+export interface CallResult {
+  readonly value: unknown;
+  readonly index: number | undefined;
+  readonly sentAt: number;
+}
+
+/** A definite refusal from the cluster, with the code it gave. */
+export class RemoteError extends Error {
+  override readonly name = 'RemoteError';
+  constructor(
+    readonly error: ClientError,
+    /** Whether an earlier attempt of this write may have been applied. */
+    readonly outcomeUnknown: boolean,
+  ) {
+    super(error.message);
+  }
+}
+
+/** Monotonic milliseconds. */
+export const now = (): number => performance.now();
+
+type Waited<T> =
+  | { readonly kind: 'value'; readonly value: T }
+  | { readonly kind: 'error'; readonly error: unknown }
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'aborted'; readonly signal: AbortSignal };
+
+/** Waits for `p`, at most `ms`, or until one of `signals` aborts. Never rejects. */
+export function waitFor<T>(p: Promise<T>, ms: number, signals: readonly (AbortSignal | undefined)[]): Promise<Waited<T>> {
+  return new Promise((resolve) => {
+    const cleanups: Array<() => void> = [];
+    let done = false;
+    const finish = (w: Waited<T>): void => {
+      if (done) return;
+      done = true;
+      for (const c of cleanups) c();
+      resolve(w);
+    };
+    for (const s of signals) {
+      if (s === undefined) continue;
+      if (s.aborted) {
+        finish({ kind: 'aborted', signal: s });
+        return;
+      }
+      const on = (): void => finish({ kind: 'aborted', signal: s });
+      s.addEventListener('abort', on, { once: true });
+      cleanups.push(() => s.removeEventListener('abort', on));
+    }
+    if (Number.isFinite(ms)) {
+      const timer = setTimeout(() => finish({ kind: 'timeout' }), Math.max(0, ms));
+      cleanups.push(() => clearTimeout(timer));
+    }
+    p.then(
+      (value) => finish({ kind: 'value', value }),
+      (error: unknown) => finish({ kind: 'error', error }),
+    );
+  });
+}
+
+/** Maps a cluster error to the SDK's typed error. */
+export function toRaftlockError(e: ClientError, outcomeUnknown: boolean): RaftlockError {
+  switch (e.code) {
+    case 'NOT_HELD':
+      return new NotHeldError(e.message);
+    case 'SESSION_EXPIRED':
+      return new SessionExpiredError(e.message);
+    case 'FENCED':
+      return new FencedError(e.message);
+    case 'INVALID_ARGUMENT':
+      return new InvalidArgumentError(e.message, e.field);
+    case 'LIMIT_EXCEEDED':
+      return new LimitExceededError(e.message);
+    case 'OVERFLOW':
+      return new OverflowError(e.message);
+    case 'AUTH':
+      return new AuthError(e.message);
+    case 'LOCK_TIMEOUT':
+      return new LockTimeoutError('', e.message);
+    case 'LOCK_LOST':
+      return new LockLostError('', e.message);
+    case 'STALE_SEQUENCE':
+      // The SDK never re-sends an acknowledged seq; if the cluster says so, the first attempt's
+      // fate is what we cannot know.
+      return new UnavailableError(`the cluster no longer knows this write's result (${e.message})`, true);
+    case 'UNAVAILABLE':
+    case 'NOT_LEADER':
+      return new UnavailableError(e.message, outcomeUnknown || e.outcomeUnknown === true);
+  }
+}
+
+/** Leader discovery, connections and retries for one client. */
+export class ClusterClient {
+  private readonly urls: readonly string[];
+  private target: string;
+  private nextIndex = 0;
+  private conn: Connection | undefined;
+  private connecting: Promise<Connection> | undefined;
+  private readonly closer = new AbortController();
+  private readonly connectTimeoutMs: number;
+  private readonly attemptTimeoutMs: number;
+
+  constructor(private readonly opts: ClusterClientOptions) {
+    if (opts.endpoints.length === 0) throw new InvalidArgumentError('endpoints must list at least one node', 'endpoints');
+    try {
+      this.urls = opts.endpoints.map(endpointUrl);
+    } catch (err) {
+      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err), 'endpoints');
+    }
+    this.target = this.urls[0] as string;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 2_000;
+    this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 5_000;
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.closer.signal.aborted;
+  }
+
+  /** Aborted when the client closes. */
+  get closeSignal(): AbortSignal {
+    return this.closer.signal;
+  }
+
+  /** Closes the connection; running and later calls reject with {@link ClientClosedError}. */
+  close(): void {
+    if (this.closed) return;
+    this.closer.abort(new ClientClosedError());
+    this.conn?.close();
+    this.conn = undefined;
+  }
+
+  /**
+   * Sends a request until it is answered, following the leader. Resolves with a success;
+   * rejects with {@link RemoteError} for a refusal, {@link UnavailableError} at the deadline,
+   * {@link ClientClosedError} if the client closes, or the signal's reason if aborted.
+   */
+  async call(spec: CallSpec): Promise<CallResult> {
+    let unknown = false;
+    let backoff = 10;
+    let lastProblem = 'no attempt made';
+    let unavailableHere = 0;
+    const pause = async (): Promise<void> => {
+      const w = await waitFor(new Promise<never>(() => {}), Math.min(backoff, spec.deadline - now()), [spec.signal, this.closer.signal]);
+      backoff = Math.min(backoff * 2, 500);
+      if (w.kind === 'aborted') this.raiseAbort(w.signal, spec.write && unknown);
+    };
+    for (;;) {
+      if (this.closed) throw new ClientClosedError(spec.write && unknown);
+      if (spec.signal?.aborted === true) throw spec.signal.reason;
+      const remaining = spec.deadline - now();
+      if (remaining <= 0) {
+        throw new UnavailableError(`no leader answered in time (${lastProblem})${spec.write && unknown ? '; the write may have been applied (at most once)' : ''}`, spec.write && unknown);
+      }
+      const c = await waitFor(this.connection(), remaining, [spec.signal, this.closer.signal]);
+      if (c.kind === 'aborted') this.raiseAbort(c.signal, spec.write && unknown);
+      if (c.kind === 'timeout') continue;
+      if (c.kind === 'error') {
+        if (c.error instanceof AuthError) throw c.error;
+        lastProblem = c.error instanceof Error ? c.error.message : String(c.error);
+        this.advance();
+        await pause();
+        continue;
+      }
+      const conn = c.value;
+      const sentAt = now();
+      const req = conn.send(spec.build());
+      const attemptMs = Math.min(spec.deadline - now(), spec.parked === true ? Math.max(this.attemptTimeoutMs, 15_000) : this.attemptTimeoutMs);
+      const r = await waitFor(req.response, attemptMs, [spec.signal, this.closer.signal]);
+      if (r.kind === 'aborted') {
+        req.cancel();
+        this.raiseAbort(r.signal, spec.write);
+      }
+      if (r.kind === 'timeout') {
+        req.cancel();
+        if (spec.write) unknown = true;
+        lastProblem = `no answer from ${conn.url} within ${Math.round(attemptMs)} ms`;
+        // A parked request may simply still be waiting: ask again on the same connection.
+        if (spec.parked !== true && spec.deadline - now() > 0) {
+          this.drop(conn);
+          this.advance();
+        }
+        continue;
+      }
+      if (r.kind === 'error') {
+        if (spec.write) unknown = true;
+        lastProblem = r.error instanceof Error ? r.error.message : String(r.error);
+        this.drop(conn);
+        this.advance();
+        await pause();
+        continue;
+      }
+      const resp: ClientResponse = r.value;
+      if (resp.ok) return { value: resp.value, index: resp.index, sentAt };
+      const e = resp.error;
+      if (e.code === 'NOT_LEADER') {
+        lastProblem = e.message;
+        unavailableHere = 0;
+        if (e.leaderAddress !== undefined) {
+          const url = endpointUrl(e.leaderAddress);
+          if (url !== conn.url) {
+            this.drop(conn);
+            this.target = url;
+            continue;
+          }
+        }
+        this.drop(conn);
+        this.advance();
+        await pause();
+        continue;
+      }
+      if (e.code === 'UNAVAILABLE') {
+        lastProblem = e.message;
+        if (e.outcomeUnknown === true) unknown = true;
+        // The node is up but cannot serve now (election, stepping down, stopping): try it
+        // again after a pause, and another node if it keeps failing.
+        if (++unavailableHere >= 3) {
+          unavailableHere = 0;
+          this.drop(conn);
+          this.advance();
+        }
+        await pause();
+        continue;
+      }
+      if (e.code === 'AUTH') throw new AuthError(e.message);
+      throw new RemoteError(e, spec.write && unknown);
+    }
+  }
+
+  private raiseAbort(signal: AbortSignal, outcomeUnknown: boolean): never {
+    if (signal === this.closer.signal) throw new ClientClosedError(outcomeUnknown);
+    throw signal.reason;
+  }
+
+  /** The open connection to the current target, opening it (and saying hello) if needed. */
+  private connection(): Promise<Connection> {
+    if (this.conn !== undefined && this.conn.isOpen) return Promise.resolve(this.conn);
+    if (this.connecting !== undefined) return this.connecting;
+    const url = this.target;
+    const p = (async () => {
+      const conn = await Connection.open(url, this.connectTimeoutMs);
+      if (this.closed) {
+        conn.close();
+        throw new ClientClosedError();
+      }
+      if (this.opts.token !== undefined) {
+        const r = await waitFor(conn.send({ op: 'hello', token: this.opts.token }).response, this.connectTimeoutMs, []);
+        if (r.kind !== 'value') {
+          conn.close();
+          throw new ConnectionLostError(`no answer to hello from ${url}`);
+        }
+        if (!r.value.ok) {
+          conn.close();
+          if (r.value.error.code === 'AUTH') throw new AuthError(r.value.error.message);
+          throw new ConnectionLostError(`hello refused by ${url}: ${r.value.error.message}`);
+        }
+      }
+      this.conn = conn;
+      return conn;
+    })();
+    this.connecting = p;
+    const clear = (): void => {
+      if (this.connecting === p) this.connecting = undefined;
+    };
+    p.then(clear, clear);
+    return p;
+  }
+
+  private drop(conn: Connection): void {
+    conn.close();
+    if (this.conn === conn) this.conn = undefined;
+  }
+
+  /** Moves on to the next configured endpoint. */
+  private advance(): void {
+    const here = this.urls.indexOf(this.target);
+    this.nextIndex = here >= 0 ? (here + 1) % this.urls.length : this.nextIndex % this.urls.length;
+    this.target = this.urls[this.nextIndex] as string;
+    if (this.conn !== undefined && this.conn.url !== this.target) {
+      this.conn.close();
+      this.conn = undefined;
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * One WebSocket to one node's `/client` endpoint: request ids, responses matched by id, and a
+ * clean failure of every pending request when the socket closes. No retries here: the
+ * {@link ClusterClient} decides what a failure means.
+ */
+import WebSocket from 'ws';
+import {
+  decodeResponse,
+  encodeRequest,
+  type ClientRequest,
+  type ClientResponse,
+} from '../server/client-protocol.js';
+
+/** A request without its id (the connection assigns ids). */
+export type RequestBody = ClientRequest extends infer R ? (R extends ClientRequest ? Omit<R, 'id'> : never) : never;
+
+/** The socket closed (or failed) before the response arrived. */
+export class ConnectionLostError extends Error {
+  override readonly name = 'ConnectionLostError';
+}
+
+/** Normalizes `host:port`, `ws://host:port` or `ws://host:port/client` to a `/client` URL. */
+export function endpointUrl(endpoint: string): string {
+  const withScheme = /^wss?:\/\//i.test(endpoint) ? endpoint : `ws://${endpoint}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new TypeError(`not an endpoint: ${JSON.stringify(endpoint)} (expected host:port or ws://host:port)`);
+  }
+  if (url.pathname === '' || url.pathname === '/') url.pathname = '/client';
+  return url.toString();
+}
+
+/** An open connection to one node. */
+export class Connection {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: ClientResponse) => void; reject: (e: Error) => void }>();
+  private closedError: Error | undefined;
+
+  private constructor(
+    private readonly ws: WebSocket,
+    /** The `/client` URL of the node. */
+    readonly url: string,
+  ) {
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) return;
+      let r: ClientResponse;
+      try {
+        r = decodeResponse(data);
+      } catch {
+        // A response we cannot read: the node speaks the protocol wrongly; give up on it.
+        this.fail(new ConnectionLostError(`undecodable response from ${url}`));
+        return;
+      }
+      if (r.id === null) return; // an answer to a frame we did not send well: nothing to match
+      const p = this.pending.get(r.id);
+      if (p === undefined) return;
+      this.pending.delete(r.id);
+      p.resolve(r);
+    });
+    ws.on('close', (code, reason) => this.fail(new ConnectionLostError(`connection to ${url} closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`)));
+    ws.on('error', (err) => this.fail(new ConnectionLostError(`connection to ${url} failed: ${err.message}`)));
+  }
+
+  /** Opens a connection; rejects with {@link ConnectionLostError} if it cannot within `timeoutMs`. */
+  static open(url: string, timeoutMs: number): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 16 * 1024 * 1024, handshakeTimeout: Math.max(1, timeoutMs) });
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new ConnectionLostError(`could not connect to ${url} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      ws.once('open', () => {
+        clearTimeout(timer);
+        resolve(new Connection(ws, url));
+      });
+      ws.once('error', (err) => {
+        clearTimeout(timer);
+        ws.terminate();
+        reject(new ConnectionLostError(`could not connect to ${url}: ${err.message}`));
+      });
+    });
+  }
+
+  /** Whether the socket is open and usable. */
+  get isOpen(): boolean {
+    return this.closedError === undefined && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /**
+   * Sends a request. The promise resolves with the response (success or error) and rejects only
+   * with {@link ConnectionLostError}. `cancel` forgets the request (a late answer is dropped).
+   */
+  send(body: RequestBody): { readonly response: Promise<ClientResponse>; cancel(): void } {
+    const id = this.nextId++;
+    const response = new Promise<ClientResponse>((resolve, reject) => {
+      if (this.closedError !== undefined) {
+        reject(this.closedError);
+        return;
+      }
+      this.pending.set(id, { resolve, reject });
+      try {
+        this.ws.send(encodeRequest({ ...body, id } as ClientRequest));
+      } catch (err) {
+        this.pending.delete(id);
+        reject(new ConnectionLostError(`could not send to ${this.url}: ${err instanceof Error ? err.message : String(err)}`));
+      }
+    });
+    return { response, cancel: () => void this.pending.delete(id) };
+  }
+
+  /** Closes the socket; pending requests reject with {@link ConnectionLostError}. Idempotent. */
+  close(): void {
+    this.fail(new ConnectionLostError(`connection to ${this.url} closed by the client`));
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+  }
+
+  private fail(err: Error): void {
+    if (this.closedError === undefined) this.closedError = err;
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(err);
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.terminate();
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * A named counter of the cluster: linearizable, exactly-once writes (DESIGN §1, §2.6).
+ */
+import type { RequestBody } from './connection.js';
+import type { CallOptions } from './cluster-client.js';
+import { InvalidArgumentError } from './errors.js';
+
+/** A fenced write (DESIGN §2.6a): applied only while `lock` is held with exactly `token`. */
+export interface Fence {
+  /** The lock's name. */
+  readonly lock: string;
+  /** The fencing token the writer holds it with. */
+  readonly token: number;
+}
+
+/** Options of counter writes. */
+export interface WriteOptions extends CallOptions {
+  /** Refuse the write with `FENCED` unless the lock is still held with this token. */
+  readonly fence?: Fence;
+}
+
+/** Options of {@link Counter.get}. */
+export interface GetOptions extends CallOptions {
+  /** Read the answering node's state as it is (may be stale) instead of a linearizable read. */
+  readonly stale?: boolean;
+}
+
+/** A write body without the session fields, which the client adds. @internal */
+export type WriteBody = { readonly op: 'counter-add'; readonly name: string; readonly delta: number }
+  | { readonly op: 'counter-set'; readonly name: string; readonly value: number }
+  | { readonly op: 'counter-cas'; readonly name: string; readonly expected: number; readonly next: number }
+  | { readonly op: 'counter-delete'; readonly name: string }
+  | { readonly op: 'acquire'; readonly name: string; readonly waitMs: number }
+  | { readonly op: 'release'; readonly name: string }
+  | { readonly op: 'close-session' };
+
+/** What a {@link Counter} needs from its client. @internal */
+export interface CounterOwner {
+  write(body: WriteBody, opts: WriteOptions): Promise<unknown>;
+  read(body: RequestBody, opts: CallOptions): Promise<unknown>;
+}
+
+function checkInt(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new InvalidArgumentError(`${field} must be a safe integer, got ${String(v)}`, field);
+  return v;
+}
+
+/** A counter, by name. Values are safe integers; a missing counter reads 0. */
+export class Counter {
+  /** @internal Created by {@link RaftlockClient.counter}. */
+  constructor(
+    private readonly owner: CounterOwner,
+    /** The counter's name. */
+    readonly name: string,
+  ) {}
+
+  /** Adds `delta` (may be negative) exactly once; returns the new value. */
+  async add(delta: number, opts: WriteOptions = {}): Promise<number> {
+    return (await this.owner.write({ op: 'counter-add', name: this.name, delta: checkInt(delta, 'delta') }, opts)) as number;
+  }
+
+  /** Adds 1; returns the new value. */
+  increment(opts: WriteOptions = {}): Promise<number> {
+    return this.add(1, opts);
+  }
+
+  /** Subtracts 1; returns the new value. */
+  decrement(opts: WriteOptions = {}): Promise<number> {
+    return this.add(-1, opts);
+  }
+
+  /** The value: linearizable by default, or the answering node's (maybe stale) view with `stale`. */
+  async get(opts: GetOptions = {}): Promise<number> {
+    const body: RequestBody = opts.stale === true ? { op: 'counter-get', name: this.name, stale: true } : { op: 'counter-get', name: this.name };
+    return (await this.owner.read(body, opts)) as number;
+  }
+
+  /** Sets the value; returns the previous one. */
+  async set(value: number, opts: WriteOptions = {}): Promise<number> {
+    return (await this.owner.write({ op: 'counter-set', name: this.name, value: checkInt(value, 'value') }, opts)) as number;
+  }
+
+  /** Sets `next` if the value is `expected`; returns whether it did. */
+  async compareAndSet(expected: number, next: number, opts: WriteOptions = {}): Promise<boolean> {
+    return (await this.owner.write({ op: 'counter-cas', name: this.name, expected: checkInt(expected, 'expected'), next: checkInt(next, 'next') }, opts)) as boolean;
+  }
+
+  /** Deletes the counter (it reads 0 afterwards); returns the previous value. */
+  async delete(opts: WriteOptions = {}): Promise<number> {
+    return (await this.owner.write({ op: 'counter-delete', name: this.name }, opts)) as number;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Typed errors of the raftlock SDK (DESIGN §3.3). Every error the SDK throws for a reason of the
+ * cluster or of a lock is a {@link RaftlockError} with a stable {@link RaftlockErrorCode};
+ * aborts through a caller's `AbortSignal` reject with the signal's `reason`, as the platform does.
+ */
+
+/** The stable error codes of DESIGN §3.3. */
+export const RAFTLOCK_ERROR_CODES = [
+  'LOCK_TIMEOUT',
+  'NOT_HELD',
+  'SESSION_EXPIRED',
+  'LOCK_LOST',
+  'FENCED',
+  'UNAVAILABLE',
+  'INVALID_ARGUMENT',
+  'LIMIT_EXCEEDED',
+  'OVERFLOW',
+  'AUTH',
+] as const;
+
+/** A code of {@link RAFTLOCK_ERROR_CODES}. */
+export type RaftlockErrorCode = (typeof RAFTLOCK_ERROR_CODES)[number];
+
+/** Base class of every raftlock SDK error; `code` says what happened. */
+export abstract class RaftlockError extends Error {
+  /** The stable code of this error. */
+  abstract readonly code: RaftlockErrorCode;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** `lock(name, { waitMs })` did not get the lock within `waitMs`. */
+export class LockTimeoutError extends RaftlockError {
+  override readonly name = 'LockTimeoutError';
+  readonly code = 'LOCK_TIMEOUT' as const;
+  constructor(
+    /** The lock waited for. */
+    readonly lockName: string,
+    message = `timed out waiting for lock ${JSON.stringify(lockName)}`,
+  ) {
+    super(message);
+  }
+}
+
+/** A release (or a fenced write) of a lock this session does not hold (any more). */
+export class NotHeldError extends RaftlockError {
+  override readonly name = 'NotHeldError';
+  readonly code = 'NOT_HELD' as const;
+}
+
+/** The session ended (expired or closed) before or while the call ran; its locks are gone. */
+export class SessionExpiredError extends RaftlockError {
+  override readonly name = 'SessionExpiredError';
+  readonly code = 'SESSION_EXPIRED' as const;
+}
+
+/**
+ * A lock is lost or may be lost: its session expired, or no keep-alive was acknowledged for so
+ * long that the cluster may already have expired it. The reason of an aborted `Lock.signal`.
+ */
+export class LockLostError extends RaftlockError {
+  override readonly name = 'LockLostError';
+  readonly code = 'LOCK_LOST' as const;
+  constructor(
+    /** The lock concerned. */
+    readonly lockName: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A fenced write was refused: the fence's lock is not held with that token any more. */
+export class FencedError extends RaftlockError {
+  override readonly name = 'FencedError';
+  readonly code = 'FENCED' as const;
+}
+
+/**
+ * No leader answered before the call's deadline (or the client is closed). `outcomeUnknown`
+ * says whether a write may nevertheless have taken effect (at most once).
+ */
+export class UnavailableError extends RaftlockError {
+  override readonly name: string = 'UnavailableError';
+  readonly code = 'UNAVAILABLE' as const;
+  constructor(
+    message: string,
+    /** Whether the write may have been applied (never more than once). False for reads. */
+    readonly outcomeUnknown: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The client was closed: every later call (and every call still running) rejects with this. */
+export class ClientClosedError extends UnavailableError {
+  override readonly name = 'ClientClosedError';
+  constructor(outcomeUnknown = false) {
+    super('the raftlock client is closed; create a new one with connect()', outcomeUnknown);
+  }
+}
+
+/** Bad input: wrong types, out-of-range values, empty or oversize names. */
+export class InvalidArgumentError extends RaftlockError {
+  override readonly name = 'InvalidArgumentError';
+  readonly code = 'INVALID_ARGUMENT' as const;
+  constructor(
+    message: string,
+    /** The offending field, when known. */
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A limit of the cluster (sessions, waiters per lock, unacknowledged results...) was reached. */
+export class LimitExceededError extends RaftlockError {
+  override readonly name = 'LimitExceededError';
+  readonly code = 'LIMIT_EXCEEDED' as const;
+}
+
+/** A counter operation would leave the safe-integer range. */
+export class OverflowError extends RaftlockError {
+  override readonly name = 'OverflowError';
+  readonly code = 'OVERFLOW' as const;
+}
+
+/** The cluster refused the client token. */
+export class AuthError extends RaftlockError {
+  override readonly name = 'AuthError';
+  readonly code = 'AUTH' as const;
+}
