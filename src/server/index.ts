@@ -1,0 +1,8 @@
+/**
+ * Embedding a node in-process (DESIGN §3.3): `import { startNode } from 'raftlock/server'`,
+ * with the same options as a configuration file (`validateConfig` checks them), returning a
+ * handle with `stop()`.
+ */
+export { startNode, type NodeHandle, type NodeStatus, type StartNodeOptions } from './node.js';
+export { validateConfig, loadConfigFile, ConfigError, DEFAULT_LIMITS, type ClusterConfig, type Limits, type NodeAddress } from './config.js';
+export { createJsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
