@@ -74,6 +74,11 @@ describe(`client endpoint fuzzing of a live node (FUZZ_SEED=${SEED})`, () => {
       cluster.startAll();
       await cluster.waitForLeader(cluster.ids, 30_000);
       await writer.add(5);
+      // A settled baseline: every node has applied the same index (node 1 may be a follower).
+      await waitFor('settled cluster', async () => {
+        const sts = await cluster.statuses();
+        return sts.length === 3 && sts.every((s) => s.applied === s.commit) && new Set(sts.map((s) => s.applied)).size === 1 ? true : undefined;
+      }, 30_000);
       const before = await waitFor('node 1 status', () => cluster.status(1));
       const FRAMES = 100_000;
       const CONNECTIONS = 10;

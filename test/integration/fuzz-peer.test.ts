@@ -139,6 +139,12 @@ describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
     try {
       cluster.startAll();
       await cluster.waitForLeader(cluster.ids, 30_000);
+      // The baseline must be a settled cluster: the leader's no-op committed and applied
+      // everywhere, or its late arrival would look like a change the fuzz caused.
+      await waitFor('settled cluster', async () => {
+        const sts = await cluster.statuses();
+        return sts.length === 3 && sts.every((s) => s.commit >= 1 && s.applied === s.commit) && new Set(sts.map((s) => s.applied)).size === 1 ? true : undefined;
+      }, 30_000);
       const before = await waitFor('node 1 status', () => cluster.status(1));
       const sent = await barrage(cluster.address(1), 1000, 16, 100, undefined, () => strangerFrame('it'));
       // Let it settle, then compare.
