@@ -7,40 +7,14 @@
  * Seeded: FUZZ_SEED=… replays a run (the seed is printed).
  */
 import { describe, expect, it } from 'vitest';
-import { SeededRandom } from '../../src/raft/index.js';
 import { decodeRequest, encodeRequest, type ClientRequest } from '../../src/server/client-protocol.js';
 import { TestClient, type RequestBody } from './support/client-cluster.js';
 import { CounterWriter } from './support/counter-writer.js';
+import { FUZZ_SEED, createFuzzer } from './support/fuzz.js';
 import { ProcessCluster, waitFor } from './support/process-cluster.js';
 
-const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
-const rnd = new SeededRandom(SEED);
-
-function randomBytes(n: number): Buffer {
-  const b = Buffer.alloc(n);
-  for (let k = 0; k < n; k++) b[k] = rnd.nextInt(256);
-  return b;
-}
-
-function mutate(frame: Uint8Array): Buffer {
-  const b = Buffer.from(frame);
-  switch (rnd.nextInt(4)) {
-    case 0:
-      for (let k = 0, n = 1 + rnd.nextInt(4); k < n && b.length > 0; k++) {
-        const i = rnd.nextInt(b.length);
-        b[i] = (b[i] ?? 0) ^ (1 << rnd.nextInt(8));
-      }
-      return b;
-    case 1:
-      return b.subarray(0, rnd.nextInt(Math.max(1, b.length)));
-    case 2:
-      return Buffer.concat([b, randomBytes(1 + rnd.nextInt(32))]);
-    default: {
-      const i = rnd.nextInt(b.length + 1);
-      return Buffer.concat([b.subarray(0, i), randomBytes(1 + rnd.nextInt(16)), b.subarray(i)]);
-    }
-  }
-}
+const SEED = FUZZ_SEED;
+const { rnd, randomBytes, mutate } = createFuzzer(SEED);
 
 const SAMPLES: readonly RequestBody[] = [
   { op: 'open-session', ttlMs: 5000 },

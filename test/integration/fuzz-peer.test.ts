@@ -7,44 +7,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { SeededRandom, type Message } from '../../src/raft/index.js';
+import type { Message } from '../../src/raft/index.js';
 import { PROTOCOL_VERSION, decodeFrame, encodeControl, encodeMessagesFrame } from '../../src/transport/wire.js';
+import { FUZZ_SEED, createFuzzer } from './support/fuzz.js';
 import { ProcessCluster, waitFor } from './support/process-cluster.js';
 
-const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
-const rnd = new SeededRandom(SEED);
-
-function randomBytes(n: number): Buffer {
-  const b = Buffer.alloc(n);
-  for (let k = 0; k < n; k++) b[k] = rnd.nextInt(256);
-  return b;
-}
-
-/** One mutation of a valid frame: bit flips, truncation, extension, insertion or overwrite. */
-function mutate(frame: Buffer): Buffer {
-  const b = Buffer.from(frame);
-  switch (rnd.nextInt(5)) {
-    case 0:
-      for (let k = 0, n = 1 + rnd.nextInt(4); k < n && b.length > 0; k++) {
-        const i = rnd.nextInt(b.length);
-        b[i] = (b[i] ?? 0) ^ (1 << rnd.nextInt(8));
-      }
-      return b;
-    case 1:
-      return b.subarray(0, rnd.nextInt(Math.max(1, b.length)));
-    case 2:
-      return Buffer.concat([b, randomBytes(1 + rnd.nextInt(64))]);
-    case 3: {
-      const i = rnd.nextInt(b.length + 1);
-      return Buffer.concat([b.subarray(0, i), randomBytes(1 + rnd.nextInt(16)), b.subarray(i)]);
-    }
-    default: {
-      const i = rnd.nextInt(Math.max(1, b.length));
-      randomBytes(Math.min(8, b.length - i)).copy(b, i);
-      return b;
-    }
-  }
-}
+const SEED = FUZZ_SEED;
+const { rnd, randomBytes, mutate } = createFuzzer(SEED);
 
 function sampleMessage(): Message {
   const term = rnd.nextInt(5);
