@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { runClusterUp } from './commands/cluster-up.js';
+import { registerCounterCommands } from './commands/counter.js';
+import { registerLockCommands } from './commands/lock.js';
 import { runStart } from './commands/start.js';
 import { runStatus } from './commands/status.js';
 import { parseEndpoints } from './endpoints.js';
@@ -49,6 +51,9 @@ program
   .action(async (opts: { endpoints?: string; json: boolean }) => {
     process.exitCode = await runStatus(parseEndpoints(opts.endpoints), opts.json);
   });
+
+registerLockCommands(program);
+registerCounterCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);

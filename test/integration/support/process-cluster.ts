@@ -49,6 +49,10 @@ export interface ClusterOptions {
   readonly electionTicks?: number;
   readonly snapshotEvery?: number;
   readonly secret?: string;
+  /** Clients must present this token (config `clientToken`). */
+  readonly clientToken?: string;
+  /** Overrides of the config's `limits` (DESIGN §2.7). */
+  readonly limits?: Readonly<Record<string, number>>;
 }
 
 export class ProcessCluster {
@@ -77,6 +81,8 @@ export class ProcessCluster {
       heartbeatTicks: 1,
       ...(opts.snapshotEvery !== undefined ? { snapshotEvery: opts.snapshotEvery } : {}),
       ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
+      ...(opts.clientToken !== undefined ? { clientToken: opts.clientToken } : {}),
+      ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
     };
     const configPath = join(dir, 'cluster.json');
     writeFileSync(configPath, JSON.stringify(config, null, 2));
@@ -142,6 +148,21 @@ export class ProcessCluster {
     child.kill(signal);
     await exited;
     this.procs.delete(id);
+  }
+
+  /** Freezes node `id` (SIGSTOP): its sockets stay open but it answers nothing. */
+  pause(id: number): void {
+    this.procs.get(id)?.kill('SIGSTOP');
+  }
+
+  /** Thaws a node frozen by {@link pause} (SIGCONT). */
+  resume(id: number): void {
+    this.procs.get(id)?.kill('SIGCONT');
+  }
+
+  /** The client endpoints (`host:port`) of every node, in id order. */
+  get endpoints(): string[] {
+    return this.ids.map((id) => this.address(id));
   }
 
   async status(id: number): Promise<NodeStatus | undefined> {

@@ -1,0 +1,136 @@
+/**
+ * What every client command of the CLI shares (DESIGN §3.2): `--endpoints` / RAFTLOCK_ENDPOINTS,
+ * `--token` / RAFTLOCK_TOKEN, `--timeout`, `--json`, and errors as one line that says what
+ * happened and what to do (or, with `--json`, one JSON object with the stable code on stdout).
+ *
+ * Exit codes: 0 success; 1 any error (the line or the JSON says which); 130/143 when interrupted
+ * by SIGINT/SIGTERM while waiting; `counter cas` exits 1 when the value was not the expected
+ * one; `lock run` exits with its command's code.
+ */
+import type { Command } from 'commander';
+import { RaftlockError, UnavailableError } from '../client/errors.js';
+import { DurationError, parseDuration } from './duration.js';
+import { parseEndpoints } from './endpoints.js';
+
+/** The options every client command accepts, as commander parses them. */
+export interface ClientFlags {
+  readonly endpoints?: string;
+  readonly token?: string;
+  readonly timeout: string;
+  readonly json: boolean;
+}
+
+/** The resolved settings a client command runs with. */
+export interface ClientContext {
+  readonly endpoints: string[];
+  readonly token?: string;
+  readonly timeoutMs: number;
+  readonly json: boolean;
+  /** Prints a success: `human` as a line, or `data` as one JSON line with `--json`. */
+  out(human: string, data: unknown): void;
+}
+
+/** Adds the shared client options to `cmd`. */
+export function withClientOptions(cmd: Command): Command {
+  return cmd
+    .option('--endpoints <list>', 'host:port,… of the nodes (default: env RAFTLOCK_ENDPOINTS or the three-node loopback config)')
+    .option('--token <token>', 'client token, when the cluster requires one (default: env RAFTLOCK_TOKEN)')
+    .option('--timeout <duration>', 'deadline of each request, failover and retries included', '15s')
+    .option('--json', 'machine-readable output: one JSON object on stdout, errors included', false);
+}
+
+/** A usage error found by the command itself (bad number, bad duration...). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The user interrupted the command (SIGINT/SIGTERM) while it waited; it cleaned up first. */
+export class InterruptedError extends Error {
+  override readonly name = 'InterruptedError';
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}`);
+  }
+}
+
+/** Parses a safe integer argument, naming it in the error. */
+export function parseInteger(text: string, what: string): number {
+  const n = /^[+-]?\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${what}: ${JSON.stringify(text)} is not an integer within ±(2^53−1)`);
+  return n;
+}
+
+/** Parses a duration option, turning its error into a usage error. */
+export function durationOption(text: string, option: string): number {
+  try {
+    return parseDuration(text, option);
+  } catch (err) {
+    if (err instanceof DurationError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+interface ErrorReport {
+  readonly code: string;
+  readonly message: string;
+  readonly hint: string;
+  readonly outcomeUnknown?: boolean;
+}
+
+/** What to do about each error code: the second half of the one-line message. */
+const HINTS: Readonly<Record<string, string>> = {
+  LOCK_TIMEOUT: 'wait longer (--wait) or see the holder with `raftlock lock show NAME`',
+  NOT_HELD: 'the lock is not held by that session: it was released already or its session expired',
+  SESSION_EXPIRED: 'the session ended (its TTL ran out or it was closed); acquire the lock again',
+  LOCK_LOST: 'the lock was lost or may have been lost (no keep-alive acknowledged in time); the command was stopped',
+  FENCED: 'the lock is no longer held with that fencing token; stop writing on its behalf',
+  UNAVAILABLE: 'no leader answered in time; is the cluster running (`npm start`)? check it with `raftlock status`',
+  INVALID_ARGUMENT: 'check the arguments (`raftlock help`)',
+  LIMIT_EXCEEDED: 'a cluster limit was reached (see `limits` in the cluster configuration); retry later or raise the limit',
+  OVERFLOW: 'the result would leave ±(2^53−1); nothing changed',
+  AUTH: 'the cluster refused the client token; pass --token or set RAFTLOCK_TOKEN to the cluster\'s clientToken',
+};
+
+function report(err: unknown): ErrorReport {
+  if (err instanceof RaftlockError) {
+    const unknown = err instanceof UnavailableError && err.outcomeUnknown;
+    const hint = (HINTS[err.code] ?? '') + (unknown ? '; the write may have been applied (at most once): check before retrying' : '');
+    return { code: err.code, message: err.message, hint, ...(err instanceof UnavailableError ? { outcomeUnknown: err.outcomeUnknown } : {}) };
+  }
+  if (err instanceof InterruptedError) return { code: 'INTERRUPTED', message: err.message, hint: 'the command stopped waiting and closed its session; nothing was left held' };
+  if (err instanceof UsageError || err instanceof DurationError) return { code: 'INVALID_ARGUMENT', message: err.message, hint: 'see `raftlock help`' };
+  const message = err instanceof Error ? err.message : String(err);
+  if (/^--endpoints|endpoint/i.test(message)) return { code: 'INVALID_ARGUMENT', message, hint: 'expected --endpoints host:port,host:port,…' };
+  return { code: 'INTERNAL', message, hint: 'this is a bug in raftlock; please report it with the command you ran' };
+}
+
+/**
+ * Prints `err` as one line on stderr (or JSON on stdout) and returns the exit code: 1, or
+ * 128 + the signal's number when the user interrupted the command, as shells do.
+ */
+export function printError(err: unknown, json: boolean, command: string): number {
+  const r = report(err);
+  if (json) process.stdout.write(`${JSON.stringify({ error: r })}\n`);
+  else process.stderr.write(`raftlock ${command}: ${r.message} (${r.code}); ${r.hint}\n`);
+  return err instanceof InterruptedError ? 128 + (err.signal === 'SIGINT' ? 2 : 15) : 1;
+}
+
+/**
+ * Resolves the shared options and runs `body`; every error becomes one printed line (or JSON)
+ * and exit code 1. Returns the exit code for `process.exitCode`.
+ */
+export async function runClientCommand(command: string, flags: ClientFlags, body: (ctx: ClientContext) => Promise<number>): Promise<number> {
+  try {
+    const token = flags.token ?? process.env.RAFTLOCK_TOKEN;
+    const ctx: ClientContext = {
+      endpoints: parseEndpoints(flags.endpoints),
+      ...(token !== undefined && token !== '' ? { token } : {}),
+      timeoutMs: durationOption(flags.timeout, '--timeout'),
+      json: flags.json,
+      out: (human, data) => process.stdout.write(flags.json ? `${JSON.stringify(data)}\n` : `${human}\n`),
+    };
+    if (ctx.timeoutMs <= 0) throw new UsageError('--timeout must be above 0');
+    return await body(ctx);
+  } catch (err) {
+    return printError(err, flags.json, command);
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * `raftlock lock run NAME [--wait D] [--ttl D] [--grace D] -- CMD ARGS…` (DESIGN §3.2, issue 6 §2).
+ *
+ * Holds the lock through the SDK (session kept alive, lease watchdog) while CMD runs:
+ * - CMD gets `RAFTLOCK_FENCING_TOKEN`, `RAFTLOCK_LOCK_NAME` and `RAFTLOCK_SESSION_ID` in its
+ *   environment, so it can pass the token to the resource it writes (or use
+ *   `raftlock counter add … --fence "$RAFTLOCK_LOCK_NAME:$RAFTLOCK_FENCING_TOKEN"`).
+ * - When the lock is lost **or may be lost** (the SDK's `Lock.signal`, which fires before the
+ *   cluster could grant the lock to anyone else), CMD gets SIGTERM, then SIGKILL after
+ *   `--grace`; raftlock prints a LOCK_LOST line and exits 1. `etcdctl lock` and `consul lock`
+ *   each do only half of this (token or kill).
+ * - Otherwise raftlock exits with CMD's exit code (128 + signal number if a signal ended it),
+ *   after releasing the lock.
+ * - SIGINT/SIGTERM sent to raftlock are passed on to CMD; raftlock then waits for CMD as usual.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
+import type { Command } from 'commander';
+import { connect, type RaftlockClient } from '../../client/client.js';
+import { LockLostError } from '../../client/errors.js';
+import type { Lock } from '../../client/lock.js';
+import { durationOption, printError, runClientCommand, UsageError, withClientOptions, type ClientContext, type ClientFlags } from '../client-command.js';
+import { interruptSignal } from './lock.js';
+
+interface RunFlags extends ClientFlags {
+  readonly wait: string;
+  readonly ttl: string;
+  readonly grace: string;
+}
+
+/** How a child process ended. */
+type Ended = { readonly code: number | null; readonly signal: NodeJS.Signals | null } | { readonly error: Error };
+
+/** The exit code a shell would report for a child that ended so. */
+export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  const n = signal !== null ? (constants.signals as Record<string, number>)[signal] : undefined;
+  return 128 + (n ?? 0);
+}
+
+function waitForExit(child: ChildProcess): Promise<Ended> {
+  return new Promise((resolve) => {
+    child.once('error', (error) => resolve({ error }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+async function runUnderLock(ctx: ClientContext, name: string, argv: readonly string[], flags: RunFlags): Promise<number> {
+  const [file, ...args] = argv;
+  if (file === undefined) throw new UsageError('no command given: raftlock lock run NAME -- CMD ARGS…');
+  const waitMs = durationOption(flags.wait, '--wait');
+  const ttlMs = durationOption(flags.ttl, '--ttl');
+  const graceMs = durationOption(flags.grace, '--grace');
+
+  const interrupt = interruptSignal();
+  let client: RaftlockClient | undefined;
+  try {
+    client = await connect({
+      endpoints: ctx.endpoints,
+      sessionTtlMs: ttlMs,
+      clientId: 'raftlock-cli lock run',
+      timeoutMs: ctx.timeoutMs,
+      signal: interrupt.signal,
+      ...(ctx.token !== undefined ? { token: ctx.token } : {}),
+    });
+    const lock = await client.lock(name, { waitMs, signal: interrupt.signal });
+    interrupt.dispose(); // from here on, signals go to CMD
+    return await supervise(ctx, lock, file, args, graceMs);
+  } finally {
+    interrupt.dispose();
+    await client?.close();
+  }
+}
+
+/** Runs CMD while `lock` is held; stops it if the lock is lost. */
+async function supervise(ctx: ClientContext, lock: Lock, file: string, args: readonly string[], graceMs: number): Promise<number> {
+  const child = spawn(file, args, {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      RAFTLOCK_FENCING_TOKEN: String(lock.fencingToken),
+      RAFTLOCK_LOCK_NAME: lock.name,
+      RAFTLOCK_SESSION_ID: String(lock.session.id),
+    },
+  });
+  const ended = waitForExit(child);
+  const forward = (sig: NodeJS.Signals): void => {
+    child.kill(sig);
+  };
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  let killTimer: NodeJS.Timeout | undefined;
+  let lost: unknown;
+  const onLost = (): void => {
+    lost = lock.signal.reason ?? new LockLostError(lock.name, `lock ${JSON.stringify(lock.name)} was lost`);
+    child.kill('SIGTERM');
+    killTimer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  };
+  if (lock.signal.aborted) onLost();
+  else lock.signal.addEventListener('abort', onLost, { once: true });
+  try {
+    const e = await ended;
+    if ('error' in e) {
+      const code = (e.error as NodeJS.ErrnoException).code;
+      printError(new UsageError(`cannot run ${JSON.stringify(file)}: ${code ?? e.error.message}`), ctx.json, 'lock run');
+      return code === 'ENOENT' ? 127 : 126;
+    }
+    if (lost !== undefined) {
+      printError(lost, ctx.json, 'lock run');
+      return 1;
+    }
+    await lock.release().catch((err: unknown) => {
+      // Lost in the instant CMD ended: CMD finished, but say that the lock did not last.
+      process.stderr.write(`raftlock lock run: the lock could not be released: ${(err as Error).message}\n`);
+    });
+    return exitCodeOf(e.code, e.signal);
+  } finally {
+    if (killTimer !== undefined) clearTimeout(killTimer);
+    lock.signal.removeEventListener('abort', onLost);
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
+  }
+}
+
+/** Registers `lock run` under the `lock` command. */
+export function registerLockRun(lock: Command): void {
+  withClientOptions(
+    lock.command('run').argument('<name>', 'lock name').argument('<command...>', 'the command and its arguments, after --')
+      .description('hold the lock (kept alive) while CMD runs; CMD gets RAFTLOCK_FENCING_TOKEN; exit with its code; stop it if the lock is lost')
+      .usage('[options] <name> -- <command...>'),
+  )
+    .option('--wait <duration>', 'how long to wait for the lock (0: do not wait)', '10s')
+    .option('--ttl <duration>', 'the session\'s lease (kept alive every third of it)', '10s')
+    .option('--grace <duration>', 'after SIGTERM on lock loss, how long before SIGKILL', '5s')
+    .action(async (name: string, command: string[], flags: RunFlags) => {
+      process.exitCode = await runClientCommand('lock run', flags, (ctx) => runUnderLock(ctx, name, command, flags));
+    });
+}

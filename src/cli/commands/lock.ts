@@ -1,0 +1,113 @@
+/**
+ * `raftlock lock acquire|release|show` (DESIGN §3.2); `lock run` lives in lock-run.ts.
+ *
+ * `acquire` takes the lock under a new session that nobody keeps alive: the lock stays held
+ * after the command exits, until `lock release NAME --session ID` or the session's TTL runs out.
+ * That is the shape shell scripts need (acquire in one step, release in another); a process
+ * that should hold a lock while it works uses `lock run` or the SDK, which keep the lease alive.
+ */
+import type { Command } from 'commander';
+import { DetachedSessions } from '../../client/detached-session.js';
+import type { LockInfo } from '../../state-machine/lock-machine.js';
+import { durationOption, InterruptedError, parseInteger, runClientCommand, withClientOptions, type ClientFlags } from '../client-command.js';
+import { formatDuration } from '../duration.js';
+import { registerLockRun } from './lock-run.js';
+
+/** Aborts on SIGINT/SIGTERM while a command waits, so it can clean up (close its session). */
+export function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  const on = (sig: NodeJS.Signals): void => ac.abort(new InterruptedError(sig));
+  process.once('SIGINT', on);
+  process.once('SIGTERM', on);
+  return {
+    signal: ac.signal,
+    dispose: () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    },
+  };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** One line describing a lock's state, for `lock show`. */
+export function describeLock(name: string, info: LockInfo, nowMs: number): string {
+  const waiting = `${info.waiters} waiting`;
+  const h = info.holder;
+  if (h === undefined) return `lock ${JSON.stringify(name)}: free; ${waiting}`;
+  const left = h.expiresAt - nowMs;
+  const expiry = left > 0 ? `expires ${iso(h.expiresAt)} (in ${formatDuration(Math.round(left / 100) * 100)}) unless renewed` : `expired ${iso(h.expiresAt)} (the cluster is about to release it)`;
+  return `lock ${JSON.stringify(name)}: held by session ${h.session} with fencing token ${h.token} since ${iso(h.acquiredAt)}; ${expiry}; ${waiting}`;
+}
+
+/** Registers `lock …` on `program`. */
+export function registerLockCommands(program: Command): void {
+  const lock = program.command('lock').description('distributed locks: acquire, release, run, show');
+
+  withClientOptions(
+    lock.command('acquire').argument('<name>', 'lock name')
+      .description('acquire under a new session with --ttl and no keep-alive; print the fencing token and session id'),
+  )
+    .option('--ttl <duration>', 'the session\'s lease: the lock is freed this long after the acquire unless released', '30s')
+    .option('--wait <duration>', 'how long to wait in the lock\'s FIFO queue (0: do not wait)', '10s')
+    .action(async (name: string, flags: ClientFlags & { ttl: string; wait: string }) => {
+      process.exitCode = await runClientCommand('lock acquire', flags, async (ctx) => {
+        const ttlMs = durationOption(flags.ttl, '--ttl');
+        const waitMs = durationOption(flags.wait, '--wait');
+        const d = new DetachedSessions(ctx);
+        const interrupt = interruptSignal();
+        try {
+          const g = await d.acquire(name, ttlMs, waitMs, 'raftlock-cli', interrupt.signal);
+          ctx.out(
+            `acquired lock ${JSON.stringify(name)}: fencing token ${g.fencingToken}, session ${g.sessionId}\n` +
+              `held until \`raftlock lock release ${name} --session ${g.sessionId}\` or for ${formatDuration(g.ttlMs)} (no keep-alive; expires ${iso(g.expiresAt)})`,
+            { name, fencingToken: g.fencingToken, sessionId: g.sessionId, ttlMs: g.ttlMs, expiresAt: g.expiresAt },
+          );
+          return 0;
+        } finally {
+          interrupt.dispose();
+          d.close();
+        }
+      });
+    });
+
+  withClientOptions(lock.command('release').argument('<name>', 'lock name').description('release a lock held by a session (from `lock acquire`)'))
+    .requiredOption('--session <id>', 'the session id `lock acquire` printed')
+    .action(async (name: string, flags: ClientFlags & { session: string }) => {
+      process.exitCode = await runClientCommand('lock release', flags, async (ctx) => {
+        const sessionId = parseInteger(flags.session, '--session');
+        const d = new DetachedSessions(ctx);
+        try {
+          const r = await d.release(name, sessionId);
+          ctx.out(`released lock ${JSON.stringify(name)} (fencing token ${r.token}, session ${sessionId})`, { name, sessionId, fencingToken: r.token, released: true });
+          return 0;
+        } finally {
+          d.close();
+        }
+      });
+    });
+
+  withClientOptions(lock.command('show').argument('<name>', 'lock name').description('holder, fencing token, expiry and number of waiters'))
+    .option('--stale', 'read the answering node\'s state, which may lag', false)
+    .action(async (name: string, flags: ClientFlags & { stale: boolean }) => {
+      process.exitCode = await runClientCommand('lock show', flags, async (ctx) => {
+        const d = new DetachedSessions(ctx);
+        try {
+          const info = (await d.read(flags.stale ? { op: 'lock-info', name, stale: true } : { op: 'lock-info', name })) as LockInfo;
+          const h = info.holder;
+          ctx.out(describeLock(name, info, Date.now()), {
+            name,
+            ...(h !== undefined ? { holder: { sessionId: h.session, fencingToken: h.token, acquiredAt: h.acquiredAt, expiresAt: h.expiresAt } } : {}),
+            waiters: info.waiters,
+          });
+          return 0;
+        } finally {
+          d.close();
+        }
+      });
+    });
+
+  registerLockRun(lock);
+}

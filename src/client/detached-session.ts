@@ -1,0 +1,107 @@
+/**
+ * One-shot operations on a session that nobody keeps alive: what `raftlock lock acquire` and
+ * `raftlock lock release --session ID` need (DESIGN §3.2). The acquiring process exits while the
+ * lock stays held until it is released by session id or the session's TTL runs out, so there is
+ * no keep-alive, no lease watchdog and no `Lock.signal` here: the user chose a bare lease.
+ *
+ * Writes still carry `(session, seq)` and a retry reuses them, so each is applied at most once.
+ * Internal to the CLI; applications use {@link connect}.
+ */
+import type { AcquireValue, OpenSessionValue, ReleaseValue } from '../state-machine/results.js';
+import { ClusterClient, now, RemoteError, toRaftlockError } from './cluster-client.js';
+import type { RequestBody } from './connection.js';
+import { InvalidArgumentError, LockTimeoutError } from './errors.js';
+
+/** Options of a {@link DetachedSessions} client. */
+export interface DetachedOptions {
+  readonly endpoints: readonly string[];
+  readonly token?: string;
+  /** Deadline of each call, retries and failover included. */
+  readonly timeoutMs: number;
+}
+
+/** A grant made on a detached session. */
+export interface DetachedGrant {
+  readonly sessionId: number;
+  readonly fencingToken: number;
+  readonly ttlMs: number;
+  /** Log time (ms since the epoch, leader's clock) at which the session expires unless released. */
+  readonly expiresAt: number;
+}
+
+/**
+ * Seqs of writes on a session this process did not open. They only need to be new to that
+ * session: a millisecond timestamp is, for any session the CLI opened with the small seqs 1
+ * and 2 (acquire), and a second release in the same millisecond would be a retry of the first,
+ * which is harmless. `ackedSeq = seq − 1` tells the cluster no older result will be asked for.
+ */
+function foreignSeq(): number {
+  return Date.now();
+}
+
+/** Sessions and locks without keep-alive, for the CLI. Call {@link close} when done. */
+export class DetachedSessions {
+  private readonly cluster: ClusterClient;
+
+  constructor(private readonly opts: DetachedOptions) {
+    this.cluster = new ClusterClient({ endpoints: opts.endpoints, ...(opts.token !== undefined ? { token: opts.token } : {}) });
+  }
+
+  /**
+   * Opens a session with `ttlMs` and acquires `name` on it, waiting up to `waitMs` in the FIFO
+   * queue. On any failure the session is closed again (best effort), so a failed acquire leaves
+   * nothing behind. Throws {@link LockTimeoutError} when not granted in time.
+   */
+  async acquire(name: string, ttlMs: number, waitMs: number, clientId: string, signal?: AbortSignal): Promise<DetachedGrant> {
+    const opened = (await this.call({ op: 'open-session', ttlMs, clientId }, true, now() + this.opts.timeoutMs, signal)) as OpenSessionValue;
+    const session = opened.sessionId;
+    try {
+      const v = (await this.call(
+        { op: 'acquire', name, waitMs, session, seq: 1, ackedSeq: 0 },
+        true,
+        now() + waitMs + this.opts.timeoutMs,
+        signal,
+        waitMs > 0,
+      )) as AcquireValue;
+      if (v.status === 'granted' || v.status === 'held-by-you') {
+        return { sessionId: session, fencingToken: v.token, ttlMs: opened.ttlMs, expiresAt: v.expiresAt };
+      }
+      throw new LockTimeoutError(name, `lock ${JSON.stringify(name)} was not acquired within ${waitMs} ms: another session holds it`);
+    } catch (err) {
+      await this.closeSession(session).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Releases `name` held by session `sessionId` (opened elsewhere). Throws `NotHeldError` if it does not hold it. */
+  async release(name: string, sessionId: number, signal?: AbortSignal): Promise<ReleaseValue> {
+    if (!Number.isSafeInteger(sessionId) || sessionId <= 0) throw new InvalidArgumentError(`session must be a positive integer, got ${String(sessionId)}`, 'session');
+    const seq = foreignSeq();
+    return (await this.call({ op: 'release', name, session: sessionId, seq, ackedSeq: seq - 1 }, true, now() + this.opts.timeoutMs, signal)) as ReleaseValue;
+  }
+
+  /** Ends session `sessionId`: releases its locks and drops its waits. */
+  async closeSession(sessionId: number, signal?: AbortSignal): Promise<void> {
+    const seq = foreignSeq();
+    await this.call({ op: 'close-session', session: sessionId, seq, ackedSeq: seq - 1 }, true, now() + this.opts.timeoutMs, signal);
+  }
+
+  /** A read (`counter-get`, `lock-info`) without any session. */
+  read(body: RequestBody, signal?: AbortSignal): Promise<unknown> {
+    return this.call(body, false, now() + this.opts.timeoutMs, signal);
+  }
+
+  /** Closes the connections (sessions stay as they are). */
+  close(): void {
+    this.cluster.close();
+  }
+
+  private async call(body: RequestBody, write: boolean, deadline: number, signal: AbortSignal | undefined, parked = false): Promise<unknown> {
+    try {
+      const r = await this.cluster.call({ build: () => body, write, deadline, signal, parked });
+      return r.value;
+    } catch (err) {
+      throw err instanceof RemoteError ? toRaftlockError(err.error, err.outcomeUnknown) : err;
+    }
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * The CLI's client commands (DESIGN §3.2, issue 6 §2) against a real 3-node cluster of
+ * `raftlock start` processes: `counter get|add|set|cas|delete`, `lock acquire|release|show|run`,
+ * `--endpoints` / RAFTLOCK_ENDPOINTS, `--token` / RAFTLOCK_TOKEN, `--json`, durations, one-line
+ * errors with their codes, and `lock run` passing the token, returning the child's exit code and
+ * stopping the child when the lock is lost.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts, ProcessCluster, waitFor } from './support/process-cluster.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = join(REPO, 'src/cli/main.ts');
+const TOKEN = 'cli-test-client-token';
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+let cluster: ProcessCluster;
+let env: NodeJS.ProcessEnv;
+
+/** Starts `raftlock ARGS` with the cluster's endpoints and token in its environment. */
+function startCli(args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<Run>; out: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, ...extraEnv } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const done = new Promise<Run>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  return { child, done, out: () => stdout };
+}
+
+function cli(args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return startCli(args, extraEnv).done;
+}
+
+/** Runs a command that must succeed; returns its trimmed stdout. */
+async function ok(args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
+  const r = await cli(args, extraEnv);
+  expect(r.code, `raftlock ${args.join(' ')}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(0);
+  return r.stdout.trim();
+}
+
+/** Runs a command that must fail with `code`: one line on stderr (or a JSON error with --json). */
+async function fails(args: readonly string[], code: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
+  const r = await cli(args, extraEnv);
+  expect(r.code, `raftlock ${args.join(' ')}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(1);
+  if (args.includes('--json')) {
+    expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code).toBe(code);
+  } else {
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.length, r.stderr).toBe(1);
+    expect(lines[0]).toContain(`(${code});`);
+  }
+  return r;
+}
+
+beforeAll(async () => {
+  cluster = await ProcessCluster.create({ nodes: 3, clientToken: TOKEN });
+  cluster.startAll();
+  await cluster.waitForLeader();
+  env = { ...process.env, RAFTLOCK_ENDPOINTS: cluster.endpoints.join(','), RAFTLOCK_TOKEN: TOKEN };
+}, 60_000);
+
+afterAll(async () => {
+  await cluster?.destroy();
+});
+
+describe('raftlock counter', () => {
+  it('get, add (also negative), set, cas, delete, with --json and --stale', async () => {
+    expect(await ok(['counter', 'get', 'c1'])).toBe('0');
+    expect(await ok(['counter', 'add', 'c1', '5'])).toBe('5');
+    expect(await ok(['counter', 'add', 'c1', '-2'])).toBe('3');
+    expect(await ok(['counter', 'set', 'c1', '10'])).toBe('3'); // the previous value
+    expect(await ok(['counter', 'cas', 'c1', '10', '11'])).toBe('true');
+    const miss = await cli(['counter', 'cas', 'c1', '10', '12']);
+    expect([miss.code, miss.stdout.trim(), miss.stderr]).toEqual([1, 'false', '']);
+    expect(JSON.parse(await ok(['counter', 'get', 'c1', '--json']))).toEqual({ name: 'c1', value: 11 });
+    expect(JSON.parse(await ok(['counter', 'add', 'c1', '1', '--json']))).toEqual({ name: 'c1', value: 12 });
+    expect(JSON.parse(await ok(['counter', 'delete', 'c1', '--json']))).toEqual({ name: 'c1', previous: 12 });
+    await waitFor('a stale read of 0', async () => ((await ok(['counter', 'get', 'c1', '--stale'])) === '0' ? true : undefined));
+  }, 60_000);
+
+  it('--endpoints on the command line overrides RAFTLOCK_ENDPOINTS', async () => {
+    const [dead] = await freePorts(1);
+    const args = ['counter', 'add', 'c2', '1', '--timeout', '1s'];
+    await fails(args, 'UNAVAILABLE', { RAFTLOCK_ENDPOINTS: `127.0.0.1:${dead}` });
+    expect(await ok([...args, '--endpoints', cluster.endpoints.join(',')], { RAFTLOCK_ENDPOINTS: `127.0.0.1:${dead}` })).toBe('1');
+  }, 60_000);
+
+  it('errors are one line with the code and what to do, or JSON with --json; nothing changes', async () => {
+    await ok(['counter', 'set', 'big', String(Number.MAX_SAFE_INTEGER)]);
+    const over = await fails(['counter', 'add', 'big', '1'], 'OVERFLOW');
+    expect(over.stderr).toMatch(/^raftlock counter add: .*nothing changed\n$/);
+    const overJson = await fails(['counter', 'add', 'big', '1', '--json'], 'OVERFLOW');
+    expect(JSON.parse(overJson.stdout)).toMatchObject({ error: { code: 'OVERFLOW', message: expect.any(String), hint: expect.any(String) } });
+    expect(await ok(['counter', 'get', 'big'])).toBe(String(Number.MAX_SAFE_INTEGER));
+
+    await fails(['counter', 'add', 'big', '1.5'], 'INVALID_ARGUMENT');
+    await fails(['counter', 'add', 'x'.repeat(300), '1'], 'INVALID_ARGUMENT');
+    await fails(['lock', 'acquire', 'l0', '--wait', '10'], 'INVALID_ARGUMENT'); // a duration needs a unit
+    await fails(['counter', 'get', 'big', '--timeout', 'soon'], 'INVALID_ARGUMENT');
+
+    const [dead] = await freePorts(1);
+    const down = await fails(['counter', 'get', 'big', '--endpoints', `127.0.0.1:${dead}`, '--timeout', '1s'], 'UNAVAILABLE');
+    expect(down.stderr).toContain('raftlock status');
+
+    const noToken = await fails(['counter', 'get', 'big'], 'AUTH', { RAFTLOCK_TOKEN: '' });
+    expect(noToken.stderr).toContain('RAFTLOCK_TOKEN');
+    await fails(['counter', 'add', 'big', '-1', '--token', 'wrong-token-123', '--json'], 'AUTH');
+    expect(await ok(['counter', 'get', 'big'])).toBe(String(Number.MAX_SAFE_INTEGER));
+  }, 60_000);
+
+  it('--fence LOCK:TOKEN writes only while the lock is held with that token (FENCED after)', async () => {
+    const g = JSON.parse(await ok(['lock', 'acquire', 'fence-lock', '--json'])) as { fencingToken: number; sessionId: number };
+    const fence = `fence-lock:${g.fencingToken}`;
+    expect(await ok(['counter', 'add', 'fenced', '1', '--fence', fence])).toBe('1');
+    await fails(['counter', 'add', 'fenced', '1', '--fence', `fence-lock:${g.fencingToken - 1}`], 'FENCED');
+    await ok(['lock', 'release', 'fence-lock', '--session', String(g.sessionId)]);
+    await fails(['counter', 'add', 'fenced', '1', '--fence', fence], 'FENCED');
+    await fails(['counter', 'add', 'fenced', '1', '--fence', 'no-colon'], 'INVALID_ARGUMENT');
+    expect(await ok(['counter', 'get', 'fenced'])).toBe('1');
+  }, 60_000);
+});
+
+describe('raftlock lock acquire | release | show', () => {
+  it('acquire prints token and session; show tells the holder; release frees it; errors name the case', async () => {
+    const human = await ok(['lock', 'acquire', 'l1', '--ttl', '30s']);
+    const m = /fencing token (\d+), session (\d+)/.exec(human);
+    expect(m, human).not.toBeNull();
+    const [token, session] = [Number(m?.[1]), Number(m?.[2])];
+    expect(human).toContain(`raftlock lock release l1 --session ${session}`);
+
+    const shown = await ok(['lock', 'show', 'l1']);
+    expect(shown).toContain(`held by session ${session} with fencing token ${token}`);
+    const info = JSON.parse(await ok(['lock', 'show', 'l1', '--json'])) as { holder: { sessionId: number; fencingToken: number; expiresAt: number }; waiters: number };
+    expect(info).toMatchObject({ name: 'l1', holder: { sessionId: session, fencingToken: token }, waiters: 0 });
+    expect(info.holder.expiresAt).toBeGreaterThan(Date.now());
+
+    await fails(['lock', 'acquire', 'l1', '--wait', '0'], 'LOCK_TIMEOUT');
+    await fails(['lock', 'acquire', 'l1', '--wait', '300ms', '--json'], 'LOCK_TIMEOUT');
+    await fails(['lock', 'release', 'l1', '--session', String(session + 100_000)], 'SESSION_EXPIRED');
+
+    expect(await ok(['lock', 'release', 'l1', '--session', String(session)])).toContain(`released lock "l1" (fencing token ${token}`);
+    await fails(['lock', 'release', 'l1', '--session', String(session)], 'NOT_HELD');
+    expect(await ok(['lock', 'show', 'l1'])).toBe('lock "l1": free; 0 waiting');
+    expect(JSON.parse(await ok(['lock', 'show', 'l1', '--json']))).toEqual({ name: 'l1', waiters: 0 });
+
+    const again = JSON.parse(await ok(['lock', 'acquire', 'l1', '--json'])) as { fencingToken: number; sessionId: number };
+    expect(again.fencingToken).toBeGreaterThan(token);
+    await ok(['lock', 'release', 'l1', '--session', String(again.sessionId)]);
+  }, 60_000);
+
+  it('a queued acquire is granted when the holder\'s TTL runs out (no keep-alive)', async () => {
+    const first = JSON.parse(await ok(['lock', 'acquire', 'l2', '--ttl', '2s', '--json'])) as { fencingToken: number; sessionId: number };
+    const waiter = startCli(['lock', 'acquire', 'l2', '--wait', '30s', '--ttl', '30s', '--json']);
+    await waitFor('the second acquire queued', async () => ((JSON.parse(await ok(['lock', 'show', 'l2', '--json'])) as { waiters: number }).waiters === 1 ? true : undefined), 20_000);
+    // Nobody releases: the first session's 2 s TTL runs out and the waiter is granted.
+    const r = await waiter.done;
+    expect(r.code, r.stderr).toBe(0);
+    const second = JSON.parse(r.stdout) as { fencingToken: number; sessionId: number };
+    expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+    await fails(['lock', 'release', 'l2', '--session', String(first.sessionId)], 'SESSION_EXPIRED');
+    await ok(['lock', 'release', 'l2', '--session', String(second.sessionId)]);
+  }, 60_000);
+
+  it('SIGINT during a wait closes the waiting session: it never gets the lock later', async () => {
+    const holder = JSON.parse(await ok(['lock', 'acquire', 'l3', '--json'])) as { sessionId: number };
+    const waiter = startCli(['lock', 'acquire', 'l3', '--wait', '30s']);
+    await waitFor('the acquire queued', async () => ((JSON.parse(await ok(['lock', 'show', 'l3', '--json'])) as { waiters: number }).waiters === 1 ? true : undefined), 20_000);
+    waiter.child.kill('SIGINT');
+    const r = await waiter.done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/interrupted by SIGINT \(INTERRUPTED\)/);
+    expect(JSON.parse(await ok(['lock', 'show', 'l3', '--json']))).toMatchObject({ waiters: 0 });
+    await ok(['lock', 'release', 'l3', '--session', String(holder.sessionId)]);
+    expect(JSON.parse(await ok(['lock', 'show', 'l3', '--json']))).toEqual({ name: 'l3', waiters: 0 });
+  }, 60_000);
+});
+
+describe('raftlock lock run', () => {
+  it('passes the token and lock name to CMD, exits with its code, and releases the lock', async () => {
+    const script = 'echo "token=$RAFTLOCK_FENCING_TOKEN lock=$RAFTLOCK_LOCK_NAME"; exit 7';
+    const r = await cli(['lock', 'run', 'l4', '--', 'sh', '-c', script]);
+    expect(r.code, r.stderr).toBe(7);
+    const m = /^token=(\d+) lock=l4$/.exec(r.stdout.trim());
+    expect(m, r.stdout).not.toBeNull();
+    expect(await ok(['lock', 'show', 'l4'])).toBe('lock "l4": free; 0 waiting');
+
+    // A second run gets a higher token; CMD can write fenced through the CLI with it.
+    const fenced = `${process.execPath} --import tsx ${CLI} counter add runs 1 --fence "$RAFTLOCK_LOCK_NAME:$RAFTLOCK_FENCING_TOKEN"`;
+    const r2 = await cli(['lock', 'run', 'l4', '--', 'sh', '-c', `echo "token=$RAFTLOCK_FENCING_TOKEN"; ${fenced}`]);
+    expect(r2.code, r2.stderr).toBe(0);
+    const t2 = Number(/token=(\d+)/.exec(r2.stdout)?.[1]);
+    expect(t2).toBeGreaterThan(Number(m?.[1]));
+    expect(await ok(['counter', 'get', 'runs'])).toBe('1');
+
+    const sig = await cli(['lock', 'run', 'l4', '--', 'sh', '-c', 'kill -TERM $$']);
+    expect(sig.code).toBe(128 + 15); // as a shell reports a child ended by SIGTERM
+  }, 60_000);
+
+  it('exits 127 when CMD does not exist, and never starts CMD when the lock is not granted', async () => {
+    const missing = await cli(['lock', 'run', 'l5', '--', 'no-such-command-raftlock']);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toContain('no-such-command-raftlock');
+
+    const holder = JSON.parse(await ok(['lock', 'acquire', 'l5', '--json'])) as { sessionId: number };
+    const r = await fails(['lock', 'run', 'l5', '--wait', '200ms', '--', 'sh', '-c', 'echo ran'], 'LOCK_TIMEOUT');
+    expect(r.stdout).toBe('');
+    await ok(['lock', 'release', 'l5', '--session', String(holder.sessionId)]);
+  }, 60_000);
+
+  it('stops CMD when the lock may be lost (cluster frozen): SIGTERM, then SIGKILL after --grace', async () => {
+    const dir = cluster.dir;
+    const termFile = join(dir, 'run-term');
+    const pidFile = join(dir, 'run-pid');
+    // The child ignores SIGTERM after noting it, so only SIGKILL can end it.
+    const script = `echo $$ > ${pidFile}; trap 'echo term > ${termFile}' TERM; echo started; while true; do sleep 0.05; done`;
+    const run = startCli(['lock', 'run', 'l6', '--ttl', '2s', '--grace', '500ms', '--', 'sh', '-c', script]);
+    await waitFor('CMD started', () => (run.out().includes('started') ? true : undefined), 20_000);
+    for (const id of cluster.ids) cluster.pause(id);
+    let r: Run;
+    try {
+      r = await run.done;
+    } finally {
+      for (const id of cluster.ids) cluster.resume(id);
+    }
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\(LOCK_LOST\)/);
+    expect(existsSync(termFile)).toBe(true); // SIGTERM first…
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    expect(() => process.kill(pid, 0)).toThrow(); // …then SIGKILL: the child is gone
+    await cluster.waitForLeader();
+  }, 60_000);
+});
