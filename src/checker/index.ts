@@ -54,6 +54,7 @@ export {
   type ReleaseOutput,
   mutexModel,
 } from './models/mutex.js';
+export { leaseMutexModel } from './models/lease-mutex.js';
 
 /**
  * {@link check} on a history in event form: converts with {@link eventsToOperations} (same

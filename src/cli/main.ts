@@ -27,7 +27,8 @@ program
   .option('--data-dir <dir>', 'overrides the configuration\'s dataDir')
   .option('--listen <host:port>', 'overrides the address this node listens on')
   .addOption(new Option('--enable-faults', 'enable the fault-injection layer (tests and chaos runs only)').hideHelp())
-  .action(async (opts: { config: string; id: string; dataDir?: string; listen?: string; enableFaults?: boolean }) => {
+  .addOption(new Option('--clock-offset <ms>', 'skew this node\'s log clock by ms (chaos runs only)').hideHelp())
+  .action(async (opts: { config: string; id: string; dataDir?: string; listen?: string; enableFaults?: boolean; clockOffset?: string }) => {
     await runStart(opts);
   });
 

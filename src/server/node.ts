@@ -31,6 +31,11 @@ export interface StartNodeOptions {
   /** Overrides the address to listen on (`host:port`; port 0 picks one). */
   readonly listen?: string;
   readonly logger?: Logger;
+  /**
+   * Shifts the wall clock this node stamps log entries with, in ms (chaos runs' clock-skew
+   * nemesis only; default 0). Log time never decreases whatever the offset (DESIGN §2.4).
+   */
+  readonly clockOffsetMs?: number;
   /** Enables the fault-injection layer (tests and chaos runs only; off by default). */
   readonly enableFaults?: boolean;
 }
@@ -113,7 +118,9 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     limits: { maxNameBytes: config.limits.maxNameBytes, maxSessions: config.limits.maxSessions, maxWaitersPerLock: config.limits.maxWaitersPerLock },
   });
   // Log time comes from the leader's wall clock (comparable across nodes, unlike a monotonic one).
-  const service = new LockService({ machine, clock: systemClock });
+  const offset = opts.clockOffsetMs ?? 0;
+  const clock = offset === 0 ? systemClock : { now: () => systemClock.now() + offset };
+  const service = new LockService({ machine, clock });
   host = new RaftHost<ApplyOutput>({
     id,
     raft: {

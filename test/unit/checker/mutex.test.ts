@@ -12,13 +12,10 @@ import {
   check,
   mutexModel,
 } from '../../../src/checker/index.js';
-import { builder } from './support/ops.js';
+import { builder, mutexOps } from './support/ops.js';
 
 type Op = Operation<MutexInput, MutexOutput>;
-const acquire = (client: string): MutexInput => ({ op: 'acquire', client });
-const release = (client: string, token: number): MutexInput => ({ op: 'release', client, token });
-const granted = (token: number): MutexOutput => ({ acquired: true, token });
-const refused: MutexOutput = { acquired: false };
+const { acquire, release, granted, refused } = mutexOps;
 
 function verdict(history: Op[]): 'ok' | 'illegal' | 'inconclusive' {
   const fast = check(mutexModel, history);

@@ -19,3 +19,11 @@ export function builder<I, O>(): Builder<I, O> {
     fail: (client, call, ret, input, key) => ({ id: id++, client, input, call, return: ret, status: 'fail', ...keyed(key) }),
   };
 }
+
+/** Mutex inputs and outputs for the lock models' hand-written histories. */
+export const mutexOps = {
+  acquire: (client: string): import('../../../../src/checker/index.js').MutexInput => ({ op: 'acquire', client }),
+  release: (client: string, token: number): import('../../../../src/checker/index.js').MutexInput => ({ op: 'release', client, token }),
+  granted: (token: number): import('../../../../src/checker/index.js').MutexOutput => ({ acquired: true, token }),
+  refused: { acquired: false } as import('../../../../src/checker/index.js').MutexOutput,
+};

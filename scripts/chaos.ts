@@ -1,0 +1,57 @@
+/**
+ * `npm run chaos -- [--nodes 3|5] [--duration 60s] [--nemesis kill,pause,partition,clock]
+ * [--workload counters,locks] [--clients 16] [--seed S] [--out DIR] [--no-fencing]` (issue 7).
+ *
+ * Progress goes to stderr; the last line on stdout is the verdict:
+ * `chaos: <verdict>, <ops> ops checked, <faults> faults, <anomalies> anomalies`. Exit 0 only on
+ * a pass. The records and `report.html` are in `--out`.
+ */
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { parseDuration } from '../src/cli/duration.js';
+import { runChaos } from './chaos/run.js';
+import { NEMESES, type NemesisName } from './chaos/nemesis.js';
+
+function list<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const i of items) if (!allowed.includes(i as T)) throw new Error(`${flag}: unknown ${JSON.stringify(i)} (known: ${allowed.join(', ')})`);
+  return [...new Set(items)] as T[];
+}
+
+const program = new Command()
+  .name('npm run chaos --')
+  .description('run a real cluster under faults with concurrent clients, check the history, write a report')
+  .addOption(new Option('--nodes <n>', 'cluster size').choices(['3', '5']).default('3'))
+  .option('--duration <d>', 'how long the workload and the nemesis run', '60s')
+  .option('--nemesis <list>', `faults to inject (${NEMESES.join(',')}; "none" for none)`, NEMESES.join(','))
+  .option('--workload <list>', 'counters,locks', 'counters,locks')
+  .option('--clients <n>', 'concurrent SDK clients (spread over up to 4 client processes)', '16')
+  .option('--seed <n>', 'seed of the nemesis and the workload (default: random, printed)')
+  .option('--out <dir>', 'where data, logs, history.json, nemesis.json, summary.json and report.html go')
+  .option('--no-fencing', 'the resource accepts writes from any holder (negative control: must fail under pauses)')
+  .action(async (opts: { nodes: string; duration: string; nemesis: string; workload: string; clients: string; seed?: string; out?: string; fencing: boolean }) => {
+    const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 1_000_000);
+    if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got ${opts.seed}`);
+    const clients = Number(opts.clients);
+    if (!Number.isSafeInteger(clients) || clients < 1 || clients > 256) throw new Error(`--clients must be 1..256, got ${opts.clients}`);
+    const durationMs = parseDuration(opts.duration, '--duration');
+    if (durationMs < 5_000) throw new Error('--duration must be at least 5s');
+    const nemeses = opts.nemesis === 'none' ? [] : list<NemesisName>(opts.nemesis, NEMESES, '--nemesis');
+    const workloads = list(opts.workload, ['counters', 'locks'] as const, '--workload');
+    if (workloads.length === 0) throw new Error('--workload: give counters, locks or both');
+    const out = opts.out ?? join('chaos-runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-seed-${seed}`);
+    const log = (line: string): void => {
+      process.stderr.write(`[chaos] ${line}\n`);
+    };
+    log(`seed ${seed}; ${opts.nodes} nodes, ${clients} clients, ${workloads.join('+')}, nemesis ${nemeses.join(',') || 'none'}, ${opts.duration}, fencing ${opts.fencing ? 'on' : 'OFF'}; out ${out}`);
+    const s = await runChaos({ nodes: Number(opts.nodes) as 3 | 5, durationMs, nemeses, workloads, clients, seed, out, fencing: opts.fencing, log });
+    for (const a of s.anomalies.slice(0, 10)) log(`anomaly (${a.kind}): ${a.message}`);
+    log(`report: ${join(out, 'report.html')}`);
+    process.stdout.write(`chaos: ${s.verdict}, ${s.ops.checked} ops checked, ${s.faults} faults, ${s.anomalies.length} anomalies\n`);
+    process.exitCode = s.verdict === 'pass' ? 0 : 1;
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`chaos: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,226 @@
+/**
+ * One chaos run (issue 7): start the cluster, the client processes and the nemesis; after the
+ * run's duration heal everything, wait for a leader, stop the clients, compare the replicas'
+ * state hashes, check the history and the fenced resource's log, and write the records and
+ * the report to `out`. The verdict passes only when all of that holds.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buckets, checkHistory } from './checks.js';
+import { ChaosCluster } from './cluster.js';
+import { Nemesis, type NemesisName, type PausableWorker } from './nemesis.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+import { renderReport } from './report.js';
+import { checkResource, FencedResource } from './resource.js';
+import type { Anomaly, HistoryOp, Summary } from './types.js';
+
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+
+/** Options of {@link runChaos} (what `npm run chaos` parses). */
+export interface ChaosOptions {
+  readonly nodes: 3 | 5;
+  readonly durationMs: number;
+  readonly nemeses: readonly NemesisName[];
+  readonly workloads: readonly ('counters' | 'locks')[];
+  readonly clients: number;
+  readonly seed: number;
+  readonly out: string;
+  readonly fencing: boolean;
+  /** Progress lines (stderr in the CLI). */
+  readonly log: (line: string) => void;
+}
+
+const TICK_MS = 50;
+const ELECTION_TICKS = 10;
+const SESSION_TTL_MS = 3_000;
+const OP_TIMEOUT_MS = 4_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const wall = (): number => performance.timeOrigin + performance.now();
+
+class Worker implements PausableWorker {
+  readonly holding = new Set<string>();
+  private paused = false;
+  /** Whether the process reported all its operations ('done'). */
+  reportedAll = false;
+  readonly done: Promise<void>;
+  private markDone: () => void = () => {};
+
+  constructor(
+    readonly worker: number,
+    readonly child: ChildProcess,
+    readonly clients: number,
+  ) {
+    this.done = new Promise((r) => (this.markDone = r));
+  }
+
+  finish(reportedAll: boolean): void {
+    this.reportedAll ||= reportedAll;
+    this.markDone();
+  }
+
+  send(m: ToWorker): void {
+    if (this.child.connected) this.child.send(m);
+  }
+
+  pause(): void {
+    if (this.paused || this.child.exitCode !== null) return;
+    this.child.kill('SIGSTOP');
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.child.kill('SIGCONT');
+    this.paused = false;
+  }
+}
+
+/** Runs the whole thing; never throws for a failed verdict (only for a broken harness). */
+export async function runChaos(o: ChaosOptions): Promise<Summary> {
+  mkdirSync(o.out, { recursive: true });
+  const startedAt = new Date().toISOString();
+  const cluster = await ChaosCluster.create({ nodes: o.nodes, out: o.out, tickMs: TICK_MS, electionTicks: ELECTION_TICKS, snapshotEvery: 2_000 });
+  const workers: Worker[] = [];
+  const history: HistoryOp[] = [];
+  const resource = new FencedResource(o.fencing);
+  const errors: string[] = [];
+  let t0 = wall();
+  const clock = (): number => wall() - t0;
+  try {
+    cluster.startAll();
+    await waitUntil('a leader', () => cluster.agreedLeader(), 30_000);
+    o.log(`cluster of ${o.nodes} up: ${cluster.endpoints.join(',')}`);
+
+    // Client processes: up to 4, clients spread over them; workloads alternate by client.
+    const nWorkers = Math.max(1, Math.min(4, o.clients));
+    for (let w = 0; w < nWorkers; w++) {
+      const clients = Math.floor(o.clients / nWorkers) + (w < o.clients % nWorkers ? 1 : 0);
+      const log = createWriteStream(join(o.out, 'logs', `client-${w}.log`));
+      const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      child.stderr?.pipe(log);
+      const wk = new Worker(w, child, clients);
+      child.on('message', (m: FromWorker) => {
+        switch (m.type) {
+          case 'op':
+            history.push({ ...m.op, id: history.length });
+            break;
+          case 'write':
+            wk.send({ type: 'write-result', req: m.req, accepted: resource.write(clock(), m.lock, m.client, m.token) });
+            break;
+          case 'holding':
+            if (m.holding) wk.holding.add(m.lock);
+            else wk.holding.delete(m.lock);
+            break;
+          case 'error':
+            errors.push(m.message);
+            o.log(`client error: ${m.message}`);
+            break;
+          case 'done':
+            wk.finish(true);
+            break;
+          case 'ready':
+            break;
+        }
+      });
+      child.on('exit', () => wk.finish(false));
+      workers.push(wk);
+    }
+    t0 = wall();
+    let k = 0;
+    for (const wk of workers) {
+      const roles = Array.from({ length: wk.clients }, () => o.workloads[k++ % o.workloads.length] as 'counters' | 'locks');
+      wk.send({ type: 'start', worker: wk.worker, endpoints: cluster.endpoints, clients: wk.clients, roles, seed: o.seed, t0, sessionTtlMs: SESSION_TTL_MS, opTimeoutMs: OP_TIMEOUT_MS, keyEpochMs: 4_000, counterKeys: 3, locks: 2 });
+    }
+
+    const nemesis = new Nemesis({ cluster, workers, clock, electionTimeoutMs: TICK_MS * ELECTION_TICKS, sessionTtlMs: SESSION_TTL_MS, log: o.log }, o.nemeses, o.seed);
+    const progress = setInterval(() => o.log(`t=${(clock() / 1000).toFixed(0)}s ops=${history.length} faults=${nemesis.events.length}`), 10_000);
+    const running = o.nemeses.length > 0 ? nemesis.run(o.durationMs) : Promise.resolve();
+    while (clock() < o.durationMs) await sleep(100);
+    nemesis.stop();
+    await running;
+    clearInterval(progress);
+
+    // Heal everything; the leader must follow within 3 s (TESTING §5).
+    await nemesis.healAll();
+    const healedAt = clock();
+    const leader = await waitUntil('a leader after the heal', () => cluster.agreedLeader(), 30_000).catch(() => undefined);
+    const leaderAfterHealMs = leader === undefined ? null : Math.round(clock() - healedAt);
+    o.log(`healed at ${(healedAt / 1000).toFixed(1)}s; leader ${leader ?? 'none'} after ${leaderAfterHealMs ?? '-'} ms`);
+
+    for (const wk of workers) wk.send({ type: 'stop' });
+    await Promise.race([Promise.all(workers.map((w) => w.done)), sleep(OP_TIMEOUT_MS + 15_000)]);
+    const durationMs = Math.round(clock());
+
+    // Every replica must reach the same state: same applied index, same digest.
+    const converged = await waitUntil('replicas at one applied index', async () => {
+      const sts = await cluster.statuses();
+      if (sts.length !== o.nodes) return undefined;
+      const applied = new Set(sts.map((s) => s.applied));
+      return applied.size === 1 ? sts : undefined;
+    }, 20_000).catch(() => undefined);
+    const stateHashes: Record<string, string> = {};
+    for (const s of converged ?? (await cluster.statuses())) stateHashes[String(s.id)] = s.digest;
+    const hashesEqual = converged !== undefined && new Set(Object.values(stateHashes)).size === 1;
+
+    const anomalies: Anomaly[] = [];
+    if (leaderAfterHealMs === null || leaderAfterHealMs > 3_000) {
+      anomalies.push({ kind: 'no-leader-after-heal', message: leaderAfterHealMs === null ? 'no leader within 30 s of the last heal' : `the leader came ${leaderAfterHealMs} ms after the last heal (bar: 3,000 ms)`, ops: [] });
+    }
+    if (!hashesEqual) anomalies.push({ kind: 'replicas-diverged', message: converged === undefined ? 'the replicas did not reach one applied index within 20 s' : `state hashes differ at one applied index: ${JSON.stringify(stateHashes)}`, ops: [] });
+    // A client process that did not report everything leaves operations out of the history,
+    // which could hide an anomaly or invent one: the run cannot be judged.
+    const silent = workers.filter((w) => !w.reportedAll).map((w) => w.worker);
+    if (errors.length > 0 || silent.length > 0) {
+      anomalies.push({ kind: 'inconclusive', message: `client processes failed (${errors.slice(0, 3).join('; ') || `no final report from ${silent.join(', ')}`})`, ops: [] });
+    }
+    o.log(`checking ${history.length} operations…`);
+    const checked = checkHistory(history, 120_000);
+    anomalies.push(...checked.anomalies, ...checkResource(resource.log, history));
+
+    const count = (s: HistoryOp['status']): number => history.filter((op) => op.status === s).length;
+    const summary: Summary = {
+      verdict: anomalies.length === 0 ? 'pass' : 'fail',
+      seed: o.seed,
+      nodes: o.nodes,
+      clients: o.clients,
+      workloads: o.workloads,
+      nemeses: o.nemeses,
+      fencing: o.fencing,
+      durationMs,
+      ops: { total: history.length, ok: count('ok'), fail: count('fail'), unknown: count('unknown'), checked: checked.checked },
+      faults: nemesis.events.length,
+      anomalies,
+      resource: { accepted: resource.log.filter((w) => w.accepted).length, rejected: resource.log.filter((w) => !w.accepted).length },
+      leaderAfterHealMs,
+      stateHashes,
+      hashesEqual,
+      buckets: buckets(history, durationMs),
+      startedAt,
+    };
+    writeFileSync(join(o.out, 'history.json'), JSON.stringify(history));
+    writeFileSync(join(o.out, 'nemesis.json'), JSON.stringify(nemesis.events, null, 1));
+    writeFileSync(join(o.out, 'resource.json'), JSON.stringify(resource.log));
+    writeFileSync(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2));
+    writeFileSync(join(o.out, 'report.html'), renderReport({ summary, history, nemesis: nemesis.events, resource: resource.log }));
+    return summary;
+  } finally {
+    for (const w of workers) {
+      w.resume();
+      if (w.child.exitCode === null) w.child.kill('SIGKILL');
+    }
+    await cluster.destroy();
+  }
+}
+
+async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}

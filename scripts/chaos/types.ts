@@ -1,0 +1,108 @@
+/**
+ * The records of a chaos run (`npm run chaos`, issue 7): what `history.json`, `nemesis.json`
+ * and `summary.json` hold, and what the report is drawn from. Times are milliseconds since the
+ * run started, on one clock shared by every process of the run (`performance.timeOrigin +
+ * performance.now()` minus the run's start), so operations of different client processes and
+ * fault windows can be compared.
+ */
+
+/** A counter operation's input (matches the checker's counter model). */
+export type CounterInput =
+  | { readonly op: 'add'; readonly delta: number }
+  | { readonly op: 'set'; readonly value: number }
+  | { readonly op: 'cas'; readonly expected: number; readonly next: number }
+  | { readonly op: 'get' };
+
+/** A lock operation's input: `acquire` (FIFO wait up to `waitMs`) or `release` of a grant. */
+export type LockInput = { readonly op: 'acquire'; readonly waitMs: number } | { readonly op: 'release'; readonly token: number };
+
+/**
+ * One operation as the client saw it: invoked at `call`, then `ok` (with `output`), `fail`
+ * (definitely not applied) or `unknown` (may or may not have been applied; `return` is when
+ * the client gave up, or null if it never came back).
+ */
+export interface HistoryOp {
+  readonly id: number;
+  /** `w<worker>c<k>`: worker process and client within it. */
+  readonly client: string;
+  readonly worker: number;
+  readonly kind: 'counter' | 'lock';
+  /** Counter or lock name. */
+  readonly key: string;
+  readonly input: CounterInput | LockInput;
+  /** Counter: number | boolean. Acquire: `{ acquired: true, token }` or `{ acquired: false }`. Release: `'ok'` or `'NOT_HELD'`. */
+  readonly output?: unknown;
+  readonly status: 'ok' | 'fail' | 'unknown';
+  readonly call: number;
+  readonly return: number | null;
+  /** The error code for `fail` / `unknown` (e.g. `UNAVAILABLE`, `LOCK_TIMEOUT`). */
+  readonly error?: string;
+}
+
+/** Kinds of fault the nemesis injects. */
+export type FaultKind = 'kill' | 'pause' | 'partition' | 'clock' | 'pause-client';
+
+/** One fault: when it began and when it was healed (null: still active at the end, healed then). */
+export interface NemesisEvent {
+  readonly id: number;
+  readonly kind: FaultKind;
+  /** e.g. `kill leader (node 2)`, `partition majority/minority {1,2} | {3}`, `pause client worker 3 (holds lock-a)`. */
+  readonly description: string;
+  /** Node ids affected (empty for client pauses). */
+  readonly nodes: readonly number[];
+  readonly start: number;
+  readonly end: number | null;
+}
+
+/** One write the fenced resource saw: accepted or rejected as stale. */
+export interface ResourceWrite {
+  readonly time: number;
+  readonly lock: string;
+  readonly client: string;
+  readonly token: number;
+  readonly accepted: boolean;
+  /** The highest token the resource had accepted for this lock before this write. */
+  readonly highest: number;
+}
+
+/** Something the checks found wrong, with the operations involved (ids in history.json). */
+export interface Anomaly {
+  readonly kind: 'not-linearizable' | 'stale-write' | 'replicas-diverged' | 'no-leader-after-heal' | 'inconclusive';
+  readonly message: string;
+  /** Counter or lock name, when the anomaly is about one. */
+  readonly key?: string;
+  readonly ops: readonly number[];
+}
+
+/** Throughput and latency in one time bucket (for the report's plots). */
+export interface Bucket {
+  readonly start: number;
+  readonly ok: number;
+  readonly fail: number;
+  readonly unknown: number;
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
+}
+
+/** `summary.json`: the verdict and the run's figures. */
+export interface Summary {
+  readonly verdict: 'pass' | 'fail';
+  readonly seed: number;
+  readonly nodes: number;
+  readonly clients: number;
+  readonly workloads: readonly string[];
+  readonly nemeses: readonly string[];
+  readonly fencing: boolean;
+  readonly durationMs: number;
+  readonly ops: { readonly total: number; readonly ok: number; readonly fail: number; readonly unknown: number; readonly checked: number };
+  readonly faults: number;
+  readonly anomalies: readonly Anomaly[];
+  readonly resource: { readonly accepted: number; readonly rejected: number };
+  /** Milliseconds from the last heal until every node agreed on a leader (null: never). */
+  readonly leaderAfterHealMs: number | null;
+  /** Every replica's state hash after the heal, by node id. */
+  readonly stateHashes: Readonly<Record<string, string>>;
+  readonly hashesEqual: boolean;
+  readonly buckets: readonly Bucket[];
+  readonly startedAt: string;
+}
