@@ -1,9 +1,11 @@
 /**
  * The node processes of a chaos run: `raftlock start` per node (from source through tsx, so a
  * run always tests the code in the tree), data under `<out>/data`, logs under `<out>/logs`, and
- * one {@link LinkProxy} per directed peer link. Each node gets its own configuration file in
- * which every *peer's* address is the proxy of the link to it, so all peer traffic crosses a
- * proxy the nemesis controls; clients connect to the nodes' own ports directly.
+ * one {@link LinkProxy} per directed peer link. Every node dials each peer through the proxy of
+ * that link (`raftlock start --dial`, hidden), so all peer traffic crosses a proxy the nemesis
+ * controls, while the configuration, and so every leader hint given to clients, keeps the
+ * nodes' real addresses (an earlier version put proxies in per-node configurations, and
+ * clients following a hint into a blocked proxy stalled for a connect timeout).
  *
  * Only processes started here are signalled, by the PIDs recorded here.
  */
@@ -61,7 +63,8 @@ export class ChaosCluster {
   private constructor(
     readonly ids: readonly number[],
     private readonly ports: ReadonlyMap<number, number>,
-    private readonly configs: ReadonlyMap<number, string>,
+    private readonly configPath: string,
+    private readonly dial: ReadonlyMap<number, string>,
     private readonly out: string,
   ) {}
 
@@ -77,22 +80,21 @@ export class ChaosCluster {
     }
     mkdirSync(join(opts.out, 'config'), { recursive: true });
     mkdirSync(join(opts.out, 'logs'), { recursive: true });
-    const configs = new Map<number, string>();
-    for (const i of ids) {
-      const config = {
-        clusterId: 'chaos',
-        nodes: ids.map((j) => ({ id: j, address: `127.0.0.1:${j === i ? ports.get(j) : links.get(i)?.get(j)?.port}` })),
-        dataDir: join(opts.out, 'data'),
-        tickMs: opts.tickMs,
-        electionTicks: opts.electionTicks,
-        heartbeatTicks: 1,
-        snapshotEvery: opts.snapshotEvery,
-      };
-      const path = join(opts.out, 'config', `node-${i}.json`);
-      writeFileSync(path, JSON.stringify(config, null, 2));
-      configs.set(i, path);
-    }
-    const c = new ChaosCluster(ids, ports, configs, opts.out);
+    // One configuration for all (clients are told the real addresses); each node dials its
+    // peers through the proxies of its links (`--dial`).
+    const config = {
+      clusterId: 'chaos',
+      nodes: ids.map((j) => ({ id: j, address: `127.0.0.1:${ports.get(j)}` })),
+      dataDir: join(opts.out, 'data'),
+      tickMs: opts.tickMs,
+      electionTicks: opts.electionTicks,
+      heartbeatTicks: 1,
+      snapshotEvery: opts.snapshotEvery,
+    };
+    const configPath = join(opts.out, 'config', 'cluster.json');
+    writeFileSync(configPath, JSON.stringify(config, null, 2));
+    const dial = new Map(ids.map((i) => [i, ids.filter((j) => j !== i).map((j) => `${j}=127.0.0.1:${links.get(i)?.get(j)?.port}`).join(',')]));
+    const c = new ChaosCluster(ids, ports, configPath, dial, opts.out);
     for (const [i, m] of links) c.links.set(i, m);
     return c;
   }
@@ -113,7 +115,7 @@ export class ChaosCluster {
   /** Starts node `id`, optionally with its log clock skewed by `clockOffsetMs`. */
   start(id: number, clockOffsetMs = 0): void {
     if (this.procs.has(id)) throw new Error(`node ${id} is already running`);
-    const args = ['--import', 'tsx', CLI, 'start', '--config', this.configs.get(id) as string, '--id', String(id)];
+    const args = ['--import', 'tsx', CLI, 'start', '--config', this.configPath, '--id', String(id), '--dial', this.dial.get(id) as string];
     if (clockOffsetMs !== 0) args.push('--clock-offset', String(clockOffsetMs));
     const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RAFTLOCK_LOG_LEVEL: 'info' } });
     let log = this.logs.get(id);

@@ -7,11 +7,11 @@
  * - `ok`: the answer came back;
  * - `fail`: definitely not applied: a read that failed, or a write refused by a code that
  *   guarantees nothing changed (`INVALID_ARGUMENT`, `OVERFLOW`, `FENCED`, `LIMIT_EXCEEDED`,
- *   `NOT_HELD`), or `UNAVAILABLE` with `outcomeUnknown: false`;
- * - `unknown`: anything else for a write, including `SESSION_EXPIRED` (a retried write on an
- *   ended session gets it even if the first attempt was applied: dedup.ts).
+ *   `NOT_HELD`), or `UNAVAILABLE` / `SESSION_EXPIRED` with `outcomeUnknown: false`;
+ * - `unknown`: anything else for a write, including `SESSION_EXPIRED` with `outcomeUnknown` (a
+ *   retried write on an ended session gets it even if the first attempt was applied: dedup.ts).
  */
-import { connect, LockTimeoutError, NotHeldError, RaftlockError, UnavailableError, type RaftlockClient } from '../../src/client/index.js';
+import { connect, LockTimeoutError, NotHeldError, RaftlockError, SessionExpiredError, UnavailableError, type RaftlockClient } from '../../src/client/index.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { rng, type Rng } from './rng.js';
 import type { CounterInput, HistoryOp, LockInput } from './types.js';
@@ -52,7 +52,11 @@ async function record<T>(base: Base, write: boolean, fn: () => Promise<T>, outpu
       return { ok: true, value: undefined, output: mapped };
     }
     const code = err instanceof RaftlockError ? err.code : (err as Error).name;
-    const definite = !write || (err instanceof UnavailableError ? !err.outcomeUnknown : err instanceof RaftlockError && ['INVALID_ARGUMENT', 'OVERFLOW', 'FENCED', 'LIMIT_EXCEEDED', 'NOT_HELD'].includes(err.code));
+    const definite =
+      !write ||
+      (err instanceof UnavailableError || err instanceof SessionExpiredError
+        ? !err.outcomeUnknown
+        : err instanceof RaftlockError && ['INVALID_ARGUMENT', 'OVERFLOW', 'FENCED', 'LIMIT_EXCEEDED', 'NOT_HELD'].includes(err.code));
     send({ type: 'op', op: { ...base, call, return: clock(), status: definite ? 'fail' : 'unknown', error: code } });
     return { ok: false };
   } finally {

@@ -28,7 +28,8 @@ program
   .option('--listen <host:port>', 'overrides the address this node listens on')
   .addOption(new Option('--enable-faults', 'enable the fault-injection layer (tests and chaos runs only)').hideHelp())
   .addOption(new Option('--clock-offset <ms>', 'skew this node\'s log clock by ms (chaos runs only)').hideHelp())
-  .action(async (opts: { config: string; id: string; dataDir?: string; listen?: string; enableFaults?: boolean; clockOffset?: string }) => {
+  .addOption(new Option('--dial <id=host:port,…>', 'dial these peers at other addresses (chaos runs\' link proxies)').hideHelp())
+  .action(async (opts: { config: string; id: string; dataDir?: string; listen?: string; enableFaults?: boolean; clockOffset?: string; dial?: string }) => {
     await runStart(opts);
   });
 

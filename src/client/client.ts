@@ -272,15 +272,50 @@ export class RaftlockClient implements LockOwner, CounterOwner, AsyncDisposable 
 
   // ---- internals ------------------------------------------------------------------------------
 
-  /** @internal */
+  /**
+   * @internal A release that fails with UNAVAILABLE (no leader in time, or aborted) leaves
+   * the lock in doubt: the SDK goes on releasing it in the background with the same seq, so it
+   * is applied at most once, until the cluster answers or the session ends. Only then is the
+   * lock gone locally (this client can take it again). Without this, a release lost in a
+   * failover kept the name blocked inside the client until the session ended, and the cluster
+   * kept the lock held by a live session nobody would release (found by the chaos runs).
+   */
   async releaseLock(lock: Lock, opts: CallOptions): Promise<void> {
     this.checkOpen();
-    if (lock.session.expired !== undefined) throw new NotHeldError(`lock ${JSON.stringify(lock.name)}: session ${lock.session.id} ended`);
-    const seq = lock.session.allocSeq();
+    const s = lock.session;
+    if (s.expired !== undefined) throw new NotHeldError(`lock ${JSON.stringify(lock.name)}: session ${s.id} ended`);
+    const seq = s.allocSeq();
+    let handedOver = false;
     try {
-      await this.send(lock.session, seq, { op: 'release', name: lock.name }, undefined, this.deadline(opts), opts.signal, false);
+      await this.send(s, seq, { op: 'release', name: lock.name }, undefined, this.deadline(opts), opts.signal, false);
+    } catch (err) {
+      const inDoubt = !(err instanceof RaftlockError) || (err instanceof UnavailableError && !(err instanceof ClientClosedError));
+      if (inDoubt && !this.cluster.closed) {
+        handedOver = true;
+        void this.finishRelease(lock, seq);
+      }
+      throw err;
     } finally {
-      lock.session.finish(seq);
+      if (!handedOver) s.finish(seq);
+    }
+  }
+
+  /** Re-sends release `seq` until answered, the session ends or the client closes; then the lock is gone. */
+  private async finishRelease(lock: Lock, seq: number): Promise<void> {
+    const s = lock.session;
+    try {
+      while (s.expired === undefined && !this.cluster.closed) {
+        try {
+          await this.send(s, seq, { op: 'release', name: lock.name }, undefined, now() + this.timeoutMs, undefined, false);
+          break;
+        } catch (err) {
+          if (err instanceof RaftlockError && !(err instanceof UnavailableError)) break; // answered (NOT_HELD, SESSION_EXPIRED…)
+          if (err instanceof ClientClosedError) break;
+        }
+      }
+    } finally {
+      s.finish(seq);
+      lock.releasedInBackground();
     }
   }
 

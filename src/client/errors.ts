@@ -49,10 +49,22 @@ export class NotHeldError extends RaftlockError {
   readonly code = 'NOT_HELD' as const;
 }
 
-/** The session ended (expired or closed) before or while the call ran; its locks are gone. */
+/**
+ * The session ended (expired or closed) before or while the call ran; its locks are gone.
+ * `outcomeUnknown` is true for a write whose earlier attempt may have been applied before the
+ * session ended (the cluster forgets a session's results with the session).
+ */
 export class SessionExpiredError extends RaftlockError {
   override readonly name = 'SessionExpiredError';
   readonly code = 'SESSION_EXPIRED' as const;
+  constructor(
+    message: string,
+    /** Whether the write may nevertheless have been applied (at most once). */
+    readonly outcomeUnknown = false,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 /**

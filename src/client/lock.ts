@@ -62,7 +62,9 @@ export class Lock implements LeaseHolder, AsyncDisposable {
 
   /**
    * Releases the lock (a write through the leader). Throws {@link NotHeldError} when the lock
-   * is no longer held: released before, or lost with its session.
+   * is no longer held: released before, or lost with its session. If it throws
+   * {@link UnavailableError} (no leader in time), the SDK goes on releasing in the background
+   * (at most once) until the cluster answers or the session ends.
    */
   async release(opts: CallOptions = {}): Promise<void> {
     if (this.current === 'released') throw new NotHeldError(`lock ${JSON.stringify(this.name)} (token ${this.fencingToken}) was already released`);
@@ -106,6 +108,11 @@ export class Lock implements LeaseHolder, AsyncDisposable {
       this.session.holders.delete(this);
       this.onGone();
     }
+  }
+
+  /** @internal A release left in doubt was completed in the background (or its session ended). */
+  releasedInBackground(): void {
+    if (this.current === 'held') this.markGone('released');
   }
 
   /** @internal The client closed: the session (and so the lock) is gone. */

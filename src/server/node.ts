@@ -36,6 +36,11 @@ export interface StartNodeOptions {
    * nemesis only; default 0). Log time never decreases whatever the offset (DESIGN §2.4).
    */
   readonly clockOffsetMs?: number;
+  /**
+   * Where to dial some peers instead of their configured address (chaos runs put a proxy on
+   * every link this way). Clients are still told the configured addresses.
+   */
+  readonly dialAddresses?: ReadonlyMap<NodeId, string>;
   /** Enables the fault-injection layer (tests and chaos runs only; off by default). */
   readonly enableFaults?: boolean;
 }
@@ -104,7 +109,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   const log = timedLog(rawLog, metrics);
   const loaded = await rawLog.load();
   const faults = opts.enableFaults === true ? new FaultLayer() : undefined;
-  const peers = new Map(config.nodes.filter((n) => n.id !== id).map((n) => [n.id, n.address] as const));
+  const peers = new Map(config.nodes.filter((n) => n.id !== id).map((n) => [n.id, opts.dialAddresses?.get(n.id) ?? n.address] as const));
   const transport = new WsPeerTransport({
     id,
     clusterId: config.clusterId,

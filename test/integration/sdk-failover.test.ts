@@ -246,6 +246,34 @@ describe('SDK through leader failover (real processes)', () => {
    * W only after expiring H. So, on one clock (this process), the signal strictly precedes W's
    * grant, and W's token is above H's.
    */
+  /**
+   * A release lost to an outage (UNAVAILABLE) must not leave the lock held by a live session
+   * nobody will release: the SDK finishes it in the background once a leader answers. Without
+   * that, the holder's keep-alives keep the lock held and the name stays blocked in the client
+   * (found by the chaos runs).
+   */
+  it('a release that fails with UNAVAILABLE is completed in the background after the outage', async () => {
+    const c = await startCluster();
+    const a = await client(c);
+    const b = await client(c);
+    const lock = await a.lock('R', { waitMs: 5_000 });
+    for (const id of c.ids) c.pause(id);
+    let err: unknown;
+    try {
+      await lock.release({ timeoutMs: 500 });
+    } catch (e) {
+      err = e;
+    } finally {
+      for (const id of c.ids) c.resume(id);
+    }
+    expect(err).toBeInstanceOf(UnavailableError);
+    await waitFor('the lock to be free', async () => ((await b.lockInfo('R')).holder === undefined ? true : undefined), 20_000);
+    // And free inside the client too, once the background release has its answer.
+    const again = await waitFor('the holder to take it again', async () => (await a.tryLock('R')) ?? undefined, 20_000);
+    expect(again.fencingToken).toBeGreaterThan(lock.fencingToken);
+    await again.release();
+  }, 60_000);
+
   it('a cut-off holder\'s lock signal fires (LOCK_LOST) before the waiter is granted', async () => {
     const c = await startCluster();
     const h = await proxiedClient(c, { sessionTtlMs: 3_000, timeoutMs: 30_000 });

@@ -14,6 +14,18 @@ export interface StartArgs {
   readonly listen?: string;
   readonly enableFaults?: boolean;
   readonly clockOffset?: string;
+  readonly dial?: string;
+}
+
+/** Parses `--dial 2=127.0.0.1:9002,3=127.0.0.1:9003` (chaos runs' per-link proxies). */
+export function parseDial(text: string): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const item of text.split(',').filter((x) => x.trim() !== '')) {
+    const m = /^\s*(\d+)=([^\s=,]+:\d{1,5})\s*$/.exec(item);
+    if (m === null) throw new Error(`--dial: ${JSON.stringify(item)} is not ID=host:port`);
+    out.set(Number(m[1]), m[2] as string);
+  }
+  return out;
 }
 
 export async function runStart(args: StartArgs): Promise<void> {
@@ -34,6 +46,7 @@ export async function runStart(args: StartArgs): Promise<void> {
     ...(args.listen !== undefined ? { listen: args.listen } : {}),
     ...(args.enableFaults === true ? { enableFaults: true } : {}),
     ...(clockOffsetMs !== 0 ? { clockOffsetMs } : {}),
+    ...(args.dial !== undefined ? { dialAddresses: parseDial(args.dial) } : {}),
     logger,
   });
   status = () => {
