@@ -61,7 +61,7 @@ export class Nemesis {
     while (!this.stopping && this.t.clock() < untilMs - 1_500) {
       const kind = this.r.pick(this.kinds);
       await this.inject(kind, untilMs);
-      await sleep(200 + this.r.int(400));
+      await sleep(150 + this.r.int(300));
     }
   }
 
@@ -124,7 +124,7 @@ export class Nemesis {
     const minority = Math.floor((n - 1) / 2);
     const majority = minority + 1;
     const shortPause = this.t.electionTimeoutMs * 2 + this.r.int(this.t.electionTimeoutMs * 2);
-    const longPause = this.t.sessionTtlMs + 500 + this.r.int(1_000);
+    const longPause = this.t.sessionTtlMs + 300 + this.r.int(700);
     switch (kind) {
       case 'kill': {
         const shape = this.r.pick(['random node', 'leader', 'minority', 'majority'] as const);
@@ -135,7 +135,7 @@ export class Nemesis {
           : this.r.shuffle(ids).slice(0, shape === 'minority' ? minority : majority);
         const id = this.begin('kill', `kill -9 ${shape} (node ${victims.join(', ')}), restart after`, victims);
         await Promise.all(victims.map((v) => c.kill(v)));
-        await this.hold(id, 500 + this.r.int(1_500), untilMs, () => {
+        await this.hold(id, 500 + this.r.int(1_000), untilMs, () => {
           for (const v of victims) if (!c.isRunning(v)) c.start(v);
         });
         return;
@@ -209,7 +209,7 @@ export class Nemesis {
         const id = this.begin('clock', `clock skew: node ${v} restarted with its clock ${offset > 0 ? '+' : ''}${offset} ms off`, [v]);
         await c.kill(v);
         c.start(v, offset);
-        await this.hold(id, 1_500 + this.r.int(1_500), untilMs, async () => {
+        await this.hold(id, 1_000 + this.r.int(1_000), untilMs, async () => {
           await c.kill(v);
           c.start(v);
         });
