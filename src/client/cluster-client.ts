@@ -5,6 +5,7 @@
  * the caller's `build` function, so a write retried here keeps its `(session, seq)` and is
  * applied at most once (DESIGN §1).
  */
+import { setMaxListeners } from 'node:events';
 import type { ClientError, ClientResponse } from '../server/client-protocol.js';
 import { Connection, ConnectionLostError, endpointUrl, type RequestBody } from './connection.js';
 import {
@@ -170,6 +171,9 @@ export class ClusterClient {
     this.target = this.urls[0] as string;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 2_000;
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 5_000;
+    // Every call in flight listens for the close: with more than 10 concurrent calls Node would
+    // print a (false) "possible memory leak" warning in the user's process.
+    setMaxListeners(0, this.closer.signal);
   }
 
   /** Whether {@link close} was called. */

@@ -56,6 +56,25 @@ describe('SDK counters', () => {
     expect(await hits.get()).toBe(0);
   });
 
+  it('64 concurrent calls on one client: all counted, and no listener-leak warning in the process', async () => {
+    const c = await setup();
+    const cl = await client(c);
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(`${w.name}: ${w.message}`);
+    };
+    process.on('warning', onWarning);
+    try {
+      const values = await Promise.all(Array.from({ length: 64 }, () => cl.counter('many').increment()));
+      expect(new Set(values).size).toBe(64);
+      expect(await cl.counter('many').get()).toBe(64);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.includes('MaxListeners'))).toEqual([]);
+  });
+
   it('stale reads eventually see the write on every endpoint', async () => {
     const c = await setup();
     const writer = await client(c);
