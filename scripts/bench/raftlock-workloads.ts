@@ -1,0 +1,161 @@
+/**
+ * The workloads on raftlock, through the SDK (`src/client`), as a user would write them:
+ *
+ * - counters: `client.counter(name).add(1)` (one exactly-once write, no read-modify-write);
+ * - locks: `client.lock(name, { waitMs })` then `lock.release()`: the cluster queues waiters
+ *   FIFO and grants the next one in the same log entry that releases, so no client retries;
+ * - get: `counter.get()`, a linearizable (ReadIndex) read.
+ *
+ * One client (one WebSocket, one session) serves every worker, except in `lock-hot`: there each
+ * worker has its own client, because one client's holders of a lock are serialised by the
+ * SDK's in-process gate before the cluster sees them; separate sessions make the cluster do the
+ * handoffs, as separate processes contending for one lock would (and as etcd's workers, each
+ * with its own lease, do).
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { connect, RaftlockError, UnavailableError, type RaftlockClient } from '../../src/client/index.js';
+import { describeDelta, sampleLeader } from './raft-metrics.js';
+import { RaftlockCluster, type RaftlockClusterOptions } from './raftlock-cluster.js';
+import { CounterTally, LockObserver, type Check, type Target, type WorkloadName, type WorkloadRun } from './workload.js';
+
+/** Whether a failed write may still have been applied. */
+function mayHaveApplied(err: unknown): boolean {
+  if (err instanceof UnavailableError) return err.outcomeUnknown;
+  return !(err instanceof RaftlockError);
+}
+
+async function inBatches<T>(items: readonly T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
+}
+
+export class RaftlockTarget implements Target {
+  readonly name = 'raftlock' as const;
+  private rows = 0;
+
+  private constructor(
+    readonly cluster: RaftlockCluster,
+    private readonly client: RaftlockClient,
+    private readonly lockWaitMs: number,
+  ) {}
+
+  static async start(opts: RaftlockClusterOptions): Promise<RaftlockTarget> {
+    const cluster = await RaftlockCluster.start(opts);
+    try {
+      const client = await connect({ endpoints: cluster.endpoints, clientId: 'bench' });
+      return new RaftlockTarget(cluster, client, 30_000);
+    } catch (err) {
+      await cluster.destroy();
+      throw err;
+    }
+  }
+
+  describe(): string[] {
+    return [`raftlock: ${this.cluster.describe()}`, 'raftlock client: the SDK (src/client), one WebSocket client per process (per worker in lock-hot)'];
+  }
+
+  serverPids(): number[] {
+    return this.cluster.pids;
+  }
+
+  problem(): string | undefined {
+    return this.cluster.deadNode();
+  }
+
+  async prepare(workload: WorkloadName, concurrency: number): Promise<WorkloadRun> {
+    const run = await this.build(workload, concurrency);
+    const before = await sampleLeader(this.cluster.endpoints);
+    return { ...run, notes: async () => describeDelta(before, await sampleLeader(this.cluster.endpoints)) };
+  }
+
+  private async build(workload: WorkloadName, concurrency: number): Promise<WorkloadRun> {
+    const pfx = `bench/${++this.rows}/${workload}-c${concurrency}`;
+    const client = this.client;
+    switch (workload) {
+      case 'counter-hot':
+      case 'counter-distinct': {
+        const tally = new CounterTally();
+        const names = Array.from({ length: concurrency }, (_, w) => (workload === 'counter-hot' ? `${pfx}/hot` : `${pfx}/w${w}`));
+        const counters = names.map((n) => client.counter(n));
+        return {
+          async op(w) {
+            const name = names[w] as string;
+            try {
+              await (counters[w] as ReturnType<RaftlockClient['counter']>).add(1);
+            } catch (err) {
+              if (mayHaveApplied(err)) tally.unknown(name);
+              throw err;
+            }
+            tally.ack(name);
+          },
+          async verify(): Promise<Check> {
+            const values = new Map<string, number>();
+            await inBatches([...new Set(names)], 16, async (n) => {
+              values.set(n, await client.counter(n).get());
+            });
+            return tally.check(values);
+          },
+          retries: () => 0,
+          close: async () => {},
+        };
+      }
+      case 'get': {
+        const counter = client.counter(`${pfx}/read`);
+        const expected = 1_000_000 + concurrency;
+        await counter.set(expected);
+        let reads = 0;
+        let wrong = 0;
+        return {
+          async op() {
+            const v = await counter.get();
+            reads++;
+            if (v !== expected) wrong++;
+          },
+          verify: async () => ({ ok: wrong === 0 && reads > 0, detail: `${reads} linearizable reads, ${wrong} returned a value other than ${expected}` }),
+          retries: () => 0,
+          close: async () => {},
+        };
+      }
+      case 'lock-hot':
+      case 'lock-distinct': {
+        const obs = new LockObserver();
+        const names = Array.from({ length: concurrency }, (_, w) => (workload === 'lock-hot' ? `${pfx}/hot` : `${pfx}/w${w}`));
+        const own: RaftlockClient[] = [];
+        if (workload === 'lock-hot') {
+          for (let i = 0; i < concurrency; i += 16) {
+            const batch = await Promise.all(Array.from({ length: Math.min(16, concurrency - i) }, (_, k) => connect({ endpoints: this.cluster.endpoints, clientId: `bench-w${i + k}` })));
+            own.push(...batch);
+          }
+        }
+        const clientOf = (w: number): RaftlockClient => own[w] ?? client;
+        const waitMs = this.lockWaitMs;
+        return {
+          async op(w) {
+            const name = names[w] as string;
+            const lock = await clientOf(w).lock(name, { waitMs });
+            obs.enter(name, lock.fencingToken);
+            await nextTurn(); // hold across an event-loop turn, so an overlap would be seen
+            obs.leave(name);
+            await lock.release();
+          },
+          async verify(): Promise<Check> {
+            const left: string[] = [];
+            await inBatches([...new Set(names)], 16, async (n) => {
+              const info = await client.lockInfo(n);
+              if (info.holder !== undefined || info.waiters !== 0) left.push(`${n}: ${info.holder !== undefined ? 'held' : 'free'}, ${info.waiters} waiting`);
+            });
+            return { ok: obs.ok && left.length === 0 && obs.grants > 0, detail: `${obs.summary()}; ${left.length === 0 ? 'all locks free afterwards' : `left behind: ${left.slice(0, 3).join('; ')}`}` };
+          },
+          retries: () => 0,
+          close: async () => {
+            await Promise.all(own.map((c) => c.close()));
+          },
+        };
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.client.close();
+    await this.cluster.destroy();
+  }
+}
