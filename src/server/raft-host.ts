@@ -87,6 +87,10 @@ export class RaftHost<R = unknown> {
   private readonly proposals = new ProposalTracker<R>();
   private readonly reads: ReadTracker;
   private queued: Array<{ readonly data: Uint8Array; readonly done: (o: ProposeOutcome<R>) => void }> = [];
+  /** Whether a ReadIndex round is out (its reads not yet answered). */
+  private readRoundOpen = false;
+  /** Reads that arrived while a round was out: they share the next round. */
+  private nextReads: Array<(outcome: ReadOutcome) => void> = [];
   private persisting = false;
   private processing = false;
   private dirty = false;
@@ -228,13 +232,38 @@ export class RaftHost<R = unknown> {
       done({ type: 'ready', index: this.applied });
       return;
     }
+    if (this.readRoundOpen) {
+      // One ReadIndex round at a time (as etcd's linearizable read loop): reads arriving while
+      // a round is out wait for it to end and then share the next round. They cannot join the
+      // open round: it may have fixed its read point before a write these reads must see.
+      this.nextReads.push(done);
+      return;
+    }
+    this.startReadRound([done]);
+  }
+
+  /** Issues one ReadIndex for `batch`; when the round ends, the reads queued meanwhile go next. */
+  private startReadRound(batch: Array<(outcome: ReadOutcome) => void>): void {
+    if (this.stopped) {
+      for (const done of batch) done({ type: 'failed', code: 'STOPPED', leader: NONE });
+      return;
+    }
     const context = this.reads.nextContext();
     const r = this.raw.readIndex(context);
     if (r.type === 'dropped') {
-      done({ type: 'failed', code: 'NO_LEADER', leader: NONE });
+      for (const done of batch) done({ type: 'failed', code: 'NO_LEADER', leader: NONE });
       return;
     }
-    this.reads.add(context, done);
+    this.readRoundOpen = true;
+    this.reads.add(context, (outcome) => {
+      this.readRoundOpen = false;
+      for (const done of batch) done(outcome);
+      if (this.nextReads.length > 0) {
+        const next = this.nextReads;
+        this.nextReads = [];
+        this.startReadRound(next);
+      }
+    });
     this.process();
   }
 
