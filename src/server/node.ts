@@ -168,6 +168,13 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   });
   metrics.attachClients(clients);
   let boundAddress = `${listen.host}:${listen.port}`;
+  // The digest hashes the whole state (about 1 s at a million counters): compute it once per
+  // applied index, not on every poll of /status (operators' and harnesses' polls stalled nodes).
+  let digestCache: { applied: number; digest: string } | undefined;
+  const digestAt = (applied: number): string => {
+    if (digestCache?.applied !== applied) digestCache = { applied, digest: createHash('sha256').update(machine.snapshot()).digest('hex').slice(0, 16) };
+    return digestCache.digest;
+  };
   const status = (): NodeStatus => {
     const st = h.status();
     return {
@@ -183,7 +190,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
       applied: st.applied,
       lastIndex: st.lastIndex,
       snapshotIndex: st.firstIndex - 1,
-      digest: createHash('sha256').update(machine.snapshot()).digest('hex').slice(0, 16),
+      digest: digestAt(st.applied),
       memory: { rss: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed },
       peers: st.progress
         .filter((p) => p.id !== id)
