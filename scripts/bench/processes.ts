@@ -6,7 +6,6 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 
 /** One child process started by the benchmark. */
 export class ServerProcess {
@@ -96,23 +95,7 @@ export class ServerProcess {
 const LIVE = new Set<ServerProcess>();
 process.once('exit', () => ServerProcess.killAll());
 
-/** Ports the OS says are free on 127.0.0.1 right now (bound together, then released). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<Server>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => {
-    const a = s.address();
-    if (a === null || typeof a !== 'object') throw new Error('no port');
-    return a.port;
-  });
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
+export { freePorts } from '../free-ports.js';
 
 /** Clock ticks per second of /proc times (`getconf CLK_TCK`; 100 on Linux in practice). */
 const CLK_TCK = (() => {

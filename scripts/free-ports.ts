@@ -1,0 +1,23 @@
+/**
+ * Free loopback ports for the processes a script or test starts: bound together on 127.0.0.1
+ * (so they are distinct), then released. Another process could take one in between; the
+ * callers start their servers at once and fail loudly if a port is taken.
+ */
+import { createServer, type Server } from 'node:net';
+
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<Server>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => {
+    const a = s.address();
+    if (a === null || typeof a !== 'object') throw new Error('no port');
+    return a.port;
+  });
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
