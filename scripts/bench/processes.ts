@@ -95,7 +95,7 @@ export class ServerProcess {
 const LIVE = new Set<ServerProcess>();
 process.once('exit', () => ServerProcess.killAll());
 
-export { freePorts } from '../free-ports.js';
+export { freePorts, sleep, waitUntil } from '../process-support.js';
 
 /** Clock ticks per second of /proc times (`getconf CLK_TCK`; 100 on Linux in practice). */
 const CLK_TCK = (() => {
@@ -129,15 +129,3 @@ export function machineCpuSeconds(): { total: number; busy: number } {
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes. */
-export async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 50): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}

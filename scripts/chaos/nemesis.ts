@@ -12,6 +12,7 @@
 import type { ChaosCluster } from './cluster.js';
 import { rng, type Rng } from './rng.js';
 import type { FaultKind, NemesisEvent } from './types.js';
+import { sleep } from '../process-support.js';
 
 /** A client process the nemesis may pause. */
 export interface PausableWorker {
@@ -34,7 +35,6 @@ export interface NemesisTarget {
   readonly log: (line: string) => void;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The nemesis kinds a run may enable. */
 export const NEMESES = ['kill', 'pause', 'partition', 'clock'] as const;

@@ -8,6 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep, waitUntil } from '../process-support.js';
 import { buckets, checkHistory } from './checks.js';
 import { ChaosCluster } from './cluster.js';
 import { Nemesis, type NemesisName, type PausableWorker } from './nemesis.js';
@@ -37,7 +38,6 @@ const ELECTION_TICKS = 10;
 const SESSION_TTL_MS = 3_000;
 const OP_TIMEOUT_MS = 4_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const wall = (): number => performance.timeOrigin + performance.now();
 
 class Worker implements PausableWorker {
@@ -212,15 +212,5 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
       if (w.child.exitCode === null) w.child.kill('SIGKILL');
     }
     await cluster.destroy();
-  }
-}
-
-async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
   }
 }

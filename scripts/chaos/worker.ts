@@ -15,6 +15,7 @@ import { connect, LockTimeoutError, NotHeldError, RaftlockError, SessionExpiredE
 import type { FromWorker, ToWorker } from './protocol.js';
 import { rng, type Rng } from './rng.js';
 import type { CounterInput, HistoryOp, LockInput } from './types.js';
+import { sleep } from '../process-support.js';
 
 type Start = Extract<ToWorker, { type: 'start' }>;
 
@@ -23,7 +24,6 @@ const send = (m: FromWorker): void => {
   if (!finished) process.send?.(m);
 };
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 let cfg: Start;
 let stopping = false;

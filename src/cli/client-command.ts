@@ -52,6 +52,21 @@ export class InterruptedError extends Error {
   }
 }
 
+/** Aborts on SIGINT/SIGTERM while a command waits, so it can clean up (close its session). */
+export function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  const on = (sig: NodeJS.Signals): void => ac.abort(new InterruptedError(sig));
+  process.once('SIGINT', on);
+  process.once('SIGTERM', on);
+  return {
+    signal: ac.signal,
+    dispose: () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    },
+  };
+}
+
 /** Parses a safe integer argument, naming it in the error. */
 export function parseInteger(text: string, what: string): number {
   const n = /^[+-]?\d+$/.test(text.trim()) ? Number(text) : Number.NaN;

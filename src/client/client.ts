@@ -289,6 +289,10 @@ export class RaftlockClient implements LockOwner, CounterOwner, AsyncDisposable 
     try {
       await this.send(s, seq, { op: 'release', name: lock.name }, undefined, this.deadline(opts), opts.signal, false);
     } catch (err) {
+      // The cluster had ended the session (so the lock is lost) before this client heard of it:
+      // like the check above, a lost lock's release is NOT_HELD (DESIGN §2.5), which withLock
+      // reports as LOCK_LOST.
+      if (err instanceof SessionExpiredError) throw new NotHeldError(`lock ${JSON.stringify(lock.name)} (token ${lock.fencingToken}) was lost: ${err.message}`, { cause: err });
       const inDoubt = !(err instanceof RaftlockError) || (err instanceof UnavailableError && !(err instanceof ClientClosedError));
       if (inDoubt && !this.cluster.closed) {
         handedOver = true;

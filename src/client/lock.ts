@@ -2,7 +2,7 @@
  * A held lock: its fencing token, a signal that fires when it is (or may be) lost, and release.
  */
 import type { CallOptions } from './cluster-client.js';
-import { LockLostError, NotHeldError, SessionExpiredError, type RaftlockError } from './errors.js';
+import { LockLostError, NotHeldError, type RaftlockError } from './errors.js';
 import type { LeaseHolder, Session } from './session.js';
 
 /** What a {@link Lock} needs from its client. @internal */
@@ -77,12 +77,6 @@ export class Lock implements LeaseHolder, AsyncDisposable {
       this.markGone('released');
     } catch (err) {
       if (err instanceof NotHeldError) this.markGone('released');
-      // The cluster had ended the session (so the lock is lost) before this client heard of
-      // it: a lost lock's release is NOT_HELD (DESIGN §2.5), which withLock reports as LOCK_LOST.
-      if (err instanceof SessionExpiredError) {
-        this.markGone('released');
-        throw new NotHeldError(`lock ${JSON.stringify(this.name)} (token ${this.fencingToken}) was lost: ${err.message}`, { cause: err });
-      }
       throw err;
     }
   }

@@ -19,8 +19,7 @@ import type { Command } from 'commander';
 import { connect, type RaftlockClient } from '../../client/client.js';
 import { LockLostError } from '../../client/errors.js';
 import type { Lock } from '../../client/lock.js';
-import { durationOption, printError, runClientCommand, UsageError, withClientOptions, type ClientContext, type ClientFlags } from '../client-command.js';
-import { interruptSignal } from './lock.js';
+import { durationOption, interruptSignal, printError, runClientCommand, UsageError, withClientOptions, type ClientContext, type ClientFlags } from '../client-command.js';
 
 interface RunFlags extends ClientFlags {
   readonly wait: string;

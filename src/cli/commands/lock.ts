@@ -9,24 +9,9 @@
 import type { Command } from 'commander';
 import { DetachedSessions } from '../../client/detached-session.js';
 import type { LockInfo } from '../../state-machine/lock-machine.js';
-import { durationOption, InterruptedError, parseInteger, runClientCommand, withClientOptions, type ClientFlags } from '../client-command.js';
+import { durationOption, interruptSignal, parseInteger, runClientCommand, withClientOptions, type ClientFlags } from '../client-command.js';
 import { formatDuration } from '../duration.js';
 import { registerLockRun } from './lock-run.js';
-
-/** Aborts on SIGINT/SIGTERM while a command waits, so it can clean up (close its session). */
-export function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
-  const ac = new AbortController();
-  const on = (sig: NodeJS.Signals): void => ac.abort(new InterruptedError(sig));
-  process.once('SIGINT', on);
-  process.once('SIGTERM', on);
-  return {
-    signal: ac.signal,
-    dispose: () => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-    },
-  };
-}
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePorts } from '../../../scripts/free-ports.js';
+import { freePorts } from '../../../scripts/process-support.js';
 import type { NodeStatus } from '../../../src/server/node.js';
 
 export { freePorts };
