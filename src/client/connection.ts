@@ -3,6 +3,7 @@
  * clean failure of every pending request when the socket closes. No retries here: the
  * {@link ClusterClient} decides what a failure means.
  */
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import {
   decodeResponse,
@@ -10,6 +11,7 @@ import {
   type ClientRequest,
   type ClientResponse,
 } from '../server/client-protocol.js';
+import { corkUntilTickEnd } from '../transport/cork.js';
 
 /** A request without its id (the connection assigns ids). */
 export type RequestBody = ClientRequest extends infer R ? (R extends ClientRequest ? Omit<R, 'id'> : never) : never;
@@ -42,6 +44,8 @@ export class Connection {
     private readonly ws: WebSocket,
     /** The `/client` URL of the node. */
     readonly url: string,
+    /** The TCP socket under `ws`, corked while a burst of requests is written. */
+    private readonly socket: Socket | undefined,
   ) {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) return;
@@ -67,13 +71,17 @@ export class Connection {
   static open(url: string, timeoutMs: number): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 16 * 1024 * 1024, handshakeTimeout: Math.max(1, timeoutMs) });
+      let socket: Socket | undefined;
+      ws.once('upgrade', (res) => {
+        socket = res.socket;
+      });
       const timer = setTimeout(() => {
         ws.terminate();
         reject(new ConnectionLostError(`could not connect to ${url} within ${timeoutMs} ms`));
       }, timeoutMs);
       ws.once('open', () => {
         clearTimeout(timer);
-        resolve(new Connection(ws, url));
+        resolve(new Connection(ws, url, socket));
       });
       ws.once('error', (err) => {
         clearTimeout(timer);
@@ -101,6 +109,7 @@ export class Connection {
       }
       this.pending.set(id, { resolve, reject });
       try {
+        if (this.socket !== undefined) corkUntilTickEnd(this.socket);
         this.ws.send(encodeRequest({ ...body, id } as ClientRequest));
       } catch (err) {
         this.pending.delete(id);

@@ -39,6 +39,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { NONE, type NodeId, type Status } from '../raft/index.js';
+import { corkUntilTickEnd } from '../transport/cork.js';
 import { closeSocket, rawToBuffer } from '../transport/ws-common.js';
 import {
   ClientProtocolError,
@@ -169,7 +170,7 @@ export class ClientEndpoint {
         return;
       }
       const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-      const conn = new ClientConnection(this, ws, remote);
+      const conn = new ClientConnection(this, ws, remote, socket);
       this.connections.add(conn);
       this.metrics.connections = this.connections.size;
       this.metrics.connectionsTotal++;
@@ -287,6 +288,8 @@ class ClientConnection {
     private readonly endpoint: ClientEndpoint,
     private readonly ws: WebSocket,
     private readonly remote: string,
+    /** The connection's TCP socket, corked while a batch of responses is written. */
+    private readonly socket: Duplex,
   ) {
     this.authenticated = !endpoint.requiresToken;
     if (!this.authenticated) {
@@ -403,6 +406,7 @@ class ClientConnection {
       this.endpoint.log.error('could not encode a client response', { remote: this.remote, error: err instanceof Error ? err.message : String(err) });
       frame = encodeResponse({ id: r.id, ok: false, error: { code: 'UNAVAILABLE', message: 'internal error encoding the response', outcomeUnknown: true } });
     }
+    corkUntilTickEnd(this.socket);
     this.ws.send(frame);
   }
 }

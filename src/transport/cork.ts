@@ -1,0 +1,24 @@
+/**
+ * Write coalescing for WebSocket connections that answer many requests at once.
+ *
+ * A leader resolves a whole applied batch of client requests in one turn of the event loop, and
+ * the SDK sends a burst of requests when a burst of answers wakes its callers. Written one frame
+ * at a time, each is one `write(2)` on loopback TCP: in the issue-8 profile those syscalls were
+ * a quarter of the leader's CPU. Corking the socket for the rest of the tick turns the burst
+ * into one `writev(2)`. It only delays bytes until the current tick's callbacks are done, so a
+ * lone reply is not held back for any real time.
+ */
+import type { Writable } from 'node:stream';
+
+/** Corks `socket` (once per tick) and uncorks it when the current tick's work is done. */
+export function corkUntilTickEnd(socket: Writable): void {
+  // ws corks and uncorks around a single two-part frame synchronously, so a cork still held here
+  // is ours from earlier in this tick.
+  if (socket.writableCorked > 0 || socket.destroyed) return;
+  socket.cork();
+  process.nextTick(uncork, socket);
+}
+
+function uncork(socket: Writable): void {
+  socket.uncork();
+}
