@@ -191,19 +191,30 @@ export class RaftLog {
     return this.unstable.snapshot !== undefined;
   }
 
-  /** Committed entries not yet applied, at most `maxBytes` (none while a snapshot is pending). */
-  nextCommittedEntries(maxBytes: number): readonly Entry[] {
+  /**
+   * Committed entries not yet handed out for applying, at most `maxBytes` (none while a snapshot
+   * is pending). With `durableOnly`, only entries already durable in this node's log: a leader
+   * can see an entry committed by its followers' acknowledgements before its own write of it
+   * completes, and a follower can learn the commit of entries it is still writing. Without it
+   * (a Ready, whose driver persists the Ready's entries before applying), those come too.
+   */
+  nextCommittedEntries(maxBytes: number, durableOnly = false): readonly Entry[] {
     if (this.hasPendingSnapshot()) return [];
     const lo = Math.max(this.applied + 1, this.firstIndex());
-    if (lo > this.committed) return [];
-    const ents = this.slice(lo, this.committed + 1, maxBytes);
+    const hi = this.applyLimit(durableOnly);
+    if (lo > hi) return [];
+    const ents = this.slice(lo, hi + 1, maxBytes);
     invariant(ents !== COMPACTED, () => `unapplied committed entries from ${lo} were compacted`);
     return ents;
   }
 
-  hasNextCommittedEntries(): boolean {
+  hasNextCommittedEntries(durableOnly = false): boolean {
     if (this.hasPendingSnapshot()) return false;
-    return this.committed > Math.max(this.applied, this.firstIndex() - 1);
+    return this.applyLimit(durableOnly) > Math.max(this.applied, this.firstIndex() - 1);
+  }
+
+  private applyLimit(durableOnly: boolean): number {
+    return durableOnly ? Math.min(this.committed, this.lastStableIndex()) : this.committed;
   }
 
   snapshot(): SnapshotMeta | undefined {

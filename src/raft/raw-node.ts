@@ -8,7 +8,8 @@
  * - When `hasReady()`, take `ready()`, do what it says in the order ready.ts documents, then
  *   call `advance()`. Steps and proposals may continue while a Ready is being persisted; they
  *   are gathered into the next one (group commit). A second `ready()` before `advance()` is a
- *   driver bug and throws.
+ *   driver bug and throws. Committed entries and read states learnt meanwhile may be taken at
+ *   once with `takeCommitted()` / `takeReadStates()`.
  */
 import { validateRaftConfig, type ConfigError, type RaftConfig } from './config.js';
 import { NO_LIMIT } from './raft-log.js';
@@ -19,8 +20,10 @@ import type { ProgressState } from './progress.js';
 import {
   NONE,
   invariant,
+  type Entry,
   type HardState,
   type Message,
+  type ReadState,
   type NodeId,
   type Role,
   type SnapshotMeta,
@@ -47,6 +50,7 @@ export interface Status {
   readonly vote: NodeId;
   readonly leader: NodeId;
   readonly commit: number;
+  /** Highest index handed to the driver for applying (the driver's own applied index may lag). */
   readonly applied: number;
   readonly firstIndex: number;
   readonly lastIndex: number;
@@ -164,12 +168,13 @@ export class RawNode {
     r.msgs = [];
     const readStates = r.readStates;
     r.readStates = [];
+    const committedEntries = this.handOutCommitted();
     const rd: Ready = {
       ...(softChanged ? { softState: ss } : {}),
       ...(hardChanged ? { hardState: hs } : {}),
       ...(snapshot !== undefined ? { snapshot } : {}),
       entries,
-      committedEntries: r.log.nextCommittedEntries(r.cfg.maxCommittedSizePerReady),
+      committedEntries,
       messages,
       persistedMessages,
       readStates,
@@ -196,9 +201,68 @@ export class RawNode {
     }
     const lastEntry = rd.entries[rd.entries.length - 1];
     if (lastEntry !== undefined) log.unstable.stableTo(lastEntry.index, lastEntry.term);
-    const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
-    if (lastApplied !== undefined) log.appliedTo(lastApplied.index);
     this.raft.onPersisted();
+  }
+
+  /**
+   * Whether {@link takeCommitted} has entries: committed, durable here, not yet handed out. For
+   * a driver with a Ready in flight (`hasReady()` is false until it advances).
+   */
+  hasCommittedToTake(): boolean {
+    if (this.pending?.snapshot !== undefined) return false;
+    return this.raft.log.hasNextCommittedEntries(true);
+  }
+
+  /**
+   * Hands out committed entries while a Ready is still being persisted, so that entries whose
+   * commitment was learnt during the write (an acknowledgement arrived) are applied now rather
+   * than after it. Only entries already durable here come out, so applying them needs nothing
+   * from the write in flight; and none while the pending Ready still has committed entries
+   * waiting for that write (they come first: the core's applied index is past them, beyond the
+   * durable end). Call only after applying the pending Ready's durable committed entries; apply
+   * the result in order, at once. Empty while the pending Ready installs a snapshot.
+   */
+  takeCommitted(): readonly Entry[] {
+    if (this.pending?.snapshot !== undefined) return [];
+    return this.handOutCommitted(true);
+  }
+
+  /**
+   * Messages that may be sent while a Ready is being persisted: those produced since it that
+   * claim nothing durable (heartbeats and their answers, ReadIndex traffic, appends carrying
+   * entries the leader is still writing, §10.2.1). Append and vote answers stay for the next
+   * Ready, and so does everything while the term or vote differs from the durable one (a
+   * message must never speak for a term this node has not durably adopted, ready.ts).
+   */
+  takeMessages(): readonly Message[] {
+    const r = this.raft;
+    if (r.msgs.length === 0 || r.term !== this.prevHardState.term || r.vote !== this.prevHardState.vote) return [];
+    const { messages, persistedMessages } = splitMessages(r.msgs, false);
+    r.msgs = persistedMessages;
+    return messages;
+  }
+
+  /** Whether read states were produced since the last Ready. */
+  hasReadStates(): boolean {
+    return this.raft.readStates.length > 0;
+  }
+
+  /** Read states produced since the last Ready (for a driver with a Ready in flight). */
+  takeReadStates(): readonly ReadState[] {
+    const rs = this.raft.readStates;
+    if (rs.length > 0) this.raft.readStates = [];
+    return rs;
+  }
+
+  /**
+   * The next committed entries, marked handed out: the core's `applied` index means "given to
+   * the driver to apply", which is all the core needs it for (never hand an entry out twice).
+   */
+  private handOutCommitted(durableOnly = false): readonly Entry[] {
+    const ents = this.raft.log.nextCommittedEntries(this.raft.cfg.maxCommittedSizePerReady, durableOnly);
+    const last = ents[ents.length - 1];
+    if (last !== undefined) this.raft.log.appliedTo(last.index);
+    return ents;
   }
 
   /**
@@ -244,7 +308,7 @@ export class RawNode {
   }
 
   /** Entries in [lo, hi) as the core sees them (durable and unstable), for tests and tools. */
-  entries(lo: number, hi: number): readonly import('./types.js').Entry[] {
+  entries(lo: number, hi: number): readonly Entry[] {
     const s = this.raft.log.slice(lo, hi, NO_LIMIT);
     return s === 'compacted' ? [] : s;
   }

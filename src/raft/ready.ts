@@ -5,8 +5,13 @@
  *   2. Send `messages` (these may go before step 1 completes) and, only once step 1 is durable,
  *      `persistedMessages`.
  *   3. Install `snapshot` into the state machine, then apply `committedEntries` in order and
- *      serve `readStates` once applied ≥ their index.
+ *      serve `readStates` once applied ≥ their index. Committed entries that were durable here
+ *      before this Ready (index ≤ the stored log's last index) may be applied before step 1
+ *      completes; the rest are among this Ready's `entries` and wait for step 1.
  *   4. Call `advance()`.
+ *
+ * While step 1 is in flight the driver may take more committed entries (`takeCommitted`) and
+ * read states (`takeReadStates`) from the RawNode, after applying this Ready's durable ones.
  *
  * Why two message lists: a vote reply or an append acknowledgement claims that something is on
  * disk (Raft Figure 2: "respond to RPCs" comes after "update stable storage"). Putting those
@@ -25,7 +30,7 @@ export interface Ready {
   readonly entries: readonly Entry[];
   /** A snapshot to persist and install: the whole stored log is replaced by it. */
   readonly snapshot?: SnapshotMeta;
-  /** Committed entries to apply, in order, after persisting. */
+  /** Committed entries to apply, in order (see step 3 for when). */
   readonly committedEntries: readonly Entry[];
   /** Messages that may be sent at once, even before this Ready is persisted. */
   readonly messages: readonly Message[];

@@ -75,6 +75,43 @@ function makeHost(voters: number[], id = 1) {
   return { host, disk, transport, sm, writes, completeWrite, drain };
 }
 
+/** Node 1 of three, just elected leader by node 2's votes; `peer(m)` delivers a message. */
+function makeElected() {
+  const h = makeHost([1, 2, 3]);
+  const peer = (m: Message): void => h.transport.handler?.onMessage(m);
+  h.host.campaign(); // pre-vote
+  h.drain();
+  peer({ type: 'vote-response', from: 2, to: 1, term: 1, pre: true, reject: false });
+  h.drain();
+  peer({ type: 'vote-response', from: 2, to: 1, term: 1, pre: false, reject: false });
+  h.drain();
+  expect(h.host.status().role).toBe('leader');
+  return { ...h, peer };
+}
+
+/**
+ * Node 1 of three, elected leader with its no-op (index 1) committed and applied; `ack(from,
+ * index)` delivers a follower's append acknowledgement, `answerHeartbeats()` has both followers
+ * answer every heartbeat sent so far (ReadIndex rounds).
+ */
+function makeLeader() {
+  const h = makeElected();
+  const { peer } = h;
+  const term = h.host.status(false).term;
+  const ack = (from: number, index: number): void =>
+    peer({ type: 'append-response', from, to: 1, term, index, reject: false, hintIndex: 0, hintTerm: 0 });
+  ack(2, 1);
+  h.drain();
+  expect(h.host.status(false)).toMatchObject({ role: 'leader', commit: 1 });
+  expect(h.host.appliedIndex).toBe(1);
+  const answerHeartbeats = (): void => {
+    const beats = h.transport.sent.filter((m) => m.type === 'heartbeat');
+    h.transport.sent = [];
+    for (const m of beats) peer({ type: 'heartbeat-response', from: m.to, to: 1, term, context: m.type === 'heartbeat' ? m.context : null });
+  };
+  return { ...h, ack, answerHeartbeats };
+}
+
 describe('RaftHost', () => {
   it('group commit: proposals arriving during an fsync go into the next single write', () => {
     const h = makeHost([1]);
@@ -115,15 +152,8 @@ describe('RaftHost', () => {
   });
 
   it('leadership lost with a proposal pending: the outcome is unknown, not failed', () => {
-    const h = makeHost([1, 2, 3]);
-    const peer = (m: Message): void => h.transport.handler?.onMessage(m);
-    h.host.campaign(); // pre-vote
-    h.drain();
-    peer({ type: 'vote-response', from: 2, to: 1, term: 1, pre: true, reject: false });
-    h.drain();
-    peer({ type: 'vote-response', from: 2, to: 1, term: 1, pre: false, reject: false });
-    h.drain();
-    expect(h.host.status().role).toBe('leader');
+    const h = makeElected();
+    const { peer } = h;
     let outcome: ProposeOutcome<number> | undefined;
     h.host.propose(enc.encode('x'), (o) => (outcome = o));
     h.drain();
@@ -135,17 +165,55 @@ describe('RaftHost', () => {
   });
 
   it('a read is answered only once the state machine reached the read point', () => {
-    const h = makeHost([1]);
-    h.host.campaign();
-    h.drain();
+    // The read point (commit index 2, learnt from the followers) is ahead of what the leader
+    // has applied (its own write of entry 2 is still in flight): the read must wait for it.
+    const h = makeLeader();
     h.host.propose(enc.encode('a'), () => {});
+    expect(h.writes.length).toBe(1); // entry 2 being written on the leader
+    h.ack(2, 2);
+    h.ack(3, 2);
+    expect(h.host.status(false).commit).toBe(2); // committed by the followers' copies
     let seen: string[] | undefined;
     h.host.read((o) => {
-      expect(o.type).toBe('ready');
+      expect(o).toEqual({ type: 'ready', index: 2 });
       seen = [...h.sm.items];
     });
+    h.answerHeartbeats(); // sent at once, though a write is in flight
+    expect(seen).toBeUndefined(); // read point 2, applied 1
     h.drain();
     expect(seen).toEqual(['a']);
+  });
+
+  it('an entry committed while this node still writes it is applied only once durable here', () => {
+    const h = makeLeader();
+    let outcome: ProposeOutcome<number> | undefined;
+    h.host.propose(enc.encode('a'), (o) => (outcome = o));
+    h.ack(2, 2);
+    h.ack(3, 2);
+    expect(h.host.status(false).commit).toBe(2);
+    // Persist before you speak: no apply, no client reply, before the leader's own fsync.
+    expect(h.sm.items).toEqual([]);
+    expect(outcome).toBeUndefined();
+    expect(h.completeWrite()).toBe(true);
+    expect(h.sm.items).toEqual(['a']);
+    expect(outcome).toMatchObject({ type: 'applied', index: 2, result: 1 });
+  });
+
+  it('entries committed during a write are applied without waiting for that write', () => {
+    const h = makeLeader();
+    const outcomes: string[] = [];
+    h.host.propose(enc.encode('a'), () => outcomes.push('a'));
+    expect(h.completeWrite()).toBe(true); // 'a' durable on the leader
+    h.host.propose(enc.encode('b'), () => outcomes.push('b'));
+    expect(h.writes.length).toBe(1); // 'b' being written
+    h.ack(2, 2); // the follower's acknowledgement of 'a' arrives during the write of 'b'
+    expect(outcomes).toEqual(['a']); // applied and answered now, not after the fsync of 'b'
+    expect(h.sm.items).toEqual(['a']);
+    expect(h.writes.length).toBe(1);
+    h.drain();
+    h.ack(2, 3);
+    h.drain();
+    expect(outcomes).toEqual(['a', 'b']);
   });
 
   it('stop answers everything that waits', () => {
