@@ -11,7 +11,7 @@ import {
   type ClientRequest,
   type ClientResponse,
 } from '../server/client-protocol.js';
-import { corkUntilTickEnd } from '../transport/cork.js';
+import { corkUntilTickEnd, zeroMask } from '../transport/cheap-writes.js';
 
 /** A request without its id (the connection assigns ids). */
 export type RequestBody = ClientRequest extends infer R ? (R extends ClientRequest ? Omit<R, 'id'> : never) : never;
@@ -70,7 +70,12 @@ export class Connection {
   /** Opens a connection; rejects with {@link ConnectionLostError} if it cannot within `timeoutMs`. */
   static open(url: string, timeoutMs: number): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 16 * 1024 * 1024, handshakeTimeout: Math.max(1, timeoutMs) });
+      const ws = new WebSocket(url, {
+        perMessageDeflate: false,
+        maxPayload: 16 * 1024 * 1024,
+        handshakeTimeout: Math.max(1, timeoutMs),
+        generateMask: zeroMask,
+      });
       let socket: Socket | undefined;
       ws.once('upgrade', (res) => {
         socket = res.socket;

@@ -39,7 +39,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { NONE, type NodeId, type Status } from '../raft/index.js';
-import { corkUntilTickEnd } from '../transport/cork.js';
+import { corkUntilTickEnd } from '../transport/cheap-writes.js';
 import { closeSocket, rawToBuffer } from '../transport/ws-common.js';
 import {
   ClientProtocolError,

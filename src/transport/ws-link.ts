@@ -14,6 +14,7 @@ import type { Message, NodeId, SnapshotRequest } from '../raft/index.js';
 import { ENTRY_OVERHEAD_BYTES } from '../raft/index.js';
 import { DecodeError } from './message-codec.js';
 import { CloseCode, newNonce, proof, proofMatches } from './handshake.js';
+import { zeroMask } from './cheap-writes.js';
 import { OutgoingSnapshot } from './snapshot-stream.js';
 import { WarnOnce, closeSocket, rawToBuffer, type LinkEnv } from './ws-common.js';
 import { PROTOCOL_VERSION, decodeFrame, encodeControl, encodeMessagesFrame } from './wire.js';
@@ -75,6 +76,7 @@ export class PeerLink {
         perMessageDeflate: false,
         handshakeTimeout: env.handshakeTimeoutMs,
         followRedirects: false,
+        generateMask: zeroMask,
       });
     } catch (err) {
       // A malformed address throws synchronously; keep retrying quietly like any failure.
