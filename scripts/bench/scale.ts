@@ -96,10 +96,21 @@ async function openSessions(cluster: RaftlockCluster, n: number, log: (l: string
   };
   const reset = (c: Connection): void => {
     c.close();
+    retire(c);
+  };
+  /**
+   * Stops using `c` for new requests without closing it: the other requests in flight on it
+   * still get their answers. Closing it on the first NOT_LEADER made up to 255 sessions in
+   * doubt per leader change; their retries opened extra sessions, past the session limit, in a
+   * run with elections (open-session is not idempotent).
+   */
+  const retire = (c: Connection): void => {
     if (conn !== undefined) void conn.then((cur) => {
       if (cur === c) conn = undefined;
     });
+    retired.add(c);
   };
+  const retired = new Set<Connection>();
   let next = 0;
   let opened = 0;
   let retries = 0;
@@ -131,7 +142,7 @@ async function openSessions(cluster: RaftlockCluster, n: number, log: (l: string
           firstError ??= `${r.error.code}: ${r.error.message}`;
           retries++;
           if (r.error.code !== 'UNAVAILABLE' && r.error.code !== 'NOT_LEADER') throw new Error(`open-session refused: ${r.error.code}: ${r.error.message}`);
-          reset(c); // leadership moved (or is moving): find the leader again
+          retire(c); // leadership moved (or is moving): find the leader again
           await sleep(50);
         }
       }
@@ -139,6 +150,7 @@ async function openSessions(cluster: RaftlockCluster, n: number, log: (l: string
   } finally {
     clearInterval(ticker);
     if (conn !== undefined) void conn.then((c) => c.close(), () => undefined);
+    for (const c of retired) c.close();
   }
   return { ms: performance.now() - t0, opened, retries, ...(firstError !== undefined ? { firstError } : {}) };
 }
