@@ -161,7 +161,7 @@ export class RawNode {
     const hs = r.hardState();
     const softChanged = ss.leader !== this.prevSoftState.leader || ss.role !== this.prevSoftState.role;
     const hardChanged = !sameHardState(hs, this.prevHardState);
-    const termOrVoteChanged = hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote;
+    const termOrVoteChanged = this.termOrVoteUndurable();
     const snapshot: SnapshotMeta | undefined = r.log.unstable.snapshot;
     const entries = [...r.log.unstable.entries];
     const { messages, persistedMessages } = splitMessages(r.msgs, termOrVoteChanged);
@@ -236,10 +236,20 @@ export class RawNode {
    */
   takeMessages(): readonly Message[] {
     const r = this.raft;
-    if (r.msgs.length === 0 || r.term !== this.prevHardState.term || r.vote !== this.prevHardState.vote) return [];
+    if (r.msgs.length === 0 || this.termOrVoteUndurable()) return [];
     const { messages, persistedMessages } = splitMessages(r.msgs, false);
     r.msgs = persistedMessages;
     return messages;
+  }
+
+  /**
+   * Whether the core's term or vote differs from the durable one (the last Ready advanced):
+   * then no message may leave before the next Ready's write, since every message speaks for
+   * the current term.
+   */
+  private termOrVoteUndurable(): boolean {
+    const r = this.raft;
+    return r.term !== this.prevHardState.term || r.vote !== this.prevHardState.vote;
   }
 
   /** Whether read states were produced since the last Ready. */
