@@ -6,7 +6,7 @@
  * applied at most once (DESIGN §1).
  */
 import { setMaxListeners } from 'node:events';
-import type { ClientError, ClientResponse } from '../server/client-protocol.js';
+import type { ClientError, ClientResponse } from '../protocol/client-protocol.js';
 import { Connection, ConnectionLostError, endpointUrl, type RequestBody } from './connection.js';
 import {
   AuthError,

@@ -10,8 +10,8 @@ import {
   encodeRequest,
   type ClientRequest,
   type ClientResponse,
-} from '../server/client-protocol.js';
-import { corkUntilTickEnd, zeroMask } from '../transport/cheap-writes.js';
+} from '../protocol/client-protocol.js';
+import { corkUntilTickEnd, zeroMask } from '../protocol/cheap-writes.js';
 
 /** A request without its id (the connection assigns ids). */
 export type RequestBody = ClientRequest extends infer R ? (R extends ClientRequest ? Omit<R, 'id'> : never) : never;

@@ -11,3 +11,4 @@ export { COMPACTED, UNAVAILABLE, type Storage } from './storage.js';
 export { SeededRandom, type RandomSource } from './rng.js';
 export { committedIndex, voteResult, majority, type VoteResult } from './quorum.js';
 export * from './types.js';
+export type { StateMachine, ApplyContext } from './state-machine.js';

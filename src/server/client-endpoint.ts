@@ -39,7 +39,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { NONE, type NodeId, type Status } from '../raft/index.js';
-import { corkUntilTickEnd } from '../transport/cheap-writes.js';
+import { corkUntilTickEnd } from '../protocol/cheap-writes.js';
 import { closeSocket, rawToBuffer } from '../transport/ws-common.js';
 import {
   ClientProtocolError,
@@ -51,8 +51,8 @@ import {
   type ClientErrorCode,
   type ClientRequest,
   type ClientResponse,
-} from './client-protocol.js';
-import type { LockService, ServiceOutcome } from './lock-service.js';
+} from '../protocol/client-protocol.js';
+import type { LockService, ServiceOutcome } from '../service/lock-service.js';
 import { silentLogger, type Logger } from './logger.js';
 
 /** Close codes of `/client` connections (besides ws's own 1009 for oversize frames). */

@@ -16,12 +16,12 @@ import { LevelDurableLog } from '../storage/level-durable-log.js';
 import { FaultLayer } from '../transport/fault-layer.js';
 import { WsPeerTransport } from '../transport/ws-transport.js';
 import { ClientEndpoint } from './client-endpoint.js';
-import { systemClock } from './clock.js';
+import { systemClock } from '../host/clock.js';
 import { parseAddress, type ClusterConfig } from './config.js';
-import { LockService } from './lock-service.js';
+import { LockService } from '../service/lock-service.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { NodeMetrics, timedLog } from './node-metrics.js';
-import { RaftHost } from './raft-host.js';
+import { RaftHost } from '../host/raft-host.js';
 
 export interface StartNodeOptions {
   readonly config: ClusterConfig;

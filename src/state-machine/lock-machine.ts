@@ -48,7 +48,7 @@
  * queued → `INVALID_ARGUMENT`); every command naming a live session renews it.
  */
 import type { Entry } from '../raft/index.js';
-import type { ApplyContext, StateMachine } from '../server/state-machine.js';
+import type { ApplyContext, StateMachine } from '../raft/state-machine.js';
 import { decodeEntry } from './codec.js';
 import type { AcquireCommand, Command, Fence, WriteCommand } from './commands.js';
 import { CounterTable } from './counters.js';

@@ -5,7 +5,7 @@
  * asserts on timing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeRequest, type ClientResponse } from '../../src/server/client-protocol.js';
+import { encodeRequest, type ClientResponse } from '../../src/protocol/client-protocol.js';
 import { packValue } from '../../src/transport/message-codec.js';
 import { startClientCluster, TestClient, waitFor, type ClientCluster, type EndpointExtras, type RequestBody } from './support/client-cluster.js';
 

@@ -7,7 +7,7 @@
  * Seeded: FUZZ_SEED=… replays a run (the seed is printed).
  */
 import { describe, expect, it } from 'vitest';
-import { decodeRequest, encodeRequest, type ClientRequest } from '../../src/server/client-protocol.js';
+import { decodeRequest, encodeRequest, type ClientRequest } from '../../src/protocol/client-protocol.js';
 import { TestClient, type RequestBody } from './support/client-cluster.js';
 import { CounterWriter } from './support/counter-writer.js';
 import { FUZZ_SEED, createFuzzer } from './support/fuzz.js';

@@ -5,7 +5,7 @@
  * sequence.
  */
 import type { Entry } from '../../src/raft/index.js';
-import type { ApplyContext, StateMachine } from '../../src/server/state-machine.js';
+import type { ApplyContext, StateMachine } from '../../src/raft/index.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

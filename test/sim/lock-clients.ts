@@ -16,7 +16,7 @@
  * also holds every fenced write (applied only with the current holder's token).
  */
 import { check, counterModel, type CounterInput, type CounterOutput, type Operation, type OperationStatus } from '../../src/checker/index.js';
-import type { ServiceOutcome, ServiceQuery } from '../../src/server/lock-service.js';
+import type { ServiceOutcome, ServiceQuery } from '../../src/service/lock-service.js';
 import type { AcquireValue, OpenSessionValue, ReleaseValue } from '../../src/state-machine/index.js';
 import { fencedMutexModel, type FencedMutexInput, type FencedMutexOutput } from './fenced-mutex-model.js';
 import type { SimNode } from './sim-node.js';

@@ -6,9 +6,9 @@
  */
 import { SeededRandom } from '../../src/raft/index.js';
 import { createHash } from 'node:crypto';
-import { LockService } from '../../src/server/lock-service.js';
-import { RaftHost, type HostTestingBugs } from '../../src/server/raft-host.js';
-import type { ApplyContext, StateMachine } from '../../src/server/state-machine.js';
+import { LockService } from '../../src/service/lock-service.js';
+import { RaftHost, type HostTestingBugs } from '../../src/host/raft-host.js';
+import type { ApplyContext, StateMachine } from '../../src/raft/index.js';
 import { LockMachine, type ApplyOutput } from '../../src/state-machine/index.js';
 import { MemoryDurableLog } from '../../src/storage/memory-durable-log.js';
 import { MemorySnapshotStore } from '../../src/storage/snapshot-store.js';

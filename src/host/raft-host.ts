@@ -35,7 +35,7 @@ import type { DurableLog, LoadedState } from '../storage/durable-log.js';
 import type { SnapshotStore } from '../storage/snapshot-store.js';
 import type { PeerTransport } from '../transport/peer-transport.js';
 import { ProposalTracker, ReadTracker, type ProposeOutcome, type ReadOutcome } from './pending-requests.js';
-import type { StateMachine } from './state-machine.js';
+import type { StateMachine } from '../raft/index.js';
 
 export type { ProposeOutcome, ReadOutcome } from './pending-requests.js';
 

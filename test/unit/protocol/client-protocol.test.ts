@@ -16,7 +16,7 @@ import {
   requestCommand,
   type ClientRequest,
   type ClientResponse,
-} from '../../../src/server/client-protocol.js';
+} from '../../../src/protocol/client-protocol.js';
 import { packValue } from '../../../src/transport/message-codec.js';
 
 const id = fc.nat({ max: Number.MAX_SAFE_INTEGER });

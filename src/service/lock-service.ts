@@ -21,9 +21,9 @@ import {
   type MachineEvent,
   type StateMachineErrorCode,
 } from '../state-machine/index.js';
-import type { Clock } from './clock.js';
-import type { ProposeOutcome, RaftHost } from './raft-host.js';
-import type { ApplyContext, StateMachine } from './state-machine.js';
+import type { Clock } from '../host/clock.js';
+import type { ProposeOutcome, RaftHost } from '../host/raft-host.js';
+import type { ApplyContext, StateMachine } from '../raft/index.js';
 
 /** The answer to a command or query. Exactly one per request. */
 export type ServiceOutcome =

@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../../src/raft/index.js';
-import { ManualClock } from '../../../src/server/clock.js';
-import { LockService, type ServiceOutcome } from '../../../src/server/lock-service.js';
-import { RaftHost } from '../../../src/server/raft-host.js';
+import { ManualClock } from '../../../src/host/clock.js';
+import { LockService, type ServiceOutcome } from '../../../src/service/lock-service.js';
+import { RaftHost } from '../../../src/host/raft-host.js';
 import { LockMachine, type ApplyOutput } from '../../../src/state-machine/index.js';
 import { MemoryDurableLog } from '../../../src/storage/memory-durable-log.js';
 import { MemorySnapshotStore } from '../../../src/storage/snapshot-store.js';

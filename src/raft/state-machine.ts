@@ -3,7 +3,7 @@
  * (DESIGN §2.4: it never reads a clock; time comes from entries). Every replica applying the
  * same entries must reach the same state, byte for byte.
  */
-import type { Entry } from '../raft/index.js';
+import type { Entry } from './types.js';
 
 /** Facts about the entry being applied, beyond its bytes. */
 export interface ApplyContext {
