@@ -1,9 +1,9 @@
 /**
  * Where client commands find the cluster: `--endpoints host:port,…`, else env
- * RAFTLOCK_ENDPOINTS, else the shipped three-node loopback configuration (DESIGN §3.2).
+ * RAFTLOCK_ENDPOINTS, else the shipped three-node loopback configuration.
  */
 import { fileURLToPath } from 'node:url';
-import { parseAddress } from '../server/config.js';
+import { parseHostPort } from '../protocol/index.js';
 
 /** The folder of shipped configurations, found relative to this file (src/ or dist/). */
 export function shippedConfig(name: 'three-node.json' | 'five-node.json'): string {
@@ -17,7 +17,7 @@ export function parseEndpoints(value: string | undefined, env: NodeJS.ProcessEnv
   const raw = value ?? env.RAFTLOCK_ENDPOINTS;
   if (raw === undefined || raw.trim() === '') return [...DEFAULT_ENDPOINTS];
   const list = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const ep of list) parseAddress(ep, '--endpoints');
+  for (const ep of list) parseHostPort(ep, '--endpoints');
   if (list.length === 0) throw new Error('--endpoints: no endpoint given (expected host:port,host:port,…)');
   return list;
 }

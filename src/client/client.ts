@@ -2,11 +2,9 @@
  * The raftlock client (DESIGN §3.3): a session kept alive in the background, locks, counters,
  * exactly-once writes, typed errors.
  */
-import type { AcquireValue, OpenSessionValue } from '../state-machine/results.js';
-import type { LockInfo as WireLockInfo } from '../state-machine/lock-machine.js';
+import type { LockInfo, OpValues, RequestBody } from '../protocol/index.js';
 import { ClusterClient, now, RemoteError, toRaftlockError, waitFor, type CallOptions } from './cluster-client.js';
-import type { RequestBody } from './connection.js';
-import { Counter, type CounterOwner, type Fence, type WriteBody, type WriteOptions } from './counter.js';
+import { Counter, type CounterOwner, type Fence, type ReadBody, type WriteBody, type WriteOptions } from './counter.js';
 import {
   ClientClosedError,
   InvalidArgumentError,
@@ -59,21 +57,6 @@ export interface LockOptions extends CallOptions {
 export interface LockInfoOptions extends CallOptions {
   /** Read the answering node's state as it is instead of a linearizable read. */
   readonly stale?: boolean;
-}
-
-/** Who holds a lock, and how many wait for it. */
-export interface LockInfo {
-  /** The holder, if the lock is held. */
-  readonly holder?: {
-    readonly sessionId: number;
-    readonly fencingToken: number;
-    /** Log time (the leader's ms clock) of the grant. */
-    readonly acquiredAt: number;
-    /** Log time at which the holder's session expires unless renewed. */
-    readonly expiresAt: number;
-  };
-  /** Sessions queued for it. */
-  readonly waiters: number;
 }
 
 const DEFAULT_TTL_MS = 10_000;
@@ -223,13 +206,7 @@ export class RaftlockClient implements LockOwner, CounterOwner, AsyncDisposable 
 
   /** Who holds `name` and how many wait (linearizable unless `stale`). */
   async lockInfo(name: string, opts: LockInfoOptions = {}): Promise<LockInfo> {
-    const body: RequestBody = opts.stale === true ? { op: 'lock-info', name, stale: true } : { op: 'lock-info', name };
-    const v = (await this.read(body, opts)) as WireLockInfo;
-    if (v.holder === undefined) return { waiters: v.waiters };
-    return {
-      holder: { sessionId: v.holder.session, fencingToken: v.holder.token, acquiredAt: v.holder.acquiredAt, expiresAt: v.holder.expiresAt },
-      waiters: v.waiters,
-    };
+    return this.read(opts.stale === true ? { op: 'lock-info', name, stale: true } : { op: 'lock-info', name }, opts);
   }
 
   // ---- counters -------------------------------------------------------------------------------
@@ -324,7 +301,7 @@ export class RaftlockClient implements LockOwner, CounterOwner, AsyncDisposable 
   }
 
   /** @internal A write on the current session (exactly once, retried with the same seq). */
-  async write(body: WriteBody, opts: WriteOptions): Promise<unknown> {
+  async write<B extends WriteBody>(body: B, opts: WriteOptions): Promise<OpValues[B['op']]> {
     this.checkOpen();
     const deadline = this.deadline(opts);
     const s = await this.sessionFor(deadline, opts.signal);
@@ -337,7 +314,7 @@ export class RaftlockClient implements LockOwner, CounterOwner, AsyncDisposable 
   }
 
   /** @internal A read (no session needed). */
-  async read(body: RequestBody, opts: CallOptions): Promise<unknown> {
+  async read<B extends ReadBody>(body: B, opts: CallOptions): Promise<OpValues[B['op']]> {
     this.checkOpen();
     try {
       const r = await this.cluster.call({ build: () => body, write: false, deadline: this.deadline(opts), signal: opts.signal });
@@ -358,10 +335,11 @@ export class RaftlockClient implements LockOwner, CounterOwner, AsyncDisposable 
   }
 
   /** Sends one write of session `s` with `seq`, retrying it as it is until answered. */
-  private async send(s: Session, seq: number, body: WriteBody, fence: Fence | undefined, deadline: number, signal: AbortSignal | undefined, parked: boolean): Promise<unknown> {
+  private async send<B extends WriteBody>(s: Session, seq: number, body: B, fence: Fence | undefined, deadline: number, signal: AbortSignal | undefined, parked: boolean): Promise<OpValues[B['op']]> {
     try {
       const r = await this.cluster.call({
-        build: () => ({ ...body, session: s.id, seq, ackedSeq: s.ackedSeq, ...(fence !== undefined ? { fence: { lock: fence.lock, token: fence.token } } : {}) }) as RequestBody,
+        // The body plus the session's fields is the request of the body's op.
+        build: () => ({ ...body, session: s.id, seq, ackedSeq: s.ackedSeq, ...(fence !== undefined ? { fence: { lock: fence.lock, token: fence.token } } : {}) }) as RequestBody & { readonly op: B['op'] },
         write: true,
         deadline,
         signal,
@@ -414,7 +392,7 @@ export class RaftlockClient implements LockOwner, CounterOwner, AsyncDisposable 
     } catch (err) {
       throw err instanceof RemoteError ? toRaftlockError(err.error, err.outcomeUnknown) : err;
     }
-    const v = r.value as OpenSessionValue;
+    const v = r.value;
     const s = new Session(this.cluster, v.sessionId, v.ttlMs, r.sentAt, this.safetyMarginMs, (gone) => {
       if (this.session === gone) this.session = undefined;
     });
@@ -443,7 +421,7 @@ export class RaftlockClient implements LockOwner, CounterOwner, AsyncDisposable 
       const seq = s.allocSeq();
       let settled = false;
       try {
-        const v = (await this.send(s, seq, { op: 'acquire', name, waitMs: serverWait }, undefined, deadline, opts.signal, serverWait > 0)) as AcquireValue;
+        const v = await this.send(s, seq, { op: 'acquire', name, waitMs: serverWait }, undefined, deadline, opts.signal, serverWait > 0);
         settled = v.status !== 'queued';
         switch (v.status) {
           case 'granted':
@@ -486,7 +464,7 @@ export class RaftlockClient implements LockOwner, CounterOwner, AsyncDisposable 
   private async abandonAcquire(s: Session, seq: number, name: string, waitMs: number): Promise<void> {
     try {
       if (s.expired !== undefined || this.cluster.closed) return;
-      const v = (await this.send(s, seq, { op: 'acquire', name, waitMs }, undefined, now() + waitMs + 60_000, undefined, waitMs > 0)) as AcquireValue;
+      const v = await this.send(s, seq, { op: 'acquire', name, waitMs }, undefined, now() + waitMs + 60_000, undefined, waitMs > 0);
       if (v.status === 'granted' || v.status === 'held-by-you') {
         const rseq = s.allocSeq();
         try {

@@ -6,8 +6,8 @@
  * applied at most once (DESIGN §1).
  */
 import { setMaxListeners } from 'node:events';
-import type { ClientError, ClientResponse } from '../protocol/client-protocol.js';
-import { Connection, ConnectionLostError, endpointUrl, type RequestBody } from './connection.js';
+import { DecodeError, parseValue, type ClientError, type ClientResponse, type OpValues, type RequestBody } from '../protocol/index.js';
+import { Connection, ConnectionLostError, endpointUrl } from './connection.js';
 import {
   AuthError,
   ClientClosedError,
@@ -44,9 +44,9 @@ export interface ClusterClientOptions {
 }
 
 /** One request of {@link ClusterClient.call}. */
-export interface CallSpec {
+export interface CallSpec<B extends RequestBody> {
   /** Builds the request for each attempt (a write reuses its session and seq). */
-  readonly build: () => RequestBody;
+  readonly build: () => B;
   /** Whether the request changes state (its outcome may be unknown after a lost answer). */
   readonly write: boolean;
   /** Absolute deadline (`performance.now()` scale). */
@@ -60,8 +60,8 @@ export interface CallSpec {
 }
 
 /** A successful answer, with the moment the answered attempt was sent (client clock). */
-export interface CallResult {
-  readonly value: unknown;
+export interface CallResult<T> {
+  readonly value: T;
   readonly index: number | undefined;
   readonly sentAt: number;
 }
@@ -150,6 +150,16 @@ export function toRaftlockError(e: ClientError, outcomeUnknown: boolean): Raftlo
   }
 }
 
+/** The answer's value checked against its op, or the {@link DecodeError} saying what is wrong. */
+function checkedValue<O extends RequestBody['op']>(op: O, value: unknown): OpValues[O] | DecodeError {
+  try {
+    return parseValue(op, value);
+  } catch (err) {
+    if (err instanceof DecodeError) return err;
+    throw err;
+  }
+}
+
 /** Leader discovery, connections and retries for one client. */
 export class ClusterClient {
   private readonly urls: readonly string[];
@@ -199,7 +209,7 @@ export class ClusterClient {
    * rejects with {@link RemoteError} for a refusal, {@link UnavailableError} at the deadline,
    * {@link ClientClosedError} if the client closes, or the signal's reason if aborted.
    */
-  async call(spec: CallSpec): Promise<CallResult> {
+  async call<B extends RequestBody>(spec: CallSpec<B>): Promise<CallResult<OpValues[B['op']]>> {
     let unknown = false;
     let backoff = 10;
     let lastProblem = 'no attempt made';
@@ -244,7 +254,8 @@ export class ClusterClient {
       }
       const conn = c.value;
       const sentAt = now();
-      const req = conn.send(spec.build());
+      const body = spec.build();
+      const req = conn.send(body);
       const perAttempt = spec.parked === true ? Math.max(this.attemptTimeoutMs, 15_000) : this.attemptTimeoutMs;
       const left = spec.deadline - now();
       const attemptMs = Math.min(left, perAttempt);
@@ -275,7 +286,18 @@ export class ClusterClient {
         continue;
       }
       const resp: ClientResponse = r.value;
-      if (resp.ok) return { value: resp.value, index: resp.index, sentAt };
+      if (resp.ok) {
+        const value = checkedValue<B['op']>(body.op, resp.value);
+        if (value instanceof DecodeError) {
+          // The node speaks the protocol wrongly: as good as no answer; ask another.
+          if (spec.write) unknown = true;
+          lastProblem = `${conn.url} answered ${body.op} with an invalid ${value.message}`;
+          this.drop(conn);
+          await nextEndpoint();
+          continue;
+        }
+        return { value, index: resp.index, sentAt };
+      }
       const e = resp.error;
       if (e.code === 'NOT_LEADER') {
         lastProblem = e.message;

@@ -5,16 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import {
-  decodeResponse,
-  encodeRequest,
-  type ClientRequest,
-  type ClientResponse,
-} from '../protocol/client-protocol.js';
-import { corkUntilTickEnd, zeroMask } from '../protocol/cheap-writes.js';
-
-/** A request without its id (the connection assigns ids). */
-export type RequestBody = ClientRequest extends infer R ? (R extends ClientRequest ? Omit<R, 'id'> : never) : never;
+import { corkUntilTickEnd, decodeResponse, encodeRequest, zeroMask, type ClientRequest, type ClientResponse, type RequestBody } from '../protocol/index.js';
 
 /** The socket closed (or failed) before the response arrived. */
 export class ConnectionLostError extends Error {

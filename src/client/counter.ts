@@ -1,7 +1,7 @@
 /**
  * A named counter of the cluster: linearizable, exactly-once writes (DESIGN §1, §2.6).
  */
-import type { RequestBody } from './connection.js';
+import type { ClientCommandType, OpValues, RequestOf } from '../protocol/index.js';
 import type { CallOptions } from './cluster-client.js';
 import { InvalidArgumentError } from './errors.js';
 
@@ -25,19 +25,19 @@ export interface GetOptions extends CallOptions {
   readonly stale?: boolean;
 }
 
-/** A write body without the session fields, which the client adds. @internal */
-export type WriteBody = { readonly op: 'counter-add'; readonly name: string; readonly delta: number }
-  | { readonly op: 'counter-set'; readonly name: string; readonly value: number }
-  | { readonly op: 'counter-cas'; readonly name: string; readonly expected: number; readonly next: number }
-  | { readonly op: 'counter-delete'; readonly name: string }
-  | { readonly op: 'acquire'; readonly name: string; readonly waitMs: number }
-  | { readonly op: 'release'; readonly name: string }
-  | { readonly op: 'close-session' };
+/** Ops written under the client's own session. @internal */
+export type SessionWriteOp = Exclude<ClientCommandType, 'open-session' | 'keep-alive'>;
+
+/** A session write without the session fields, which the client adds per attempt. @internal */
+export type WriteBody = SessionWriteOp extends infer O ? (O extends SessionWriteOp ? Omit<RequestOf<O>, 'session' | 'seq' | 'ackedSeq' | 'fence'> : never) : never;
+
+/** A read that needs no session. @internal */
+export type ReadBody = RequestOf<'counter-get'> | RequestOf<'lock-info'>;
 
 /** What a {@link Counter} needs from its client. @internal */
 export interface CounterOwner {
-  write(body: WriteBody, opts: WriteOptions): Promise<unknown>;
-  read(body: RequestBody, opts: CallOptions): Promise<unknown>;
+  write<B extends WriteBody>(body: B, opts: WriteOptions): Promise<OpValues[B['op']]>;
+  read<B extends ReadBody>(body: B, opts: CallOptions): Promise<OpValues[B['op']]>;
 }
 
 function checkInt(v: unknown, field: string): number {
@@ -56,7 +56,7 @@ export class Counter {
 
   /** Adds `delta` (may be negative) exactly once; returns the new value. */
   async add(delta: number, opts: WriteOptions = {}): Promise<number> {
-    return (await this.owner.write({ op: 'counter-add', name: this.name, delta: checkInt(delta, 'delta') }, opts)) as number;
+    return this.owner.write({ op: 'counter-add', name: this.name, delta: checkInt(delta, 'delta') }, opts);
   }
 
   /** Adds 1; returns the new value. */
@@ -71,22 +71,22 @@ export class Counter {
 
   /** The value: linearizable by default, or the answering node's (maybe stale) view with `stale`. */
   async get(opts: GetOptions = {}): Promise<number> {
-    const body: RequestBody = opts.stale === true ? { op: 'counter-get', name: this.name, stale: true } : { op: 'counter-get', name: this.name };
-    return (await this.owner.read(body, opts)) as number;
+    const body: RequestOf<'counter-get'> = opts.stale === true ? { op: 'counter-get', name: this.name, stale: true } : { op: 'counter-get', name: this.name };
+    return this.owner.read(body, opts);
   }
 
   /** Sets the value; returns the previous one. */
   async set(value: number, opts: WriteOptions = {}): Promise<number> {
-    return (await this.owner.write({ op: 'counter-set', name: this.name, value: checkInt(value, 'value') }, opts)) as number;
+    return this.owner.write({ op: 'counter-set', name: this.name, value: checkInt(value, 'value') }, opts);
   }
 
   /** Sets `next` if the value is `expected`; returns whether it did. */
   async compareAndSet(expected: number, next: number, opts: WriteOptions = {}): Promise<boolean> {
-    return (await this.owner.write({ op: 'counter-cas', name: this.name, expected: checkInt(expected, 'expected'), next: checkInt(next, 'next') }, opts)) as boolean;
+    return this.owner.write({ op: 'counter-cas', name: this.name, expected: checkInt(expected, 'expected'), next: checkInt(next, 'next') }, opts);
   }
 
   /** Deletes the counter (it reads 0 afterwards); returns the previous value. */
   async delete(opts: WriteOptions = {}): Promise<number> {
-    return (await this.owner.write({ op: 'counter-delete', name: this.name }, opts)) as number;
+    return this.owner.write({ op: 'counter-delete', name: this.name }, opts);
   }
 }

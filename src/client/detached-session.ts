@@ -1,15 +1,15 @@
 /**
  * One-shot operations on a session that nobody keeps alive: what `raftlock lock acquire` and
- * `raftlock lock release --session ID` need (DESIGN §3.2). The acquiring process exits while the
+ * `raftlock lock release --session ID` need. The acquiring process exits while the
  * lock stays held until it is released by session id or the session's TTL runs out, so there is
  * no keep-alive, no lease watchdog and no `Lock.signal` here: the user chose a bare lease.
  *
  * Writes still carry `(session, seq)` and a retry reuses them, so each is applied at most once.
  * Internal to the CLI; applications use {@link connect}.
  */
-import type { AcquireValue, OpenSessionValue, ReleaseValue } from '../state-machine/results.js';
+import type { OpValues, ReleaseValue, RequestBody } from '../protocol/index.js';
 import { ClusterClient, now, RemoteError, toRaftlockError } from './cluster-client.js';
-import type { RequestBody } from './connection.js';
+import type { ReadBody } from './counter.js';
 import { InvalidArgumentError, LockTimeoutError } from './errors.js';
 
 /** Options of a {@link DetachedSessions} client. */
@@ -53,16 +53,10 @@ export class DetachedSessions {
    * nothing behind. Throws {@link LockTimeoutError} when not granted in time.
    */
   async acquire(name: string, ttlMs: number, waitMs: number, clientId: string, signal?: AbortSignal): Promise<DetachedGrant> {
-    const opened = (await this.call({ op: 'open-session', ttlMs, clientId }, true, now() + this.opts.timeoutMs, signal)) as OpenSessionValue;
+    const opened = await this.call({ op: 'open-session', ttlMs, clientId }, true, now() + this.opts.timeoutMs, signal);
     const session = opened.sessionId;
     try {
-      const v = (await this.call(
-        { op: 'acquire', name, waitMs, session, seq: 1, ackedSeq: 0 },
-        true,
-        now() + waitMs + this.opts.timeoutMs,
-        signal,
-        waitMs > 0,
-      )) as AcquireValue;
+      const v = await this.call({ op: 'acquire', name, waitMs, session, seq: 1, ackedSeq: 0 }, true, now() + waitMs + this.opts.timeoutMs, signal, waitMs > 0);
       if (v.status === 'granted' || v.status === 'held-by-you') {
         return { sessionId: session, fencingToken: v.token, ttlMs: opened.ttlMs, expiresAt: v.expiresAt };
       }
@@ -77,7 +71,7 @@ export class DetachedSessions {
   async release(name: string, sessionId: number, signal?: AbortSignal): Promise<ReleaseValue> {
     if (!Number.isSafeInteger(sessionId) || sessionId <= 0) throw new InvalidArgumentError(`session must be a positive integer, got ${String(sessionId)}`, 'session');
     const seq = foreignSeq();
-    return (await this.call({ op: 'release', name, session: sessionId, seq, ackedSeq: seq - 1 }, true, now() + this.opts.timeoutMs, signal)) as ReleaseValue;
+    return this.call({ op: 'release', name, session: sessionId, seq, ackedSeq: seq - 1 }, true, now() + this.opts.timeoutMs, signal);
   }
 
   /** Ends session `sessionId`: releases its locks and drops its waits. */
@@ -87,7 +81,7 @@ export class DetachedSessions {
   }
 
   /** A read (`counter-get`, `lock-info`) without any session. */
-  read(body: RequestBody, signal?: AbortSignal): Promise<unknown> {
+  read<B extends ReadBody>(body: B, signal?: AbortSignal): Promise<OpValues[B['op']]> {
     return this.call(body, false, now() + this.opts.timeoutMs, signal);
   }
 
@@ -96,7 +90,7 @@ export class DetachedSessions {
     this.cluster.close();
   }
 
-  private async call(body: RequestBody, write: boolean, deadline: number, signal: AbortSignal | undefined, parked = false): Promise<unknown> {
+  private async call<B extends RequestBody>(body: B, write: boolean, deadline: number, signal: AbortSignal | undefined, parked = false): Promise<OpValues[B['op']]> {
     try {
       const r = await this.cluster.call({ build: () => body, write, deadline, signal, parked });
       return r.value;

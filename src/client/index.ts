@@ -11,7 +11,8 @@
  * ```
  */
 export { connect, RaftlockClient } from './client.js';
-export type { ConnectOptions, LockInfo, LockInfoOptions, LockOptions } from './client.js';
+export type { ConnectOptions, LockInfoOptions, LockOptions } from './client.js';
+export type { LockInfo } from '../protocol/index.js';
 export type { CallOptions } from './cluster-client.js';
 export { Counter } from './counter.js';
 export type { Fence, GetOptions, WriteOptions } from './counter.js';

@@ -40,7 +40,7 @@ import type { StateMachine } from '../raft/index.js';
 export type { ProposeOutcome, ReadOutcome } from './pending-requests.js';
 
 /** Test-only switches that break one rule each (negative controls). Never set in production. */
-export interface HostTestingBugs {
+export interface HostTestingKnobs {
   /** Send vote replies before the vote is durable. */
   readonly voteNotPersisted?: boolean;
   /** Send append acknowledgements before the entries are durable. */
@@ -75,7 +75,7 @@ export interface HostOptions<R> {
   readonly logger?: HostLogger;
   /** Called once on a fatal I/O error; the host is stopped first (fail-stop). Default: throw. */
   readonly onFatal?: (error: Error) => void;
-  readonly unsafeTestingBugs?: HostTestingBugs;
+  readonly unsafeTestingKnobs?: HostTestingKnobs;
 }
 
 const quietLogger: HostLogger = { info() {}, warn() {} };
@@ -87,7 +87,7 @@ export class RaftHost<R = unknown> {
   private readonly mirror: MemoryStorage;
   private readonly opts: HostOptions<R>;
   private readonly logger: HostLogger;
-  private readonly bugs: HostTestingBugs;
+  private readonly knobs: HostTestingKnobs;
   private readonly proposals = new ProposalTracker<R>();
   private readonly reads: ReadTracker;
   private queued: Array<{ readonly data: Uint8Array; readonly done: (o: ProposeOutcome<R>) => void }> = [];
@@ -112,7 +112,7 @@ export class RaftHost<R = unknown> {
     this.opts = opts;
     this.id = opts.id;
     this.logger = opts.logger ?? quietLogger;
-    this.bugs = opts.unsafeTestingBugs ?? {};
+    this.knobs = opts.unsafeTestingKnobs ?? {};
     // Read contexts must never repeat across restarts, or a reply to a read issued before a
     // crash could answer a newer read with an older (stale) read point.
     const incarnation = opts.raft.random.nextInt(0x7fffffff).toString(36);
@@ -232,7 +232,7 @@ export class RaftHost<R = unknown> {
       done({ type: 'failed', code: 'STOPPED', leader: NONE });
       return;
     }
-    if (this.bugs.readWithoutReadIndex === true && this.raw.status(false).role === 'leader') {
+    if (this.knobs.readWithoutReadIndex === true && this.raw.status(false).role === 'leader') {
       done({ type: 'ready', index: this.applied });
       return;
     }
@@ -356,10 +356,10 @@ export class RaftHost<R = unknown> {
     this.persisting = true;
     let now: readonly Message[] = rd.messages;
     let afterPersist: readonly Message[] = rd.persistedMessages;
-    if (this.bugs.voteNotPersisted === true || this.bugs.ackBeforeSync === true) {
+    if (this.knobs.voteNotPersisted === true || this.knobs.ackBeforeSync === true) {
       const early = (m: Message): boolean =>
-        (this.bugs.voteNotPersisted === true && m.type === 'vote-response') ||
-        (this.bugs.ackBeforeSync === true && m.type === 'append-response');
+        (this.knobs.voteNotPersisted === true && m.type === 'vote-response') ||
+        (this.knobs.ackBeforeSync === true && m.type === 'append-response');
       now = [...now, ...afterPersist.filter(early)];
       afterPersist = afterPersist.filter((m) => !early(m));
     }

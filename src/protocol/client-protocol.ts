@@ -1,7 +1,7 @@
 /**
- * The client wire protocol of `ws://<address>/client` (DESIGN §2.3, §3.3): MessagePack frames
- * carrying requests with ids and the responses matched to them. The server endpoint
- * (client-endpoint.ts) and the SDK both use the helpers here, so the two cannot drift apart.
+ * The client wire protocol of `ws://<address>/client` (docs/design.md#client-wire-protocol):
+ * MessagePack frames carrying requests with ids and the responses matched to them. The server
+ * endpoint and the SDK both use the helpers here, so the two cannot drift apart.
  *
  * Frames:
  * - **Request**: one binary WebSocket frame holding one msgpack map
@@ -18,19 +18,20 @@
  *   of what a half-malformed batch means. An array is refused like any other bad frame.
  * - **Strict**: unknown ops and unknown fields are refused, not ignored (as on `/raft`): a field
  *   the server silently dropped — a `fence`, say — would change a write's meaning unnoticed.
- *   Write ops are checked by the state machine's own {@link validateCommand} (ranges, name sizes,
- *   Unicode), the single gate for commands, so the client gets the error the log would give.
+ *   Write ops are checked by {@link parseClientCommand} (ranges, name sizes, Unicode), the gate
+ *   the state machine also runs on every entry, so the client gets the error the log would give.
+ * - Every request is validated here once, on its way in; what passes is typed, and the layers
+ *   below do not check it again.
  * - A frame that is not a map with a valid `id` is answered with `id: null` (the client cannot
  *   match it to a request, but learns that it speaks the protocol wrongly).
  * - Decoding throws only {@link ClientProtocolError}, whatever the bytes.
  */
-import {
-  DEFAULT_LIMITS,
-  validateCommand,
-  type Command,
-  type Limits,
-} from '../state-machine/index.js';
-import { DecodeError, packValue, unpackValue } from '../transport/message-codec.js';
+import { CLIENT_COMMAND_TYPES, isClientCommandType, parseClientCommand, type ClientCommand, type ClientCommandType } from './commands.js';
+import { isErrorCode, type ErrorCode } from './errors.js';
+import { FieldError, booleanField, checkName, checkShape } from './fields.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
+import { DecodeError, describe, isPlainMap, packValue, quote, unpackValue, withoutUndefined } from './msgpack.js';
+import type { Op } from './values.js';
 
 /** Version of this protocol, reported by `hello`. */
 export const CLIENT_PROTOCOL_VERSION = 1;
@@ -38,57 +39,19 @@ export const CLIENT_PROTOCOL_VERSION = 1;
 /** Longest `token` accepted in `hello` (UTF-16 code units); real tokens are far shorter. */
 export const MAX_TOKEN_LENGTH = 1024;
 
-/**
- * Error codes a client can receive: the SDK's stable codes of DESIGN §3.3 plus the codes of
- * routing (`NOT_LEADER`) and of a misbehaving client (`STALE_SEQUENCE`). `LOCK_TIMEOUT` and
- * `LOCK_LOST` belong to the SDK: the server answers a timed-out wait with a value.
- */
-export const CLIENT_ERROR_CODES = [
-  'NOT_HELD',
-  'SESSION_EXPIRED',
-  'FENCED',
-  'UNAVAILABLE',
-  'INVALID_ARGUMENT',
-  'LIMIT_EXCEEDED',
-  'OVERFLOW',
-  'AUTH',
-  'NOT_LEADER',
-  'STALE_SEQUENCE',
-  'LOCK_TIMEOUT',
-  'LOCK_LOST',
-] as const;
+/** Ops answered without the log. */
+export const QUERY_OPS = ['hello', 'status', 'counter-get', 'lock-info'] as const;
 
-/** A code of {@link CLIENT_ERROR_CODES}. */
-export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
-
-/** Ops that become a state machine command (and go through the log). */
-export const COMMAND_OPS = [
-  'open-session',
-  'keep-alive',
-  'close-session',
-  'acquire',
-  'release',
-  'counter-add',
-  'counter-set',
-  'counter-cas',
-  'counter-delete',
-] as const;
-
-/** An op of {@link COMMAND_OPS}. */
-export type CommandOp = (typeof COMMAND_OPS)[number];
-
-/** Every op of the protocol. */
-export const CLIENT_OPS = ['hello', 'status', 'counter-get', 'lock-info', ...COMMAND_OPS] as const;
+/** Every op of the protocol: the queries and the client commands. */
+export const CLIENT_OPS = [...QUERY_OPS, ...CLIENT_COMMAND_TYPES] as const satisfies readonly Op[];
 
 /** An op of {@link CLIENT_OPS}. */
 export type ClientOp = (typeof CLIENT_OPS)[number];
 
-type CommandOf<O extends CommandOp> = Extract<Command, { readonly type: O }>;
-
 /** A request whose op is a command: the command's fields, flat, beside `id` and `op`. */
 export type CommandRequest = {
-  [O in CommandOp]: { readonly id: number; readonly op: O } & Omit<CommandOf<O>, 'type'>;
-}[CommandOp];
+  [O in ClientCommandType]: { readonly id: number; readonly op: O } & Omit<Extract<ClientCommand, { readonly type: O }>, 'type'>;
+}[ClientCommandType];
 
 /** A decoded, validated request. */
 export type ClientRequest =
@@ -101,9 +64,15 @@ export type ClientRequest =
   | { readonly id: number; readonly op: 'lock-info'; readonly name: string; readonly stale?: boolean }
   | CommandRequest;
 
+/** A request without its id (the connection assigns ids). */
+export type RequestBody = ClientRequest extends infer R ? (R extends ClientRequest ? Omit<R, 'id'> : never) : never;
+
+/** The request body of op `O`. */
+export type RequestOf<O extends ClientOp> = Extract<RequestBody, { readonly op: O }>;
+
 /** The error part of a failed response. */
 export interface ClientError {
-  readonly code: ClientErrorCode;
+  readonly code: ErrorCode;
   readonly message: string;
   /** The offending field of a malformed request, when known (e.g. `id`, `op`, `stale`). */
   readonly field?: string;
@@ -129,7 +98,7 @@ export class ClientProtocolError extends Error {
     /** Where it went wrong (`frame`, `id`, `op`, a field name...). */
     readonly field: string,
     message: string,
-    readonly code: ClientErrorCode = 'INVALID_ARGUMENT',
+    readonly code: ErrorCode = 'INVALID_ARGUMENT',
   ) {
     super(message);
   }
@@ -140,43 +109,11 @@ export class ClientProtocolError extends Error {
   }
 }
 
-// ---- helpers ----------------------------------------------------------------------------------
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'nothing';
-  if (Array.isArray(v)) return 'an array';
-  if (v instanceof Uint8Array) return 'binary data';
-  if (typeof v === 'number') return String(v);
-  if (typeof v === 'string') return `a string of length ${v.length}`;
-  return `a value of type ${typeof v}`;
-}
-
-function isPlainMap(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const proto: unknown = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
 function isRequestId(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-/** Quotes a client-chosen string for a message, bounded so a huge one cannot bloat the reply. */
-function quote(s: string): string {
-  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
-}
-
 const KNOWN_OPS: ReadonlySet<string> = new Set(CLIENT_OPS);
-const COMMAND_OP_SET: ReadonlySet<string> = new Set(COMMAND_OPS);
-
-/** Fields (beyond id and op) of the ops this module validates itself. */
-const LOCAL_FIELDS: Readonly<Record<string, readonly [required: readonly string[], optional: readonly string[]]>> = {
-  hello: [[], ['token']],
-  status: [[], []],
-  'counter-get': [['name'], ['stale']],
-  'lock-info': [['name'], ['stale']],
-};
 
 // ---- requests ---------------------------------------------------------------------------------
 
@@ -192,59 +129,43 @@ export function parseRequest(value: unknown, limits: Limits = DEFAULT_LIMITS): C
   const op = value['op'];
   if (typeof op !== 'string') throw new ClientProtocolError(id, 'op', `op must be a string, got ${describe(op)}`);
   if (!KNOWN_OPS.has(op)) throw new ClientProtocolError(id, 'op', `unknown op ${quote(op)}; known ops: ${CLIENT_OPS.join(', ')}`);
-
-  const args: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (k !== 'id' && k !== 'op') args[k] = v;
-
-  if (COMMAND_OP_SET.has(op)) {
-    // The command gate of the state machine: the same checks, and messages naming the field.
-    // `type` cannot be smuggled in: it would be an unknown field of the request.
-    if (Object.hasOwn(args, 'type')) throw new ClientProtocolError(id, 'type', `${op}: unknown field "type"`);
-    const valid = validateCommand({ type: op, ...args }, limits);
-    if (!valid.ok) throw new ClientProtocolError(id, fieldOf(valid.message), valid.message, valid.code);
-    const { type: _type, ...fields } = valid.value;
-    return { id, op, ...fields } as ClientRequest;
+  try {
+    return parseFields(id, op as ClientOp, value, limits);
+  } catch (err) {
+    if (err instanceof FieldError) throw new ClientProtocolError(id, err.field, err.message);
+    throw err;
   }
+}
 
-  const spec = LOCAL_FIELDS[op];
-  if (spec === undefined) throw new ClientProtocolError(id, 'op', `unknown op ${quote(op)}`);
-  const [required, optional] = spec;
-  for (const k of Object.keys(args)) {
-    if (!required.includes(k) && !optional.includes(k)) throw new ClientProtocolError(id, k.slice(0, 40), `${op}: unknown field ${quote(k)}`);
+/** The fields of a request of a known op; throws {@link FieldError}. */
+function parseFields(id: number, op: ClientOp, rec: Readonly<Record<string, unknown>>, limits: Limits): ClientRequest {
+  if (isClientCommandType(op)) {
+    // `type` cannot be smuggled in: it is an unknown field of a request.
+    const { type: _type, ...fields } = parseClientCommand(op, rec, limits, ['id', 'op']);
+    return { id, op, ...fields } as CommandRequest;
   }
-  for (const k of required) if (args[k] === undefined) throw new ClientProtocolError(id, k, `${op}: missing field ${k}`);
-
   switch (op) {
     case 'hello': {
-      const token = args['token'];
+      checkShape(rec, op, [], ['token'], ['id', 'op']);
+      const token = rec['token'];
       if (token === undefined) return { id, op };
       if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) {
-        throw new ClientProtocolError(id, 'token', `token must be a string of at most ${MAX_TOKEN_LENGTH} characters, got ${describe(token)}`);
+        throw new FieldError('token', `token must be a string of at most ${MAX_TOKEN_LENGTH} characters, got ${describe(token)}`);
       }
       return { id, op, token };
     }
     case 'status':
+      checkShape(rec, op, [], [], ['id', 'op']);
       return { id, op };
     case 'counter-get':
     case 'lock-info': {
-      // Names are checked like a command's, so a read refuses exactly what a write would.
-      const probe = validateCommand({ type: 'release', session: 1, seq: 1, name: args['name'] }, limits);
-      if (!probe.ok) throw new ClientProtocolError(id, 'name', probe.message);
-      const name = args['name'] as string;
-      const stale = args['stale'];
-      if (stale === undefined) return { id, op, name };
-      if (typeof stale !== 'boolean') throw new ClientProtocolError(id, 'stale', `stale must be a boolean, got ${describe(stale)}`);
-      return { id, op, name, stale };
+      checkShape(rec, op, ['name'], ['stale'], ['id', 'op']);
+      // The name rule of every layer: a read refuses exactly what a write would.
+      const name = checkName(rec['name'], 'name', limits.maxNameBytes);
+      if (rec['stale'] === undefined) return { id, op, name };
+      return { id, op, name, stale: booleanField(rec, 'stale') };
     }
-    default:
-      throw new ClientProtocolError(id, 'op', `unknown op ${quote(op)}`);
   }
-}
-
-/** Best-effort field name from a validateCommand message (`ttlMs must be...`, `...: missing field x`). */
-function fieldOf(message: string): string {
-  const m = /(?:unknown field|missing field) "?([^"\s]+)"?/.exec(message) ?? /^([A-Za-z][\w.]*)[: ]/.exec(message);
-  return m?.[1] ?? 'request';
 }
 
 /**
@@ -266,18 +187,18 @@ export function decodeRequest(frame: Uint8Array, limits: Limits = DEFAULT_LIMITS
  * otherwise send them, and the server would see a present-but-empty field).
  */
 export function encodeRequest(request: ClientRequest): Buffer {
-  return packValue(withoutUndefined(request as unknown as Record<string, unknown>));
+  return packValue(withoutUndefined(request));
 }
 
-/** The state machine command a command request stands for. */
-export function requestCommand(request: CommandRequest): Command {
+/** The command a command request stands for. */
+export function requestCommand(request: CommandRequest): ClientCommand {
   const { id: _id, op, ...fields } = request;
-  return { type: op, ...fields } as Command;
+  return { type: op, ...fields } as ClientCommand;
 }
 
 /** Whether a request's op is a command (goes through the log). */
 export function isCommandRequest(request: ClientRequest): request is CommandRequest {
-  return COMMAND_OP_SET.has(request.op);
+  return isClientCommandType(request.op);
 }
 
 // ---- responses --------------------------------------------------------------------------------
@@ -289,12 +210,11 @@ export function encodeResponse(response: ClientResponse): Buffer {
     out['value'] = response.value ?? null;
     if (response.index !== undefined) out['index'] = response.index;
   } else {
-    out['error'] = withoutUndefined(response.error as unknown as Record<string, unknown>);
+    out['error'] = withoutUndefined(response.error);
   }
   return packValue(out);
 }
 
-const ERROR_CODES: ReadonlySet<string> = new Set(CLIENT_ERROR_CODES);
 const ERROR_FIELDS = new Set(['code', 'message', 'field', 'leader', 'leaderAddress', 'outcomeUnknown']);
 
 /**
@@ -338,11 +258,11 @@ export function parseResponse(value: unknown): ClientResponse {
   if (!isPlainMap(e)) throw new ClientProtocolError(id, 'error', `error must be a map, got ${describe(e)}`);
   for (const k of Object.keys(e)) if (!ERROR_FIELDS.has(k)) throw new ClientProtocolError(id, `error.${k.slice(0, 40)}`, `unknown error field ${quote(k)}`);
   const code = e['code'];
-  if (typeof code !== 'string' || !ERROR_CODES.has(code)) throw new ClientProtocolError(id, 'error.code', `unknown error code ${describe(code)}`);
+  if (!isErrorCode(code)) throw new ClientProtocolError(id, 'error.code', `unknown error code ${describe(code)}`);
   const message = e['message'];
   if (typeof message !== 'string') throw new ClientProtocolError(id, 'error.message', `error.message must be a string, got ${describe(message)}`);
-  const error: { code: ClientErrorCode; message: string; field?: string; leader?: number; leaderAddress?: string; outcomeUnknown?: boolean } = {
-    code: code as ClientErrorCode,
+  const error: { code: ErrorCode; message: string; field?: string; leader?: number; leaderAddress?: string; outcomeUnknown?: boolean } = {
+    code,
     message,
   };
   const { field, leader, leaderAddress, outcomeUnknown } = e;
@@ -363,10 +283,4 @@ export function parseResponse(value: unknown): ClientResponse {
     error.outcomeUnknown = outcomeUnknown;
   }
   return { id, ok: false, error };
-}
-
-function withoutUndefined(rec: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(rec)) if (v !== undefined) out[k] = v;
-  return out;
 }

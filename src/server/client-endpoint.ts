@@ -48,11 +48,11 @@ import {
   encodeResponse,
   isCommandRequest,
   requestCommand,
-  type ClientErrorCode,
+  type ErrorCode,
   type ClientRequest,
   type ClientResponse,
-} from '../protocol/client-protocol.js';
-import type { LockService, ServiceOutcome } from '../service/lock-service.js';
+} from '../protocol/index.js';
+import type { LockService, ServiceOutcome } from '../service/index.js';
 import { silentLogger, type Logger } from './logger.js';
 
 /** Close codes of `/client` connections (besides ws's own 1009 for oversize frames). */
@@ -214,7 +214,7 @@ export class ClientEndpoint {
   }
 
   /** @internal Counts an error response. */
-  countError(code: ClientErrorCode): void {
+  countError(code: ErrorCode): void {
     this.metrics.errors[code] = (this.metrics.errors[code] ?? 0) + 1;
   }
 

@@ -1,10 +1,11 @@
 /**
- * Cluster configuration files (DESIGN §3.1, contract): parsing and validation. Unknown keys and
+ * Cluster configuration files (docs/operations.md#configuration): parsing and validation. Unknown keys and
  * invalid values are refused with a message naming the key, so a typo never starts a node with
  * a silently different configuration.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_LIMITS, LIMIT_NAMES, LIMIT_RANGES, parseHostPort, resolveLimits, type HostPort, type Limits } from '../protocol/index.js';
 
 /** One member of the cluster. */
 export interface NodeAddress {
@@ -13,13 +14,15 @@ export interface NodeAddress {
   readonly address: string;
 }
 
-/** Size limits (DESIGN §2.7); every field has the documented default. */
-export interface Limits {
-  readonly maxNameBytes: number;
+/**
+ * A node's limits: the cluster's {@link Limits} (the one definition, shared by the edge and the
+ * state machine) and the frame sizes of the node's two endpoints.
+ */
+export interface NodeLimits extends Limits {
+  /** Largest client frame (default 1 MiB); a larger one closes the connection. */
   readonly maxClientFrameBytes: number;
+  /** Largest peer frame (default 16 MiB). */
   readonly maxPeerFrameBytes: number;
-  readonly maxSessions: number;
-  readonly maxWaitersPerLock: number;
 }
 
 export interface ClusterConfig {
@@ -36,15 +39,14 @@ export interface ClusterConfig {
   readonly clientToken?: string;
   /** Snapshot every this many applied entries (0 = never). */
   readonly snapshotEvery: number;
-  readonly limits: Limits;
+  readonly limits: NodeLimits;
 }
 
-export const DEFAULT_LIMITS: Limits = {
-  maxNameBytes: 256,
+/** The documented defaults of {@link NodeLimits}. */
+export const DEFAULT_NODE_LIMITS: NodeLimits = {
+  ...DEFAULT_LIMITS,
   maxClientFrameBytes: 1024 * 1024,
   maxPeerFrameBytes: 16 * 1024 * 1024,
-  maxSessions: 100_000,
-  maxWaitersPerLock: 10_000,
 };
 
 /** A configuration that cannot be used; `key` names the offending key (dotted path). */
@@ -62,7 +64,7 @@ export class ConfigError extends Error {
 
 const TOP_KEYS = new Set(['clusterId', 'nodes', 'dataDir', 'tickMs', 'electionTicks', 'heartbeatTicks', 'secret', 'clientToken', 'tls', 'snapshotEvery', 'limits']);
 const NODE_KEYS = new Set(['id', 'address']);
-const LIMIT_KEYS = new Set(Object.keys(DEFAULT_LIMITS));
+const LIMIT_KEYS = new Set(Object.keys(DEFAULT_NODE_LIMITS));
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -78,19 +80,17 @@ function int(obj: Record<string, unknown>, key: string, path: string, min: numbe
 }
 
 /** Validates `host:port` (IPv4, hostname or [IPv6]) and returns it unchanged. */
-export function parseAddress(value: unknown, key: string): { host: string; port: number } {
-  if (typeof value !== 'string') throw new ConfigError(key, `must be "host:port", got ${JSON.stringify(value)}`);
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
-  const port = m === null ? NaN : Number(m[2]);
-  if (m === null || m[1] === undefined || !(port >= 1 && port <= 65535)) {
-    throw new ConfigError(key, `must be "host:port" with a port from 1 to 65535, got ${JSON.stringify(value)}`);
+export function parseAddress(value: unknown, key: string): HostPort {
+  try {
+    return parseHostPort(value, key);
+  } catch (err) {
+    throw new ConfigError(key, (err as Error).message.slice(key.length + 2));
   }
-  return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
 /**
  * Validates a parsed JSON value as a cluster configuration. `baseDir` resolves a relative
- * `dataDir` (the current directory, per DESIGN §3.1); `env` supplies RAFTLOCK_SECRET.
+ * `dataDir` (the current directory); `env` supplies RAFTLOCK_SECRET.
  */
 export function validateConfig(raw: unknown, opts: { baseDir: string; env?: NodeJS.ProcessEnv; source?: string } = { baseDir: process.cwd() }): ClusterConfig {
   const src = opts.source;
@@ -135,19 +135,7 @@ export function validateConfig(raw: unknown, opts: { baseDir: string; env?: Node
     }
     if (raw.tls !== undefined) throw new ConfigError('tls', 'TLS (wss) is not supported by this version yet; remove the key');
     const snapshotEvery = int(raw, 'snapshotEvery', 'snapshotEvery', 0, 100_000_000, 10_000);
-    let limits = DEFAULT_LIMITS;
-    if (raw.limits !== undefined) {
-      if (!isRecord(raw.limits)) throw new ConfigError('limits', 'must be an object');
-      for (const k of Object.keys(raw.limits)) if (!LIMIT_KEYS.has(k)) throw new ConfigError(`limits.${k}`, `unknown key (known: ${[...LIMIT_KEYS].join(', ')})`);
-      const l = raw.limits;
-      limits = {
-        maxNameBytes: int(l, 'maxNameBytes', 'limits.maxNameBytes', 1, 65_536, DEFAULT_LIMITS.maxNameBytes),
-        maxClientFrameBytes: int(l, 'maxClientFrameBytes', 'limits.maxClientFrameBytes', 1024, 64 * 1024 * 1024, DEFAULT_LIMITS.maxClientFrameBytes),
-        maxPeerFrameBytes: int(l, 'maxPeerFrameBytes', 'limits.maxPeerFrameBytes', 64 * 1024, 256 * 1024 * 1024, DEFAULT_LIMITS.maxPeerFrameBytes),
-        maxSessions: int(l, 'maxSessions', 'limits.maxSessions', 1, 10_000_000, DEFAULT_LIMITS.maxSessions),
-        maxWaitersPerLock: int(l, 'maxWaitersPerLock', 'limits.maxWaitersPerLock', 1, 1_000_000, DEFAULT_LIMITS.maxWaitersPerLock),
-      };
-    }
+    const limits = raw.limits === undefined ? DEFAULT_NODE_LIMITS : parseLimits(raw.limits);
     return {
       clusterId,
       nodes,
@@ -164,6 +152,22 @@ export function validateConfig(raw: unknown, opts: { baseDir: string; env?: Node
     if (err instanceof ConfigError && src !== undefined && err.source === undefined) throw new ConfigError(err.key, err.message.replace(/^[^:]*: /, ''), src);
     throw err;
   }
+}
+
+/** The `limits` object: frame sizes here, the cluster's limits by their one set of ranges. */
+function parseLimits(l: unknown): NodeLimits {
+  if (!isRecord(l)) throw new ConfigError('limits', 'must be an object');
+  for (const k of Object.keys(l)) if (!LIMIT_KEYS.has(k)) throw new ConfigError(`limits.${k}`, `unknown key (known: ${[...LIMIT_KEYS].join(', ')})`);
+  const machine: Partial<Record<keyof Limits, number>> = {};
+  for (const field of LIMIT_NAMES) {
+    const [min, max] = LIMIT_RANGES[field];
+    machine[field] = int(l, field, `limits.${field}`, min, max, DEFAULT_LIMITS[field]);
+  }
+  return {
+    ...resolveLimits(machine),
+    maxClientFrameBytes: int(l, 'maxClientFrameBytes', 'limits.maxClientFrameBytes', 1024, 64 * 1024 * 1024, DEFAULT_NODE_LIMITS.maxClientFrameBytes),
+    maxPeerFrameBytes: int(l, 'maxPeerFrameBytes', 'limits.maxPeerFrameBytes', 64 * 1024, 256 * 1024 * 1024, DEFAULT_NODE_LIMITS.maxPeerFrameBytes),
+  };
 }
 
 /** Reads and validates a configuration file; relative `dataDir` resolves against `cwd`. */

@@ -3,6 +3,7 @@
  * with the same options as a configuration file (`validateConfig` checks them), returning a
  * handle with `stop()`.
  */
-export { startNode, type NodeHandle, type NodeStatus, type StartNodeOptions } from './node.js';
-export { validateConfig, loadConfigFile, ConfigError, DEFAULT_LIMITS, type ClusterConfig, type Limits, type NodeAddress } from './config.js';
+export { startNode, type NodeHandle, type StartNodeOptions } from './node.js';
+export type { NodeStatus, Limits } from '../protocol/index.js';
+export { validateConfig, loadConfigFile, ConfigError, DEFAULT_NODE_LIMITS, type ClusterConfig, type NodeLimits, type NodeAddress } from './config.js';
 export { createJsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';

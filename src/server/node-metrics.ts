@@ -6,7 +6,7 @@
 import type { Status } from '../raft/index.js';
 import type { DurableLog } from '../storage/durable-log.js';
 import { Counter, Gauge, Histogram, Registry } from './metrics.js';
-import type { RaftHost } from '../host/raft-host.js';
+import type { RaftHost } from '../host/index.js';
 
 const ROLES = ['follower', 'pre-candidate', 'candidate', 'leader'] as const;
 

@@ -5,32 +5,17 @@
  * leader's duties (proposing session expiry and deadline ticks). The `/client` endpoint and the
  * simulator both drive nodes through it.
  */
-import { NONE, type NodeId } from '../raft/index.js';
-import {
-  DEFAULT_LIMITS,
-  encodeEntry,
-  isLeaderCommand,
-  nextStamp,
-  validateCommand,
-  type AcquireValue,
-  type ApplyOutput,
-  type Command,
-  type CommandValue,
-  type LockInfo,
-  type LockMachine,
-  type MachineEvent,
-  type StateMachineErrorCode,
-} from '../state-machine/index.js';
-import type { Clock } from '../host/clock.js';
-import type { ProposeOutcome, RaftHost } from '../host/raft-host.js';
-import type { ApplyContext, StateMachine } from '../raft/index.js';
+import type { Clock, ProposeOutcome, RaftHost } from '../host/index.js';
+import type { LockInfo, MachineErrorCode } from '../protocol/index.js';
+import { NONE, type ApplyContext, type NodeId, type StateMachine } from '../raft/index.js';
+import { encodeEntry, nextStamp, type ApplyOutput, type Command, type CommandValue, type LockMachine, type MachineEvent, type SessionCommand } from '../state-machine/index.js';
 
 /** The answer to a command or query. Exactly one per request. */
 export type ServiceOutcome =
   /** Applied (writes) or read; `index` is the log index of the entry, or the read point. */
   | { readonly type: 'ok'; readonly value: CommandValue | LockInfo; readonly index: number }
   /** The machine refused it (applied as a no-op, or rejected before entering the log). */
-  | { readonly type: 'error'; readonly code: StateMachineErrorCode; readonly message: string }
+  | { readonly type: 'error'; readonly code: MachineErrorCode; readonly message: string }
   /** Definitely not applied here: ask `leader` (NONE if unknown). */
   | { readonly type: 'not-leader'; readonly leader: NodeId }
   /**
@@ -100,27 +85,18 @@ export class LockService {
   }
 
   /**
-   * Validates, stamps and proposes `command`. Invalid input is answered with a typed error and
-   * never enters the log. A queued acquire is answered when granted or timed out.
+   * Stamps and proposes a session's `cmd`, already validated at the edge (src/protocol): the
+   * type admits no leader command, so a client cannot forge the leader's judgement of time.
+   * Refusals that depend on the state (the session limit) are answered here and never enter
+   * the log. A queued acquire is answered when granted or timed out.
    */
-  submit(command: unknown, done: (o: ServiceOutcome) => void): void {
-    const valid = validateCommand(command, this.machine.limits ?? DEFAULT_LIMITS);
-    if (!valid.ok) {
-      done({ type: 'error', code: valid.code, message: valid.message });
-      return;
-    }
-    const cmd = valid.value;
-    if (isLeaderCommand(cmd)) {
-      // Expiry and ticks carry the leader's judgement of time; a client must not forge them.
-      done({ type: 'error', code: 'INVALID_ARGUMENT', message: `'${cmd.type}' is proposed by the leader only` });
-      return;
-    }
+  submit(cmd: SessionCommand, done: (o: ServiceOutcome) => void): void {
     if (cmd.type === 'open-session' && this.machine.sessionCount >= this.machine.limits.maxSessions) {
       done({ type: 'error', code: 'LIMIT_EXCEEDED', message: `the cluster already has ${this.machine.sessionCount} sessions (limit ${this.machine.limits.maxSessions})` });
       return;
     }
     this.propose(cmd, (o) => {
-      if (o.type === 'ok' && cmd.type === 'acquire' && (o.value as AcquireValue | null)?.status === 'queued') {
+      if (o.type === 'ok' && cmd.type === 'acquire' && isQueued(o.value)) {
         // The wait lives in the replicated state; this node answers when it ends.
         const key = `${cmd.session}:${cmd.seq}`;
         this.parked.get(key)?.done({ type: 'unavailable', outcomeUnknown: true, reason: 'superseded by a retry' });
@@ -147,11 +123,6 @@ export class LockService {
       const value = q.type === 'counter-get' ? this.machine.counterValue(q.name) : this.machine.lockInfo(q.name);
       done({ type: 'ok', value, index });
     };
-    const name = q.name;
-    if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > this.machine.limits.maxNameBytes) {
-      done({ type: 'error', code: 'INVALID_ARGUMENT', message: `name must be 1-${this.machine.limits.maxNameBytes} UTF-8 bytes` });
-      return;
-    }
     if (opts.stale === true) {
       answer(this.machine.appliedIndex);
       return;
@@ -226,6 +197,10 @@ export class LockService {
       p.done({ type: 'ok', value: { status: 'timed-out' }, index: this.machine.appliedIndex });
     }
   }
+}
+
+function isQueued(value: CommandValue | LockInfo): boolean {
+  return typeof value === 'object' && value !== null && 'status' in value && value.status === 'queued';
 }
 
 function mapOutcome(o: ProposeOutcome<ApplyOutput>): ServiceOutcome {

@@ -9,18 +9,14 @@
  * **Canonical encoding.** Maps are written with their keys sorted (code-unit order) and
  * `undefined` members left out, so equal values always give identical bytes — what
  * determinism of snapshots rests on, whatever order an object's keys were created in.
- * Records (msgpackr's structure extension) are off: bytes never depend on encoder history.
+ * The encoder is the project's one MessagePack setup (src/protocol/msgpack.ts).
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { DEFAULT_LIMITS, isPlainMap, packValue, unpackValue, type Limits } from '../protocol/index.js';
 import { isValidTime, validateCommand, type Command } from './commands.js';
 import { fail, ok, type Result } from './errors.js';
-import { DEFAULT_LIMITS, type Limits } from './limits.js';
 
 /** Version of the entry envelope written by {@link encodeEntry}. */
 export const ENVELOPE_VERSION = 1;
-
-const packr = new Packr({ useRecords: false, moreTypes: false, encodeUndefinedAsNil: false });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', moreTypes: false });
 
 /** A deep copy of `value` with every plain object's keys in sorted order, undefined dropped. */
 function canonical(value: unknown): unknown {
@@ -40,7 +36,7 @@ function canonical(value: unknown): unknown {
 /** Canonical msgpack of a plain value, as a fresh `Uint8Array` owning its memory. */
 export function packCanonical(value: unknown): Uint8Array {
   // msgpackr returns a view into its shared scratch buffer: copy it out.
-  return Uint8Array.from(packr.pack(canonical(value)));
+  return Uint8Array.from(packValue(canonical(value)));
 }
 
 /**
@@ -52,7 +48,7 @@ export function packCanonical(value: unknown): Uint8Array {
 export function unpack(bytes: Uint8Array): { value: unknown } | undefined {
   if (bytes.byteLength === 0) return undefined;
   try {
-    return { value: unpackr.unpack(bytes.slice()) as unknown };
+    return { value: unpackValue(bytes.slice(), 'bytes') };
   } catch {
     return undefined;
   }
@@ -87,10 +83,8 @@ export function decodeEntry(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): 
   const decoded = unpack(data);
   if (decoded === undefined) return fail('INVALID_ARGUMENT', 'entry data is not valid MessagePack');
   const env = decoded.value;
-  if (typeof env !== 'object' || env === null || Array.isArray(env) || Object.getPrototypeOf(env) !== Object.prototype) {
-    return fail('INVALID_ARGUMENT', 'entry data is not an envelope map');
-  }
-  const rec = env as Record<string, unknown>;
+  if (!isPlainMap(env)) return fail('INVALID_ARGUMENT', 'entry data is not an envelope map');
+  const rec = env;
   for (const k of Object.keys(rec)) {
     if (k !== 'v' && k !== 'time' && k !== 'cmd') return fail('INVALID_ARGUMENT', `envelope: unknown field ${JSON.stringify(k.slice(0, 40))}`);
   }

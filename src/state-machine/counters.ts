@@ -6,7 +6,7 @@
  * the previous value. Any result outside ±(2^53 − 1) is `OVERFLOW` and changes nothing.
  */
 import { fail, ok, type Result } from './errors.js';
-import { MAX_COUNTER_MAGNITUDE } from './limits.js';
+import { MAX_COUNTER_MAGNITUDE } from '../protocol/index.js';
 
 function inRange(v: number): boolean {
   return Number.isSafeInteger(v) && Math.abs(v) <= MAX_COUNTER_MAGNITUDE;

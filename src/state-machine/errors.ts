@@ -1,34 +1,22 @@
 /**
- * Outcomes of the lock/counter state machine as values (DESIGN §2.1 "expected outcomes are
- * returned as typed values, never thrown", §3.3 error codes).
+ * Outcomes of the lock/counter state machine as values: expected outcomes are returned, never
+ * thrown (docs/design.md#clear-errors).
  *
  * Every command applied from the log produces a {@link Result}: the entry is committed on every
  * replica, so an outcome that depends only on the entry and the replicated state must be the
  * same value everywhere, including when it is a refusal.
  */
+import type { MachineErrorCode } from '../protocol/index.js';
 
-/**
- * Error codes the state machine can produce. The names are the SDK's stable codes of DESIGN
- * §3.3, plus `STALE_SEQUENCE`, which only a misbehaving client can meet (a write whose `seq` it
- * has already acknowledged, and whose result is therefore gone).
- */
-export const STATE_MACHINE_ERROR_CODES = [
-  'NOT_HELD',
-  'SESSION_EXPIRED',
-  'FENCED',
-  'INVALID_ARGUMENT',
-  'LIMIT_EXCEEDED',
-  'OVERFLOW',
-  'STALE_SEQUENCE',
-] as const;
-
-export type StateMachineErrorCode = (typeof STATE_MACHINE_ERROR_CODES)[number];
+export { MACHINE_ERROR_CODES, type MachineErrorCode } from '../protocol/index.js';
 
 /** A refusal: nothing in the replicated state changed because of the command. */
 export interface Failure {
   readonly ok: false;
-  readonly code: StateMachineErrorCode;
+  readonly code: MachineErrorCode;
   readonly message: string;
+  /** The offending field of an invalid command, when there is one. */
+  readonly field?: string;
 }
 
 /** A success carrying the command's value. */
@@ -43,6 +31,6 @@ export function ok<T>(value: T): Success<T> {
   return { ok: true, value };
 }
 
-export function fail(code: StateMachineErrorCode, message: string): Failure {
-  return { ok: false, code, message };
+export function fail(code: MachineErrorCode, message: string, field?: string): Failure {
+  return field === undefined ? { ok: false, code, message } : { ok: false, code, message, field };
 }

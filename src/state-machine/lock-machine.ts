@@ -48,13 +48,13 @@
  * queued → `INVALID_ARGUMENT`); every command naming a live session renews it.
  */
 import type { Entry } from '../raft/index.js';
-import type { ApplyContext, StateMachine } from '../raft/state-machine.js';
+import type { ApplyContext, StateMachine } from '../raft/index.js';
 import { decodeEntry } from './codec.js';
 import type { AcquireCommand, Command, Fence, WriteCommand } from './commands.js';
 import { CounterTable } from './counters.js';
 import { acknowledge, classify, record, updateStored } from './dedup.js';
 import { fail, ok, type Result } from './errors.js';
-import { resolveLimits, type Limits } from './limits.js';
+import { resolveLimits, type Limits, type LockInfo } from '../protocol/index.js';
 import { LockTable, type Waiter } from './locks.js';
 import type { AcquireValue, ApplyOutput, CommandResult, CommandValue, MachineEvent } from './results.js';
 import { SessionTable, type Session } from './sessions.js';
@@ -79,11 +79,6 @@ export interface LockMachineOptions {
   /** Overrides of the defaults of DESIGN §2.7; must be equal on every replica. */
   readonly limits?: Partial<Limits>;
   readonly unsafeTestingKnobs?: LockMachineTestingKnobs;
-}
-
-export interface LockInfo {
-  readonly holder?: { readonly session: number; readonly token: number; readonly acquiredAt: number; readonly expiresAt: number };
-  readonly waiters: number;
 }
 
 export interface SessionInfo {
@@ -184,7 +179,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     const holder = lock?.holder;
     if (lock === undefined || holder === undefined) return { waiters: 0 };
     const expiresAt = this.sessions.get(holder.session)?.deadline ?? 0;
-    return { holder: { session: holder.session, token: holder.token, acquiredAt: holder.acquiredAt, expiresAt }, waiters: lock.queue.length };
+    return { holder: { sessionId: holder.session, fencingToken: holder.token, acquiredAt: holder.acquiredAt, expiresAt }, waiters: lock.queue.length };
   }
 
   /** The queue of `name`, first waiter first. */

@@ -4,61 +4,17 @@
  * sessions that ended). Every replica computes the same output for the same entry; only the
  * node holding the matching pending requests acts on it.
  */
+import type { AcquireValue, CloseSessionValue, KeepAliveValue, OpenSessionValue, OpValues, ReleaseValue } from '../protocol/index.js';
 import type { CommandType } from './commands.js';
 import type { Result } from './errors.js';
 
-export interface OpenSessionValue {
-  /** The session's id: the index of the entry that opened it (unique for all time). */
-  readonly sessionId: number;
-  readonly ttlMs: number;
-  /** Log time at which the session expires unless renewed. */
-  readonly expiresAt: number;
-}
-
-export interface KeepAliveValue {
-  readonly expiresAt: number;
-}
-
-export interface CloseSessionValue {
-  /** Locks the session held and released, in name order. */
-  readonly released: readonly string[];
-}
+export type { AcquireValue, CloseSessionValue, Grant, KeepAliveValue, OpenSessionValue, ReleaseValue } from '../protocol/index.js';
 
 export interface ExpireSessionsValue {
   /** Listed sessions that no longer exist (expired now or earlier, closed, or never opened). */
   readonly expired: readonly number[];
   /** Listed sessions still alive by log time (a keep-alive won the race, or a grace period). */
   readonly survived: readonly number[];
-}
-
-/** A lock grant. `token` is the index of the granting entry (the fencing token, DESIGN §1). */
-export interface Grant {
-  readonly token: number;
-  /** Log time of the grant. */
-  readonly acquiredAt: number;
-  /** The holder session's deadline when this value was produced (the lease ends with it). */
-  readonly expiresAt: number;
-}
-
-/**
- * Outcomes of `acquire`:
- * - `granted`: the lock was free, or (as the stored result of a queued acquire, seen by a
- *   retry) it was later handed to this wait;
- * - `held-by-you`: the session already holds it; the existing grant, unchanged (idempotent);
- * - `not-acquired`: held by another session and `waitMs` was 0;
- * - `queued`: held by another; the session waits at `position` (1 = next) until `deadline`;
- * - `timed-out`: (retry of a queued acquire only) the wait ended at its deadline ungranted.
- */
-export type AcquireValue =
-  | ({ readonly status: 'granted' } & Grant)
-  | ({ readonly status: 'held-by-you' } & Grant)
-  | { readonly status: 'not-acquired' }
-  | { readonly status: 'queued'; readonly position: number; readonly deadline: number }
-  | { readonly status: 'timed-out' };
-
-export interface ReleaseValue {
-  readonly status: 'released';
-  readonly token: number;
 }
 
 /** The value type of each command's successful result. */
@@ -71,14 +27,12 @@ export interface CommandValues {
   readonly acquire: AcquireValue;
   readonly release: ReleaseValue;
   /** The new value. */
-  readonly 'counter-add': number;
-  /** The previous value. */
-  readonly 'counter-set': number;
-  /** Whether the swap happened. */
-  readonly 'counter-cas': boolean;
+  readonly 'counter-add': OpValues['counter-add'];
+  readonly 'counter-set': OpValues['counter-set'];
+  readonly 'counter-cas': OpValues['counter-cas'];
+  /** The value at this entry's index. */
   readonly 'counter-get': number;
-  /** The previous value (the counter reads 0 afterwards). */
-  readonly 'counter-delete': number;
+  readonly 'counter-delete': OpValues['counter-delete'];
 }
 
 /** Value of any command, or `null` for entries without a command (`noop`, `config`). */

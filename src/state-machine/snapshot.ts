@@ -11,7 +11,7 @@
  * than serve from a wrong state.
  */
 import { packCanonical, unpack } from './codec.js';
-import { STATE_MACHINE_ERROR_CODES } from './errors.js';
+import { MACHINE_ERROR_CODES } from './errors.js';
 import type { CommandResult } from './results.js';
 
 export const SNAPSHOT_VERSION = 1;
@@ -93,7 +93,7 @@ function result(v: unknown, path: string): CommandResult {
     return r as unknown as CommandResult;
   }
   if (r['ok'] !== false) throw new BadSnapshot(path, 'expected ok: boolean');
-  if (!(STATE_MACHINE_ERROR_CODES as readonly unknown[]).includes(r['code']) || typeof r['message'] !== 'string') {
+  if (!(MACHINE_ERROR_CODES as readonly unknown[]).includes(r['code']) || typeof r['message'] !== 'string') {
     throw new BadSnapshot(path, 'malformed failure');
   }
   return r as unknown as CommandResult;

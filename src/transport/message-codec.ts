@@ -19,7 +19,7 @@
  *   entries of an append are contiguous from `prevLogIndex + 1` and their terms never decrease
  *   nor exceed the message's term (Raft §5.3: a leader only holds entries of terms ≤ its own).
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { DecodeError, isPlainMap, packValue, unpackValue } from '../protocol/index.js';
 import { assertNever, type ConfState, type Entry, type Message, type MessageType, type NodeId, type SnapshotMeta } from '../raft/index.js';
 
 /** Longest read context accepted (UTF-16 code units). The host's contexts are ~20 characters. */
@@ -27,52 +27,12 @@ export const MAX_CONTEXT_LENGTH = 1024;
 /** Most ids accepted in one list of a snapshot's configuration. */
 export const MAX_CONF_IDS = 10_000;
 
-/** A frame or value that is not a valid encoding. `field` names where it went wrong. */
-export class DecodeError extends Error {
-  override readonly name = 'DecodeError';
-  constructor(
-    /** Path of the offending field, e.g. `messages[2].entries[0].data`. */
-    readonly field: string,
-    detail: string,
-  ) {
-    super(`${field}: ${detail}`);
-  }
-}
-
-// One encoder and one decoder for the process. Records (msgpackr's structure extension) are off
-// both ways: they make frames depend on state shared between sender and receiver, and a decoder
-// that accepts structure definitions from the wire gives a peer a way to grow its memory.
-const packr = new Packr({ useRecords: false, moreTypes: false, encodeUndefinedAsNil: false });
-// 64-bit integers decode as numbers: anything beyond 2^53 becomes an unsafe number that the
-// safe-integer checks refuse, so no bigint ever has to be handled.
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', moreTypes: false });
-
-/** msgpackr-encodes any plain value (used by the link protocol too). */
-export function packValue(value: unknown): Buffer {
-  return packr.pack(value);
-}
-
-/**
- * Decodes one msgpack value that must span all of `bytes`. Throws only {@link DecodeError}.
- * @param what the name used in the error (e.g. `frame`).
- */
-export function unpackValue(bytes: Uint8Array, what: string): unknown {
-  if (bytes.byteLength === 0) throw new DecodeError(what, 'empty');
-  try {
-    return unpackr.unpack(bytes) as unknown;
-  } catch (err) {
-    // Anything: truncation, unknown extension, trailing bytes, RangeError from deep nesting.
-    throw new DecodeError(what, `not valid MessagePack (${err instanceof Error ? err.message.slice(0, 80) : 'unknown error'})`);
-  }
-}
-
 // ---- field checks -----------------------------------------------------------------------------
 
 /** The value as a plain object holding only `allowed` keys (all of which must be present). */
 export function plainRecord(value: unknown, path: string, allowed: readonly string[]): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DecodeError(path, 'expected a map');
-  // Rejects Dates, Sets, Errors, typed arrays... that msgpackr extensions can produce.
-  if (Object.getPrototypeOf(value) !== Object.prototype) throw new DecodeError(path, 'expected a plain map');
+  if (!isPlainMap(value)) throw new DecodeError(path, 'expected a plain map');
   const rec = value as Record<string, unknown>;
   for (const key of Object.keys(rec)) {
     if (!allowed.includes(key)) throw new DecodeError(`${path}.${key.slice(0, 40)}`, 'unknown field');
@@ -294,7 +254,7 @@ export function messageToWire(m: Message): object {
 
 /** Encodes messages as one msgpack array. */
 export function encodeMessages(messages: readonly Message[]): Buffer {
-  return packr.pack(messages.map(toWire));
+  return packValue(messages.map(toWire));
 }
 
 /**

@@ -16,18 +16,16 @@
  * Without secrets, hello is answered by welcome directly.
  */
 import type { Message, NodeId, SnapshotRequest } from '../raft/index.js';
+import { DecodeError, packValue, unpackValue } from '../protocol/index.js';
 import {
-  DecodeError,
   boolean,
   bytes,
   encodeMessages,
   messageToWire,
   natural,
   nodeId,
-  packValue,
   plainRecord,
   string,
-  unpackValue,
   validateMessage,
   validateMessages,
 } from './message-codec.js';

@@ -9,7 +9,7 @@
  */
 import type WebSocket from 'ws';
 import type { Message, NodeId } from '../raft/index.js';
-import { DecodeError } from './message-codec.js';
+import { DecodeError } from '../protocol/index.js';
 import { CloseCode, newNonce, proof, proofMatches } from './handshake.js';
 import { SnapshotAssembler } from './snapshot-stream.js';
 import { closeSocket, rawToBuffer, type LinkEnv, type WarnOnce } from './ws-common.js';

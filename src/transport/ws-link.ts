@@ -12,7 +12,7 @@
 import WebSocket from 'ws';
 import type { Message, NodeId, SnapshotRequest } from '../raft/index.js';
 import { ENTRY_OVERHEAD_BYTES } from '../raft/index.js';
-import { DecodeError } from './message-codec.js';
+import { DecodeError } from '../protocol/index.js';
 import { CloseCode, newNonce, proof, proofMatches } from './handshake.js';
 import { zeroMask } from '../protocol/cheap-writes.js';
 import { OutgoingSnapshot } from './snapshot-stream.js';

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeRequest, type ClientResponse } from '../../src/protocol/client-protocol.js';
-import { packValue } from '../../src/transport/message-codec.js';
+import { packValue } from '../../src/protocol/index.js';
 import { startClientCluster, TestClient, waitFor, type ClientCluster, type EndpointExtras, type RequestBody } from './support/client-cluster.js';
 
 let cluster: ClientCluster | undefined;
@@ -92,7 +92,7 @@ describe('/client endpoint: sessions, counters, locks', () => {
     const s = await Session.open(client);
     const g = await s.ok<Grant>({ op: 'acquire', name: 'L', waitMs: 0 });
     expect(g.status).toBe('granted');
-    expect(await client.ok({ op: 'lock-info', name: 'L' })).toMatchObject({ holder: { session: s.id, token: g.token }, waiters: 0 });
+    expect(await client.ok({ op: 'lock-info', name: 'L' })).toMatchObject({ holder: { sessionId: s.id, fencingToken: g.token }, waiters: 0 });
     expect(await s.ok({ op: 'counter-add', name: 'f', delta: 1, fence: { lock: 'L', token: g.token } })).toBe(1);
     expect(await s.ok({ op: 'release', name: 'L' })).toEqual({ status: 'released', token: g.token });
     expect(errorOf(await s.write({ op: 'counter-add', name: 'f', delta: 1, fence: { lock: 'L', token: g.token } })).code).toBe('FENCED');
@@ -194,7 +194,7 @@ describe('/client endpoint: followers', () => {
       expect(await reader.ok({ op: 'counter-get', name: 'lin' })).toBe(k);
     }
     const g = await s.ok<Grant>({ op: 'acquire', name: 'LL', waitMs: 0 });
-    expect(await reader.ok({ op: 'lock-info', name: 'LL' })).toMatchObject({ holder: { token: g.token } });
+    expect(await reader.ok({ op: 'lock-info', name: 'LL' })).toMatchObject({ holder: { fencingToken: g.token } });
     await waitFor(() => follower.service.machine.appliedIndex >= g.token, 'the follower to apply');
     expect(await reader.ok({ op: 'counter-get', name: 'lin', stale: true })).toBe(5);
   });

@@ -136,7 +136,7 @@ export class GrantChecker {
     for (const name of LOCKS) {
       const h = this.holder.get(name);
       const info = m.lockInfo(name).holder;
-      same(info === undefined ? undefined : { session: info.session, token: info.token }, h, `holder of ${name} (checker vs machine)`);
+      same(info === undefined ? undefined : { session: info.sessionId, token: info.fencingToken }, h, `holder of ${name} (checker vs machine)`);
     }
   }
 }
@@ -210,9 +210,9 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
   const fenceFor = (choice: number, lock: number): Fence | undefined => {
     if (choice < 9) return undefined;
     const name = LOCKS[lock % LOCKS.length]!;
-    if (choice === 9) return { lock: name, token: machines[0]!.lockInfo(name).holder?.token ?? index + 1 };
+    if (choice === 9) return { lock: name, token: machines[0]!.lockInfo(name).holder?.fencingToken ?? index + 1 };
     if (choice === 10) return { lock: name, token: tokens[(lock * 7 + index) % tokens.length]! };
-    return { lock: LOCKS[(lock + 1) % LOCKS.length]!, token: machines[0]!.lockInfo(LOCKS[(lock + 1) % LOCKS.length]!).holder?.token ?? 1 };
+    return { lock: LOCKS[(lock + 1) % LOCKS.length]!, token: machines[0]!.lockInfo(LOCKS[(lock + 1) % LOCKS.length]!).holder?.fencingToken ?? 1 };
   };
 
   /** Slots 0–6 name a live session when there is one; 7 any session ever opened (maybe dead). */
@@ -257,7 +257,7 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
       }
       case 'acquire': {
         // Mostly a contender (someone other than the holder), so that queues form.
-        const holder = machines[0]!.lockInfo(LOCKS[step.lock]!).holder?.session;
+        const holder = machines[0]!.lockInfo(LOCKS[step.lock]!).holder?.sessionId;
         const others = ids.filter((id) => id !== holder && machines[0]!.sessionInfo(id) !== undefined);
         const id = step.s < 5 && others.length > 0 ? others[step.s % others.length]! : pick(step.s);
         return write(id, step.ack, fenceFor(step.fence, step.lock), (w) => ({ type: 'acquire', ...w, name: LOCKS[step.lock]!, waitMs: step.wait }), stamp, stepNo);
@@ -267,7 +267,7 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
         // sometimes anyone releases anything.
         const contended = LOCKS.filter((n) => machines[0]!.lockInfo(n).waiters > 0);
         const name = step.s < 5 && contended.length > 0 ? contended[step.lock % contended.length]! : LOCKS[step.lock]!;
-        const holder = machines[0]!.lockInfo(name).holder?.session;
+        const holder = machines[0]!.lockInfo(name).holder?.sessionId;
         const id = step.s < 6 && holder !== undefined ? holder : pick(step.s);
         return write(id, step.ack, fenceFor(step.fence, step.lock), (w) => ({ type: 'release', ...w, name }), stamp, stepNo);
       }

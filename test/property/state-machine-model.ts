@@ -265,7 +265,7 @@ export class Model {
     const lock = this.locks[name];
     if (lock === undefined || lock.holder === null) return { waiters: 0 };
     const h = lock.holder;
-    return { holder: { session: h.session, token: h.token, acquiredAt: h.acquiredAt, expiresAt: this.sessions[h.session]?.deadline ?? 0 }, waiters: lock.queue.length };
+    return { holder: { sessionId: h.session, fencingToken: h.token, acquiredAt: h.acquiredAt, expiresAt: this.sessions[h.session]?.deadline ?? 0 }, waiters: lock.queue.length };
   }
 
   lockWaiters(name: string): unknown {

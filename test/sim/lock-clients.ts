@@ -17,11 +17,22 @@
  */
 import { check, counterModel, type CounterInput, type CounterOutput, type Operation, type OperationStatus } from '../../src/checker/index.js';
 import type { ServiceOutcome, ServiceQuery } from '../../src/service/lock-service.js';
-import type { AcquireValue, OpenSessionValue, ReleaseValue } from '../../src/state-machine/index.js';
+import { isLeaderCommand, validateCommand, type AcquireValue, type Limits, type OpenSessionValue, type ReleaseValue, type SessionCommand } from '../../src/state-machine/index.js';
 import { fencedMutexModel, type FencedMutexInput, type FencedMutexOutput } from './fenced-mutex-model.js';
 import type { SimNode } from './sim-node.js';
 import type { NodeId } from './sim-types.js';
 import type { SimWorkload, World } from './world.js';
+
+/**
+ * The workload's command checked as the server's edge would check a request: the simulated
+ * clients build well-formed commands, so a refusal here is a bug of the workload itself.
+ */
+function sessionCommand(value: unknown, limits: Limits): SessionCommand {
+  const valid = validateCommand(value, limits);
+  if (!valid.ok) throw new Error(`sim workload built an invalid command: ${valid.message}`);
+  if (isLeaderCommand(valid.value)) throw new Error(`sim workload built a leader command: ${valid.value.type}`);
+  return valid.value;
+}
 
 const COUNTERS = ['c0', 'c1', 'c2'];
 const LOCKS = ['L0', 'L1'];
@@ -174,7 +185,7 @@ export class LockClients implements SimWorkload {
         const service = target.service;
         if (service === undefined) throw new Error('locks workload on a node without a lock service');
         if (request.query !== undefined) service.query(request.query, {}, answer);
-        else service.submit(request.command, answer);
+        else service.submit(sessionCommand(request.command, service.machine.limits), answer);
       });
       target.onCrash.push(() => {
         // Answers the host held came first (stop()); a request that never arrived did nothing.

@@ -7,7 +7,7 @@
 import { SeededRandom } from '../../src/raft/index.js';
 import { createHash } from 'node:crypto';
 import { LockService } from '../../src/service/lock-service.js';
-import { RaftHost, type HostTestingBugs } from '../../src/host/raft-host.js';
+import { RaftHost, type HostTestingKnobs } from '../../src/host/raft-host.js';
 import type { ApplyContext, StateMachine } from '../../src/raft/index.js';
 import { LockMachine, type ApplyOutput } from '../../src/state-machine/index.js';
 import { MemoryDurableLog } from '../../src/storage/memory-durable-log.js';
@@ -38,7 +38,7 @@ export interface NodeSettings {
   readonly maxInflightMsgs: number;
   readonly snapshotCatchUpEntries: number;
   readonly commitPriorTerm: boolean;
-  readonly hostBugs: HostTestingBugs;
+  readonly hostKnobs: HostTestingKnobs;
   /** Which state machine the nodes replicate (default: the register). */
   readonly workload?: 'register' | 'locks';
   /** Lock machine negative controls. */
@@ -172,7 +172,7 @@ export class SimNode implements ObservedNode {
       stateMachine: machine,
       snapshotEvery: s.snapshotEvery,
       snapshotCatchUpEntries: s.snapshotCatchUpEntries,
-      unsafeTestingBugs: s.hostBugs,
+      unsafeTestingKnobs: s.hostKnobs,
     });
     if (service !== undefined) service.attach(this.host as RaftHost<ApplyOutput>);
     this.up = true;

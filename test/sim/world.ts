@@ -183,7 +183,7 @@ export class World {
           maxInflightMsgs,
           snapshotCatchUpEntries: 1 + this.rnd.nextInt(10),
           commitPriorTerm: opts.bug === 'commit-prior-term',
-          hostBugs: {
+          hostKnobs: {
             voteNotPersisted: opts.bug === 'vote-not-persisted',
             ackBeforeSync: opts.bug === 'ack-before-sync',
             readWithoutReadIndex: opts.bug === 'read-without-readindex',

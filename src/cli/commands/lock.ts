@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import { DetachedSessions } from '../../client/detached-session.js';
-import type { LockInfo } from '../../state-machine/lock-machine.js';
+import type { LockInfo } from '../../protocol/index.js';
 import { durationOption, interruptSignal, parseInteger, runClientCommand, withClientOptions, type ClientFlags } from '../client-command.js';
 import { formatDuration } from '../duration.js';
 import { registerLockRun } from './lock-run.js';
@@ -24,7 +24,7 @@ export function describeLock(name: string, info: LockInfo, nowMs: number): strin
   if (h === undefined) return `lock ${JSON.stringify(name)}: free; ${waiting}`;
   const left = h.expiresAt - nowMs;
   const expiry = left > 0 ? `expires ${iso(h.expiresAt)} (in ${formatDuration(Math.round(left / 100) * 100)}) unless renewed` : `expired ${iso(h.expiresAt)} (the cluster is about to release it)`;
-  return `lock ${JSON.stringify(name)}: held by session ${h.session} with fencing token ${h.token} since ${iso(h.acquiredAt)}; ${expiry}; ${waiting}`;
+  return `lock ${JSON.stringify(name)}: held by session ${h.sessionId} with fencing token ${h.fencingToken} since ${iso(h.acquiredAt)}; ${expiry}; ${waiting}`;
 }
 
 /** Registers `lock …` on `program`. */
@@ -84,7 +84,7 @@ export function registerLockCommands(program: Command): void {
           const h = info.holder;
           ctx.out(describeLock(name, info, Date.now()), {
             name,
-            ...(h !== undefined ? { holder: { sessionId: h.session, fencingToken: h.token, acquiredAt: h.acquiredAt, expiresAt: h.expiresAt } } : {}),
+            ...(h !== undefined ? { holder: h } : {}),
             waiters: info.waiters,
           });
           return 0;

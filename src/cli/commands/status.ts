@@ -1,5 +1,5 @@
 /** `raftlock status [--endpoints E] [--json]`: one row per node, from each node's /status. */
-import type { NodeStatus } from '../../server/node.js';
+import { NO_LEADER, type NodeStatus } from '../../protocol/index.js';
 
 export interface StatusRow {
   readonly endpoint: string;
@@ -30,7 +30,7 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
   const body = rows.map((r) => {
     const s = r.status;
     if (s === undefined) return ['-', r.endpoint, '-', '-', '-', '-', '-', '-', `no (${r.error ?? 'unknown'})`];
-    return [String(s.id), s.address, s.role, String(s.term), s.leader === 0 ? 'none' : String(s.leader), String(s.commit), String(s.applied), String(maxCommit - s.applied), 'yes'];
+    return [String(s.id), s.address, s.role, String(s.term), s.leader === NO_LEADER ? 'none' : String(s.leader), String(s.commit), String(s.applied), String(maxCommit - s.applied), 'yes'];
   });
   const widths = header.map((h, k) => Math.max(h.length, ...body.map((row) => (row[k] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((c, k) => c.padEnd(widths[k] ?? 0)).join('  ').trimEnd();

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from '../../../scripts/process-support.js';
-import type { NodeStatus } from '../../../src/server/node.js';
+import type { NodeStatus } from '../../../src/protocol/index.js';
 
 export { freePorts };
 

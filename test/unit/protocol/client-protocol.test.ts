@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ClientProtocolError,
-  CLIENT_ERROR_CODES,
+  ERROR_CODES,
   decodeRequest,
   decodeResponse,
   encodeRequest,
@@ -16,8 +16,8 @@ import {
   requestCommand,
   type ClientRequest,
   type ClientResponse,
-} from '../../../src/protocol/client-protocol.js';
-import { packValue } from '../../../src/transport/message-codec.js';
+} from '../../../src/protocol/index.js';
+import { packValue } from '../../../src/protocol/index.js';
 
 const id = fc.nat({ max: Number.MAX_SAFE_INTEGER });
 const pos = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
@@ -67,7 +67,7 @@ const response: fc.Arbitrary<ClientResponse> = fc.oneof(
     ok: fc.constant(false as const),
     error: fc.record(
       {
-        code: fc.constantFrom(...CLIENT_ERROR_CODES),
+        code: fc.constantFrom(...ERROR_CODES),
         message: fc.string(),
         field: fc.string({ maxLength: 20 }),
         leader: pos,
@@ -159,7 +159,7 @@ describe('client protocol: malformed requests are refused naming the field', () 
     ['counter-set missing value', { id: 8, op: 'counter-set', session: 1, seq: 1, name: 'c' }, 8, 'value', /value/],
     ['counter-cas next string', { id: 8, op: 'counter-cas', session: 1, seq: 1, name: 'c', expected: 0, next: 'x' }, 8, 'next', /next/],
     ['fence not a map', { id: 9, op: 'counter-add', session: 1, seq: 1, name: 'c', delta: 1, fence: 3 }, 9, 'fence', /fence/],
-    ['fence token 0', { id: 9, op: 'counter-add', session: 1, seq: 1, name: 'c', delta: 1, fence: { lock: 'L', token: 0 } }, 9, 'token', /token/],
+    ['fence token 0', { id: 9, op: 'counter-add', session: 1, seq: 1, name: 'c', delta: 1, fence: { lock: 'L', token: 0 } }, 9, 'fence.token', /fence.token/],
     ['fence extra field', { id: 9, op: 'counter-add', session: 1, seq: 1, name: 'c', delta: 1, fence: { lock: 'L', token: 1, x: 1 } }, 9, 'fence.x', /fence.x/],
     ['unknown field on a write', { id: 9, op: 'counter-delete', session: 1, seq: 1, name: 'c', force: true }, 9, 'force', /force/],
     ['type smuggled in', { id: 9, op: 'counter-delete', type: 'tick', session: 1, seq: 1, name: 'c' }, 9, 'type', /type/],

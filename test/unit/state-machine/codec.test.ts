@@ -5,7 +5,7 @@
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { decodeEntry, encodeEntry, nextStamp, packCanonical, unpack } from '../../../src/state-machine/codec.js';
-import { MAX_LOG_TIME } from '../../../src/state-machine/limits.js';
+import { MAX_LOG_TIME } from '../../../src/protocol/index.js';
 
 describe('entry envelope', () => {
   it('round-trips time and command', () => {

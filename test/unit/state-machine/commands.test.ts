@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isLeaderCommand, isWriteCommand, validateCommand, type Command } from '../../../src/state-machine/commands.js';
-import { DEFAULT_LIMITS, MAX_TTL_MS, MIN_TTL_MS, resolveLimits } from '../../../src/state-machine/limits.js';
+import { DEFAULT_LIMITS, MAX_TTL_MS, MIN_TTL_MS, resolveLimits } from '../../../src/protocol/index.js';
 
 const W = { session: 7, seq: 3 } as const;
 

@@ -31,7 +31,7 @@ describe('counters', () => {
     d.write(s, { type: 'counter-add', name: 'x', delta: 1 });
     d.write(s, { type: 'counter-add', name: 'y', delta: 2 });
     expect([d.m.counterValue('x'), d.m.counterValue('y')]).toEqual([1, 2]);
-    expect(d.m.lockInfo('x').holder?.session).toBe(s);
+    expect(d.m.lockInfo('x').holder?.sessionId).toBe(s);
   });
 
   it('OVERFLOW outside ±(2^53 − 1), value unchanged', () => {
@@ -65,7 +65,7 @@ describe('fenced writes (DESIGN §2.6a)', () => {
     expect(failure(add(a, t1, 'other').result).code).toBe('FENCED');
     d.write(b, { type: 'acquire', name: 'L', waitMs: 9_000 });
     d.write(a, { type: 'release', name: 'L' }); // b now holds L with a newer token
-    const t2 = d.m.lockInfo('L').holder?.token ?? 0;
+    const t2 = d.m.lockInfo('L').holder?.fencingToken ?? 0;
     expect(t2).toBeGreaterThan(t1);
     const stale = add(a, t1);
     expect(failure(stale.result)).toEqual({ ok: false, code: 'FENCED', message: `lock L is not held with token ${t1}` });
@@ -90,6 +90,6 @@ describe('fenced writes (DESIGN §2.6a)', () => {
       expect(failure(d.write(b, body).result).code).toBe('FENCED');
     }
     expect(d.m.lockInfo('M')).toEqual({ waiters: 0 });
-    expect(d.m.lockInfo('guard').holder?.session).toBe(a);
+    expect(d.m.lockInfo('guard').holder?.sessionId).toBe(a);
   });
 });

@@ -60,7 +60,7 @@ describe('exactly-once', () => {
     expect(value(d.write(b, { type: 'acquire', name: 'L', waitMs: 20_000 }, 1).result)).toEqual({
       status: 'granted', token: grantIndex, acquiredAt: 1_000_000, expiresAt: 1_010_000,
     });
-    expect(d.m.lockInfo('L').holder).toMatchObject({ session: b, token: grantIndex });
+    expect(d.m.lockInfo('L').holder).toMatchObject({ sessionId: b, fencingToken: grantIndex });
   });
 
   it('a retried queued acquire whose wait ended answers timed-out', () => {

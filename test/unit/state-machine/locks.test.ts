@@ -24,7 +24,7 @@ describe('acquire', () => {
     d.advance(1_000);
     const again = d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 5_000 });
     expect(value(again.result)).toEqual({ status: 'held-by-you', token: first.token, acquiredAt: 1_000_000, expiresAt: 1_061_000 });
-    expect(d.m.lockInfo('L')).toMatchObject({ holder: { token: first.token }, waiters: 0 });
+    expect(d.m.lockInfo('L')).toMatchObject({ holder: { fencingToken: first.token }, waiters: 0 });
   });
 
   it('held by another and waitMs = 0 → not-acquired, no queue', () => {
@@ -95,9 +95,9 @@ describe('release', () => {
       { type: 'lock-released', name: 'L', session: s[0], token: 4 },
       { type: 'granted', name: 'L', session: s[1], seq: 1, token: d.index, acquiredAt: 1_000_100, expiresAt: 1_060_000 },
     ]);
-    expect(d.m.lockInfo('L')).toEqual({ holder: { session: s[1], token: d.index, acquiredAt: 1_000_100, expiresAt: 1_060_000 }, waiters: 1 });
+    expect(d.m.lockInfo('L')).toEqual({ holder: { sessionId: s[1], fencingToken: d.index, acquiredAt: 1_000_100, expiresAt: 1_060_000 }, waiters: 1 });
     d.write(s[1]!, { type: 'release', name: 'L' });
-    expect(d.m.lockInfo('L').holder).toMatchObject({ session: s[2], token: d.index });
+    expect(d.m.lockInfo('L').holder).toMatchObject({ sessionId: s[2], fencingToken: d.index });
   });
 });
 
@@ -193,7 +193,7 @@ describe('hand-offs happen at the end of the step: a lock is granted at most onc
     d.write(w1, { type: 'acquire', name: 'L', waitMs: 30_000 });
     d.advance(5_000);
     expect(value(d.write(late, { type: 'acquire', name: 'L', waitMs: 0 }).result)).toEqual({ status: 'not-acquired' });
-    expect(d.m.lockInfo('L').holder?.session).toBe(w1);
+    expect(d.m.lockInfo('L').holder?.sessionId).toBe(w1);
     const d2 = new Driver();
     const h2 = d2.open(5_000);
     const v2 = d2.open(60_000);
@@ -210,7 +210,7 @@ describe('hand-offs happen at the end of the step: a lock is granted at most onc
     d3.advance(5_000);
     // The expired holder's token is dead from the start of the step that frees its lock.
     expect(failure(d3.write(v3, { type: 'counter-add', name: 'c', delta: 1, fence: { lock: 'L', token: t3 } }).result).code).toBe('FENCED');
-    expect(d3.m.lockInfo('L').holder?.session).toBe(v3);
+    expect(d3.m.lockInfo('L').holder?.sessionId).toBe(v3);
   });
 });
 

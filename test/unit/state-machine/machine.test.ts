@@ -76,7 +76,7 @@ describe('introspection', () => {
     const b = d.open(20_000);
     d.write(a, { type: 'acquire', name: 'L', waitMs: 0 });
     d.write(b, { type: 'acquire', name: 'L', waitMs: 3_000 });
-    expect(d.m.lockInfo('L')).toEqual({ holder: { session: a, token: 3, acquiredAt: 1_000_000, expiresAt: 1_010_000 }, waiters: 1 });
+    expect(d.m.lockInfo('L')).toEqual({ holder: { sessionId: a, fencingToken: 3, acquiredAt: 1_000_000, expiresAt: 1_010_000 }, waiters: 1 });
     expect(d.m.lockInfo('free')).toEqual({ waiters: 0 });
     expect(d.m.lockWaiters('L')).toEqual([{ session: b, seq: 1, deadline: 1_003_000 }]);
     expect(d.m.counterValue('nothing')).toBe(0);

@@ -60,7 +60,7 @@ describe('expiry by log time (alive iff deadline > log time)', () => {
     d.write(a, { type: 'acquire', name: 'L', waitMs: 0 });
     d.write(b, { type: 'acquire', name: 'L', waitMs: 30_000 });
     d.advance(4_999).tick();
-    expect(d.m.lockInfo('L').holder?.session).toBe(a);
+    expect(d.m.lockInfo('L').holder?.sessionId).toBe(a);
     d.advance(1);
     const out = d.tick();
     expect(out.events).toEqual([
@@ -68,7 +68,7 @@ describe('expiry by log time (alive iff deadline > log time)', () => {
       { type: 'lock-released', name: 'L', session: a, token: 3 },
       { type: 'granted', name: 'L', session: b, seq: 1, token: d.index, acquiredAt: 1_005_000, expiresAt: 1_060_000 },
     ]);
-    expect(d.m.lockInfo('L').holder).toMatchObject({ session: b, token: d.index });
+    expect(d.m.lockInfo('L').holder).toMatchObject({ sessionId: b, fencingToken: d.index });
     expect(failure(d.write(a, { type: 'counter-get', name: 'c' }).result).code).toBe('SESSION_EXPIRED');
   });
 
@@ -151,7 +151,7 @@ describe('close-session (DESIGN §2.5: releases its locks, drops its waits)', ()
       { type: 'granted', name: 'x', session: b, seq: 1, token: idx, acquiredAt: d.time, expiresAt: d.time + 10_000 },
       { type: 'granted', name: 'y', session: b, seq: 2, token: idx, acquiredAt: d.time, expiresAt: d.time + 10_000 },
     ]);
-    expect(d.m.lockInfo('z')).toMatchObject({ holder: { session: c }, waiters: 0 });
+    expect(d.m.lockInfo('z')).toMatchObject({ holder: { sessionId: c }, waiters: 0 });
     expect(d.m.sessionInfo(a)).toBeUndefined();
   });
 

@@ -5,14 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Entry, Message } from '../../../src/raft/index.js';
-import {
-  DecodeError,
-  MAX_CONTEXT_LENGTH,
-  decodeMessages,
-  encodeMessages,
-  packValue,
-  validateMessage,
-} from '../../../src/transport/message-codec.js';
+import { MAX_CONTEXT_LENGTH, decodeMessages, encodeMessages, validateMessage } from '../../../src/transport/message-codec.js';
+import { DecodeError, packValue } from '../../../src/protocol/index.js';
 
 const id = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
 const smallId = fc.integer({ min: 1, max: 7 });

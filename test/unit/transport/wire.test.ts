@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SnapshotRequest } from '../../../src/raft/index.js';
-import { DecodeError, packValue } from '../../../src/transport/message-codec.js';
+import { DecodeError, packValue } from '../../../src/protocol/index.js';
 import { proof, proofMatches } from '../../../src/transport/handshake.js';
 import { decodeFrame, encodeChunk, encodeControl, encodeMessagesFrame, type ControlFrame } from '../../../src/transport/wire.js';
 

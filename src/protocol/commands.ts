@@ -1,0 +1,209 @@
+/**
+ * The commands a client may send: the write operations of the protocol, each of which becomes
+ * one log entry. {@link parseClientCommand} is the one gate for their shape; the state machine
+ * runs the same gate again on every entry it applies (an entry written by another version must
+ * be refused alike on every replica, never thrown on). See docs/design.md#client-wire-protocol.
+ *
+ * Rules:
+ * - A command is a plain map with a `type` and exactly the fields listed for that type
+ *   (optional ones may be absent); unknown fields are refused, not ignored: a field silently
+ *   dropped (a `fence`, say) would change a write's meaning unnoticed.
+ * - Every integer is a safe integer in its stated range; names follow {@link checkName}.
+ * - Writes carry `session` and `seq` ≥ 1; optionally `ackedSeq` (the highest seq whose result
+ *   the client has seen, `< seq`) and `fence: { lock, token }`.
+ */
+import { FieldError, checkName, checkShape, intField, mapField } from './fields.js';
+import { MAX_COUNTER_MAGNITUDE, MAX_TTL_MS, MIN_TTL_MS, type Limits } from './limits.js';
+
+/** A fenced write: applied only while `lock` is held with exactly `token`. */
+export interface Fence {
+  readonly lock: string;
+  readonly token: number;
+}
+
+/** Fields every write carries: its exactly-once identity and an optional fence. */
+export interface WriteFields {
+  readonly session: number;
+  readonly seq: number;
+  readonly ackedSeq?: number;
+  readonly fence?: Fence;
+}
+
+/** Opens a session; its id is the index of this entry. `clientId` is a free-form label. */
+export interface OpenSessionCommand {
+  readonly type: 'open-session';
+  readonly ttlMs: number;
+  readonly clientId?: string;
+}
+
+/** Renews a session (idempotent, so it carries no seq). `ackedSeq` may prune its results. */
+export interface KeepAliveCommand {
+  readonly type: 'keep-alive';
+  readonly session: number;
+  readonly ackedSeq?: number;
+}
+
+/** Ends a session: releases its locks and drops its waits. */
+export interface CloseSessionCommand extends WriteFields {
+  readonly type: 'close-session';
+}
+
+/** Takes a lock, or queues for it FIFO. */
+export interface AcquireCommand extends WriteFields {
+  readonly type: 'acquire';
+  readonly name: string;
+  /** 0: never wait (try-lock). Otherwise queue FIFO for at most this long (log time). */
+  readonly waitMs: number;
+}
+
+/** Releases a lock this session holds. */
+export interface ReleaseCommand extends WriteFields {
+  readonly type: 'release';
+  readonly name: string;
+}
+
+/** Adds `delta` to a counter; the result is the new value. */
+export interface CounterAddCommand extends WriteFields {
+  readonly type: 'counter-add';
+  readonly name: string;
+  readonly delta: number;
+}
+
+/** Sets a counter; the result is the previous value. */
+export interface CounterSetCommand extends WriteFields {
+  readonly type: 'counter-set';
+  readonly name: string;
+  readonly value: number;
+}
+
+/** Sets a counter to `next` if it reads `expected`; the result says whether it did. */
+export interface CounterCasCommand extends WriteFields {
+  readonly type: 'counter-cas';
+  readonly name: string;
+  readonly expected: number;
+  readonly next: number;
+}
+
+/** Deletes a counter (it reads 0 afterwards); the result is the previous value. */
+export interface CounterDeleteCommand extends WriteFields {
+  readonly type: 'counter-delete';
+  readonly name: string;
+}
+
+/** A command a client may send. */
+export type ClientCommand =
+  | OpenSessionCommand
+  | KeepAliveCommand
+  | CloseSessionCommand
+  | AcquireCommand
+  | ReleaseCommand
+  | CounterAddCommand
+  | CounterSetCommand
+  | CounterCasCommand
+  | CounterDeleteCommand;
+
+/** The type of a {@link ClientCommand}: an op of the protocol that goes through the log. */
+export type ClientCommandType = ClientCommand['type'];
+
+/** Every {@link ClientCommandType}. */
+export const CLIENT_COMMAND_TYPES = [
+  'open-session',
+  'keep-alive',
+  'close-session',
+  'acquire',
+  'release',
+  'counter-add',
+  'counter-set',
+  'counter-cas',
+  'counter-delete',
+] as const satisfies readonly ClientCommandType[];
+
+const TYPES: ReadonlySet<string> = new Set(CLIENT_COMMAND_TYPES);
+
+/** Whether `type` names a {@link ClientCommand}. */
+export function isClientCommandType(type: unknown): type is ClientCommandType {
+  return typeof type === 'string' && TYPES.has(type);
+}
+
+const WRITE_OPTIONAL = ['ackedSeq', 'fence'] as const;
+
+/** Fields per type (beyond `type`): required, then optional. */
+export const CLIENT_COMMAND_FIELDS: { readonly [K in ClientCommandType]: readonly [required: readonly string[], optional: readonly string[]] } = {
+  'open-session': [['ttlMs'], ['clientId']],
+  'keep-alive': [['session'], ['ackedSeq']],
+  'close-session': [['session', 'seq'], WRITE_OPTIONAL],
+  acquire: [['session', 'seq', 'name', 'waitMs'], WRITE_OPTIONAL],
+  release: [['session', 'seq', 'name'], WRITE_OPTIONAL],
+  'counter-add': [['session', 'seq', 'name', 'delta'], WRITE_OPTIONAL],
+  'counter-set': [['session', 'seq', 'name', 'value'], WRITE_OPTIONAL],
+  'counter-cas': [['session', 'seq', 'name', 'expected', 'next'], WRITE_OPTIONAL],
+  'counter-delete': [['session', 'seq', 'name'], WRITE_OPTIONAL],
+};
+
+/** Parses the write fields shared by every write (session, seq, ackedSeq, fence). */
+export function parseWriteFields(rec: Readonly<Record<string, unknown>>, limits: Limits): WriteFields {
+  const session = intField(rec, 'session', 1, Number.MAX_SAFE_INTEGER);
+  const seq = intField(rec, 'seq', 1, Number.MAX_SAFE_INTEGER);
+  const w: { session: number; seq: number; ackedSeq?: number; fence?: Fence } = { session, seq };
+  if (rec['ackedSeq'] !== undefined) {
+    const acked = intField(rec, 'ackedSeq', 0, Number.MAX_SAFE_INTEGER);
+    if (acked >= seq) throw new FieldError('ackedSeq', `ackedSeq (${acked}) must be below seq (${seq}): a write's own result cannot have been seen`);
+    w.ackedSeq = acked;
+  }
+  if (rec['fence'] !== undefined) w.fence = parseFence(rec['fence'], limits);
+  return w;
+}
+
+function parseFence(v: unknown, limits: Limits): Fence {
+  const rec = mapField(v, 'fence', '{ lock, token }');
+  for (const k of Object.keys(rec)) if (k !== 'lock' && k !== 'token') throw new FieldError(`fence.${k.slice(0, 40)}`, `fence.${k.slice(0, 40)}: unknown field`);
+  const lock = checkName(rec['lock'], 'fence.lock', limits.maxNameBytes);
+  const token = intField({ 'fence.token': rec['token'] }, 'fence.token', 1, Number.MAX_SAFE_INTEGER);
+  return { lock, token };
+}
+
+/**
+ * Parses the fields of a client command of `type` from `rec` (which may carry `type` and any
+ * names listed in `ignore` beside them). Returns a fresh command holding nothing of `rec`.
+ * Throws only {@link FieldError}, naming the offending field.
+ */
+export function parseClientCommand(type: ClientCommandType, rec: Readonly<Record<string, unknown>>, limits: Limits, ignore: readonly string[] = ['type']): ClientCommand {
+  const [required, optional] = CLIENT_COMMAND_FIELDS[type];
+  checkShape(rec, type, required, optional, ignore);
+  const name = (): string => checkName(rec['name'], 'name', limits.maxNameBytes);
+  const amount = (field: string): number => intField(rec, field, -MAX_COUNTER_MAGNITUDE, MAX_COUNTER_MAGNITUDE);
+  switch (type) {
+    case 'open-session': {
+      const ttlMs = intField(rec, 'ttlMs', MIN_TTL_MS, MAX_TTL_MS);
+      if (rec['clientId'] === undefined) return { type, ttlMs };
+      return { type, ttlMs, clientId: checkName(rec['clientId'], 'clientId', limits.maxNameBytes) };
+    }
+    case 'keep-alive': {
+      const session = intField(rec, 'session', 1, Number.MAX_SAFE_INTEGER);
+      if (rec['ackedSeq'] === undefined) return { type, session };
+      return { type, session, ackedSeq: intField(rec, 'ackedSeq', 0, Number.MAX_SAFE_INTEGER) };
+    }
+    case 'close-session':
+      return { type, ...parseWriteFields(rec, limits) };
+    case 'acquire': {
+      const w = parseWriteFields(rec, limits);
+      return { type, ...w, name: name(), waitMs: intField(rec, 'waitMs', 0, limits.maxWaitMs) };
+    }
+    case 'release':
+      return { type, ...parseWriteFields(rec, limits), name: name() };
+    case 'counter-add': {
+      const w = parseWriteFields(rec, limits);
+      return { type, ...w, name: name(), delta: amount('delta') };
+    }
+    case 'counter-set': {
+      const w = parseWriteFields(rec, limits);
+      return { type, ...w, name: name(), value: amount('value') };
+    }
+    case 'counter-cas': {
+      const w = parseWriteFields(rec, limits);
+      return { type, ...w, name: name(), expected: amount('expected'), next: amount('next') };
+    }
+    case 'counter-delete':
+      return { type, ...parseWriteFields(rec, limits), name: name() };
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Field rules shared by every request and command: integers in range, names, fences. Each
+ * check throws {@link FieldError} naming the field, so an error can point at what was wrong
+ * without anyone parsing an English message.
+ */
+import { describe, isPlainMap } from './msgpack.js';
+
+/** A field that breaks its rule. `message` is the whole sentence for the user. */
+export class FieldError extends Error {
+  override readonly name = 'FieldError';
+  constructor(
+    /** The field, e.g. `ttlMs`, `fence.lock`, `sessions[3]`. */
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** `rec[field]` as a safe integer in `[min, max]`. */
+export function intField(rec: Readonly<Record<string, unknown>>, field: string, min: number, max: number): number {
+  const v = rec[field];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new FieldError(field, `${field} must be a safe integer, got ${describe(v)}`);
+  if (v < min || v > max) throw new FieldError(field, `${field} must be in [${min}, ${max}], got ${v}`);
+  return v;
+}
+
+/** `rec[field]` as a boolean (MessagePack true/false; 0 and 1 are not booleans). */
+export function booleanField(rec: Readonly<Record<string, unknown>>, field: string): boolean {
+  const v = rec[field];
+  if (typeof v !== 'boolean') throw new FieldError(field, `${field} must be a boolean, got ${describe(v)}`);
+  return v;
+}
+
+const utf8 = new TextEncoder();
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The name rule, for every lock, counter and client-id name in every layer: a string of 1 to
+ * `maxNameBytes` UTF-8 bytes of well-formed Unicode. A lone surrogate is refused because it
+ * does not survive the trip through MessagePack unchanged, so the proposer and the replicas
+ * would disagree on the name.
+ */
+export function checkName(v: unknown, field: string, maxNameBytes: number): string {
+  if (typeof v !== 'string') throw new FieldError(field, `${field} must be a string, got ${describe(v)}`);
+  if (v.length === 0) throw new FieldError(field, `${field} must not be empty`);
+  // A UTF-16 length above the byte limit already exceeds it; skips encoding huge strings.
+  if (v.length > maxNameBytes) throw new FieldError(field, `${field} is longer than ${maxNameBytes} UTF-8 bytes`);
+  if (LONE_SURROGATE.test(v)) throw new FieldError(field, `${field} is not well-formed Unicode (lone surrogate)`);
+  const bytes = utf8.encode(v).byteLength;
+  if (bytes > maxNameBytes) throw new FieldError(field, `${field} is ${bytes} UTF-8 bytes, more than ${maxNameBytes}`);
+  return v;
+}
+
+/**
+ * Checks that `rec` has only the fields of `required` and `optional`, and every required one.
+ * @param what names the request or command in the message (its op or type).
+ */
+export function checkShape(rec: Readonly<Record<string, unknown>>, what: string, required: readonly string[], optional: readonly string[], ignore: readonly string[] = []): void {
+  for (const k of Object.keys(rec)) {
+    if (ignore.includes(k) || required.includes(k) || optional.includes(k)) continue;
+    throw new FieldError(k.slice(0, 40), `${what}: unknown field ${JSON.stringify(k.slice(0, 40))}`);
+  }
+  for (const k of required) if (rec[k] === undefined) throw new FieldError(k, `${what}: missing field ${k}`);
+}
+
+/** `v` as a plain map, or a {@link FieldError} naming `field`. */
+export function mapField(v: unknown, field: string, shape: string): Record<string, unknown> {
+  if (!isPlainMap(v)) throw new FieldError(field, `${field} must be a map ${shape}, got ${describe(v)}`);
+  return v;
+}

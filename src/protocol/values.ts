@@ -1,0 +1,228 @@
+/**
+ * What each op answers: one value type per op ({@link OpValues}) and {@link parseValue}, the
+ * check a client runs on every answer before using it. A node is trusted to be a raftlock
+ * node, not to be free of bugs or version skew, so the SDK never casts what arrives.
+ */
+import { DecodeError, describe, isPlainMap } from './msgpack.js';
+
+/** `open-session`: the new session. */
+export interface OpenSessionValue {
+  /** The session's id: the index of the entry that opened it (unique for all time). */
+  readonly sessionId: number;
+  readonly ttlMs: number;
+  /** Log time at which the session expires unless renewed. */
+  readonly expiresAt: number;
+}
+
+/** `keep-alive`: the session's new deadline (log time). */
+export interface KeepAliveValue {
+  readonly expiresAt: number;
+}
+
+/** `close-session`: the locks the session held and released, in name order. */
+export interface CloseSessionValue {
+  readonly released: readonly string[];
+}
+
+/** A lock grant. `token` is the index of the granting entry: the fencing token. */
+export interface Grant {
+  readonly token: number;
+  /** Log time of the grant. */
+  readonly acquiredAt: number;
+  /** The holder session's deadline when this value was produced (the lease ends with it). */
+  readonly expiresAt: number;
+}
+
+/**
+ * Outcomes of `acquire`:
+ * - `granted`: the lock was free, or (as the stored result of a queued acquire, seen by a
+ *   retry) it was later handed to this wait;
+ * - `held-by-you`: the session already holds it; the existing grant, unchanged (idempotent);
+ * - `not-acquired`: held by another session and `waitMs` was 0;
+ * - `queued`: held by another; the session waits at `position` (1 = next) until `deadline`;
+ * - `timed-out`: (retry of a queued acquire only) the wait ended at its deadline ungranted.
+ */
+export type AcquireValue =
+  | ({ readonly status: 'granted' } & Grant)
+  | ({ readonly status: 'held-by-you' } & Grant)
+  | { readonly status: 'not-acquired' }
+  | { readonly status: 'queued'; readonly position: number; readonly deadline: number }
+  | { readonly status: 'timed-out' };
+
+/** `release`: the token of the grant that ended. */
+export interface ReleaseValue {
+  readonly status: 'released';
+  readonly token: number;
+}
+
+/** `lock-info`: who holds a lock, and how many wait for it. */
+export interface LockInfo {
+  /** The holder, if the lock is held. */
+  readonly holder?: {
+    readonly sessionId: number;
+    readonly fencingToken: number;
+    /** Log time (the leader's ms clock) of the grant. */
+    readonly acquiredAt: number;
+    /** Log time at which the holder's session expires unless renewed. */
+    readonly expiresAt: number;
+  };
+  /** Sessions queued for it. */
+  readonly waiters: number;
+}
+
+/** `hello`: the answering node and the protocol version it speaks. */
+export interface HelloValue {
+  readonly nodeId: number;
+  readonly protocol: number;
+}
+
+/** `status`: the answering node's role and the leader it knows of (0 = none). */
+export interface NodeRoleValue {
+  readonly nodeId: number;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: number;
+  readonly leaderAddress: string | null;
+}
+
+/** The value each op answers with. */
+export interface OpValues {
+  readonly hello: HelloValue;
+  readonly status: NodeRoleValue;
+  readonly 'counter-get': number;
+  readonly 'lock-info': LockInfo;
+  readonly 'open-session': OpenSessionValue;
+  readonly 'keep-alive': KeepAliveValue;
+  readonly 'close-session': CloseSessionValue;
+  readonly acquire: AcquireValue;
+  readonly release: ReleaseValue;
+  /** The new value. */
+  readonly 'counter-add': number;
+  /** The previous value. */
+  readonly 'counter-set': number;
+  /** Whether the swap happened. */
+  readonly 'counter-cas': boolean;
+  /** The previous value (the counter reads 0 afterwards). */
+  readonly 'counter-delete': number;
+}
+
+/** An op of the protocol. */
+export type Op = keyof OpValues;
+
+// ---- checks ----------------------------------------------------------------------------------
+
+function bad(path: string, v: unknown, expected: string): never {
+  throw new DecodeError(path, `expected ${expected}, got ${describe(v)}`);
+}
+
+function map(v: unknown, path: string, keys: readonly string[], optional: readonly string[] = []): Record<string, unknown> {
+  if (!isPlainMap(v)) bad(path, v, 'a map');
+  for (const k of Object.keys(v)) if (!keys.includes(k) && !optional.includes(k)) throw new DecodeError(`${path}.${k.slice(0, 40)}`, 'unknown field');
+  for (const k of keys) if (!Object.hasOwn(v, k)) throw new DecodeError(`${path}.${k}`, 'missing');
+  return v;
+}
+
+function int(v: unknown, path: string, min = 0): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) bad(path, v, `a safe integer >= ${min}`);
+  return v;
+}
+
+function counter(v: unknown, path: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) bad(path, v, 'a safe integer');
+  return v;
+}
+
+function str(v: unknown, path: string): string {
+  if (typeof v !== 'string') bad(path, v, 'a string');
+  return v;
+}
+
+function grant(r: Record<string, unknown>, path: string): Grant {
+  return { token: int(r['token'], `${path}.token`, 1), acquiredAt: int(r['acquiredAt'], `${path}.acquiredAt`), expiresAt: int(r['expiresAt'], `${path}.expiresAt`) };
+}
+
+function acquireValue(v: unknown, path: string): AcquireValue {
+  const status = isPlainMap(v) ? v['status'] : undefined;
+  switch (status) {
+    case 'granted':
+    case 'held-by-you':
+      return { status, ...grant(map(v, path, ['status', 'token', 'acquiredAt', 'expiresAt']), path) };
+    case 'not-acquired':
+    case 'timed-out':
+      map(v, path, ['status']);
+      return { status };
+    case 'queued': {
+      const r = map(v, path, ['status', 'position', 'deadline']);
+      return { status, position: int(r['position'], `${path}.position`, 1), deadline: int(r['deadline'], `${path}.deadline`) };
+    }
+    default:
+      return bad(`${path}.status`, status, 'an acquire status');
+  }
+}
+
+function lockInfo(v: unknown, path: string): LockInfo {
+  const r = map(v, path, ['waiters'], ['holder']);
+  const waiters = int(r['waiters'], `${path}.waiters`);
+  if (r['holder'] === undefined) return { waiters };
+  const h = map(r['holder'], `${path}.holder`, ['sessionId', 'fencingToken', 'acquiredAt', 'expiresAt']);
+  return {
+    holder: {
+      sessionId: int(h['sessionId'], `${path}.holder.sessionId`, 1),
+      fencingToken: int(h['fencingToken'], `${path}.holder.fencingToken`, 1),
+      acquiredAt: int(h['acquiredAt'], `${path}.holder.acquiredAt`),
+      expiresAt: int(h['expiresAt'], `${path}.holder.expiresAt`),
+    },
+    waiters,
+  };
+}
+
+const PARSERS: { readonly [O in Op]: (v: unknown, path: string) => OpValues[O] } = {
+  hello: (v, p) => {
+    const r = map(v, p, ['nodeId', 'protocol']);
+    return { nodeId: int(r['nodeId'], `${p}.nodeId`, 1), protocol: int(r['protocol'], `${p}.protocol`, 1) };
+  },
+  status: (v, p) => {
+    const r = map(v, p, ['nodeId', 'role', 'term', 'leader', 'leaderAddress']);
+    const address = r['leaderAddress'];
+    return {
+      nodeId: int(r['nodeId'], `${p}.nodeId`, 1),
+      role: str(r['role'], `${p}.role`),
+      term: int(r['term'], `${p}.term`),
+      leader: int(r['leader'], `${p}.leader`),
+      leaderAddress: address === null ? null : str(address, `${p}.leaderAddress`),
+    };
+  },
+  'counter-get': counter,
+  'lock-info': lockInfo,
+  'open-session': (v, p) => {
+    const r = map(v, p, ['sessionId', 'ttlMs', 'expiresAt']);
+    return { sessionId: int(r['sessionId'], `${p}.sessionId`, 1), ttlMs: int(r['ttlMs'], `${p}.ttlMs`, 1), expiresAt: int(r['expiresAt'], `${p}.expiresAt`) };
+  },
+  'keep-alive': (v, p) => ({ expiresAt: int(map(v, p, ['expiresAt'])['expiresAt'], `${p}.expiresAt`) }),
+  'close-session': (v, p) => {
+    const list = map(v, p, ['released'])['released'];
+    if (!Array.isArray(list)) bad(`${p}.released`, list, 'an array');
+    return { released: list.map((n: unknown, k) => str(n, `${p}.released[${k}]`)) };
+  },
+  acquire: acquireValue,
+  release: (v, p) => {
+    const r = map(v, p, ['status', 'token']);
+    if (r['status'] !== 'released') bad(`${p}.status`, r['status'], '"released"');
+    return { status: 'released', token: int(r['token'], `${p}.token`, 1) };
+  },
+  'counter-add': counter,
+  'counter-set': counter,
+  'counter-cas': (v, p) => {
+    if (typeof v !== 'boolean') bad(p, v, 'a boolean');
+    return v;
+  },
+  'counter-delete': counter,
+};
+
+/**
+ * Checks the value of a successful answer to `op` and returns it typed. Throws only
+ * {@link DecodeError}, naming the offending field (`value.holder.fencingToken`, …).
+ */
+export function parseValue<O extends Op>(op: O, value: unknown): OpValues[O] {
+  return PARSERS[op](value, 'value');
+}

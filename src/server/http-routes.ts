@@ -1,0 +1,96 @@
+/**
+ * The node's plain HTTP routes: `GET /status`, `GET /healthz`, `GET /metrics` and the admin
+ * routes (docs/operations.md#http-endpoints). WebSocket upgrades (`/raft`, `/client`) are
+ * routed by the node, not here.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ProposeOutcome, RaftHost } from '../host/index.js';
+import type { NodeStatus } from '../protocol/index.js';
+import { NONE } from '../raft/index.js';
+import type { ApplyOutput } from '../state-machine/index.js';
+import type { ClusterConfig } from './config.js';
+import type { Logger } from './logger.js';
+import type { NodeMetrics } from './node-metrics.js';
+
+/** What the routes read. */
+export interface HttpContext {
+  readonly host: RaftHost<ApplyOutput>;
+  readonly status: () => NodeStatus;
+  readonly metrics: NodeMetrics;
+  readonly config: ClusterConfig;
+  readonly logger: Logger;
+}
+
+/** Sends `body` as JSON with status `code`. */
+export function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Answers one HTTP request. Rejects only on a bug; the caller answers 500 then. */
+export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://node');
+  const route = `${req.method ?? 'GET'} ${url.pathname}`;
+  switch (route) {
+    case 'GET /status':
+      return sendJson(res, 200, ctx.status());
+    case 'GET /healthz': {
+      const st = ctx.host.status(false);
+      const ok = st.leader !== NONE && !ctx.host.isStopped();
+      return sendJson(res, ok ? 200 : 503, { ok, role: st.role, term: st.term, leader: st.leader });
+    }
+    case 'GET /metrics': {
+      const text = ctx.metrics.render();
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(text);
+      return;
+    }
+    case 'POST /admin/snapshot':
+    case 'POST /admin/propose':
+    case 'POST /admin/transfer-leader':
+      return handleAdmin(route, url, req, res, ctx);
+    default:
+      return sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${route}; try GET /status, /metrics, /healthz` } });
+  }
+}
+
+/**
+ * Operator and test routes. With a `clientToken` configured they need
+ * `Authorization: Bearer <clientToken>`.
+ */
+async function handleAdmin(route: string, url: URL, req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
+  const token = ctx.config.clientToken;
+  if (token !== undefined && req.headers.authorization !== `Bearer ${token}`) {
+    return sendJson(res, 401, { error: { code: 'AUTH', message: 'admin routes need Authorization: Bearer <clientToken>' } });
+  }
+  if (route === 'POST /admin/snapshot') {
+    ctx.host.snapshotNow();
+    return sendJson(res, 202, { requested: true, applied: ctx.host.appliedIndex });
+  }
+  if (route === 'POST /admin/transfer-leader') {
+    const to = Number(url.searchParams.get('to'));
+    if (!Number.isSafeInteger(to) || to <= 0) return sendJson(res, 400, { error: { code: 'INVALID_ARGUMENT', message: 'query parameter to=<node id> is required' } });
+    return sendJson(res, 200, ctx.host.transferLeadership(to));
+  }
+  const body = await readBody(req, ctx.config.limits.maxClientFrameBytes);
+  if (body === undefined) return sendJson(res, 413, { error: { code: 'LIMIT_EXCEEDED', message: `body over ${ctx.config.limits.maxClientFrameBytes} bytes` } });
+  const outcome = await new Promise<ProposeOutcome<ApplyOutput>>((resolve) => ctx.host.propose(new Uint8Array(body), resolve));
+  if (outcome.type === 'applied') return sendJson(res, 200, { index: outcome.index, term: outcome.term, result: outcome.result });
+  const st = ctx.status();
+  if (outcome.type === 'failed') {
+    return sendJson(res, 503, { error: { code: outcome.code === 'NOT_LEADER' ? 'NOT_LEADER' : 'UNAVAILABLE', message: outcome.code, outcomeUnknown: false, leader: st.leader, leaderAddress: st.leaderAddress } });
+  }
+  return sendJson(res, 503, { error: { code: 'UNAVAILABLE', message: outcome.reason, outcomeUnknown: true, leader: st.leader, leaderAddress: st.leaderAddress } });
+}

@@ -1,0 +1,5 @@
+/**
+ * The lock and counter service of one node, independent of any wire protocol: stamping and
+ * proposing validated commands, parked waiters, reads, and the leader's duties.
+ */
+export { LockService, type LockServiceOptions, type ServiceOutcome, type ServiceQuery } from './lock-service.js';
