@@ -178,8 +178,8 @@ export class Raft {
       this.vote = NONE;
       // Acknowledgements queued in an older term and not yet in a Ready may claim entries a
       // newer leader is about to truncate before they are ever persisted: a false "durable"
-      // claim (found by the simulator soak, seed 4326). They are useless to the deposed leader
-      // anyway. (Acks already handed out in a Ready were durable when sent.)
+      // claim. They are useless to the deposed leader anyway. (Acks already handed out in a
+      // Ready were durable when sent.)
       this.msgs = this.msgs.filter((m) => m.type !== 'append-response' || m.term >= term);
     }
     this.lead = NONE;
