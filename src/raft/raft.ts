@@ -111,8 +111,39 @@ export class Raft {
     return { leader: this.lead, role: this.role };
   }
 
+  /** Queues `m` for the next Ready (or {@link takeMessages}). */
   send(m: Message): void {
     this.msgs.push(m);
+  }
+
+  /** Whether messages wait to be taken. */
+  hasMessages(): boolean {
+    return this.msgs.length > 0;
+  }
+
+  /**
+   * Removes and returns the queued messages, in order. Those `holdBack` selects stay queued,
+   * in order, for a later call.
+   */
+  takeMessages(holdBack?: (m: Message) => boolean): Message[] {
+    const all = this.msgs;
+    this.msgs = [];
+    if (holdBack === undefined) return all;
+    const taken: Message[] = [];
+    for (const m of all) (holdBack(m) ? this.msgs : taken).push(m);
+    return taken;
+  }
+
+  /** Whether ReadIndex results wait to be taken. */
+  hasReadStates(): boolean {
+    return this.readStates.length > 0;
+  }
+
+  /** Removes and returns the ReadIndex results produced since the last call, in order. */
+  takeReadStates(): ReadState[] {
+    const rs = this.readStates;
+    this.readStates = [];
+    return rs;
   }
 
   // ---- time -------------------------------------------------------------------------------
@@ -584,6 +615,21 @@ export class Raft {
     const self = this.tracker.progress.get(this.id);
     if (self === undefined) return;
     if (self.maybeUpdate(this.log.lastStableIndex())) replication.maybeCommitAndBroadcast(this);
+  }
+
+  /** Sends an append to `to` now if this node leads (tests and diagnostics). */
+  forceAppend(to: NodeId): void {
+    if (this.role === 'leader' && to !== NONE) replication.sendAppend(this, to);
+  }
+
+  /** The transport could not reach `id`: a leader stops pipelining to it. */
+  reportUnreachable(id: NodeId): void {
+    if (this.role === 'leader') replication.reportUnreachable(this, id);
+  }
+
+  /** The driver finished (`ok`) or failed streaming a snapshot to `id`. */
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    if (this.role === 'leader') replication.reportSnapshot(this, id, ok);
   }
 
   logFields(): Record<string, unknown> {

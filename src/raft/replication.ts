@@ -180,3 +180,22 @@ function handleHeartbeatResponse(r: Raft, from: NodeId, context: string | null):
   // A quorum still recognises us as leader: every read queued up to this one is safe.
   for (const rs of r.readOnly.advance(context)) r.respondRead(rs);
 }
+
+/** The transport could not reach `id`: stop pipelining to it until it answers again. */
+export function reportUnreachable(r: Raft, id: NodeId): void {
+  const pr = r.tracker.progress.get(id);
+  if (pr !== undefined && pr.state === 'replicate') pr.becomeProbe();
+}
+
+/**
+ * The driver finished (or failed) streaming a snapshot to `id`. Either way the follower goes
+ * back to probing; the next heartbeat answer resumes replication from what it holds.
+ */
+export function reportSnapshot(r: Raft, id: NodeId, ok: boolean): void {
+  const pr = r.tracker.progress.get(id);
+  if (pr === undefined || pr.state !== 'snapshot') return;
+  if (!ok) pr.pendingSnapshot = 0;
+  pr.becomeProbe();
+  // Wait for a heartbeat response before probing, rather than resending at once.
+  pr.probeSent = true;
+}
