@@ -2,16 +2,10 @@
  * Configuration of one Raft node, and its validation. Invalid configuration is an expected
  * outcome (an operator's mistake), so it is reported as typed errors, never thrown.
  */
+import { silentLogger, type Logger } from './logger.js';
 import type { RandomSource } from './rng.js';
 import type { Storage } from './storage.js';
 import type { NodeId } from './types.js';
-
-/** Receives the core's diagnostic events. Pure callbacks: the core never does I/O itself. */
-export interface RaftLogger {
-  debug(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  info(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
-}
 
 /**
  * Switches that deliberately break a rule, for the negative controls of the test suites only.
@@ -47,7 +41,8 @@ export interface RaftConfig {
   readonly preVote?: boolean;
   /** CheckQuorum (thesis §6.2); default true. */
   readonly checkQuorum?: boolean;
-  readonly logger?: RaftLogger;
+  /** Receives the core's diagnostic events (default: {@link silentLogger}). */
+  readonly logger?: Logger;
   readonly unsafeTestingKnobs?: UnsafeTestingKnobs;
 }
 
@@ -65,7 +60,7 @@ export interface ResolvedRaftConfig {
   readonly maxCommittedSizePerReady: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
-  readonly logger: RaftLogger;
+  readonly logger: Logger;
   readonly unsafeTestingKnobs: UnsafeTestingKnobs;
 }
 
@@ -78,8 +73,6 @@ export interface ConfigError {
 export type ConfigResult =
   | { readonly ok: true; readonly config: ResolvedRaftConfig }
   | { readonly ok: false; readonly errors: readonly ConfigError[] };
-
-const silentLogger: RaftLogger = { debug() {}, info() {}, warn() {} };
 
 /** Checks `config` and fills in defaults. */
 export function validateRaftConfig(config: RaftConfig): ConfigResult {

@@ -1,11 +1,12 @@
 /**
  * The pure Raft consensus core. No I/O, no timers, no clock, no randomness of its own
- * (DESIGN §2.1); everything advances through {@link RawNode}.
+ * (docs/design.md#the-raft-core-is-pure); everything advances through {@link RawNode}.
  */
 export { RawNode, type CreateResult, type PeerStatus, type Status } from './raw-node.js';
 export type { Ready } from './ready.js';
 export type { ProposeResult, ReadIndexResult, TransferResult } from './raft.js';
-export { validateRaftConfig, type RaftConfig, type ResolvedRaftConfig, type ConfigError, type RaftLogger, type UnsafeTestingKnobs } from './config.js';
+export { validateRaftConfig, type RaftConfig, type ResolvedRaftConfig, type ConfigError, type UnsafeTestingKnobs } from './config.js';
+export { silentLogger, type Logger } from './logger.js';
 export { MemoryStorage } from './memory-storage.js';
 export { COMPACTED, UNAVAILABLE, type Storage } from './storage.js';
 export { SeededRandom, type RandomSource } from './rng.js';

@@ -146,8 +146,8 @@ export class MemoryStorage implements Storage {
     const start = toAppend[0];
     invariant(start !== undefined, () => 'memory storage: nothing to append');
     invariant(start.index <= this.lastIndex() + 1, () => `memory storage: gap, last ${this.lastIndex()}, appending ${start.index}`);
-    // In place: copying the whole array per append made every write O(log length) (issue 8
-    // profile; the log holds up to a snapshot interval of entries). Nothing outside holds it.
+    // In place, so an append costs its own length, not the log's (which holds up to a
+    // snapshot interval of entries). Nothing outside holds the array.
     this.ents.length = start.index - this.offset();
     for (const e of toAppend) this.ents.push(e);
   }

@@ -48,7 +48,7 @@ export class RaftLog {
   term(i: number): number | undefined {
     if (i === 0) return 0;
     // Below the first index's predecessor the log is compacted, even if storage still holds
-    // stale entries there (a snapshot install not yet persisted): found by test/property.
+    // stale entries there (a snapshot install not yet persisted).
     if (i < this.firstIndex() - 1 || i > this.lastIndex()) return undefined;
     const u = this.unstable.maybeTerm(i);
     if (u !== undefined) return u;

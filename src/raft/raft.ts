@@ -5,12 +5,15 @@
  * {@link RawNode} turns its state into `Ready` batches for the driver.
  *
  * Leader-side replication (sending appends, heartbeats and snapshots, handling their answers)
- * lives in replication.ts to keep each file about one concern.
+ * lives in replication.ts to keep each file about one concern. It sees this class only through
+ * the narrow {@link LeaderContext} it declares, so the dependency runs one way: raft.ts calls
+ * replication.ts, never the reverse.
  */
 import type { ResolvedRaftConfig } from './config.js';
 import { RaftLog } from './raft-log.js';
 import { ReadOnlyQueue, type ReadRequest } from './read-only.js';
 import * as replication from './replication.js';
+import type { LeaderContext } from './replication.js';
 import type { Progress } from './progress.js';
 import { ProgressTracker } from './tracker.js';
 import {
@@ -57,28 +60,32 @@ export type TransferResult =
 
 const EMPTY = new Uint8Array(0);
 
-export class Raft {
+/**
+ * One node's protocol state. Only {@link RawNode} drives it; the state is private and changes
+ * only through the protocol operations below, so every change is one the protocol makes.
+ */
+export class Raft implements LeaderContext {
   readonly id: NodeId;
   readonly cfg: ResolvedRaftConfig;
-  term = 0;
-  vote: NodeId = NONE;
-  role: Role = 'follower';
-  lead: NodeId = NONE;
-  /** Target of a leadership transfer in progress (thesis §3.10), or NONE. */
-  leadTransferee: NodeId = NONE;
+  /** The log: durable entries in storage and the unstable tail not yet persisted. */
   readonly log: RaftLog;
+  /** The configuration, each member's Progress (meaningful while leader) and election votes. */
   readonly tracker: ProgressTracker;
-  readonly readOnly = new ReadOnlyQueue();
+  private termValue = 0;
+  private voteValue: NodeId = NONE;
+  private roleValue: Role = 'follower';
+  private leadValue: NodeId = NONE;
+  private leadTransfereeValue: NodeId = NONE;
+  private ticksValue = 0;
+  private readonly readOnly = new ReadOnlyQueue();
   /** Reads that arrived before this leader committed an entry of its term (thesis §6.4). */
-  pendingReads: Array<{ readonly from: NodeId; readonly context: string }> = [];
-  /** Messages produced since the last Ready. */
-  msgs: Message[] = [];
-  readStates: ReadState[] = [];
-  electionElapsed = 0;
-  heartbeatElapsed = 0;
-  /** Ticks since this node started: the clock of CheckQuorum's "last heard" stamps. */
-  ticks = 0;
-  randomizedElectionTimeout = 0;
+  private pendingReads: Array<{ readonly from: NodeId; readonly context: string }> = [];
+  /** Messages produced since they were last taken. */
+  private msgs: Message[] = [];
+  private readStates: ReadState[] = [];
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
 
   constructor(cfg: ResolvedRaftConfig) {
     this.id = cfg.id;
@@ -94,32 +101,94 @@ export class Raft {
     this.becomeFollower(this.term, NONE);
   }
 
+  /** Current term (Figure 2 currentTerm). */
+  get term(): number {
+    return this.termValue;
+  }
+
+  /** Who this node voted for in the current term, or NONE (Figure 2 votedFor). */
+  get vote(): NodeId {
+    return this.voteValue;
+  }
+
+  get role(): Role {
+    return this.roleValue;
+  }
+
+  /** The leader of the current term as far as this node knows, or NONE. */
+  get lead(): NodeId {
+    return this.leadValue;
+  }
+
+  /** Target of a leadership transfer in progress (thesis §3.10), or NONE. */
+  get leadTransferee(): NodeId {
+    return this.leadTransfereeValue;
+  }
+
+  /** Ticks since this node started: the clock of CheckQuorum's "last heard" stamps. */
+  get ticks(): number {
+    return this.ticksValue;
+  }
+
   private loadHardState(hs: HardState): void {
     invariant(hs.commit <= this.log.lastIndex(), () =>
       `stored commit ${hs.commit} beyond last index ${this.log.lastIndex()}: log truncated or lost?`,
     );
     this.log.commitTo(hs.commit);
-    this.term = hs.term;
-    this.vote = hs.vote;
+    this.termValue = hs.term;
+    this.voteValue = hs.vote;
   }
 
+  /** The state that must be durable before this node speaks (Figure 2 "persistent state"). */
   hardState(): HardState {
     return { term: this.term, vote: this.vote, commit: this.log.committed };
   }
 
+  /** Volatile state the driver may want to watch: role and known leader. */
   softState(): SoftState {
     return { leader: this.lead, role: this.role };
   }
 
+  /** Queues `m` for the next Ready (or {@link takeMessages}). */
   send(m: Message): void {
     this.msgs.push(m);
+  }
+
+  /** Whether messages wait to be taken. */
+  hasMessages(): boolean {
+    return this.msgs.length > 0;
+  }
+
+  /**
+   * Removes and returns the queued messages, in order. Those `holdBack` selects stay queued,
+   * in order, for a later call.
+   */
+  takeMessages(holdBack?: (m: Message) => boolean): Message[] {
+    const all = this.msgs;
+    this.msgs = [];
+    if (holdBack === undefined) return all;
+    const taken: Message[] = [];
+    for (const m of all) (holdBack(m) ? this.msgs : taken).push(m);
+    return taken;
+  }
+
+  /** Whether ReadIndex results wait to be taken. */
+  hasReadStates(): boolean {
+    return this.readStates.length > 0;
+  }
+
+  /** Removes and returns the ReadIndex results produced since the last call, in order. */
+  takeReadStates(): ReadState[] {
+    const rs = this.readStates;
+    this.readStates = [];
+    return rs;
   }
 
   // ---- time -------------------------------------------------------------------------------
 
   /** Advances logical time by one tick. */
   tick(): void {
-    this.ticks++;
+    this.ticksValue++;
     if (this.role === 'leader') this.tickHeartbeat();
     else this.tickElection();
   }
@@ -150,7 +219,7 @@ export class Raft {
     }
     if (this.heartbeatElapsed >= this.cfg.heartbeatTick) {
       this.heartbeatElapsed = 0;
-      replication.bcastHeartbeat(this);
+      replication.bcastHeartbeat(this, this.readOnly.lastPendingContext() ?? null);
     }
   }
 
@@ -160,7 +229,7 @@ export class Raft {
   }
 
   /** A voter with no snapshot being installed may stand for election. */
-  promotable(): boolean {
+  private promotable(): boolean {
     return this.tracker.isVoter(this.id) && !this.log.hasPendingSnapshot();
   }
 
@@ -174,53 +243,53 @@ export class Raft {
   private reset(term: number): void {
     if (this.term !== term) {
       invariant(term > this.term, () => `term going backwards: ${this.term} → ${term}`);
-      this.term = term;
-      this.vote = NONE;
+      this.termValue = term;
+      this.voteValue = NONE;
       // Acknowledgements queued in an older term and not yet in a Ready may claim entries a
       // newer leader is about to truncate before they are ever persisted: a false "durable"
-      // claim (found by the simulator soak, seed 4326). They are useless to the deposed leader
-      // anyway. (Acks already handed out in a Ready were durable when sent.)
+      // claim. They are useless to the deposed leader anyway. (Acks already handed out in a
+      // Ready were durable when sent.)
       this.msgs = this.msgs.filter((m) => m.type !== 'append-response' || m.term >= term);
     }
-    this.lead = NONE;
+    this.leadValue = NONE;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.resetRandomizedElectionTimeout();
-    this.leadTransferee = NONE;
+    this.leadTransfereeValue = NONE;
     this.tracker.resetVotes();
     this.tracker.resetProgress(this.log.lastIndex() + 1);
     this.readOnly.reset();
     this.pendingReads = [];
   }
 
-  becomeFollower(term: number, lead: NodeId): void {
+  private becomeFollower(term: number, lead: NodeId): void {
     this.reset(term);
-    this.lead = lead;
-    this.role = 'follower';
+    this.leadValue = lead;
+    this.roleValue = 'follower';
   }
 
   /** PreVote (thesis §9.6): ask whether we could win before disturbing anyone's term. */
-  becomePreCandidate(): void {
+  private becomePreCandidate(): void {
     invariant(this.role !== 'leader', () => 'leader cannot become pre-candidate');
     // Term and vote are untouched: a pre-candidate that loses leaves no trace.
     this.tracker.resetVotes();
-    this.lead = NONE;
-    this.role = 'pre-candidate';
+    this.leadValue = NONE;
+    this.roleValue = 'pre-candidate';
   }
 
-  becomeCandidate(): void {
+  private becomeCandidate(): void {
     invariant(this.role !== 'leader', () => 'leader cannot become candidate');
     // Raft §5.2: increment currentTerm, vote for self.
     this.reset(this.term + 1);
-    this.vote = this.id;
-    this.role = 'candidate';
+    this.voteValue = this.id;
+    this.roleValue = 'candidate';
   }
 
-  becomeLeader(): void {
+  private becomeLeader(): void {
     invariant(this.role === 'candidate' || this.role === 'leader', () => `${this.role} cannot become leader`);
     this.reset(this.term);
-    this.lead = this.id;
-    this.role = 'leader';
+    this.leadValue = this.id;
+    this.roleValue = 'leader';
     const self = this.tracker.progress.get(this.id);
     invariant(self !== undefined, () => 'leader is not in its own configuration');
     // The leader counts itself only for what it has durably written (persist before counting).
@@ -326,7 +395,7 @@ export class Raft {
     }
     switch (this.role) {
       case 'leader':
-        replication.stepLeader(this, m);
+        this.stepLeader(m);
         return;
       case 'candidate':
       case 'pre-candidate':
@@ -352,10 +421,40 @@ export class Raft {
       if (!m.pre) {
         // Raft §5.2: granting a vote resets our election timer; the vote is hard state.
         this.electionElapsed = 0;
-        this.vote = m.from;
+        this.voteValue = m.from;
       }
     } else {
       this.send({ type: 'vote-response', from: this.id, to: m.from, term: this.term, pre: m.pre, reject: true });
+    }
+  }
+
+  /** Leader's handling of messages of its own term. */
+  private stepLeader(m: Exclude<Message, VoteRequest>): void {
+    switch (m.type) {
+      case 'append-response':
+        replication.handleAppendResponse(this, m);
+        return;
+      case 'heartbeat-response':
+        replication.handleHeartbeatResponse(this, m.from);
+        if (m.context === null) return;
+        // Every read the answer confirms (a quorum's answers) is safe to serve.
+        for (const rs of this.readOnly.confirm(m.from, m.context, this.tracker.voters)) this.respondRead(rs);
+        return;
+      case 'read-index':
+        if (this.tracker.progress.has(m.from)) this.handleReadIndex(m.from, m.context);
+        return;
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot':
+        // Election Safety (§5.2): at most one leader per term. Continuing would corrupt logs.
+        invariant(false, () => `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
+        return;
+      case 'vote-response':
+      case 'timeout-now':
+      case 'read-index-response':
+        return;
+      default:
+        assertNever(m, 'message');
     }
   }
 
@@ -396,17 +495,17 @@ export class Raft {
     switch (m.type) {
       case 'append':
         this.electionElapsed = 0;
-        this.lead = m.from;
+        this.leadValue = m.from;
         this.handleAppend(m);
         return;
       case 'heartbeat':
         this.electionElapsed = 0;
-        this.lead = m.from;
+        this.leadValue = m.from;
         this.handleHeartbeat(m);
         return;
       case 'snapshot':
         this.electionElapsed = 0;
-        this.lead = m.from;
+        this.leadValue = m.from;
         this.handleSnapshot(m);
         return;
       case 'timeout-now':
@@ -428,7 +527,7 @@ export class Raft {
   }
 
   /** AppendEntries receiver (Figure 2 rules 1–5; fast backtracking hint, §5.3). */
-  handleAppend(m: AppendRequest): void {
+  private handleAppend(m: AppendRequest): void {
     const reply = (index: number, reject: boolean, hintIndex: number, hintTerm: number): void =>
       this.send({ type: 'append-response', from: this.id, to: m.from, term: this.term, index, reject, hintIndex, hintTerm });
     if (m.prevLogIndex < this.log.committed) {
@@ -447,14 +546,14 @@ export class Raft {
     reply(m.prevLogIndex, true, hint.index, hint.term);
   }
 
-  handleHeartbeat(m: Heartbeat): void {
+  private handleHeartbeat(m: Heartbeat): void {
     // The leader sends at most what we durably acknowledged, so this never passes our log; if
     // it does, our log was lost or truncated behind Raft's back: commitTo fails stop.
     this.log.commitTo(m.commit);
     this.send({ type: 'heartbeat-response', from: this.id, to: m.from, term: this.term, context: m.context });
   }
 
-  handleSnapshot(m: SnapshotRequest): void {
+  private handleSnapshot(m: SnapshotRequest): void {
     const reply = (index: number): void =>
       this.send({ type: 'append-response', from: this.id, to: m.from, term: this.term, index, reject: false, hintIndex: 0, hintTerm: 0 });
     if (this.restore(m.snapshot)) {
@@ -491,13 +590,14 @@ export class Raft {
   // ---- application requests ---------------------------------------------------------------
 
   /** Appends entries to the leader's log, stamped with the current term. */
-  appendEntries(items: ReadonlyArray<Pick<Entry, 'type' | 'data'>>): { firstIndex: number; lastIndex: number } {
+  private appendEntries(items: ReadonlyArray<Pick<Entry, 'type' | 'data'>>): { firstIndex: number; lastIndex: number } {
     const first = this.log.lastIndex() + 1;
     const ents: Entry[] = items.map((it, k) => ({ index: first + k, term: this.term, type: it.type, data: it.data }));
     const last = this.log.append(ents);
     return { firstIndex: first, lastIndex: last };
   }
 
+  /** Appends and replicates `datas` if this node leads and no transfer is under way. */
   propose(datas: readonly Uint8Array[]): ProposeResult {
     if (this.role !== 'leader') return { type: 'dropped', reason: 'not-leader', leader: this.lead };
     // Thesis §3.10: a transferring leader stops accepting writes so the target can catch up.
@@ -508,6 +608,7 @@ export class Raft {
     return { type: 'accepted', term: this.term, firstIndex, lastIndex };
   }
 
+  /** Starts a ReadIndex request: served here if leader, else forwarded to the leader. */
   readIndex(context: string): ReadIndexResult {
     if (this.role === 'leader') {
       this.handleReadIndex(this.id, context);
@@ -519,7 +620,7 @@ export class Raft {
   }
 
   /** Leader side of ReadIndex (thesis §6.4), for itself or a follower. */
-  handleReadIndex(from: NodeId, context: string): void {
+  private handleReadIndex(from: NodeId, context: string): void {
     if (!this.committedEntryInCurrentTerm()) {
       // Until our no-op commits, our commit index may lag the true one: queue the read.
       this.pendingReads.push({ from, context });
@@ -534,7 +635,7 @@ export class Raft {
     replication.bcastHeartbeat(this, context);
   }
 
-  committedEntryInCurrentTerm(): boolean {
+  private committedEntryInCurrentTerm(): boolean {
     return this.log.term(this.log.committed) === this.term;
   }
 
@@ -546,11 +647,12 @@ export class Raft {
     for (const r of pending) this.handleReadIndex(r.from, r.context);
   }
 
-  respondRead(rs: ReadRequest): void {
+  private respondRead(rs: ReadRequest): void {
     if (rs.from === this.id) this.readStates.push({ index: rs.index, context: rs.context });
     else this.send({ type: 'read-index-response', from: this.id, to: rs.from, term: this.term, index: rs.index, context: rs.context });
   }
 
+  /** Hands leadership to `target` once its log is up to date (thesis §3.10). */
   transferLeader(target: NodeId): TransferResult {
     if (this.role !== 'leader') return { type: 'dropped', reason: 'not-leader', leader: this.lead };
     if (target === this.id) return { type: 'dropped', reason: 'already-leader', leader: this.lead };
@@ -561,18 +663,18 @@ export class Raft {
     if (this.leadTransferee !== NONE) this.abortLeaderTransfer('superseded');
     // The transfer must finish within one election timeout (tickHeartbeat aborts it).
     this.electionElapsed = 0;
-    this.leadTransferee = target;
+    this.leadTransfereeValue = target;
     this.cfg.logger.info('transferring leadership', { ...this.logFields(), target });
     if (pr.match === this.log.lastIndex()) replication.sendTimeoutNow(this, target);
     else replication.sendAppend(this, target);
     return { type: 'started' };
   }
 
-  abortLeaderTransfer(why: string): void {
+  private abortLeaderTransfer(why: string): void {
     if (this.leadTransferee !== NONE) {
       this.cfg.logger.info('leadership transfer aborted', { ...this.logFields(), target: this.leadTransferee, why });
     }
-    this.leadTransferee = NONE;
+    this.leadTransfereeValue = NONE;
   }
 
   /**
@@ -586,6 +688,22 @@ export class Raft {
     if (self.maybeUpdate(this.log.lastStableIndex())) replication.maybeCommitAndBroadcast(this);
   }
 
+  /** Sends an append to `to` now if this node leads (tests and diagnostics). */
+  forceAppend(to: NodeId): void {
+    if (this.role === 'leader' && to !== NONE) replication.sendAppend(this, to);
+  }
+
+  /** The transport could not reach `id`: a leader stops pipelining to it. */
+  reportUnreachable(id: NodeId): void {
+    if (this.role === 'leader') replication.reportUnreachable(this, id);
+  }
+
+  /** The driver finished (`ok`) or failed streaming a snapshot to `id`. */
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    if (this.role === 'leader') replication.reportSnapshot(this, id, ok);
+  }
+
+  /** Fields identifying this node in log lines. */
   logFields(): Record<string, unknown> {
     return { id: this.id, term: this.term, role: this.role, leader: this.lead };
   }

@@ -14,11 +14,9 @@
 import { validateRaftConfig, type ConfigError, type RaftConfig } from './config.js';
 import { NO_LIMIT } from './raft-log.js';
 import { Raft, type ProposeResult, type ReadIndexResult, type TransferResult } from './raft.js';
-import { sendAppend } from './replication.js';
-import { splitMessages, type Ready } from './ready.js';
+import { claimsDurableState, splitMessages, type Ready } from './ready.js';
 import type { ProgressState } from './progress.js';
 import {
-  NONE,
   invariant,
   type Entry,
   type HardState,
@@ -122,9 +120,7 @@ export class RawNode {
 
   /** The transport could not reach `id`: stop pipelining to it until it answers again. */
   reportUnreachable(id: NodeId): void {
-    if (this.raft.role !== 'leader') return;
-    const pr = this.raft.tracker.progress.get(id);
-    if (pr !== undefined && pr.state === 'replicate') pr.becomeProbe();
+    this.raft.reportUnreachable(id);
   }
 
   /**
@@ -132,13 +128,7 @@ export class RawNode {
    * back to probing; the next heartbeat answer resumes replication from what it holds.
    */
   reportSnapshot(id: NodeId, ok: boolean): void {
-    if (this.raft.role !== 'leader') return;
-    const pr = this.raft.tracker.progress.get(id);
-    if (pr === undefined || pr.state !== 'snapshot') return;
-    if (!ok) pr.pendingSnapshot = 0;
-    pr.becomeProbe();
-    // Wait for a heartbeat response before probing, rather than resending at once.
-    pr.probeSent = true;
+    this.raft.reportSnapshot(id, ok);
   }
 
   hasReady(): boolean {
@@ -148,7 +138,7 @@ export class RawNode {
     if (ss.leader !== this.prevSoftState.leader || ss.role !== this.prevSoftState.role) return true;
     if (!sameHardState(r.hardState(), this.prevHardState)) return true;
     if (r.log.hasPendingSnapshot()) return true;
-    if (r.msgs.length > 0 || r.readStates.length > 0) return true;
+    if (r.hasMessages() || r.hasReadStates()) return true;
     if (r.log.unstable.entries.length > 0) return true;
     return r.log.hasNextCommittedEntries();
   }
@@ -164,10 +154,8 @@ export class RawNode {
     const termOrVoteChanged = this.termOrVoteUndurable();
     const snapshot: SnapshotMeta | undefined = r.log.unstable.snapshot;
     const entries = [...r.log.unstable.entries];
-    const { messages, persistedMessages } = splitMessages(r.msgs, termOrVoteChanged);
-    r.msgs = [];
-    const readStates = r.readStates;
-    r.readStates = [];
+    const { messages, persistedMessages } = splitMessages(r.takeMessages(), termOrVoteChanged);
+    const readStates = r.takeReadStates();
     const committedEntries = this.handOutCommitted();
     const rd: Ready = {
       ...(softChanged ? { softState: ss } : {}),
@@ -235,11 +223,8 @@ export class RawNode {
    * message must never speak for a term this node has not durably adopted, ready.ts).
    */
   takeMessages(): readonly Message[] {
-    const r = this.raft;
-    if (r.msgs.length === 0 || this.termOrVoteUndurable()) return [];
-    const { messages, persistedMessages } = splitMessages(r.msgs, false);
-    r.msgs = persistedMessages;
-    return messages;
+    if (!this.raft.hasMessages() || this.termOrVoteUndurable()) return [];
+    return this.raft.takeMessages(claimsDurableState);
   }
 
   /**
@@ -254,14 +239,12 @@ export class RawNode {
 
   /** Whether read states were produced since the last Ready. */
   hasReadStates(): boolean {
-    return this.raft.readStates.length > 0;
+    return this.raft.hasReadStates();
   }
 
   /** Read states produced since the last Ready (for a driver with a Ready in flight). */
   takeReadStates(): readonly ReadState[] {
-    const rs = this.raft.readStates;
-    if (rs.length > 0) this.raft.readStates = [];
-    return rs;
+    return this.raft.takeReadStates();
   }
 
   /**
@@ -314,7 +297,7 @@ export class RawNode {
 
   /** Sends an append to `to` now (tests and diagnostics; normal flow needs no help). */
   forceAppend(to: NodeId): void {
-    if (this.raft.role === 'leader' && to !== NONE) sendAppend(this.raft, to);
+    this.raft.forceAppend(to);
   }
 
   /** Entries in [lo, hi) as the core sees them (durable and unstable), for tests and tools. */

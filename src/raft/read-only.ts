@@ -4,6 +4,7 @@
  * majority confirms the leader is still the leader, that request and every earlier one may be
  * served at their recorded index.
  */
+import { voteResult } from './quorum.js';
 import type { NodeId } from './types.js';
 
 /** One pending read. */
@@ -41,10 +42,24 @@ export class ReadOnlyQueue {
   }
 
   /**
+   * Records `id`'s acknowledgement of `context`. Once a majority of `voters` has acknowledged
+   * it, a quorum still recognised the leader after the request arrived: returns it and every
+   * earlier request, removed from the queue, to be served. Otherwise returns none.
+   */
+  confirm(id: NodeId, context: string, voters: ReadonlySet<NodeId>): ReadRequest[] {
+    const acks = this.recvAck(id, context);
+    if (acks === undefined) return [];
+    const votes = new Map<NodeId, boolean>();
+    for (const a of acks) votes.set(a, true);
+    if (voteResult(voters, votes) !== 'won') return [];
+    return this.advance(context);
+  }
+
+  /**
    * Removes and returns every request up to and including `context` (confirmed by a quorum; a
    * later confirmation also confirms every earlier request).
    */
-  advance(context: string): ReadRequest[] {
+  private advance(context: string): ReadRequest[] {
     const pos = this.queue.indexOf(context);
     if (pos < 0) return [];
     const done = this.queue.splice(0, pos + 1);

@@ -46,6 +46,14 @@ export interface Ready {
 const CLAIMS_DURABLE_STATE: ReadonlySet<MessageType> = new Set<MessageType>(['vote-response', 'append-response']);
 
 /**
+ * Whether `m` claims that something is on disk (a vote granted, entries acknowledged), so that
+ * it may leave only once the Ready it belongs to is persisted.
+ */
+export function claimsDurableState(m: Message): boolean {
+  return CLAIMS_DURABLE_STATE.has(m.type);
+}
+
+/**
  * Splits messages into those that may go now and those that must wait for persistence.
  * `termOrVoteChanged`: this Ready changes term or vote, so every message waits.
  */
@@ -56,6 +64,6 @@ export function splitMessages(
   if (termOrVoteChanged) return { messages: [], persistedMessages: [...msgs] };
   const messages: Message[] = [];
   const persistedMessages: Message[] = [];
-  for (const m of msgs) (CLAIMS_DURABLE_STATE.has(m.type) ? persistedMessages : messages).push(m);
+  for (const m of msgs) (claimsDurableState(m) ? persistedMessages : messages).push(m);
   return { messages, persistedMessages };
 }

@@ -1,15 +1,46 @@
 /**
- * Leader-side replication: sending appends (batched, pipelined), heartbeats and snapshots, and
- * handling the followers' answers (Raft §5.3, §5.4.2, §7; thesis §6.4 for ReadIndex acks).
- * Functions over a {@link Raft} in the leader role.
+ * Leader-side replication: sending appends (batched, pipelined), heartbeats and snapshots,
+ * handling the followers' answers, and advancing commit (Raft §5.3, §5.4.2, §7).
+ *
+ * Functions over a {@link LeaderContext}: exactly what they need of the node they run in. raft.ts
+ * implements it and calls these functions; this file never imports raft.ts, so the dependency
+ * runs one way and the context names every piece of the node's state replication may touch.
  */
-import { voteResult } from './quorum.js';
-import type { Raft } from './raft.js';
+import type { ResolvedRaftConfig } from './config.js';
+import type { Progress } from './progress.js';
+import type { RaftLog } from './raft-log.js';
 import { COMPACTED } from './storage.js';
-import { entriesSize, invariant, type Message, type NodeId, type VoteRequest } from './types.js';
+import type { ProgressTracker } from './tracker.js';
+import { entriesSize, invariant, type AppendResponse, type Message, type NodeId } from './types.js';
+
+/**
+ * What leader-side replication needs of a Raft node in the leader role (implemented by `Raft`).
+ * Replication only reads the scalar state; it changes the log's commit index, the tracker's
+ * Progress records and the outgoing messages, and asks for waiting reads to be served.
+ */
+export interface LeaderContext {
+  readonly id: NodeId;
+  /** The leader's term, stamped on everything it sends. */
+  readonly term: number;
+  /** Logical time in ticks: when each follower was last heard from. */
+  readonly ticks: number;
+  /** Target of the leadership transfer in progress, or NONE. */
+  readonly leadTransferee: NodeId;
+  readonly cfg: Pick<ResolvedRaftConfig, 'maxSizePerMsg' | 'logger' | 'unsafeTestingKnobs'>;
+  readonly log: RaftLog;
+  readonly tracker: ProgressTracker;
+  /** Queues `m` for the next Ready. */
+  send(m: Message): void;
+  /** Whether `pr` was heard from within the last election timeout. */
+  recentlyActive(pr: Progress): boolean;
+  /** Serves the ReadIndex requests that waited for the leader's first commit in its term. */
+  releasePendingReads(): void;
+  /** Fields identifying the node in log lines. */
+  logFields(): Record<string, unknown>;
+}
 
 /** Sends an append (possibly empty) to `to` if its flow control allows. */
-export function sendAppend(r: Raft, to: NodeId): boolean {
+export function sendAppend(r: LeaderContext, to: NodeId): boolean {
   return maybeSendAppend(r, to, true);
 }
 
@@ -18,7 +49,7 @@ export function sendAppend(r: Raft, to: NodeId): boolean {
  * there is nothing new (used to keep a pipeline full). Falls back to a snapshot when the
  * entries the follower needs are compacted. Returns whether a message was sent.
  */
-export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
+function maybeSendAppend(r: LeaderContext, to: NodeId, sendIfEmpty: boolean): boolean {
   const pr = r.tracker.progress.get(to);
   if (pr === undefined || pr.isPaused()) return false;
   const prevLogIndex = pr.next - 1;
@@ -36,7 +67,7 @@ export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): bool
  * An append with no entries, probing whether `to` holds (prevLogIndex, its term). Returns false
  * (sending nothing) when that term is compacted.
  */
-function sendEmptyAppend(r: Raft, to: NodeId, prevLogIndex: number): boolean {
+function sendEmptyAppend(r: LeaderContext, to: NodeId, prevLogIndex: number): boolean {
   const prevLogTerm = r.log.term(prevLogIndex);
   if (prevLogTerm === undefined) return false;
   r.send({ type: 'append', from: r.id, to, term: r.term, prevLogIndex, prevLogTerm, entries: [], commit: r.log.committed });
@@ -47,7 +78,7 @@ function sendEmptyAppend(r: Raft, to: NodeId, prevLogIndex: number): boolean {
  * Sends snapshot metadata to a follower that needs compacted entries (§7). Only to a peer we
  * have heard from recently: a snapshot to a dead peer wastes a stream.
  */
-function sendSnapshot(r: Raft, to: NodeId): boolean {
+function sendSnapshot(r: LeaderContext, to: NodeId): boolean {
   const pr = r.tracker.progress.get(to);
   if (pr === undefined || !r.recentlyActive(pr)) return false;
   const snapshot = r.log.snapshot();
@@ -60,26 +91,26 @@ function sendSnapshot(r: Raft, to: NodeId): boolean {
 }
 
 /** Sends an append to every other member. */
-export function bcastAppend(r: Raft): void {
+export function bcastAppend(r: LeaderContext): void {
   for (const id of r.tracker.progress.keys()) {
     if (id !== r.id) sendAppend(r, id);
   }
 }
 
 /**
- * Heartbeats to every other member, carrying the newest pending ReadIndex context (a quorum of
- * answers to it confirms every earlier read too). Each carries a commit index the follower is
- * known to match, so it never commits past its own log.
+ * Heartbeats to every other member, carrying `context`: the newest pending ReadIndex request's,
+ * since a quorum of answers to it confirms every earlier read too. Each carries a commit index
+ * the follower is known to match, so it never commits past its own log.
  */
-export function bcastHeartbeat(r: Raft, context?: string): void {
-  const ctx = context ?? r.readOnly.lastPendingContext() ?? null;
+export function bcastHeartbeat(r: LeaderContext, context: string | null): void {
   for (const [id, pr] of r.tracker.progress) {
     if (id === r.id) continue;
-    r.send({ type: 'heartbeat', from: r.id, to: id, term: r.term, commit: Math.min(pr.match, r.log.committed), context: ctx });
+    r.send({ type: 'heartbeat', from: r.id, to: id, term: r.term, commit: Math.min(pr.match, r.log.committed), context });
   }
 }
 
-export function sendTimeoutNow(r: Raft, to: NodeId): void {
+/** Tells `to` to campaign at once (the last step of a leadership transfer, thesis §3.10). */
+export function sendTimeoutNow(r: LeaderContext, to: NodeId): void {
   r.send({ type: 'timeout-now', from: r.id, to, term: r.term });
 }
 
@@ -87,7 +118,7 @@ export function sendTimeoutNow(r: Raft, to: NodeId): void {
  * Advances commit if a majority matched a newer entry of the current term (Figure 8), then
  * tells the followers and serves reads that waited for the first commit of this term.
  */
-export function maybeCommitAndBroadcast(r: Raft): boolean {
+export function maybeCommitAndBroadcast(r: LeaderContext): boolean {
   const index = r.tracker.committed();
   if (!r.log.maybeCommit(index, r.term, r.cfg.unsafeTestingKnobs.commitPriorTerm === true)) return false;
   r.releasePendingReads();
@@ -95,46 +126,31 @@ export function maybeCommitAndBroadcast(r: Raft): boolean {
   return true;
 }
 
-/** Leader's handling of messages of its own term. */
-export function stepLeader(r: Raft, m: Exclude<Message, VoteRequest>): void {
-  switch (m.type) {
-    case 'append-response':
-      handleAppendResponse(r, m.from, m.index, m.reject, m.hintIndex, m.hintTerm);
-      return;
-    case 'heartbeat-response':
-      handleHeartbeatResponse(r, m.from, m.context);
-      return;
-    case 'read-index':
-      if (r.tracker.progress.has(m.from)) r.handleReadIndex(m.from, m.context);
-      return;
-    case 'append':
-    case 'heartbeat':
-    case 'snapshot':
-      // Election Safety (§5.2): at most one leader per term. Continuing would corrupt logs.
-      invariant(false, () => `two leaders in term ${r.term}: ${r.id} and ${m.from}`);
-      return;
-    case 'vote-response':
-    case 'timeout-now':
-    case 'read-index-response':
-      return;
+/**
+ * An append's answer (§5.3): on rejection, back off to where the follower's log may match; on
+ * success, advance its Progress and commit, refill its pipeline, and finish a leadership
+ * transfer once the target has caught up.
+ */
+export function handleAppendResponse(r: LeaderContext, m: AppendResponse): void {
+  const pr = r.tracker.progress.get(m.from);
+  if (pr === undefined) return;
+  pr.lastHeardTick = r.ticks;
+  if (m.reject) backOff(r, m, pr);
+  else handleAppendAccepted(r, m.from, m.index, pr);
+}
+
+function backOff(r: LeaderContext, m: AppendResponse, pr: Progress): void {
+  // The follower told us the last index where its log may match ours (hintIndex) and its
+  // term there; skip every entry of ours that cannot match (§5.3, fast backtracking).
+  let probe = m.hintIndex;
+  if (m.hintTerm > 0) probe = r.log.findConflictByTerm(m.hintIndex, m.hintTerm).index;
+  if (pr.maybeDecrTo(m.index, probe)) {
+    if (pr.state === 'replicate') pr.becomeProbe();
+    sendAppend(r, m.from);
   }
 }
 
-function handleAppendResponse(r: Raft, from: NodeId, index: number, reject: boolean, hintIndex: number, hintTerm: number): void {
-  const pr = r.tracker.progress.get(from);
-  if (pr === undefined) return;
-  pr.lastHeardTick = r.ticks;
-  if (reject) {
-    // The follower told us the last index where its log may match ours (hintIndex) and its
-    // term there; skip every entry of ours that cannot match (§5.3, fast backtracking).
-    let probe = hintIndex;
-    if (hintTerm > 0) probe = r.log.findConflictByTerm(hintIndex, hintTerm).index;
-    if (pr.maybeDecrTo(index, probe)) {
-      if (pr.state === 'replicate') pr.becomeProbe();
-      sendAppend(r, from);
-    }
-    return;
-  }
+function handleAppendAccepted(r: LeaderContext, from: NodeId, index: number, pr: Progress): void {
   const wasPaused = pr.isPaused();
   const progressed = pr.maybeUpdate(index) || (pr.match === index && pr.state === 'probe');
   if (!progressed) return;
@@ -156,7 +172,11 @@ function handleAppendResponse(r: Raft, from: NodeId, index: number, reject: bool
   }
 }
 
-function handleHeartbeatResponse(r: Raft, from: NodeId, context: string | null): void {
+/**
+ * A heartbeat's answer from `from`: it is alive, so resume sending to it if it lags or its
+ * window may be stuck. The ReadIndex context the answer carries is the caller's business.
+ */
+export function handleHeartbeatResponse(r: LeaderContext, from: NodeId): void {
   const pr = r.tracker.progress.get(from);
   if (pr === undefined) return;
   pr.lastHeardTick = r.ticks;
@@ -171,12 +191,23 @@ function handleHeartbeatResponse(r: Raft, from: NodeId, context: string | null):
       sendAppend(r, from);
     }
   } else if (pr.match < r.log.lastIndex() || pr.state === 'probe') sendAppend(r, from);
-  if (context === null) return;
-  const acks = r.readOnly.recvAck(from, context);
-  if (acks === undefined) return;
-  const votes = new Map<NodeId, boolean>();
-  for (const id of acks) votes.set(id, true);
-  if (voteResult(r.tracker.voters, votes) !== 'won') return;
-  // A quorum still recognises us as leader: every read queued up to this one is safe.
-  for (const rs of r.readOnly.advance(context)) r.respondRead(rs);
+}
+
+/** The transport could not reach `id`: stop pipelining to it until it answers again. */
+export function reportUnreachable(r: LeaderContext, id: NodeId): void {
+  const pr = r.tracker.progress.get(id);
+  if (pr !== undefined && pr.state === 'replicate') pr.becomeProbe();
+}
+
+/**
+ * The driver finished (or failed) streaming a snapshot to `id`. Either way the follower goes
+ * back to probing; the next heartbeat answer resumes replication from what it holds.
+ */
+export function reportSnapshot(r: LeaderContext, id: NodeId, ok: boolean): void {
+  const pr = r.tracker.progress.get(id);
+  if (pr === undefined || pr.state !== 'snapshot') return;
+  if (!ok) pr.pendingSnapshot = 0;
+  pr.becomeProbe();
+  // Wait for a heartbeat response before probing, rather than resending at once.
+  pr.probeSent = true;
 }

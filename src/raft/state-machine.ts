@@ -1,7 +1,7 @@
 /**
- * What the host replicates: a deterministic state machine fed committed entries in log order
- * (DESIGN §2.4: it never reads a clock; time comes from entries). Every replica applying the
- * same entries must reach the same state, byte for byte.
+ * What the host replicates: a deterministic state machine fed committed entries in log order.
+ * Every replica applying the same entries must reach the same state, byte for byte, so it never
+ * reads a clock: time comes from the entries, the same on every replica.
  */
 import type { Entry } from './types.js';
 
