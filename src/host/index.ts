@@ -3,5 +3,5 @@
  * a durable log, a snapshot store, a peer transport and a replicated state machine, and tracks
  * the proposals and reads waiting on it. See docs/design.md#layers.
  */
-export { RaftHost, type HostLogger, type HostOptions, type HostTestingKnobs, type ProposeOutcome, type ReadOutcome } from './raft-host.js';
+export { RaftHost, type HostOptions, type HostTestingKnobs, type ProposeOutcome, type ReadOutcome } from './raft-host.js';
 export { ManualClock, systemClock, type Clock } from './clock.js';

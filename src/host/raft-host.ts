@@ -35,7 +35,7 @@ import type { DurableLog, LoadedState } from '../storage/durable-log.js';
 import type { SnapshotStore } from '../storage/snapshot-store.js';
 import type { PeerTransport } from '../transport/peer-transport.js';
 import { ProposalTracker, ReadTracker, type ProposeOutcome, type ReadOutcome } from './pending-requests.js';
-import type { StateMachine } from '../raft/index.js';
+import { silentLogger, type Logger, type StateMachine } from '../raft/index.js';
 
 export type { ProposeOutcome, ReadOutcome } from './pending-requests.js';
 
@@ -47,11 +47,6 @@ export interface HostTestingKnobs {
   readonly ackBeforeSync?: boolean;
   /** A leader serves reads from its own state without confirming leadership (no ReadIndex). */
   readonly readWithoutReadIndex?: boolean;
-}
-
-export interface HostLogger {
-  info(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
 }
 
 export interface HostOptions<R> {
@@ -72,13 +67,11 @@ export interface HostOptions<R> {
   readonly snapshotCatchUpEntries?: number;
   /** Ticks a read may wait for its read point before failing (default 4 election timeouts). */
   readonly readTimeoutTicks?: number;
-  readonly logger?: HostLogger;
+  readonly logger?: Logger;
   /** Called once on a fatal I/O error; the host is stopped first (fail-stop). Default: throw. */
   readonly onFatal?: (error: Error) => void;
   readonly unsafeTestingKnobs?: HostTestingKnobs;
 }
-
-const quietLogger: HostLogger = { info() {}, warn() {} };
 
 export class RaftHost<R = unknown> {
   readonly id: NodeId;
@@ -86,7 +79,7 @@ export class RaftHost<R = unknown> {
   /** Mirror of what is durable, read by the core (etcd's MemoryStorage pattern). */
   private readonly mirror: MemoryStorage;
   private readonly opts: HostOptions<R>;
-  private readonly logger: HostLogger;
+  private readonly logger: Logger;
   private readonly knobs: HostTestingKnobs;
   private readonly proposals = new ProposalTracker<R>();
   private readonly reads: ReadTracker;
@@ -111,7 +104,7 @@ export class RaftHost<R = unknown> {
   constructor(opts: HostOptions<R>) {
     this.opts = opts;
     this.id = opts.id;
-    this.logger = opts.logger ?? quietLogger;
+    this.logger = opts.logger ?? silentLogger;
     this.knobs = opts.unsafeTestingKnobs ?? {};
     // Read contexts must never repeat across restarts, or a reply to a read issued before a
     // crash could answer a newer read with an older (stale) read point.

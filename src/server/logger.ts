@@ -1,18 +1,15 @@
 /**
- * Structured logging: one JSON object per line on stderr (DESIGN: "Logs are structured, with
- * node id, term, role"). Fields that describe the node (id, term, role) come from a context
+ * Structured logging (docs/operations.md#logs): one JSON object per line on stderr, with
+ * node id, term and role. Fields that describe the node (id, term, role) come from a context
  * function so every line carries the current values without callers repeating them.
  */
+import type { Logger } from '../raft/index.js';
+
+export { silentLogger, type Logger } from '../raft/index.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-
-export interface Logger {
-  debug(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  info(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  error(message: string, fields?: Readonly<Record<string, unknown>>): void;
-}
 
 export interface JsonLoggerOptions {
   readonly level?: LogLevel;
@@ -50,5 +47,3 @@ export function createJsonLogger(opts: JsonLoggerOptions = {}): Logger {
   };
 }
 
-/** A logger that drops everything (tests, embedded use). */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -3,18 +3,8 @@
  * transport that owns them (ws-transport.ts) share: settings, counters, logging, and helpers.
  */
 import type WebSocket from 'ws';
-import type { Message, NodeId, SnapshotRequest } from '../raft/index.js';
+import type { Logger, Message, NodeId, SnapshotRequest } from '../raft/index.js';
 import type { FaultLayer } from './fault-layer.js';
-
-/** The logging the transport needs (the server's structured logger fits). */
-export interface TransportLogger {
-  debug(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  info(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
-}
-
-/** The default logger: discards everything. */
-export const quietTransportLogger: TransportLogger = { debug() {}, info() {}, warn() {} };
 
 /**
  * Transport counters (monotonic). A type alias, not an interface, so it can be read as a
@@ -75,7 +65,7 @@ export interface LinkEnv {
   readonly backoffBaseMs: number;
   readonly backoffCapMs: number;
   readonly random: () => number;
-  readonly logger: TransportLogger;
+  readonly logger: Logger;
   readonly metrics: TransportMetrics;
   readonly faults: FaultLayer | undefined;
   /** Tells the handler (later, never re-entrantly) that sends to `peer` are failing. */
@@ -121,7 +111,7 @@ export function closeSocket(ws: WebSocket, code: number, reason: string): void {
  */
 export class WarnOnce {
   private readonly last = new Map<string, string>();
-  constructor(private readonly logger: TransportLogger) {}
+  constructor(private readonly logger: Logger) {}
   warn(key: string, message: string, fields: Readonly<Record<string, unknown>>): void {
     const sig = `${message}|${JSON.stringify(fields)}`;
     if (this.last.get(key) === sig) this.logger.debug(message, fields);

@@ -17,23 +17,21 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { Message, NodeId, SnapshotRequest } from '../raft/index.js';
+import { silentLogger, type Logger, type Message, type NodeId, type SnapshotRequest } from '../raft/index.js';
 import type { FaultLayer } from './fault-layer.js';
 import { CloseCode } from './handshake.js';
 import type { PeerTransport, TransportHandler } from './peer-transport.js';
 import {
   WarnOnce,
   newTransportMetrics,
-  quietTransportLogger,
   type LinkEnv,
-  type TransportLogger,
   type TransportMetrics,
 } from './ws-common.js';
 import { InboundConnection } from './ws-inbound.js';
 import { MAX_CLUSTER_ID_LENGTH } from './wire.js';
 import { PeerLink } from './ws-link.js';
 
-export type { TransportLogger, TransportMetrics } from './ws-common.js';
+export type { TransportMetrics } from './ws-common.js';
 
 /** Default largest peer frame: 16 MiB (DESIGN §2.7). */
 export const DEFAULT_MAX_PAYLOAD = 16 * 1024 * 1024;
@@ -65,7 +63,7 @@ export interface WsTransportOptions {
   readonly backoffCapMs?: number;
   /** Unauthenticated inbound connections allowed at once; more get HTTP 503 (default 32). */
   readonly maxPendingHandshakes?: number;
-  readonly logger?: TransportLogger;
+  readonly logger?: Logger;
   /** Fault injection (tests and chaos runs only). Absent: no faults, ever. */
   readonly faults?: FaultLayer;
   /** Random numbers in [0, 1) for backoff jitter (default Math.random). */
@@ -112,7 +110,7 @@ export class WsPeerTransport implements PeerTransport {
     }
     if (opts.secret !== undefined && opts.secret.length === 0) throw new RangeError('WsPeerTransport: secret must not be empty');
     this.id = opts.id;
-    const logger = opts.logger ?? quietTransportLogger;
+    const logger = opts.logger ?? silentLogger;
     const maxPayload = positiveInt('maxPayload', opts.maxPayload, DEFAULT_MAX_PAYLOAD, 4096);
     this.maxPendingHandshakes = positiveInt('maxPendingHandshakes', opts.maxPendingHandshakes, 32);
     this.warnings = new WarnOnce(logger);
