@@ -1,25 +1,15 @@
 /**
- * Typed errors of the raftlock SDK (DESIGN §3.3). Every error the SDK throws for a reason of the
+ * Typed errors of the raftlock SDK. Every error the SDK throws for a reason of the
  * cluster or of a lock is a {@link RaftlockError} with a stable {@link RaftlockErrorCode};
  * aborts through a caller's `AbortSignal` reject with the signal's `reason`, as the platform does.
  */
+import { SDK_ERROR_CODES, type SdkErrorCode } from '../protocol/index.js';
 
-/** The stable error codes of DESIGN §3.3. */
-export const RAFTLOCK_ERROR_CODES = [
-  'LOCK_TIMEOUT',
-  'NOT_HELD',
-  'SESSION_EXPIRED',
-  'LOCK_LOST',
-  'FENCED',
-  'UNAVAILABLE',
-  'INVALID_ARGUMENT',
-  'LIMIT_EXCEEDED',
-  'OVERFLOW',
-  'AUTH',
-] as const;
+/** The stable error codes of the SDK: the protocol's list, less the codes the SDK handles itself. */
+export const RAFTLOCK_ERROR_CODES = SDK_ERROR_CODES;
 
 /** A code of {@link RAFTLOCK_ERROR_CODES}. */
-export type RaftlockErrorCode = (typeof RAFTLOCK_ERROR_CODES)[number];
+export type RaftlockErrorCode = SdkErrorCode;
 
 /** Base class of every raftlock SDK error; `code` says what happened. */
 export abstract class RaftlockError extends Error {

@@ -8,7 +8,7 @@
  * the locks' signals fire at `lastRenewal + ttl − safetyMargin`, before the cluster could
  * expire the session even if the clocks drift apart by up to the margin.
  */
-import { now, type ClusterClient } from './cluster-client.js';
+import { now, RemoteError, type ClusterClient } from './cluster-client.js';
 import { LockLostError, SessionExpiredError, type RaftlockError } from './errors.js';
 
 /** Something to tell when the session's locks are (or may be) lost. */
@@ -143,9 +143,8 @@ export class Session {
       });
       this.renewed(r.sentAt);
     } catch (err) {
-      const code = (err as { error?: { code?: string } }).error?.code;
-      if (code === 'SESSION_EXPIRED') {
-        this.markExpired(new SessionExpiredError((err as Error).message));
+      if (err instanceof RemoteError && err.error.code === 'SESSION_EXPIRED') {
+        this.markExpired(new SessionExpiredError(err.message));
         return;
       }
       // Unavailable or closing: try again at once (the watchdog warns holders meanwhile).

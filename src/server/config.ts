@@ -1,5 +1,5 @@
 /**
- * Cluster configuration files (docs/operations.md#configuration): parsing and validation. Unknown keys and
+ * Cluster configuration files (docs/operations.md#configuration-file): parsing and validation. Unknown keys and
  * invalid values are refused with a message naming the key, so a typo never starts a node with
  * a silently different configuration.
  */

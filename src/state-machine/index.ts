@@ -1,5 +1,5 @@
 /**
- * The lock and counter state machine (docs/design.md#the-state-machine): see lock-machine.ts for the rules of
+ * The lock and counter state machine (docs/design.md#sessions-and-leases, #locks, #counters): see lock-machine.ts for the rules of
  * one apply step, codec.ts for the entry envelope the leader writes.
  */
 export { LockMachine, type LockMachineOptions, type LockMachineTestingKnobs, type SessionInfo } from './lock-machine.js';

@@ -80,7 +80,7 @@ export function registerLockCommands(program: Command): void {
       process.exitCode = await runClientCommand('lock show', flags, async (ctx) => {
         const d = new DetachedSessions(ctx);
         try {
-          const info = (await d.read(flags.stale ? { op: 'lock-info', name, stale: true } : { op: 'lock-info', name })) as LockInfo;
+          const info: LockInfo = await d.read(flags.stale ? { op: 'lock-info', name, stale: true } : { op: 'lock-info', name });
           const h = info.holder;
           ctx.out(describeLock(name, info, Date.now()), {
             name,
