@@ -1,10 +1,10 @@
 /**
- * Typed errors of the raftlock SDK (DESIGN §3.3). Every error the SDK throws for a reason of the
+ * Typed errors of the raftlock SDK. Every error the SDK throws for a reason of the
  * cluster or of a lock is a {@link RaftlockError} with a stable {@link RaftlockErrorCode};
  * aborts through a caller's `AbortSignal` reject with the signal's `reason`, as the platform does.
  */
 
-/** The stable error codes of DESIGN §3.3. */
+/** The stable error codes: callers branch on them, so a code never changes meaning. */
 export const RAFTLOCK_ERROR_CODES = [
   'LOCK_TIMEOUT',
   'NOT_HELD',

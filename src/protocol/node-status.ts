@@ -1,6 +1,6 @@
 /**
  * What `GET /status` answers (JSON): one node's view of itself and of the cluster. The CLI's
- * `status` command and operators' scripts read it; see docs/operations.md#observing-a-cluster.
+ * `status` command and operators' scripts read it; see docs/operations.md#http-endpoints.
  */
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The pure Raft consensus core. No I/O, no timers, no clock, no randomness of its own
- * (docs/design.md#the-raft-core-is-pure); everything advances through {@link RawNode}.
+ * (docs/design.md#the-pure-core); everything advances through {@link RawNode}.
  */
 export { RawNode, type CreateResult, type PeerStatus, type Status } from './raw-node.js';
 export type { Ready } from './ready.js';

@@ -1,6 +1,6 @@
 /**
  * Outcomes of the lock/counter state machine as values: expected outcomes are returned, never
- * thrown (docs/design.md#clear-errors).
+ * thrown (docs/design.md#promises).
  *
  * Every command applied from the log produces a {@link Result}: the entry is committed on every
  * replica, so an outcome that depends only on the entry and the replicated state must be the
