@@ -1,7 +1,8 @@
 /**
- * What every client command of the CLI shares (DESIGN §3.2): `--endpoints` / RAFTLOCK_ENDPOINTS,
- * `--token` / RAFTLOCK_TOKEN, `--timeout`, `--json`, and errors as one line that says what
- * happened and what to do (or, with `--json`, one JSON object with the stable code on stdout).
+ * What every client command of the CLI shares (docs/operations.md#client-commands):
+ * `--endpoints` / RAFTLOCK_ENDPOINTS, `--token` / RAFTLOCK_TOKEN, `--timeout`, `--json`, and
+ * errors as one line that says what happened and what to do (or, with `--json`, one JSON object
+ * with the stable code on stdout).
  *
  * Exit codes: 0 success; 1 any error (the line or the JSON says which); 130/143 when interrupted
  * by SIGINT/SIGTERM while waiting; `counter cas` exits 1 when the value was not the expected

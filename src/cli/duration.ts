@@ -1,7 +1,8 @@
 /**
- * Human durations for CLI options (DESIGN §3.2): `500ms`, `10s`, `2m`, `1h`, `1.5s`, and a bare
- * `0`. A bare non-zero number is refused: `--wait 10` could mean seconds or milliseconds, and a
- * lock wait a thousand times too short (or too long) is a bug the user would not see.
+ * Human durations for CLI options (docs/operations.md#client-commands): `500ms`, `10s`, `2m`,
+ * `1h`, `1.5s`, and a bare `0`. A bare non-zero number is refused: `--wait 10` could mean
+ * seconds or milliseconds, and a lock wait a thousand times too short (or too long) is a bug
+ * the user would not see.
  */
 
 const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `raftlock` command (DESIGN §3.2). Errors print one clear line and exit non-zero.
+ * The `raftlock` command (docs/operations.md#running-nodes,
+ * docs/operations.md#client-commands). Errors print one clear line and exit non-zero.
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';

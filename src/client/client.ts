@@ -1,5 +1,5 @@
 /**
- * The raftlock client (DESIGN §3.3): a session kept alive in the background, locks, counters,
+ * The raftlock client: a session kept alive in the background, locks, counters,
  * exactly-once writes, typed errors.
  */
 import type { LockInfo, OpValues, RequestBody } from '../protocol/index.js';
@@ -254,8 +254,8 @@ export class RaftlockClient implements LockOwner, CounterOwner, AsyncDisposable 
    * the lock in doubt: the SDK goes on releasing it in the background with the same seq, so it
    * is applied at most once, until the cluster answers or the session ends. Only then is the
    * lock gone locally (this client can take it again). Without this, a release lost in a
-   * failover kept the name blocked inside the client until the session ended, and the cluster
-   * kept the lock held by a live session nobody would release (found by the chaos runs).
+   * failover would keep the name blocked inside the client until the session ended, and the
+   * cluster would keep the lock held by a live session nobody would release.
    */
   async releaseLock(lock: Lock, opts: CallOptions): Promise<void> {
     this.checkOpen();
@@ -267,8 +267,8 @@ export class RaftlockClient implements LockOwner, CounterOwner, AsyncDisposable 
       await this.send(s, seq, { op: 'release', name: lock.name }, undefined, this.deadline(opts), opts.signal, false);
     } catch (err) {
       // The cluster had ended the session (so the lock is lost) before this client heard of it:
-      // like the check above, a lost lock's release is NOT_HELD (DESIGN §2.5), which withLock
-      // reports as LOCK_LOST.
+      // like the check above, a lost lock's release is NOT_HELD (docs/design.md#locks), which
+      // withLock reports as LOCK_LOST.
       if (err instanceof SessionExpiredError) throw new NotHeldError(`lock ${JSON.stringify(lock.name)} (token ${lock.fencingToken}) was lost: ${err.message}`, { cause: err });
       const inDoubt = !(err instanceof RaftlockError) || (err instanceof UnavailableError && !(err instanceof ClientClosedError));
       if (inDoubt && !this.cluster.closed) {

@@ -3,7 +3,7 @@
  * trying the endpoints in turn), reconnects with backoff, and retries a request until it gets
  * an answer or its deadline passes. It never changes a request between attempts except through
  * the caller's `build` function, so a write retried here keeps its `(session, seq)` and is
- * applied at most once (DESIGN §1).
+ * applied at most once (docs/design.md#exactly-once-writes).
  */
 import { setMaxListeners } from 'node:events';
 import { DecodeError, parseValue, type ClientError, type ClientResponse, type OpValues, type RequestBody } from '../protocol/index.js';
@@ -231,7 +231,7 @@ export class ClusterClient {
     };
     // Moving on to the next endpoint is immediate until every endpoint was tried once: after a
     // partition the old leader's side answers quickly with no (or a stale) leader, and pausing
-    // at each of them delayed finding the new leader by seconds (seen in chaos runs).
+    // at each of them would delay finding the new leader by seconds.
     const nextEndpoint = async (): Promise<void> => {
       this.advance();
       if (++tried >= this.urls.length) await pause();

@@ -1,11 +1,14 @@
 /**
- * A named counter of the cluster: linearizable, exactly-once writes (DESIGN §1, §2.6).
+ * A named counter of the cluster: linearizable, exactly-once writes (docs/design.md#counters).
  */
 import type { ClientCommandType, OpValues, RequestOf } from '../protocol/index.js';
 import type { CallOptions } from './cluster-client.js';
 import { InvalidArgumentError } from './errors.js';
 
-/** A fenced write (DESIGN §2.6a): applied only while `lock` is held with exactly `token`. */
+/**
+ * A fenced write (docs/design.md#fenced-writes): applied only while `lock` is held with exactly
+ * `token`.
+ */
 export interface Fence {
   /** The lock's name. */
   readonly lock: string;

@@ -1,5 +1,5 @@
 /**
- * The raftlock client SDK (DESIGN §3.3): `import { connect } from 'raftlock'`.
+ * The raftlock client SDK: `import { connect } from 'raftlock'`.
  *
  * ```ts
  * const client = await connect({ endpoints: ['127.0.0.1:7101', '127.0.0.1:7102', '127.0.0.1:7103'] });

@@ -1,6 +1,7 @@
 /**
  * RaftHost: owns one node's Raft core and drives it against durable storage, a peer transport
- * and a state machine (DESIGN §2: "the only place where I/O meets consensus").
+ * and a state machine: the only place where I/O meets consensus
+ * (docs/design.md#persist-before-you-speak).
  *
  * Its one ready loop does, for each Ready and in this order:
  *   send the messages that may go at once; apply the committed entries already durable here
@@ -119,7 +120,7 @@ export class RaftHost<R = unknown> {
     this.raw = created.node;
     if (recordSnapshot !== undefined) {
       // The snapshot adopted at recovery must be in the durable log before anything else is
-      // written after it, or the log would have a gap (found by the simulator, seed 945).
+      // written after it, or the log would have a gap.
       this.persisting = true;
       const done = (err: Error | null): void => {
         if (err !== null) return this.fatal(err);
@@ -468,8 +469,8 @@ export class RaftHost<R = unknown> {
    * While a write is in flight: send what may go now (heartbeats of a ReadIndex round, commit
    * updates), apply what became committed meanwhile (an acknowledgement arrived) and serve reads
    * whose read point arrived, instead of holding them until the write completes: with one write
-   * always in flight under load, that hold cost every operation a second fsync cycle of latency
-   * (issue 8 profile).
+   * always in flight under load, that hold would cost every operation a second fsync cycle of
+   * latency.
    */
   private applyDuringWrite(): void {
     this.sendMessages(this.raw.takeMessages());
@@ -515,7 +516,7 @@ export class RaftHost<R = unknown> {
     });
   }
 
-  /** Snapshot + compaction every `snapshotEvery` applied entries (DESIGN §2.2 discipline). */
+  /** Snapshot + compaction every `snapshotEvery` applied entries (docs/design.md#snapshots). */
   private maybeSnapshot(): void {
     const every = this.opts.snapshotEvery ?? 10_000;
     if (every <= 0 || this.snapshotting || this.applied - this.lastSnapshotIndex < every) return;

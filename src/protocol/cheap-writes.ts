@@ -5,8 +5,8 @@
  *
  * A leader resolves a whole applied batch of client requests in one turn of the event loop, and
  * the SDK sends a burst of requests when a burst of answers wakes its callers. Written one frame
- * at a time, each is one `write(2)` on loopback TCP: in the issue-8 profile those syscalls were
- * a quarter of the leader's CPU. Corking the socket for the rest of the tick turns the burst
+ * at a time, each is one `write(2)` on loopback TCP: under load those syscalls took a quarter
+ * of the leader's CPU. Corking the socket for the rest of the tick turns the burst
  * into one `writev(2)`. It only delays bytes until the current tick's callbacks are done, so a
  * lone reply is not held back for any real time.
  */

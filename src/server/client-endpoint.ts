@@ -1,6 +1,7 @@
 /**
- * The `/client` WebSocket endpoint of one node (DESIGN §2.3, §3.3): decodes requests
- * (client-protocol.ts), hands them to the node's {@link LockService}, and answers each by id.
+ * The `/client` WebSocket endpoint of one node (docs/design.md#client-wire-protocol): decodes
+ * requests (client-protocol.ts), hands them to the node's {@link LockService}, and answers each
+ * by id.
  *
  * Routing — **redirect, not forward.** A write reaching a follower is answered `NOT_LEADER`
  * with the leader's id and client address instead of being relayed to the leader, because:
@@ -24,7 +25,7 @@
  *   id may not be reused while in flight (the answers could not be told apart).
  * - Malformed frames (undecodable, not a map, wrong types, unknown op or field, text frames)
  *   each get a typed `INVALID_ARGUMENT` response (with `id: null` when no id could be read) and
- *   **the connection stays open** (issue 5 §2): a client bug should be reported, not punished
+ *   **the connection stays open**: a client bug should be reported, not punished
  *   with a reconnect storm, and answering costs no more than the frame did. What is bounded is
  *   what the client could make us hold: frames above `maxPayload` close with 1009 (ws), and a
  *   client that stops reading its answers while their bytes pile up past `maxBufferedBytes` is
@@ -81,7 +82,10 @@ export interface ClientEndpointOptions {
   /** When set, every connection must `hello` with this token first. */
   readonly clientToken?: string;
   readonly logger?: Logger;
-  /** Largest frame accepted (DESIGN §2.7: 1 MiB); larger ones close the connection with 1009. */
+  /**
+   * Largest frame accepted (default 1 MiB, docs/design.md#limits); larger ones close the
+   * connection with 1009.
+   */
   readonly maxClientFrameBytes?: number;
   /** Requests in flight per connection (default 1,000). */
   readonly maxInFlight?: number;

@@ -1,7 +1,7 @@
 /**
- * Cluster configuration files (docs/operations.md#configuration-file): parsing and validation. Unknown keys and
- * invalid values are refused with a message naming the key, so a typo never starts a node with
- * a silently different configuration.
+ * Cluster configuration files (docs/operations.md#configuration-file): parsing and validation.
+ * Unknown keys and invalid values are refused with a message naming the key, so a typo never
+ * starts a node with a silently different configuration.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

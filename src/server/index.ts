@@ -1,7 +1,7 @@
 /**
- * Embedding a node in-process (DESIGN §3.3): `import { startNode } from 'raftlock/server'`,
- * with the same options as a configuration file (`validateConfig` checks them), returning a
- * handle with `stop()`.
+ * Embedding a node in-process (docs/operations.md#raftlock-start):
+ * `import { startNode } from 'raftlock/server'`, with the same options as a configuration file
+ * (`validateConfig` checks them), returning a handle with `stop()`.
  */
 export { startNode, type NodeHandle, type StartNodeOptions } from './node.js';
 export type { NodeStatus, Limits } from '../protocol/index.js';

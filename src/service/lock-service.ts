@@ -177,7 +177,7 @@ export class LockService {
   private onEvent(ev: MachineEvent): void {
     if (ev.type === 'session-closed' || ev.type === 'session-expired') {
       // The machine drops an ended session's waits without per-wait events: answer them here,
-      // or their requests would hang (found by the /client endpoint tests).
+      // or their requests would hang.
       const prefix = `${ev.session}:`;
       for (const [key, p] of this.parked) {
         if (!key.startsWith(prefix)) continue;

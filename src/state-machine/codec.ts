@@ -4,7 +4,8 @@
  * **Entry envelope.** The data of every `normal` entry is the msgpack map
  * `{ v: 1, time, cmd }`: format version, the proposing leader's time stamp (ms, a safe integer
  * in [0, 2^50]) and the {@link Command}. The state machine's only clock is `time`
- * (DESIGN §2.4). `noop` and `config` entries carry no envelope and therefore no time.
+ * (docs/design.md#time-in-the-state-machine). `noop` and `config` entries carry no envelope and
+ * therefore no time.
  *
  * **Canonical encoding.** Maps are written with their keys sorted (code-unit order) and
  * `undefined` members left out, so equal values always give identical bytes — what
@@ -56,7 +57,8 @@ export function unpack(bytes: Uint8Array): { value: unknown } | undefined {
 
 /**
  * The leader's time stamp for its next entry: its clock, but never below the last time the
- * state machine has applied (DESIGN §2.4: never decreasing, also across leader changes).
+ * state machine has applied: never decreasing, also across leader changes
+ * (docs/design.md#time-in-the-state-machine).
  * A new leader may lag in applying; the machine therefore also takes
  * `max(lastTime, entry.time)` when applying, so log time cannot go back in any case.
  */

@@ -1,5 +1,5 @@
 /**
- * Named counters (DESIGN §2.6): signed safe integers, 0 by default.
+ * Named counters (docs/design.md#counters): signed safe integers, 0 by default.
  *
  * A counter reading 0 is not stored (absent ≡ 0), so the state is canonical — two histories
  * that leave the same values leave the same bytes — and `delete` is `set 0` that answers with

@@ -1,5 +1,6 @@
 /**
- * Exactly-once writes (DESIGN §1): each session keeps the result of its recent writes by `seq`.
+ * Exactly-once writes (docs/design.md#exactly-once-writes): each session keeps the result of
+ * its recent writes by `seq`.
  *
  * Policy:
  * - A write's result is stored when it is executed — successes and state-dependent refusals
@@ -8,7 +9,7 @@
  * - A write that finds its `seq` stored is a **retry**: it gets the stored result and is not
  *   executed again. A stored `queued` acquire is live: a retry sees its current position, and
  *   the stored result is replaced by the final outcome (`granted` / `timed-out`) when the wait
- *   ends, so a retry after failover finds its place or its grant (DESIGN §2.5).
+ *   ends, so a retry after failover finds its place or its grant (docs/design.md#locks).
  * - The client sends `ackedSeq`, the highest seq whose result it has seen; the session keeps
  *   the maximum ever received and drops every result at or below it. A write with
  *   `seq ≤ ackedSeq` that is not stored is `STALE_SEQUENCE`: its result is gone, and applying it

@@ -1,6 +1,7 @@
 /**
- * The lock and counter state machine (docs/design.md#sessions-and-leases, #locks, #counters): see lock-machine.ts for the rules of
- * one apply step, codec.ts for the entry envelope the leader writes.
+ * The lock and counter state machine (docs/design.md#time-in-the-state-machine): see
+ * lock-machine.ts for the rules of one apply step, codec.ts for the entry envelope the leader
+ * writes.
  */
 export { LockMachine, type LockMachineOptions, type LockMachineTestingKnobs, type SessionInfo } from './lock-machine.js';
 export type { LockInfo, Limits } from '../protocol/index.js';

@@ -1,5 +1,5 @@
 /**
- * The lock and counter state machine (DESIGN §2.4–§2.7, issue 5 §1): sessions, fenced lock
+ * The lock and counter state machine: sessions, fenced lock
  * leases with FIFO waiters, counters, exactly-once writes. Pure and deterministic: its only
  * inputs are the entries and their (index, term); it reads no clock (time comes from the entry
  * envelope, codec.ts), uses no randomness and iterates only in sorted orders, so every replica
@@ -14,7 +14,8 @@
  * 4. **Log time** `now = max(lastTime, time)`: it never goes back.
  * 5. **Grace**, if pending: every session's deadline is raised to at least `now + ttl`, bounded
  *    by `maxGraceExtensions` consecutive extensions (sessions.ts). So the grace is anchored at
- *    the new leader's first time-stamped entry, as DESIGN §2.4 asks.
+ *    the new leader's first time-stamped entry: clients could not renew while there was no
+ *    leader, and the new leader's clock may run ahead (docs/design.md#time-in-the-state-machine).
  * 6. **Timeouts** at `now`:
  *    a. every waiter with `deadline ≤ now` leaves its queue, in (deadline, waiter id) order:
  *       `wait-timeout` event;
@@ -27,7 +28,7 @@
  *    `expire-sessions` and `tick` mainly exist to move log time forward when no client writes:
  *    the leader proposes one once {@link LockMachine.nextDeadline} has passed by its clock.
  * 7. **The command** runs at `now`; writes go through the exactly-once table (dedup.ts), then
- *    the fence check (§2.6a), then execute.
+ *    the fence check (docs/design.md#fenced-writes), then execute.
  * 8. **Hand-offs**: every lock freed during this step (by 6b or 7) that still has waiters goes
  *    to its first waiter, in lock-name order: `granted` event, token = this entry's index.
  *    While freed-but-not-yet-handed-off, a lock counts as held for the command of step 7
@@ -35,7 +36,7 @@
  * After every step, all sessions and all waiters have deadlines beyond log time, a lock is
  * held only by a live session, and a lock with waiters has a holder.
  *
- * ## Locks (DESIGN §2.5)
+ * ## Locks (docs/design.md#locks)
  * A free lock is granted at once with token = this entry's index; a freed lock is handed to the
  * first waiter of its FIFO queue at the end of the same step, again with token = that entry's
  * index. Deferring hand-offs to the end of the step guarantees a lock is granted at most once
@@ -44,7 +45,7 @@
  * strictly increasing *per lock*. Several locks freed by one entry (a session holding two locks
  * expires) are granted with the same token: across locks, tokens never decrease.
  *
- * Fixed rules beyond DESIGN: a session waits at most once per lock (a second acquire while
+ * Two more rules: a session waits at most once per lock (a second acquire while
  * queued → `INVALID_ARGUMENT`); every command naming a live session renews it.
  */
 import type { Entry } from '../raft/index.js';
@@ -62,7 +63,7 @@ import { SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot, type SnapshotState } 
 
 /**
  * Deliberate bugs for negative controls (property tests, simulator). Never set in production:
- * each breaks a promise of DESIGN §1.
+ * each breaks one promise (docs/design.md#promises).
  */
 export interface LockMachineTestingKnobs {
   /** Retries are executed again: results are stored but never looked up (breaks exactly-once). */
@@ -76,7 +77,7 @@ export interface LockMachineTestingKnobs {
 }
 
 export interface LockMachineOptions {
-  /** Overrides of the defaults of DESIGN §2.7; must be equal on every replica. */
+  /** Overrides of the default limits (docs/design.md#limits); must be equal on every replica. */
   readonly limits?: Partial<Limits>;
   readonly unsafeTestingKnobs?: LockMachineTestingKnobs;
 }

@@ -1,6 +1,6 @@
 /**
- * Locks and their FIFO waiter queues (DESIGN §2.5) — the data structure only; the rules of when
- * to grant live in lock-machine.ts.
+ * Locks and their FIFO waiter queues (docs/design.md#locks) — the data structure only; the
+ * rules of when to grant live in lock-machine.ts.
  *
  * Invariants (checked by the property tests):
  * - at most one holder per lock;

@@ -1,6 +1,6 @@
 /**
- * Sessions (DESIGN §2.4): a client's lease on its locks and waits, and the home of its
- * exactly-once table.
+ * Sessions (docs/design.md#sessions-and-leases): a client's lease on its locks and waits, and
+ * the home of its exactly-once table.
  *
  * - A session is **alive at log time t iff `deadline > t`**. Its deadline is
  *   `lastKeepAlive + ttlMs`, except while a leader-change grace period holds it later.

@@ -1,6 +1,6 @@
 /**
- * The durable log a node's host writes each Ready to (DESIGN §2.2). Implementations: the
- * in-memory log (tests, simulator) and the LevelDB log. Both must pass
+ * The durable log a node's host writes each Ready to (docs/design.md#storage). Implementations:
+ * the in-memory log (tests, simulator) and the LevelDB log. Both must pass
  * test/contract/durable-log.contract.ts.
  *
  * The interface is callback-based, not Promise-based, on purpose: the host and the simulator

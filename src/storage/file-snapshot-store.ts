@@ -3,12 +3,12 @@
  * (`<nodeDir>/snapshots/`), named `snapshot-<index as 16 hex digits>.snap` so names sort by
  * index. The file layout (magic, CRC-32 over metadata and data) is in ./records.ts.
  *
- * Durability (DESIGN §2.2, "written completely and fsynced before the log is compacted behind
- * it"): `save` writes a temporary file, fsyncs it, renames it into place and fsyncs the
- * directory (the rename itself must be durable), and only then reports success. A crash at any
- * point leaves either the old snapshot or the new one, plus perhaps a `.tmp` file, which `open`
- * deletes: a torn temporary file is an interrupted save, not corruption. A damaged *final* file
- * is corruption and is refused, never skipped for an older one.
+ * Durability (written completely and fsynced before the log is compacted behind it;
+ * docs/design.md#snapshots): `save` writes a temporary file, fsyncs it, renames it into place
+ * and fsyncs the directory (the rename itself must be durable), and only then reports success.
+ * A crash at any point leaves either the old snapshot or the new one, plus perhaps a `.tmp`
+ * file, which `open` deletes: a torn temporary file is an interrupted save, not corruption. A
+ * damaged *final* file is corruption and is refused, never skipped for an older one.
  *
  * `latest()` is synchronous, as the interface requires: the newest snapshot is kept in memory,
  * loaded and verified by the async {@link FileSnapshotStore.open}.

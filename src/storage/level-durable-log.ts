@@ -1,7 +1,7 @@
 /**
- * The {@link DurableLog} of a real node: one LevelDB per node (DESIGN §2.2), laid out as in
- * ./records.ts (fixed-width big-endian entry keys, hard state, base and metadata beside them,
- * a CRC-32 in every record).
+ * The {@link DurableLog} of a real node: one LevelDB per node (docs/design.md#storage), laid
+ * out as in ./records.ts (fixed-width big-endian entry keys, hard state, base and metadata
+ * beside them, a CRC-32 in every record).
  *
  * Write discipline:
  * - every `persist` / `compact` is exactly ONE LevelDB batch, so a crash leaves all of it or none
@@ -183,7 +183,7 @@ export class LevelDurableLog implements DurableLog {
   /**
    * Records `snapshot` as the base and deletes the entries up to its index, in one synced
    * batch. A snapshot not newer than the base changes nothing. The snapshot's data must already
-   * be durable (DESIGN §2.2).
+   * be durable (docs/design.md#snapshots).
    */
   compact(snapshot: SnapshotMeta, done: Done): void {
     this.boot = undefined;
@@ -258,7 +258,7 @@ export class LevelDurableLog implements DurableLog {
  * Writes `ops` as one atomic LevelDB batch. A chained batch, not `db.batch(array)`: for the same
  * atomic write, abstract-level's array form copies, validates and re-encodes every operation on
  * the event loop (~5 µs each, measured: 500 µs of main-thread time per 64-put batch against
- * 130 µs chained), which was a fifth of a follower's CPU in the benchmark profile (issue 8).
+ * 130 µs chained), which cost a fifth of a follower's CPU under benchmark load.
  */
 async function writeBatch(db: Db, ops: readonly Op[], sync: boolean): Promise<void> {
   const batch = db.batch();

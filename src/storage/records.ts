@@ -1,6 +1,6 @@
 /**
- * Binary layouts of everything the storage layer writes (DESIGN §2.2), hand-rolled so the
- * format is explicit, stable and independent of any serializer's version.
+ * Binary layouts of everything the storage layer writes (docs/design.md#storage), hand-rolled
+ * so the format is explicit, stable and independent of any serializer's version.
  *
  * Keys of the LevelDB log (one byte of prefix, so the kinds never interleave):
  *   0x01                      metadata: format version, cluster id, node id

@@ -1,6 +1,7 @@
 /**
- * Where a node keeps snapshot data (DESIGN §2.2): written completely and synced before the log
- * is compacted behind it. Callback-based for the same reason as {@link DurableLog}.
+ * Where a node keeps snapshot data (docs/design.md#snapshots): written completely and synced
+ * before the log is compacted behind it. Callback-based for the same reason as
+ * {@link DurableLog}.
  */
 import type { SnapshotMeta } from '../raft/index.js';
 import type { Done } from './durable-log.js';

@@ -1,8 +1,8 @@
 /**
  * Typed errors of the storage layer. Each carries a stable `code` (for callers and tests to
  * branch on) and the `path` it concerns, and its message says what and where in words an
- * operator can act on: DESIGN §2.2 asks to "stop with a clear message rather than serve wrong
- * data".
+ * operator can act on: a node stops with a clear message rather than serve wrong data
+ * (docs/design.md#storage).
  */
 import type { Done } from './durable-log.js';
 

@@ -1,6 +1,7 @@
 /**
- * Fault injection for tests and chaos runs (DESIGN §2.3): drop with a probability, delay, and
- * block traffic to or from given peers, each per direction so one-way partitions can be built.
+ * Fault injection for tests and chaos runs (docs/design.md#peer-protocol): drop with a
+ * probability, delay, and block traffic to or from given peers, each per direction so one-way
+ * partitions can be built.
  *
  * Off unless constructed: a transport without a FaultLayer has no fault code path at all, and
  * the only way to get one is the transport's constructor option. Nothing on the wire or in the

@@ -1,8 +1,9 @@
 /**
- * Wire encoding of Raft peer messages (DESIGN §2.3): an array of {@link Message}s becomes one
- * msgpackr value, and every decoded value is validated field by field before it may reach the
- * core. A peer is trusted to be a cluster member (the handshake checks that), not to be free of
- * bugs or version skew, so decoding never trusts the shape of what arrives.
+ * Wire encoding of Raft peer messages (docs/design.md#peer-protocol): an array of
+ * {@link Message}s becomes one msgpackr value, and every decoded value is validated field by
+ * field before it may reach the core. A peer is trusted to be a cluster member (the handshake
+ * checks that), not to be free of bugs or version skew, so decoding never trusts the shape of
+ * what arrives.
  *
  * Decisions:
  * - **Unknown fields are rejected**, not ignored. Silently dropping a field a newer peer relies

@@ -1,6 +1,7 @@
 /**
- * How a node's host talks to its peers (DESIGN §2.3). Implementations: the in-memory network
- * (tests, simulator) and WebSocket links. Both must pass test/contract/transport.contract.ts.
+ * How a node's host talks to its peers (docs/design.md#peer-protocol). Implementations: the
+ * in-memory network (tests, simulator) and WebSocket links. Both must pass
+ * test/contract/transport.contract.ts.
  *
  * Delivery is best effort: messages may be dropped, delayed, duplicated or reordered, and Raft
  * copes by retransmitting. A transport must never block or buffer without bound.

@@ -1,8 +1,9 @@
 /**
- * Snapshot streaming over a peer link (DESIGN §2.1: "data streamed in chunks, not one giant
- * frame"). The sender emits `snap-begin` (metadata message and size), the data in chunk frames,
- * and `snap-end` with a SHA-256 of the data; the receiver reassembles within a size bound,
- * checks size and checksum, hands the snapshot to the core, and answers `snap-ack`.
+ * Snapshot streaming over a peer link, in chunks rather than one giant frame
+ * (docs/design.md#peer-protocol). The sender emits `snap-begin` (metadata message and size),
+ * the data in chunk frames, and `snap-end` with a SHA-256 of the data; the receiver reassembles
+ * within a size bound, checks size and checksum, hands the snapshot to the core, and answers
+ * `snap-ack`.
  *
  * Chunks are paced by the socket: at most {@link WINDOW} chunks are handed to `ws` before it
  * reports one written, so a large snapshot never sits in memory twice or fills the socket

@@ -8,7 +8,7 @@
  *                  control (snap-begin/snap-end/snap-ack)
  *   0x03 chunk     u32 big-endian stream id, then raw snapshot bytes
  *
- * Handshake, dialer D → acceptor A (DESIGN §2.3):
+ * Handshake, dialer D → acceptor A (docs/design.md#peer-protocol):
  *   D→A hello {protocol, clusterId, from, to, nonce|null}   nonce only when D has a secret
  *   A→D challenge {nonce, proof}   when A has a secret: proof = HMAC over D's nonce (A is real)
  *   D→A auth {proof}               proof = HMAC over A's nonce (D is real)

@@ -1,5 +1,6 @@
 /**
- * {@link PeerTransport} over WebSockets (`ws`) with msgpackr frames (DESIGN §2.3).
+ * {@link PeerTransport} over WebSockets (`ws`) with msgpackr frames
+ * (docs/design.md#peer-protocol).
  *
  * The transport does not own an HTTP server: the node serves `/raft` on the same port as its
  * other routes and hands those upgrade requests to {@link WsPeerTransport.handleUpgrade}.
@@ -12,7 +13,7 @@
  * Callbacks into the handler never happen inside `send`/`sendSnapshot` (re-entrancy into the
  * host's ready loop): unreachable reports, self-addressed messages and snapshot results are
  * deferred. An exception thrown by the handler is not caught: the core throws only on broken
- * invariants, and those must stop the process (fail-stop, DESIGN §2.1).
+ * invariants, and those must stop the process (fail-stop, docs/design.md#the-pure-core).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -33,7 +34,7 @@ import { PeerLink } from './ws-link.js';
 
 export type { TransportMetrics } from './ws-common.js';
 
-/** Default largest peer frame: 16 MiB (DESIGN §2.7). */
+/** Default largest peer frame: 16 MiB (docs/design.md#limits). */
 export const DEFAULT_MAX_PAYLOAD = 16 * 1024 * 1024;
 
 /** Options of {@link WsPeerTransport}; sizes in bytes, times in milliseconds. */

@@ -1,5 +1,5 @@
 /**
- * The CLI's client commands (DESIGN §3.2, issue 6 §2) against a real 3-node cluster of
+ * The CLI's client commands (docs/operations.md#client-commands) against a real 3-node cluster of
  * `raftlock start` processes: `counter get|add|set|cas|delete`, `lock acquire|release|show|run`,
  * `--endpoints` / RAFTLOCK_ENDPOINTS, `--token` / RAFTLOCK_TOKEN, `--json`, durations, one-line
  * errors with their codes, and `lock run` passing the token, returning the child's exit code and

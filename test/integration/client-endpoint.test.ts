@@ -150,8 +150,8 @@ describe('/client endpoint: sessions, counters, locks', () => {
 });
 
 describe('/client endpoint: parked acquires and ended sessions', () => {
-  // Regression: LockService used to answer a parked acquire only on `granted` / `wait-timeout`
-  // events; the machine drops an ended session's waits with no such event, so the request hung.
+  // The machine drops an ended session's waits with no `granted` / `wait-timeout` event, so
+  // LockService must answer a parked acquire when its session ends, or the request hangs.
   it('answers a parked acquire when its session is closed', async () => {
     const c = await setup();
     const leader = await c.leader();

@@ -1,5 +1,5 @@
 /**
- * Real processes started through the CLI (issue: a real node, §4): elections, kill -9 of the
+ * Real processes started through the CLI (docs/testing.md#integration): elections, kill -9 of the
  * leader and of a majority, full-cluster crash, catch-up by snapshot, and garbage on /raft.
  * Deadlines are generous except where the contract states one (a leader within 3 s).
  */

@@ -1,5 +1,5 @@
 /**
- * Fuzzing the client endpoint of a live node process (issue 5 §3, TESTING §6): ≥ 100,000
+ * Fuzzing the client endpoint of a live node process (docs/testing.md#integration): ≥ 100,000
  * random and mutated frames at `ws://node/client`. A malformed request gets a typed error and
  * the connection survives, so every frame here is parsed by the node. The node must not crash,
  * must keep serving, its replicated state must not change (no frame is a valid write: each is

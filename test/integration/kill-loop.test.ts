@@ -1,5 +1,5 @@
 /**
- * Durability under repeated crashes (issue 5 §3, TESTING §4): a client increments a counter
+ * Durability under repeated crashes (docs/testing.md#integration): a client increments a counter
  * through /client while nodes of a real 3-node cluster are killed with SIGKILL and restarted,
  * leader and followers alike, KILL_CYCLES times (default 100). Every increment retries its own
  * (session, seq) until acknowledged, so the final value must equal the number of acknowledged

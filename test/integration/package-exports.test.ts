@@ -1,5 +1,5 @@
 /**
- * The package as a user's project sees it (issue 6 §1): `import { connect } from 'raftlock'`
+ * The package as a user's project sees it: `import { connect } from 'raftlock'`
  * and `import { startNode } from 'raftlock/server'` resolve through package.json `exports` to the
  * built `dist/` with its declarations, type-check under strict NodeNext, and load at runtime.
  * Needs `dist/` (built by `npm ci`/`npm install` through `prepare`, or `npm run build`).

@@ -1,6 +1,6 @@
 /**
- * The client SDK against real node processes through leader crashes and partitions (issue 6
- * §3, DESIGN §1, §2.4, §2.5, §3.3): exactly-once counting through SIGKILLed leaders, fenced
+ * The client SDK against real node processes through leader crashes and partitions
+ * (docs/testing.md#integration): exactly-once counting through SIGKILLed leaders, fenced
  * mutual exclusion under contention through failovers, FIFO waits that survive a failover, and
  * the lock-lost signal firing before anyone else is granted the lock of a cut-off holder.
  *
@@ -61,11 +61,12 @@ async function killLeaderAndRestart(c: ProcessCluster): Promise<void> {
 
 describe('SDK through leader failover (real processes)', () => {
   /**
-   * Exactly-once counting (DESIGN §1): 8 clients increment while the leader is SIGKILLed and
-   * restarted 3 times. A write retried after a lost reply reuses its (session, seq), so the
-   * final value lies between the acknowledged count and that plus the calls whose outcome the
-   * SDK reported unknown. All increments are +1 from 0, so the k-th applied increment returns
-   * k: a value returned twice would be a double application (or a lost update).
+   * Exactly-once counting (docs/design.md#exactly-once-writes): 8 clients increment while the
+   * leader is SIGKILLed and restarted 3 times. A write retried after a lost reply reuses its
+   * (session, seq), so the final value lies between the acknowledged count and that plus the
+   * calls whose outcome the SDK reported unknown. All increments are +1 from 0, so the k-th
+   * applied increment returns k: a value returned twice would be a double application (or a
+   * lost update).
    */
   it('8 clients increment through 3 leader kills: acked ≤ final ≤ acked + unknown, every returned value unique', async () => {
     const c = await startCluster();
@@ -112,12 +113,13 @@ describe('SDK through leader failover (real processes)', () => {
   }, 180_000);
 
   /**
-   * Fenced mutual exclusion under contention through failovers (DESIGN §1, §2.6a): 6 clients
-   * loop lock → write to a token-checking resource → fenced counter increment → release, while
-   * the leader is killed twice. A holder writes only while its `signal` has not fired (the check
-   * and the write are one synchronous step). The resource must never see two holders inside
-   * at once nor a token below one it accepted; the cluster-side fence must never refuse a holder
-   * whose signal had not fired; the guarded counter counts exactly the acked fenced increments.
+   * Fenced mutual exclusion under contention through failovers (docs/design.md#fencing-tokens):
+   * 6 clients loop lock → write to a token-checking resource → fenced counter increment →
+   * release, while the leader is killed twice. A holder writes only while its `signal` has not
+   * fired (the check and the write are one synchronous step). The resource must never see two
+   * holders inside at once nor a token below one it accepted; the cluster-side fence must never
+   * refuse a holder whose signal had not fired; the guarded counter counts exactly the acked
+   * fenced increments.
    */
   it('6 clients contend for a lock through 2 leader kills: no overlap, tokens increase, fenced writes all counted', async () => {
     const c = await startCluster();
@@ -202,7 +204,7 @@ describe('SDK through leader failover (real processes)', () => {
   }, 180_000);
 
   /**
-   * FIFO through failover (DESIGN §2.5): B, C, D, E queue one after another behind A; the
+   * FIFO through failover (docs/design.md#locks): B, C, D, E queue one after another behind A; the
    * leader is killed and restarted; when A releases, the lock passes B → C → D → E, with
    * increasing tokens. The queue lives in the replicated state and each blocked acquire is
    * retried with its (session, seq) on the new leader, so nobody loses their place.
@@ -239,18 +241,17 @@ describe('SDK through leader failover (real processes)', () => {
   }, 120_000);
 
   /**
-   * Lock lost before another grant (DESIGN §2.4): holder H is cut off from every node (its
-   * TCP connections stay open but carry nothing) while W waits for the same lock. H's SDK
-   * counts its lease from the *sending* of its last acknowledged keep-alive and fires the
-   * lock's signal a safety margin before the cluster can expire the session; the cluster grants
-   * W only after expiring H. So, on one clock (this process), the signal strictly precedes W's
-   * grant, and W's token is above H's.
+   * Lock lost before another grant (docs/design.md#the-lock-lost-signal): holder H is cut off
+   * from every node (its TCP connections stay open but carry nothing) while W waits for the
+   * same lock. H's SDK counts its lease from the *sending* of its last acknowledged keep-alive
+   * and fires the lock's signal a safety margin before the cluster can expire the session; the
+   * cluster grants W only after expiring H. So, on one clock (this process), the signal
+   * strictly precedes W's grant, and W's token is above H's.
    */
   /**
    * A release lost to an outage (UNAVAILABLE) must not leave the lock held by a live session
    * nobody will release: the SDK finishes it in the background once a leader answers. Without
-   * that, the holder's keep-alives keep the lock held and the name stays blocked in the client
-   * (found by the chaos runs).
+   * that, the holder's keep-alives keep the lock held and the name stays blocked in the client.
    */
   it('a release that fails with UNAVAILABLE is completed in the background after the outage', async () => {
     const c = await startCluster();

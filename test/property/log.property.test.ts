@@ -14,8 +14,8 @@
  * (a) a size limit off by one (`>=` instead of `>`), (b) findConflictByTerm stopping only at a
  * strictly lower term, (c) stableTo ignoring the term.
  *
- * (b2) "before persistence" found a bug in RaftLog.term() (stale storage terms answered below a
- * pending snapshot), fixed in src/raft/raft-log.ts.
+ * (b2) "before persistence" holds RaftLog.term() to the compaction point: below a pending
+ * snapshot it answers nothing, never a stale storage term.
  */
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
@@ -786,10 +786,10 @@ function checkInstalled(log: RaftLog, s: number, t: number, stored: number): voi
 }
 
 describe('(b2) RaftLog installing a snapshot', () => {
-  // Regression: while a restored snapshot is pending (not yet persisted), term(i) below the
-  // snapshot index used to fall through to storage and return the stale stored term, although
-  // firstIndex() already says those indexes are compacted. Minimal counterexample: storage holds
-  // [1/1], nothing committed, restore({ index: 2, term: 1 }) → term(1) was 1, must be undefined.
+  // While a restored snapshot is pending (not yet persisted), term(i) below the snapshot index
+  // must not fall through to storage and return the stale stored term: firstIndex() already
+  // says those indexes are compacted. Minimal case: storage holds [1/1], nothing committed,
+  // restore({ index: 2, term: 1 }) → term(1) must be undefined, not 1.
   it('before persistence: looks like a log compacted up to the snapshot', () => {
     fc.assert(
       fc.property(installArb, ({ terms, c, s, t }) => {

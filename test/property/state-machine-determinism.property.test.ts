@@ -1,6 +1,6 @@
 /**
  * Determinism, snapshot equivalence, exclusion and fencing tokens, and robustness of the lock
- * machine (issue 5 §1, §3; DESIGN §1).
+ * machine (docs/testing.md#property-tests).
  *
  * - Determinism: the same random entry sequence applied on several replicas gives identical
  *   snapshot bytes after every entry; replica 0 is replaced at random points by a fresh machine
@@ -47,7 +47,7 @@ describe('determinism (identical snapshot bytes on every replica, restore ≡ re
   });
 });
 
-describe('mutual exclusion and fencing tokens (DESIGN §1)', () => {
+describe('mutual exclusion and fencing tokens', () => {
   const prop = (opts: RunOptions) => fc.property(arbHistory(200), (steps) => runHistory(steps, { tokens: true, ...opts }));
 
   it('one holder per lock at every index; tokens strictly increase per lock and never go back; 300 histories', () => {

@@ -82,12 +82,13 @@ export const arbHistory = (maxLength = 80): fc.Arbitrary<Step[]> => fc.array(arb
 // ---- grant checker --------------------------------------------------------------------------
 
 /**
- * Mutual exclusion and fencing tokens from what clients are told (DESIGN §1): a session holds
- * a lock from its grant (an acquire answered `granted` with this entry's index as token, or a
- * `granted` event) until its release succeeds or its session ends (`session-expired` /
- * `session-closed`); other `lock-released` events (of expiry and close) are not trusted.
- * A grant while another session holds the lock is a violation; per lock, tokens strictly
- * increase; across all locks, grants of later entries carry larger tokens.
+ * Mutual exclusion and fencing tokens from what clients are told
+ * (docs/design.md#fencing-tokens): a session holds a lock from its grant (an acquire answered
+ * `granted` with this entry's index as token, or a `granted` event) until its release succeeds
+ * or its session ends (`session-expired` / `session-closed`); other `lock-released` events (of
+ * expiry and close) are not trusted. A grant while another session holds the lock is a
+ * violation; per lock, tokens strictly increase; across all locks, grants of later entries
+ * carry larger tokens.
  */
 export class GrantChecker {
   private readonly holder = new Map<string, { session: number; token: number }>();

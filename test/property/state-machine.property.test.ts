@@ -1,10 +1,10 @@
 /**
- * The lock/counter state machine against its reference model (issue 5 §3, TESTING §4
- * "state machine vs a model"): random histories of sessions, locks, counters, retries of earlier
- * (session, seq) pairs, acknowledgements, fences, time advances (and a leader clock that falls
- * behind), leader-proposed expiry, elections, config and bad entries, and snapshot + restore
- * into a fresh machine at random points. After every entry: same results, same events, same
- * observations as the model, and the grant checker's exclusion and token rules.
+ * The lock/counter state machine against its reference model
+ * (docs/testing.md#property-tests): random histories of sessions, locks, counters, retries of
+ * earlier (session, seq) pairs, acknowledgements, fences, time advances (and a leader clock
+ * that falls behind), leader-proposed expiry, elections, config and bad entries, and snapshot +
+ * restore into a fresh machine at random points. After every entry: same results, same events,
+ * same observations as the model, and the grant checker's exclusion and token rules.
  *
  * Negative controls: each deliberate bug (LockMachineTestingKnobs) must make the property fail.
  */

@@ -1,6 +1,7 @@
 /**
- * `raftlock counter get|add|set|cas|delete NAME [ARGS]` (DESIGN §3.2): counter operations
- * through the SDK, so a write retried across a failover is applied at most once.
+ * `raftlock counter get|add|set|cas|delete NAME [ARGS]` (docs/operations.md#client-commands):
+ * counter operations through the SDK, so a write retried across a failover is applied at most
+ * once.
  *
  * Writes open a session for the duration of the command (the SDK needs one for exactly-once)
  * and close it before exiting. `get` needs no session.

@@ -1,5 +1,6 @@
 /**
- * `raftlock lock run NAME [--wait D] [--ttl D] [--grace D] -- CMD ARGS…` (DESIGN §3.2, issue 6 §2).
+ * `raftlock lock run NAME [--wait D] [--ttl D] [--grace D] -- CMD ARGS…`
+ * (docs/operations.md#client-commands).
  *
  * Holds the lock through the SDK (session kept alive, lease watchdog) while CMD runs:
  * - CMD gets `RAFTLOCK_FENCING_TOKEN`, `RAFTLOCK_LOCK_NAME` and `RAFTLOCK_SESSION_ID` in its

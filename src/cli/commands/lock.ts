@@ -1,5 +1,6 @@
 /**
- * `raftlock lock acquire|release|show` (DESIGN §3.2); `lock run` lives in lock-run.ts.
+ * `raftlock lock acquire|release|show` (docs/operations.md#client-commands); `lock run` lives
+ * in lock-run.ts.
  *
  * `acquire` takes the lock under a new session that nobody keeps alive: the lock stays held
  * after the command exits, until `lock release NAME --session ID` or the session's TTL runs out.

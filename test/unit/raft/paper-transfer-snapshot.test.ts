@@ -1,5 +1,5 @@
 /**
- * Paper tests: leadership transfer (Raft thesis §3.10; the issue's "§6") and log compaction with
+ * Paper tests: leadership transfer (Raft thesis §3.10) and log compaction with
  * InstallSnapshot (Raft §7).
  */
 import { describe, expect, it } from 'vitest';

@@ -1,8 +1,8 @@
 /**
- * DESIGN §2.1: the core is pure. This scan fails on any import of Node built-ins or I/O
- * libraries, and on any use of the clock, timers, ambient randomness or the process object,
- * anywhere in src/raft. `findImpurities` is exported-by-test so its own negative control can
- * feed it a line that must be caught.
+ * The core is pure (docs/design.md#the-pure-core). This scan fails on any import of Node
+ * built-ins or I/O libraries, and on any use of the clock, timers, ambient randomness or the
+ * process object, anywhere in src/raft. `findImpurities` is exported-by-test so its own
+ * negative control can feed it a line that must be caught.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ function coreFiles(dir: string): string[] {
   return out;
 }
 
-describe('purity of src/raft (DESIGN §2.1)', () => {
+describe('purity of src/raft', () => {
   it('has no I/O, clock, timer, randomness or process use', () => {
     const files = coreFiles(RAFT_DIR);
     expect(files.length).toBeGreaterThan(8);

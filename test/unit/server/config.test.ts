@@ -1,4 +1,7 @@
-/** Cluster configuration files (DESIGN §3.1): defaults, and refusals that name the key. */
+/**
+ * Cluster configuration files (docs/operations.md#configuration-file): defaults, and refusals
+ * that name the key.
+ */
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, validateConfig, ConfigError } from '../../../src/server/config.js';
 

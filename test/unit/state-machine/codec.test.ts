@@ -1,6 +1,7 @@
 /**
  * The entry envelope `{ v: 1, time, cmd }` and canonical msgpack (codec.ts), and the leader's
- * stamp rule (DESIGN §2.4: time never decreases, also across leader changes).
+ * stamp rule: time never decreases, also across leader changes
+ * (docs/design.md#time-in-the-state-machine).
  */
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';

@@ -1,6 +1,7 @@
 /**
- * validateCommand (DESIGN §2.7, §1 "Clear errors"): the gate the server uses before proposing
- * and the machine uses on every entry. Each case names the rule it checks.
+ * validateCommand (docs/design.md#limits; "Clear errors" in docs/design.md#promises): the gate
+ * the server uses before proposing and the machine uses on every entry. Each case names the
+ * rule it checks.
  */
 import { describe, expect, it } from 'vitest';
 import { isLeaderCommand, isWriteCommand, validateCommand, type Command } from '../../../src/state-machine/commands.js';
@@ -81,13 +82,13 @@ describe('validateCommand: refuses malformed input with INVALID_ARGUMENT naming 
     invalid({ type: 'acquire', ...W, name: 'x', waitMs: DEFAULT_LIMITS.maxWaitMs + 1 }, /waitMs must be in/);
   });
 
-  it('session TTL within 1 s – 10 min (DESIGN §2.4)', () => {
+  it('session TTL within 1 s – 10 min', () => {
     invalid({ type: 'open-session', ttlMs: MIN_TTL_MS - 1 }, /ttlMs must be in \[1000, 600000\]/);
     invalid({ type: 'open-session', ttlMs: MAX_TTL_MS + 1 }, /ttlMs must be in/);
     expect(validateCommand({ type: 'open-session', ttlMs: MAX_TTL_MS }).ok).toBe(true);
   });
 
-  it('names: 1–256 UTF-8 bytes, well-formed Unicode (DESIGN §2.7)', () => {
+  it('names: 1–256 UTF-8 bytes, well-formed Unicode', () => {
     const acq = (name: unknown): unknown => ({ type: 'acquire', ...W, name, waitMs: 0 });
     invalid(acq(''), /name must not be empty/);
     invalid(acq(5), /name must be a string/);
@@ -113,7 +114,7 @@ describe('validateCommand: refuses malformed input with INVALID_ARGUMENT naming 
     expect(validateCommand({ type: 'release', session: 1, seq: 3, ackedSeq: 2, name: 'x' }).ok).toBe(true);
   });
 
-  it('fence: a map { lock, token } (DESIGN §2.6a)', () => {
+  it('fence: a map { lock, token }', () => {
     const f = (fence: unknown): unknown => ({ type: 'counter-add', ...W, name: 'c', delta: 1, fence });
     invalid(f([1, 2]), /fence must be a map/);
     invalid(f({ lock: 'a' }), /token must be a safe integer/);

@@ -1,5 +1,5 @@
 /**
- * Counters (DESIGN §2.6) and fenced writes (§2.6a).
+ * Counters (docs/design.md#counters) and fenced writes (docs/design.md#fenced-writes).
  */
 import { describe, expect, it } from 'vitest';
 import { Driver, failure, value } from './driver.js';
@@ -47,7 +47,7 @@ describe('counters', () => {
   });
 });
 
-describe('fenced writes (DESIGN §2.6a)', () => {
+describe('fenced writes', () => {
   it('applied while the lock is held with exactly that token', () => {
     const d = new Driver();
     const s = d.open();

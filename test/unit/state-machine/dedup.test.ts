@@ -1,6 +1,7 @@
 /**
- * Exactly-once writes (DESIGN §1): retries return the first result without applying again;
- * acknowledged results are dropped; the table is bounded by refusal, never by forgetting.
+ * Exactly-once writes (docs/design.md#exactly-once-writes): retries return the first result
+ * without applying again; acknowledged results are dropped; the table is bounded by refusal,
+ * never by forgetting.
  */
 import { describe, expect, it } from 'vitest';
 import { Driver, failure, value } from './driver.js';
@@ -46,7 +47,7 @@ describe('exactly-once', () => {
     expect(d.write(s, { type: 'acquire', name: 'L', waitMs: 0 }, 1).result).toEqual(first.result);
   });
 
-  it('a retried queued acquire returns its current place, then its grant (DESIGN §2.5 failover)', () => {
+  it('a retried queued acquire returns its current place, then its grant (failover)', () => {
     const d = new Driver();
     const [a, b, c] = [d.open(), d.open(), d.open()];
     d.write(a, { type: 'acquire', name: 'L', waitMs: 0 });

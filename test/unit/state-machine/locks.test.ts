@@ -1,6 +1,6 @@
 /**
- * Locks (DESIGN §2.5, §1 "Mutual exclusion, fenced"): acquire, release, FIFO hand-off in the
- * same apply step with token = that entry's index, waiter timeouts, limits.
+ * Locks (docs/design.md#locks, docs/design.md#fencing-tokens): acquire, release, FIFO hand-off
+ * in the same apply step with token = that entry's index, waiter timeouts, limits.
  */
 import { describe, expect, it } from 'vitest';
 import { Driver, failure, value } from './driver.js';
@@ -49,7 +49,7 @@ describe('acquire', () => {
     expect(d.m.lockInfo('L').waiters).toBe(1);
   });
 
-  it('LIMIT_EXCEEDED beyond maxWaitersPerLock (DESIGN §2.7), queue unchanged', () => {
+  it('LIMIT_EXCEEDED beyond maxWaitersPerLock, queue unchanged', () => {
     const d = new Driver({ limits: { maxWaitersPerLock: 2 } });
     const s = Array.from({ length: 4 }, () => d.open());
     d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 0 });
@@ -150,9 +150,9 @@ describe('waiter timeouts (checked at every stamped entry, in deadline order)', 
 });
 
 describe('hand-offs happen at the end of the step: a lock is granted at most once per entry', () => {
-  // Found by the model property soak: the holder expires at the very entry where the first
-  // waiter closes its session. Handing off at once would grant the lock to the closing waiter
-  // and then, on its close, to the next waiter — two grants sharing one token.
+  // The holder expires at the very entry where the first waiter closes its session. Handing
+  // off at once would grant the lock to the closing waiter and then, on its close, to the next
+  // waiter — two grants sharing one token.
   it('holder expires and first waiter closes in the same entry → one grant, to the second waiter', () => {
     const d = new Driver();
     const holder = d.open(5_000);
@@ -214,7 +214,7 @@ describe('hand-offs happen at the end of the step: a lock is granted at most onc
   });
 });
 
-describe('fencing tokens (DESIGN §1)', () => {
+describe('fencing tokens', () => {
   it('strictly increase per lock over successive grants', () => {
     const { d, s } = setup(2);
     const tokens: number[] = [];

@@ -1,5 +1,5 @@
 /**
- * LockMachine as a StateMachine (issue 5 §1): entries without commands, bad entry data, log
+ * LockMachine as a StateMachine: entries without commands, bad entry data, log
  * time, introspection and snapshot/restore. Each case names the rule it checks.
  */
 import { describe, expect, it } from 'vitest';
@@ -48,7 +48,7 @@ describe('bad entry data: INVALID_ARGUMENT on every replica, nothing changes, no
   });
 });
 
-describe('log time (DESIGN §2.4)', () => {
+describe('log time', () => {
   it('never goes backwards: an older stamp is applied at the last time', () => {
     const d = new Driver();
     const s = d.open(5_000);

@@ -1,7 +1,7 @@
 /**
- * Issue 5 §1 / DESIGN §2.4: the state machine reads time only from entries. This scan fails on
- * any clock, timer, ambient randomness, process or I/O use anywhere in src/state-machine.
- * msgpackr is allowed (it is the entry and snapshot codec, pure computation).
+ * The state machine reads time only from entries (docs/design.md#time-in-the-state-machine).
+ * This scan fails on any clock, timer, ambient randomness, process or I/O use anywhere in
+ * src/state-machine. msgpackr is allowed (it is the entry and snapshot codec, pure computation).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 /**
- * Sessions (DESIGN §2.4, issue 5 §1): open, keep-alive, close, expiry by log time with the
- * leader's re-checked expire-sessions, and the bounded grace period on leader changes.
+ * Sessions (docs/design.md#sessions-and-leases): open, keep-alive, close, expiry by log time
+ * with the leader's re-checked expire-sessions, and the bounded grace period on leader changes.
  */
 import { describe, expect, it } from 'vitest';
 import { Driver, failure, value } from './driver.js';
@@ -14,7 +14,7 @@ describe('open-session', () => {
     expect(out.result).toEqual({ ok: true, value: { sessionId: 3, ttlMs: 7_000, expiresAt: 1_007_000 } });
   });
 
-  it('LIMIT_EXCEEDED beyond maxSessions (DESIGN §2.7), nothing created', () => {
+  it('LIMIT_EXCEEDED beyond maxSessions, nothing created', () => {
     const d = new Driver({ limits: { maxSessions: 2 } });
     d.open();
     d.open();
@@ -128,7 +128,7 @@ describe('expiry by log time (alive iff deadline > log time)', () => {
   });
 });
 
-describe('close-session (DESIGN §2.5: releases its locks, drops its waits)', () => {
+describe('close-session (releases its locks, drops its waits)', () => {
   it('releases every lock (name order), grants each to its next waiter, drops the session’s waits', () => {
     const d = new Driver();
     const a = d.open();
@@ -171,7 +171,7 @@ describe('close-session (DESIGN §2.5: releases its locks, drops its waits)', ()
   });
 });
 
-describe('grace on leader change (DESIGN §2.4), bounded', () => {
+describe('grace on leader change, bounded', () => {
   it('pushes every session to at least the new leader’s first stamped entry + ttl', () => {
     const d = new Driver();
     const a = d.open(5_000);
