@@ -9,7 +9,7 @@
  * one; `lock run` exits with its command's code.
  */
 import type { Command } from 'commander';
-import { RaftlockError, UnavailableError } from '../client/errors.js';
+import { RaftlockError, UnavailableError } from '../client/index.js';
 import { DurationError, parseDuration } from './duration.js';
 import { parseEndpoints } from './endpoints.js';
 

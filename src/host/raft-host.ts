@@ -32,9 +32,8 @@ import {
   type SnapshotRequest,
   type Status,
 } from '../raft/index.js';
-import type { DurableLog, LoadedState } from '../storage/durable-log.js';
-import type { SnapshotStore } from '../storage/snapshot-store.js';
-import type { PeerTransport } from '../transport/peer-transport.js';
+import type { DurableLog, LoadedState, SnapshotStore } from '../storage/index.js';
+import type { PeerTransport } from '../transport/index.js';
 import { ProposalTracker, ReadTracker, type ProposeOutcome, type ReadOutcome } from './pending-requests.js';
 import { silentLogger, type Logger, type StateMachine } from '../raft/index.js';
 

@@ -40,8 +40,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { NONE, type NodeId, type Status } from '../raft/index.js';
-import { corkUntilTickEnd } from '../protocol/cheap-writes.js';
-import { closeSocket, rawToBuffer } from '../transport/ws-common.js';
+import { corkUntilTickEnd } from '../protocol/index.js';
+import { closeSocket, rawToBuffer } from '../transport/index.js';
 import {
   ClientProtocolError,
   CLIENT_PROTOCOL_VERSION,

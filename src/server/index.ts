@@ -6,4 +6,4 @@
 export { startNode, type NodeHandle, type StartNodeOptions } from './node.js';
 export type { NodeStatus, Limits } from '../protocol/index.js';
 export { validateConfig, loadConfigFile, ConfigError, DEFAULT_NODE_LIMITS, type ClusterConfig, type NodeLimits, type NodeAddress } from './config.js';
-export { createJsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
+export { createJsonLogger, parseLogLevel, silentLogger, type Logger, type LogLevel } from './logger.js';

@@ -4,7 +4,7 @@
  * transport's message counters.
  */
 import type { Status } from '../raft/index.js';
-import type { DurableLog } from '../storage/durable-log.js';
+import type { DurableLog } from '../storage/index.js';
 import { Counter, Gauge, Histogram, Registry } from './metrics.js';
 import type { RaftHost } from '../host/index.js';
 

@@ -14,7 +14,7 @@ import type { Message, NodeId, SnapshotRequest } from '../raft/index.js';
 import { ENTRY_OVERHEAD_BYTES } from '../raft/index.js';
 import { DecodeError } from '../protocol/index.js';
 import { CloseCode, newNonce, proof, proofMatches } from './handshake.js';
-import { zeroMask } from '../protocol/cheap-writes.js';
+import { zeroMask } from '../protocol/index.js';
 import { OutgoingSnapshot } from './snapshot-stream.js';
 import { WarnOnce, closeSocket, rawToBuffer, type LinkEnv } from './ws-common.js';
 import { PROTOCOL_VERSION, decodeFrame, encodeControl, encodeMessagesFrame } from './wire.js';

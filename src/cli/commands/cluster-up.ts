@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { loadConfigFile } from '../../server/config.js';
+import { loadConfigFile } from '../../server/index.js';
 import { shippedConfig } from '../endpoints.js';
 import { fetchStatuses } from './status.js';
 

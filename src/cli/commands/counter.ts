@@ -7,8 +7,7 @@
  * and close it before exiting. `get` needs no session.
  */
 import type { Command } from 'commander';
-import { connect } from '../../client/client.js';
-import type { Fence } from '../../client/counter.js';
+import { connect, type Fence } from '../../client/index.js';
 import { DetachedSessions } from '../../client/detached-session.js';
 import { parseInteger, runClientCommand, UsageError, withClientOptions, type ClientContext, type ClientFlags } from '../client-command.js';
 

@@ -17,9 +17,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
-import { connect, type RaftlockClient } from '../../client/client.js';
-import { LockLostError } from '../../client/errors.js';
-import type { Lock } from '../../client/lock.js';
+import { connect, LockLostError, type Lock, type RaftlockClient } from '../../client/index.js';
 import { durationOption, interruptSignal, printError, runClientCommand, UsageError, withClientOptions, type ClientContext, type ClientFlags } from '../client-command.js';
 
 interface RunFlags extends ClientFlags {

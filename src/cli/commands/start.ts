@@ -3,9 +3,7 @@
  * foreground, JSON-lines log on stderr; SIGTERM/SIGINT stop it gracefully (a leader hands
  * leadership over first).
  */
-import { loadConfigFile } from '../../server/config.js';
-import { createJsonLogger, parseLogLevel } from '../../server/logger.js';
-import { startNode } from '../../server/node.js';
+import { createJsonLogger, loadConfigFile, parseLogLevel, startNode } from '../../server/index.js';
 
 export interface StartArgs {
   readonly config: string;

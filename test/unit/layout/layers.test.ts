@@ -1,6 +1,6 @@
 /**
  * The layer table of docs/design.md#layers, checked over every import in src/ (type-only ones
- * included), and the SDK's import closure: `import 'raftlock'` must load src/client and
+ * included; another layer is entered through its index.ts), and the SDK's import closure: `import 'raftlock'` must load src/client and
  * src/protocol only. Both checks are functions fed planted sources first (negative controls),
  * so a checker that stopped seeing imports would fail here rather than pass everything.
  */
@@ -33,7 +33,16 @@ function layerOf(path: string): string | undefined {
   return /^src\/([^/]+)\//.exec(path)?.[1];
 }
 
-/** Every import in `files` that crosses from one src/ layer into another the table does not allow. */
+/**
+ * Files of another layer that may be imported past its index.ts, with the reason. The CLI's
+ * bare-lease sessions use the SDK's internals but are no part of the SDK's public surface.
+ */
+const DEEP_IMPORTS: ReadonlyMap<string, string> = new Map([['src/client/detached-session.ts', 'src/cli']]);
+
+/**
+ * Every import in `files` that crosses from one src/ layer into another the table does not
+ * allow, or that reaches past the other layer's index.ts into its files.
+ */
 export function layerViolations(files: readonly SourceFile[], table: LayerTable): string[] {
   const found: string[] = [];
   for (const f of files) {
@@ -50,6 +59,9 @@ export function layerViolations(files: readonly SourceFile[], table: LayerTable)
       const to = layerOf(target);
       if (to === undefined) found.push(`${f.path}:${imp.line}: imports ${imp.specifier}, outside src/`);
       else if (to !== from && !allowed.has(to)) found.push(`${f.path}:${imp.line}: src/${from} may not import src/${to} (${imp.specifier}); it may import: ${[...allowed].join(', ') || 'nothing'}`);
+      else if (to !== from && target !== `src/${to}/index.ts` && DEEP_IMPORTS.get(target) !== `src/${from}`) {
+        found.push(`${f.path}:${imp.line}: reaches past src/${to}/index.ts into ${target}; import it from the layer's index.ts`);
+      }
     }
   }
   return found;
@@ -106,9 +118,11 @@ describe('layer boundaries (docs/design.md#layers)', () => {
       { path: 'src/state-machine/planted.ts', text: "// import from '../server/index.js' in a comment is fine\nexport { x } from '../server/node.js';\n" },
       { path: 'src/client/planted.ts', text: "const m = await import('../state-machine/index.js');\n" },
       { path: 'src/protocol/planted.ts', text: "import {\n  type A,\n  B,\n} from '../transport/wire.js';\n" },
+      { path: 'src/server/planted.ts', text: "import { LevelDurableLog } from '../storage/level-durable-log.js';\n" },
     ];
     const found = layerViolations(planted, table);
-    expect(found).toHaveLength(4);
+    expect(found).toHaveLength(5);
+    expect(found[4]).toContain('reaches past src/storage/index.ts');
     expect(found[0]).toContain('src/raft may not import src/service');
     expect(found[1]).toContain('src/state-machine/planted.ts:2');
     expect(found[3]).toContain('src/protocol may not import src/transport');

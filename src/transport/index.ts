@@ -1,0 +1,10 @@
+/**
+ * Peer links of a node ({@link PeerTransport}): WebSocket links with authenticated handshakes,
+ * strict frame decoding and bounded buffers, an in-memory network for tests and the simulator,
+ * and a fault layer for chaos runs. See docs/design.md#peer-protocol.
+ */
+export type { PeerTransport, TransportHandler } from './peer-transport.js';
+export { WsPeerTransport, DEFAULT_MAX_PAYLOAD, type TransportMetrics, type WsTransportOptions } from './ws-transport.js';
+export { MemoryNetwork, MemoryTransport, type MemoryNetworkPolicy, type Packet } from './memory-transport.js';
+export { FaultLayer, type FaultSettings } from './fault-layer.js';
+export { closeSocket, rawToBuffer } from './ws-common.js';
