@@ -15,7 +15,7 @@ import { EtcdCluster, ETCD_INSTALL_HINT, findEtcd } from './bench/etcd-cluster.j
 import { EtcdTarget, loadEtcd3 } from './bench/etcd-workloads.js';
 import { runLoad } from './bench/load-loop.js';
 import { parseOptions, type BenchOptions } from './bench/options.js';
-import { ServerProcess } from './bench/processes.js';
+import { ServerProcess } from './lib/processes.js';
 import { ensureBuilt } from './bench/raftlock-cluster.js';
 import { RaftlockTarget } from './bench/raftlock-workloads.js';
 import { jsonRow, ratioLine, tableHeader, tableRow, targetLines, type Row } from './bench/report.js';

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeStatus } from '../../src/server/node.js';
-import { freePorts, ServerProcess, waitUntil } from './processes.js';
+import { freePorts } from '../lib/ports.js';
+import { ServerProcess } from '../lib/processes.js';
+import { waitFor } from '../lib/wait.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -171,7 +173,7 @@ export class RaftlockCluster {
 
   /** Like {@link waitForLeader} but through `/healthz` only (cheap whatever the state size). */
   async waitForLeaderHealth(timeoutMs: number): Promise<{ id: number; term: number }> {
-    return waitUntil('a leader agreed on by every node (healthz)', async () => {
+    return waitFor('a leader agreed on by every node (healthz)', async () => {
       const hs = await Promise.all(this.ids.map((id) => this.health(id)));
       const first = hs[0];
       if (first === undefined || first.leader === 0) return undefined;
@@ -195,7 +197,7 @@ export class RaftlockCluster {
 
   /** Waits until every running node agrees on one leader; returns its status. */
   async waitForLeader(timeoutMs: number): Promise<NodeStatus> {
-    return waitUntil('a leader agreed on by every node', async () => {
+    return waitFor('a leader agreed on by every node', async () => {
       for (const [id, p] of this.procs) {
         if (!p.running) throw new Error(`raftlock node ${id} exited during start-up; its log (${p.logFile}):\n${p.logTail()}`);
       }

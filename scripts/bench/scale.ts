@@ -24,7 +24,8 @@ import { connect, type RaftlockClient } from '../../src/client/index.js';
 import { Connection, endpointUrl } from '../../src/client/connection.js';
 import { loadLine, machineLines } from './environment.js';
 import { measuredMemory, type MemoryUsage } from './inspector.js';
-import { freePorts, sleep, waitUntil } from './processes.js';
+import { freePorts } from '../lib/ports.js';
+import { sleep, waitFor } from '../lib/wait.js';
 import { ensureBuilt, RaftlockCluster, type RaftlockRuntime } from './raftlock-cluster.js';
 
 export interface ScaleOptions {
@@ -184,7 +185,7 @@ async function timeSnapshot(cluster: RaftlockCluster, id: number, probe: Raftloc
   const t0 = performance.now();
   const res = await fetch(`http://${cluster.addresses.get(id) ?? ''}/admin/snapshot`, { method: 'POST', signal: AbortSignal.timeout(60_000) });
   if (!res.ok) throw new Error(`POST /admin/snapshot on node ${id}: HTTP ${res.status}`);
-  const snap = await waitUntil(`node ${id}'s snapshot file`, async () => {
+  const snap = await waitFor(`node ${id}'s snapshot file`, async () => {
     const s = newestSnapshot(dir);
     return s !== undefined && s.index > before ? s : undefined;
   }, 120_000, 10);
@@ -269,7 +270,7 @@ export async function runScale(o: ScaleOptions): Promise<number> {
     const t0 = performance.now();
     for (const id of cluster.ids) cluster.startNode(id);
     const firstAnswer = new Map<number, number>();
-    const answered = waitUntil('every node to answer /healthz', async () => {
+    const answered = waitFor('every node to answer /healthz', async () => {
       for (const id of cluster.ids) {
         if (!firstAnswer.has(id) && (await cluster.health(id)) !== undefined) firstAnswer.set(id, performance.now() - t0);
       }
@@ -277,7 +278,7 @@ export async function runScale(o: ScaleOptions): Promise<number> {
     }, 120_000, 20);
     let serving: RaftlockClient | undefined;
     let value: number | undefined;
-    await waitUntil('a linearizable read after the restart', async () => {
+    await waitFor('a linearizable read after the restart', async () => {
       try {
         serving ??= await connect({ endpoints: cluster.endpoints, clientId: 'scale-after', timeoutMs: 2_000, connectTimeoutMs: 500 });
         value = await serving.counter(probeName).get({ timeoutMs: 1_000 });

@@ -14,7 +14,7 @@ import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'n
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LinkProxy } from './link-proxy.js';
-import { freePorts } from '../process-support.js';
+import { freePorts } from '../lib/ports.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(REPO, 'src/cli/main.ts');

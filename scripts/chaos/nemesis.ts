@@ -12,7 +12,7 @@
 import type { ChaosCluster } from './cluster.js';
 import { rng, type Rng } from './rng.js';
 import type { FaultKind, NemesisEvent } from './types.js';
-import { sleep } from '../process-support.js';
+import { sleep } from '../lib/wait.js';
 
 /** A client process the nemesis may pause. */
 export interface PausableWorker {

@@ -8,7 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sleep, waitUntil } from '../process-support.js';
+import { sleep, waitFor } from '../lib/wait.js';
 import { buckets, checkHistory } from './checks.js';
 import { ChaosCluster } from './cluster.js';
 import { Nemesis, type NemesisName, type PausableWorker } from './nemesis.js';
@@ -91,7 +91,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
   const clock = (): number => wall() - t0;
   try {
     cluster.startAll();
-    await waitUntil('a leader', () => cluster.agreedLeader(), 30_000);
+    await waitFor('a leader', () => cluster.agreedLeader(), 30_000);
     o.log(`cluster of ${o.nodes} up: ${cluster.endpoints.join(',')}`);
 
     // Client processes: up to 4, clients spread over them; workloads alternate by client.
@@ -146,7 +146,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
     // Heal everything; the leader must follow within 3 s (TESTING §5).
     await nemesis.healAll();
     const healedAt = clock();
-    const leader = await waitUntil('a leader after the heal', () => cluster.agreedLeader(), 30_000).catch(() => undefined);
+    const leader = await waitFor('a leader after the heal', () => cluster.agreedLeader(), 30_000).catch(() => undefined);
     const leaderAfterHealMs = leader === undefined ? null : Math.round(clock() - healedAt);
     o.log(`healed at ${(healedAt / 1000).toFixed(1)}s; leader ${leader ?? 'none'} after ${leaderAfterHealMs ?? '-'} ms`);
 
@@ -155,7 +155,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
     const durationMs = Math.round(clock());
 
     // Every replica must reach the same state: same applied index, same digest.
-    const converged = await waitUntil('replicas at one applied index', async () => {
+    const converged = await waitFor('replicas at one applied index', async () => {
       const sts = await cluster.statuses();
       if (sts.length !== o.nodes) return undefined;
       const applied = new Set(sts.map((s) => s.applied));

@@ -15,7 +15,7 @@ import { connect, LockTimeoutError, NotHeldError, RaftlockError, SessionExpiredE
 import type { FromWorker, ToWorker } from './protocol.js';
 import { rng, type Rng } from './rng.js';
 import type { CounterInput, HistoryOp, LockInput } from './types.js';
-import { sleep } from '../process-support.js';
+import { sleep } from '../lib/wait.js';
 
 type Start = Extract<ToWorker, { type: 'start' }>;
 

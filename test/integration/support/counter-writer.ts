@@ -3,7 +3,7 @@
  * (session, seq) on every retry, following NOT_LEADER hints and reconnecting, as the SDK will.
  */
 import type { ProcessCluster } from './process-cluster.js';
-import { waitFor } from './process-cluster.js';
+import { waitFor } from '../../../scripts/lib/wait.js';
 import { TestClient } from './client-cluster.js';
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
