@@ -1,4 +1,4 @@
-/** Contract: free TCP ports on 127.0.0.1, for servers the caller starts at once (nothing else listens on other interfaces). */
+/** Free TCP ports on 127.0.0.1, for servers the caller starts at once (nothing else listens on other interfaces). */
 import { createServer, type Server } from 'node:net';
 
 /**
