@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LinkProxy } from './link-proxy.js';
+import { LinkProxy } from '../lib/link-proxy.js';
 import { freePorts } from '../lib/ports.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -62,7 +62,7 @@ export class ChaosCluster {
     const links = new Map<number, Map<number, LinkProxy>>();
     for (const i of ids) {
       const m = new Map<number, LinkProxy>();
-      for (const j of ids) if (j !== i) m.set(j, await LinkProxy.start(ports.get(j) as number));
+      for (const j of ids) if (j !== i) m.set(j, await LinkProxy.start(`127.0.0.1:${ports.get(j)}`, 'drop'));
       links.set(i, m);
     }
     mkdirSync(join(opts.out, 'config'), { recursive: true });
