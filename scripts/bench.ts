@@ -16,7 +16,7 @@ import { EtcdTarget, loadEtcd3 } from './bench/etcd-workloads.js';
 import { runLoad } from './bench/load-loop.js';
 import { parseOptions, type BenchOptions } from './bench/options.js';
 import { ServerProcess } from './lib/processes.js';
-import { ensureBuilt } from './bench/raftlock-cluster.js';
+import { ensureBuilt } from './lib/build.js';
 import { RaftlockTarget } from './bench/raftlock-workloads.js';
 import { jsonRow, ratioLine, tableHeader, tableRow, targetLines, type Row } from './bench/report.js';
 import { runScale } from './bench/scale.js';
@@ -35,7 +35,6 @@ async function startTargets(o: BenchOptions, windowEnd: { t: number }): Promise<
     progress('starting a 3-node raftlock cluster...');
     targets.push(await RaftlockTarget.start({
       runtime: o.runtime,
-      log: progress,
       ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
       ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}),
     }));

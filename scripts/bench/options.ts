@@ -3,7 +3,7 @@
  */
 import { Command, Option } from 'commander';
 import { parseDuration } from '../../src/cli/duration.js';
-import type { RaftlockRuntime } from './raftlock-cluster.js';
+import type { Runtime } from '../lib/cluster.js';
 import { WORKLOADS, type TargetName, type WorkloadName } from './workload.js';
 
 export interface BenchOptions {
@@ -14,7 +14,7 @@ export interface BenchOptions {
   readonly warmupMs: number;
   readonly maxOps: number;
   readonly json: boolean;
-  readonly runtime: RaftlockRuntime;
+  readonly runtime: Runtime;
   readonly build: boolean;
   readonly cpuProfDir: string | undefined;
   /** `snapshotEvery` of the raftlock cluster (undefined: the config default, 10,000). */
@@ -58,7 +58,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   program.parse([...argv], { from: 'user' });
   const o = program.opts<{
     target: string; workload: string; concurrency: string; duration: string; warmup: string; maxOps: string; json?: boolean;
-    runtime: RaftlockRuntime; build: boolean; cpuProf?: string; scale?: boolean; scaleCounters: string; scaleSessions: string; snapshotEvery?: string;
+    runtime: Runtime; build: boolean; cpuProf?: string; scale?: boolean; scaleCounters: string; scaleSessions: string; snapshotEvery?: string;
   }>();
   const concurrency = [...new Set(o.concurrency.split(',').map((s) => count(s.trim(), '--concurrency', 1, 1024)))];
   const durationMs = parseDuration(o.duration, '--duration');

@@ -9,7 +9,7 @@
  *   that only one node can hear), one-way (a node that can hear but not be heard);
  * - `clock`: a node restarted with its log clock skewed (`raftlock start --clock-offset`).
  */
-import type { ChaosCluster } from './cluster.js';
+import type { ProcessCluster } from '../lib/cluster.js';
 import { rng, type Rng } from './rng.js';
 import type { FaultKind, NemesisEvent } from './types.js';
 import { sleep } from '../lib/wait.js';
@@ -25,7 +25,7 @@ export interface PausableWorker {
 
 /** What the nemesis acts on. */
 export interface NemesisTarget {
-  readonly cluster: ChaosCluster;
+  readonly cluster: ProcessCluster;
   readonly workers: readonly PausableWorker[];
   /** Run time (ms since the run's start). */
   readonly clock: () => number;
@@ -207,12 +207,8 @@ export class Nemesis {
         const v = this.r.pick(ids);
         const offset = (this.r.next() < 0.5 ? -1 : 1) * (200 + this.r.int(1_300));
         const id = this.begin('clock', `clock skew: node ${v} restarted with its clock ${offset > 0 ? '+' : ''}${offset} ms off`, [v]);
-        await c.kill(v);
-        c.start(v, offset);
-        await this.hold(id, 1_000 + this.r.int(1_000), untilMs, async () => {
-          await c.kill(v);
-          c.start(v);
-        });
+        await c.restart(v, ['--clock-offset', String(offset)]);
+        await this.hold(id, 1_000 + this.r.int(1_000), untilMs, () => c.restart(v));
         return;
       }
     }

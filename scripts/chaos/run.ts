@@ -8,9 +8,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ProcessCluster } from '../lib/cluster.js';
 import { sleep, waitFor } from '../lib/wait.js';
 import { buckets, checkHistory } from './checks.js';
-import { ChaosCluster } from './cluster.js';
 import { Nemesis, type NemesisName, type PausableWorker } from './nemesis.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { renderReport } from './report.js';
@@ -82,7 +82,7 @@ class Worker implements PausableWorker {
 export async function runChaos(o: ChaosOptions): Promise<Summary> {
   mkdirSync(o.out, { recursive: true });
   const startedAt = new Date().toISOString();
-  const cluster = await ChaosCluster.create({ nodes: o.nodes, out: o.out, tickMs: TICK_MS, electionTicks: ELECTION_TICKS, snapshotEvery: 2_000 });
+  const cluster = await ProcessCluster.create({ nodes: o.nodes, dir: o.out, clusterId: 'chaos', tickMs: TICK_MS, electionTicks: ELECTION_TICKS, snapshotEvery: 2_000, peerLinks: true });
   const workers: Worker[] = [];
   const history: HistoryOp[] = [];
   const resource = new FencedResource(o.fencing);
@@ -91,7 +91,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
   const clock = (): number => wall() - t0;
   try {
     cluster.startAll();
-    await waitFor('a leader', () => cluster.agreedLeader(), 30_000);
+    await cluster.waitForLeader(cluster.ids, 30_000);
     o.log(`cluster of ${o.nodes} up: ${cluster.endpoints.join(',')}`);
 
     // Client processes: up to 4, clients spread over them; workloads alternate by client.
@@ -146,7 +146,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
     // Heal everything; the leader must follow within 3 s (TESTING §5).
     await nemesis.healAll();
     const healedAt = clock();
-    const leader = await waitFor('a leader after the heal', () => cluster.agreedLeader(), 30_000).catch(() => undefined);
+    const leader = await cluster.waitForLeader(cluster.ids, 30_000).then((s) => s.id, () => undefined);
     const leaderAfterHealMs = leader === undefined ? null : Math.round(clock() - healedAt);
     o.log(`healed at ${(healedAt / 1000).toFixed(1)}s; leader ${leader ?? 'none'} after ${leaderAfterHealMs ?? '-'} ms`);
 

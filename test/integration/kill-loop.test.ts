@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/raft/index.js';
 import { CounterWriter } from './support/counter-writer.js';
-import { ProcessCluster } from './support/process-cluster.js';
+import { ProcessCluster } from '../../scripts/lib/cluster.js';
 import { waitFor } from '../../scripts/lib/wait.js';
 
 const CYCLES = Number(process.env.KILL_CYCLES ?? 100);

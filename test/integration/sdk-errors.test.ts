@@ -28,7 +28,7 @@ import {
   type RaftlockClient,
   type RaftlockErrorCode,
 } from '../../src/client/index.js';
-import { ProcessCluster } from './support/process-cluster.js';
+import { ProcessCluster } from '../../scripts/lib/cluster.js';
 import { freePorts } from '../../scripts/lib/ports.js';
 import { waitFor } from '../../scripts/lib/wait.js';
 import { proxiedClient, type ProxiedClient } from './support/proxied-client.js';

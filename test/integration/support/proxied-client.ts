@@ -11,7 +11,7 @@
  */
 import { connect, type ConnectOptions, type RaftlockClient } from '../../../src/client/index.js';
 import { LinkProxy } from '../../../scripts/lib/link-proxy.js';
-import type { ProcessCluster } from './process-cluster.js';
+import type { ProcessCluster } from '../../../scripts/lib/cluster.js';
 
 export interface ProxiedClient {
   readonly client: RaftlockClient;
