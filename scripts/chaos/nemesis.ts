@@ -1,6 +1,6 @@
 /**
  * The nemesis of a chaos run: seeded, one fault at a time, each held for a while and then
- * healed, every fault logged with its window (`nemesis.json`). Faults (issue 7 §1):
+ * healed, every fault logged with its window (`nemesis.json`). Faults:
  * - `kill`: SIGKILL of a random node, the leader, a minority or a majority, restarted after;
  * - `pause`: SIGSTOP/SIGCONT of a node or the leader, longer than the election timeout or
  *   longer than the session TTL; and of a client process that holds a lock (`pause-client`),
@@ -10,8 +10,8 @@
  * - `clock`: a node restarted with its log clock skewed (`raftlock start --clock-offset`).
  */
 import type { ProcessCluster } from '../lib/cluster.js';
-import { rng, type Rng } from './rng.js';
-import type { FaultKind, NemesisEvent } from './types.js';
+import { Rng } from '../lib/rng.js';
+import type { FaultKind, NemesisEvent } from '../lib/chaos/types.js';
 import { sleep } from '../lib/wait.js';
 
 /** A client process the nemesis may pause. */
@@ -52,7 +52,7 @@ export class Nemesis {
     private readonly kinds: readonly NemesisName[],
     seed: number,
   ) {
-    this.r = rng(seed ^ 0x5eed);
+    this.r = new Rng(seed ^ 0x5eed);
   }
 
   /** Injects faults until `untilMs` (run time), then heals the last one. */

@@ -1,5 +1,5 @@
 /**
- * One chaos run (issue 7): start the cluster, the client processes and the nemesis; after the
+ * One chaos run (docs/testing.md#chaos-runs): start the cluster, the client processes and the nemesis; after the
  * run's duration heal everything, wait for a leader, stop the clients, compare the replicas'
  * state hashes, check the history and the fenced resource's log, and write the records and
  * the report to `out`. The verdict passes only when all of that holds.
@@ -13,9 +13,9 @@ import { sleep, waitFor } from '../lib/wait.js';
 import { buckets, checkHistory } from './checks.js';
 import { Nemesis, type NemesisName, type PausableWorker } from './nemesis.js';
 import type { FromWorker, ToWorker } from './protocol.js';
-import { renderReport } from './report.js';
+import { renderReport } from '../lib/chaos/report.js';
 import { checkResource, FencedResource } from './resource.js';
-import type { Anomaly, HistoryOp, Summary } from './types.js';
+import type { Anomaly, HistoryOp, Summary } from '../lib/chaos/types.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -39,6 +39,18 @@ const SESSION_TTL_MS = 3_000;
 const OP_TIMEOUT_MS = 4_000;
 
 const wall = (): number => performance.timeOrigin + performance.now();
+
+/** Client processes still running; SIGKILLed by PID if this process exits first (the nodes are, by the launcher). */
+const LIVE_WORKERS = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of LIVE_WORKERS) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
 
 class Worker implements PausableWorker {
   readonly holding = new Set<string>();
@@ -101,6 +113,8 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
       const log = createWriteStream(join(o.out, 'logs', `client-${w}.log`));
       const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
       child.stderr?.pipe(log);
+      LIVE_WORKERS.add(child);
+      child.once('exit', () => LIVE_WORKERS.delete(child));
       const wk = new Worker(w, child, clients);
       child.on('message', (m: FromWorker) => {
         switch (m.type) {
@@ -143,7 +157,8 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
     await running;
     clearInterval(progress);
 
-    // Heal everything; the leader must follow within 3 s (TESTING §5).
+    // Heal everything; a leader must follow within 3 s of the last heal (the run's liveness bar:
+    // several election timeouts, 500 ms here, once every fault is gone).
     await nemesis.healAll();
     const healedAt = clock();
     const leader = await cluster.waitForLeader(cluster.ids, 30_000).then((s) => s.id, () => undefined);
