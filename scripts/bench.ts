@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- [--target raftlock|etcd|both] [--workload counter-hot,counter-distinct,
- * lock-hot,lock-distinct,get] [--concurrency 1,16,64] [--duration 10s] [--json]` (issue 8 §1),
- * and `npm run bench -- --scale` (1M counters, 100k sessions: memory, snapshot, restart).
+ * lock-hot,lock-distinct,get] [--concurrency 1,16,64] [--duration 10s] [--json]`
+ * (docs/operations.md#benchmarks), and `npm run bench -- --scale`, also `npm run bench:scale`
+ * (1M counters, 100k sessions: memory, snapshot, restart; bench/scale.ts).
  *
  * Starts its own clusters (raftlock: 3 nodes from dist/, etcd: 3 members of Debian's etcd 3.4)
  * on free loopback ports with data in temporary directories, runs every workload at every

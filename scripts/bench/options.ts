@@ -1,5 +1,5 @@
 /**
- * Command-line options of `npm run bench` (issue 8 §1).
+ * Command-line options of `npm run bench` (docs/operations.md#benchmarks).
  */
 import { Command, Option } from 'commander';
 import { parseDuration } from '../../src/cli/duration.js';
@@ -48,7 +48,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     .option('--json', 'stdout: one JSON object per row {target, workload, concurrency, opsPerSec, p50Ms, p99Ms, p999Ms, errors}; the rest goes to stderr')
     .addOption(new Option('--runtime <r>', 'run the raftlock nodes from the built dist/ or from src/ via tsx').choices(['dist', 'source']).default('dist'))
     .option('--no-build', 'do not rebuild dist/ even if src/ is newer')
-    .option('--cpu-prof <dir>', 'write a V8 CPU profile of every raftlock node into <dir> (summarise: tsx scripts/bench/profile-summary.ts <dir>)')
+    .option('--cpu-prof <dir>', 'write a V8 CPU profile of every raftlock node into <dir> (summarise: npm run bench:profile -- <dir>)')
     .option('--scale', 'run the scale benchmark instead: many counters and sessions in one cluster (memory, snapshot, restart)')
     .option('--scale-counters <n>', 'counters created by --scale', '1000000')
     .option('--scale-sessions <n>', 'sessions opened by --scale', '100000')

@@ -1,6 +1,6 @@
 /**
- * The scale benchmark (`npm run bench -- --scale`, issue 8 §1): one 3-node cluster loaded with
- * 1,000,000 counters and 100,000 sessions, then
+ * The scale benchmark (`npm run bench -- --scale`, or `npm run bench:scale`): one 3-node
+ * cluster loaded with 1,000,000 counters and 100,000 sessions, then
  *
  * - memory per counter and per session: heapUsed (and RSS) of every node after a forced full
  *   GC (through the inspector), before and after each load, divided by the count;
