@@ -1,9 +1,8 @@
 /**
- * The CLI's client commands (DESIGN §3.2, issue 6 §2) against a real 3-node cluster of
- * `raftlock start` processes: `counter get|add|set|cas|delete`, `lock acquire|release|show|run`,
- * `--endpoints` / RAFTLOCK_ENDPOINTS, `--token` / RAFTLOCK_TOKEN, `--json`, durations, one-line
- * errors with their codes, and `lock run` passing the token, returning the child's exit code and
- * stopping the child when the lock is lost.
+ * The CLI's client commands against a real 3-node cluster of `raftlock start` processes: `counter
+ * get|add|set|cas|delete`, `lock acquire|release|show|run`, `--endpoints` / RAFTLOCK_ENDPOINTS,
+ * `--token` / RAFTLOCK_TOKEN, `--json`, durations, one-line errors with their codes, and `lock run`
+ * passing the token, returning the child's exit code and stopping the child when the lock is lost.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';

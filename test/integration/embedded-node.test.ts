@@ -1,6 +1,6 @@
 /**
- * `startNode` embeds a real node (LevelDB, WebSocket, HTTP) in the calling process
- * (DESIGN §3.3); the SDK talks to it like to any cluster.
+ * `startNode` (`raftlock/server`) embeds a real node (LevelDB, WebSocket, HTTP) in the calling
+ * process; the SDK talks to it like to any cluster.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

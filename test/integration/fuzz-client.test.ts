@@ -1,10 +1,10 @@
 /**
- * Fuzzing the client endpoint of a live node process (issue 5 §3, TESTING §6): ≥ 100,000
- * random and mutated frames at `ws://node/client`. A malformed request gets a typed error and
- * the connection survives, so every frame here is parsed by the node. The node must not crash,
- * must keep serving, its replicated state must not change (no frame is a valid write: each is
- * checked locally to fail decoding or validation before it is sent), and memory stays flat.
- * Seeded: FUZZ_SEED=… replays a run (the seed is printed).
+ * Fuzzing the client endpoint of a live node process: ≥ 100,000 random and mutated frames at
+ * `ws://node/client`. A malformed request gets a typed error and the connection survives, so every
+ * frame here is parsed by the node. The node must not crash, must keep serving, its replicated
+ * state must not change (no frame is a valid write: each is checked locally to fail decoding or
+ * validation before it is sent), and memory stays flat. Seeded: FUZZ_SEED=… replays a run (the seed
+ * is printed).
  */
 import { describe, expect, it } from 'vitest';
 import { decodeRequest, encodeRequest, type ClientRequest } from '../../src/protocol/client-protocol.js';

@@ -1,9 +1,9 @@
 /**
- * Fuzzing the peer endpoint of a live node (TESTING §6): random and mutated frames at
- * `ws://node/raft`, from an unauthenticated stranger (cluster with a secret) and from a peer
- * that passed the handshake (cluster without one). The node must never crash, must keep
- * serving, its replicated state must not change, and its memory must stay flat.
- * Seeded: FUZZ_SEED=… replays a run (the seed is printed).
+ * Fuzzing the peer endpoint of a live node: random and mutated frames at `ws://node/raft`, from an
+ * unauthenticated stranger (cluster with a secret) and from a peer that passed the handshake
+ * (cluster without one). The node must never crash, must keep serving, its replicated state must
+ * not change, and its memory must stay flat. Seeded: FUZZ_SEED=… replays a run (the seed is
+ * printed).
  */
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';

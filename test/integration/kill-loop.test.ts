@@ -1,9 +1,9 @@
 /**
- * Durability under repeated crashes (issue 5 §3, TESTING §4): a client increments a counter
- * through /client while nodes of a real 3-node cluster are killed with SIGKILL and restarted,
- * leader and followers alike, KILL_CYCLES times (default 100). Every increment retries its own
- * (session, seq) until acknowledged, so the final value must equal the number of acknowledged
- * increments: none lost, none doubled; and every restart must come back.
+ * Durability under repeated crashes: a client increments a counter through /client while nodes of a
+ * real 3-node cluster are killed with SIGKILL and restarted, leader and followers alike,
+ * KILL_CYCLES times (default 100). Every increment retries its own (session, seq) until
+ * acknowledged, so the final value must equal the number of acknowledged increments: none lost,
+ * none doubled; and every restart must come back.
  */
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/raft/index.js';

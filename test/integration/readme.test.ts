@@ -1,8 +1,8 @@
 /**
- * The README's SDK quick start, run as written (issue 6: "each of which was run as written")
+ * The README's SDK quick start, run as written (a documented example that does not run is a bug)
  * against a real 3-node cluster: the block is taken from README.md, only its endpoint list is
- * pointed at the test cluster's free ports, and it runs in a user-like project where
- * `raftlock` resolves through the package's `exports` to the built `dist/`.
+ * pointed at the test cluster's free ports, and it runs in a user-like project where `raftlock`
+ * resolves through the package's `exports` to the built `dist/`.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -1,9 +1,8 @@
 /**
- * Every error code of the SDK contract (DESIGN §3.3, issue 6 §3) provoked through the SDK
- * against a real 3-node process cluster, one test per code, each asserting the error's class
- * (and `RaftlockError`) and its stable `code`. The tests are generated from
- * `RAFTLOCK_ERROR_CODES`, and a `Record` keyed by the code type plus a final check make a new
- * code without a test fail (at type check and at run time).
+ * Every error code of the SDK contract provoked through the SDK against a real 3-node process
+ * cluster, one test per code, each asserting the error's class (and `RaftlockError`) and its stable
+ * `code`. The tests are generated from `RAFTLOCK_ERROR_CODES`, and a `Record` keyed by the code
+ * type plus a final check make a new code without a test fail (at type check and at run time).
  *
  * One cluster serves every test (client token required, at most one waiter per lock). Elections
  * are slow-ish (50 ms ticks, 20 ticks) so that a loaded machine does not change leaders under

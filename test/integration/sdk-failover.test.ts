@@ -1,8 +1,8 @@
 /**
- * The client SDK against real node processes through leader crashes and partitions (issue 6
- * §3, DESIGN §1, §2.4, §2.5, §3.3): exactly-once counting through SIGKILLed leaders, fenced
- * mutual exclusion under contention through failovers, FIFO waits that survive a failover, and
- * the lock-lost signal firing before anyone else is granted the lock of a cut-off holder.
+ * The client SDK against real node processes through leader crashes and partitions: exactly-once
+ * counting through SIGKILLed leaders, fenced mutual exclusion under contention through failovers,
+ * FIFO waits that survive a failover, and the lock-lost signal firing before anyone else is granted
+ * the lock of a cut-off holder.
  *
  * Real processes and real time: loops are bounded in count and time, deadlines are generous,
  * and only orderings and values are asserted, never durations.
@@ -62,7 +62,7 @@ async function killLeaderAndRestart(c: ProcessCluster): Promise<void> {
 
 describe('SDK through leader failover (real processes)', () => {
   /**
-   * Exactly-once counting (DESIGN §1): 8 clients increment while the leader is SIGKILLed and
+   * Exactly-once counting: 8 clients increment while the leader is SIGKILLed and
    * restarted 3 times. A write retried after a lost reply reuses its (session, seq), so the
    * final value lies between the acknowledged count and that plus the calls whose outcome the
    * SDK reported unknown. All increments are +1 from 0, so the k-th applied increment returns
@@ -113,7 +113,7 @@ describe('SDK through leader failover (real processes)', () => {
   }, 180_000);
 
   /**
-   * Fenced mutual exclusion under contention through failovers (DESIGN §1, §2.6a): 6 clients
+   * Fenced mutual exclusion under contention through failovers: 6 clients
    * loop lock → write to a token-checking resource → fenced counter increment → release, while
    * the leader is killed twice. A holder writes only while its `signal` has not fired (the check
    * and the write are one synchronous step). The resource must never see two holders inside
@@ -203,7 +203,7 @@ describe('SDK through leader failover (real processes)', () => {
   }, 180_000);
 
   /**
-   * FIFO through failover (DESIGN §2.5): B, C, D, E queue one after another behind A; the
+   * FIFO through failover: B, C, D, E queue one after another behind A; the
    * leader is killed and restarted; when A releases, the lock passes B → C → D → E, with
    * increasing tokens. The queue lives in the replicated state and each blocked acquire is
    * retried with its (session, seq) on the new leader, so nobody loses their place.
@@ -240,7 +240,7 @@ describe('SDK through leader failover (real processes)', () => {
   }, 120_000);
 
   /**
-   * Lock lost before another grant (DESIGN §2.4): holder H is cut off from every node (its
+   * Lock lost before another grant: holder H is cut off from every node (its
    * TCP connections stay open but carry nothing) while W waits for the same lock. H's SDK
    * counts its lease from the *sending* of its last acknowledged keep-alive and fires the
    * lock's signal a safety margin before the cluster can expire the session; the cluster grants

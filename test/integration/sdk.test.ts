@@ -1,6 +1,5 @@
 /**
- * The client SDK (DESIGN §3.3, issue 6 §1) against an in-process 3-node cluster with real
- * `/client` endpoints on 127.0.0.1.
+ * The client SDK against an in-process 3-node cluster with real `/client` endpoints on 127.0.0.1.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
