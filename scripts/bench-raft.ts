@@ -8,7 +8,7 @@
  */
 import { execSync } from 'node:child_process';
 import { Command } from 'commander';
-import { ProcessCluster } from '../test/integration/support/process-cluster.js';
+import { ProcessCluster } from './lib/cluster.js';
 
 const o = new Command()
   .option('--seconds <n>', 'duration of each run', '5')

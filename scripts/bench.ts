@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- [--target raftlock|etcd|both] [--workload counter-hot,counter-distinct,
- * lock-hot,lock-distinct,get] [--concurrency 1,16,64] [--duration 10s] [--json]` (issue 8 §1),
- * and `npm run bench -- --scale` (1M counters, 100k sessions: memory, snapshot, restart).
+ * lock-hot,lock-distinct,get] [--concurrency 1,16,64] [--duration 10s] [--json]`
+ * (docs/operations.md#benchmarks), and `npm run bench -- --scale`, also `npm run bench:scale`
+ * (1M counters, 100k sessions: memory, snapshot, restart; bench/scale.ts).
  *
  * Starts its own clusters (raftlock: 3 nodes from dist/, etcd: 3 members of Debian's etcd 3.4)
  * on free loopback ports with data in temporary directories, runs every workload at every
@@ -15,8 +16,8 @@ import { EtcdCluster, ETCD_INSTALL_HINT, findEtcd } from './bench/etcd-cluster.j
 import { EtcdTarget, loadEtcd3 } from './bench/etcd-workloads.js';
 import { runLoad } from './bench/load-loop.js';
 import { parseOptions, type BenchOptions } from './bench/options.js';
-import { ServerProcess } from './bench/processes.js';
-import { ensureBuilt } from './bench/raftlock-cluster.js';
+import { ServerProcess } from './lib/processes.js';
+import { ensureBuilt } from './lib/build.js';
 import { RaftlockTarget } from './bench/raftlock-workloads.js';
 import { jsonRow, ratioLine, tableHeader, tableRow, targetLines, type Row } from './bench/report.js';
 import { runScale } from './bench/scale.js';
@@ -35,7 +36,6 @@ async function startTargets(o: BenchOptions, windowEnd: { t: number }): Promise<
     progress('starting a 3-node raftlock cluster...');
     targets.push(await RaftlockTarget.start({
       runtime: o.runtime,
-      log: progress,
       ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
       ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}),
     }));
@@ -103,7 +103,7 @@ async function main(): Promise<number> {
     void stopAll().finally(() => process.exit(130));
   });
 
-  out('raftlock benchmark (issue 8): closed loop, one client process, all on loopback on this machine');
+  out('raftlock benchmark: closed loop, one client process, all on loopback on this machine');
   for (const l of machineLines()) out(l);
   for (const t of targets) for (const l of t.describe()) out(l);
   out(`rows: ${o.workloads.join(', ')} at concurrency ${o.concurrency.join(', ')}; ${o.warmupMs} ms warm-up + ${o.durationMs} ms measured per row; at most ${o.maxOps} ops per row`);

@@ -1,6 +1,7 @@
 /**
  * `npm run chaos -- [--nodes 3|5] [--duration 60s] [--nemesis kill,pause,partition,clock]
- * [--workload counters,locks] [--clients 16] [--seed S] [--out DIR] [--no-fencing]` (issue 7).
+ * [--workload counters,locks] [--clients 16] [--seed S] [--out DIR] [--no-fencing]`
+ * (docs/testing.md#chaos).
  *
  * Progress goes to stderr; the last line on stdout is the verdict:
  * `chaos: <verdict>, <ops> ops checked, <faults> faults, <anomalies> anomalies`. Exit 0 only on
@@ -50,6 +51,15 @@ const program = new Command()
     process.stdout.write(`chaos: ${s.verdict}, ${s.ops.checked} ops checked, ${s.faults} faults, ${s.anomalies.length} anomalies\n`);
     process.exitCode = s.verdict === 'pass' ? 0 : 1;
   });
+
+// Interrupted: exit at once; the exit hooks SIGKILL the nodes and client processes this run
+// started (by their PIDs). The records written so far stay in --out.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`chaos: interrupted by ${signal}; stopping the processes of this run\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`chaos: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,5 +1,5 @@
 /**
- * Runs the deterministic cluster simulator over many seeds (TESTING §2).
+ * Runs the deterministic cluster simulator over many seeds (docs/testing.md#simulation).
  *
  *   npm run sim -- --seeds 500 --events 2000 [--workload register|locks] [--nodes 3|5] [--seed S] [--bug NAME] [--trace]
  *
@@ -13,7 +13,8 @@
  * that replays it.
  */
 import { Command, Option } from 'commander';
-import { BUGS, runSeed, type BugName, type Workload } from '../test/sim/world.js';
+import { nodesFor, replayCommand } from './lib/sim/seeds.js';
+import { BUGS, runSeed, type BugName, type Workload } from './lib/sim/world.js';
 
 const program = new Command()
   .name('sim')
@@ -50,7 +51,7 @@ let violations = 0;
 let failedSeeds = 0;
 const started = performance.now();
 for (const [k, seed] of seeds.entries()) {
-  const nodes = o.nodes !== undefined ? (Number(o.nodes) as 3 | 5) : seed % 4 < 2 ? 3 : 5;
+  const nodes = o.nodes !== undefined ? (Number(o.nodes) as 3 | 5) : nodesFor(seed);
   const r = runSeed({ seed, events, nodes, workload: o.workload, ...(o.bug !== undefined ? { bug: o.bug } : {}), trace: o.trace, checkDurableClaims: o.durableClaims });
   totalEvents += r.events + r.livenessEvents;
   if (r.violations.length > 0) {
@@ -58,7 +59,7 @@ for (const [k, seed] of seeds.entries()) {
     failedSeeds++;
     process.stdout.write(`seed ${seed} (${nodes} nodes): ${r.violations.length} violation(s)\n`);
     for (const v of r.violations.slice(0, 5)) process.stdout.write(`  ${v.split('\n').slice(0, 20).join('\n  ')}\n`);
-    process.stdout.write(`  replay: npm run sim -- --seed ${seed} --nodes ${nodes} --events ${events}${o.workload === 'locks' ? ' --workload locks' : ''}${o.bug !== undefined ? ` --bug ${o.bug}` : ''}\n`);
+    process.stdout.write(`  replay: ${replayCommand(seed, nodes, events, o.workload, o.bug)}\n`);
     if (o.stopOnFailure) break;
   }
   if ((k + 1) % 50 === 0) {

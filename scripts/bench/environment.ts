@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, release, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
-import { REPO } from './raftlock-cluster.js';
+import { REPO } from '../lib/build.js';
 
 function git(args: readonly string[]): string | undefined {
   try {

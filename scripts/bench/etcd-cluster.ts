@@ -8,7 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, ServerProcess, waitUntil } from './processes.js';
+import { freePorts } from '../lib/ports.js';
+import { ServerProcess } from '../lib/processes.js';
+import { waitFor } from '../lib/wait.js';
 
 /** What to tell a user whose machine has no etcd. */
 export const ETCD_INSTALL_HINT = [
@@ -74,7 +76,7 @@ export class EtcdCluster {
           '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'warn',
         ], join(dir, `${name}.log`)));
       });
-      await waitUntil('every etcd member to report healthy', async () => {
+      await waitFor('every etcd member to report healthy', async () => {
         for (const p of cluster.procs) if (!p.running) throw new Error(`${p.label} exited during start-up; log ${p.logFile}:\n${p.logTail()}`);
         const ok = await Promise.all(cluster.endpoints.map(async (e) => {
           try {

@@ -7,7 +7,8 @@
  * by the servers and by the whole machine (the rest is other load on the box).
  */
 import { LatencyHistogram } from './histogram.js';
-import { cpuSeconds, machineCpuSeconds, sleep } from './processes.js';
+import { cpuSeconds, machineCpuSeconds } from '../lib/processes.js';
+import { sleep } from '../lib/wait.js';
 
 export interface LoadOptions {
   readonly concurrency: number;

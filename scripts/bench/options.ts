@@ -1,9 +1,9 @@
 /**
- * Command-line options of `npm run bench` (issue 8 §1).
+ * Command-line options of `npm run bench` (docs/operations.md#benchmarks).
  */
 import { Command, Option } from 'commander';
 import { parseDuration } from '../../src/cli/duration.js';
-import type { RaftlockRuntime } from './raftlock-cluster.js';
+import type { Runtime } from '../lib/cluster.js';
 import { WORKLOADS, type TargetName, type WorkloadName } from './workload.js';
 
 export interface BenchOptions {
@@ -14,7 +14,7 @@ export interface BenchOptions {
   readonly warmupMs: number;
   readonly maxOps: number;
   readonly json: boolean;
-  readonly runtime: RaftlockRuntime;
+  readonly runtime: Runtime;
   readonly build: boolean;
   readonly cpuProfDir: string | undefined;
   /** `snapshotEvery` of the raftlock cluster (undefined: the config default, 10,000). */
@@ -38,7 +38,7 @@ function count(value: string, flag: string, min: number, max: number): number {
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const program = new Command()
     .name('npm run bench --')
-    .description('throughput and latency of raftlock, side by side with etcd (issue 8); never asserted in tests')
+    .description('throughput and latency of raftlock, side by side with etcd; never asserted in tests')
     .addOption(new Option('--target <t>', 'which system to measure').choices(['raftlock', 'etcd', 'both']).default('both'))
     .option('--workload <list>', `workloads (${WORKLOADS.join(',')})`, WORKLOADS.join(','))
     .option('--concurrency <list>', 'concurrent async workers in this one client process', '1,16,64')
@@ -48,7 +48,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     .option('--json', 'stdout: one JSON object per row {target, workload, concurrency, opsPerSec, p50Ms, p99Ms, p999Ms, errors}; the rest goes to stderr')
     .addOption(new Option('--runtime <r>', 'run the raftlock nodes from the built dist/ or from src/ via tsx').choices(['dist', 'source']).default('dist'))
     .option('--no-build', 'do not rebuild dist/ even if src/ is newer')
-    .option('--cpu-prof <dir>', 'write a V8 CPU profile of every raftlock node into <dir> (summarise: tsx scripts/bench/profile-summary.ts <dir>)')
+    .option('--cpu-prof <dir>', 'write a V8 CPU profile of every raftlock node into <dir> (summarise: npm run bench:profile -- <dir>)')
     .option('--scale', 'run the scale benchmark instead: many counters and sessions in one cluster (memory, snapshot, restart)')
     .option('--scale-counters <n>', 'counters created by --scale', '1000000')
     .option('--scale-sessions <n>', 'sessions opened by --scale', '100000')
@@ -58,7 +58,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   program.parse([...argv], { from: 'user' });
   const o = program.opts<{
     target: string; workload: string; concurrency: string; duration: string; warmup: string; maxOps: string; json?: boolean;
-    runtime: RaftlockRuntime; build: boolean; cpuProf?: string; scale?: boolean; scaleCounters: string; scaleSessions: string; snapshotEvery?: string;
+    runtime: Runtime; build: boolean; cpuProf?: string; scale?: boolean; scaleCounters: string; scaleSessions: string; snapshotEvery?: string;
   }>();
   const concurrency = [...new Set(o.concurrency.split(',').map((s) => count(s.trim(), '--concurrency', 1, 1024)))];
   const durationMs = parseDuration(o.duration, '--duration');

@@ -1,13 +1,10 @@
 /**
  * Summarises V8 CPU profiles (`.cpuprofile`, from `node --cpu-prof` or `npm run bench --
  * --cpu-prof DIR`): the functions with the most self time, and self time by source file or
- * package, so a bottleneck can be read without opening DevTools.
- *
- *   tsx scripts/bench/profile-summary.ts <file.cpuprofile | dir> [--top 25]
+ * package, so a bottleneck can be read without opening DevTools (`npm run bench:profile`).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 
 interface ProfileNode {
   readonly id: number;
@@ -87,19 +84,4 @@ export function render(s: ProfileSummary, top: number): string {
   lines.push('  functions by self time:');
   for (const f of s.functions.filter((x) => x.name !== '(idle)').slice(0, top)) lines.push(`    ${pct(f.selfMs)}  ${f.name}  ${f.where}`);
   return lines.join('\n');
-}
-
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const args = process.argv.slice(2);
-  const k = args.indexOf('--top');
-  const top = k >= 0 ? Number(args[k + 1]) : 25;
-  const paths = args.filter((a, i) => a !== '--top' && i !== k + 1);
-  if (paths.length === 0) {
-    process.stderr.write('usage: tsx scripts/bench/profile-summary.ts <file.cpuprofile | dir> [--top 25]\n');
-    process.exit(2);
-  }
-  for (const p of paths) {
-    const files = statSync(p).isDirectory() ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(p, f)) : [p];
-    for (const f of files) process.stdout.write(`${render(summarise(f), top)}\n\n`);
-  }
 }

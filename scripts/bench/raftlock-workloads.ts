@@ -12,11 +12,62 @@
  * handoffs, as separate processes contending for one lock would (and as etcd's workers, each
  * with its own lease, do).
  */
+import { mkdirSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { connect, RaftlockError, UnavailableError, type RaftlockClient } from '../../src/client/index.js';
+import { ProcessCluster, type Runtime } from '../lib/cluster.js';
 import { describeDelta, sampleLeader } from './raft-metrics.js';
-import { RaftlockCluster, type RaftlockClusterOptions } from './raftlock-cluster.js';
 import { CounterTally, LockObserver, type Check, type Target, type WorkloadName, type WorkloadRun } from './workload.js';
+
+export interface BenchClusterOptions {
+  readonly runtime: Runtime;
+  readonly snapshotEvery?: number;
+  readonly limits?: Readonly<Record<string, number>>;
+  /** Write a V8 CPU profile of every node into this directory (written at a graceful stop). */
+  readonly cpuProfDir?: string;
+  /** Extra `node` options for node `id` (e.g. `--inspect=127.0.0.1:PORT`). */
+  readonly nodeArgs?: (id: number) => readonly string[];
+}
+
+/**
+ * The benchmark's 3-node cluster, started: tick 50 ms, election after 10 ticks, logging at
+ * warn (logging is not what is measured), fsync on (the log's default: every Raft write is a
+ * synced LevelDB batch), a temporary directory. `waitForLeader: false` leaves the wait to the
+ * caller. Destroy it with `{ graceMs: 15_000 }` so CPU profiles get written.
+ */
+export async function startBenchCluster(opts: BenchClusterOptions, waitForLeader = true): Promise<ProcessCluster> {
+  const prof = opts.cpuProfDir;
+  if (prof !== undefined) mkdirSync(prof, { recursive: true });
+  const cluster = await ProcessCluster.create({
+    nodes: 3,
+    clusterId: 'bench',
+    tickMs: 50,
+    electionTicks: 10,
+    runtime: opts.runtime,
+    logLevel: 'warn',
+    httpTimeoutMs: 2_000,
+    ...(opts.snapshotEvery !== undefined ? { snapshotEvery: opts.snapshotEvery } : {}),
+    ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
+    nodeArgs: (id) => [
+      ...(opts.nodeArgs?.(id) ?? []),
+      ...(prof !== undefined ? ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `node-${id}-${Date.now()}.cpuprofile`] : []),
+    ],
+  });
+  try {
+    cluster.startAll();
+    if (waitForLeader) await cluster.waitForLeader(cluster.ids, 30_000);
+  } catch (err) {
+    await cluster.destroy({ graceMs: 15_000 });
+    throw err;
+  }
+  return cluster;
+}
+
+/** One line describing the cluster's configuration, for the header. */
+export function describeCluster(c: ProcessCluster): string {
+  const k = c.config;
+  return `${c.ids.length} nodes on 127.0.0.1 (${c.endpoints.join(', ')}), tickMs ${String(k['tickMs'])}, electionTicks ${String(k['electionTicks'])}, heartbeatTicks 1, snapshotEvery ${String(k['snapshotEvery'] ?? 10000)}, fsync on (synced LevelDB batches), data in ${c.dir}, runtime ${c.runtime}`;
+}
 
 /** Whether a failed write may still have been applied. */
 function mayHaveApplied(err: unknown): boolean {
@@ -33,24 +84,24 @@ export class RaftlockTarget implements Target {
   private rows = 0;
 
   private constructor(
-    readonly cluster: RaftlockCluster,
+    readonly cluster: ProcessCluster,
     private readonly client: RaftlockClient,
     private readonly lockWaitMs: number,
   ) {}
 
-  static async start(opts: RaftlockClusterOptions): Promise<RaftlockTarget> {
-    const cluster = await RaftlockCluster.start(opts);
+  static async start(opts: BenchClusterOptions): Promise<RaftlockTarget> {
+    const cluster = await startBenchCluster(opts);
     try {
       const client = await connect({ endpoints: cluster.endpoints, clientId: 'bench' });
       return new RaftlockTarget(cluster, client, 30_000);
     } catch (err) {
-      await cluster.destroy();
+      await cluster.destroy({ graceMs: 15_000 });
       throw err;
     }
   }
 
   describe(): string[] {
-    return [`raftlock: ${this.cluster.describe()}`, 'raftlock client: the SDK (src/client), one WebSocket client per process (per worker in lock-hot)'];
+    return [`raftlock: ${describeCluster(this.cluster)}`, 'raftlock client: the SDK (src/client), one WebSocket client per process (per worker in lock-hot)'];
   }
 
   serverPids(): number[] {
@@ -156,6 +207,6 @@ export class RaftlockTarget implements Target {
 
   async stop(): Promise<void> {
     await this.client.close();
-    await this.cluster.destroy();
+    await this.cluster.destroy({ graceMs: 15_000 });
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Output of the benchmark: a human table (one line per row as it finishes, the ratio
- * raftlock/etcd under each pair, then a summary against issue 8 §2's targets), or with
+ * raftlock/etcd under each pair, then a summary against the benchmark targets), or with
  * `--json` exactly one JSON object per row on stdout with the fields `target`, `workload`,
  * `concurrency`, `opsPerSec`, `p50Ms`, `p99Ms`, `p999Ms`, `errors` — everything else goes to
  * stderr.
@@ -88,7 +88,7 @@ export function ratioLine(raft: Row, etcd: Row): string {
   return `  ratio raftlock/etcd ${raft.workload} c=${raft.concurrency}: ${ratio(raft.load.opsPerSec, etcd.load.opsPerSec)} ops/s (latency p50 ${p(50)}, p99 ${p(99)})`;
 }
 
-/** The targets of issue 8 §2 (3 raftlock nodes on loopback, fsync on, this machine). */
+/** The benchmark targets (docs/operations.md#benchmarks): 3 raftlock nodes on loopback, fsync on, this machine. */
 const TARGETS: ReadonlyArray<{ workload: WorkloadName; opsPerSec: number; vsEtcd?: number }> = [
   { workload: 'counter-hot', opsPerSec: 20_000, vsEtcd: 235 },
   { workload: 'counter-distinct', opsPerSec: 20_000, vsEtcd: 10 },
@@ -97,7 +97,7 @@ const TARGETS: ReadonlyArray<{ workload: WorkloadName; opsPerSec: number; vsEtcd
   { workload: 'get', opsPerSec: 30_000 },
 ];
 
-/** Lines comparing the measured rows with issue 8 §2 (only for rows that were run). */
+/** Lines comparing the measured rows with the targets (only for rows that were run). */
 export function targetLines(rows: readonly Row[]): string[] {
   const find = (t: TargetName, w: WorkloadName, c: number): Row | undefined => rows.find((r) => r.target === t && r.workload === w && r.concurrency === c);
   const mark = (ok: boolean): string => (ok ? 'met ' : 'MISS');
@@ -124,5 +124,5 @@ export function targetLines(rows: readonly Row[]): string[] {
     const p50 = one.load.latency.percentileMs(50);
     out.push(`  ${mark(p50 <= 0.7)} p50 of one increment at c=1 (${one.workload}): ${fmtMs(p50)} ms (target <= 0.7 ms)`);
   }
-  return out.length > 0 ? ['issue 8 §2 targets (raftlock, this run):', ...out] : [];
+  return out.length > 0 ? ['targets (raftlock, this run):', ...out] : [];
 }

@@ -1,6 +1,6 @@
 /**
- * The scale benchmark (`npm run bench -- --scale`, issue 8 §1): one 3-node cluster loaded with
- * 1,000,000 counters and 100,000 sessions, then
+ * The scale benchmark (`npm run bench -- --scale`, or `npm run bench:scale`): one 3-node
+ * cluster loaded with 1,000,000 counters and 100,000 sessions, then
  *
  * - memory per counter and per session: heapUsed (and RSS) of every node after a forced full
  *   GC (through the inspector), before and after each load, divided by the count;
@@ -24,13 +24,16 @@ import { connect, type RaftlockClient } from '../../src/client/index.js';
 import { Connection, endpointUrl } from '../../src/client/connection.js';
 import { loadLine, machineLines } from './environment.js';
 import { measuredMemory, type MemoryUsage } from './inspector.js';
-import { freePorts, sleep, waitUntil } from './processes.js';
-import { ensureBuilt, RaftlockCluster, type RaftlockRuntime } from './raftlock-cluster.js';
+import { freePorts } from '../lib/ports.js';
+import { sleep, waitFor } from '../lib/wait.js';
+import { ensureBuilt } from '../lib/build.js';
+import type { ProcessCluster, Runtime } from '../lib/cluster.js';
+import { describeCluster, startBenchCluster } from './raftlock-workloads.js';
 
 export interface ScaleOptions {
   readonly counters: number;
   readonly sessions: number;
-  readonly runtime: RaftlockRuntime;
+  readonly runtime: Runtime;
   readonly build: boolean;
   readonly json: boolean;
   /** The cluster's `snapshotEvery` (default: the config's default, 10,000). */
@@ -85,7 +88,7 @@ async function loadCounters(endpoints: readonly string[], n: number, log: (l: st
  * to the leader, following the leader when it changes. `open-session` carries no sequence
  * number, so a retry after a lost answer may open one extra session (counted as a retry).
  */
-async function openSessions(cluster: RaftlockCluster, n: number, log: (l: string) => void): Promise<{ ms: number; opened: number; retries: number; firstError?: string }> {
+async function openSessions(cluster: ProcessCluster, n: number, log: (l: string) => void): Promise<{ ms: number; opened: number; retries: number; firstError?: string }> {
   let conn: Promise<Connection> | undefined;
   const connection = (): Promise<Connection> => {
     conn ??= (async () => {
@@ -168,7 +171,7 @@ function newestSnapshot(dir: string): { index: number; bytes: number } | undefin
 }
 
 /** Asks node `id` for a snapshot; resolves when its file is in place, with timing and size. */
-async function timeSnapshot(cluster: RaftlockCluster, id: number, probe: RaftlockClient, probeName: string): Promise<{ ms: number; bytes: number; index: number; maxStallMs: number }> {
+async function timeSnapshot(cluster: ProcessCluster, id: number, probe: RaftlockClient, probeName: string): Promise<{ ms: number; bytes: number; index: number; maxStallMs: number }> {
   const dir = join(cluster.dir, 'data', `node-${id}`, 'snapshots');
   const before = newestSnapshot(dir)?.index ?? 0;
   let maxStallMs = 0;
@@ -184,7 +187,7 @@ async function timeSnapshot(cluster: RaftlockCluster, id: number, probe: Raftloc
   const t0 = performance.now();
   const res = await fetch(`http://${cluster.addresses.get(id) ?? ''}/admin/snapshot`, { method: 'POST', signal: AbortSignal.timeout(60_000) });
   if (!res.ok) throw new Error(`POST /admin/snapshot on node ${id}: HTTP ${res.status}`);
-  const snap = await waitUntil(`node ${id}'s snapshot file`, async () => {
+  const snap = await waitFor(`node ${id}'s snapshot file`, async () => {
     const s = newestSnapshot(dir);
     return s !== undefined && s.index > before ? s : undefined;
   }, 120_000, 10);
@@ -201,22 +204,20 @@ export async function runScale(o: ScaleOptions): Promise<number> {
   };
   if (o.runtime === 'dist' && o.build) ensureBuilt(o.log);
   const inspectPorts = new Map<number, number>((await freePorts(3)).map((p, k) => [k + 1, p]));
-  const cluster = await RaftlockCluster.start({
+  const cluster = await startBenchCluster({
     runtime: o.runtime,
-    log: o.log,
     ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}),
     // Slack for opens left in doubt by a lost connection (open-session is not idempotent):
     // snapshots of 1M counters can block a node past the election timeout during the load.
     limits: { maxSessions: o.sessions + Math.max(5_000, Math.ceil(o.sessions / 20)) },
     nodeArgs: (id) => [`--inspect=127.0.0.1:${String(inspectPorts.get(id))}`],
-    noWait: true,
-  });
+  }, false);
   const probeName = 'scale/probe';
   try {
     await cluster.waitForLeaderHealth(30_000);
-    out('raftlock scale benchmark (issue 8 §1)');
+    out('raftlock scale benchmark');
     for (const l of machineLines()) out(l);
-    out(`raftlock: ${cluster.describe()}`);
+    out(`raftlock: ${describeCluster(cluster)}`);
     out(`load: ${o.counters.toLocaleString('en-US')} counters (scale/counter-<i>, one add each, 4 clients x 64 in flight), then ${o.sessions.toLocaleString('en-US')} sessions (TTL 10 min, 256 in flight)`);
 
     const base = await memoryOfAll(inspectPorts);
@@ -265,11 +266,11 @@ export async function runScale(o: ScaleOptions): Promise<number> {
     out(`memory per session, bytes (nodes 1/2/3): heap ${per(afterCounters, afterSessions, s.opened, 'heapUsed')}, rss ${per(afterCounters, afterSessions, s.opened, 'rss')} (RSS deltas are noisy: freed memory goes back to the OS)`);
 
     o.log('restarting all nodes...');
-    await Promise.all(cluster.ids.map((id) => cluster.stopNode(id)));
+    await Promise.all(cluster.ids.map((id) => cluster.stop(id)));
     const t0 = performance.now();
-    for (const id of cluster.ids) cluster.startNode(id);
+    for (const id of cluster.ids) cluster.start(id);
     const firstAnswer = new Map<number, number>();
-    const answered = waitUntil('every node to answer /healthz', async () => {
+    const answered = waitFor('every node to answer /healthz', async () => {
       for (const id of cluster.ids) {
         if (!firstAnswer.has(id) && (await cluster.health(id)) !== undefined) firstAnswer.set(id, performance.now() - t0);
       }
@@ -277,7 +278,7 @@ export async function runScale(o: ScaleOptions): Promise<number> {
     }, 120_000, 20);
     let serving: RaftlockClient | undefined;
     let value: number | undefined;
-    await waitUntil('a linearizable read after the restart', async () => {
+    await waitFor('a linearizable read after the restart', async () => {
       try {
         serving ??= await connect({ endpoints: cluster.endpoints, clientId: 'scale-after', timeoutMs: 2_000, connectTimeoutMs: 500 });
         value = await serving.counter(probeName).get({ timeoutMs: 1_000 });
@@ -304,7 +305,7 @@ export async function runScale(o: ScaleOptions): Promise<number> {
     await cluster.status(leaderNow.id);
     const statusMs = performance.now() - statusT0;
     out(`GET /status on the leader with this state: ${statusMs.toFixed(0)} ms (it encodes and hashes a full snapshot for its digest, on the event loop)`);
-    out(`targets (issue 8 §2): snapshot of ${o.counters.toLocaleString('en-US')} counters <= 2 s: ${worstSnapMs <= 2_000 ? 'met' : 'MISS'} (slowest node ${worstSnapMs.toFixed(0)} ms); restart to serving <= 5 s: ${restartMs <= 5_000 ? 'met' : 'MISS'} (${restartMs.toFixed(0)} ms)`);
+    out(`targets: snapshot of ${o.counters.toLocaleString('en-US')} counters <= 2 s: ${worstSnapMs <= 2_000 ? 'met' : 'MISS'} (slowest node ${worstSnapMs.toFixed(0)} ms); restart to serving <= 5 s: ${restartMs <= 5_000 ? 'met' : 'MISS'} (${restartMs.toFixed(0)} ms)`);
     out(`after: ${loadLine()}`);
     if (o.json) {
       const heapPer = (a: Map<number, MemoryUsage>, b: Map<number, MemoryUsage>, n: number): number =>
@@ -319,6 +320,6 @@ export async function runScale(o: ScaleOptions): Promise<number> {
     }
     return wrong === 0 && value === 7 ? 0 : 1;
   } finally {
-    await cluster.destroy();
+    await cluster.destroy({ graceMs: 15_000 });
   }
 }

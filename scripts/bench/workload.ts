@@ -1,7 +1,7 @@
 /**
  * What a benchmark target (raftlock or etcd) provides for each workload: one operation per
  * worker call, a correctness check after the load, and a tally of retries. The definitions of
- * the workloads (issue 8 §1, TESTING §7):
+ * the workloads (docs/operations.md#benchmarks):
  *
  * - `counter-hot`: add 1 to one counter shared by all workers.
  * - `counter-distinct`: add 1 to the worker's own counter.

@@ -5,7 +5,7 @@
  * is an anomaly, never a pass.
  */
 import { check, counterModel, leaseMutexModel, type CounterInput as CheckerCounterInput, type CounterOutput, type MutexInput, type MutexOutput, type Operation } from '../../src/checker/index.js';
-import type { Anomaly, Bucket, CounterInput, HistoryOp, LockInput } from './types.js';
+import type { Anomaly, Bucket, CounterInput, HistoryOp, LockInput } from '../lib/chaos/types.js';
 
 function toOperation<I, O>(op: HistoryOp, input: I): Operation<I, O> {
   return {

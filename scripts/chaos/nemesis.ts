@@ -1,6 +1,6 @@
 /**
  * The nemesis of a chaos run: seeded, one fault at a time, each held for a while and then
- * healed, every fault logged with its window (`nemesis.json`). Faults (issue 7 §1):
+ * healed, every fault logged with its window (`nemesis.json`). Faults:
  * - `kill`: SIGKILL of a random node, the leader, a minority or a majority, restarted after;
  * - `pause`: SIGSTOP/SIGCONT of a node or the leader, longer than the election timeout or
  *   longer than the session TTL; and of a client process that holds a lock (`pause-client`),
@@ -9,10 +9,10 @@
  *   that only one node can hear), one-way (a node that can hear but not be heard);
  * - `clock`: a node restarted with its log clock skewed (`raftlock start --clock-offset`).
  */
-import type { ChaosCluster } from './cluster.js';
-import { rng, type Rng } from './rng.js';
-import type { FaultKind, NemesisEvent } from './types.js';
-import { sleep } from '../process-support.js';
+import type { ProcessCluster } from '../lib/cluster.js';
+import { Rng } from '../lib/rng.js';
+import type { FaultKind, NemesisEvent } from '../lib/chaos/types.js';
+import { sleep } from '../lib/wait.js';
 
 /** A client process the nemesis may pause. */
 export interface PausableWorker {
@@ -25,7 +25,7 @@ export interface PausableWorker {
 
 /** What the nemesis acts on. */
 export interface NemesisTarget {
-  readonly cluster: ChaosCluster;
+  readonly cluster: ProcessCluster;
   readonly workers: readonly PausableWorker[];
   /** Run time (ms since the run's start). */
   readonly clock: () => number;
@@ -52,7 +52,7 @@ export class Nemesis {
     private readonly kinds: readonly NemesisName[],
     seed: number,
   ) {
-    this.r = rng(seed ^ 0x5eed);
+    this.r = new Rng(seed ^ 0x5eed);
   }
 
   /** Injects faults until `untilMs` (run time), then heals the last one. */
@@ -207,12 +207,8 @@ export class Nemesis {
         const v = this.r.pick(ids);
         const offset = (this.r.next() < 0.5 ? -1 : 1) * (200 + this.r.int(1_300));
         const id = this.begin('clock', `clock skew: node ${v} restarted with its clock ${offset > 0 ? '+' : ''}${offset} ms off`, [v]);
-        await c.kill(v);
-        c.start(v, offset);
-        await this.hold(id, 1_000 + this.r.int(1_000), untilMs, async () => {
-          await c.kill(v);
-          c.start(v);
-        });
+        await c.restart(v, ['--clock-offset', String(offset)]);
+        await this.hold(id, 1_000 + this.r.int(1_000), untilMs, () => c.restart(v));
         return;
       }
     }

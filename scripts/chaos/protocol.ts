@@ -2,7 +2,7 @@
  * Messages between the chaos runner and its client worker processes (Node IPC). Client
  * workers are separate processes so the nemesis can pause a lock holder with SIGSTOP.
  */
-import type { HistoryOp } from './types.js';
+import type { HistoryOp } from '../lib/chaos/types.js';
 
 /** Runner → worker. */
 export type ToWorker =

@@ -1,10 +1,11 @@
 /**
  * The fenced resource of the lock workload: something a lock holder writes to, that remembers
- * the highest fencing token it accepted per lock and rejects any lower one (DESIGN §1: what
- * fencing tokens are for). With fencing off (`--no-fencing`, the negative control) it accepts
+ * the highest fencing token it accepted per lock and rejects any lower one, which is what
+ * fencing tokens are for: a holder whose lease ran out while it was paused cannot overwrite
+ * its successor's writes. With fencing off (`--no-fencing`, the negative control) it accepts
  * every write, and {@link checkResource} must then find the stale writes a paused holder makes.
  */
-import type { Anomaly, HistoryOp, ResourceWrite } from './types.js';
+import type { Anomaly, HistoryOp, ResourceWrite } from '../lib/chaos/types.js';
 
 export class FencedResource {
   readonly log: ResourceWrite[] = [];

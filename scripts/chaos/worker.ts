@@ -13,9 +13,9 @@
  */
 import { connect, LockTimeoutError, NotHeldError, RaftlockError, SessionExpiredError, UnavailableError, type RaftlockClient } from '../../src/client/index.js';
 import type { FromWorker, ToWorker } from './protocol.js';
-import { rng, type Rng } from './rng.js';
-import type { CounterInput, HistoryOp, LockInput } from './types.js';
-import { sleep } from '../process-support.js';
+import { Rng } from '../lib/rng.js';
+import type { CounterInput, HistoryOp, LockInput } from '../lib/chaos/types.js';
+import { sleep } from '../lib/wait.js';
 
 type Start = Extract<ToWorker, { type: 'start' }>;
 
@@ -161,7 +161,7 @@ async function run(start: Start): Promise<void> {
   const loops: Promise<void>[] = [];
   for (let k = 0; k < start.clients; k++) {
     const name = `w${start.worker}c${k}`;
-    const r = rng(start.seed * 1_000_003 + start.worker * 7_919 + k);
+    const r = new Rng(start.seed * 1_000_003 + start.worker * 7_919 + k);
     loops.push((start.roles[k] === 'locks' ? lockClient : counterClient)(name, r).catch((err: unknown) => {
       send({ type: 'error', message: `${name}: ${(err as Error).stack ?? String(err)}` });
     }));

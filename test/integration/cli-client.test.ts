@@ -10,7 +10,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, ProcessCluster, waitFor } from './support/process-cluster.js';
+import { ProcessCluster } from '../../scripts/lib/cluster.js';
+import { freePorts } from '../../scripts/lib/ports.js';
+import { waitFor } from '../../scripts/lib/wait.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(REPO, 'src/cli/main.ts');

@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeRequest, type ClientResponse } from '../../src/protocol/client-protocol.js';
 import { packValue } from '../../src/protocol/index.js';
-import { startClientCluster, TestClient, waitFor, type ClientCluster, type EndpointExtras, type RequestBody } from './support/client-cluster.js';
+import { startClientCluster, TestClient, type ClientCluster, type EndpointExtras, type RequestBody } from './support/client-cluster.js';
+import { waitFor } from '../../scripts/lib/wait.js';
 
 let cluster: ClientCluster | undefined;
 const clients: TestClient[] = [];
@@ -115,7 +116,7 @@ describe('/client endpoint: sessions, counters, locks', () => {
     // The same connection keeps serving while its acquire waits.
     expect(await b.ok({ op: 'counter-add', name: 'side', delta: 1 })).toBe(1);
     expect(await bClient.ok({ op: 'status' })).toMatchObject({ role: 'leader' });
-    await waitFor(() => c.nodes.some((n) => n.service.parkedCount === 1), 'the acquire to be parked');
+    await waitFor('the acquire to be parked', () => c.nodes.some((n) => n.service.parkedCount === 1));
     expect(answered).toBe(false);
     expect(await a.client.ok({ op: 'lock-info', name: 'Q' })).toMatchObject({ waiters: 1 });
     await a.ok({ op: 'release', name: 'Q' });
@@ -143,7 +144,7 @@ describe('/client endpoint: sessions, counters, locks', () => {
     await a.ok({ op: 'acquire', name: 'y', waitMs: 0 });
     void b.write({ op: 'acquire', name: 'x', waitMs: 60_000 });
     void b.write({ op: 'acquire', name: 'y', waitMs: 60_000 });
-    await waitFor(() => c.nodes.some((n) => n.service.parkedCount === 2), 'two parked acquires');
+    await waitFor('two parked acquires', () => c.nodes.some((n) => n.service.parkedCount === 2));
     expect(errorOf(await b.client.request({ op: 'status' })).code).toBe('LIMIT_EXCEEDED');
     expect(c.nodes.some((n) => (n.endpoint.metrics.errors['LIMIT_EXCEEDED'] ?? 0) === 1)).toBe(true);
   });
@@ -160,9 +161,9 @@ describe('/client endpoint: parked acquires and ended sessions', () => {
     await a.ok({ op: 'acquire', name: 'G', waitMs: 0 });
     let answered = false;
     void b.write({ op: 'acquire', name: 'G', waitMs: 60_000 }).then(() => (answered = true));
-    await waitFor(() => leader.service.parkedCount === 1, 'the acquire to be parked');
+    await waitFor('the acquire to be parked', () => leader.service.parkedCount === 1);
     await b.ok({ op: 'close-session' });
-    await waitFor(() => answered && leader.service.parkedCount === 0, 'the parked acquire to be answered', 1_000);
+    await waitFor('the parked acquire to be answered', () => answered && leader.service.parkedCount === 0, 1_000);
   });
 });
 
@@ -195,7 +196,7 @@ describe('/client endpoint: followers', () => {
     }
     const g = await s.ok<Grant>({ op: 'acquire', name: 'LL', waitMs: 0 });
     expect(await reader.ok({ op: 'lock-info', name: 'LL' })).toMatchObject({ holder: { fencingToken: g.token } });
-    await waitFor(() => follower.service.machine.appliedIndex >= g.token, 'the follower to apply');
+    await waitFor('the follower to apply', () => follower.service.machine.appliedIndex >= g.token);
     expect(await reader.ok({ op: 'counter-get', name: 'lin', stale: true })).toBe(5);
   });
 });
@@ -230,7 +231,7 @@ describe('/client endpoint: bad input', () => {
     expect(await client.closed).toBe(1009);
     const next = await connect(leader.address);
     expect(await next.ok({ op: 'status' })).toMatchObject({ nodeId: leader.id });
-    await waitFor(() => leader.endpoint.metrics.oversize === 1, 'the oversize count');
+    await waitFor('the oversize count', () => leader.endpoint.metrics.oversize === 1);
   });
 
   it('requires hello with the token when one is configured', async () => {
@@ -263,7 +264,7 @@ describe('/client endpoint: bad input', () => {
     await a.ok({ op: 'acquire', name: 'D', waitMs: 0 });
     const parked = { id: 77, op: 'acquire', session: b.id, seq: 1, name: 'D', waitMs: 60_000 };
     bClient.sendRaw(packValue(parked));
-    await waitFor(() => c.nodes.some((n) => n.service.parkedCount === 1), 'the acquire to be parked');
+    await waitFor('the acquire to be parked', () => c.nodes.some((n) => n.service.parkedCount === 1));
     bClient.sendRaw(packValue({ ...parked, seq: 2, name: 'E' }));
     await bClient.orphansAtLeast(1);
     expect(bClient.orphans[0]).toMatchObject({ id: 77, ok: false, error: { code: 'INVALID_ARGUMENT', field: 'id' } });
@@ -274,11 +275,11 @@ describe('/client endpoint: bad input', () => {
     const leader = await c.leader();
     const a = await connect(leader.address);
     const b = await connect(leader.address);
-    await waitFor(() => leader.endpoint.connectionCount === 2, 'two connections');
+    await waitFor('two connections', () => leader.endpoint.connectionCount === 2);
     leader.endpoint.close();
     expect(await a.closed).toBe(1001);
     expect(await b.closed).toBe(1001);
-    await waitFor(() => leader.endpoint.connectionCount === 0, 'no connections');
+    await waitFor('no connections', () => leader.endpoint.connectionCount === 0);
   });
 });
 

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CounterWriter } from './support/counter-writer.js';
-import { ProcessCluster, freePorts, waitFor } from './support/process-cluster.js';
+import { ProcessCluster } from '../../scripts/lib/cluster.js';
+import { freePorts } from '../../scripts/lib/ports.js';
+import { waitFor } from '../../scripts/lib/wait.js';
 
 let cluster: ProcessCluster | undefined;
 let writer: CounterWriter | undefined;

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/index.js';
 import { silentLogger, startNode, validateConfig } from '../../src/server/index.js';
-import { freePorts, waitFor } from './support/process-cluster.js';
+import { freePorts } from '../../scripts/lib/ports.js';
+import { waitFor } from '../../scripts/lib/wait.js';
 
 describe('embedded node', () => {
   it('startNode runs a single-node cluster the SDK can use, and stop() shuts it down', async () => {

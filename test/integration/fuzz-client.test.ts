@@ -11,7 +11,8 @@ import { decodeRequest, encodeRequest, type ClientRequest } from '../../src/prot
 import { TestClient, type RequestBody } from './support/client-cluster.js';
 import { CounterWriter } from './support/counter-writer.js';
 import { FUZZ_SEED, createFuzzer } from './support/fuzz.js';
-import { ProcessCluster, waitFor } from './support/process-cluster.js';
+import { ProcessCluster } from '../../scripts/lib/cluster.js';
+import { waitFor } from '../../scripts/lib/wait.js';
 
 const SEED = FUZZ_SEED;
 const { rnd, randomBytes, mutate } = createFuzzer(SEED);

@@ -10,7 +10,8 @@ import WebSocket from 'ws';
 import type { Message } from '../../src/raft/index.js';
 import { PROTOCOL_VERSION, decodeFrame, encodeControl, encodeMessagesFrame } from '../../src/transport/wire.js';
 import { FUZZ_SEED, createFuzzer } from './support/fuzz.js';
-import { ProcessCluster, waitFor } from './support/process-cluster.js';
+import { ProcessCluster } from '../../scripts/lib/cluster.js';
+import { waitFor } from '../../scripts/lib/wait.js';
 
 const SEED = FUZZ_SEED;
 const { rnd, randomBytes, mutate } = createFuzzer(SEED);

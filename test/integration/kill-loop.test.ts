@@ -8,7 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/raft/index.js';
 import { CounterWriter } from './support/counter-writer.js';
-import { ProcessCluster, waitFor } from './support/process-cluster.js';
+import { ProcessCluster } from '../../scripts/lib/cluster.js';
+import { waitFor } from '../../scripts/lib/wait.js';
 
 const CYCLES = Number(process.env.KILL_CYCLES ?? 100);
 const SEED = Number(process.env.KILL_SEED ?? Date.now() % 1_000_000);

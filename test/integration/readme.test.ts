@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ProcessCluster } from './support/process-cluster.js';
+import { ProcessCluster } from '../../scripts/lib/cluster.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;

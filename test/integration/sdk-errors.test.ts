@@ -28,7 +28,9 @@ import {
   type RaftlockClient,
   type RaftlockErrorCode,
 } from '../../src/client/index.js';
-import { freePorts, ProcessCluster, waitFor } from './support/process-cluster.js';
+import { ProcessCluster } from '../../scripts/lib/cluster.js';
+import { freePorts } from '../../scripts/lib/ports.js';
+import { waitFor } from '../../scripts/lib/wait.js';
 import { proxiedClient, type ProxiedClient } from './support/proxied-client.js';
 
 const TOKEN = 'sdk-errors-client-token';

@@ -20,7 +20,8 @@ import {
   type Lock,
   type RaftlockClient,
 } from '../../src/client/index.js';
-import { ProcessCluster, waitFor } from './support/process-cluster.js';
+import { ProcessCluster } from '../../scripts/lib/cluster.js';
+import { waitFor } from '../../scripts/lib/wait.js';
 import { proxiedClient, type ProxiedClient } from './support/proxied-client.js';
 
 let cluster: ProcessCluster | undefined;

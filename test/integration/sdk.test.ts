@@ -15,7 +15,8 @@ import {
   type ConnectOptions,
   type RaftlockClient,
 } from '../../src/client/index.js';
-import { startClientCluster, waitFor, type ClientCluster } from './support/client-cluster.js';
+import { startClientCluster, type ClientCluster } from './support/client-cluster.js';
+import { waitFor } from '../../scripts/lib/wait.js';
 import { endpointsOf, stopNode } from './support/sdk-cluster.js';
 
 let cluster: ClientCluster | undefined;
@@ -150,7 +151,7 @@ describe('SDK locks', () => {
     const b = await client(c);
     const first = await a.lock('F');
     const waiting = b.lock('F', { waitMs: 30_000 });
-    await waitFor(() => c.nodes.some((n) => n.service.machine.lockInfo('F').waiters === 1), 'b queued');
+    await waitFor('b queued', () => c.nodes.some((n) => n.service.machine.lockInfo('F').waiters === 1));
     await first.release();
     const second = await waiting;
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
@@ -221,7 +222,7 @@ describe('SDK locks', () => {
     expect(lock.signal.aborted).toBe(false);
     // Cut the client off: every node drops its connections and accepts no new ones.
     for (const n of c.nodes) n.endpoint.close();
-    await waitFor(() => lock.signal.aborted, 'the lock signal');
+    await waitFor('the lock signal', () => lock.signal.aborted);
     expect(lock.signal.reason).toBeInstanceOf(RaftlockError);
     expect((lock.signal.reason as RaftlockError).code).toBe('LOCK_LOST');
   });
@@ -246,11 +247,11 @@ describe('SDK failover', () => {
         }
       }
     });
-    await waitFor(() => acked >= 30, '30 increments before the failover');
+    await waitFor('30 increments before the failover', () => acked >= 30);
     const leader = await c.leader();
     await stopNode(leader);
     const before = acked;
-    await waitFor(() => acked >= before + 30, '30 increments after the failover', 30_000);
+    await waitFor('30 increments after the failover', () => acked >= before + 30, 30_000);
     stop = true;
     await Promise.all(loops);
     const reader = writers[0] as RaftlockClient;
@@ -266,10 +267,10 @@ describe('SDK failover', () => {
     const b = await client(c);
     const first = await a.lock('Q');
     const waiting = b.lock('Q', { waitMs: 60_000 });
-    await waitFor(() => c.nodes.some((n) => n.service.machine.lockInfo('Q').waiters === 1), 'b queued');
+    await waitFor('b queued', () => c.nodes.some((n) => n.service.machine.lockInfo('Q').waiters === 1));
     const old = await c.leader();
     await stopNode(old);
-    await waitFor(() => c.nodes.some((n) => n.id !== old.id && n.host.status(false).role === 'leader'), 'a new leader');
+    await waitFor('a new leader', () => c.nodes.some((n) => n.id !== old.id && n.host.status(false).role === 'leader'));
     await first.release();
     const second = await waiting;
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
@@ -284,12 +285,12 @@ describe('SDK failover', () => {
     const first = await a.lock('A');
     const ac = new AbortController();
     const waiting = b.lock('A', { waitMs: 60_000, signal: ac.signal }).catch((e: unknown) => e);
-    await waitFor(() => c.nodes.some((n) => n.service.machine.lockInfo('A').waiters === 1), 'b queued');
+    await waitFor('b queued', () => c.nodes.some((n) => n.service.machine.lockInfo('A').waiters === 1));
     ac.abort(new Error('changed my mind'));
     expect(((await waiting) as Error).message).toBe('changed my mind');
     await first.release();
     // b's abandoned wait may be granted after the release; the SDK releases it again.
-    await waitFor(() => c.nodes.every((n) => n.service.machine.lockInfo('A').holder === undefined && n.service.machine.lockInfo('A').waiters === 0), 'the lock free');
+    await waitFor('the lock free', () => c.nodes.every((n) => n.service.machine.lockInfo('A').holder === undefined && n.service.machine.lockInfo('A').waiters === 0));
     const again = await b.lock('A', { waitMs: 5_000 });
     await again.release();
   });

@@ -3,7 +3,7 @@
  * client history and the same verdict, which is what makes every failure replayable.
  */
 import { describe, expect, it } from 'vitest';
-import { runSeed } from './world.js';
+import { runSeed } from '../../scripts/lib/sim/world.js';
 
 describe('simulation determinism', () => {
   it.each([

@@ -1,13 +1,13 @@
 /**
- * Negative controls of the lock/counter simulation (TESTING §2, issue 5 §3): with the lock
+ * Negative controls of the lock/counter simulation (docs/testing.md#negative-controls): with the lock
  * machine's deliberate bugs switched on, the locks workload must report a violation within 500
  * seeds. `dedup-off`: a retried write is executed again (caught by the counter or lock history
  * of clients retrying through failovers). `local-clock-expiry`: expiry is computed from each
  * replica's own (skewed) clock during apply (caught by replicas diverging at equal indexes).
  */
 import { describe, expect, it } from 'vitest';
-import type { BugName } from './world.js';
-import { firstFailing, seedRange } from './sim-support.js';
+import type { BugName } from '../../scripts/lib/sim/world.js';
+import { firstFailing, seedRange } from './support.js';
 
 const BUGS: readonly BugName[] = ['dedup-off', 'local-clock-expiry'];
 

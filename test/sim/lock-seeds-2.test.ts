@@ -5,11 +5,11 @@
  * invariants after every event, replica states identical at equal applied indexes, counter
  * histories linearizable (unique deltas: exactly-once) with a final read of every counter,
  * lock histories with the fenced-mutex model (exclusive grants, increasing tokens, fenced
- * writes applied only with the holder's token). Bar (issue 5 §3): ≥ 500 seeds, 0 violations.
+ * writes applied only with the holder's token). Bar: ≥ 500 seeds, 0 violations.
  * Replay one seed: `SIM_SEED=… npx vitest run test/sim/lock-seeds` or the printed command.
  */
 import { describe, it } from 'vitest';
-import { expectSeedsClean } from './sim-support.js';
+import { expectSeedsClean } from './support.js';
 
 describe('lock/counter simulation (part 2)', () => {
   it('runs its seeds with 0 violations', () => expectSeedsClean('locks sim part 2', 251, 250, 'locks'));

@@ -1,11 +1,11 @@
 /**
- * Negative controls (TESTING §2): each test-only bug breaks one rule, and the simulator must
+ * Negative controls (docs/testing.md#negative-controls): each test-only bug breaks one rule, and the simulator must
  * report a violation within 500 seeds. The persistence bugs are also shown caught by their
  * consequences alone (lost commits, two leaders), with the direct persist-before-send check off.
  */
 import { describe, expect, it } from 'vitest';
-import type { BugName } from './world.js';
-import { firstFailing, seedRange } from './sim-support.js';
+import type { BugName } from '../../scripts/lib/sim/world.js';
+import { firstFailing, seedRange } from './support.js';
 
 const CASES: ReadonlyArray<{ bug: BugName; checkDurableClaims: boolean }> = [
   { bug: 'commit-prior-term', checkDurableClaims: true },

@@ -3,8 +3,8 @@
  * names the bug it found.
  */
 import { describe, expect, it } from 'vitest';
-import { runSeed } from './world.js';
-import { describeFailure, nodesFor } from './sim-support.js';
+import { runSeed } from '../../scripts/lib/sim/world.js';
+import { describeFailure, nodesFor } from './support.js';
 
 const REGRESSIONS: ReadonlyArray<{ seed: number; bug: string }> = [
   { seed: 945, bug: 'host recovery adopted a newer installed snapshot in memory only: gap in the durable log' },

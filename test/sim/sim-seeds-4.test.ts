@@ -2,11 +2,11 @@
  * Deterministic simulation, part 4 of 4 (seeds 751–1000): whole 3- and 5-node clusters of
  * real hosts over simulated disks and networks with every fault the nemesis knows; safety
  * invariants after every event, linearizability of the register history per seed, liveness
- * after healing in every other seed. Bar (TESTING §2): ≥ 500 seeds × 2,000 events, 0
+ * after healing in every other seed. Bar (docs/testing.md#simulation): ≥ 500 seeds × 2,000 events, 0
  * violations; CI runs 1,000.
  */
 import { describe, it } from 'vitest';
-import { expectSeedsClean } from './sim-support.js';
+import { expectSeedsClean } from './support.js';
 
 describe('simulation (part 4)', () => {
   it('runs its seeds with 0 violations', () => expectSeedsClean('sim part 4', 751, 250));

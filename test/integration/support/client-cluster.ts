@@ -16,6 +16,7 @@ import { LockMachine, type ApplyOutput } from '../../../src/state-machine/index.
 import { MemoryDurableLog } from '../../../src/storage/memory-durable-log.js';
 import { MemorySnapshotStore } from '../../../src/storage/snapshot-store.js';
 import { MemoryNetwork } from '../../../src/transport/memory-transport.js';
+import { waitFor } from '../../../scripts/lib/wait.js';
 
 export interface ClusterNode {
   readonly id: NodeId;
@@ -36,15 +37,6 @@ export interface ClientCluster {
 }
 
 export type EndpointExtras = Partial<Omit<ClientEndpointOptions, 'service' | 'raft' | 'nodeId' | 'addressOf'>>;
-
-/** Polls `cond` until true or `timeoutMs` passes (generous deadlines; no timing asserts). */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** Starts `size` nodes, elects node 1, and returns once every node knows the leader. */
 export async function startClientCluster(size = 3, extras: EndpointExtras = {}): Promise<ClientCluster> {
@@ -95,15 +87,11 @@ export async function startClientCluster(size = 3, extras: EndpointExtras = {}):
     if (n === undefined) throw new Error(`no node ${id}`);
     return n;
   };
-  const leader = async (): Promise<ClusterNode> => {
-    let found: ClusterNode | undefined;
-    await waitFor(() => {
+  const leader = (): Promise<ClusterNode> =>
+    waitFor('a leader known to every node', () => {
       const l = nodes.find((n) => n.host.status(false).role === 'leader');
-      found = l !== undefined && nodes.every((n) => n.host.status(false).leader === l.id) ? l : undefined;
-      return found !== undefined;
-    }, 'a leader known to every node');
-    return found as unknown as ClusterNode;
-  };
+      return l !== undefined && nodes.every((n) => n.host.status(false).leader === l.id) ? l : undefined;
+    });
   byId(1).host.campaign();
   await leader();
   let stopped = false;
@@ -194,7 +182,7 @@ export class TestClient {
 
   /** Waits until `n` orphan (id null) responses arrived. */
   async orphansAtLeast(n: number): Promise<void> {
-    await waitFor(() => this.orphanCount >= n || this.closeCode !== undefined, `${n} unmatched responses`);
+    await waitFor(`${n} unmatched responses`, () => this.orphanCount >= n || this.closeCode !== undefined);
   }
 
   get pending(): number {

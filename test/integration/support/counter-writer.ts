@@ -2,8 +2,8 @@
  * A minimal retrying client for process-level tests: one session, writes that reuse their
  * (session, seq) on every retry, following NOT_LEADER hints and reconnecting, as the SDK will.
  */
-import type { ProcessCluster } from './process-cluster.js';
-import { waitFor } from './process-cluster.js';
+import type { ProcessCluster } from '../../../scripts/lib/cluster.js';
+import { waitFor } from '../../../scripts/lib/wait.js';
 import { TestClient } from './client-cluster.js';
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {

@@ -1,7 +1,7 @@
 /**
- * An SDK client that reaches a {@link ProcessCluster} only through one {@link BlackholeProxy}
- * per node, so a test can cut it off from the whole cluster (a partition around the client)
- * while its TCP connections stay open.
+ * An SDK client that reaches a {@link ProcessCluster} only through one {@link LinkProxy} per
+ * node (`hold` mode), so a test can cut it off from the whole cluster (a partition around the
+ * client) while its TCP connections stay open.
  *
  * Caveat: a follower answers `NOT_LEADER` with the leader's *real* address, and the SDK follows
  * that hint, bypassing the proxies. So the leader's proxy is listed first, and the helper checks
@@ -10,12 +10,12 @@
  * end up talking to the leader directly; tests use a fresh proxied client per partition.
  */
 import { connect, type ConnectOptions, type RaftlockClient } from '../../../src/client/index.js';
-import { BlackholeProxy } from './blackhole-proxy.js';
-import type { ProcessCluster } from './process-cluster.js';
+import { LinkProxy } from '../../../scripts/lib/link-proxy.js';
+import type { ProcessCluster } from '../../../scripts/lib/cluster.js';
 
 export interface ProxiedClient {
   readonly client: RaftlockClient;
-  readonly proxies: readonly BlackholeProxy[];
+  readonly proxies: readonly LinkProxy[];
   /** Cuts the client off from every node (bytes stop both ways; connections stay open). */
   block(): void;
   unblock(): void;
@@ -28,7 +28,7 @@ export async function proxiedClient(cluster: ProcessCluster, opts: Omit<ConnectO
   for (let attempt = 0; attempt < 3; attempt++) {
     const leader = await cluster.waitForLeader(cluster.ids, 30_000);
     const order = [leader.id, ...cluster.ids.filter((id) => id !== leader.id)];
-    const proxies = await Promise.all(order.map((id) => BlackholeProxy.start(cluster.address(id))));
+    const proxies = await Promise.all(order.map((id) => LinkProxy.start(cluster.address(id), 'hold')));
     const closeProxies = async (): Promise<void> => {
       for (const p of proxies) await p.close();
     };
@@ -47,9 +47,9 @@ export async function proxiedClient(cluster: ProcessCluster, opts: Omit<ConnectO
         client,
         proxies,
         block: () => proxies.forEach((p) => p.block()),
-        unblock: () => proxies.forEach((p) => p.unblock()),
+        unblock: () => proxies.forEach((p) => p.heal()),
         close: async () => {
-          for (const p of proxies) p.unblock();
+          for (const p of proxies) p.heal();
           await client.close({ timeoutMs: 1_000 });
           await closeProxies();
         },

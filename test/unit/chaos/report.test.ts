@@ -1,5 +1,5 @@
 /**
- * The chaos report (scripts/chaos/report.ts): one self-contained HTML document with the
+ * The chaos report (scripts/lib/chaos/report.ts): one self-contained HTML document with the
  * verdict, a timeline with one band per fault, the anomalies' operations, every run-provided
  * string escaped, and a 20,000-operation history kept well under 5 MB.
  */
@@ -7,10 +7,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { renderReportDir } from '../../../scripts/chaos/render-report.js';
-import { renderReport } from '../../../scripts/chaos/report.js';
-import { LEFT, PLOT_W } from '../../../scripts/chaos/report-svg.js';
-import type { Anomaly, Bucket, HistoryOp, NemesisEvent, ResourceWrite, Summary } from '../../../scripts/chaos/types.js';
+import { renderReportDir } from '../../../scripts/lib/chaos/render-report.js';
+import { renderReport } from '../../../scripts/lib/chaos/report.js';
+import { LEFT, PLOT_W } from '../../../scripts/lib/chaos/report-svg.js';
+import type { Anomaly, Bucket, HistoryOp, NemesisEvent, ResourceWrite, Summary } from '../../../scripts/lib/chaos/types.js';
 
 function op(id: number, over: Partial<HistoryOp> = {}): HistoryOp {
   return { id, client: 'w1c1', worker: 1, kind: 'counter', key: 'ctr', input: { op: 'add', delta: 1 }, output: id, status: 'ok', call: id * 10, return: id * 10 + 5, ...over };
@@ -224,7 +224,7 @@ describe('renderReport', () => {
   });
 });
 
-describe('render-report CLI', () => {
+describe('renderReportDir (npm run chaos:report)', () => {
   it('renders DIR/report.html from the JSON records', () => {
     const dir = mkdtempSync(join(tmpdir(), 'chaos-report-'));
     try {

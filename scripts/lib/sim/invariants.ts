@@ -1,5 +1,6 @@
+/** Raft's safety invariants, checked by the simulator after every event. */
 /**
- * Safety invariants of Raft, checked by the simulator after every event (TESTING §2):
+ * Safety invariants of Raft, checked by the simulator after every event:
  * at most one leader per term; log matching; leader completeness; a committed entry never
  * changes; every replica applies the same sequence (a prefix of every other's), in order;
  * commit and applied never go backwards (durable commit and term across restarts too); no
@@ -106,7 +107,8 @@ export class SafetyChecker {
   }
 
   /**
-   * "Persist before you speak" (DESIGN §1, Figure 2): a message that claims durable state must
+   * "Persist before you speak" (the Raft paper's Figure 2: state is updated on stable storage
+   * before responding to RPCs): a message that claims durable state must
    * leave only once that state is on the sender's disk. Called for every message a host sends.
    */
   onSend(m: Message, senderDurable: LoadedState): void {

@@ -1,3 +1,4 @@
+/** One seeded whole-cluster simulation: `runSeed(options)` returns the run's events and violations, a pure function of its options. */
 /**
  * One seeded simulation run: a 3- or 5-node cluster of real RaftHosts over simulated disks and
  * a simulated network, a nemesis injecting faults, clients issuing register reads and writes
@@ -6,8 +7,8 @@
  * (including: replicas at the same applied index have identical state). Everything random comes from one SeededRandom, so
  * `runSeed(options)` is a pure function of its options: any failure replays exactly.
  */
-import { SeededRandom } from '../../src/raft/index.js';
-import { MemoryNetwork, type MemoryNetworkPolicy, type Packet } from '../../src/transport/memory-transport.js';
+import { SeededRandom } from '../../../src/raft/index.js';
+import { MemoryNetwork, type MemoryNetworkPolicy, type Packet } from '../../../src/transport/memory-transport.js';
 import { EventQueue } from './event-queue.js';
 import { SafetyChecker } from './invariants.js';
 import { SimClients } from './clients.js';
@@ -16,7 +17,7 @@ import { SimNode, stateHash, type NodeEnvironment } from './sim-node.js';
 import { LockClients } from './lock-clients.js';
 import type { NodeId } from './sim-types.js';
 
-/** Names of the negative-control switches (TESTING §2). */
+/** Names of the negative-control switches (docs/testing.md#negative-controls). */
 export const BUGS = [
   'commit-prior-term',
   'vote-not-persisted',

@@ -1,16 +1,13 @@
-/**
- * Server processes the benchmark starts itself: spawned with their output in a log file, and
- * stopped only by the PID recorded at spawn (SIGTERM, then SIGKILL after a grace period). A
- * process-exit hook kills whatever is still running, so an aborted benchmark leaves nothing
- * behind. Also: free loopback ports, and CPU time of a PID from /proc.
- */
+/** Child processes this process starts, with output in a log file, signalled only by the PID recorded at spawn and SIGKILLed if still running when this process exits; plus CPU time read from /proc. */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 
-/** One child process started by the benchmark. */
+/** One child process started here. */
 export class ServerProcess {
-  private exited: Promise<number | null>;
+  private readonly exited: Promise<number | null>;
   private alive = true;
+  private stopped = false;
+  private frozen = false;
 
   private constructor(
     readonly label: string,
@@ -21,6 +18,7 @@ export class ServerProcess {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.alive = false;
+        this.frozen = false;
         LIVE.delete(this);
         resolve(code ?? (signal !== null ? -1 : null));
       });
@@ -48,7 +46,17 @@ export class ServerProcess {
     return this.alive;
   }
 
-  /** Resolves with the exit code once the process has exited. */
+  /** Whether it exited without being told to ({@link stop} or {@link kill}). */
+  get crashed(): boolean {
+    return !this.alive && !this.stopped;
+  }
+
+  /** Whether it is frozen by {@link pause}. */
+  get paused(): boolean {
+    return this.frozen;
+  }
+
+  /** Resolves with the exit code (-1 if killed by a signal) once the process has exited. */
   waitExit(): Promise<number | null> {
     return this.exited;
   }
@@ -56,28 +64,46 @@ export class ServerProcess {
   /** SIGTERM (graceful), then SIGKILL if it is still running after `graceMs`. */
   async stop(graceMs = 10_000): Promise<void> {
     if (!this.alive) return;
-    this.child.kill('SIGTERM');
+    this.stopped = true;
+    this.signal('SIGTERM');
     const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
     if ((await Promise.race([this.exited, timer])) === 'timeout' && this.alive) {
-      this.child.kill('SIGKILL');
+      this.signal('SIGKILL');
       await this.exited;
     }
   }
 
-  /** SIGKILL, at once. */
-  async kill(): Promise<void> {
+  /** Sends `signal` (SIGKILL unless told otherwise) and waits for the process to exit. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     if (!this.alive) return;
-    this.child.kill('SIGKILL');
+    this.stopped = true;
+    this.signal(signal);
     await this.exited;
   }
 
-  /** The last `lines` lines of its log (for error messages). */
+  /** Freezes it (SIGSTOP): its sockets stay open but it answers nothing. */
+  pause(): void {
+    if (!this.alive || this.frozen) return;
+    this.child.kill('SIGSTOP');
+    this.frozen = true;
+  }
+
+  /** Thaws it (SIGCONT) after {@link pause}. */
+  resume(): void {
+    if (!this.alive || !this.frozen) return;
+    this.child.kill('SIGCONT');
+    this.frozen = false;
+  }
+
+  /** A frozen process gets SIGCONT after the signal, so that it can act on it. */
+  private signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+    if (this.frozen && signal !== 'SIGKILL') this.resume();
+  }
+
+  /** The last `lines` lines of its log (for error messages and log assertions). */
   logTail(lines = 20): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
+    return tailOfFile(this.logFile, lines);
   }
 
   /** Kills every process still running (synchronous: safe in an exit hook). */
@@ -95,7 +121,24 @@ export class ServerProcess {
 const LIVE = new Set<ServerProcess>();
 process.once('exit', () => ServerProcess.killAll());
 
-export { freePorts, sleep, waitUntil } from '../process-support.js';
+/** The last `lines` lines of a text file, reading at most its last 1 MiB. */
+export function tailOfFile(path: string, lines: number): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return '(no log)';
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, 1 << 20);
+    const buf = Buffer.alloc(length);
+    readSync(fd, buf, 0, length, size - length);
+    return buf.toString('utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** Clock ticks per second of /proc times (`getconf CLK_TCK`; 100 on Linux in practice). */
 const CLK_TCK = (() => {
@@ -128,4 +171,3 @@ export function machineCpuSeconds(): { total: number; busy: number } {
     return { total: NaN, busy: NaN };
   }
 }
-

@@ -1,7 +1,4 @@
-/**
- * The simulator's agenda: events ordered by virtual time, ties broken by insertion order, so a
- * run is a pure function of its seed.
- */
+/** The simulator's agenda: events ordered by virtual time, ties broken by insertion order, so a run is a pure function of its seed. */
 export interface SimEvent {
   readonly time: number;
   readonly seq: number;

@@ -1,11 +1,12 @@
+/** The simulator's key/value register state machine; every apply is reported to the invariant checker. */
 /**
  * The simulator's test state machine: a key/value register. Commands are JSON
  * `{ k: key, v: value }` writes; reads go through the host's ReadIndex and look at `get`.
  * Every apply is reported to an observer so the invariant checker sees each replica's applied
  * sequence.
  */
-import type { Entry } from '../../src/raft/index.js';
-import type { ApplyContext, StateMachine } from '../../src/raft/index.js';
+import type { Entry } from '../../../src/raft/index.js';
+import type { ApplyContext, StateMachine } from '../../../src/raft/index.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

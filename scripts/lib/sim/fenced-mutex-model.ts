@@ -1,12 +1,14 @@
+/** The checker's mutex model plus fenced writes and session ends, for the simulator's lock histories. */
 /**
  * The checker's fenced-mutex model (src/checker/models/mutex.ts) extended with the two things
  * the lock workload adds to a lock's history:
  *
- * - `fenced-write(client, token)`: a write carrying `{ lock, token }` (DESIGN §2.6a). Answered
- *   `'applied'`, it is legal only while `client` holds the lock with exactly `token` (the
- *   resource never accepts a stale token); answered `'FENCED'`, only while it does not. When
- *   the holder's token was never seen (an unknown-outcome grant), an applied write with a
- *   token at or above the least possible one reveals it, and `'FENCED'` is accepted.
+ * - `fenced-write(client, token)`: a write to the lock's protected counter carrying
+ *   `{ lock, token }`. Answered `'applied'`, it is legal only while `client` holds the lock
+ *   with exactly `token` (the resource never accepts a stale token); answered `'FENCED'`,
+ *   only while it does not. When the holder's token was never seen (an unknown-outcome
+ *   grant), an applied write with a token at or above the least possible one reveals it, and
+ *   `'FENCED'` is accepted.
  * - `end-session(client)`: the session ended (expired or closed) and every lock it held was
  *   freed. The workload records it for each session that may hold the lock, with an unknown
  *   outcome from the last moment the session was known alive: the search may place it at any
@@ -14,7 +16,7 @@
  *
  * acquire/release are delegated to the checker's mutex model unchanged.
  */
-import { formatOperation, mutexModel, partitionByKey, show, type Model, type MutexInput, type MutexOutput, type MutexState } from '../../src/checker/index.js';
+import { formatOperation, mutexModel, partitionByKey, show, type Model, type MutexInput, type MutexOutput, type MutexState } from '../../../src/checker/index.js';
 
 export type FencedMutexInput =
   | MutexInput

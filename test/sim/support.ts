@@ -1,17 +1,16 @@
 /**
- * Shared driver for the simulation test files: runs a range of seeds, or only SIM_SEED when
- * set (exact replay: `SIM_SEED=123 npx vitest run test/sim`), and formats failures with the
- * command that replays them.
+ * What the simulation test files share: the seed range to run (only SIM_SEED when set, for an
+ * exact replay: `SIM_SEED=123 npx vitest run test/sim`), the events per seed (SIM_EVENTS,
+ * default 2,000), and the assertion that a range of seeds runs clean, with failures printed
+ * with the command that replays them.
  */
 import { expect } from 'vitest';
-import { runSeed, type BugName, type SimResult, type Workload } from './world.js';
+import { describeFailure as failureText, firstFailing as firstFailingOf, nodesFor } from '../../scripts/lib/sim/seeds.js';
+import { runSeed, type BugName, type SimResult, type Workload } from '../../scripts/lib/sim/world.js';
+
+export { nodesFor };
 
 export const EVENTS = Number(process.env.SIM_EVENTS ?? 2000);
-
-/** 3 nodes for seeds ≡ 0,1 (mod 4), 5 nodes otherwise: both sizes in every range. */
-export function nodesFor(seed: number): 3 | 5 {
-  return seed % 4 < 2 ? 3 : 5;
-}
 
 export function seedRange(first: number, count: number): number[] {
   const only = process.env.SIM_SEED;
@@ -20,9 +19,7 @@ export function seedRange(first: number, count: number): number[] {
 }
 
 export function describeFailure(r: SimResult, bug?: BugName, events = EVENTS): string {
-  const workload = r.workload === 'locks' ? ' --workload locks' : '';
-  const replay = `npm run sim -- --seed ${r.seed} --nodes ${r.nodes} --events ${events}${workload}${bug !== undefined ? ` --bug ${bug}` : ''}`;
-  return `seed ${r.seed} (${r.nodes} nodes) failed; replay with: ${replay}  (or SIM_SEED=${r.seed} npx vitest run test/sim)\n  ${r.violations.slice(0, 5).join('\n  ')}`;
+  return failureText(r, events, bug);
 }
 
 /** Runs seeds until one reports a violation; returns it (or undefined) and how many ran. */
@@ -30,13 +27,7 @@ export function firstFailing(
   seeds: readonly number[],
   opts: { bug: BugName; checkDurableClaims?: boolean; workload?: Workload; events?: number },
 ): { result: SimResult | undefined; ran: number; events: number } {
-  let events = 0;
-  for (const [k, seed] of seeds.entries()) {
-    const r = runSeed({ ...opts, seed, events: opts.events ?? EVENTS, nodes: nodesFor(seed) });
-    events += r.events + r.livenessEvents;
-    if (r.violations.length > 0) return { result: r, ran: k + 1, events };
-  }
-  return { result: undefined, ran: seeds.length, events };
+  return firstFailingOf(seeds, { ...opts, events: opts.events ?? EVENTS });
 }
 
 /**
@@ -53,7 +44,7 @@ export function expectSeedsClean(label: string, first: number, count: number, wo
     const r = runSeed({ seed, events: perSeed, nodes: nodesFor(seed), workload });
     events += r.events + r.livenessEvents;
     if (r.livenessEvents > 0) liveness++;
-    if (r.violations.length > 0) failures.push(describeFailure(r, undefined, perSeed));
+    if (r.violations.length > 0) failures.push(failureText(r, perSeed));
   }
   const secs = (performance.now() - started) / 1000;
   console.log(`${label}: ${seeds.length} seeds, ${events} events (${Math.round(events / secs)} events/s), ${liveness} seeds with a liveness phase, ${failures.length} failing`);

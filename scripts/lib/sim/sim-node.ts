@@ -1,18 +1,19 @@
+/** One simulated server: a real RaftHost over a simulated disk and network endpoint, which can crash, restart, pause and tick at a skewed rate. */
 /**
  * One simulated server: a real RaftHost over a simulated disk (MemoryDurableLog whose write
  * completions are scheduled events), an in-memory snapshot store, and an endpoint of the
  * simulated network. It can crash (losing unsynced writes), restart from what its disk kept,
  * pause (every event for it waits) and tick at a skewed rate.
  */
-import { SeededRandom } from '../../src/raft/index.js';
+import { SeededRandom } from '../../../src/raft/index.js';
 import { createHash } from 'node:crypto';
-import { LockService } from '../../src/service/lock-service.js';
-import { RaftHost, type HostTestingKnobs } from '../../src/host/raft-host.js';
-import type { ApplyContext, StateMachine } from '../../src/raft/index.js';
-import { LockMachine, type ApplyOutput } from '../../src/state-machine/index.js';
-import { MemoryDurableLog } from '../../src/storage/memory-durable-log.js';
-import { MemorySnapshotStore } from '../../src/storage/snapshot-store.js';
-import type { MemoryNetwork } from '../../src/transport/memory-transport.js';
+import { LockService } from '../../../src/service/lock-service.js';
+import { RaftHost, type HostTestingKnobs } from '../../../src/host/raft-host.js';
+import type { ApplyContext, StateMachine } from '../../../src/raft/index.js';
+import { LockMachine, type ApplyOutput } from '../../../src/state-machine/index.js';
+import { MemoryDurableLog } from '../../../src/storage/memory-durable-log.js';
+import { MemorySnapshotStore } from '../../../src/storage/snapshot-store.js';
+import type { MemoryNetwork } from '../../../src/transport/memory-transport.js';
 import type { Entry, LoadedState, NodeId, Status } from './sim-types.js';
 import type { ObservedNode, SafetyChecker } from './invariants.js';
 import { KvStateMachine } from './kv-state-machine.js';

@@ -1,3 +1,4 @@
+/** The simulator's fault injector: crashes, pauses, partitions, loss rates and clock skew, every choice drawn from the world's seeded generator. */
 /**
  * The fault injector: at random intervals it crashes (and later restarts) nodes, pauses them
  * for longer than an election timeout, partitions the network in every shape (isolate one,

@@ -1,5 +1,6 @@
+/** The records of a chaos run (history, nemesis events, resource writes, summary), as written to its JSON files and read by the report. */
 /**
- * The records of a chaos run (`npm run chaos`, issue 7): what `history.json`, `nemesis.json`
+ * The records of a chaos run (`npm run chaos`): what `history.json`, `nemesis.json`
  * and `summary.json` hold, and what the report is drawn from. Times are milliseconds since the
  * run started, on one clock shared by every process of the run (`performance.timeOrigin +
  * performance.now()` minus the run's start), so operations of different client processes and

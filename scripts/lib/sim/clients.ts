@@ -1,3 +1,4 @@
+/** Simulated register clients and the linearizability check of their history. */
 /**
  * Simulated clients: each issues one register operation at a time (read or write of one of a
  * few keys) to the node it believes leads, follows NOT_LEADER hints, and records every

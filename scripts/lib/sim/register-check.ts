@@ -1,9 +1,10 @@
+/** Linearizability of the simulator's register history, per key, within a budget of search steps (never of milliseconds). */
 /**
  * Checks the simulator's register history for linearizability, per key, with the project's
  * WGL checker. The time budget counts search steps, not milliseconds, so a verdict never
  * depends on machine speed; an inconclusive check is a failure like an illegal one.
  */
-import { check, registerModel, type RegisterOperation } from '../../src/checker/index.js';
+import { check, registerModel, type RegisterOperation } from '../../../src/checker/index.js';
 import type { RegisterOp } from './clients.js';
 
 /** Search steps allowed per seed (generous: typical histories need a few thousand). */

@@ -1,3 +1,4 @@
+/** Simulated lock/counter clients that retry the same (session, seq) through failovers, and the linearizability checks of their histories. */
 /**
  * Simulated clients of the lock/counter service ('locks' workload). Each client opens a session
  * (short TTL), keeps it alive, and runs one operation at a time: counter add/set/cas (writes
@@ -15,9 +16,9 @@
  * add deltas make a doubled retry visible), locks per name with the fenced-mutex model, which
  * also holds every fenced write (applied only with the current holder's token).
  */
-import { check, counterModel, type CounterInput, type CounterOutput, type Operation, type OperationStatus } from '../../src/checker/index.js';
-import type { ServiceOutcome, ServiceQuery } from '../../src/service/lock-service.js';
-import { isLeaderCommand, validateCommand, type AcquireValue, type Limits, type OpenSessionValue, type ReleaseValue, type SessionCommand } from '../../src/state-machine/index.js';
+import { check, counterModel, type CounterInput, type CounterOutput, type Operation, type OperationStatus } from '../../../src/checker/index.js';
+import type { ServiceOutcome, ServiceQuery } from '../../../src/service/lock-service.js';
+import { isLeaderCommand, validateCommand, type AcquireValue, type Limits, type OpenSessionValue, type ReleaseValue, type SessionCommand } from '../../../src/state-machine/index.js';
 import { fencedMutexModel, type FencedMutexInput, type FencedMutexOutput } from './fenced-mutex-model.js';
 import type { SimNode } from './sim-node.js';
 import type { NodeId } from './sim-types.js';

@@ -1,3 +1,4 @@
+/** The SVG charts and formatting helpers of the chaos report (timeline, throughput, latency, colours, escaping). */
 /**
  * The SVG drawings of the chaos report (`report.ts`): the per-client timeline of operations
  * with fault windows shaded, and the throughput and latency charts. Every drawing shares one

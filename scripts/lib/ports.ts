@@ -1,7 +1,4 @@
-/**
- * What the scripts and the process-level tests that start servers share: free loopback ports,
- * and waiting for a condition with a deadline.
- */
+/** Free TCP ports on 127.0.0.1, for servers the caller starts at once (nothing else listens on other interfaces). */
 import { createServer, type Server } from 'node:net';
 
 /**
@@ -24,17 +21,4 @@ export async function freePorts(count: number): Promise<number[]> {
   });
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` every `everyMs` until it returns a value (not undefined) or `timeoutMs` passes. */
-export async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 50): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
 }

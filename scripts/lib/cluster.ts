@@ -1,0 +1,377 @@
+/** One launcher of real raftlock node processes on 127.0.0.1: start N nodes, stop, kill, pause, resume or restart one by the PID it started, wait for a leader; from dist/ or from source via tsx. */
+/**
+ * The integration tests, `npm run chaos`, `npm run bench` and `npm run bench:raft` all start
+ * their clusters here. A cluster is a directory (a fresh temporary one unless `dir` is given)
+ * holding the configuration (`cluster.json`: the nodes on free loopback ports), the nodes' data
+ * (`data/`) and one log per process (`logs/node-<id>.log`: its stdout and stderr, appended
+ * across restarts). Each node runs `raftlock start --config <dir>/cluster.json --id <id>`.
+ * Only processes started here are signalled, by the PID recorded at spawn; any still running
+ * when this process exits are SIGKILLed (scripts/lib/processes.ts).
+ *
+ * With `peerLinks`, every node dials each peer through a {@link LinkProxy} of that directed
+ * link in `drop` mode (`raftlock start --dial`, a hidden option), so {@link block} and
+ * {@link partition} cut peer traffic outside the code under test, while the configuration, and
+ * so every leader hint given to clients, keeps the nodes' real addresses (with proxies in the
+ * configuration instead, clients following a hint into a blocked proxy stall for a connect
+ * timeout).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NodeStatus } from '../../src/server/index.js';
+import { REPO } from './build.js';
+import { LinkProxy } from './link-proxy.js';
+import { freePorts } from './ports.js';
+import { ServerProcess, tailOfFile } from './processes.js';
+import { waitFor } from './wait.js';
+
+export type { NodeStatus };
+
+/** How the node processes run: the built `dist/` (faster start, no transpiling; see ensureBuilt in build.ts) or `src/` through tsx. */
+export type Runtime = 'dist' | 'source';
+
+/** What `GET /healthz` answers. */
+export interface NodeHealth {
+  readonly ok: boolean;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: number;
+}
+
+export interface ClusterOptions {
+  readonly nodes: number;
+  /** Where the configuration, data and logs go. Default: a fresh temporary directory, which {@link ProcessCluster.destroy} removes; a given one is kept. */
+  readonly dir?: string;
+  /** Default `it` (the peer fuzz test forges frames for that cluster id). */
+  readonly clusterId?: string;
+  /** Default 25. */
+  readonly tickMs?: number;
+  /** Default 10. */
+  readonly electionTicks?: number;
+  readonly snapshotEvery?: number;
+  /** The peers' shared secret (config `secret`). */
+  readonly secret?: string;
+  /** Clients must present this token (config `clientToken`). */
+  readonly clientToken?: string;
+  /** Overrides of the config's `limits`. */
+  readonly limits?: Readonly<Record<string, number>>;
+  /** Default `source`. */
+  readonly runtime?: Runtime;
+  /** `RAFTLOCK_LOG_LEVEL` of the nodes (default info). */
+  readonly logLevel?: string;
+  /** Extra `node` options for node `id`, asked at every start (e.g. `--inspect=127.0.0.1:PORT`, `--cpu-prof`). */
+  readonly nodeArgs?: (id: number) => readonly string[];
+  /** Route every peer link through a proxy that {@link ProcessCluster.block} can cut. */
+  readonly peerLinks?: boolean;
+  /** Timeout of one `/status` or `/healthz` request (default 1,000 ms; a loaded node may need more). */
+  readonly httpTimeoutMs?: number;
+}
+
+export class ProcessCluster {
+  readonly dir: string;
+  readonly configPath: string;
+  /** The configuration written to {@link configPath}. */
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly addresses: ReadonlyMap<number, string>;
+  readonly runtime: Runtime;
+  /** Processes by slot: a node's id, or the slot given to {@link startExtra}. */
+  private readonly procs = new Map<number, ServerProcess>();
+  /** `links.get(i).get(j)`: the proxy node i dials node j through. */
+  private readonly links = new Map<number, Map<number, LinkProxy>>();
+
+  private constructor(
+    dir: string,
+    config: Record<string, unknown>,
+    addresses: Map<number, string>,
+    private readonly opts: ClusterOptions,
+    /** Whether {@link dir} was created here (and is removed by destroy). */
+    private readonly ownsDir: boolean,
+  ) {
+    this.dir = dir;
+    this.configPath = join(dir, 'cluster.json');
+    this.config = config;
+    this.addresses = addresses;
+    this.runtime = opts.runtime ?? 'source';
+  }
+
+  /** Writes the configuration (free loopback ports) and, with `peerLinks`, starts the proxies; starts no node. */
+  static async create(opts: ClusterOptions): Promise<ProcessCluster> {
+    const ownsDir = opts.dir === undefined;
+    const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'raftlock-cluster-'));
+    mkdirSync(join(dir, 'logs'), { recursive: true });
+    const ports = await freePorts(opts.nodes);
+    const nodes = ports.map((port, k) => ({ id: k + 1, address: `127.0.0.1:${port}` }));
+    const config: Record<string, unknown> = {
+      clusterId: opts.clusterId ?? 'it',
+      nodes,
+      dataDir: join(dir, 'data'),
+      tickMs: opts.tickMs ?? 25,
+      electionTicks: opts.electionTicks ?? 10,
+      heartbeatTicks: 1,
+      ...(opts.snapshotEvery !== undefined ? { snapshotEvery: opts.snapshotEvery } : {}),
+      ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
+      ...(opts.clientToken !== undefined ? { clientToken: opts.clientToken } : {}),
+      ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
+    };
+    const cluster = new ProcessCluster(dir, config, new Map(nodes.map((n) => [n.id, n.address])), opts, ownsDir);
+    writeFileSync(cluster.configPath, JSON.stringify(config, null, 2));
+    if (opts.peerLinks === true) {
+      try {
+        for (const i of cluster.ids) {
+          const m = new Map<number, LinkProxy>();
+          cluster.links.set(i, m);
+          for (const j of cluster.ids) if (j !== i) m.set(j, await LinkProxy.start(cluster.address(j), 'drop'));
+        }
+      } catch (err) {
+        await cluster.destroy();
+        throw err;
+      }
+    }
+    return cluster;
+  }
+
+  get ids(): number[] {
+    return [...this.addresses.keys()];
+  }
+
+  address(id: number): string {
+    const a = this.addresses.get(id);
+    if (a === undefined) throw new Error(`no node ${id}`);
+    return a;
+  }
+
+  /** The client endpoints (`host:port`) of every node, in id order. */
+  get endpoints(): string[] {
+    return this.ids.map((id) => this.address(id));
+  }
+
+  /** PIDs of the processes running now. */
+  get pids(): number[] {
+    return [...this.procs.values()].filter((p) => p.running).map((p) => p.pid);
+  }
+
+  /** Starts node `id` (`raftlock start`), with `extraArgs` after the command's own. */
+  start(id: number, extraArgs: readonly string[] = []): void {
+    this.address(id);
+    const dial = this.links.get(id);
+    const dialArgs = dial === undefined ? [] : ['--dial', [...dial].map(([j, p]) => `${j}=${p.address}`).join(',')];
+    this.spawn(id, `node-${id}`, this.configPath, id, [...dialArgs, ...extraArgs]);
+  }
+
+  /**
+   * Starts an extra process under `slot` (a key other than the node ids) with another
+   * configuration: a rogue peer, for example. Stopped by destroy() like the others.
+   */
+  startExtra(slot: number, configPath: string, id: number, extraArgs: readonly string[] = []): void {
+    if (this.addresses.has(slot)) throw new Error(`slot ${slot} is a node id`);
+    this.spawn(slot, `process-${slot}`, configPath, id, extraArgs);
+  }
+
+  startAll(): void {
+    for (const id of this.ids) this.start(id);
+  }
+
+  private spawn(slot: number, name: string, configPath: string, id: number, extraArgs: readonly string[]): void {
+    if (this.procs.get(slot)?.running === true) throw new Error(`${name} is already running`);
+    const cli = this.runtime === 'dist' ? [join(REPO, 'dist/cli/main.js')] : ['--import', 'tsx', join(REPO, 'src/cli/main.ts')];
+    const p = ServerProcess.start(
+      `raftlock ${name}`,
+      process.execPath,
+      [...(this.opts.nodeArgs?.(id) ?? []), ...cli, 'start', '--config', configPath, '--id', String(id), ...extraArgs],
+      join(this.dir, 'logs', `${name}.log`),
+      { ...process.env, RAFTLOCK_LOG_LEVEL: this.opts.logLevel ?? 'info' },
+      REPO,
+    );
+    this.procs.set(slot, p);
+  }
+
+  isRunning(id: number): boolean {
+    return this.procs.get(id)?.running === true;
+  }
+
+  isPaused(id: number): boolean {
+    return this.procs.get(id)?.paused === true;
+  }
+
+  /** Sends `signal` to node `id` (SIGKILL unless told otherwise) and waits for it to exit. */
+  async kill(id: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.procs.get(id)?.kill(signal);
+  }
+
+  /** Graceful stop of node `id` (SIGTERM: a leader hands over first), SIGKILL after `graceMs`. */
+  async stop(id: number, graceMs = 15_000): Promise<void> {
+    await this.procs.get(id)?.stop(graceMs);
+  }
+
+  /** SIGKILLs node `id` if it runs, then starts it again with `extraArgs` (e.g. `--clock-offset`). */
+  async restart(id: number, extraArgs: readonly string[] = []): Promise<void> {
+    await this.kill(id);
+    this.start(id, extraArgs);
+  }
+
+  /** Freezes node `id` (SIGSTOP): its sockets stay open but it answers nothing. */
+  pause(id: number): void {
+    this.procs.get(id)?.pause();
+  }
+
+  /** Thaws a node frozen by {@link pause} (SIGCONT). */
+  resume(id: number): void {
+    this.procs.get(id)?.resume();
+  }
+
+  private link(from: number, to: number): LinkProxy {
+    const p = this.links.get(from)?.get(to);
+    if (p === undefined) throw new Error(this.links.size === 0 ? 'this cluster was created without peerLinks' : `no link ${from} -> ${to}`);
+    return p;
+  }
+
+  /** Cuts the directed link from → to (from's messages no longer reach to). Needs `peerLinks`. */
+  block(from: number, to: number): void {
+    this.link(from, to).block();
+  }
+
+  /** Cuts every link between the two groups, both ways. Needs `peerLinks`. */
+  partition(a: readonly number[], b: readonly number[]): void {
+    for (const i of a) {
+      for (const j of b) {
+        this.block(i, j);
+        this.block(j, i);
+      }
+    }
+  }
+
+  /** Heals every peer link. */
+  healLinks(): void {
+    for (const m of this.links.values()) for (const p of m.values()) p.heal();
+  }
+
+  /** `/status` of node `id`, or undefined if it is paused or does not answer in time. */
+  async status(id: number): Promise<NodeStatus | undefined> {
+    if (this.isPaused(id)) return undefined;
+    try {
+      const res = await fetch(`http://${this.address(id)}/status`, { signal: AbortSignal.timeout(this.opts.httpTimeoutMs ?? 1_000) });
+      return res.ok ? ((await res.json()) as NodeStatus) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async statuses(ids: readonly number[] = this.ids): Promise<NodeStatus[]> {
+    const all = await Promise.all(ids.map((id) => this.status(id)));
+    return all.filter((s): s is NodeStatus => s !== undefined);
+  }
+
+  /**
+   * `GET /healthz` of node `id`: its view of the leader, or undefined if it does not answer.
+   * Cheap at any state size (unlike /status, which reports a digest of the whole state).
+   */
+  async health(id: number): Promise<NodeHealth | undefined> {
+    if (this.isPaused(id)) return undefined;
+    try {
+      const res = await fetch(`http://${this.address(id)}/healthz`, { signal: AbortSignal.timeout(this.opts.httpTimeoutMs ?? 1_000) });
+      return (await res.json()) as NodeHealth;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The leader every node among `ids` (default: those running) agrees on now, or undefined. */
+  async agreedLeader(ids: readonly number[] = this.runningIds()): Promise<NodeStatus | undefined> {
+    const sts = await this.statuses(ids);
+    if (sts.length < ids.length) return undefined;
+    const leader = sts.find((s) => s.role === 'leader');
+    if (leader === undefined) return undefined;
+    return sts.every((s) => s.leader === leader.id && s.term === leader.term) ? leader : undefined;
+  }
+
+  /** The current leader as far as any node knows (for targeting faults), or undefined. */
+  async currentLeader(): Promise<number | undefined> {
+    return (await this.statuses()).find((s) => s.role === 'leader')?.id;
+  }
+
+  /**
+   * Waits until every node among `ids` (default: those running) agrees on one leader, and
+   * returns its status. Fails at once, with its log, if one of them exited without being told.
+   */
+  async waitForLeader(ids: readonly number[] = this.runningIds(), timeoutMs = 15_000): Promise<NodeStatus> {
+    return waitFor(`a leader agreed by nodes ${ids.join(',')}`, async () => {
+      this.throwIfCrashed(ids);
+      return this.agreedLeader(ids);
+    }, timeoutMs);
+  }
+
+  /** Like {@link waitForLeader} for every node, through `/healthz` only (cheap whatever the state size). */
+  async waitForLeaderHealth(timeoutMs: number): Promise<{ id: number; term: number }> {
+    return waitFor('a leader agreed on by every node (healthz)', async () => {
+      this.throwIfCrashed(this.ids);
+      const hs = await Promise.all(this.ids.map((id) => this.health(id)));
+      const first = hs[0];
+      if (first === undefined || first.leader === 0) return undefined;
+      return hs.every((h) => h !== undefined && h.leader === first.leader && h.term === first.term) ? { id: first.leader, term: first.term } : undefined;
+    }, timeoutMs);
+  }
+
+  /** Elections started so far by all nodes together (`raftlock_elections_total` from /metrics). */
+  async elections(): Promise<number> {
+    let total = 0;
+    for (const a of this.addresses.values()) {
+      try {
+        const text = await (await fetch(`http://${a}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+        total += Number(/^raftlock_elections_total (\d+)/m.exec(text)?.[1] ?? 0);
+      } catch {
+        // not answering
+      }
+    }
+    return total;
+  }
+
+  /**
+   * Proposes `data` through `POST /admin/propose` on node `id`. Returns the applied index, or
+   * an error code (NOT_LEADER, UNAVAILABLE, unreachable).
+   */
+  async propose(id: number, data: string, timeoutMs = 5000): Promise<{ index: number } | { error: string; leader?: number }> {
+    try {
+      const res = await fetch(`http://${this.address(id)}/admin/propose`, { method: 'POST', body: data, signal: AbortSignal.timeout(timeoutMs) });
+      const body = (await res.json()) as { index?: number; error?: { code: string; leader?: number } };
+      if (res.ok && typeof body.index === 'number') return { index: body.index };
+      return { error: body.error?.code ?? `HTTP ${res.status}`, ...(body.error?.leader ? { leader: body.error.leader } : {}) };
+    } catch (err) {
+      return { error: (err as Error).name };
+    }
+  }
+
+  /** A node that exited without being told to, with the end of its log, if any. */
+  deadNode(): string | undefined {
+    for (const p of this.procs.values()) if (p.crashed) return `${p.label} (pid ${p.pid}) exited by itself; log ${p.logFile}:\n${p.logTail(10)}`;
+    return undefined;
+  }
+
+  /** The last log lines of a process (for failure messages and log assertions). */
+  logTail(slot: number, lines = 30): string {
+    const p = this.procs.get(slot);
+    return p === undefined ? '' : tailOfFile(p.logFile, lines);
+  }
+
+  /**
+   * Stops every process started here (SIGKILL, or with `graceMs` a graceful stop, so that
+   * CPU profiles get written), closes the proxies, and removes a temporary directory unless
+   * `keepData`.
+   */
+  async destroy(opts: { graceMs?: number; keepData?: boolean } = {}): Promise<void> {
+    const graceMs = opts.graceMs;
+    await Promise.all([...this.procs.values()].map((p) => (graceMs === undefined ? p.kill('SIGKILL') : p.stop(graceMs))));
+    for (const m of this.links.values()) for (const p of m.values()) await p.close();
+    if (this.ownsDir && opts.keepData !== true) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private runningIds(): number[] {
+    return this.ids.filter((id) => this.isRunning(id));
+  }
+
+  private throwIfCrashed(ids: readonly number[]): void {
+    for (const id of ids) {
+      const p = this.procs.get(id);
+      if (p?.crashed === true) throw new Error(`${p.label} exited during the wait; its log (${p.logFile}):\n${p.logTail()}`);
+    }
+  }
+}
