@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NodeStatus } from '../../src/server/node.js';
+import type { NodeStatus } from '../../src/protocol/index.js';
 import { freePorts, ServerProcess, waitUntil } from './processes.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
