@@ -121,7 +121,7 @@ export class RaftlockCluster {
   /** One line describing the configuration, for the header. */
   describe(): string {
     const c = this.config;
-    return `${this.ids.length} nodes on 127.0.0.1 (${this.endpoints.join(', ')}), tickMs ${String(c['tickMs'])}, electionTicks ${String(c['electionTicks'])}, heartbeatTicks 1, snapshotEvery ${String(c['snapshotEvery'] ?? 10000)}, fsync on (synced LevelDB batches), data in ${this.dir}, runtime ${this.opts.runtime}`;
+    return `${this.ids.length} nodes on 127.0.0.1 (${this.endpoints.join(', ')}), tickMs ${String(c['tickMs'])}, electionTicks ${String(c['electionTicks'])}, heartbeatTicks 1, snapshotEvery ${String(this.opts.snapshotEvery ?? 10000)}, fsync on (synced LevelDB batches), data in ${this.dir}, runtime ${this.opts.runtime}`;
   }
 
   /** Starts node `id` (`raftlock start`); its log goes to `<dir>/node-<id>.log`. */

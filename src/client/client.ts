@@ -339,6 +339,7 @@ export class RaftlockClient implements LockOwner, CounterOwner, AsyncDisposable 
     try {
       const r = await this.cluster.call({
         // The body plus the session's fields is the request of the body's op.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- wrong here: tsc needs it to infer B's op
         build: () => ({ ...body, session: s.id, seq, ackedSeq: s.ackedSeq, ...(fence !== undefined ? { fence: { lock: fence.lock, token: fence.token } } : {}) }) as RequestBody & { readonly op: B['op'] },
         write: true,
         deadline,

@@ -20,8 +20,10 @@ import {
   NONE,
   MemoryStorage,
   RawNode,
+  silentLogger,
   type ConfState,
   type Entry,
+  type Logger,
   type Message,
   type NodeId,
   type RaftConfig,
@@ -29,13 +31,13 @@ import {
   type Ready,
   type SnapshotMeta,
   type SnapshotRequest,
+  type StateMachine,
   type Status,
 } from '../raft/index.js';
 import type { DurableLog, LoadedState } from '../storage/durable-log.js';
 import type { SnapshotStore } from '../storage/snapshot-store.js';
 import type { PeerTransport } from '../transport/peer-transport.js';
 import { ProposalTracker, ReadTracker, type ProposeOutcome, type ReadOutcome } from './pending-requests.js';
-import { silentLogger, type Logger, type StateMachine } from '../raft/index.js';
 
 export type { ProposeOutcome, ReadOutcome } from './pending-requests.js';
 

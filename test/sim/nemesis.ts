@@ -5,7 +5,8 @@
  * nodes' clocks. Every choice comes from the world's seeded generator.
  */
 import type { SimNode } from './sim-node.js';
-import { TICK_MS, type World } from './world.js';
+import { TICK_MS } from './sim-types.js';
+import type { World } from './world.js';
 
 export class Nemesis {
   faults = 0;
