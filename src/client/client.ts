@@ -341,8 +341,9 @@ export class RaftlockClient implements AsyncDisposable {
     try {
       const r = await this.cluster.call({
         // The body plus the session's fields is the request of the body's op.
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- wrong here: tsc needs it to infer B's op
+        /* eslint-disable @typescript-eslint/no-unnecessary-type-assertion -- wrong: tsc needs the cast (a block: Prettier wraps this) */
         build: () => ({ ...body, session: s.id, seq, ackedSeq: s.ackedSeq, ...(fence !== undefined ? { fence: { lock: fence.lock, token: fence.token } } : {}) }) as RequestBody & { readonly op: B['op'] },
+        /* eslint-enable @typescript-eslint/no-unnecessary-type-assertion */
         write: true,
         deadline,
         signal,
