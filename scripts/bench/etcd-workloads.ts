@@ -14,10 +14,11 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Etcd3 } from 'etcd3';
-import { EtcdCluster } from './etcd-cluster.js';
+import type * as etcd3 from 'etcd3';
+import type { EtcdCluster } from './etcd-cluster.js';
 import { CounterTally, LockObserver, type Check, type Target, type WorkloadName, type WorkloadRun } from './workload.js';
 
-type Etcd3Module = typeof import('etcd3');
+type Etcd3Module = typeof etcd3;
 
 /** Loads the etcd3 client (a devDependency), or explains how to get it. */
 export async function loadEtcd3(): Promise<Etcd3Module | string> {

@@ -65,8 +65,11 @@ export async function startBenchCluster(opts: BenchClusterOptions, waitForLeader
 
 /** One line describing the cluster's configuration, for the header. */
 export function describeCluster(c: ProcessCluster): string {
-  const k = c.config;
-  return `${c.ids.length} nodes on 127.0.0.1 (${c.endpoints.join(', ')}), tickMs ${String(k['tickMs'])}, electionTicks ${String(k['electionTicks'])}, heartbeatTicks 1, snapshotEvery ${String(k['snapshotEvery'] ?? 10000)}, fsync on (synced LevelDB batches), data in ${c.dir}, runtime ${c.runtime}`;
+  const setting = (key: string, fallback = '?'): string => {
+    const v = c.config[key];
+    return typeof v === 'number' || typeof v === 'string' ? String(v) : fallback;
+  };
+  return `${c.ids.length} nodes on 127.0.0.1 (${c.endpoints.join(', ')}), tickMs ${setting('tickMs')}, electionTicks ${setting('electionTicks')}, heartbeatTicks 1, snapshotEvery ${setting('snapshotEvery', '10000')}, fsync on (synced LevelDB batches), data in ${c.dir}, runtime ${c.runtime}`;
 }
 
 /** Whether a failed write may still have been applied. */

@@ -195,7 +195,7 @@ export class Nemesis {
           const v = shuffled[0] as number;
           const rest = ids.filter((x) => x !== v);
           const mute = this.r.next() < 0.5;
-          for (const o of rest) (mute ? c.block(v, o) : c.block(o, v));
+          for (const o of rest) c.block(mute ? v : o, mute ? o : v);
           description = mute ? `one-way partition: node ${v} hears the others but is not heard` : `one-way partition: node ${v} is heard but hears nothing`;
           nodes = [v];
         }

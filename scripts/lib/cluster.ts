@@ -1,4 +1,8 @@
-/** One launcher of real raftlock node processes on 127.0.0.1: start N nodes, stop, kill, pause, resume or restart one by the PID it started, wait for a leader; from dist/ or from source via tsx. */
+/**
+ * One launcher of real raftlock node processes on 127.0.0.1: start N nodes, stop, kill, pause,
+ * resume or restart one by the PID it started, wait for a leader; from dist/ or from source via
+ * tsx.
+ */
 /**
  * The integration tests, `npm run chaos`, `npm run bench` and `npm run bench:raft` all start
  * their clusters here. A cluster is a directory (a fresh temporary one unless `dir` is given)
@@ -40,7 +44,10 @@ export interface NodeHealth {
 
 export interface ClusterOptions {
   readonly nodes: number;
-  /** Where the configuration, data and logs go. Default: a fresh temporary directory, which {@link ProcessCluster.destroy} removes; a given one is kept. */
+  /**
+   * Where the configuration, data and logs go. Default: a fresh temporary directory, which
+   * {@link ProcessCluster.destroy} removes; a given one is kept.
+   */
   readonly dir?: string;
   /** Default `it` (the peer fuzz test forges frames for that cluster id). */
   readonly clusterId?: string;

@@ -1,4 +1,7 @@
-/** A TCP proxy on 127.0.0.1 in front of one address that can be cut like a network partition: bytes held ('hold') or lost ('drop'), connections left open. */
+/**
+ * A TCP proxy on 127.0.0.1 in front of one address that can be cut like a network partition: bytes
+ * held ('hold') or lost ('drop'), connections left open.
+ */
 /**
  * Why proxies: they need no root and no network namespaces (the same run works on a laptop and
  * in CI), and they cut traffic between real processes outside the code under test (unlike the

@@ -1,4 +1,8 @@
-/** Child processes this process starts, with output in a log file, signalled only by the PID recorded at spawn and SIGKILLed if still running when this process exits; plus CPU time read from /proc. */
+/**
+ * Child processes this process starts, with output in a log file, signalled only by the PID
+ * recorded at spawn and SIGKILLed if still running when this process exits; plus CPU time read
+ * from /proc.
+ */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 

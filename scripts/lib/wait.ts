@@ -1,4 +1,7 @@
-/** `waitFor(what, check, timeoutMs, everyMs)` polls `check` until it yields a value, or rejects with a {@link WaitTimeout} naming `what`; and `sleep`. */
+/**
+ * `waitFor(what, check, timeoutMs, everyMs)` polls `check` until it yields a value, or rejects
+ * with a {@link WaitTimeout} naming `what`; and `sleep`.
+ */
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

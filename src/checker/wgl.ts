@@ -284,7 +284,7 @@ function search<State, Input, Output>(
           entry = head.next;
           continue;
         }
-        bits[word] = (bits[word] as number) & ~mask;
+        bits[word] = bits[word] & ~mask;
       }
       entry = entry.next;
       continue;

@@ -4,7 +4,7 @@
  */
 import type { LockInfo, OpValues, RequestBody } from '../protocol/index.js';
 import { ClusterClient, now, RemoteError, toRaftlockError, waitFor, type CallOptions } from './cluster-client.js';
-import { Counter, type CounterOwner, type Fence, type ReadBody, type WriteBody, type WriteOptions } from './counter.js';
+import { Counter, type Fence, type ReadBody, type WriteBody, type WriteOptions } from './counter.js';
 import {
   ClientClosedError,
   InvalidArgumentError,
@@ -15,7 +15,7 @@ import {
   SessionExpiredError,
   UnavailableError,
 } from './errors.js';
-import { Lock, type LockOwner } from './lock.js';
+import { Lock } from './lock.js';
 import { Session } from './session.js';
 
 /** Options of {@link connect}. */
@@ -119,7 +119,9 @@ class LocalGates {
  * A connection to a raftlock cluster with one session. Create it with {@link connect}; end it
  * with {@link close}, which releases its locks and drops its waits.
  */
-export class RaftlockClient implements LockOwner, CounterOwner, AsyncDisposable {
+// Also a LockOwner and a CounterOwner (checked where it passes itself to Lock and Counter); not
+// declared with `implements`, since their methods are internal and left out of the .d.ts.
+export class RaftlockClient implements AsyncDisposable {
   private readonly cluster: ClusterClient;
   private session: Session | undefined;
   private opening: Promise<Session> | undefined;
@@ -339,7 +341,9 @@ export class RaftlockClient implements LockOwner, CounterOwner, AsyncDisposable 
     try {
       const r = await this.cluster.call({
         // The body plus the session's fields is the request of the body's op.
+        /* eslint-disable @typescript-eslint/no-unnecessary-type-assertion -- wrong: tsc needs the cast (a block: Prettier wraps this) */
         build: () => ({ ...body, session: s.id, seq, ackedSeq: s.ackedSeq, ...(fence !== undefined ? { fence: { lock: fence.lock, token: fence.token } } : {}) }) as RequestBody & { readonly op: B['op'] },
+        /* eslint-enable @typescript-eslint/no-unnecessary-type-assertion */
         write: true,
         deadline,
         signal,

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { corkUntilTickEnd, decodeResponse, encodeRequest, zeroMask, type ClientRequest, type ClientResponse, type RequestBody } from '../protocol/index.js';
+import { corkUntilTickEnd, decodeResponse, encodeRequest, zeroMask, type ClientResponse, type RequestBody } from '../protocol/index.js';
 
 /** The socket closed (or failed) before the response arrived. */
 export class ConnectionLostError extends Error {
@@ -106,7 +106,7 @@ export class Connection {
       this.pending.set(id, { resolve, reject });
       try {
         if (this.socket !== undefined) corkUntilTickEnd(this.socket);
-        this.ws.send(encodeRequest({ ...body, id } as ClientRequest));
+        this.ws.send(encodeRequest({ ...body, id }));
       } catch (err) {
         this.pending.delete(id);
         reject(new ConnectionLostError(`could not send to ${this.url}: ${err instanceof Error ? err.message : String(err)}`));

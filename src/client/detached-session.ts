@@ -39,7 +39,7 @@ function foreignSeq(): number {
   return Date.now();
 }
 
-/** Sessions and locks without keep-alive, for the CLI. Call {@link close} when done. */
+/** Sessions and locks without keep-alive, for the CLI. Call {@link close} when done. @internal */
 export class DetachedSessions {
   private readonly cluster: ClusterClient;
 

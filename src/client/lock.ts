@@ -3,7 +3,7 @@
  */
 import type { CallOptions } from './cluster-client.js';
 import { LockLostError, NotHeldError, type RaftlockError } from './errors.js';
-import type { LeaseHolder, Session } from './session.js';
+import type { Session } from './session.js';
 
 /** What a {@link Lock} needs from its client. @internal */
 export interface LockOwner {
@@ -20,7 +20,7 @@ export type LockState = 'held' | 'released' | 'lost';
  * The lease can run out under a paused or cut-off holder; pass {@link fencingToken} to the
  * resource you protect (or use fenced counter writes) so that a stale holder is refused.
  */
-export class Lock implements LeaseHolder, AsyncDisposable {
+export class Lock implements AsyncDisposable {
   private readonly controller = new AbortController();
   private current: LockState = 'held';
 
@@ -39,7 +39,7 @@ export class Lock implements LeaseHolder, AsyncDisposable {
     /** @internal Called once the lock is no longer held (release, or certain loss). */
     private readonly onGone: () => void,
   ) {
-    session.holders.add(this);
+    session.holders.add(this); // a LeaseHolder (not in `implements`: onLeaseLost is internal, left out of the .d.ts)
     if (session.leaseInDoubt) {
       this.onLeaseLost(new LockLostError(name, `the lease of session ${session.id} may already have run out`), false);
     }

@@ -21,8 +21,10 @@ import {
   NONE,
   MemoryStorage,
   RawNode,
+  silentLogger,
   type ConfState,
   type Entry,
+  type Logger,
   type Message,
   type NodeId,
   type RaftConfig,
@@ -30,12 +32,12 @@ import {
   type Ready,
   type SnapshotMeta,
   type SnapshotRequest,
+  type StateMachine,
   type Status,
 } from '../raft/index.js';
 import type { DurableLog, LoadedState, SnapshotStore } from '../storage/index.js';
 import type { PeerTransport } from '../transport/index.js';
 import { ProposalTracker, ReadTracker, type ProposeOutcome, type ReadOutcome } from './pending-requests.js';
-import { silentLogger, type Logger, type StateMachine } from '../raft/index.js';
 
 export type { ProposeOutcome, ReadOutcome } from './pending-requests.js';
 

@@ -48,8 +48,7 @@
  * Two more rules: a session waits at most once per lock (a second acquire while
  * queued → `INVALID_ARGUMENT`); every command naming a live session renews it.
  */
-import type { Entry } from '../raft/index.js';
-import type { ApplyContext, StateMachine } from '../raft/index.js';
+import type { ApplyContext, Entry, StateMachine } from '../raft/index.js';
 import { decodeEntry } from './codec.js';
 import type { AcquireCommand, Command, Fence, WriteCommand } from './commands.js';
 import { CounterTable } from './counters.js';

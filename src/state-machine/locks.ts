@@ -158,7 +158,7 @@ export class LockTable {
   private index(w: Waiter): void {
     this.waiters.set(w.id, w);
     let m = this.waitsOf.get(w.session);
-    if (m === undefined) this.waitsOf.set(w.session, (m = new Map()));
+    if (m === undefined) this.waitsOf.set(w.session, (m = new Map<string, Waiter>()));
     m.set(w.name, w);
     this.due.push({ at: w.deadline, tie: w.id });
   }

@@ -34,7 +34,7 @@ export const MAX_CONF_IDS = 10_000;
 export function plainRecord(value: unknown, path: string, allowed: readonly string[]): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DecodeError(path, 'expected a map');
   if (!isPlainMap(value)) throw new DecodeError(path, 'expected a plain map');
-  const rec = value as Record<string, unknown>;
+  const rec = value;
   for (const key of Object.keys(rec)) {
     if (!allowed.includes(key)) throw new DecodeError(`${path}.${key.slice(0, 40)}`, 'unknown field');
   }

@@ -10,11 +10,9 @@
  * are dropped at once and the core is told the peer is unreachable.
  */
 import WebSocket from 'ws';
-import type { Message, NodeId, SnapshotRequest } from '../raft/index.js';
-import { ENTRY_OVERHEAD_BYTES } from '../raft/index.js';
-import { DecodeError } from '../protocol/index.js';
+import { DecodeError, zeroMask } from '../protocol/index.js';
+import { ENTRY_OVERHEAD_BYTES, type Message, type NodeId, type SnapshotRequest } from '../raft/index.js';
 import { CloseCode, newNonce, proof, proofMatches } from './handshake.js';
-import { zeroMask } from '../protocol/index.js';
 import { OutgoingSnapshot } from './snapshot-stream.js';
 import { WarnOnce, closeSocket, rawToBuffer, type LinkEnv } from './ws-common.js';
 import { PROTOCOL_VERSION, decodeFrame, encodeControl, encodeMessagesFrame } from './wire.js';

@@ -101,7 +101,7 @@ describe('raftlock counter', () => {
     const over = await fails(['counter', 'add', 'big', '1'], 'OVERFLOW');
     expect(over.stderr).toMatch(/^raftlock counter add: .*nothing changed\n$/);
     const overJson = await fails(['counter', 'add', 'big', '1', '--json'], 'OVERFLOW');
-    expect(JSON.parse(overJson.stdout)).toMatchObject({ error: { code: 'OVERFLOW', message: expect.any(String), hint: expect.any(String) } });
+    expect(JSON.parse(overJson.stdout)).toMatchObject({ error: { code: 'OVERFLOW', message: expect.any(String) as string, hint: expect.any(String) as string } });
     expect(await ok(['counter', 'get', 'big'])).toBe(String(Number.MAX_SAFE_INTEGER));
 
     await fails(['counter', 'add', 'big', '1.5'], 'INVALID_ARGUMENT');

@@ -81,7 +81,7 @@ describe('a 3-node cluster of real processes', () => {
     let last = 0;
     for (const d of datas) last = await commit(cluster, d);
     writer?.close();
-    await Promise.all(cluster.ids.map((id) => cluster?.kill(id, 'SIGKILL')));
+    await Promise.all(cluster.ids.map((id) => cluster!.kill(id, 'SIGKILL')));
     cluster.startAll();
     await allUp(cluster);
     await cluster.waitForLeader();

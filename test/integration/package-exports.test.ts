@@ -5,7 +5,7 @@
  * Needs `dist/` (built by `npm ci`/`npm install` through `prepare`, or `npm run build`).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,6 +85,26 @@ describe('package exports', () => {
     expect(r.out).toMatch(/misuse\.ts\(5,.*not assignable to parameter of type 'number'/);
     expect(r.out).toMatch(/misuse\.ts\(7,.*read-only property/);
   }, 60_000);
+
+  it('the SDK declarations leave out what src/client marks @internal (stripInternal)', () => {
+    const dir = join(REPO, 'dist/client');
+    // Per file, the @internal declarations of src/client: members of RaftlockClient, Lock and
+    // Counter, and the types only they use.
+    const internal: Readonly<Record<string, readonly string[]>> = {
+      'client.d.ts': ['open', 'releaseLock', 'write', 'read'],
+      'lock.d.ts': ['LockOwner', 'session', 'onGone', 'onLeaseLost', 'releasedInBackground', 'closed'],
+      'counter.d.ts': ['SessionWriteOp', 'WriteBody', 'ReadBody', 'CounterOwner'],
+      'detached-session.d.ts': ['DetachedSessions'],
+    };
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.d.ts'))) {
+      const dts = readFileSync(join(dir, file), 'utf8');
+      expect(dts, file).not.toContain('@internal'); // a stripped declaration takes its comment along
+      for (const name of internal[file] ?? []) {
+        const declared = new RegExp(`^\\s*(?:export |declare |private |readonly |get |class |interface |type )*${name}\\b`, 'm');
+        expect(dts, `${file} declares ${name}`).not.toMatch(declared);
+      }
+    }
+  });
 
   it('both entry points load at runtime from the built package', () => {
     const script = "const c = await import('raftlock'); const s = await import('raftlock/server'); console.log(typeof c.connect, typeof c.RaftlockError, typeof s.startNode);";

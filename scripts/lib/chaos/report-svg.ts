@@ -5,11 +5,12 @@
  * horizontal scale (same left margin, same plot width, same time domain), so a fault band lines
  * up across all of them. Everything here returns markup with every run-provided string escaped.
  */
-import type { Bucket, CounterInput, FaultKind, HistoryOp, LockInput, NemesisEvent } from './types.js';
+import type { Bucket, FaultKind, HistoryOp, NemesisEvent } from './types.js';
 
 /** Escapes text for HTML text and attribute values (and inline SVG), dropping control characters. */
 export function esc(value: unknown): string {
   return String(value)
+    // eslint-disable-next-line no-control-regex -- on purpose: control characters are not allowed in XML
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\ufffd')
     .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 }
@@ -34,8 +35,8 @@ export function fmtDuration(ms: number | null | undefined): string {
   return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
 
-/** An operation's input in short form: `add(3)`, `cas(1→2)`, `acquire(wait 500 ms)`, `release(#7)`. */
-export function fmtInput(input: CounterInput | LockInput | unknown): string {
+/** An operation's input (a CounterInput or LockInput) in short form: `add(3)`, `cas(1→2)`, `acquire(wait 500 ms)`, `release(#7)`. */
+export function fmtInput(input: unknown): string {
   const i = input as Record<string, unknown> | null;
   switch (i?.['op']) {
     case 'add':
@@ -61,7 +62,7 @@ export function fmtOutput(output: unknown): string {
   if (typeof output === 'string') return clip(output, 80);
   const o = output as Record<string, unknown> | null;
   if (o !== null && typeof o === 'object' && 'acquired' in o) return o['acquired'] === true ? `acquired #${String(o['token'])}` : 'not acquired';
-  return clip(JSON.stringify(output) ?? String(output), 80);
+  return clip(JSON.stringify(output) ?? '—', 80);
 }
 
 /** Colours of operation statuses and fault kinds (shared with the HTML legend). */

@@ -5,8 +5,7 @@
  * Every apply is reported to an observer so the invariant checker sees each replica's applied
  * sequence.
  */
-import type { Entry } from '../../../src/raft/index.js';
-import type { ApplyContext, StateMachine } from '../../../src/raft/index.js';
+import type { ApplyContext, Entry, StateMachine } from '../../../src/raft/index.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,4 +1,7 @@
-/** Simulated lock/counter clients that retry the same (session, seq) through failovers, and the linearizability checks of their histories. */
+/**
+ * Simulated lock/counter clients that retry the same (session, seq) through failovers, and the
+ * linearizability checks of their histories.
+ */
 /**
  * Simulated clients of the lock/counter service ('locks' workload). Each client opens a session
  * (short TTL), keeps it alive, and runs one operation at a time: counter add/set/cas (writes

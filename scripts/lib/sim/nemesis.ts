@@ -1,4 +1,7 @@
-/** The simulator's fault injector: crashes, pauses, partitions, loss rates and clock skew, every choice drawn from the world's seeded generator. */
+/**
+ * The simulator's fault injector: crashes, pauses, partitions, loss rates and clock skew, every
+ * choice drawn from the world's seeded generator.
+ */
 /**
  * The fault injector: at random intervals it crashes (and later restarts) nodes, pauses them
  * for longer than an election timeout, partitions the network in every shape (isolate one,
@@ -6,7 +9,8 @@
  * nodes' clocks. Every choice comes from the world's seeded generator.
  */
 import type { SimNode } from './sim-node.js';
-import { TICK_MS, type World } from './world.js';
+import { TICK_MS } from './sim-types.js';
+import type { World } from './world.js';
 
 export class Nemesis {
   faults = 0;

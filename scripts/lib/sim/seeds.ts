@@ -1,4 +1,7 @@
-/** Running the simulator over seeds: the cluster size of a seed, the command that replays a failure, and the first failing seed of a range. */
+/**
+ * Running the simulator over seeds: the cluster size of a seed, the command that replays a
+ * failure, and the first failing seed of a range.
+ */
 import { runSeed, type BugName, type SimResult, type Workload } from './world.js';
 
 /** 3 nodes for seeds ≡ 0,1 (mod 4), 5 nodes otherwise: both sizes in every range. */

@@ -1,4 +1,7 @@
-/** One simulated server: a real RaftHost over a simulated disk and network endpoint, which can crash, restart, pause and tick at a skewed rate. */
+/**
+ * One simulated server: a real RaftHost over a simulated disk and network endpoint, which can
+ * crash, restart, pause and tick at a skewed rate.
+ */
 /**
  * One simulated server: a real RaftHost over a simulated disk (MemoryDurableLog whose write
  * completions are scheduled events), an in-memory snapshot store, and an endpoint of the

@@ -15,7 +15,7 @@ import { SimClients } from './clients.js';
 import { Nemesis } from './nemesis.js';
 import { SimNode, stateHash, type NodeEnvironment } from './sim-node.js';
 import { LockClients } from './lock-clients.js';
-import type { NodeId } from './sim-types.js';
+import { TICK_MS, type NodeId } from './sim-types.js';
 
 /** Names of the negative-control switches (docs/testing.md#negative-controls). */
 export const BUGS = [
@@ -75,7 +75,6 @@ export interface SimResult {
   readonly faults: number;
 }
 
-export const TICK_MS = 10;
 /** Replica state hashes are compared at every HASH_EVERY-th applied index (and at the end). */
 export const HASH_EVERY = 8;
 

@@ -51,7 +51,7 @@ export function registerCounterCommands(program: Command): void {
       process.exitCode = await runClientCommand('counter get', flags, async (ctx) => {
         const d = new DetachedSessions(ctx);
         try {
-          const value = (await d.read(flags.stale ? { op: 'counter-get', name, stale: true } : { op: 'counter-get', name })) as number;
+          const value: number = await d.read(flags.stale ? { op: 'counter-get', name, stale: true } : { op: 'counter-get', name });
           ctx.out(String(value), { name, value });
         } finally {
           d.close();

@@ -164,7 +164,7 @@ export class TestClient {
   request(body: RequestBody): Promise<ClientResponse> {
     const id = this.nextId++;
     const p = new Promise<ClientResponse>((resolve) => this.waiting.set(id, resolve));
-    this.ws.send(encodeRequest({ ...body, id } as ClientRequest));
+    this.ws.send(encodeRequest({ ...body, id }));
     return p;
   }
 

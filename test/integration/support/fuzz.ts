@@ -8,8 +8,8 @@ export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000)
 
 export interface Fuzzer {
   readonly rnd: SeededRandom;
-  randomBytes(n: number): Buffer;
-  mutate(frame: Uint8Array): Buffer;
+  readonly randomBytes: (n: number) => Buffer;
+  readonly mutate: (frame: Uint8Array) => Buffer;
 }
 
 export function createFuzzer(seed: number = FUZZ_SEED): Fuzzer {

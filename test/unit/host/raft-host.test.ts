@@ -4,9 +4,8 @@
  * when the test says so (no timers, no real time).
  */
 import { describe, expect, it } from 'vitest';
-import { SeededRandom, type Entry, type Message } from '../../../src/raft/index.js';
+import { SeededRandom, type Entry, type Message, type StateMachine } from '../../../src/raft/index.js';
 import { RaftHost, type ProposeOutcome } from '../../../src/host/raft-host.js';
-import type { StateMachine } from '../../../src/raft/index.js';
 import { MemoryDurableLog } from '../../../src/storage/memory-durable-log.js';
 import { MemorySnapshotStore } from '../../../src/storage/snapshot-store.js';
 import type { PeerTransport, TransportHandler } from '../../../src/transport/peer-transport.js';

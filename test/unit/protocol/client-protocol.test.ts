@@ -50,7 +50,7 @@ const request: fc.Arbitrary<ClientRequest> = fc.oneof(
   fc.tuple(id, writeFields, name, amount).map(([i, w, n, value]) => ({ id: i, op: 'counter-set' as const, ...w, name: n, value })),
   fc.tuple(id, writeFields, name, amount, amount).map(([i, w, n, expected, next]) => ({ id: i, op: 'counter-cas' as const, ...w, name: n, expected, next })),
   fc.tuple(id, writeFields, name).map(([i, w, n]) => ({ id: i, op: 'counter-delete' as const, ...w, name: n })),
-) as fc.Arbitrary<ClientRequest>;
+);
 
 const response: fc.Arbitrary<ClientResponse> = fc.oneof(
   fc.record(
@@ -77,7 +77,7 @@ const response: fc.Arbitrary<ClientResponse> = fc.oneof(
       { requiredKeys: ['code', 'message'] },
     ),
   }),
-) as fc.Arbitrary<ClientResponse>;
+);
 
 /** Runs `f` and returns the ClientProtocolError it threw (fails on anything else). */
 function refusal(f: () => unknown): ClientProtocolError {

@@ -104,7 +104,7 @@ describe('Figure 2 "Leaders" / §5.2–§5.3', () => {
     const n = leaderWithCommittedNoop(size);
     const li = n.status().lastIndex;
     n.raw.propose([bytes('x')]);
-    for (const m of ofType(n.flush(), 'append')) if ((acks as number[]).includes(m.to)) n.step(acceptAndReply(m));
+    for (const m of ofType(n.flush(), 'append')) if (acks.includes(m.to)) n.step(acceptAndReply(m));
     n.flush();
     expect(n.status().commit > li).toBe(committed);
   });

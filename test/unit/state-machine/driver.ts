@@ -64,7 +64,7 @@ export class Driver {
 
   /** Applies a write of `session` with its next seq (or the given one). */
   write(session: number, body: WriteBody, seq = this.nextSeq(session)): ApplyOutput {
-    return this.apply({ ...body, session, seq } as WriteCommand);
+    return this.apply({ ...body, session, seq });
   }
 
   keepAlive(session: number): ApplyOutput {

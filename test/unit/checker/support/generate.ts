@@ -10,8 +10,7 @@
  * learns an output only from an `ok` operation.
  */
 import fc from 'fast-check';
-import type { Operation } from '../../../../src/checker/index.js';
-import type { CounterInput, CounterOutput, MutexInput, MutexOutput, RegisterInput, RegisterOutput, RegisterValue } from '../../../../src/checker/index.js';
+import type { CounterInput, CounterOutput, MutexInput, MutexOutput, Operation, RegisterInput, RegisterOutput, RegisterValue } from '../../../../src/checker/index.js';
 
 export type Fate = 'ok' | 'unknown-applied' | 'unknown-skipped' | 'fail';
 
@@ -46,7 +45,7 @@ export function simulate<I, O>(plans: readonly Plan[], executor: Executor<I, O>)
     return { call, lin, ret };
   });
   const order = plans.map((_, i) => i).sort((a, b) => (times[a]?.lin ?? 0) - (times[b]?.lin ?? 0) || a - b);
-  const ops: Array<Operation<I, O> | undefined> = new Array(plans.length);
+  const ops: Array<Operation<I, O> | undefined> = new Array<Operation<I, O> | undefined>(plans.length);
   for (const i of order) {
     const p = plans[i] as Plan;
     const t = times[i] as { call: number; ret: number };

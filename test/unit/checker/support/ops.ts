@@ -2,7 +2,7 @@
  * Terse builders for hand-written histories: `h.ok('a', 0, 2, input, output)` is operation
  * "client a called at 0, returned at 2 with output". Ids are assigned in creation order.
  */
-import type { ClientId, Operation } from '../../../../src/checker/index.js';
+import type { ClientId, MutexInput, MutexOutput, Operation } from '../../../../src/checker/index.js';
 
 export interface Builder<I, O> {
   ok(client: ClientId, call: number, ret: number, input: I, output: O, key?: string): Operation<I, O>;
@@ -22,8 +22,8 @@ export function builder<I, O>(): Builder<I, O> {
 
 /** Mutex inputs and outputs for the lock models' hand-written histories. */
 export const mutexOps = {
-  acquire: (client: string): import('../../../../src/checker/index.js').MutexInput => ({ op: 'acquire', client }),
-  release: (client: string, token: number): import('../../../../src/checker/index.js').MutexInput => ({ op: 'release', client, token }),
-  granted: (token: number): import('../../../../src/checker/index.js').MutexOutput => ({ acquired: true, token }),
-  refused: { acquired: false } as import('../../../../src/checker/index.js').MutexOutput,
+  acquire: (client: string): MutexInput => ({ op: 'acquire', client }),
+  release: (client: string, token: number): MutexInput => ({ op: 'release', client, token }),
+  granted: (token: number): MutexOutput => ({ acquired: true, token }),
+  refused: { acquired: false } as MutexOutput,
 };
