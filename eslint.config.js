@@ -74,9 +74,6 @@ export default defineConfig(
           ignoreStrings: true,
           ignoreTemplateLiterals: true,
           ignoreRegExpLiterals: true,
-          // TRANSITIONAL, delete with the one-time `prettier --write .` commit: until then,
-          // skip lines without a comment (code Prettier will wrap; format:check reports it).
-          ignorePattern: String.raw`^(?!\s*\*)(?!.*(?:\/\/|\/\*)).*$`,
         },
       ],
     },

@@ -17,7 +17,11 @@ new Command()
     const top = Number(opts.top);
     if (!Number.isSafeInteger(top) || top < 1) throw new Error(`--top must be a positive integer, got ${opts.top}`);
     for (const p of paths) {
-      const files = statSync(p).isDirectory() ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(p, f)) : [p];
+      const files = statSync(p).isDirectory()
+        ? readdirSync(p)
+            .filter((f) => f.endsWith('.cpuprofile'))
+            .map((f) => join(p, f))
+        : [p];
       if (files.length === 0) process.stderr.write(`bench:profile: no .cpuprofile in ${p}\n`);
       for (const f of files) process.stdout.write(`${render(summarise(f), top)}\n\n`);
     }

@@ -33,7 +33,9 @@ function percentile(sorted: readonly number[], p: number): number {
 async function main(): Promise<void> {
   const commit = (() => {
     try {
-      return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+      return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim();
     } catch {
       return 'unknown';
     }
@@ -49,7 +51,9 @@ async function main(): Promise<void> {
     const leader = await cluster.waitForLeader(cluster.ids, 30_000);
     const address = cluster.address(leader.id);
     const payload = 'x'.repeat(Number(o.size));
-    process.stdout.write(`raftlock raw Raft benchmark: ${o.nodes} nodes on loopback, tick 50 ms, payload ${o.size} B, commit ${commit}, node ${process.version}\n`);
+    process.stdout.write(
+      `raftlock raw Raft benchmark: ${o.nodes} nodes on loopback, tick 50 ms, payload ${o.size} B, commit ${commit}, node ${process.version}\n`,
+    );
     process.stdout.write('concurrency  entries/s  fsyncs/s  entries/fsync  p50 ms  p99 ms  errors\n');
     for (const c of o.concurrency.split(',').map(Number)) {
       const fsync0 = await metric(address, 'raftlock_fsync_seconds_count');

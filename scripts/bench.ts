@@ -34,11 +34,13 @@ async function startTargets(o: BenchOptions, windowEnd: { t: number }): Promise<
   if (o.targets.includes('raftlock')) {
     if (o.runtime === 'dist' && o.build) ensureBuilt(progress);
     progress('starting a 3-node raftlock cluster...');
-    targets.push(await RaftlockTarget.start({
-      runtime: o.runtime,
-      ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
-      ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}),
-    }));
+    targets.push(
+      await RaftlockTarget.start({
+        runtime: o.runtime,
+        ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
+        ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}),
+      }),
+    );
   }
   if (o.targets.includes('etcd')) {
     const etcd = findEtcd();
@@ -67,7 +69,14 @@ async function main(): Promise<number> {
     return 2;
   }
   if (o.scale !== undefined) {
-    return runScale({ ...o.scale, runtime: o.runtime, build: o.build, json: o.json, log: progress, ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}) });
+    return runScale({
+      ...o.scale,
+      runtime: o.runtime,
+      build: o.build,
+      json: o.json,
+      log: progress,
+      ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}),
+    });
   }
 
   const out = (line: string): void => {
@@ -106,8 +115,12 @@ async function main(): Promise<number> {
   out('raftlock benchmark: closed loop, one client process, all on loopback on this machine');
   for (const l of machineLines()) out(l);
   for (const t of targets) for (const l of t.describe()) out(l);
-  out(`rows: ${o.workloads.join(', ')} at concurrency ${o.concurrency.join(', ')}; ${o.warmupMs} ms warm-up + ${o.durationMs} ms measured per row; at most ${o.maxOps} ops per row`);
-  out('columns: ops/s and latency over the measured window; errors = failed ops (whole row); retry/op = CAS conflicts or busy try-locks per op;');
+  out(
+    `rows: ${o.workloads.join(', ')} at concurrency ${o.concurrency.join(', ')}; ${o.warmupMs} ms warm-up + ${o.durationMs} ms measured per row; at most ${o.maxOps} ops per row`,
+  );
+  out(
+    'columns: ops/s and latency over the measured window; errors = failed ops (whole row); retry/op = CAS conflicts or busy try-locks per op;',
+  );
   out('         srv/cli cpu = cores used by the servers / this client; other = cores used by everything else on the machine (noise)');
   out('');
   out(tableHeader());
@@ -133,7 +146,8 @@ async function main(): Promise<number> {
             graceMs: GRACE_MS,
             serverPids: target.serverPids(),
             progress: (done, ms) => {
-              if (ms > 2_000 && Math.floor(ms / 1000) % 5 === 0) progress(`  ${target.name} ${workload} c=${concurrency}: ${done} ops after ${Math.round(ms / 1000)} s`);
+              if (ms > 2_000 && Math.floor(ms / 1000) % 5 === 0)
+                progress(`  ${target.name} ${workload} c=${concurrency}: ${done} ops after ${Math.round(ms / 1000)} s`);
             },
           });
           const notes = (await run.notes?.()) ?? '';
@@ -154,7 +168,9 @@ async function main(): Promise<number> {
         out(tableRow(row));
         if (!row.check.ok) failed = true;
         if (!row.check.ok || row.load.errors > 0) {
-          progress(`  check ${row.check.ok ? 'ok' : 'FAILED'}: ${row.check.detail}${row.load.firstError !== undefined ? `; first error: ${row.load.firstError}` : ''}`);
+          progress(
+            `  check ${row.check.ok ? 'ok' : 'FAILED'}: ${row.check.detail}${row.load.firstError !== undefined ? `; first error: ${row.load.firstError}` : ''}`,
+          );
         } else {
           progress(`  check ok: ${row.check.detail}`);
         }
@@ -168,7 +184,9 @@ async function main(): Promise<number> {
   out('');
   for (const l of targetLines(rows)) out(l);
   const checksFailed = rows.filter((r) => !r.check.ok);
-  out(`correctness: ${rows.length - checksFailed.length}/${rows.length} rows passed their check${checksFailed.length > 0 ? `; FAILED: ${checksFailed.map((r) => `${r.target} ${r.workload} c=${r.concurrency} (${r.check.detail})`).join('; ')}` : ''}`);
+  out(
+    `correctness: ${rows.length - checksFailed.length}/${rows.length} rows passed their check${checksFailed.length > 0 ? `; FAILED: ${checksFailed.map((r) => `${r.target} ${r.workload} c=${r.concurrency} (${r.check.detail})`).join('; ')}` : ''}`,
+  );
   out(`after: ${loadLine()}`);
   await stopAll();
   clearTimeout(watchdog);

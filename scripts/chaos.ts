@@ -14,8 +14,12 @@ import { runChaos } from './chaos/run.js';
 import { NEMESES, type NemesisName } from './chaos/nemesis.js';
 
 function list<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const i of items) if (!allowed.includes(i as T)) throw new Error(`${flag}: unknown ${JSON.stringify(i)} (known: ${allowed.join(', ')})`);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const i of items)
+    if (!allowed.includes(i as T)) throw new Error(`${flag}: unknown ${JSON.stringify(i)} (known: ${allowed.join(', ')})`);
   return [...new Set(items)] as T[];
 }
 
@@ -30,27 +34,50 @@ const program = new Command()
   .option('--seed <n>', 'seed of the nemesis and the workload (default: random, printed)')
   .option('--out <dir>', 'where data, logs, history.json, nemesis.json, summary.json and report.html go')
   .option('--no-fencing', 'the resource accepts writes from any holder (negative control: must fail under pauses)')
-  .action(async (opts: { nodes: string; duration: string; nemesis: string; workload: string; clients: string; seed?: string; out?: string; fencing: boolean }) => {
-    const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 1_000_000);
-    if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got ${opts.seed}`);
-    const clients = Number(opts.clients);
-    if (!Number.isSafeInteger(clients) || clients < 1 || clients > 256) throw new Error(`--clients must be 1..256, got ${opts.clients}`);
-    const durationMs = parseDuration(opts.duration, '--duration');
-    if (durationMs < 5_000) throw new Error('--duration must be at least 5s');
-    const nemeses = opts.nemesis === 'none' ? [] : list<NemesisName>(opts.nemesis, NEMESES, '--nemesis');
-    const workloads = list(opts.workload, ['counters', 'locks'] as const, '--workload');
-    if (workloads.length === 0) throw new Error('--workload: give counters, locks or both');
-    const out = opts.out ?? join('chaos-runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-seed-${seed}`);
-    const log = (line: string): void => {
-      process.stderr.write(`[chaos] ${line}\n`);
-    };
-    log(`seed ${seed}; ${opts.nodes} nodes, ${clients} clients, ${workloads.join('+')}, nemesis ${nemeses.join(',') || 'none'}, ${opts.duration}, fencing ${opts.fencing ? 'on' : 'OFF'}; out ${out}`);
-    const s = await runChaos({ nodes: Number(opts.nodes) as 3 | 5, durationMs, nemeses, workloads, clients, seed, out, fencing: opts.fencing, log });
-    for (const a of s.anomalies.slice(0, 10)) log(`anomaly (${a.kind}): ${a.message}`);
-    log(`report: ${join(out, 'report.html')}`);
-    process.stdout.write(`chaos: ${s.verdict}, ${s.ops.checked} ops checked, ${s.faults} faults, ${s.anomalies.length} anomalies\n`);
-    process.exitCode = s.verdict === 'pass' ? 0 : 1;
-  });
+  .action(
+    async (opts: {
+      nodes: string;
+      duration: string;
+      nemesis: string;
+      workload: string;
+      clients: string;
+      seed?: string;
+      out?: string;
+      fencing: boolean;
+    }) => {
+      const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 1_000_000);
+      if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got ${opts.seed}`);
+      const clients = Number(opts.clients);
+      if (!Number.isSafeInteger(clients) || clients < 1 || clients > 256) throw new Error(`--clients must be 1..256, got ${opts.clients}`);
+      const durationMs = parseDuration(opts.duration, '--duration');
+      if (durationMs < 5_000) throw new Error('--duration must be at least 5s');
+      const nemeses = opts.nemesis === 'none' ? [] : list<NemesisName>(opts.nemesis, NEMESES, '--nemesis');
+      const workloads = list(opts.workload, ['counters', 'locks'] as const, '--workload');
+      if (workloads.length === 0) throw new Error('--workload: give counters, locks or both');
+      const out = opts.out ?? join('chaos-runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-seed-${seed}`);
+      const log = (line: string): void => {
+        process.stderr.write(`[chaos] ${line}\n`);
+      };
+      log(
+        `seed ${seed}; ${opts.nodes} nodes, ${clients} clients, ${workloads.join('+')}, nemesis ${nemeses.join(',') || 'none'}, ${opts.duration}, fencing ${opts.fencing ? 'on' : 'OFF'}; out ${out}`,
+      );
+      const s = await runChaos({
+        nodes: Number(opts.nodes) as 3 | 5,
+        durationMs,
+        nemeses,
+        workloads,
+        clients,
+        seed,
+        out,
+        fencing: opts.fencing,
+        log,
+      });
+      for (const a of s.anomalies.slice(0, 10)) log(`anomaly (${a.kind}): ${a.message}`);
+      log(`report: ${join(out, 'report.html')}`);
+      process.stdout.write(`chaos: ${s.verdict}, ${s.ops.checked} ops checked, ${s.faults} faults, ${s.anomalies.length} anomalies\n`);
+      process.exitCode = s.verdict === 'pass' ? 0 : 1;
+    },
+  );
 
 // Interrupted: exit at once; the exit hooks SIGKILL the nodes and client processes this run
 // started (by their PIDs). The records written so far stay in --out.

@@ -52,7 +52,15 @@ let failedSeeds = 0;
 const started = performance.now();
 for (const [k, seed] of seeds.entries()) {
   const nodes = o.nodes !== undefined ? (Number(o.nodes) as 3 | 5) : nodesFor(seed);
-  const r = runSeed({ seed, events, nodes, workload: o.workload, ...(o.bug !== undefined ? { bug: o.bug } : {}), trace: o.trace, checkDurableClaims: o.durableClaims });
+  const r = runSeed({
+    seed,
+    events,
+    nodes,
+    workload: o.workload,
+    ...(o.bug !== undefined ? { bug: o.bug } : {}),
+    trace: o.trace,
+    checkDurableClaims: o.durableClaims,
+  });
   totalEvents += r.events + r.livenessEvents;
   if (r.violations.length > 0) {
     violations += r.violations.length;

@@ -58,36 +58,70 @@ export class EtcdCluster {
     const peer = ports.slice(members);
     const names = client.map((_, i) => `m${i + 1}`);
     const initial = names.map((n, i) => `${n}=http://127.0.0.1:${String(peer[i])}`).join(',');
-    const cluster = new EtcdCluster(dir, etcd.bin, etcd.version, client.map((p) => `127.0.0.1:${p}`));
+    const cluster = new EtcdCluster(
+      dir,
+      etcd.bin,
+      etcd.version,
+      client.map((p) => `127.0.0.1:${p}`),
+    );
     try {
       names.forEach((name, i) => {
         const c = `http://127.0.0.1:${String(client[i])}`;
         const p = `http://127.0.0.1:${String(peer[i])}`;
-        cluster.procs.push(ServerProcess.start(`etcd ${name}`, etcd.bin, [
-          '--name', name,
-          '--data-dir', join(dir, name),
-          '--listen-client-urls', c,
-          '--advertise-client-urls', c,
-          '--listen-peer-urls', p,
-          '--initial-advertise-peer-urls', p,
-          '--initial-cluster', initial,
-          '--initial-cluster-token', `raftlock-bench-${process.pid}`,
-          '--initial-cluster-state', 'new',
-          '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'warn',
-        ], join(dir, `${name}.log`)));
+        cluster.procs.push(
+          ServerProcess.start(
+            `etcd ${name}`,
+            etcd.bin,
+            [
+              '--name',
+              name,
+              '--data-dir',
+              join(dir, name),
+              '--listen-client-urls',
+              c,
+              '--advertise-client-urls',
+              c,
+              '--listen-peer-urls',
+              p,
+              '--initial-advertise-peer-urls',
+              p,
+              '--initial-cluster',
+              initial,
+              '--initial-cluster-token',
+              `raftlock-bench-${process.pid}`,
+              '--initial-cluster-state',
+              'new',
+              '--logger',
+              'zap',
+              '--log-outputs',
+              'stderr',
+              '--log-level',
+              'warn',
+            ],
+            join(dir, `${name}.log`),
+          ),
+        );
       });
-      await waitFor('every etcd member to report healthy', async () => {
-        for (const p of cluster.procs) if (!p.running) throw new Error(`${p.label} exited during start-up; log ${p.logFile}:\n${p.logTail()}`);
-        const ok = await Promise.all(cluster.endpoints.map(async (e) => {
-          try {
-            const res = await fetch(`http://${e}/health`, { signal: AbortSignal.timeout(2_000) });
-            return res.ok && ((await res.json()) as { health?: string }).health === 'true';
-          } catch {
-            return false;
-          }
-        }));
-        return ok.every(Boolean) ? true : undefined;
-      }, 30_000, 200);
+      await waitFor(
+        'every etcd member to report healthy',
+        async () => {
+          for (const p of cluster.procs)
+            if (!p.running) throw new Error(`${p.label} exited during start-up; log ${p.logFile}:\n${p.logTail()}`);
+          const ok = await Promise.all(
+            cluster.endpoints.map(async (e) => {
+              try {
+                const res = await fetch(`http://${e}/health`, { signal: AbortSignal.timeout(2_000) });
+                return res.ok && ((await res.json()) as { health?: string }).health === 'true';
+              } catch {
+                return false;
+              }
+            }),
+          );
+          return ok.every(Boolean) ? true : undefined;
+        },
+        30_000,
+        200,
+      );
     } catch (err) {
       await cluster.destroy();
       throw err;

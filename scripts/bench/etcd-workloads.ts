@@ -49,7 +49,10 @@ export class EtcdTarget implements Target {
   }
 
   describe(): string[] {
-    return [`etcd: ${this.cluster.describe()}`, `etcd client: etcd3@${this.clientVersion} (@grpc/grpc-js), one Etcd3 client with all members' endpoints`];
+    return [
+      `etcd: ${this.cluster.describe()}`,
+      `etcd client: etcd3@${this.clientVersion} (@grpc/grpc-js), one Etcd3 client with all members' endpoints`,
+    ];
   }
 
   serverPids(): number[] {
@@ -66,7 +69,11 @@ export class EtcdTarget implements Target {
     const { EtcdLockFailedError } = this.mod;
     let retries = 0;
     const cleanup = async (): Promise<void> => {
-      await client.delete().prefix(`${pfx}/`).exec().catch(() => {});
+      await client
+        .delete()
+        .prefix(`${pfx}/`)
+        .exec()
+        .catch(() => {});
     };
 
     switch (workload) {
@@ -82,7 +89,11 @@ export class EtcdTarget implements Target {
             const rev = kv !== undefined ? kv.mod_revision : 0;
             let res;
             try {
-              res = await client.if(key, 'Mod', '==', rev).then(client.put(key).value(String(cur + 1))).else(client.get(key)).commit();
+              res = await client
+                .if(key, 'Mod', '==', rev)
+                .then(client.put(key).value(String(cur + 1)))
+                .else(client.get(key))
+                .commit();
             } catch (err) {
               tally.unknown(key); // the Txn may have been applied
               throw err;
@@ -118,7 +129,10 @@ export class EtcdTarget implements Target {
             reads++;
             if (v !== expected) wrong++;
           },
-          verify: async () => ({ ok: wrong === 0 && reads > 0, detail: `${reads} linearizable reads, ${wrong} returned a value other than ${expected}` }),
+          verify: async () => ({
+            ok: wrong === 0 && reads > 0,
+            detail: `${reads} linearizable reads, ${wrong} returned a value other than ${expected}`,
+          }),
           retries: () => 0,
           close: cleanup,
         };
@@ -151,7 +165,10 @@ export class EtcdTarget implements Target {
           },
           async verify(): Promise<Check> {
             const left = await client.getAll().prefix(`${pfx}/`).keys();
-            return { ok: obs.ok && left.length === 0 && obs.grants > 0, detail: `${obs.summary()}; ${left.length === 0 ? 'no lock keys left behind' : `${left.length} lock keys left behind`}` };
+            return {
+              ok: obs.ok && left.length === 0 && obs.grants > 0,
+              detail: `${obs.summary()}; ${left.length === 0 ? 'no lock keys left behind' : `${left.length} lock keys left behind`}`,
+            };
           },
           retries: () => retries,
           close: cleanup,
@@ -161,7 +178,11 @@ export class EtcdTarget implements Target {
   }
 
   async stop(): Promise<void> {
-    await this.client.delete().prefix('bench/').exec().catch(() => {});
+    await this.client
+      .delete()
+      .prefix('bench/')
+      .exec()
+      .catch(() => {});
     this.client.close();
     await this.cluster.destroy();
   }

@@ -15,7 +15,9 @@ export interface MemoryUsage {
 
 /** Sends CDP commands over one WebSocket, matching answers by id. */
 async function withSession<T>(port: number, fn: (call: (method: string, params?: object) => Promise<unknown>) => Promise<T>): Promise<T> {
-  const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`, { signal: AbortSignal.timeout(5_000) })).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`, { signal: AbortSignal.timeout(5_000) })).json()) as Array<{
+    webSocketDebuggerUrl: string;
+  }>;
   const url = list[0]?.webSocketDebuggerUrl;
   if (url === undefined) throw new Error(`no inspector target on 127.0.0.1:${port}`);
   const ws = new WebSocket(url, { perMessageDeflate: false });
@@ -55,7 +57,9 @@ export async function measuredMemory(port: number): Promise<MemoryUsage> {
   return withSession(port, async (call) => {
     await call('HeapProfiler.collectGarbage');
     await call('HeapProfiler.collectGarbage'); // a second pass frees what the first one's finalizers released
-    const r = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result: { value: string } };
+    const r = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as {
+      result: { value: string };
+    };
     return JSON.parse(r.result.value) as MemoryUsage;
   });
 }

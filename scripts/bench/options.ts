@@ -23,15 +23,20 @@ export interface BenchOptions {
 }
 
 function list<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const i of items) if (!allowed.includes(i as T)) throw new Error(`${flag}: unknown ${JSON.stringify(i)} (known: ${allowed.join(', ')})`);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const i of items)
+    if (!allowed.includes(i as T)) throw new Error(`${flag}: unknown ${JSON.stringify(i)} (known: ${allowed.join(', ')})`);
   if (items.length === 0) throw new Error(`${flag}: give at least one of ${allowed.join(', ')}`);
   return [...new Set(items)] as T[];
 }
 
 function count(value: string, flag: string, min: number, max: number): number {
   const n = Number(value.replace(/_/g, ''));
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`${flag}: expected an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new Error(`${flag}: expected an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -45,8 +50,15 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     .option('--duration <d>', 'measured window per row', '10s')
     .option('--warmup <d>', 'un-measured warm-up before each window', '1s')
     .option('--max-ops <n>', 'upper bound of operations per row (warm-up included)', '2000000')
-    .option('--json', 'stdout: one JSON object per row {target, workload, concurrency, opsPerSec, p50Ms, p99Ms, p999Ms, errors}; the rest goes to stderr')
-    .addOption(new Option('--runtime <r>', 'run the raftlock nodes from the built dist/ or from src/ via tsx').choices(['dist', 'source']).default('dist'))
+    .option(
+      '--json',
+      'stdout: one JSON object per row {target, workload, concurrency, opsPerSec, p50Ms, p99Ms, p999Ms, errors}; the rest goes to stderr',
+    )
+    .addOption(
+      new Option('--runtime <r>', 'run the raftlock nodes from the built dist/ or from src/ via tsx')
+        .choices(['dist', 'source'])
+        .default('dist'),
+    )
     .option('--no-build', 'do not rebuild dist/ even if src/ is newer')
     .option('--cpu-prof <dir>', 'write a V8 CPU profile of every raftlock node into <dir> (summarise: npm run bench:profile -- <dir>)')
     .option('--scale', 'run the scale benchmark instead: many counters and sessions in one cluster (memory, snapshot, restart)')
@@ -57,8 +69,20 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     .configureOutput({ writeOut: (s) => process.stderr.write(s), writeErr: (s) => process.stderr.write(s) });
   program.parse([...argv], { from: 'user' });
   const o = program.opts<{
-    target: string; workload: string; concurrency: string; duration: string; warmup: string; maxOps: string; json?: boolean;
-    runtime: Runtime; build: boolean; cpuProf?: string; scale?: boolean; scaleCounters: string; scaleSessions: string; snapshotEvery?: string;
+    target: string;
+    workload: string;
+    concurrency: string;
+    duration: string;
+    warmup: string;
+    maxOps: string;
+    json?: boolean;
+    runtime: Runtime;
+    build: boolean;
+    cpuProf?: string;
+    scale?: boolean;
+    scaleCounters: string;
+    scaleSessions: string;
+    snapshotEvery?: string;
   }>();
   const concurrency = [...new Set(o.concurrency.split(',').map((s) => count(s.trim(), '--concurrency', 1, 1024)))];
   const durationMs = parseDuration(o.duration, '--duration');
@@ -77,6 +101,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     build: o.build,
     cpuProfDir: o.cpuProf,
     snapshotEvery: o.snapshotEvery !== undefined ? count(o.snapshotEvery, '--snapshot-every', 0, 100_000_000) : undefined,
-    scale: o.scale === true ? { counters: count(o.scaleCounters, '--scale-counters', 1, 10_000_000), sessions: count(o.scaleSessions, '--scale-sessions', 0, 1_000_000) } : undefined,
+    scale:
+      o.scale === true
+        ? {
+            counters: count(o.scaleCounters, '--scale-counters', 1, 10_000_000),
+            sessions: count(o.scaleSessions, '--scale-sessions', 0, 1_000_000),
+          }
+        : undefined,
   };
 }

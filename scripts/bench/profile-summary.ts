@@ -78,7 +78,9 @@ export function summarise(file: string): ProfileSummary {
 export function render(s: ProfileSummary, top: number): string {
   const busy = s.totalMs - s.idleMs;
   const pct = (ms: number): string => `${((ms / Math.max(1, busy)) * 100).toFixed(1).padStart(5)}%`;
-  const lines = [`${basename(s.file)}: ${(s.totalMs / 1000).toFixed(1)} s profiled, ${(busy / 1000).toFixed(1)} s busy (percentages are of busy time)`];
+  const lines = [
+    `${basename(s.file)}: ${(s.totalMs / 1000).toFixed(1)} s profiled, ${(busy / 1000).toFixed(1)} s busy (percentages are of busy time)`,
+  ];
   lines.push('  by package / file:');
   for (const g of s.groups.filter((x) => x.group !== '(idle)').slice(0, top)) lines.push(`    ${pct(g.selfMs)}  ${g.group}`);
   lines.push('  functions by self time:');

@@ -104,7 +104,10 @@ export class RaftlockTarget implements Target {
   }
 
   describe(): string[] {
-    return [`raftlock: ${describeCluster(this.cluster)}`, 'raftlock client: the SDK (src/client), one WebSocket client per process (per worker in lock-hot)'];
+    return [
+      `raftlock: ${describeCluster(this.cluster)}`,
+      'raftlock client: the SDK (src/client), one WebSocket client per process (per worker in lock-hot)',
+    ];
   }
 
   serverPids(): number[] {
@@ -164,7 +167,10 @@ export class RaftlockTarget implements Target {
             reads++;
             if (v !== expected) wrong++;
           },
-          verify: async () => ({ ok: wrong === 0 && reads > 0, detail: `${reads} linearizable reads, ${wrong} returned a value other than ${expected}` }),
+          verify: async () => ({
+            ok: wrong === 0 && reads > 0,
+            detail: `${reads} linearizable reads, ${wrong} returned a value other than ${expected}`,
+          }),
           retries: () => 0,
           close: async () => {},
         };
@@ -176,7 +182,11 @@ export class RaftlockTarget implements Target {
         const own: RaftlockClient[] = [];
         if (workload === 'lock-hot') {
           for (let i = 0; i < concurrency; i += 16) {
-            const batch = await Promise.all(Array.from({ length: Math.min(16, concurrency - i) }, (_, k) => connect({ endpoints: this.cluster.endpoints, clientId: `bench-w${i + k}` })));
+            const batch = await Promise.all(
+              Array.from({ length: Math.min(16, concurrency - i) }, (_, k) =>
+                connect({ endpoints: this.cluster.endpoints, clientId: `bench-w${i + k}` }),
+              ),
+            );
             own.push(...batch);
           }
         }
@@ -195,9 +205,13 @@ export class RaftlockTarget implements Target {
             const left: string[] = [];
             await inBatches([...new Set(names)], 16, async (n) => {
               const info = await client.lockInfo(n);
-              if (info.holder !== undefined || info.waiters !== 0) left.push(`${n}: ${info.holder !== undefined ? 'held' : 'free'}, ${info.waiters} waiting`);
+              if (info.holder !== undefined || info.waiters !== 0)
+                left.push(`${n}: ${info.holder !== undefined ? 'held' : 'free'}, ${info.waiters} waiting`);
             });
-            return { ok: obs.ok && left.length === 0 && obs.grants > 0, detail: `${obs.summary()}; ${left.length === 0 ? 'all locks free afterwards' : `left behind: ${left.slice(0, 3).join('; ')}`}` };
+            return {
+              ok: obs.ok && left.length === 0 && obs.grants > 0,
+              detail: `${obs.summary()}; ${left.length === 0 ? 'all locks free afterwards' : `left behind: ${left.slice(0, 3).join('; ')}`}`,
+            };
           },
           retries: () => 0,
           close: async () => {

@@ -33,8 +33,19 @@ export function jsonRow(r: Row): string {
 }
 
 const COLUMNS: ReadonlyArray<readonly [string, number]> = [
-  ['target', 8], ['workload', 16], ['conc', 4], ['ops/s', 9], ['p50 ms', 8], ['p99 ms', 8], ['p99.9 ms', 8],
-  ['errors', 6], ['retry/op', 8], ['srv cpu', 7], ['cli cpu', 7], ['other', 5], ['check', 5],
+  ['target', 8],
+  ['workload', 16],
+  ['conc', 4],
+  ['ops/s', 9],
+  ['p50 ms', 8],
+  ['p99 ms', 8],
+  ['p99.9 ms', 8],
+  ['errors', 6],
+  ['retry/op', 8],
+  ['srv cpu', 7],
+  ['cli cpu', 7],
+  ['other', 5],
+  ['check', 5],
 ];
 
 function fmtMs(ms: number): string {
@@ -47,10 +58,12 @@ export function fmtRate(x: number): string {
 }
 
 function line(cells: readonly string[]): string {
-  return cells.map((c, i) => {
-    const [, w] = COLUMNS[i] ?? ['', 0];
-    return i < 2 ? c.padEnd(w) : c.padStart(w);
-  }).join('  ');
+  return cells
+    .map((c, i) => {
+      const [, w] = COLUMNS[i] ?? ['', 0];
+      return i < 2 ? c.padEnd(w) : c.padStart(w);
+    })
+    .join('  ');
 }
 
 export function tableHeader(): string {
@@ -99,7 +112,8 @@ const TARGETS: ReadonlyArray<{ workload: WorkloadName; opsPerSec: number; vsEtcd
 
 /** Lines comparing the measured rows with the targets (only for rows that were run). */
 export function targetLines(rows: readonly Row[]): string[] {
-  const find = (t: TargetName, w: WorkloadName, c: number): Row | undefined => rows.find((r) => r.target === t && r.workload === w && r.concurrency === c);
+  const find = (t: TargetName, w: WorkloadName, c: number): Row | undefined =>
+    rows.find((r) => r.target === t && r.workload === w && r.concurrency === c);
   const mark = (ok: boolean): string => (ok ? 'met ' : 'MISS');
   const out: string[] = [];
   for (const t of TARGETS) {

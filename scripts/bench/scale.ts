@@ -52,29 +52,45 @@ async function memoryOfAll(ports: ReadonlyMap<number, number>): Promise<Map<numb
 }
 
 /** Creates `n` counters with `clients` SDK clients × `perClient` workers; returns errors seen. */
-async function loadCounters(endpoints: readonly string[], n: number, log: (l: string) => void): Promise<{ ms: number; errors: number; unknown: Set<number> }> {
-  const clients: RaftlockClient[] = await Promise.all(Array.from({ length: 4 }, (_, k) => connect({ endpoints: [...endpoints], clientId: `scale-${k}` })));
+async function loadCounters(
+  endpoints: readonly string[],
+  n: number,
+  log: (l: string) => void,
+): Promise<{ ms: number; errors: number; unknown: Set<number> }> {
+  const clients: RaftlockClient[] = await Promise.all(
+    Array.from({ length: 4 }, (_, k) => connect({ endpoints: [...endpoints], clientId: `scale-${k}` })),
+  );
   let next = 0;
   let done = 0;
   let errors = 0;
   const unknown = new Set<number>();
   const t0 = performance.now();
   const deadline = t0 + PHASE_LIMIT_MS;
-  const ticker = setInterval(() => log(`  counters: ${done.toLocaleString('en-US')} / ${n.toLocaleString('en-US')} (${Math.round(done / ((performance.now() - t0) / 1000))}/s)`), 10_000);
+  const ticker = setInterval(
+    () =>
+      log(
+        `  counters: ${done.toLocaleString('en-US')} / ${n.toLocaleString('en-US')} (${Math.round(done / ((performance.now() - t0) / 1000))}/s)`,
+      ),
+    10_000,
+  );
   try {
-    await Promise.all(clients.flatMap((c) => Array.from({ length: 64 }, async () => {
-      while (next < n && performance.now() < deadline) {
-        const i = next++;
-        try {
-          await c.counter(`scale/counter-${i}`).add(1);
-          done++;
-        } catch {
-          errors++;
-          unknown.add(i);
-          await sleep(5);
-        }
-      }
-    })));
+    await Promise.all(
+      clients.flatMap((c) =>
+        Array.from({ length: 64 }, async () => {
+          while (next < n && performance.now() < deadline) {
+            const i = next++;
+            try {
+              await c.counter(`scale/counter-${i}`).add(1);
+              done++;
+            } catch {
+              errors++;
+              unknown.add(i);
+              await sleep(5);
+            }
+          }
+        }),
+      ),
+    );
   } finally {
     clearInterval(ticker);
     await Promise.all(clients.map((c) => c.close()));
@@ -88,7 +104,11 @@ async function loadCounters(endpoints: readonly string[], n: number, log: (l: st
  * to the leader, following the leader when it changes. `open-session` carries no sequence
  * number, so a retry after a lost answer may open one extra session (counted as a retry).
  */
-async function openSessions(cluster: ProcessCluster, n: number, log: (l: string) => void): Promise<{ ms: number; opened: number; retries: number; firstError?: string }> {
+async function openSessions(
+  cluster: ProcessCluster,
+  n: number,
+  log: (l: string) => void,
+): Promise<{ ms: number; opened: number; retries: number; firstError?: string }> {
   let conn: Promise<Connection> | undefined;
   const connection = (): Promise<Connection> => {
     conn ??= (async () => {
@@ -108,9 +128,10 @@ async function openSessions(cluster: ProcessCluster, n: number, log: (l: string)
    * run with elections (open-session is not idempotent).
    */
   const retire = (c: Connection): void => {
-    if (conn !== undefined) void conn.then((cur) => {
-      if (cur === c) conn = undefined;
-    });
+    if (conn !== undefined)
+      void conn.then((cur) => {
+        if (cur === c) conn = undefined;
+      });
     retired.add(c);
   };
   const retired = new Set<Connection>();
@@ -120,39 +141,51 @@ async function openSessions(cluster: ProcessCluster, n: number, log: (l: string)
   let firstError: string | undefined;
   const t0 = performance.now();
   const deadline = t0 + PHASE_LIMIT_MS;
-  const ticker = setInterval(() => log(`  sessions: ${opened.toLocaleString('en-US')} / ${n.toLocaleString('en-US')} (${retries} retries)`), 10_000);
+  const ticker = setInterval(
+    () => log(`  sessions: ${opened.toLocaleString('en-US')} / ${n.toLocaleString('en-US')} (${retries} retries)`),
+    10_000,
+  );
   try {
-    await Promise.all(Array.from({ length: 256 }, async () => {
-      while (next < n && performance.now() < deadline) {
-        next++;
-        for (;;) {
-          if (performance.now() > deadline) throw new Error(`session load gave up after ${PHASE_LIMIT_MS / 60_000} min`);
-          const c = await connection();
-          let r;
-          try {
-            r = await c.send({ op: 'open-session', ttlMs: 600_000 }).response;
-          } catch (err) {
-            firstError ??= err instanceof Error ? err.message : String(err);
+    await Promise.all(
+      Array.from({ length: 256 }, async () => {
+        while (next < n && performance.now() < deadline) {
+          next++;
+          for (;;) {
+            if (performance.now() > deadline) throw new Error(`session load gave up after ${PHASE_LIMIT_MS / 60_000} min`);
+            const c = await connection();
+            let r;
+            try {
+              r = await c.send({ op: 'open-session', ttlMs: 600_000 }).response;
+            } catch (err) {
+              firstError ??= err instanceof Error ? err.message : String(err);
+              retries++;
+              reset(c);
+              await sleep(50);
+              continue;
+            }
+            if (r.ok) {
+              opened++;
+              break;
+            }
+            firstError ??= `${r.error.code}: ${r.error.message}`;
             retries++;
-            reset(c);
+            if (r.error.code !== 'UNAVAILABLE' && r.error.code !== 'NOT_LEADER')
+              throw new Error(
+                `open-session refused: ${r.error.code}: ${r.error.message} (after ${retries} retries; first failure: ${firstError ?? 'none'})`,
+              );
+            retire(c); // leadership moved (or is moving): find the leader again
             await sleep(50);
-            continue;
           }
-          if (r.ok) {
-            opened++;
-            break;
-          }
-          firstError ??= `${r.error.code}: ${r.error.message}`;
-          retries++;
-          if (r.error.code !== 'UNAVAILABLE' && r.error.code !== 'NOT_LEADER') throw new Error(`open-session refused: ${r.error.code}: ${r.error.message} (after ${retries} retries; first failure: ${firstError ?? 'none'})`);
-          retire(c); // leadership moved (or is moving): find the leader again
-          await sleep(50);
         }
-      }
-    }));
+      }),
+    );
   } finally {
     clearInterval(ticker);
-    if (conn !== undefined) void conn.then((c) => c.close(), () => undefined);
+    if (conn !== undefined)
+      void conn.then(
+        (c) => c.close(),
+        () => undefined,
+      );
     for (const c of retired) c.close();
   }
   return { ms: performance.now() - t0, opened, retries, ...(firstError !== undefined ? { firstError } : {}) };
@@ -171,7 +204,12 @@ function newestSnapshot(dir: string): { index: number; bytes: number } | undefin
 }
 
 /** Asks node `id` for a snapshot; resolves when its file is in place, with timing and size. */
-async function timeSnapshot(cluster: ProcessCluster, id: number, probe: RaftlockClient, probeName: string): Promise<{ ms: number; bytes: number; index: number; maxStallMs: number }> {
+async function timeSnapshot(
+  cluster: ProcessCluster,
+  id: number,
+  probe: RaftlockClient,
+  probeName: string,
+): Promise<{ ms: number; bytes: number; index: number; maxStallMs: number }> {
   const dir = join(cluster.dir, 'data', `node-${id}`, 'snapshots');
   const before = newestSnapshot(dir)?.index ?? 0;
   let maxStallMs = 0;
@@ -179,18 +217,29 @@ async function timeSnapshot(cluster: ProcessCluster, id: number, probe: Raftlock
   const prober = (async () => {
     while (probing) {
       const t = performance.now();
-      await probe.counter(probeName).get().catch(() => undefined);
+      await probe
+        .counter(probeName)
+        .get()
+        .catch(() => undefined);
       maxStallMs = Math.max(maxStallMs, performance.now() - t);
       await sleep(10);
     }
   })();
   const t0 = performance.now();
-  const res = await fetch(`http://${cluster.addresses.get(id) ?? ''}/admin/snapshot`, { method: 'POST', signal: AbortSignal.timeout(60_000) });
+  const res = await fetch(`http://${cluster.addresses.get(id) ?? ''}/admin/snapshot`, {
+    method: 'POST',
+    signal: AbortSignal.timeout(60_000),
+  });
   if (!res.ok) throw new Error(`POST /admin/snapshot on node ${id}: HTTP ${res.status}`);
-  const snap = await waitFor(`node ${id}'s snapshot file`, async () => {
-    const s = newestSnapshot(dir);
-    return s !== undefined && s.index > before ? s : undefined;
-  }, 120_000, 10);
+  const snap = await waitFor(
+    `node ${id}'s snapshot file`,
+    async () => {
+      const s = newestSnapshot(dir);
+      return s !== undefined && s.index > before ? s : undefined;
+    },
+    120_000,
+    10,
+  );
   const ms = performance.now() - t0;
   await sleep(200);
   probing = false;
@@ -204,26 +253,32 @@ export async function runScale(o: ScaleOptions): Promise<number> {
   };
   if (o.runtime === 'dist' && o.build) ensureBuilt(o.log);
   const inspectPorts = new Map<number, number>((await freePorts(3)).map((p, k) => [k + 1, p]));
-  const cluster = await startBenchCluster({
-    runtime: o.runtime,
-    ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}),
-    // Slack for opens left in doubt by a lost connection (open-session is not idempotent):
-    // snapshots of 1M counters can block a node past the election timeout during the load.
-    limits: { maxSessions: o.sessions + Math.max(5_000, Math.ceil(o.sessions / 20)) },
-    nodeArgs: (id) => [`--inspect=127.0.0.1:${String(inspectPorts.get(id))}`],
-  }, false);
+  const cluster = await startBenchCluster(
+    {
+      runtime: o.runtime,
+      ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}),
+      // Slack for opens left in doubt by a lost connection (open-session is not idempotent):
+      // snapshots of 1M counters can block a node past the election timeout during the load.
+      limits: { maxSessions: o.sessions + Math.max(5_000, Math.ceil(o.sessions / 20)) },
+      nodeArgs: (id) => [`--inspect=127.0.0.1:${String(inspectPorts.get(id))}`],
+    },
+    false,
+  );
   const probeName = 'scale/probe';
   try {
     await cluster.waitForLeaderHealth(30_000);
     out('raftlock scale benchmark');
     for (const l of machineLines()) out(l);
     out(`raftlock: ${describeCluster(cluster)}`);
-    out(`load: ${o.counters.toLocaleString('en-US')} counters (scale/counter-<i>, one add each, 4 clients x 64 in flight), then ${o.sessions.toLocaleString('en-US')} sessions (TTL 10 min, 256 in flight)`);
+    out(
+      `load: ${o.counters.toLocaleString('en-US')} counters (scale/counter-<i>, one add each, 4 clients x 64 in flight), then ${o.sessions.toLocaleString('en-US')} sessions (TTL 10 min, 256 in flight)`,
+    );
 
     const base = await memoryOfAll(inspectPorts);
     const probe = await connect({ endpoints: cluster.endpoints, clientId: 'scale-probe' });
     await probe.counter(probeName).set(7);
-    const mem = (m: Map<number, MemoryUsage>, k: 'heapUsed' | 'rss' = 'heapUsed'): string => cluster.ids.map((id) => `${((m.get(id)?.[k] ?? 0) / MiB).toFixed(0)}`).join('/');
+    const mem = (m: Map<number, MemoryUsage>, k: 'heapUsed' | 'rss' = 'heapUsed'): string =>
+      cluster.ids.map((id) => `${((m.get(id)?.[k] ?? 0) / MiB).toFixed(0)}`).join('/');
     const per = (a: Map<number, MemoryUsage>, b: Map<number, MemoryUsage>, n: number, k: 'heapUsed' | 'rss'): string =>
       n === 0 ? '-' : cluster.ids.map((id) => `${Math.round(((b.get(id)?.[k] ?? 0) - (a.get(id)?.[k] ?? 0)) / n)}`).join('/');
     /** Snapshots every node in turn (leader first); the log is compacted behind each snapshot. */
@@ -235,7 +290,9 @@ export async function runScale(o: ScaleOptions): Promise<number> {
         await probe.counter(probeName).set(7); // something applied since the last snapshot, so one is taken
         const r = await timeSnapshot(cluster, id, probe, probeName);
         worst = Math.max(worst, r.ms);
-        out(`snapshot with ${what}, node ${id}${id === leaderId ? ' (leader)' : ''}: ${r.ms.toFixed(0)} ms, ${(r.bytes / MiB).toFixed(1)} MiB at index ${r.index}; longest linearizable read meanwhile ${r.maxStallMs.toFixed(0)} ms`);
+        out(
+          `snapshot with ${what}, node ${id}${id === leaderId ? ' (leader)' : ''}: ${r.ms.toFixed(0)} ms, ${(r.bytes / MiB).toFixed(1)} MiB at index ${r.index}; longest linearizable read meanwhile ${r.maxStallMs.toFixed(0)} ms`,
+        );
         await sleep(1_000); // the log compaction that follows the snapshot
       }
       return worst;
@@ -245,7 +302,9 @@ export async function runScale(o: ScaleOptions): Promise<number> {
     o.log(`loading ${o.counters} counters...`);
     const c = await loadCounters(cluster.endpoints, o.counters, o.log);
     const elections1 = await cluster.elections();
-    out(`counters loaded in ${(c.ms / 1000).toFixed(1)} s (${Math.round(o.counters / (c.ms / 1000))}/s, ${c.errors} errors, ${elections1 - elections0} elections meanwhile)`);
+    out(
+      `counters loaded in ${(c.ms / 1000).toFixed(1)} s (${Math.round(o.counters / (c.ms / 1000))}/s, ${c.errors} errors, ${elections1 - elections0} elections meanwhile)`,
+    );
     const snapCountersMs = await snapshotAll(`${o.counters.toLocaleString('en-US')} counters`);
     const afterCounters = await memoryOfAll(inspectPorts);
 
@@ -253,40 +312,61 @@ export async function runScale(o: ScaleOptions): Promise<number> {
     o.log(`opening ${o.sessions} sessions on the leader (node ${leader.id})...`);
     const elections1b = await cluster.elections();
     const s = o.sessions > 0 ? await openSessions(cluster, o.sessions, o.log) : { ms: 0, opened: 0, retries: 0 };
-    out(`sessions opened in ${(s.ms / 1000).toFixed(1)} s (${s.opened} opened, ${s.retries} retried${'firstError' in s && s.firstError !== undefined ? ` (first: ${s.firstError})` : ''}, ${(await cluster.elections()) - elections1b} elections meanwhile)`);
-    const snapAllMs = o.sessions > 0 ? await snapshotAll(`${o.counters.toLocaleString('en-US')} counters + ${s.opened.toLocaleString('en-US')} sessions`) : snapCountersMs;
+    out(
+      `sessions opened in ${(s.ms / 1000).toFixed(1)} s (${s.opened} opened, ${s.retries} retried${'firstError' in s && s.firstError !== undefined ? ` (first: ${s.firstError})` : ''}, ${(await cluster.elections()) - elections1b} elections meanwhile)`,
+    );
+    const snapAllMs =
+      o.sessions > 0
+        ? await snapshotAll(`${o.counters.toLocaleString('en-US')} counters + ${s.opened.toLocaleString('en-US')} sessions`)
+        : snapCountersMs;
     const afterSessions = await memoryOfAll(inspectPorts);
     const elections2 = await cluster.elections();
     out(`elections from the end of the counter load to here (timed snapshots, sessions): ${elections2 - elections1}`);
     await probe.close();
     const worstSnapMs = Math.max(snapCountersMs, snapAllMs);
 
-    out(`heapUsed after full GC, MiB (nodes 1/2/3): empty ${mem(base)}; with the counters ${mem(afterCounters)}; + sessions ${mem(afterSessions)} (RSS ${mem(afterSessions, 'rss')})`);
-    out(`memory per counter, bytes (nodes 1/2/3): heap ${per(base, afterCounters, o.counters, 'heapUsed')}, rss ${per(base, afterCounters, o.counters, 'rss')}`);
-    out(`memory per session, bytes (nodes 1/2/3): heap ${per(afterCounters, afterSessions, s.opened, 'heapUsed')}, rss ${per(afterCounters, afterSessions, s.opened, 'rss')} (RSS deltas are noisy: freed memory goes back to the OS)`);
+    out(
+      `heapUsed after full GC, MiB (nodes 1/2/3): empty ${mem(base)}; with the counters ${mem(afterCounters)}; + sessions ${mem(afterSessions)} (RSS ${mem(afterSessions, 'rss')})`,
+    );
+    out(
+      `memory per counter, bytes (nodes 1/2/3): heap ${per(base, afterCounters, o.counters, 'heapUsed')}, rss ${per(base, afterCounters, o.counters, 'rss')}`,
+    );
+    out(
+      `memory per session, bytes (nodes 1/2/3): heap ${per(afterCounters, afterSessions, s.opened, 'heapUsed')}, rss ${per(afterCounters, afterSessions, s.opened, 'rss')} (RSS deltas are noisy: freed memory goes back to the OS)`,
+    );
 
     o.log('restarting all nodes...');
     await Promise.all(cluster.ids.map((id) => cluster.stop(id)));
     const t0 = performance.now();
     for (const id of cluster.ids) cluster.start(id);
     const firstAnswer = new Map<number, number>();
-    const answered = waitFor('every node to answer /healthz', async () => {
-      for (const id of cluster.ids) {
-        if (!firstAnswer.has(id) && (await cluster.health(id)) !== undefined) firstAnswer.set(id, performance.now() - t0);
-      }
-      return firstAnswer.size === cluster.ids.length ? true : undefined;
-    }, 120_000, 20);
+    const answered = waitFor(
+      'every node to answer /healthz',
+      async () => {
+        for (const id of cluster.ids) {
+          if (!firstAnswer.has(id) && (await cluster.health(id)) !== undefined) firstAnswer.set(id, performance.now() - t0);
+        }
+        return firstAnswer.size === cluster.ids.length ? true : undefined;
+      },
+      120_000,
+      20,
+    );
     let serving: RaftlockClient | undefined;
     let value: number | undefined;
-    await waitFor('a linearizable read after the restart', async () => {
-      try {
-        serving ??= await connect({ endpoints: cluster.endpoints, clientId: 'scale-after', timeoutMs: 2_000, connectTimeoutMs: 500 });
-        value = await serving.counter(probeName).get({ timeoutMs: 1_000 });
-        return true;
-      } catch {
-        return undefined;
-      }
-    }, 120_000, 10);
+    await waitFor(
+      'a linearizable read after the restart',
+      async () => {
+        try {
+          serving ??= await connect({ endpoints: cluster.endpoints, clientId: 'scale-after', timeoutMs: 2_000, connectTimeoutMs: 500 });
+          value = await serving.counter(probeName).get({ timeoutMs: 1_000 });
+          return true;
+        } catch {
+          return undefined;
+        }
+      },
+      120_000,
+      10,
+    );
     const restartMs = performance.now() - t0;
     await answered;
     const sample = Array.from({ length: 200 }, (_, k) => Math.floor((k * o.counters) / 200));
@@ -297,26 +377,41 @@ export async function runScale(o: ScaleOptions): Promise<number> {
     }
     await (serving as RaftlockClient).close();
     const afterRestart = await memoryOfAll(inspectPorts);
-    out(`restart to serving: ${restartMs.toFixed(0)} ms from spawning the 3 nodes to the first linearizable read (value ${String(value)}, expected 7); nodes answered /healthz after ${cluster.ids.map((id) => `${Math.round(firstAnswer.get(id) ?? NaN)}`).join('/')} ms`);
-    out(`after the restart: heapUsed after full GC, MiB ${mem(afterRestart)}; ${sample.length - wrong}/${sample.length} sampled counters read 1`);
+    out(
+      `restart to serving: ${restartMs.toFixed(0)} ms from spawning the 3 nodes to the first linearizable read (value ${String(value)}, expected 7); nodes answered /healthz after ${cluster.ids.map((id) => `${Math.round(firstAnswer.get(id) ?? NaN)}`).join('/')} ms`,
+    );
+    out(
+      `after the restart: heapUsed after full GC, MiB ${mem(afterRestart)}; ${sample.length - wrong}/${sample.length} sampled counters read 1`,
+    );
 
     const leaderNow = await cluster.waitForLeaderHealth(60_000);
     const statusT0 = performance.now();
     await cluster.status(leaderNow.id);
     const statusMs = performance.now() - statusT0;
-    out(`GET /status on the leader with this state: ${statusMs.toFixed(0)} ms (it encodes and hashes a full snapshot for its digest, on the event loop)`);
-    out(`targets: snapshot of ${o.counters.toLocaleString('en-US')} counters <= 2 s: ${worstSnapMs <= 2_000 ? 'met' : 'MISS'} (slowest node ${worstSnapMs.toFixed(0)} ms); restart to serving <= 5 s: ${restartMs <= 5_000 ? 'met' : 'MISS'} (${restartMs.toFixed(0)} ms)`);
+    out(
+      `GET /status on the leader with this state: ${statusMs.toFixed(0)} ms (it encodes and hashes a full snapshot for its digest, on the event loop)`,
+    );
+    out(
+      `targets: snapshot of ${o.counters.toLocaleString('en-US')} counters <= 2 s: ${worstSnapMs <= 2_000 ? 'met' : 'MISS'} (slowest node ${worstSnapMs.toFixed(0)} ms); restart to serving <= 5 s: ${restartMs <= 5_000 ? 'met' : 'MISS'} (${restartMs.toFixed(0)} ms)`,
+    );
     out(`after: ${loadLine()}`);
     if (o.json) {
       const heapPer = (a: Map<number, MemoryUsage>, b: Map<number, MemoryUsage>, n: number): number =>
         n === 0 ? NaN : Math.round(Math.max(...cluster.ids.map((id) => (b.get(id)?.heapUsed ?? 0) - (a.get(id)?.heapUsed ?? 0))) / n);
-      process.stdout.write(`${JSON.stringify({
-        counters: o.counters, sessions: s.opened,
-        heapBytesPerCounter: heapPer(base, afterCounters, o.counters),
-        heapBytesPerSession: heapPer(afterCounters, afterSessions, s.opened),
-        snapshotMs: Math.round(worstSnapMs), restartToServingMs: Math.round(restartMs), statusMs: Math.round(statusMs),
-        loadCountersPerSec: Math.round(o.counters / (c.ms / 1000)), electionsDuringLoad: elections1 - elections0, errors: c.errors + wrong,
-      })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({
+          counters: o.counters,
+          sessions: s.opened,
+          heapBytesPerCounter: heapPer(base, afterCounters, o.counters),
+          heapBytesPerSession: heapPer(afterCounters, afterSessions, s.opened),
+          snapshotMs: Math.round(worstSnapMs),
+          restartToServingMs: Math.round(restartMs),
+          statusMs: Math.round(statusMs),
+          loadCountersPerSec: Math.round(o.counters / (c.ms / 1000)),
+          electionsDuringLoad: elections1 - elections0,
+          errors: c.errors + wrong,
+        })}\n`,
+      );
     }
     return wrong === 0 && value === 7 ? 0 : 1;
   } finally {

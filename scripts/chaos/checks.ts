@@ -4,7 +4,16 @@
  * left out (they did not take effect); unknown ones may or may not have. An inconclusive check
  * is an anomaly, never a pass.
  */
-import { check, counterModel, leaseMutexModel, type CounterInput as CheckerCounterInput, type CounterOutput, type MutexInput, type MutexOutput, type Operation } from '../../src/checker/index.js';
+import {
+  check,
+  counterModel,
+  leaseMutexModel,
+  type CounterInput as CheckerCounterInput,
+  type CounterOutput,
+  type MutexInput,
+  type MutexOutput,
+  type Operation,
+} from '../../src/checker/index.js';
 import type { Anomaly, Bucket, CounterInput, HistoryOp, LockInput } from '../lib/chaos/types.js';
 
 function toOperation<I, O>(op: HistoryOp, input: I): Operation<I, O> {
@@ -22,7 +31,9 @@ function toOperation<I, O>(op: HistoryOp, input: I): Operation<I, O> {
 
 /** The checker's inputs for the counter operations of a run. */
 export function counterOperations(history: readonly HistoryOp[]): Operation<CheckerCounterInput, CounterOutput>[] {
-  return history.filter((op) => op.kind === 'counter' && op.status !== 'fail').map((op) => toOperation<CheckerCounterInput, CounterOutput>(op, op.input as CounterInput));
+  return history
+    .filter((op) => op.kind === 'counter' && op.status !== 'fail')
+    .map((op) => toOperation<CheckerCounterInput, CounterOutput>(op, op.input as CounterInput));
 }
 
 /** The checker's inputs for the lock operations of a run (the client becomes part of the input). */
@@ -31,7 +42,8 @@ export function lockOperations(history: readonly HistoryOp[]): Operation<MutexIn
     .filter((op) => op.kind === 'lock' && op.status !== 'fail')
     .map((op) => {
       const li = op.input as LockInput;
-      const input: MutexInput = li.op === 'acquire' ? { op: 'acquire', client: op.client } : { op: 'release', client: op.client, token: li.token };
+      const input: MutexInput =
+        li.op === 'acquire' ? { op: 'acquire', client: op.client } : { op: 'release', client: op.client, token: li.token };
       return toOperation<MutexInput, MutexOutput>(op, input);
     });
 }
@@ -49,7 +61,12 @@ export function checkHistory(history: readonly HistoryOp[], budgetMs: number): {
       checked += p.operations;
       if (p.result === 'ok') continue;
       if (p.result === 'inconclusive') {
-        anomalies.push({ kind: 'inconclusive', key: p.key, message: `the ${name} history of ${p.key} could not be checked within the time budget (${p.operations} operations)`, ops: [] });
+        anomalies.push({
+          kind: 'inconclusive',
+          key: p.key,
+          message: `the ${name} history of ${p.key} could not be checked within the time budget (${p.operations} operations)`,
+          ops: [],
+        });
         continue;
       }
       const a = p.anomaly;

@@ -35,7 +35,6 @@ export interface NemesisTarget {
   readonly log: (line: string) => void;
 }
 
-
 /** The nemesis kinds a run may enable. */
 export const NEMESES = ['kill', 'pause', 'partition', 'clock'] as const;
 export type NemesisName = (typeof NEMESES)[number];
@@ -130,9 +129,11 @@ export class Nemesis {
         const shape = this.r.pick(['random node', 'leader', 'minority', 'majority'] as const);
         const leader = await this.leaderOr(this.r.pick(ids));
         const victims =
-          shape === 'random node' ? [this.r.pick(ids)]
-          : shape === 'leader' ? [leader]
-          : this.r.shuffle(ids).slice(0, shape === 'minority' ? minority : majority);
+          shape === 'random node'
+            ? [this.r.pick(ids)]
+            : shape === 'leader'
+              ? [leader]
+              : this.r.shuffle(ids).slice(0, shape === 'minority' ? minority : majority);
         const id = this.begin('kill', `kill -9 ${shape} (node ${victims.join(', ')}), restart after`, victims);
         await Promise.all(victims.map((v) => c.kill(v)));
         await this.hold(id, 500 + this.r.int(1_000), untilMs, () => {
@@ -150,7 +151,11 @@ export class Nemesis {
           }
           const w = holders.length > 0 ? this.r.pick(holders) : this.r.pick(this.t.workers);
           const what = w.holding.size > 0 ? `holding ${[...w.holding].join(', ')}` : 'holding no lock';
-          const id = this.begin('pause-client', `SIGSTOP client process ${w.worker} (${what}) for ${longPause} ms, longer than the ${this.t.sessionTtlMs} ms session TTL`, []);
+          const id = this.begin(
+            'pause-client',
+            `SIGSTOP client process ${w.worker} (${what}) for ${longPause} ms, longer than the ${this.t.sessionTtlMs} ms session TTL`,
+            [],
+          );
           w.pause();
           await this.hold(id, longPause, untilMs, () => w.resume());
           return;
@@ -159,7 +164,11 @@ export class Nemesis {
         const victim = shape === 'leader' ? await this.leaderOr(this.r.pick(ids)) : this.r.pick(ids);
         const long = this.r.next() < 0.3;
         const ms = long ? longPause : shortPause;
-        const id = this.begin('pause', `SIGSTOP ${shape} (node ${victim}) for ${ms} ms, longer than the ${long ? `${this.t.sessionTtlMs} ms session TTL` : `${this.t.electionTimeoutMs} ms election timeout`}`, [victim]);
+        const id = this.begin(
+          'pause',
+          `SIGSTOP ${shape} (node ${victim}) for ${ms} ms, longer than the ${long ? `${this.t.sessionTtlMs} ms session TTL` : `${this.t.electionTimeoutMs} ms election timeout`}`,
+          [victim],
+        );
         c.pause(victim);
         await this.hold(id, ms, untilMs, () => c.resume(victim));
         return;
@@ -196,7 +205,9 @@ export class Nemesis {
           const rest = ids.filter((x) => x !== v);
           const mute = this.r.next() < 0.5;
           for (const o of rest) c.block(mute ? v : o, mute ? o : v);
-          description = mute ? `one-way partition: node ${v} hears the others but is not heard` : `one-way partition: node ${v} is heard but hears nothing`;
+          description = mute
+            ? `one-way partition: node ${v} hears the others but is not heard`
+            : `one-way partition: node ${v} is heard but hears nothing`;
           nodes = [v];
         }
         const id = this.begin('partition', description, nodes);

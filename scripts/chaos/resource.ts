@@ -30,7 +30,9 @@ export class FencedResource {
  */
 export function checkResource(log: readonly ResourceWrite[], history: readonly HistoryOp[]): Anomaly[] {
   const grantOf = (lock: string, token: number): number[] =>
-    history.filter((op) => op.key === lock && op.input.op === 'acquire' && (op.output as { token?: number } | undefined)?.token === token).map((op) => op.id);
+    history
+      .filter((op) => op.key === lock && op.input.op === 'acquire' && (op.output as { token?: number } | undefined)?.token === token)
+      .map((op) => op.id);
   const anomalies: Anomaly[] = [];
   const highest = new Map<string, { token: number; client: string }>();
   const owner = new Map<string, string>();
@@ -39,7 +41,12 @@ export function checkResource(log: readonly ResourceWrite[], history: readonly H
     const k = `${w.lock}#${w.token}`;
     const o = owner.get(k);
     if (o !== undefined && o !== w.client) {
-      anomalies.push({ kind: 'stale-write', key: w.lock, message: `token ${w.token} of ${w.lock} was used by two clients (${o} and ${w.client})`, ops: grantOf(w.lock, w.token) });
+      anomalies.push({
+        kind: 'stale-write',
+        key: w.lock,
+        message: `token ${w.token} of ${w.lock} was used by two clients (${o} and ${w.client})`,
+        ops: grantOf(w.lock, w.token),
+      });
     }
     owner.set(k, w.client);
     const h = highest.get(w.lock);

@@ -94,7 +94,15 @@ class Worker implements PausableWorker {
 export async function runChaos(o: ChaosOptions): Promise<Summary> {
   mkdirSync(o.out, { recursive: true });
   const startedAt = new Date().toISOString();
-  const cluster = await ProcessCluster.create({ nodes: o.nodes, dir: o.out, clusterId: 'chaos', tickMs: TICK_MS, electionTicks: ELECTION_TICKS, snapshotEvery: 2_000, peerLinks: true });
+  const cluster = await ProcessCluster.create({
+    nodes: o.nodes,
+    dir: o.out,
+    clusterId: 'chaos',
+    tickMs: TICK_MS,
+    electionTicks: ELECTION_TICKS,
+    snapshotEvery: 2_000,
+    peerLinks: true,
+  });
   const workers: Worker[] = [];
   const history: HistoryOp[] = [];
   const resource = new FencedResource(o.fencing);
@@ -146,11 +154,31 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
     let k = 0;
     for (const wk of workers) {
       const roles = Array.from({ length: wk.clients }, () => o.workloads[k++ % o.workloads.length] as 'counters' | 'locks');
-      wk.send({ type: 'start', worker: wk.worker, endpoints: cluster.endpoints, clients: wk.clients, roles, seed: o.seed, t0, sessionTtlMs: SESSION_TTL_MS, opTimeoutMs: OP_TIMEOUT_MS, keyEpochMs: 4_000, counterKeys: 3, locks: 2 });
+      wk.send({
+        type: 'start',
+        worker: wk.worker,
+        endpoints: cluster.endpoints,
+        clients: wk.clients,
+        roles,
+        seed: o.seed,
+        t0,
+        sessionTtlMs: SESSION_TTL_MS,
+        opTimeoutMs: OP_TIMEOUT_MS,
+        keyEpochMs: 4_000,
+        counterKeys: 3,
+        locks: 2,
+      });
     }
 
-    const nemesis = new Nemesis({ cluster, workers, clock, electionTimeoutMs: TICK_MS * ELECTION_TICKS, sessionTtlMs: SESSION_TTL_MS, log: o.log }, o.nemeses, o.seed);
-    const progress = setInterval(() => o.log(`t=${(clock() / 1000).toFixed(0)}s ops=${history.length} faults=${nemesis.events.length}`), 10_000);
+    const nemesis = new Nemesis(
+      { cluster, workers, clock, electionTimeoutMs: TICK_MS * ELECTION_TICKS, sessionTtlMs: SESSION_TTL_MS, log: o.log },
+      o.nemeses,
+      o.seed,
+    );
+    const progress = setInterval(
+      () => o.log(`t=${(clock() / 1000).toFixed(0)}s ops=${history.length} faults=${nemesis.events.length}`),
+      10_000,
+    );
     const running = o.nemeses.length > 0 ? nemesis.run(o.durationMs) : Promise.resolve();
     while (clock() < o.durationMs) await sleep(100);
     nemesis.stop();
@@ -161,7 +189,10 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
     // several election timeouts, 500 ms here, once every fault is gone).
     await nemesis.healAll();
     const healedAt = clock();
-    const leader = await cluster.waitForLeader(cluster.ids, 30_000).then((s) => s.id, () => undefined);
+    const leader = await cluster.waitForLeader(cluster.ids, 30_000).then(
+      (s) => s.id,
+      () => undefined,
+    );
     const leaderAfterHealMs = leader === undefined ? null : Math.round(clock() - healedAt);
     o.log(`healed at ${(healedAt / 1000).toFixed(1)}s; leader ${leader ?? 'none'} after ${leaderAfterHealMs ?? '-'} ms`);
 
@@ -170,26 +201,49 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
     const durationMs = Math.round(clock());
 
     // Every replica must reach the same state: same applied index, same digest.
-    const converged = await waitFor('replicas at one applied index', async () => {
-      const sts = await cluster.statuses();
-      if (sts.length !== o.nodes) return undefined;
-      const applied = new Set(sts.map((s) => s.applied));
-      return applied.size === 1 ? sts : undefined;
-    }, 20_000).catch(() => undefined);
+    const converged = await waitFor(
+      'replicas at one applied index',
+      async () => {
+        const sts = await cluster.statuses();
+        if (sts.length !== o.nodes) return undefined;
+        const applied = new Set(sts.map((s) => s.applied));
+        return applied.size === 1 ? sts : undefined;
+      },
+      20_000,
+    ).catch(() => undefined);
     const stateHashes: Record<string, string> = {};
     for (const s of converged ?? (await cluster.statuses())) stateHashes[String(s.id)] = s.digest;
     const hashesEqual = converged !== undefined && new Set(Object.values(stateHashes)).size === 1;
 
     const anomalies: Anomaly[] = [];
     if (leaderAfterHealMs === null || leaderAfterHealMs > 3_000) {
-      anomalies.push({ kind: 'no-leader-after-heal', message: leaderAfterHealMs === null ? 'no leader within 30 s of the last heal' : `the leader came ${leaderAfterHealMs} ms after the last heal (bar: 3,000 ms)`, ops: [] });
+      anomalies.push({
+        kind: 'no-leader-after-heal',
+        message:
+          leaderAfterHealMs === null
+            ? 'no leader within 30 s of the last heal'
+            : `the leader came ${leaderAfterHealMs} ms after the last heal (bar: 3,000 ms)`,
+        ops: [],
+      });
     }
-    if (!hashesEqual) anomalies.push({ kind: 'replicas-diverged', message: converged === undefined ? 'the replicas did not reach one applied index within 20 s' : `state hashes differ at one applied index: ${JSON.stringify(stateHashes)}`, ops: [] });
+    if (!hashesEqual)
+      anomalies.push({
+        kind: 'replicas-diverged',
+        message:
+          converged === undefined
+            ? 'the replicas did not reach one applied index within 20 s'
+            : `state hashes differ at one applied index: ${JSON.stringify(stateHashes)}`,
+        ops: [],
+      });
     // A client process that did not report everything leaves operations out of the history,
     // which could hide an anomaly or invent one: the run cannot be judged.
     const silent = workers.filter((w) => !w.reportedAll).map((w) => w.worker);
     if (errors.length > 0 || silent.length > 0) {
-      anomalies.push({ kind: 'inconclusive', message: `client processes failed (${errors.slice(0, 3).join('; ') || `no final report from ${silent.join(', ')}`})`, ops: [] });
+      anomalies.push({
+        kind: 'inconclusive',
+        message: `client processes failed (${errors.slice(0, 3).join('; ') || `no final report from ${silent.join(', ')}`})`,
+        ops: [],
+      });
     }
     o.log(`checking ${history.length} operations…`);
     const checked = checkHistory(history, 120_000);

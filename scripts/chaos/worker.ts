@@ -11,7 +11,15 @@
  * - `unknown`: anything else for a write, including `SESSION_EXPIRED` with `outcomeUnknown` (a
  *   retried write on an ended session gets it even if the first attempt was applied: dedup.ts).
  */
-import { connect, LockTimeoutError, NotHeldError, RaftlockError, SessionExpiredError, UnavailableError, type RaftlockClient } from '../../src/client/index.js';
+import {
+  connect,
+  LockTimeoutError,
+  NotHeldError,
+  RaftlockError,
+  SessionExpiredError,
+  UnavailableError,
+  type RaftlockClient,
+} from '../../src/client/index.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { Rng } from '../lib/rng.js';
 import type { CounterInput, HistoryOp, LockInput } from '../lib/chaos/types.js';
@@ -24,7 +32,6 @@ const send = (m: FromWorker): void => {
   if (!finished) process.send?.(m);
 };
 
-
 let cfg: Start;
 let stopping = false;
 const pending = new Map<object, Omit<HistoryOp, 'id' | 'status' | 'return'>>();
@@ -36,7 +43,13 @@ const clock = (): number => performance.timeOrigin + performance.now() - cfg.t0;
 type Base = Omit<HistoryOp, 'id' | 'status' | 'return' | 'output' | 'error' | 'call'>;
 
 /** Runs one operation and reports it; returns the outcome for the workload's own logic. */
-async function record<T>(base: Base, write: boolean, fn: () => Promise<T>, output: (v: T) => unknown, catchOk?: (err: unknown) => unknown): Promise<{ ok: true; value: T | undefined; output: unknown } | { ok: false }> {
+async function record<T>(
+  base: Base,
+  write: boolean,
+  fn: () => Promise<T>,
+  output: (v: T) => unknown,
+  catchOk?: (err: unknown) => unknown,
+): Promise<{ ok: true; value: T | undefined; output: unknown } | { ok: false }> {
   const token = {};
   const call = clock();
   pending.set(token, { ...base, call });
@@ -87,23 +100,48 @@ async function counterClient(name: string, r: Rng): Promise<void> {
       const base = (input: CounterInput): Base => ({ client: name, worker: cfg.worker, kind: 'counter', key, input });
       if (p < 0.35) {
         const delta = 1 + r.int(5);
-        const res = await record(base({ op: 'add', delta }), true, () => c.add(delta), (v) => v);
+        const res = await record(
+          base({ op: 'add', delta }),
+          true,
+          () => c.add(delta),
+          (v) => v,
+        );
         if (res.ok) seen.set(key, res.output as number);
       } else if (p < 0.45) {
         const delta = -(1 + r.int(3));
-        const res = await record(base({ op: 'add', delta }), true, () => c.add(delta), (v) => v);
+        const res = await record(
+          base({ op: 'add', delta }),
+          true,
+          () => c.add(delta),
+          (v) => v,
+        );
         if (res.ok) seen.set(key, res.output as number);
       } else if (p < 0.55) {
         const value = r.int(100);
-        const res = await record(base({ op: 'set', value }), true, () => c.set(value), (v) => v);
+        const res = await record(
+          base({ op: 'set', value }),
+          true,
+          () => c.set(value),
+          (v) => v,
+        );
         if (res.ok) seen.set(key, value);
       } else if (p < 0.7) {
         const expected = seen.get(key) ?? 0;
         const next = expected + 1 + r.int(3);
-        const res = await record(base({ op: 'cas', expected, next }), true, () => c.compareAndSet(expected, next), (v) => v);
+        const res = await record(
+          base({ op: 'cas', expected, next }),
+          true,
+          () => c.compareAndSet(expected, next),
+          (v) => v,
+        );
         if (res.ok && res.output === true) seen.set(key, next);
       } else {
-        const res = await record(base({ op: 'get' }), false, () => c.get(), (v) => v);
+        const res = await record(
+          base({ op: 'get' }),
+          false,
+          () => c.get(),
+          (v) => v,
+        );
         if (res.ok) seen.set(key, res.output as number);
       }
       await sleep(5 + r.int(20));
@@ -147,7 +185,13 @@ async function lockClient(name: string, r: Rng): Promise<void> {
         await sleep(20 + r.int(80));
         await resourceWrite(key, name, lock.fencingToken);
         send({ type: 'holding', lock: key, client: name, holding: false });
-        await record(base({ op: 'release', token: lock.fencingToken }), true, () => lock.release(), () => 'ok', (err) => (err instanceof NotHeldError ? 'NOT_HELD' : undefined));
+        await record(
+          base({ op: 'release', token: lock.fencingToken }),
+          true,
+          () => lock.release(),
+          () => 'ok',
+          (err) => (err instanceof NotHeldError ? 'NOT_HELD' : undefined),
+        );
       }
       await sleep(10 + r.int(40));
     }
@@ -162,9 +206,11 @@ async function run(start: Start): Promise<void> {
   for (let k = 0; k < start.clients; k++) {
     const name = `w${start.worker}c${k}`;
     const r = new Rng(start.seed * 1_000_003 + start.worker * 7_919 + k);
-    loops.push((start.roles[k] === 'locks' ? lockClient : counterClient)(name, r).catch((err: unknown) => {
-      send({ type: 'error', message: `${name}: ${(err as Error).stack ?? String(err)}` });
-    }));
+    loops.push(
+      (start.roles[k] === 'locks' ? lockClient : counterClient)(name, r).catch((err: unknown) => {
+        send({ type: 'error', message: `${name}: ${(err as Error).stack ?? String(err)}` });
+      }),
+    );
   }
   send({ type: 'ready' });
   await stopped;

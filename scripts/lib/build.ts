@@ -25,10 +25,16 @@ export function ensureBuilt(log: (line: string) => void, force = false): 'fresh'
   if (!force && existsSync(main) && statSync(main).mtimeMs >= newestMtime(join(REPO, 'src'))) return 'fresh';
   log('building dist/ (tsc -p tsconfig.build.json) because src/ changed since the last build...');
   try {
-    execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json')], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+    execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json')], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 300_000,
+    });
   } catch (err) {
     const out = (err as { stdout?: Buffer }).stdout?.toString() ?? String(err);
-    throw new Error(`the build failed (run \`npm run build\` to see why, or pass --runtime source):\n${out.split('\n').slice(0, 20).join('\n')}`);
+    throw new Error(
+      `the build failed (run \`npm run build\` to see why, or pass --runtime source):\n${out.split('\n').slice(0, 20).join('\n')}`,
+    );
   }
   return 'built';
 }

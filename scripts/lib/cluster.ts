@@ -301,21 +301,31 @@ export class ProcessCluster {
    * returns its status. Fails at once, with its log, if one of them exited without being told.
    */
   async waitForLeader(ids: readonly number[] = this.runningIds(), timeoutMs = 15_000): Promise<NodeStatus> {
-    return waitFor(`a leader agreed by nodes ${ids.join(',')}`, async () => {
-      this.throwIfCrashed(ids);
-      return this.agreedLeader(ids);
-    }, timeoutMs);
+    return waitFor(
+      `a leader agreed by nodes ${ids.join(',')}`,
+      async () => {
+        this.throwIfCrashed(ids);
+        return this.agreedLeader(ids);
+      },
+      timeoutMs,
+    );
   }
 
   /** Like {@link waitForLeader} for every node, through `/healthz` only (cheap whatever the state size). */
   async waitForLeaderHealth(timeoutMs: number): Promise<{ id: number; term: number }> {
-    return waitFor('a leader agreed on by every node (healthz)', async () => {
-      this.throwIfCrashed(this.ids);
-      const hs = await Promise.all(this.ids.map((id) => this.health(id)));
-      const first = hs[0];
-      if (first === undefined || first.leader === 0) return undefined;
-      return hs.every((h) => h !== undefined && h.leader === first.leader && h.term === first.term) ? { id: first.leader, term: first.term } : undefined;
-    }, timeoutMs);
+    return waitFor(
+      'a leader agreed on by every node (healthz)',
+      async () => {
+        this.throwIfCrashed(this.ids);
+        const hs = await Promise.all(this.ids.map((id) => this.health(id)));
+        const first = hs[0];
+        if (first === undefined || first.leader === 0) return undefined;
+        return hs.every((h) => h !== undefined && h.leader === first.leader && h.term === first.term)
+          ? { id: first.leader, term: first.term }
+          : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** Elections started so far by all nodes together (`raftlock_elections_total` from /metrics). */
@@ -338,7 +348,11 @@ export class ProcessCluster {
    */
   async propose(id: number, data: string, timeoutMs = 5000): Promise<{ index: number } | { error: string; leader?: number }> {
     try {
-      const res = await fetch(`http://${this.address(id)}/admin/propose`, { method: 'POST', body: data, signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(`http://${this.address(id)}/admin/propose`, {
+        method: 'POST',
+        body: data,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       const body = (await res.json()) as { index?: number; error?: { code: string; leader?: number } };
       if (res.ok && typeof body.index === 'number') return { index: body.index };
       return { error: body.error?.code ?? `HTTP ${res.status}`, ...(body.error?.leader ? { leader: body.error.leader } : {}) };
@@ -349,7 +363,8 @@ export class ProcessCluster {
 
   /** A node that exited without being told to, with the end of its log, if any. */
   deadNode(): string | undefined {
-    for (const p of this.procs.values()) if (p.crashed) return `${p.label} (pid ${p.pid}) exited by itself; log ${p.logFile}:\n${p.logTail(10)}`;
+    for (const p of this.procs.values())
+      if (p.crashed) return `${p.label} (pid ${p.pid}) exited by itself; log ${p.logFile}:\n${p.logTail(10)}`;
     return undefined;
   }
 

@@ -31,7 +31,14 @@ export class ServerProcess {
   }
 
   /** Spawns `command args` with stdout and stderr appended to `logFile`. */
-  static start(label: string, command: string, args: readonly string[], logFile: string, env: NodeJS.ProcessEnv = process.env, cwd?: string): ServerProcess {
+  static start(
+    label: string,
+    command: string,
+    args: readonly string[],
+    logFile: string,
+    env: NodeJS.ProcessEnv = process.env,
+    cwd?: string,
+  ): ServerProcess {
     const fd = openSync(logFile, 'a');
     try {
       const child = spawn(command, [...args], { stdio: ['ignore', fd, fd], env, ...(cwd !== undefined ? { cwd } : {}) });

@@ -28,7 +28,12 @@ const FIRST_PAUSE_MS = 5;
  * with {@link WaitTimeout} once `timeoutMs` (monotonic clock) has passed after a failed check,
  * and at once with the error of a `check` that throws.
  */
-export async function waitFor<T>(what: string, check: () => T | PromiseLike<T>, timeoutMs = 20_000, everyMs = 50): Promise<Exclude<T, undefined | false>> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | PromiseLike<T>,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<Exclude<T, undefined | false>> {
   const deadline = performance.now() + timeoutMs;
   let pause = Math.min(FIRST_PAUSE_MS, everyMs);
   for (let checks = 1; ; checks++) {

@@ -44,7 +44,8 @@ export function bruteForceCheck<State, Input, Output>(
   const pieces = options.partition === false ? [{ key: '*', operations: kept }] : model.partition(kept);
   const witnesses: { key: string; order: OperationId[] }[] = [];
   for (const piece of pieces) {
-    if (piece.operations.length > max) throw new RangeError(`brute force: ${piece.operations.length} operations in ${JSON.stringify(piece.key)}, limit ${max}`);
+    if (piece.operations.length > max)
+      throw new RangeError(`brute force: ${piece.operations.length} operations in ${JSON.stringify(piece.key)}, limit ${max}`);
     const order = searchPiece(model, piece.operations);
     if (order === null) return { result: 'illegal' };
     witnesses.push({ key: piece.key, order: order.map((op) => op.id) });
@@ -69,7 +70,10 @@ function stepKeyed<State, Input, Output>(
   return after;
 }
 
-function searchPiece<State, Input, Output>(model: Model<State, Input, Output>, ops: readonly Operation<Input, Output>[]): Operation<Input, Output>[] | null {
+function searchPiece<State, Input, Output>(
+  model: Model<State, Input, Output>,
+  ops: readonly Operation<Input, Output>[],
+): Operation<Input, Output>[] | null {
   const known = ops.filter((op) => op.status === 'ok');
   const unknown = ops.filter((op) => op.status === 'unknown');
   for (let subset = 0; subset < 2 ** unknown.length; subset++) {
@@ -92,7 +96,12 @@ function permute<State, Input, Output>(
     if (left.some((other) => other !== op && effectiveReturn(other) < op.call)) continue;
     const after = stepKeyed(model, states, op);
     if (after === null) continue;
-    const found = permute(model, left.filter((o) => o !== op), [...done, op], after);
+    const found = permute(
+      model,
+      left.filter((o) => o !== op),
+      [...done, op],
+      after,
+    );
     if (found !== null) return found;
   }
   return null;
@@ -127,7 +136,8 @@ export function verifyLinearization<State, Input, Output>(
     for (let b = a + 1; b < ops.length; b++) {
       const early = ops[a] as Operation<Input, Output>;
       const late = ops[b] as Operation<Input, Output>;
-      if (effectiveReturn(late) < early.call) return `operation ${String(late.id)} returned before ${String(early.id)} was called but is ordered after it`;
+      if (effectiveReturn(late) < early.call)
+        return `operation ${String(late.id)} returned before ${String(early.id)} was called but is ordered after it`;
     }
   }
   let states: KeyedStates<State> = new Map();

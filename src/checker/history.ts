@@ -114,7 +114,11 @@ export function eventsToOperations<Input, Output>(
   options: EventConversionOptions = {},
 ): Operation<Input, Output>[] {
   const mode = timestampMode(events, options.timestamps ?? 'auto');
-  interface Pending { readonly index: number; readonly event: InvokeEvent<Input>; readonly call: number }
+  interface Pending {
+    readonly index: number;
+    readonly event: InvokeEvent<Input>;
+    readonly call: number;
+  }
   const pending = new Map<ClientId, Pending>();
   const slots: Array<Operation<Input, Output> | null> = [];
   let lastTime = -Infinity;
@@ -144,7 +148,8 @@ export function eventsToOperations<Input, Output>(
       slots.push(null);
       return;
     }
-    if (open === undefined) throw new HistoryError(`event ${position}: ${event.type} for process ${String(event.process)} with no pending operation`);
+    if (open === undefined)
+      throw new HistoryError(`event ${position}: ${event.type} for process ${String(event.process)} with no pending operation`);
     pending.delete(event.process);
     if (event.type === 'ok') finish(open, 'ok', time, event.output);
     else finish(open, event.type === 'fail' ? 'fail' : 'unknown', time);
@@ -163,7 +168,9 @@ function timestampMode(events: readonly HistoryEvent<unknown, unknown>[], wanted
   const timed = events.filter((e) => e.time !== undefined).length;
   if (wanted === 'auto' && timed === 0) return 'index';
   if (timed !== events.length) {
-    throw new HistoryError(`${events.length - timed} of ${events.length} events have no time; use timestamps: 'index' to order by position`);
+    throw new HistoryError(
+      `${events.length - timed} of ${events.length} events have no time; use timestamps: 'index' to order by position`,
+    );
   }
   for (const e of events) if (!Number.isFinite(e.time)) throw new HistoryError(`event time ${String(e.time)} is not finite`);
   return 'time';
@@ -186,16 +193,22 @@ function timestampMode(events: readonly HistoryEvent<unknown, unknown>[], wanted
  */
 export function operationsToEvents<Input, Output>(ops: readonly Operation<Input, Output>[]): HistoryEvent<Input, Output>[] {
   validateOperations(ops);
-  interface Timed { readonly time: number; readonly event: HistoryEvent<Input, Output> }
+  interface Timed {
+    readonly time: number;
+    readonly event: HistoryEvent<Input, Output>;
+  }
   // Each client's events in its own order: invoke, completion, invoke, completion, ...
   const chains = new Map<ClientId, Timed[]>();
-  const order = ops.map((_, i) => i).sort((a, b) => (ops[a] as Operation<Input, Output>).call - (ops[b] as Operation<Input, Output>).call || a - b);
+  const order = ops
+    .map((_, i) => i)
+    .sort((a, b) => (ops[a] as Operation<Input, Output>).call - (ops[b] as Operation<Input, Output>).call || a - b);
   for (const i of order) {
     const op = ops[i] as Operation<Input, Output>;
     const chain = chains.get(op.client) ?? [];
     chains.set(op.client, chain);
     const previousEnd = chain.at(-1)?.time ?? -Infinity;
-    if (op.call < previousEnd) throw new HistoryError(`client ${String(op.client)}: operation ${String(op.id)} starts before its previous one ends`);
+    if (op.call < previousEnd)
+      throw new HistoryError(`client ${String(op.client)}: operation ${String(op.id)} starts before its previous one ends`);
     const end = op.status === 'unknown' && !Number.isFinite(op.return) ? op.call : op.return;
     const key = op.key === undefined ? {} : { key: op.key };
     chain.push({ time: op.call, event: { type: 'invoke', process: op.client, input: op.input, id: op.id, time: op.call, ...key } });
@@ -246,10 +259,12 @@ export function validateOperations(ops: readonly Operation<unknown, unknown>[]):
     const where = `operation ${String(op.id)}`;
     if (ids.has(op.id)) throw new HistoryError(`${where}: duplicate id`);
     ids.add(op.id);
-    if (op.status !== 'ok' && op.status !== 'fail' && op.status !== 'unknown') throw new HistoryError(`${where}: bad status ${String(op.status)}`);
+    if (op.status !== 'ok' && op.status !== 'fail' && op.status !== 'unknown')
+      throw new HistoryError(`${where}: bad status ${String(op.status)}`);
     if (!Number.isFinite(op.call)) throw new HistoryError(`${where}: call ${op.call} is not finite`);
     if (Number.isNaN(op.return) || op.return < op.call) throw new HistoryError(`${where}: return ${op.return} precedes call ${op.call}`);
-    if (op.status !== 'unknown' && !Number.isFinite(op.return)) throw new HistoryError(`${where}: ${op.status} operation needs a finite return`);
+    if (op.status !== 'unknown' && !Number.isFinite(op.return))
+      throw new HistoryError(`${where}: ${op.status} operation needs a finite return`);
   }
 }
 

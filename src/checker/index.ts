@@ -32,7 +32,16 @@ export {
   precedes,
   validateOperations,
 } from './history.js';
-export { type Model, type Partition, type StepResult, DEFAULT_KEY, formatOperation, partitionByKey, show, singlePartition } from './model.js';
+export {
+  type Model,
+  type Partition,
+  type StepResult,
+  DEFAULT_KEY,
+  formatOperation,
+  partitionByKey,
+  show,
+  singlePartition,
+} from './model.js';
 export { type Anomaly, type CheckOptions, type CheckResult, type PartitionResult, type Verdict, check } from './wgl.js';
 export { type BruteForceOptions, type BruteForceResult, bruteForceCheck, verifyLinearization } from './brute-force.js';
 export {

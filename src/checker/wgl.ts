@@ -122,8 +122,10 @@ export function check<State, Input, Output>(
     const elapsedMs = clock() - partStart;
     const base = { key: part.key, result: found.verdict, operations: part.operations.length, steps: found.steps, elapsedMs };
     if (found.verdict === 'inconclusive') outOfTime = true;
-    if (found.verdict === 'ok') partitions.push({ ...base, linearization: found.order.map((i) => (part.operations[i] as Operation<Input, Output>).id) });
-    else if (found.verdict === 'illegal' && found.deepest !== null) partitions.push({ ...base, anomaly: explain(model, part.key, part.operations, found.deepest) });
+    if (found.verdict === 'ok')
+      partitions.push({ ...base, linearization: found.order.map((i) => (part.operations[i] as Operation<Input, Output>).id) });
+    else if (found.verdict === 'illegal' && found.deepest !== null)
+      partitions.push({ ...base, anomaly: explain(model, part.key, part.operations, found.deepest) });
     else partitions.push(base);
   }
   const illegal = partitions.find((p) => p.result === 'illegal');
@@ -190,7 +192,9 @@ function buildList(ops: readonly Operation<unknown, unknown>[]): Entry {
     call.match = ret;
     entries.push(call, ret);
   });
-  entries.sort((a, b) => (a.time === b.time ? 0 : a.time < b.time ? -1 : 1) || Number(a.isCall ? 0 : 1) - Number(b.isCall ? 0 : 1) || a.op - b.op);
+  entries.sort(
+    (a, b) => (a.time === b.time ? 0 : a.time < b.time ? -1 : 1) || Number(a.isCall ? 0 : 1) - Number(b.isCall ? 0 : 1) || a.op - b.op,
+  );
   const head: Entry = { isCall: false, op: -1, time: -Infinity, match: null, prev: null, next: null };
   let last = head;
   for (const e of entries) {

@@ -103,19 +103,27 @@ const HINTS: Readonly<Record<string, string>> = {
   INVALID_ARGUMENT: 'check the arguments (`raftlock help`)',
   LIMIT_EXCEEDED: 'a cluster limit was reached (see `limits` in the cluster configuration); retry later or raise the limit',
   OVERFLOW: 'the result would leave ±(2^53−1); nothing changed',
-  AUTH: 'the cluster refused the client token; pass --token or set RAFTLOCK_TOKEN to the cluster\'s clientToken',
+  AUTH: "the cluster refused the client token; pass --token or set RAFTLOCK_TOKEN to the cluster's clientToken",
 };
 
 function report(err: unknown): ErrorReport {
   if (err instanceof RaftlockError) {
     const unknown = err instanceof UnavailableError && err.outcomeUnknown;
     const hint = (HINTS[err.code] ?? '') + (unknown ? '; the write may have been applied (at most once): check before retrying' : '');
-    return { code: err.code, message: err.message, hint, ...(err instanceof UnavailableError ? { outcomeUnknown: err.outcomeUnknown } : {}) };
+    return {
+      code: err.code,
+      message: err.message,
+      hint,
+      ...(err instanceof UnavailableError ? { outcomeUnknown: err.outcomeUnknown } : {}),
+    };
   }
-  if (err instanceof InterruptedError) return { code: 'INTERRUPTED', message: err.message, hint: 'the command stopped waiting and closed its session; nothing was left held' };
-  if (err instanceof UsageError || err instanceof DurationError) return { code: 'INVALID_ARGUMENT', message: err.message, hint: 'see `raftlock help`' };
+  if (err instanceof InterruptedError)
+    return { code: 'INTERRUPTED', message: err.message, hint: 'the command stopped waiting and closed its session; nothing was left held' };
+  if (err instanceof UsageError || err instanceof DurationError)
+    return { code: 'INVALID_ARGUMENT', message: err.message, hint: 'see `raftlock help`' };
   const message = err instanceof Error ? err.message : String(err);
-  if (/^--endpoints|endpoint/i.test(message)) return { code: 'INVALID_ARGUMENT', message, hint: 'expected --endpoints host:port,host:port,…' };
+  if (/^--endpoints|endpoint/i.test(message))
+    return { code: 'INVALID_ARGUMENT', message, hint: 'expected --endpoints host:port,host:port,…' };
   return { code: 'INTERNAL', message, hint: 'this is a bug in raftlock; please report it with the command you ran' };
 }
 
@@ -134,7 +142,11 @@ export function printError(err: unknown, json: boolean, command: string): number
  * Resolves the shared options and runs `body`; every error becomes one printed line (or JSON)
  * and exit code 1. Returns the exit code for `process.exitCode`.
  */
-export async function runClientCommand(command: string, flags: ClientFlags, body: (ctx: ClientContext) => Promise<number>): Promise<number> {
+export async function runClientCommand(
+  command: string,
+  flags: ClientFlags,
+  body: (ctx: ClientContext) => Promise<number>,
+): Promise<number> {
   try {
     const token = flags.token ?? process.env.RAFTLOCK_TOKEN;
     const ctx: ClientContext = {

@@ -31,7 +31,11 @@ export function parseDuration(text: string, option: string): number {
 /** Formats milliseconds the way {@link parseDuration} reads them, to the largest exact unit. */
 export function formatDuration(ms: number): string {
   if (ms === 0) return '0';
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
     if (ms % size === 0) return `${ms / size}${unit}`;
   }
   return ms >= 1_000 ? `${(ms / 1_000).toFixed(1)}s` : `${ms}ms`;

@@ -16,7 +16,10 @@ export const DEFAULT_ENDPOINTS = ['127.0.0.1:7101', '127.0.0.1:7102', '127.0.0.1
 export function parseEndpoints(value: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
   const raw = value ?? env.RAFTLOCK_ENDPOINTS;
   if (raw === undefined || raw.trim() === '') return [...DEFAULT_ENDPOINTS];
-  const list = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const list = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const ep of list) parseHostPort(ep, '--endpoints');
   if (list.length === 0) throw new Error('--endpoints: no endpoint given (expected host:port,host:port,…)');
   return list;

@@ -24,15 +24,25 @@ program
   .command('start')
   .description('run one node in the foreground (JSON-lines log on stderr)')
   .requiredOption('--config <file>', 'cluster configuration file (see cluster-configs/)')
-  .requiredOption('--id <n>', 'this node\'s id in the configuration')
-  .option('--data-dir <dir>', 'overrides the configuration\'s dataDir')
+  .requiredOption('--id <n>', "this node's id in the configuration")
+  .option('--data-dir <dir>', "overrides the configuration's dataDir")
   .option('--listen <host:port>', 'overrides the address this node listens on')
   .addOption(new Option('--enable-faults', 'enable the fault-injection layer (tests and chaos runs only)').hideHelp())
-  .addOption(new Option('--clock-offset <ms>', 'skew this node\'s log clock by ms (chaos runs only)').hideHelp())
-  .addOption(new Option('--dial <id=host:port,…>', 'dial these peers at other addresses (chaos runs\' link proxies)').hideHelp())
-  .action(async (opts: { config: string; id: string; dataDir?: string; listen?: string; enableFaults?: boolean; clockOffset?: string; dial?: string }) => {
-    await runStart(opts);
-  });
+  .addOption(new Option('--clock-offset <ms>', "skew this node's log clock by ms (chaos runs only)").hideHelp())
+  .addOption(new Option('--dial <id=host:port,…>', "dial these peers at other addresses (chaos runs' link proxies)").hideHelp())
+  .action(
+    async (opts: {
+      config: string;
+      id: string;
+      dataDir?: string;
+      listen?: string;
+      enableFaults?: boolean;
+      clockOffset?: string;
+      dial?: string;
+    }) => {
+      await runStart(opts);
+    },
+  );
 
 const cluster = program.command('cluster').description('run a whole local cluster');
 cluster
@@ -40,7 +50,7 @@ cluster
   .description('start every node of a configuration as child processes and supervise them')
   .addOption(new Option('--nodes <n>', 'cluster size (picks the shipped config)').choices(['3', '5']).default('3'))
   .option('--config <file>', 'cluster configuration file (default: cluster-configs/three-node.json or five-node.json)')
-  .option('--data-dir <dir>', 'overrides the configuration\'s dataDir')
+  .option('--data-dir <dir>', "overrides the configuration's dataDir")
   .addOption(new Option('--enable-faults', 'start nodes with the fault-injection layer').hideHelp())
   .action(async (opts: { nodes?: string; config?: string; dataDir?: string; enableFaults?: boolean }) => {
     process.exitCode = await runClusterUp(opts);

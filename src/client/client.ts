@@ -134,7 +134,13 @@ export class RaftlockClient implements AsyncDisposable {
 
   /** @internal Use {@link connect}. */
   constructor(private readonly opts: ConnectOptions) {
-    const endpoints = typeof opts.endpoints === 'string' ? opts.endpoints.split(',').map((s) => s.trim()).filter((s) => s.length > 0) : opts.endpoints;
+    const endpoints =
+      typeof opts.endpoints === 'string'
+        ? opts.endpoints
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s.length > 0)
+        : opts.endpoints;
     this.ttlMs = opts.sessionTtlMs ?? DEFAULT_TTL_MS;
     if (!Number.isSafeInteger(this.ttlMs) || this.ttlMs < 1_000 || this.ttlMs > 600_000) {
       throw new InvalidArgumentError(`sessionTtlMs must be an integer in [1000, 600000], got ${String(opts.sessionTtlMs)}`, 'sessionTtlMs');
@@ -173,7 +179,8 @@ export class RaftlockClient implements AsyncDisposable {
    */
   async lock(name: string, opts: LockOptions = {}): Promise<Lock> {
     const waitMs = opts.waitMs ?? DEFAULT_WAIT_MS;
-    if (!Number.isSafeInteger(waitMs) || waitMs < 0) throw new InvalidArgumentError(`waitMs must be a non-negative integer, got ${String(opts.waitMs)}`, 'waitMs');
+    if (!Number.isSafeInteger(waitMs) || waitMs < 0)
+      throw new InvalidArgumentError(`waitMs must be a non-negative integer, got ${String(opts.waitMs)}`, 'waitMs');
     const lock = await this.acquire(name, waitMs, opts);
     if (lock === null) throw new LockTimeoutError(name, `lock ${JSON.stringify(name)} not acquired within ${waitMs} ms`);
     return lock;
@@ -200,7 +207,8 @@ export class RaftlockClient implements AsyncDisposable {
     try {
       await lock.release();
     } catch (err) {
-      if (err instanceof NotHeldError) throw new LockLostError(name, `lock ${JSON.stringify(name)} was lost before withLock released it`, { cause: err });
+      if (err instanceof NotHeldError)
+        throw new LockLostError(name, `lock ${JSON.stringify(name)} was lost before withLock released it`, { cause: err });
       throw err;
     }
     return result;
@@ -233,7 +241,15 @@ export class RaftlockClient implements AsyncDisposable {
         s.stop();
         const seq = s.allocSeq();
         try {
-          await this.send(s, seq, { op: 'close-session' }, undefined, now() + (opts.timeoutMs ?? Math.min(this.timeoutMs, 5_000)), opts.signal, false);
+          await this.send(
+            s,
+            seq,
+            { op: 'close-session' },
+            undefined,
+            now() + (opts.timeoutMs ?? Math.min(this.timeoutMs, 5_000)),
+            opts.signal,
+            false,
+          );
         } catch {
           // Best effort: the session expires by its lease anyway.
         }
@@ -271,7 +287,8 @@ export class RaftlockClient implements AsyncDisposable {
       // The cluster had ended the session (so the lock is lost) before this client heard of it:
       // like the check above, a lost lock's release is NOT_HELD (docs/design.md#locks), which
       // withLock reports as LOCK_LOST.
-      if (err instanceof SessionExpiredError) throw new NotHeldError(`lock ${JSON.stringify(lock.name)} (token ${lock.fencingToken}) was lost: ${err.message}`, { cause: err });
+      if (err instanceof SessionExpiredError)
+        throw new NotHeldError(`lock ${JSON.stringify(lock.name)} (token ${lock.fencingToken}) was lost: ${err.message}`, { cause: err });
       const inDoubt = !(err instanceof RaftlockError) || (err instanceof UnavailableError && !(err instanceof ClientClosedError));
       if (inDoubt && !this.cluster.closed) {
         handedOver = true;
@@ -332,17 +349,33 @@ export class RaftlockClient implements AsyncDisposable {
 
   private deadline(opts: CallOptions, extraMs = 0): number {
     const t = opts.timeoutMs ?? this.timeoutMs;
-    if (typeof t !== 'number' || !(t >= 0)) throw new InvalidArgumentError(`timeoutMs must be a non-negative number, got ${String(t)}`, 'timeoutMs');
+    if (typeof t !== 'number' || !(t >= 0))
+      throw new InvalidArgumentError(`timeoutMs must be a non-negative number, got ${String(t)}`, 'timeoutMs');
     return now() + t + extraMs;
   }
 
   /** Sends one write of session `s` with `seq`, retrying it as it is until answered. */
-  private async send<B extends WriteBody>(s: Session, seq: number, body: B, fence: Fence | undefined, deadline: number, signal: AbortSignal | undefined, parked: boolean): Promise<OpValues[B['op']]> {
+  private async send<B extends WriteBody>(
+    s: Session,
+    seq: number,
+    body: B,
+    fence: Fence | undefined,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    parked: boolean,
+  ): Promise<OpValues[B['op']]> {
     try {
       const r = await this.cluster.call({
         // The body plus the session's fields is the request of the body's op.
         /* eslint-disable @typescript-eslint/no-unnecessary-type-assertion -- wrong: tsc needs the cast (a block: Prettier wraps this) */
-        build: () => ({ ...body, session: s.id, seq, ackedSeq: s.ackedSeq, ...(fence !== undefined ? { fence: { lock: fence.lock, token: fence.token } } : {}) }) as RequestBody & { readonly op: B['op'] },
+        build: () =>
+          ({
+            ...body,
+            session: s.id,
+            seq,
+            ackedSeq: s.ackedSeq,
+            ...(fence !== undefined ? { fence: { lock: fence.lock, token: fence.token } } : {}),
+          }) as RequestBody & { readonly op: B['op'] },
         /* eslint-enable @typescript-eslint/no-unnecessary-type-assertion */
         write: true,
         deadline,
@@ -389,7 +422,11 @@ export class RaftlockClient implements AsyncDisposable {
     let r;
     try {
       r = await this.cluster.call({
-        build: () => ({ op: 'open-session', ttlMs: this.ttlMs, ...(this.opts.clientId !== undefined ? { clientId: this.opts.clientId } : {}) }),
+        build: () => ({
+          op: 'open-session',
+          ttlMs: this.ttlMs,
+          ...(this.opts.clientId !== undefined ? { clientId: this.opts.clientId } : {}),
+        }),
         write: true,
         deadline,
       });
@@ -415,7 +452,8 @@ export class RaftlockClient implements AsyncDisposable {
       if (exitGate === undefined) return null; // held by another holder in this client
     } else {
       exitGate = await this.gates.enter(name, started + waitMs, [opts.signal, this.cluster.closeSignal]);
-      if (exitGate === undefined) throw new LockTimeoutError(name, `lock ${JSON.stringify(name)} not acquired within ${waitMs} ms (held inside this client)`);
+      if (exitGate === undefined)
+        throw new LockTimeoutError(name, `lock ${JSON.stringify(name)} not acquired within ${waitMs} ms (held inside this client)`);
     }
     const exit = exitGate;
     let handedOver = false;
@@ -487,7 +525,8 @@ export class RaftlockClient implements AsyncDisposable {
 
 function positive(v: number | undefined, dflt: number, field: string): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new InvalidArgumentError(`${field} must be a positive number, got ${String(v)}`, field);
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+    throw new InvalidArgumentError(`${field} must be a positive number, got ${String(v)}`, field);
   return v;
 }
 

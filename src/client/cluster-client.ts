@@ -241,7 +241,10 @@ export class ClusterClient {
       if (spec.signal?.aborted === true) throw spec.signal.reason;
       const remaining = spec.deadline - now();
       if (remaining <= 0) {
-        throw new UnavailableError(`no leader answered in time (${lastProblem})${spec.write && unknown ? '; the write may have been applied (at most once)' : ''}`, spec.write && unknown);
+        throw new UnavailableError(
+          `no leader answered in time (${lastProblem})${spec.write && unknown ? '; the write may have been applied (at most once)' : ''}`,
+          spec.write && unknown,
+        );
       }
       const c = await waitFor(this.connection(), remaining, [spec.signal, this.closer.signal]);
       if (c.kind === 'aborted') this.raiseAbort(c.signal, spec.write && unknown);

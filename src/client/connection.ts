@@ -54,7 +54,9 @@ export class Connection {
       this.pending.delete(r.id);
       p.resolve(r);
     });
-    ws.on('close', (code, reason) => this.fail(new ConnectionLostError(`connection to ${url} closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`)));
+    ws.on('close', (code, reason) =>
+      this.fail(new ConnectionLostError(`connection to ${url} closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`)),
+    );
     ws.on('error', (err) => this.fail(new ConnectionLostError(`connection to ${url} failed: ${err.message}`)));
   }
 

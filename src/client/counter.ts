@@ -32,7 +32,11 @@ export interface GetOptions extends CallOptions {
 export type SessionWriteOp = Exclude<ClientCommandType, 'open-session' | 'keep-alive'>;
 
 /** A session write without the session fields, which the client adds per attempt. @internal */
-export type WriteBody = SessionWriteOp extends infer O ? (O extends SessionWriteOp ? Omit<RequestOf<O>, 'session' | 'seq' | 'ackedSeq' | 'fence'> : never) : never;
+export type WriteBody = SessionWriteOp extends infer O
+  ? O extends SessionWriteOp
+    ? Omit<RequestOf<O>, 'session' | 'seq' | 'ackedSeq' | 'fence'>
+    : never
+  : never;
 
 /** A read that needs no session. @internal */
 export type ReadBody = RequestOf<'counter-get'> | RequestOf<'lock-info'>;
@@ -44,7 +48,8 @@ export interface CounterOwner {
 }
 
 function checkInt(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new InvalidArgumentError(`${field} must be a safe integer, got ${String(v)}`, field);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v))
+    throw new InvalidArgumentError(`${field} must be a safe integer, got ${String(v)}`, field);
   return v;
 }
 
@@ -74,7 +79,8 @@ export class Counter {
 
   /** The value: linearizable by default, or the answering node's (maybe stale) view with `stale`. */
   async get(opts: GetOptions = {}): Promise<number> {
-    const body: RequestOf<'counter-get'> = opts.stale === true ? { op: 'counter-get', name: this.name, stale: true } : { op: 'counter-get', name: this.name };
+    const body: RequestOf<'counter-get'> =
+      opts.stale === true ? { op: 'counter-get', name: this.name, stale: true } : { op: 'counter-get', name: this.name };
     return this.owner.read(body, opts);
   }
 
@@ -85,7 +91,10 @@ export class Counter {
 
   /** Sets `next` if the value is `expected`; returns whether it did. */
   async compareAndSet(expected: number, next: number, opts: WriteOptions = {}): Promise<boolean> {
-    return this.owner.write({ op: 'counter-cas', name: this.name, expected: checkInt(expected, 'expected'), next: checkInt(next, 'next') }, opts);
+    return this.owner.write(
+      { op: 'counter-cas', name: this.name, expected: checkInt(expected, 'expected'), next: checkInt(next, 'next') },
+      opts,
+    );
   }
 
   /** Deletes the counter (it reads 0 afterwards); returns the previous value. */

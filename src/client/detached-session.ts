@@ -56,7 +56,13 @@ export class DetachedSessions {
     const opened = await this.call({ op: 'open-session', ttlMs, clientId }, true, now() + this.opts.timeoutMs, signal);
     const session = opened.sessionId;
     try {
-      const v = await this.call({ op: 'acquire', name, waitMs, session, seq: 1, ackedSeq: 0 }, true, now() + waitMs + this.opts.timeoutMs, signal, waitMs > 0);
+      const v = await this.call(
+        { op: 'acquire', name, waitMs, session, seq: 1, ackedSeq: 0 },
+        true,
+        now() + waitMs + this.opts.timeoutMs,
+        signal,
+        waitMs > 0,
+      );
       if (v.status === 'granted' || v.status === 'held-by-you') {
         return { sessionId: session, fencingToken: v.token, ttlMs: opened.ttlMs, expiresAt: v.expiresAt };
       }
@@ -69,7 +75,8 @@ export class DetachedSessions {
 
   /** Releases `name` held by session `sessionId` (opened elsewhere). Throws `NotHeldError` if it does not hold it. */
   async release(name: string, sessionId: number, signal?: AbortSignal): Promise<ReleaseValue> {
-    if (!Number.isSafeInteger(sessionId) || sessionId <= 0) throw new InvalidArgumentError(`session must be a positive integer, got ${String(sessionId)}`, 'session');
+    if (!Number.isSafeInteger(sessionId) || sessionId <= 0)
+      throw new InvalidArgumentError(`session must be a positive integer, got ${String(sessionId)}`, 'session');
     const seq = foreignSeq();
     return this.call({ op: 'release', name, session: sessionId, seq, ackedSeq: seq - 1 }, true, now() + this.opts.timeoutMs, signal);
   }
@@ -90,7 +97,13 @@ export class DetachedSessions {
     this.cluster.close();
   }
 
-  private async call<B extends RequestBody>(body: B, write: boolean, deadline: number, signal: AbortSignal | undefined, parked = false): Promise<OpValues[B['op']]> {
+  private async call<B extends RequestBody>(
+    body: B,
+    write: boolean,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    parked = false,
+  ): Promise<OpValues[B['op']]> {
     try {
       const r = await this.cluster.call({ build: () => body, write, deadline, signal, parked });
       return r.value;

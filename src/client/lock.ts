@@ -67,10 +67,13 @@ export class Lock implements AsyncDisposable {
    * (at most once) until the cluster answers or the session ends.
    */
   async release(opts: CallOptions = {}): Promise<void> {
-    if (this.current === 'released') throw new NotHeldError(`lock ${JSON.stringify(this.name)} (token ${this.fencingToken}) was already released`);
+    if (this.current === 'released')
+      throw new NotHeldError(`lock ${JSON.stringify(this.name)} (token ${this.fencingToken}) was already released`);
     if (this.current === 'lost') {
       this.markGone('released');
-      throw new NotHeldError(`lock ${JSON.stringify(this.name)} (token ${this.fencingToken}) was lost: ${String((this.signal.reason as Error | undefined)?.message)}`);
+      throw new NotHeldError(
+        `lock ${JSON.stringify(this.name)} (token ${this.fencingToken}) was lost: ${String((this.signal.reason as Error | undefined)?.message)}`,
+      );
     }
     try {
       await this.owner.releaseLock(this, opts);
@@ -95,7 +98,10 @@ export class Lock implements AsyncDisposable {
 
   /** @internal The session's lease ended or may have ended. */
   onLeaseLost(reason: RaftlockError, certain: boolean): void {
-    const err = reason instanceof LockLostError && reason.lockName === '' ? new LockLostError(this.name, `lock ${JSON.stringify(this.name)}: ${reason.message}`, { cause: reason.cause }) : reason;
+    const err =
+      reason instanceof LockLostError && reason.lockName === ''
+        ? new LockLostError(this.name, `lock ${JSON.stringify(this.name)}: ${reason.message}`, { cause: reason.cause })
+        : reason;
     if (!this.controller.signal.aborted) this.controller.abort(err);
     if (certain && this.current === 'held') {
       this.current = 'lost';

@@ -92,7 +92,8 @@ export class Session {
     if (this.expiredError !== undefined) return;
     this.expiredError = err;
     this.stop();
-    for (const h of [...this.holders]) h.onLeaseLost(new LockLostError('', `session ${this.id} ended: ${err.message}`, { cause: err }), true);
+    for (const h of [...this.holders])
+      h.onLeaseLost(new LockLostError('', `session ${this.id} ended: ${err.message}`, { cause: err }), true);
     this.holders.clear();
     this.onExpired(this);
   }
@@ -121,7 +122,13 @@ export class Session {
     this.mayBeLost = true;
     const silentFor = Math.round(now() - this.lastRenewal);
     for (const h of [...this.holders]) {
-      h.onLeaseLost(new LockLostError('', `no keep-alive of session ${this.id} acknowledged for ${silentFor} ms (ttl ${this.ttlMs} ms): the lock may be lost`), false);
+      h.onLeaseLost(
+        new LockLostError(
+          '',
+          `no keep-alive of session ${this.id} acknowledged for ${silentFor} ms (ttl ${this.ttlMs} ms): the lock may be lost`,
+        ),
+        false,
+      );
     }
   }
 

@@ -236,13 +236,15 @@ export function decodeResponse(frame: Uint8Array): ClientResponse {
 export function parseResponse(value: unknown): ClientResponse {
   if (!isPlainMap(value)) throw new ClientProtocolError(null, 'frame', `a response must be a map, got ${describe(value)}`);
   const rawId = value['id'];
-  if (rawId !== null && !isRequestId(rawId)) throw new ClientProtocolError(null, 'id', `id must be a safe integer >= 0 or null, got ${describe(rawId)}`);
+  if (rawId !== null && !isRequestId(rawId))
+    throw new ClientProtocolError(null, 'id', `id must be a safe integer >= 0 or null, got ${describe(rawId)}`);
   const id = rawId;
   const okField = value['ok'];
   if (okField === true) {
     if (id === null) throw new ClientProtocolError(null, 'id', 'a successful response needs an id');
     for (const k of Object.keys(value)) {
-      if (k !== 'id' && k !== 'ok' && k !== 'value' && k !== 'index') throw new ClientProtocolError(id, k.slice(0, 40), `unknown response field ${quote(k)}`);
+      if (k !== 'id' && k !== 'ok' && k !== 'value' && k !== 'index')
+        throw new ClientProtocolError(id, k.slice(0, 40), `unknown response field ${quote(k)}`);
     }
     if (!Object.hasOwn(value, 'value')) throw new ClientProtocolError(id, 'value', 'missing field value');
     const index = value['index'];
@@ -256,11 +258,13 @@ export function parseResponse(value: unknown): ClientResponse {
   }
   const e = value['error'];
   if (!isPlainMap(e)) throw new ClientProtocolError(id, 'error', `error must be a map, got ${describe(e)}`);
-  for (const k of Object.keys(e)) if (!ERROR_FIELDS.has(k)) throw new ClientProtocolError(id, `error.${k.slice(0, 40)}`, `unknown error field ${quote(k)}`);
+  for (const k of Object.keys(e))
+    if (!ERROR_FIELDS.has(k)) throw new ClientProtocolError(id, `error.${k.slice(0, 40)}`, `unknown error field ${quote(k)}`);
   const code = e['code'];
   if (!isErrorCode(code)) throw new ClientProtocolError(id, 'error.code', `unknown error code ${describe(code)}`);
   const message = e['message'];
-  if (typeof message !== 'string') throw new ClientProtocolError(id, 'error.message', `error.message must be a string, got ${describe(message)}`);
+  if (typeof message !== 'string')
+    throw new ClientProtocolError(id, 'error.message', `error.message must be a string, got ${describe(message)}`);
   const error: { code: ErrorCode; message: string; field?: string; leader?: number; leaderAddress?: string; outcomeUnknown?: boolean } = {
     code,
     message,
@@ -271,7 +275,8 @@ export function parseResponse(value: unknown): ClientResponse {
     error.field = field;
   }
   if (leader !== undefined) {
-    if (typeof leader !== 'number' || !Number.isSafeInteger(leader) || leader <= 0) throw new ClientProtocolError(id, 'error.leader', 'error.leader must be a positive safe integer');
+    if (typeof leader !== 'number' || !Number.isSafeInteger(leader) || leader <= 0)
+      throw new ClientProtocolError(id, 'error.leader', 'error.leader must be a positive safe integer');
     error.leader = leader;
   }
   if (leaderAddress !== undefined) {
@@ -279,7 +284,8 @@ export function parseResponse(value: unknown): ClientResponse {
     error.leaderAddress = leaderAddress;
   }
   if (outcomeUnknown !== undefined) {
-    if (typeof outcomeUnknown !== 'boolean') throw new ClientProtocolError(id, 'error.outcomeUnknown', 'error.outcomeUnknown must be a boolean');
+    if (typeof outcomeUnknown !== 'boolean')
+      throw new ClientProtocolError(id, 'error.outcomeUnknown', 'error.outcomeUnknown must be a boolean');
     error.outcomeUnknown = outcomeUnknown;
   }
   return { id, ok: false, error };

@@ -128,7 +128,9 @@ export function isClientCommandType(type: unknown): type is ClientCommandType {
 const WRITE_OPTIONAL = ['ackedSeq', 'fence'] as const;
 
 /** Fields per type (beyond `type`): required, then optional. */
-export const CLIENT_COMMAND_FIELDS: { readonly [K in ClientCommandType]: readonly [required: readonly string[], optional: readonly string[]] } = {
+export const CLIENT_COMMAND_FIELDS: {
+  readonly [K in ClientCommandType]: readonly [required: readonly string[], optional: readonly string[]];
+} = {
   'open-session': [['ttlMs'], ['clientId']],
   'keep-alive': [['session'], ['ackedSeq']],
   'close-session': [['session', 'seq'], WRITE_OPTIONAL],
@@ -147,7 +149,8 @@ export function parseWriteFields(rec: Readonly<Record<string, unknown>>, limits:
   const w: { session: number; seq: number; ackedSeq?: number; fence?: Fence } = { session, seq };
   if (rec['ackedSeq'] !== undefined) {
     const acked = intField(rec, 'ackedSeq', 0, Number.MAX_SAFE_INTEGER);
-    if (acked >= seq) throw new FieldError('ackedSeq', `ackedSeq (${acked}) must be below seq (${seq}): a write's own result cannot have been seen`);
+    if (acked >= seq)
+      throw new FieldError('ackedSeq', `ackedSeq (${acked}) must be below seq (${seq}): a write's own result cannot have been seen`);
     w.ackedSeq = acked;
   }
   if (rec['fence'] !== undefined) w.fence = parseFence(rec['fence'], limits);
@@ -156,7 +159,8 @@ export function parseWriteFields(rec: Readonly<Record<string, unknown>>, limits:
 
 function parseFence(v: unknown, limits: Limits): Fence {
   const rec = mapField(v, 'fence', '{ lock, token }');
-  for (const k of Object.keys(rec)) if (k !== 'lock' && k !== 'token') throw new FieldError(`fence.${k.slice(0, 40)}`, `fence.${k.slice(0, 40)}: unknown field`);
+  for (const k of Object.keys(rec))
+    if (k !== 'lock' && k !== 'token') throw new FieldError(`fence.${k.slice(0, 40)}`, `fence.${k.slice(0, 40)}: unknown field`);
   const lock = checkName(rec['lock'], 'fence.lock', limits.maxNameBytes);
   const token = intField({ 'fence.token': rec['token'] }, 'fence.token', 1, Number.MAX_SAFE_INTEGER);
   return { lock, token };
@@ -167,7 +171,12 @@ function parseFence(v: unknown, limits: Limits): Fence {
  * names listed in `ignore` beside them). Returns a fresh command holding nothing of `rec`.
  * Throws only {@link FieldError}, naming the offending field.
  */
-export function parseClientCommand(type: ClientCommandType, rec: Readonly<Record<string, unknown>>, limits: Limits, ignore: readonly string[] = ['type']): ClientCommand {
+export function parseClientCommand(
+  type: ClientCommandType,
+  rec: Readonly<Record<string, unknown>>,
+  limits: Limits,
+  ignore: readonly string[] = ['type'],
+): ClientCommand {
   const [required, optional] = CLIENT_COMMAND_FIELDS[type];
   checkShape(rec, type, required, optional, ignore);
   const name = (): string => checkName(rec['name'], 'name', limits.maxNameBytes);

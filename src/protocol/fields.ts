@@ -56,7 +56,13 @@ export function checkName(v: unknown, field: string, maxNameBytes: number): stri
  * Checks that `rec` has only the fields of `required` and `optional`, and every required one.
  * @param what names the request or command in the message (its op or type).
  */
-export function checkShape(rec: Readonly<Record<string, unknown>>, what: string, required: readonly string[], optional: readonly string[], ignore: readonly string[] = []): void {
+export function checkShape(
+  rec: Readonly<Record<string, unknown>>,
+  what: string,
+  required: readonly string[],
+  optional: readonly string[],
+  ignore: readonly string[] = [],
+): void {
   for (const k of Object.keys(rec)) {
     if (ignore.includes(k) || required.includes(k) || optional.includes(k)) continue;
     throw new FieldError(k.slice(0, 40), `${what}: unknown field ${JSON.stringify(k.slice(0, 40))}`);

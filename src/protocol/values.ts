@@ -117,7 +117,8 @@ function bad(path: string, v: unknown, expected: string): never {
 
 function map(v: unknown, path: string, keys: readonly string[], optional: readonly string[] = []): Record<string, unknown> {
   if (!isPlainMap(v)) bad(path, v, 'a map');
-  for (const k of Object.keys(v)) if (!keys.includes(k) && !optional.includes(k)) throw new DecodeError(`${path}.${k.slice(0, 40)}`, 'unknown field');
+  for (const k of Object.keys(v))
+    if (!keys.includes(k) && !optional.includes(k)) throw new DecodeError(`${path}.${k.slice(0, 40)}`, 'unknown field');
   for (const k of keys) if (!Object.hasOwn(v, k)) throw new DecodeError(`${path}.${k}`, 'missing');
   return v;
 }
@@ -138,7 +139,11 @@ function str(v: unknown, path: string): string {
 }
 
 function grant(r: Record<string, unknown>, path: string): Grant {
-  return { token: int(r['token'], `${path}.token`, 1), acquiredAt: int(r['acquiredAt'], `${path}.acquiredAt`), expiresAt: int(r['expiresAt'], `${path}.expiresAt`) };
+  return {
+    token: int(r['token'], `${path}.token`, 1),
+    acquiredAt: int(r['acquiredAt'], `${path}.acquiredAt`),
+    expiresAt: int(r['expiresAt'], `${path}.expiresAt`),
+  };
 }
 
 function acquireValue(v: unknown, path: string): AcquireValue {
@@ -196,7 +201,11 @@ const PARSERS: { readonly [O in Op]: (v: unknown, path: string) => OpValues[O] }
   'lock-info': lockInfo,
   'open-session': (v, p) => {
     const r = map(v, p, ['sessionId', 'ttlMs', 'expiresAt']);
-    return { sessionId: int(r['sessionId'], `${p}.sessionId`, 1), ttlMs: int(r['ttlMs'], `${p}.ttlMs`, 1), expiresAt: int(r['expiresAt'], `${p}.expiresAt`) };
+    return {
+      sessionId: int(r['sessionId'], `${p}.sessionId`, 1),
+      ttlMs: int(r['ttlMs'], `${p}.ttlMs`, 1),
+      expiresAt: int(r['expiresAt'], `${p}.expiresAt`),
+    };
   },
   'keep-alive': (v, p) => ({ expiresAt: int(map(v, p, ['expiresAt'])['expiresAt'], `${p}.expiresAt`) }),
   'close-session': (v, p) => {

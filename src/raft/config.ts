@@ -71,8 +71,7 @@ export interface ConfigError {
 }
 
 export type ConfigResult =
-  | { readonly ok: true; readonly config: ResolvedRaftConfig }
-  | { readonly ok: false; readonly errors: readonly ConfigError[] };
+  { readonly ok: true; readonly config: ResolvedRaftConfig } | { readonly ok: false; readonly errors: readonly ConfigError[] };
 
 /** Checks `config` and fills in defaults. */
 export function validateRaftConfig(config: RaftConfig): ConfigResult {

@@ -181,8 +181,9 @@ export class RaftLog {
 
   appliedTo(index: number): void {
     if (index === 0) return;
-    invariant(index <= this.committed && index >= this.applied, () =>
-      `applied(${index}) outside [applied ${this.applied}, committed ${this.committed}]`,
+    invariant(
+      index <= this.committed && index >= this.applied,
+      () => `applied(${index}) outside [applied ${this.applied}, committed ${this.committed}]`,
     );
     this.applied = index;
   }

@@ -46,8 +46,7 @@ export type ProposeResult =
 
 /** Outcome of a ReadIndex request. */
 export type ReadIndexResult =
-  | { readonly type: 'accepted'; readonly forwardedTo: NodeId }
-  | { readonly type: 'dropped'; readonly reason: 'no-leader' };
+  { readonly type: 'accepted'; readonly forwardedTo: NodeId } | { readonly type: 'dropped'; readonly reason: 'no-leader' };
 
 /** Outcome of a leadership transfer request. */
 export type TransferResult =
@@ -95,9 +94,7 @@ export class Raft implements LeaderContext {
     const { hardState, confState } = cfg.storage.initialState();
     this.tracker.reset(confState, this.log.lastIndex() + 1);
     this.loadHardState(hardState);
-    invariant(this.log.applied <= this.log.committed, () =>
-      `applied ${this.log.applied} beyond committed ${this.log.committed} at boot`,
-    );
+    invariant(this.log.applied <= this.log.committed, () => `applied ${this.log.applied} beyond committed ${this.log.committed} at boot`);
     this.becomeFollower(this.term, NONE);
   }
 
@@ -131,8 +128,9 @@ export class Raft implements LeaderContext {
   }
 
   private loadHardState(hs: HardState): void {
-    invariant(hs.commit <= this.log.lastIndex(), () =>
-      `stored commit ${hs.commit} beyond last index ${this.log.lastIndex()}: log truncated or lost?`,
+    invariant(
+      hs.commit <= this.log.lastIndex(),
+      () => `stored commit ${hs.commit} beyond last index ${this.log.lastIndex()}: log truncated or lost?`,
     );
     this.log.commitTo(hs.commit);
     this.termValue = hs.term;
@@ -381,7 +379,16 @@ export class Raft implements LeaderContext {
       if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
         // A stale leader whose messages we ignore would never learn of our term, and with
         // CheckQuorum or PreVote nobody might depose it: answer so that it steps down.
-        this.send({ type: 'append-response', from: this.id, to: m.from, term: this.term, index: 0, reject: false, hintIndex: 0, hintTerm: 0 });
+        this.send({
+          type: 'append-response',
+          from: this.id,
+          to: m.from,
+          term: this.term,
+          index: 0,
+          reject: false,
+          hintIndex: 0,
+          hintTerm: 0,
+        });
       } else if (m.type === 'vote' && m.pre) {
         // Tell the pre-candidate our term so it stops probing with a stale one.
         this.send({ type: 'vote-response', from: this.id, to: m.from, term: this.term, pre: true, reject: true });

@@ -57,9 +57,7 @@ export interface Status {
   readonly progress: readonly PeerStatus[];
 }
 
-export type CreateResult =
-  | { readonly ok: true; readonly node: RawNode }
-  | { readonly ok: false; readonly errors: readonly ConfigError[] };
+export type CreateResult = { readonly ok: true; readonly node: RawNode } | { readonly ok: false; readonly errors: readonly ConfigError[] };
 
 export class RawNode {
   private readonly raft: Raft;

@@ -57,10 +57,7 @@ export function claimsDurableState(m: Message): boolean {
  * Splits messages into those that may go now and those that must wait for persistence.
  * `termOrVoteChanged`: this Ready changes term or vote, so every message waits.
  */
-export function splitMessages(
-  msgs: readonly Message[],
-  termOrVoteChanged: boolean,
-): { messages: Message[]; persistedMessages: Message[] } {
+export function splitMessages(msgs: readonly Message[], termOrVoteChanged: boolean): { messages: Message[]; persistedMessages: Message[] } {
   if (termOrVoteChanged) return { messages: [], persistedMessages: [...msgs] };
   const messages: Message[] = [];
   const persistedMessages: Message[] = [];

@@ -158,7 +158,12 @@ export class ClientEndpoint {
     };
     this.tokenDigest = opts.clientToken === undefined ? undefined : digest(opts.clientToken);
     // maxPayload explicit (ws defaults to 100 MiB); no compression (decompression bombs, CPU).
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.settings.maxClientFrameBytes, perMessageDeflate: false, clientTracking: false });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.settings.maxClientFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
   }
 
   /** Takes over an HTTP upgrade request for `/client` (the node's server routes it here). */
@@ -264,11 +269,19 @@ export class ClientEndpoint {
           if (known !== this.opts.nodeId) leader = known;
         }
         const address = leader === NONE ? null : this.opts.addressOf(leader);
-        const message = leader === NONE ? `node ${this.opts.nodeId} is not the leader and knows no leader; try another node` : `node ${this.opts.nodeId} is not the leader; the leader is node ${leader}${address !== null ? ` at ${address}` : ''}`;
+        const message =
+          leader === NONE
+            ? `node ${this.opts.nodeId} is not the leader and knows no leader; try another node`
+            : `node ${this.opts.nodeId} is not the leader; the leader is node ${leader}${address !== null ? ` at ${address}` : ''}`;
         return {
           id,
           ok: false,
-          error: { code: 'NOT_LEADER', message, ...(leader !== NONE ? { leader } : {}), ...(address !== null ? { leaderAddress: address } : {}) },
+          error: {
+            code: 'NOT_LEADER',
+            message,
+            ...(leader !== NONE ? { leader } : {}),
+            ...(address !== null ? { leaderAddress: address } : {}),
+          },
         };
       }
       case 'unavailable':
@@ -336,7 +349,11 @@ class ClientConnection {
     ep.metrics.frames++;
     if (!isBinary) {
       ep.metrics.malformed++;
-      this.send({ id: null, ok: false, error: { code: 'INVALID_ARGUMENT', message: 'text frames are not part of the protocol; send binary MessagePack', field: 'frame' } });
+      this.send({
+        id: null,
+        ok: false,
+        error: { code: 'INVALID_ARGUMENT', message: 'text frames are not part of the protocol; send binary MessagePack', field: 'frame' },
+      });
       return;
     }
     let req: ClientRequest;
@@ -367,11 +384,19 @@ class ClientConnection {
       return;
     }
     if (this.inFlight.has(id)) {
-      this.send({ id, ok: false, error: { code: 'INVALID_ARGUMENT', message: `request id ${id} is already in flight on this connection`, field: 'id' } });
+      this.send({
+        id,
+        ok: false,
+        error: { code: 'INVALID_ARGUMENT', message: `request id ${id} is already in flight on this connection`, field: 'id' },
+      });
       return;
     }
     if (this.inFlight.size >= ep.settings.maxInFlight) {
-      this.send({ id, ok: false, error: { code: 'LIMIT_EXCEEDED', message: `more than ${ep.settings.maxInFlight} requests in flight on this connection` } });
+      this.send({
+        id,
+        ok: false,
+        error: { code: 'LIMIT_EXCEEDED', message: `more than ${ep.settings.maxInFlight} requests in flight on this connection` },
+      });
       return;
     }
     ep.metrics.requests++;
@@ -387,7 +412,11 @@ class ClientConnection {
     try {
       ep.dispatch(req, reply);
     } catch (err) {
-      ep.log.error('client request handler failed', { remote: this.remote, op: req.op, error: err instanceof Error ? err.message : String(err) });
+      ep.log.error('client request handler failed', {
+        remote: this.remote,
+        op: req.op,
+        error: err instanceof Error ? err.message : String(err),
+      });
       // A write may have reached the log before the throw: say the outcome is unknown.
       reply({ id, ok: false, error: { code: 'UNAVAILABLE', message: 'internal error', outcomeUnknown: isCommandRequest(req) } });
     }
@@ -398,7 +427,10 @@ class ClientConnection {
     if (!this.open || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.endpoint.settings.maxBufferedBytes) {
       this.endpoint.metrics.slowConsumers++;
-      this.endpoint.log.warn('closing a client that does not read its responses', { remote: this.remote, buffered: this.ws.bufferedAmount });
+      this.endpoint.log.warn('closing a client that does not read its responses', {
+        remote: this.remote,
+        buffered: this.ws.bufferedAmount,
+      });
       this.close(ClientCloseCode.SLOW_CONSUMER, 'responses not read');
       return;
     }
@@ -407,8 +439,15 @@ class ClientConnection {
       frame = encodeResponse(r);
     } catch (err) {
       // A value the codec cannot encode is a server bug; answer it rather than leave the id hanging.
-      this.endpoint.log.error('could not encode a client response', { remote: this.remote, error: err instanceof Error ? err.message : String(err) });
-      frame = encodeResponse({ id: r.id, ok: false, error: { code: 'UNAVAILABLE', message: 'internal error encoding the response', outcomeUnknown: true } });
+      this.endpoint.log.error('could not encode a client response', {
+        remote: this.remote,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      frame = encodeResponse({
+        id: r.id,
+        ok: false,
+        error: { code: 'UNAVAILABLE', message: 'internal error encoding the response', outcomeUnknown: true },
+      });
     }
     corkUntilTickEnd(this.socket);
     this.ws.send(frame);

@@ -62,7 +62,19 @@ export class ConfigError extends Error {
   }
 }
 
-const TOP_KEYS = new Set(['clusterId', 'nodes', 'dataDir', 'tickMs', 'electionTicks', 'heartbeatTicks', 'secret', 'clientToken', 'tls', 'snapshotEvery', 'limits']);
+const TOP_KEYS = new Set([
+  'clusterId',
+  'nodes',
+  'dataDir',
+  'tickMs',
+  'electionTicks',
+  'heartbeatTicks',
+  'secret',
+  'clientToken',
+  'tls',
+  'snapshotEvery',
+  'limits',
+]);
 const NODE_KEYS = new Set(['id', 'address']);
 const LIMIT_KEYS = new Set(Object.keys(DEFAULT_NODE_LIMITS));
 
@@ -92,7 +104,10 @@ export function parseAddress(value: unknown, key: string): HostPort {
  * Validates a parsed JSON value as a cluster configuration. `baseDir` resolves a relative
  * `dataDir` (the current directory); `env` supplies RAFTLOCK_SECRET.
  */
-export function validateConfig(raw: unknown, opts: { baseDir: string; env?: NodeJS.ProcessEnv; source?: string } = { baseDir: process.cwd() }): ClusterConfig {
+export function validateConfig(
+  raw: unknown,
+  opts: { baseDir: string; env?: NodeJS.ProcessEnv; source?: string } = { baseDir: process.cwd() },
+): ClusterConfig {
   const src = opts.source;
   try {
     if (!isRecord(raw)) throw new ConfigError('(root)', 'must be a JSON object');
@@ -109,7 +124,8 @@ export function validateConfig(raw: unknown, opts: { baseDir: string; env?: Node
     const nodes: NodeAddress[] = raw.nodes.map((n: unknown, k: number) => {
       const path = `nodes[${k}]`;
       if (!isRecord(n)) throw new ConfigError(path, 'must be an object { "id", "address" }');
-      for (const key of Object.keys(n)) if (!NODE_KEYS.has(key)) throw new ConfigError(`${path}.${key}`, 'unknown key (known: id, address)');
+      for (const key of Object.keys(n))
+        if (!NODE_KEYS.has(key)) throw new ConfigError(`${path}.${key}`, 'unknown key (known: id, address)');
       const id = int(n, 'id', `${path}.id`, 1, 1_000_000);
       parseAddress(n.address, `${path}.address`);
       const address = n.address as string;
@@ -149,7 +165,8 @@ export function validateConfig(raw: unknown, opts: { baseDir: string; env?: Node
       limits,
     };
   } catch (err) {
-    if (err instanceof ConfigError && src !== undefined && err.source === undefined) throw new ConfigError(err.key, err.message.replace(/^[^:]*: /, ''), src);
+    if (err instanceof ConfigError && src !== undefined && err.source === undefined)
+      throw new ConfigError(err.key, err.message.replace(/^[^:]*: /, ''), src);
     throw err;
   }
 }
@@ -157,7 +174,8 @@ export function validateConfig(raw: unknown, opts: { baseDir: string; env?: Node
 /** The `limits` object: frame sizes here, the cluster's limits by their one set of ranges. */
 function parseLimits(l: unknown): NodeLimits {
   if (!isRecord(l)) throw new ConfigError('limits', 'must be an object');
-  for (const k of Object.keys(l)) if (!LIMIT_KEYS.has(k)) throw new ConfigError(`limits.${k}`, `unknown key (known: ${[...LIMIT_KEYS].join(', ')})`);
+  for (const k of Object.keys(l))
+    if (!LIMIT_KEYS.has(k)) throw new ConfigError(`limits.${k}`, `unknown key (known: ${[...LIMIT_KEYS].join(', ')})`);
   const machine: Partial<Record<keyof Limits, number>> = {};
   for (const field of LIMIT_NAMES) {
     const [min, max] = LIMIT_RANGES[field];
@@ -165,8 +183,22 @@ function parseLimits(l: unknown): NodeLimits {
   }
   return {
     ...resolveLimits(machine),
-    maxClientFrameBytes: int(l, 'maxClientFrameBytes', 'limits.maxClientFrameBytes', 1024, 64 * 1024 * 1024, DEFAULT_NODE_LIMITS.maxClientFrameBytes),
-    maxPeerFrameBytes: int(l, 'maxPeerFrameBytes', 'limits.maxPeerFrameBytes', 64 * 1024, 256 * 1024 * 1024, DEFAULT_NODE_LIMITS.maxPeerFrameBytes),
+    maxClientFrameBytes: int(
+      l,
+      'maxClientFrameBytes',
+      'limits.maxClientFrameBytes',
+      1024,
+      64 * 1024 * 1024,
+      DEFAULT_NODE_LIMITS.maxClientFrameBytes,
+    ),
+    maxPeerFrameBytes: int(
+      l,
+      'maxPeerFrameBytes',
+      'limits.maxPeerFrameBytes',
+      64 * 1024,
+      256 * 1024 * 1024,
+      DEFAULT_NODE_LIMITS.maxPeerFrameBytes,
+    ),
   };
 }
 

@@ -81,16 +81,28 @@ async function handleAdmin(route: string, url: URL, req: IncomingMessage, res: S
   }
   if (route === 'POST /admin/transfer-leader') {
     const to = Number(url.searchParams.get('to'));
-    if (!Number.isSafeInteger(to) || to <= 0) return sendJson(res, 400, { error: { code: 'INVALID_ARGUMENT', message: 'query parameter to=<node id> is required' } });
+    if (!Number.isSafeInteger(to) || to <= 0)
+      return sendJson(res, 400, { error: { code: 'INVALID_ARGUMENT', message: 'query parameter to=<node id> is required' } });
     return sendJson(res, 200, ctx.host.transferLeadership(to));
   }
   const body = await readBody(req, ctx.config.limits.maxClientFrameBytes);
-  if (body === undefined) return sendJson(res, 413, { error: { code: 'LIMIT_EXCEEDED', message: `body over ${ctx.config.limits.maxClientFrameBytes} bytes` } });
+  if (body === undefined)
+    return sendJson(res, 413, { error: { code: 'LIMIT_EXCEEDED', message: `body over ${ctx.config.limits.maxClientFrameBytes} bytes` } });
   const outcome = await new Promise<ProposeOutcome<ApplyOutput>>((resolve) => ctx.host.propose(new Uint8Array(body), resolve));
   if (outcome.type === 'applied') return sendJson(res, 200, { index: outcome.index, term: outcome.term, result: outcome.result });
   const st = ctx.status();
   if (outcome.type === 'failed') {
-    return sendJson(res, 503, { error: { code: outcome.code === 'NOT_LEADER' ? 'NOT_LEADER' : 'UNAVAILABLE', message: outcome.code, outcomeUnknown: false, leader: st.leader, leaderAddress: st.leaderAddress } });
+    return sendJson(res, 503, {
+      error: {
+        code: outcome.code === 'NOT_LEADER' ? 'NOT_LEADER' : 'UNAVAILABLE',
+        message: outcome.code,
+        outcomeUnknown: false,
+        leader: st.leader,
+        leaderAddress: st.leaderAddress,
+      },
+    });
   }
-  return sendJson(res, 503, { error: { code: 'UNAVAILABLE', message: outcome.reason, outcomeUnknown: true, leader: st.leader, leaderAddress: st.leaderAddress } });
+  return sendJson(res, 503, {
+    error: { code: 'UNAVAILABLE', message: outcome.reason, outcomeUnknown: true, leader: st.leader, leaderAddress: st.leaderAddress },
+  });
 }

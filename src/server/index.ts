@@ -5,5 +5,13 @@
  */
 export { startNode, type NodeHandle, type StartNodeOptions } from './node.js';
 export type { NodeStatus, Limits } from '../protocol/index.js';
-export { validateConfig, loadConfigFile, ConfigError, DEFAULT_NODE_LIMITS, type ClusterConfig, type NodeLimits, type NodeAddress } from './config.js';
+export {
+  validateConfig,
+  loadConfigFile,
+  ConfigError,
+  DEFAULT_NODE_LIMITS,
+  type ClusterConfig,
+  type NodeLimits,
+  type NodeAddress,
+} from './config.js';
 export { createJsonLogger, parseLogLevel, silentLogger, type Logger, type LogLevel } from './logger.js';

@@ -46,4 +46,3 @@ export function createJsonLogger(opts: JsonLoggerOptions = {}): Logger {
     error: (m, f) => emit('error', m, f),
   };
 }
-

@@ -232,7 +232,8 @@ function statusReporter(parts: {
   // index, not on every poll of /status.
   let digestCache: { applied: number; digest: string } | undefined;
   const digestAt = (applied: number): string => {
-    if (digestCache?.applied !== applied) digestCache = { applied, digest: createHash('sha256').update(machine.snapshot()).digest('hex').slice(0, 16) };
+    if (digestCache?.applied !== applied)
+      digestCache = { applied, digest: createHash('sha256').update(machine.snapshot()).digest('hex').slice(0, 16) };
     return digestCache.digest;
   };
   return () => {

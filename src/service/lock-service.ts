@@ -8,7 +8,16 @@
 import type { Clock, ProposeOutcome, RaftHost } from '../host/index.js';
 import type { LockInfo, MachineErrorCode } from '../protocol/index.js';
 import { NONE, type ApplyContext, type NodeId, type StateMachine } from '../raft/index.js';
-import { encodeEntry, nextStamp, type ApplyOutput, type Command, type CommandValue, type LockMachine, type MachineEvent, type SessionCommand } from '../state-machine/index.js';
+import {
+  encodeEntry,
+  nextStamp,
+  type ApplyOutput,
+  type Command,
+  type CommandValue,
+  type LockMachine,
+  type MachineEvent,
+  type SessionCommand,
+} from '../state-machine/index.js';
 
 /** The answer to a command or query. Exactly one per request. */
 export type ServiceOutcome =
@@ -25,9 +34,7 @@ export type ServiceOutcome =
   | { readonly type: 'unavailable'; readonly outcomeUnknown: boolean; readonly reason: string };
 
 /** Reads answered from the machine. */
-export type ServiceQuery =
-  | { readonly type: 'counter-get'; readonly name: string }
-  | { readonly type: 'lock-info'; readonly name: string };
+export type ServiceQuery = { readonly type: 'counter-get'; readonly name: string } | { readonly type: 'lock-info'; readonly name: string };
 
 export interface LockServiceOptions {
   readonly machine: LockMachine;
@@ -92,7 +99,11 @@ export class LockService {
    */
   submit(cmd: SessionCommand, done: (o: ServiceOutcome) => void): void {
     if (cmd.type === 'open-session' && this.machine.sessionCount >= this.machine.limits.maxSessions) {
-      done({ type: 'error', code: 'LIMIT_EXCEEDED', message: `the cluster already has ${this.machine.sessionCount} sessions (limit ${this.machine.limits.maxSessions})` });
+      done({
+        type: 'error',
+        code: 'LIMIT_EXCEEDED',
+        message: `the cluster already has ${this.machine.sessionCount} sessions (limit ${this.machine.limits.maxSessions})`,
+      });
       return;
     }
     this.propose(cmd, (o) => {
@@ -182,7 +193,11 @@ export class LockService {
       for (const [key, p] of this.parked) {
         if (!key.startsWith(prefix)) continue;
         this.parked.delete(key);
-        p.done({ type: 'error', code: 'SESSION_EXPIRED', message: `session ${ev.session} ${ev.type === 'session-closed' ? 'was closed' : 'expired'} while waiting` });
+        p.done({
+          type: 'error',
+          code: 'SESSION_EXPIRED',
+          message: `session ${ev.session} ${ev.type === 'session-closed' ? 'was closed' : 'expired'} while waiting`,
+        });
       }
       return;
     }
@@ -192,7 +207,11 @@ export class LockService {
     if (p === undefined) return;
     this.parked.delete(key);
     if (ev.type === 'granted') {
-      p.done({ type: 'ok', value: { status: 'granted', token: ev.token, acquiredAt: ev.acquiredAt, expiresAt: ev.expiresAt }, index: ev.token });
+      p.done({
+        type: 'ok',
+        value: { status: 'granted', token: ev.token, acquiredAt: ev.acquiredAt, expiresAt: ev.expiresAt },
+        index: ev.token,
+      });
     } else {
       p.done({ type: 'ok', value: { status: 'timed-out' }, index: this.machine.appliedIndex });
     }

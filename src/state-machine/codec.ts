@@ -88,7 +88,8 @@ export function decodeEntry(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): 
   if (!isPlainMap(env)) return fail('INVALID_ARGUMENT', 'entry data is not an envelope map');
   const rec = env;
   for (const k of Object.keys(rec)) {
-    if (k !== 'v' && k !== 'time' && k !== 'cmd') return fail('INVALID_ARGUMENT', `envelope: unknown field ${JSON.stringify(k.slice(0, 40))}`);
+    if (k !== 'v' && k !== 'time' && k !== 'cmd')
+      return fail('INVALID_ARGUMENT', `envelope: unknown field ${JSON.stringify(k.slice(0, 40))}`);
   }
   if (rec['v'] !== ENVELOPE_VERSION) return fail('INVALID_ARGUMENT', `envelope: unsupported version ${String(rec['v']).slice(0, 20)}`);
   const time = rec['time'];

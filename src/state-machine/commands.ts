@@ -95,9 +95,11 @@ function parse(value: unknown, limits: Limits): Command {
       checkShape(value, type, ['sessions'], [], ['type']);
       const list = value['sessions'];
       if (!Array.isArray(list)) throw new FieldError('sessions', `sessions must be an array, got ${describe(list)}`);
-      if (list.length > limits.maxSessions) throw new FieldError('sessions', `sessions lists ${list.length} ids, more than ${limits.maxSessions}`);
+      if (list.length > limits.maxSessions)
+        throw new FieldError('sessions', `sessions lists ${list.length} ids, more than ${limits.maxSessions}`);
       const sessions = list.map((s: unknown, k) => {
-        if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 1) throw new FieldError(`sessions[${k}]`, `sessions[${k}] must be a positive safe integer, got ${describe(s)}`);
+        if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 1)
+          throw new FieldError(`sessions[${k}]`, `sessions[${k}] must be a positive safe integer, got ${describe(s)}`);
         return s;
       });
       return { type, sessions };

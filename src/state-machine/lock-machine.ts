@@ -179,7 +179,10 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     const holder = lock?.holder;
     if (lock === undefined || holder === undefined) return { waiters: 0 };
     const expiresAt = this.sessions.get(holder.session)?.deadline ?? 0;
-    return { holder: { sessionId: holder.session, fencingToken: holder.token, acquiredAt: holder.acquiredAt, expiresAt }, waiters: lock.queue.length };
+    return {
+      holder: { sessionId: holder.session, fencingToken: holder.token, acquiredAt: holder.acquiredAt, expiresAt },
+      waiters: lock.queue.length,
+    };
   }
 
   /** The queue of `name`, first waiter first. */
@@ -336,9 +339,15 @@ export class LockMachine implements StateMachine<ApplyOutput> {
       case 'retry':
         return this.replay(s, cmd.seq, verdict.stored);
       case 'stale':
-        return fail('STALE_SEQUENCE', `session ${s.id}: seq ${cmd.seq} is at or below the acknowledged seq ${s.ackedSeq} and its result is gone`);
+        return fail(
+          'STALE_SEQUENCE',
+          `session ${s.id}: seq ${cmd.seq} is at or below the acknowledged seq ${s.ackedSeq} and its result is gone`,
+        );
       case 'full':
-        return fail('LIMIT_EXCEEDED', `session ${s.id} has ${s.results.size} unacknowledged results (limit ${this.limits.maxUnackedResults}); acknowledge some (ackedSeq)`);
+        return fail(
+          'LIMIT_EXCEEDED',
+          `session ${s.id} has ${s.results.size} unacknowledged results (limit ${this.limits.maxUnackedResults}); acknowledge some (ackedSeq)`,
+        );
       case 'new':
         break;
     }
@@ -402,11 +411,15 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     // Held — or freed in this step with waiters, who come first (FIFO): it goes to the first of
     // them at the end of the step.
     const holder = lock.holder;
-    if (holder?.session === s.id) return ok({ status: 'held-by-you', token: holder.token, acquiredAt: holder.acquiredAt, expiresAt: s.deadline });
+    if (holder?.session === s.id)
+      return ok({ status: 'held-by-you', token: holder.token, acquiredAt: holder.acquiredAt, expiresAt: s.deadline });
     if (cmd.waitMs === 0) return ok({ status: 'not-acquired' });
     const existing = this.locks.waiterOf(cmd.name, s.id);
     if (existing !== undefined) {
-      return fail('INVALID_ARGUMENT', `session ${s.id} already waits for lock ${cmd.name} (acquire seq ${existing.seq}); one wait per lock`);
+      return fail(
+        'INVALID_ARGUMENT',
+        `session ${s.id} already waits for lock ${cmd.name} (acquire seq ${existing.seq}); one wait per lock`,
+      );
     }
     if (lock.queue.length >= this.limits.maxWaitersPerLock) {
       return fail('LIMIT_EXCEEDED', `lock ${cmd.name} already has ${lock.queue.length} waiters (limit ${this.limits.maxWaitersPerLock})`);

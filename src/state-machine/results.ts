@@ -52,7 +52,15 @@ export type CommandResult = Result<CommandValue>;
  * - `lock-released`: `session` no longer holds `name` (token `token`): release, close or expiry.
  */
 export type MachineEvent =
-  | { readonly type: 'granted'; readonly name: string; readonly session: number; readonly seq: number; readonly token: number; readonly acquiredAt: number; readonly expiresAt: number }
+  | {
+      readonly type: 'granted';
+      readonly name: string;
+      readonly session: number;
+      readonly seq: number;
+      readonly token: number;
+      readonly acquiredAt: number;
+      readonly expiresAt: number;
+    }
   | { readonly type: 'wait-timeout'; readonly name: string; readonly session: number; readonly seq: number }
   | { readonly type: 'session-expired'; readonly session: number }
   | { readonly type: 'session-closed'; readonly session: number }

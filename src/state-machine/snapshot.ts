@@ -141,7 +141,12 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
       waiters: arr(r['waiters'], `${p}.waiters`).map((y, j): WaiterRecord => {
         const q = `${p}.waiters[${j}]`;
         const w = map(y, q);
-        return { id: int(w['id'], `${q}.id`, 1), session: int(w['session'], `${q}.session`, 1), seq: int(w['seq'], `${q}.seq`, 1), deadline: int(w['deadline'], `${q}.deadline`) };
+        return {
+          id: int(w['id'], `${q}.id`, 1),
+          session: int(w['session'], `${q}.session`, 1),
+          seq: int(w['seq'], `${q}.seq`, 1),
+          deadline: int(w['deadline'], `${q}.deadline`),
+        };
       }),
     };
   });
@@ -149,7 +154,8 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
   const counters = arr(s['counters'], 'counters').map((x, k): readonly [string, number] => {
     const pair = arr(x, `counters[${k}]`);
     const value = pair[1];
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value === 0) throw new BadSnapshot(`counters[${k}][1]`, 'expected a non-zero safe integer');
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value === 0)
+      throw new BadSnapshot(`counters[${k}][1]`, 'expected a non-zero safe integer');
     return [str(pair[0], `counters[${k}][0]`), value];
   });
 

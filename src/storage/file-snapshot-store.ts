@@ -80,7 +80,12 @@ export class FileSnapshotStore implements SnapshotStore {
         await this.write(snapshot);
         this.current = snapshot;
       } catch (err) {
-        const e = new StorageError('STORAGE_IO', this.dir, `saving snapshot ${snapshot.meta.index} in ${this.dir} failed: ${describeError(err)}`, { cause: err });
+        const e = new StorageError(
+          'STORAGE_IO',
+          this.dir,
+          `saving snapshot ${snapshot.meta.index} in ${this.dir} failed: ${describeError(err)}`,
+          { cause: err },
+        );
         return invokeDone(done, e);
       }
       await this.removeOlder(snapshot.meta.index);

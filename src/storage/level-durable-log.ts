@@ -155,7 +155,10 @@ export class LevelDurableLog implements DurableLog {
             }
             const s = await readAll(this.db, this.path);
             if (s.lastIndex !== this.shape.lastIndex || s.snapshot.index !== this.shape.base.index) {
-              throw corrupt(this.path, `log ends at ${s.lastIndex} (base ${s.snapshot.index}) but ${this.shape.lastIndex} (base ${this.shape.base.index}) was written`);
+              throw corrupt(
+                this.path,
+                `log ends at ${s.lastIndex} (base ${s.snapshot.index}) but ${this.shape.lastIndex} (base ${this.shape.base.index}) was written`,
+              );
             }
             resolve({ hardState: s.hardState, snapshot: s.snapshot, entries: s.entries });
           } catch (err) {
@@ -382,7 +385,8 @@ async function readAll(db: Db, path: string): Promise<VerifiedState> {
         const e = decodeAt(path, `entry ${index} (key ${keyHex(key)})`, () => decodeEntry(value));
         const expected = base.index + entries.length + 1;
         if (e.index !== index) throw corrupt(path, `entry ${index} (key ${keyHex(key)}) holds the record of entry ${e.index}`);
-        if (index <= base.index) throw corrupt(path, `entry ${index} is at or below the log's base ${base.index} (it should have been compacted away)`);
+        if (index <= base.index)
+          throw corrupt(path, `entry ${index} is at or below the log's base ${base.index} (it should have been compacted away)`);
         if (index !== expected) throw corrupt(path, `gap in the log: expected entry ${expected}, found entry ${index}`);
         if (e.term < prevTerm) throw corrupt(path, `entry ${index} has term ${e.term}, lower than the ${prevTerm} before it`);
         prevTerm = e.term;
@@ -393,7 +397,8 @@ async function readAll(db: Db, path: string): Promise<VerifiedState> {
     if (err instanceof StorageError) throw err;
     // LevelDB's own checksums (blocks, write-ahead log) also surface here.
     const e = err as { code?: unknown; cause?: { code?: unknown } };
-    if (e.code === 'LEVEL_CORRUPTION' || e.cause?.code === 'LEVEL_CORRUPTION') throw corrupt(path, `LevelDB reports corruption: ${describeError(err)}`, err);
+    if (e.code === 'LEVEL_CORRUPTION' || e.cause?.code === 'LEVEL_CORRUPTION')
+      throw corrupt(path, `LevelDB reports corruption: ${describeError(err)}`, err);
     throw new StorageError('STORAGE_IO', path, `cannot read storage at ${path}: ${describeError(err)}`, { cause: err });
   }
   if (meta === undefined && sawOther) throw corrupt(path, 'log records present but the metadata record (cluster id, node id) is missing');
@@ -424,7 +429,11 @@ function closedError(path: string): StorageError {
 
 function checkMeta(path: string, stored: StorageMeta, opts: LevelDurableLogOptions): void {
   if (stored.formatVersion > FORMAT_VERSION) {
-    throw new StorageError('STORAGE_MISMATCH', path, `storage at ${path} has format version ${stored.formatVersion}; this build reads up to ${FORMAT_VERSION}`);
+    throw new StorageError(
+      'STORAGE_MISMATCH',
+      path,
+      `storage at ${path} has format version ${stored.formatVersion}; this build reads up to ${FORMAT_VERSION}`,
+    );
   }
   if (stored.clusterId !== opts.clusterId || stored.nodeId !== opts.nodeId) {
     throw new StorageError(

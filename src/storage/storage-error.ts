@@ -17,13 +17,7 @@ import type { Done } from './durable-log.js';
  * - `STORAGE_CLOSED`: used after `close()`.
  */
 export type StorageErrorCode =
-  | 'STORAGE_LOCKED'
-  | 'STORAGE_MISMATCH'
-  | 'STORAGE_CORRUPT'
-  | 'STORAGE_GAP'
-  | 'STORAGE_INVALID'
-  | 'STORAGE_IO'
-  | 'STORAGE_CLOSED';
+  'STORAGE_LOCKED' | 'STORAGE_MISMATCH' | 'STORAGE_CORRUPT' | 'STORAGE_GAP' | 'STORAGE_INVALID' | 'STORAGE_IO' | 'STORAGE_CLOSED';
 
 /** An error of the storage layer; `message` already names `path`. */
 export class StorageError extends Error {

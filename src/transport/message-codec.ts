@@ -119,7 +119,11 @@ function confState(value: unknown, path: string): ConfState {
 
 function snapshotMeta(value: unknown, path: string): SnapshotMeta {
   const r = plainRecord(value, path, ['index', 'term', 'confState']);
-  return { index: natural(r['index'], `${path}.index`), term: natural(r['term'], `${path}.term`), confState: confState(r['confState'], `${path}.confState`) };
+  return {
+    index: natural(r['index'], `${path}.index`),
+    term: natural(r['term'], `${path}.term`),
+    confState: confState(r['confState'], `${path}.confState`),
+  };
 }
 
 // ---- messages ---------------------------------------------------------------------------------
@@ -174,7 +178,16 @@ function checkMessage(value: unknown, path: string): Message {
   const p = (key: string): string => `${path}.${key}`;
   switch (type) {
     case 'vote':
-      return { type, from, to, term, pre: boolean(f('pre'), p('pre')), lastLogIndex: natural(f('lastLogIndex'), p('lastLogIndex')), lastLogTerm: natural(f('lastLogTerm'), p('lastLogTerm')), transfer: boolean(f('transfer'), p('transfer')) };
+      return {
+        type,
+        from,
+        to,
+        term,
+        pre: boolean(f('pre'), p('pre')),
+        lastLogIndex: natural(f('lastLogIndex'), p('lastLogIndex')),
+        lastLogTerm: natural(f('lastLogTerm'), p('lastLogTerm')),
+        transfer: boolean(f('transfer'), p('transfer')),
+      };
     case 'vote-response':
       return { type, from, to, term, pre: boolean(f('pre'), p('pre')), reject: boolean(f('reject'), p('reject')) };
     case 'append': {
@@ -189,14 +202,24 @@ function checkMessage(value: unknown, path: string): Message {
         // Contiguity and term order: the core indexes into its log by these, so a peer bug must
         // not reach it as a "valid" message (Raft §5.3, Log Matching).
         if (e.index !== prevLogIndex + 1 + k) throw new DecodeError(`${p('entries')}[${k}].index`, `expected ${prevLogIndex + 1 + k}`);
-        if (e.term < lastTerm || e.term > term) throw new DecodeError(`${p('entries')}[${k}].term`, 'out of order or beyond the message term');
+        if (e.term < lastTerm || e.term > term)
+          throw new DecodeError(`${p('entries')}[${k}].term`, 'out of order or beyond the message term');
         lastTerm = e.term;
         entries.push(e);
       }
       return { type, from, to, term, prevLogIndex, prevLogTerm, entries, commit: natural(f('commit'), p('commit')) };
     }
     case 'append-response':
-      return { type, from, to, term, index: natural(f('index'), p('index')), reject: boolean(f('reject'), p('reject')), hintIndex: natural(f('hintIndex'), p('hintIndex')), hintTerm: natural(f('hintTerm'), p('hintTerm')) };
+      return {
+        type,
+        from,
+        to,
+        term,
+        index: natural(f('index'), p('index')),
+        reject: boolean(f('reject'), p('reject')),
+        hintIndex: natural(f('hintIndex'), p('hintIndex')),
+        hintTerm: natural(f('hintTerm'), p('hintTerm')),
+      };
     case 'heartbeat':
       return { type, from, to, term, commit: natural(f('commit'), p('commit')), context: contextOrNull(f('context'), p('context')) };
     case 'heartbeat-response':
@@ -226,7 +249,13 @@ function toWire(m: Message): object {
     case 'vote-response':
       return { ...base, pre: m.pre, reject: m.reject };
     case 'append':
-      return { ...base, prevLogIndex: m.prevLogIndex, prevLogTerm: m.prevLogTerm, entries: m.entries.map((e) => ({ index: e.index, term: e.term, type: e.type, data: e.data })), commit: m.commit };
+      return {
+        ...base,
+        prevLogIndex: m.prevLogIndex,
+        prevLogTerm: m.prevLogTerm,
+        entries: m.entries.map((e) => ({ index: e.index, term: e.term, type: e.type, data: e.data })),
+        commit: m.commit,
+      };
     case 'append-response':
       return { ...base, index: m.index, reject: m.reject, hintIndex: m.hintIndex, hintTerm: m.hintTerm };
     case 'heartbeat':
@@ -235,7 +264,10 @@ function toWire(m: Message): object {
       return { ...base, context: m.context };
     case 'snapshot': {
       const s = m.snapshot;
-      return { ...base, snapshot: { index: s.index, term: s.term, confState: { voters: [...s.confState.voters], learners: [...s.confState.learners] } } };
+      return {
+        ...base,
+        snapshot: { index: s.index, term: s.term, confState: { voters: [...s.confState.voters], learners: [...s.confState.learners] } },
+      };
     }
     case 'timeout-now':
       return base;

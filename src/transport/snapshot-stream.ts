@@ -132,8 +132,7 @@ export type AssemblyStep = { readonly ok: true } | { readonly ok: false; readonl
  */
 export class SnapshotAssembler {
   private current:
-    | { stream: number; message: SnapshotRequest; size: number; received: number; chunks: Uint8Array[]; hash: Hash }
-    | undefined;
+    { stream: number; message: SnapshotRequest; size: number; received: number; chunks: Uint8Array[]; hash: Hash } | undefined;
 
   constructor(private readonly maxBytes: number) {}
 

@@ -45,7 +45,14 @@ const KIND_CHUNK = 0x03;
 
 /** Control frames: the handshake and snapshot stream framing (see the module comment). */
 export type ControlFrame =
-  | { readonly k: 'hello'; readonly protocol: number; readonly clusterId: string; readonly from: NodeId; readonly to: NodeId; readonly nonce: Uint8Array | null }
+  | {
+      readonly k: 'hello';
+      readonly protocol: number;
+      readonly clusterId: string;
+      readonly from: NodeId;
+      readonly to: NodeId;
+      readonly nonce: Uint8Array | null;
+    }
   | { readonly k: 'challenge'; readonly nonce: Uint8Array; readonly proof: Uint8Array }
   | { readonly k: 'auth'; readonly proof: Uint8Array }
   | { readonly k: 'welcome' }
@@ -120,7 +127,11 @@ function control(value: unknown): ControlFrame {
     }
     case 'challenge': {
       const r = plainRecord(value, path, ['k', 'nonce', 'proof']);
-      return { k, nonce: exactBytes(r['nonce'], `${path}.nonce`, NONCE_BYTES), proof: exactBytes(r['proof'], `${path}.proof`, PROOF_BYTES) };
+      return {
+        k,
+        nonce: exactBytes(r['nonce'], `${path}.nonce`, NONCE_BYTES),
+        proof: exactBytes(r['proof'], `${path}.proof`, PROOF_BYTES),
+      };
     }
     case 'auth': {
       const r = plainRecord(value, path, ['k', 'proof']);

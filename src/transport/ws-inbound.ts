@@ -106,7 +106,8 @@ export class InboundConnection {
     const { env } = this;
     if (c.k !== 'hello') return this.refuse(CloseCode.PROTOCOL, `expected hello, got ${c.k}`);
     this.claimed = c.from;
-    if (c.protocol !== PROTOCOL_VERSION) return this.refuse(CloseCode.VERSION, `unsupported protocol ${c.protocol}, want ${PROTOCOL_VERSION}`);
+    if (c.protocol !== PROTOCOL_VERSION)
+      return this.refuse(CloseCode.VERSION, `unsupported protocol ${c.protocol}, want ${PROTOCOL_VERSION}`);
     if (c.clusterId !== env.clusterId) return this.refuse(CloseCode.CLUSTER, `wrong cluster id "${c.clusterId.slice(0, 40)}"`);
     if (c.to !== env.id) return this.refuse(CloseCode.NODE, `this is node ${env.id}, not ${c.to}`);
     if (!env.peers.has(c.from)) return this.refuse(CloseCode.NODE, `node ${c.from} is not a configured peer`);
@@ -114,13 +115,16 @@ export class InboundConnection {
     if (c.nonce === null) return this.refuse(CloseCode.AUTH, 'authentication required');
     this.nonce = newNonce();
     this.state = 'auth';
-    this.ws.send(encodeControl({ k: 'challenge', nonce: this.nonce, proof: proof(env.secret, 'acceptor', c.nonce, env.clusterId, c.from, env.id) }));
+    this.ws.send(
+      encodeControl({ k: 'challenge', nonce: this.nonce, proof: proof(env.secret, 'acceptor', c.nonce, env.clusterId, c.from, env.id) }),
+    );
   }
 
   private onAuth(c: ControlFrame): void {
     const { env } = this;
     if (c.k !== 'auth') return this.refuse(CloseCode.PROTOCOL, `expected auth, got ${c.k}`);
-    if (env.secret === undefined || this.nonce === undefined || this.claimed === undefined) return this.refuse(CloseCode.PROTOCOL, 'unexpected auth');
+    if (env.secret === undefined || this.nonce === undefined || this.claimed === undefined)
+      return this.refuse(CloseCode.PROTOCOL, 'unexpected auth');
     const expected = proof(env.secret, 'dialer', this.nonce, env.clusterId, this.claimed, env.id);
     if (!proofMatches(expected, c.proof)) return this.refuse(CloseCode.AUTH, 'authentication failed');
     this.ready();

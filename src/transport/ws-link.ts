@@ -92,7 +92,9 @@ export class PeerLink {
     }, env.handshakeTimeoutMs);
     this.handshakeTimer.unref();
     ws.on('open', () => {
-      ws.send(encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: env.clusterId, from: env.id, to: this.peer, nonce: this.nonce }));
+      ws.send(
+        encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: env.clusterId, from: env.id, to: this.peer, nonce: this.nonce }),
+      );
     });
     ws.on('message', (data, isBinary) => this.onFrame(ws, data, isBinary));
     // Without a listener ws rethrows errors; they are followed by 'close', handled there.
@@ -173,7 +175,8 @@ export class PeerLink {
     }
     const wasOpen = this.state === 'open';
     if (wasOpen) this.env.logger.info('peer link down', { peer: this.peer, code, reason });
-    else if (code >= 4000) this.warnings.warn('closed', 'peer refused our connection', { peer: this.peer, address: this.address, code, reason });
+    else if (code >= 4000)
+      this.warnings.warn('closed', 'peer refused our connection', { peer: this.peer, address: this.address, code, reason });
     // A link that stayed up a while earns a fresh backoff; one that flaps keeps backing off.
     if (wasOpen && Date.now() - this.openedAt >= this.env.backoffCapMs) this.attempt = 0;
     this.onDown();
@@ -259,7 +262,11 @@ export class PeerLink {
     if (frame.byteLength <= this.env.maxPayload) return [{ frame, count: batch.length }];
     if (batch.length === 1) {
       this.env.metrics.dropped++;
-      this.warnings.warn('oversize', 'message larger than the peer frame limit dropped', { peer: this.peer, bytes: frame.byteLength, type: batch[0]?.type });
+      this.warnings.warn('oversize', 'message larger than the peer frame limit dropped', {
+        peer: this.peer,
+        bytes: frame.byteLength,
+        type: batch[0]?.type,
+      });
       return [];
     }
     const mid = Math.ceil(batch.length / 2);

@@ -22,12 +22,7 @@ import { silentLogger, type Logger, type Message, type NodeId, type SnapshotRequ
 import type { FaultLayer } from './fault-layer.js';
 import { CloseCode } from './handshake.js';
 import type { PeerTransport, TransportHandler } from './peer-transport.js';
-import {
-  WarnOnce,
-  newTransportMetrics,
-  type LinkEnv,
-  type TransportMetrics,
-} from './ws-common.js';
+import { WarnOnce, newTransportMetrics, type LinkEnv, type TransportMetrics } from './ws-common.js';
 import { InboundConnection } from './ws-inbound.js';
 import { MAX_CLUSTER_ID_LENGTH } from './wire.js';
 import { PeerLink } from './ws-link.js';
@@ -99,7 +94,8 @@ export class WsPeerTransport implements PeerTransport {
   private closed = false;
 
   constructor(opts: WsTransportOptions) {
-    if (!Number.isSafeInteger(opts.id) || opts.id <= 0) throw new RangeError(`WsPeerTransport: id must be a positive integer, got ${opts.id}`);
+    if (!Number.isSafeInteger(opts.id) || opts.id <= 0)
+      throw new RangeError(`WsPeerTransport: id must be a positive integer, got ${opts.id}`);
     if (opts.clusterId.length === 0 || opts.clusterId.length > MAX_CLUSTER_ID_LENGTH) {
       // Longer ids would fail every handshake (the hello decoder bounds them).
       throw new RangeError(`WsPeerTransport: clusterId must be 1..${MAX_CLUSTER_ID_LENGTH} characters`);

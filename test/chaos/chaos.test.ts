@@ -28,7 +28,10 @@ interface ChaosRun {
 /** Runs `scripts/chaos.ts ARGS --out <temp>`; interrupted (SIGTERM) if it outlives `limitMs`. */
 async function chaos(name: string, args: readonly string[], limitMs: number): Promise<ChaosRun> {
   const out = mkdtempSync(join(tmpdir(), `raftlock-chaos-${name}-`));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'scripts/chaos.ts'), ...args, '--out', out], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'scripts/chaos.ts'), ...args, '--out', out], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (log += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
@@ -47,7 +50,24 @@ async function chaos(name: string, args: readonly string[], limitMs: number): Pr
 describe('chaos', () => {
   it('30 s, 3 nodes, kill + pause + partition: linearizable, fenced, converged, leader after heal', async () => {
     const seed = Number(process.env.CHAOS_SEED ?? 30);
-    const r = await chaos('ci', ['--nodes', '3', '--duration', '30s', '--nemesis', 'kill,pause,partition', '--workload', 'counters,locks', '--clients', '8', '--seed', String(seed)], 170_000);
+    const r = await chaos(
+      'ci',
+      [
+        '--nodes',
+        '3',
+        '--duration',
+        '30s',
+        '--nemesis',
+        'kill,pause,partition',
+        '--workload',
+        'counters,locks',
+        '--clients',
+        '8',
+        '--seed',
+        String(seed),
+      ],
+      170_000,
+    );
     const s = r.summary;
     const context = `seed ${seed}, records in ${r.out}\n${r.log}\n${JSON.stringify(s.anomalies, null, 1)}`;
     expect(s.anomalies, context).toEqual([]);
@@ -62,14 +82,35 @@ describe('chaos', () => {
 
   it('negative control: with fencing off, client pauses let a stale holder write, and the run says so', async () => {
     const seed = Number(process.env.CHAOS_SEED ?? 31);
-    const r = await chaos('no-fencing', ['--nodes', '3', '--duration', '20s', '--nemesis', 'pause', '--workload', 'locks', '--clients', '8', '--seed', String(seed), '--no-fencing'], 170_000);
+    const r = await chaos(
+      'no-fencing',
+      [
+        '--nodes',
+        '3',
+        '--duration',
+        '20s',
+        '--nemesis',
+        'pause',
+        '--workload',
+        'locks',
+        '--clients',
+        '8',
+        '--seed',
+        String(seed),
+        '--no-fencing',
+      ],
+      170_000,
+    );
     const s = r.summary;
     const context = `seed ${seed}, records in ${r.out}\n${r.log}`;
     expect(s.verdict, context).toBe('fail');
     expect(r.code, context).toBe(1);
     expect(s.anomalies.filter((a) => a.kind === 'stale-write').length, context).toBeGreaterThan(0);
     // The stale write is the only kind of anomaly: the cluster itself stayed correct.
-    expect(s.anomalies.filter((a) => a.kind !== 'stale-write'), context).toEqual([]);
+    expect(
+      s.anomalies.filter((a) => a.kind !== 'stale-write'),
+      context,
+    ).toEqual([]);
     rmSync(r.out, { recursive: true, force: true });
   }, 180_000);
 });

@@ -77,7 +77,16 @@ export function transportContract(name: string, factory: TransportFactory): void
       const msgs: Message[] = [
         { type: 'vote', from: 1, to: 2, term: 3, pre: true, lastLogIndex: 9, lastLogTerm: 2, transfer: false },
         { type: 'vote-response', from: 1, to: 2, term: 3, pre: false, reject: true },
-        { type: 'append', from: 1, to: 2, term: 3, prevLogIndex: 4, prevLogTerm: 2, commit: 4, entries: [{ index: 5, term: 3, type: 'normal', data }] },
+        {
+          type: 'append',
+          from: 1,
+          to: 2,
+          term: 3,
+          prevLogIndex: 4,
+          prevLogTerm: 2,
+          commit: 4,
+          entries: [{ index: 5, term: 3, type: 'normal', data }],
+        },
         { type: 'append-response', from: 1, to: 2, term: 3, index: 7, reject: true, hintIndex: 5, hintTerm: 2 },
         { type: 'heartbeat-response', from: 1, to: 2, term: 3, context: 'r1' },
         { type: 'timeout-now', from: 1, to: 2, term: 3 },
@@ -96,7 +105,13 @@ export function transportContract(name: string, factory: TransportFactory): void
       get(c.transports, 1).start(new Recorder());
       get(c.transports, 2).start(r2);
       const data = new Uint8Array(100_000).map((_, k) => k % 251);
-      const message: SnapshotRequest = { type: 'snapshot', from: 1, to: 2, term: 2, snapshot: { index: 50, term: 2, confState: { voters: [1, 2], learners: [] } } };
+      const message: SnapshotRequest = {
+        type: 'snapshot',
+        from: 1,
+        to: 2,
+        term: 2,
+        snapshot: { index: 50, term: 2, confState: { voters: [1, 2], learners: [] } },
+      };
       let result: boolean | undefined;
       get(c.transports, 1).sendSnapshot(message, data, (ok) => (result = ok));
       await eventually(() => result !== undefined, 'snapshot report');
@@ -114,7 +129,13 @@ export function transportContract(name: string, factory: TransportFactory): void
       get(c.transports, 2).start(r2);
       get(c.transports, 2).stop();
       expect(() => get(c.transports, 1).send([heartbeat(1, 2, 1)])).not.toThrow();
-      const message: SnapshotRequest = { type: 'snapshot', from: 1, to: 2, term: 2, snapshot: { index: 5, term: 2, confState: { voters: [1, 2], learners: [] } } };
+      const message: SnapshotRequest = {
+        type: 'snapshot',
+        from: 1,
+        to: 2,
+        term: 2,
+        snapshot: { index: 5, term: 2, confState: { voters: [1, 2], learners: [] } },
+      };
       let result: boolean | undefined;
       get(c.transports, 1).sendSnapshot(message, new Uint8Array(10), (ok) => (result = ok));
       await eventually(() => result !== undefined, 'snapshot failure report');

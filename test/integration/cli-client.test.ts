@@ -28,8 +28,15 @@ let cluster: ProcessCluster;
 let env: NodeJS.ProcessEnv;
 
 /** Starts `raftlock ARGS` with the cluster's endpoints and token in its environment. */
-function startCli(args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<Run>; out: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, ...extraEnv } });
+function startCli(
+  args: readonly string[],
+  extraEnv: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; done: Promise<Run>; out: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...env, ...extraEnv },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -101,7 +108,9 @@ describe('raftlock counter', () => {
     const over = await fails(['counter', 'add', 'big', '1'], 'OVERFLOW');
     expect(over.stderr).toMatch(/^raftlock counter add: .*nothing changed\n$/);
     const overJson = await fails(['counter', 'add', 'big', '1', '--json'], 'OVERFLOW');
-    expect(JSON.parse(overJson.stdout)).toMatchObject({ error: { code: 'OVERFLOW', message: expect.any(String) as string, hint: expect.any(String) as string } });
+    expect(JSON.parse(overJson.stdout)).toMatchObject({
+      error: { code: 'OVERFLOW', message: expect.any(String) as string, hint: expect.any(String) as string },
+    });
     expect(await ok(['counter', 'get', 'big'])).toBe(String(Number.MAX_SAFE_INTEGER));
 
     await fails(['counter', 'add', 'big', '1.5'], 'INVALID_ARGUMENT');
@@ -141,7 +150,10 @@ describe('raftlock lock acquire | release | show', () => {
 
     const shown = await ok(['lock', 'show', 'l1']);
     expect(shown).toContain(`held by session ${session} with fencing token ${token}`);
-    const info = JSON.parse(await ok(['lock', 'show', 'l1', '--json'])) as { holder: { sessionId: number; fencingToken: number; expiresAt: number }; waiters: number };
+    const info = JSON.parse(await ok(['lock', 'show', 'l1', '--json'])) as {
+      holder: { sessionId: number; fencingToken: number; expiresAt: number };
+      waiters: number;
+    };
     expect(info).toMatchObject({ name: 'l1', holder: { sessionId: session, fencingToken: token }, waiters: 0 });
     expect(info.holder.expiresAt).toBeGreaterThan(Date.now());
 
@@ -159,10 +171,14 @@ describe('raftlock lock acquire | release | show', () => {
     await ok(['lock', 'release', 'l1', '--session', String(again.sessionId)]);
   }, 60_000);
 
-  it('a queued acquire is granted when the holder\'s TTL runs out (no keep-alive)', async () => {
+  it("a queued acquire is granted when the holder's TTL runs out (no keep-alive)", async () => {
     const first = JSON.parse(await ok(['lock', 'acquire', 'l2', '--ttl', '2s', '--json'])) as { fencingToken: number; sessionId: number };
     const waiter = startCli(['lock', 'acquire', 'l2', '--wait', '30s', '--ttl', '30s', '--json']);
-    await waitFor('the second acquire queued', async () => ((JSON.parse(await ok(['lock', 'show', 'l2', '--json'])) as { waiters: number }).waiters === 1 ? true : undefined), 20_000);
+    await waitFor(
+      'the second acquire queued',
+      async () => ((JSON.parse(await ok(['lock', 'show', 'l2', '--json'])) as { waiters: number }).waiters === 1 ? true : undefined),
+      20_000,
+    );
     // Nobody releases: the first session's 2 s TTL runs out and the waiter is granted.
     const r = await waiter.done;
     expect(r.code, r.stderr).toBe(0);
@@ -175,7 +191,11 @@ describe('raftlock lock acquire | release | show', () => {
   it('SIGINT during a wait closes the waiting session: it never gets the lock later', async () => {
     const holder = JSON.parse(await ok(['lock', 'acquire', 'l3', '--json'])) as { sessionId: number };
     const waiter = startCli(['lock', 'acquire', 'l3', '--wait', '30s']);
-    await waitFor('the acquire queued', async () => ((JSON.parse(await ok(['lock', 'show', 'l3', '--json'])) as { waiters: number }).waiters === 1 ? true : undefined), 20_000);
+    await waitFor(
+      'the acquire queued',
+      async () => ((JSON.parse(await ok(['lock', 'show', 'l3', '--json'])) as { waiters: number }).waiters === 1 ? true : undefined),
+      20_000,
+    );
     waiter.child.kill('SIGINT');
     const r = await waiter.done;
     expect(r.code).toBe(130);

@@ -34,7 +34,10 @@ describe('raftlock CLI', () => {
   it('cluster up starts and supervises the nodes, status shows them, SIGINT stops them all', async () => {
     cluster = await ProcessCluster.create({ nodes: 3 }); // only for its config file and ports
     const c = cluster;
-    const up = spawn(process.execPath, ['--import', 'tsx', CLI, 'cluster', 'up', '--config', c.configPath], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const up = spawn(process.execPath, ['--import', 'tsx', CLI, 'cluster', 'up', '--config', c.configPath], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     up.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     up.stderr.resume();

@@ -93,7 +93,10 @@ describe('/client endpoint: sessions, counters, locks', () => {
     const s = await Session.open(client);
     const g = await s.ok<Grant>({ op: 'acquire', name: 'L', waitMs: 0 });
     expect(g.status).toBe('granted');
-    expect(await client.ok({ op: 'lock-info', name: 'L' })).toMatchObject({ holder: { sessionId: s.id, fencingToken: g.token }, waiters: 0 });
+    expect(await client.ok({ op: 'lock-info', name: 'L' })).toMatchObject({
+      holder: { sessionId: s.id, fencingToken: g.token },
+      waiters: 0,
+    });
     expect(await s.ok({ op: 'counter-add', name: 'f', delta: 1, fence: { lock: 'L', token: g.token } })).toBe(1);
     expect(await s.ok({ op: 'release', name: 'L' })).toEqual({ status: 'released', token: g.token });
     expect(errorOf(await s.write({ op: 'counter-add', name: 'f', delta: 1, fence: { lock: 'L', token: g.token } })).code).toBe('FENCED');
@@ -174,11 +177,20 @@ describe('/client endpoint: followers', () => {
     const follower = c.nodes.find((n) => n.id !== leader.id);
     if (follower === undefined) throw new Error('no follower');
     const client = await connect(follower.address);
-    for (const body of [{ op: 'open-session', ttlMs: 5000 }, { op: 'counter-add', session: 1, seq: 1, name: 'c', delta: 1 }] as RequestBody[]) {
+    for (const body of [
+      { op: 'open-session', ttlMs: 5000 },
+      { op: 'counter-add', session: 1, seq: 1, name: 'c', delta: 1 },
+    ] as RequestBody[]) {
       const e = errorOf(await client.request(body));
       expect(e).toMatchObject({ code: 'NOT_LEADER', leader: leader.id, leaderAddress: leader.address });
     }
-    expect(await client.ok({ op: 'status' })).toEqual({ nodeId: follower.id, role: 'follower', term: expect.any(Number) as number, leader: leader.id, leaderAddress: leader.address });
+    expect(await client.ok({ op: 'status' })).toEqual({
+      nodeId: follower.id,
+      role: 'follower',
+      term: expect.any(Number) as number,
+      leader: leader.id,
+      leaderAddress: leader.address,
+    });
     expect(follower.endpoint.metrics.errors['NOT_LEADER']).toBe(2);
   });
 
@@ -216,8 +228,15 @@ describe('/client endpoint: bad input', () => {
       [null, 'INVALID_ARGUMENT', 'frame'],
       [null, 'INVALID_ARGUMENT', 'id'],
     ]);
-    expect(errorOf(await client.request({ op: 'launch' } as unknown as RequestBody))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'op', message: expect.stringContaining('launch') as string });
-    expect(errorOf(await client.request({ op: 'counter-get', name: 7 } as unknown as RequestBody))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'name' });
+    expect(errorOf(await client.request({ op: 'launch' } as unknown as RequestBody))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'op',
+      message: expect.stringContaining('launch') as string,
+    });
+    expect(errorOf(await client.request({ op: 'counter-get', name: 7 } as unknown as RequestBody))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'name',
+    });
     expect(errorOf(await client.request({ op: 'open-session', ttlMs: 1 }))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'ttlMs' });
     expect(await client.ok({ op: 'status' })).toMatchObject({ role: 'leader' });
     expect(client.closeCode).toBeUndefined();

@@ -33,14 +33,26 @@ async function commit(c: ProcessCluster, delta: number): Promise<number> {
 
 /** Every node applied at least `index` and all report the same state digest there. */
 async function converged(c: ProcessCluster, index: number, ids = c.ids): Promise<string> {
-  return waitFor(`nodes ${ids.join(',')} converged at ${index}`, async () => {
-    const sts = await c.statuses(ids);
-    if (sts.length !== ids.length) return undefined;
-    const maxApplied = Math.max(...sts.map((s) => s.applied));
-    if (sts.some((s) => s.applied < index || s.applied !== maxApplied)) return undefined;
-    const digests = new Set(sts.map((s) => s.digest));
-    return digests.size === 1 ? [...digests][0] : undefined;
-  }, 20_000);
+  let seen = 'no status yet';
+  try {
+    return await waitFor(
+      `nodes ${ids.join(',')} converged at ${index}`,
+      async () => {
+        const sts = await c.statuses(ids);
+        seen = sts.map((s) => `node ${s.id}: ${s.role} applied ${s.applied} snapshot ${s.snapshotIndex} digest ${s.digest}`).join('; ');
+        if (sts.length !== ids.length) return undefined;
+        const maxApplied = Math.max(...sts.map((s) => s.applied));
+        if (sts.some((s) => s.applied < index || s.applied !== maxApplied)) return undefined;
+        const digests = new Set(sts.map((s) => s.digest));
+        return digests.size === 1 ? [...digests][0] : undefined;
+      },
+      20_000,
+    );
+  } catch (err) {
+    // Say where each node stood, and what the slowest one logged, so a failure explains itself.
+    const tails = ids.filter((id) => c.isRunning(id)).map((id) => `--- node ${id}:\n${c.logTail(id, 15)}`);
+    throw new Error(`${(err as Error).message}; last seen: ${seen}\n${tails.join('\n')}`, { cause: err });
+  }
 }
 
 /** Deltas 1, 2, 4, …: a double-applied or lost increment changes the sum detectably. */
@@ -146,11 +158,15 @@ describe('peer authentication between real processes', () => {
     const c = cluster;
     // Mutual authentication: the wrong-secret rogue cannot verify the real acceptors (nor they
     // it), so its links never come up; the wrong-cluster rogue is refused by the acceptors.
-    await waitFor('both rogues refused', () => {
-      const secretRefused = /failed authentication|refused/.test(c.logTail(101, 200));
-      const clusterRefused = /refused peer connection[^\n]*wrong cluster id/.test(c.logTail(1, 2000));
-      return secretRefused && clusterRefused ? true : undefined;
-    }, 20_000);
+    await waitFor(
+      'both rogues refused',
+      () => {
+        const secretRefused = /failed authentication|refused/.test(c.logTail(101, 200));
+        const clusterRefused = /refused peer connection[^\n]*wrong cluster id/.test(c.logTail(1, 2000));
+        return secretRefused && clusterRefused ? true : undefined;
+      },
+      20_000,
+    );
     const rogueStatus = async (port: number | undefined): Promise<number | undefined> => {
       try {
         const res = await fetch(`http://127.0.0.1:${port ?? 0}/status`);
@@ -159,7 +175,9 @@ describe('peer authentication between real processes', () => {
         return undefined;
       }
     };
-    await waitFor('rogues answering', async () => ((await rogueStatus(p1)) !== undefined && (await rogueStatus(p2)) !== undefined ? true : undefined));
+    await waitFor('rogues answering', async () =>
+      (await rogueStatus(p1)) !== undefined && (await rogueStatus(p2)) !== undefined ? true : undefined,
+    );
     expect(await rogueStatus(p1)).toBe(0); // never learned of a leader: no message got through
     expect(await rogueStatus(p2)).toBe(0);
     const before = (await c.status(1))?.term ?? 0;

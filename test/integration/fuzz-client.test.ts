@@ -31,7 +31,8 @@ function malformedFrame(): { frame: Buffer; skipped: number } {
   let skipped = 0;
   for (;;) {
     const sample = SAMPLES[rnd.nextInt(SAMPLES.length)] ?? SAMPLES[0];
-    const f = rnd.nextInt(3) === 0 ? randomBytes(rnd.nextInt(200)) : mutate(encodeRequest({ ...sample, id: rnd.nextInt(1000) } as ClientRequest));
+    const f =
+      rnd.nextInt(3) === 0 ? randomBytes(rnd.nextInt(200)) : mutate(encodeRequest({ ...sample, id: rnd.nextInt(1000) } as ClientRequest));
     try {
       decodeRequest(f);
       skipped++; // still a valid request: it could legitimately change state
@@ -50,10 +51,16 @@ describe(`client endpoint fuzzing of a live node (FUZZ_SEED=${SEED})`, () => {
       await cluster.waitForLeader(cluster.ids, 30_000);
       await writer.add(5);
       // A settled baseline: every node has applied the same index (node 1 may be a follower).
-      await waitFor('settled cluster', async () => {
-        const sts = await cluster.statuses();
-        return sts.length === 3 && sts.every((s) => s.applied === s.commit) && new Set(sts.map((s) => s.applied)).size === 1 ? true : undefined;
-      }, 30_000);
+      await waitFor(
+        'settled cluster',
+        async () => {
+          const sts = await cluster.statuses();
+          return sts.length === 3 && sts.every((s) => s.applied === s.commit) && new Set(sts.map((s) => s.applied)).size === 1
+            ? true
+            : undefined;
+        },
+        30_000,
+      );
       const before = await waitFor('node 1 status', () => cluster.status(1));
       const FRAMES = 100_000;
       const CONNECTIONS = 10;
@@ -77,7 +84,9 @@ describe(`client endpoint fuzzing of a live node (FUZZ_SEED=${SEED})`, () => {
       for (const cl of clients) cl.close();
       await new Promise((r) => setTimeout(r, 1000));
       const after = await waitFor('node 1 status after the fuzz', () => cluster.status(1));
-      console.log(`client fuzz (seed ${SEED}): ${sent} malformed frames on ${CONNECTIONS} connections, ${answered} typed error answers, ${stillOpen} connections still open, ${skipped} well-formed mutations not sent; heap ${(before.memory.heapUsed / 1e6).toFixed(1)} → ${(after.memory.heapUsed / 1e6).toFixed(1)} MB`);
+      console.log(
+        `client fuzz (seed ${SEED}): ${sent} malformed frames on ${CONNECTIONS} connections, ${answered} typed error answers, ${stillOpen} connections still open, ${skipped} well-formed mutations not sent; heap ${(before.memory.heapUsed / 1e6).toFixed(1)} → ${(after.memory.heapUsed / 1e6).toFixed(1)} MB`,
+      );
       expect(sent).toBeGreaterThanOrEqual(100_000);
       expect(answered).toBeGreaterThanOrEqual(sent);
       expect(typed).toBe(true);

@@ -20,9 +20,27 @@ function sampleMessage(): Message {
   const term = rnd.nextInt(5);
   switch (rnd.nextInt(4)) {
     case 0:
-      return { type: 'vote', from: 2, to: 1, term, pre: rnd.nextInt(2) === 0, lastLogIndex: rnd.nextInt(100), lastLogTerm: rnd.nextInt(5), transfer: false };
+      return {
+        type: 'vote',
+        from: 2,
+        to: 1,
+        term,
+        pre: rnd.nextInt(2) === 0,
+        lastLogIndex: rnd.nextInt(100),
+        lastLogTerm: rnd.nextInt(5),
+        transfer: false,
+      };
     case 1:
-      return { type: 'append', from: 2, to: 1, term, prevLogIndex: 3, prevLogTerm: 1, commit: 2, entries: [{ index: 4, term: Math.max(1, term), type: 'normal', data: randomBytes(rnd.nextInt(40)) }] };
+      return {
+        type: 'append',
+        from: 2,
+        to: 1,
+        term,
+        prevLogIndex: 3,
+        prevLogTerm: 1,
+        commit: 2,
+        entries: [{ index: 4, term: Math.max(1, term), type: 'normal', data: randomBytes(rnd.nextInt(40)) }],
+      };
     case 2:
       return { type: 'heartbeat', from: 2, to: 1, term, commit: rnd.nextInt(10), context: rnd.nextInt(2) === 0 ? null : 'ctx' };
     default:
@@ -57,7 +75,14 @@ function strangerFrame(clusterId: string): Buffer {
  * then `perConnection` frames back to back, and counts the frames written before the node
  * closed it. Returns the number of frames sent.
  */
-async function barrage(address: string, connections: number, parallel: number, perConnection: number, opening: Buffer | undefined, next: () => Buffer): Promise<number> {
+async function barrage(
+  address: string,
+  connections: number,
+  parallel: number,
+  perConnection: number,
+  opening: Buffer | undefined,
+  next: () => Buffer,
+): Promise<number> {
   let sent = 0;
   let opened = 0;
   const one = (): Promise<void> =>
@@ -111,10 +136,18 @@ describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
       await cluster.waitForLeader(cluster.ids, 30_000);
       // The baseline must be a settled cluster: the leader's no-op committed and applied
       // everywhere, or its late arrival would look like a change the fuzz caused.
-      await waitFor('settled cluster', async () => {
-        const sts = await cluster.statuses();
-        return sts.length === 3 && sts.every((s) => s.commit >= 1 && s.applied === s.commit) && new Set(sts.map((s) => s.applied)).size === 1 ? true : undefined;
-      }, 30_000);
+      await waitFor(
+        'settled cluster',
+        async () => {
+          const sts = await cluster.statuses();
+          return sts.length === 3 &&
+            sts.every((s) => s.commit >= 1 && s.applied === s.commit) &&
+            new Set(sts.map((s) => s.applied)).size === 1
+            ? true
+            : undefined;
+        },
+        30_000,
+      );
       const before = await waitFor('node 1 status', () => cluster.status(1));
       const sent = await barrage(cluster.address(1), 1000, 16, 100, undefined, () => strangerFrame('it'));
       // Let it settle, then compare.
@@ -124,7 +157,9 @@ describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
       // The node closes a connection at its first bad frame, so it parses about one frame per
       // connection; the rest arrive on a closing socket and are discarded unread.
       expect(refused).toBeGreaterThanOrEqual(900);
-      console.log(`stranger fuzz (seed ${SEED}): ${sent} frames sent on 1000 connections, ${refused} refused by the node; heap ${(before.memory.heapUsed / 1e6).toFixed(1)} → ${(after.memory.heapUsed / 1e6).toFixed(1)} MB, rss ${(before.memory.rss / 1e6).toFixed(1)} → ${(after.memory.rss / 1e6).toFixed(1)} MB`);
+      console.log(
+        `stranger fuzz (seed ${SEED}): ${sent} frames sent on 1000 connections, ${refused} refused by the node; heap ${(before.memory.heapUsed / 1e6).toFixed(1)} → ${(after.memory.heapUsed / 1e6).toFixed(1)} MB, rss ${(before.memory.rss / 1e6).toFixed(1)} → ${(after.memory.rss / 1e6).toFixed(1)} MB`,
+      );
       expect(sent).toBeGreaterThanOrEqual(100_000);
       expect(cluster.isRunning(1)).toBe(true);
       expect({ term: after.term, commit: after.commit, applied: after.applied, digest: after.digest, leader: after.leader }).toEqual({
@@ -155,7 +190,8 @@ describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
       let skippedValid = 0;
       const malformed = (): Buffer => {
         for (;;) {
-          const f = rnd.nextInt(4) === 0 ? randomBytes(1 + rnd.nextInt(300)) : mutate(encodeMessagesFrame([sampleMessage(), sampleMessage()]));
+          const f =
+            rnd.nextInt(4) === 0 ? randomBytes(1 + rnd.nextInt(300)) : mutate(encodeMessagesFrame([sampleMessage(), sampleMessage()]));
           try {
             decodeFrame(f);
             skippedValid++; // still well-formed: not what this test is about
@@ -166,7 +202,9 @@ describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
       };
       const sent = await barrage(cluster.address(1), 400, 8, 50, hello('it'), malformed);
       console.log(`authenticated fuzz: ${skippedValid} mutations that stayed well-formed were not sent`);
-      console.log(`authenticated fuzz (seed ${SEED}): ${sent} frames sent on 400 connections, ${await refusedByNode(cluster.address(1))} refused by the node`);
+      console.log(
+        `authenticated fuzz (seed ${SEED}): ${sent} frames sent on 400 connections, ${await refusedByNode(cluster.address(1))} refused by the node`,
+      );
       expect(sent).toBeGreaterThanOrEqual(10_000);
       expect(cluster.isRunning(1)).toBe(true);
       const leader = await cluster.waitForLeader(cluster.ids, 30_000);

@@ -56,13 +56,21 @@ describe(`kill -9 loop (KILL_SEED=${SEED})`, () => {
       expect(restarts).toBe(CYCLES);
       await cluster.waitForLeader(cluster.ids, 30_000);
       const value = await writer.read();
-      console.log(`kill loop (seed ${SEED}): ${CYCLES} kills (${leaderKills} of the leader), ${restarts} restarts, ${acknowledged} acknowledged increments, counter ${value}`);
+      console.log(
+        `kill loop (seed ${SEED}): ${CYCLES} kills (${leaderKills} of the leader), ${restarts} restarts, ${acknowledged} acknowledged increments, counter ${value}`,
+      );
       expect(value).toBe(acknowledged);
       // Every replica converges to the same state.
-      await waitFor('replicas converged', async () => {
-        const sts = await cluster.statuses();
-        return sts.length === 3 && new Set(sts.map((s) => s.digest)).size === 1 && new Set(sts.map((s) => s.applied)).size === 1 ? true : undefined;
-      }, 30_000);
+      await waitFor(
+        'replicas converged',
+        async () => {
+          const sts = await cluster.statuses();
+          return sts.length === 3 && new Set(sts.map((s) => s.digest)).size === 1 && new Set(sts.map((s) => s.applied)).size === 1
+            ? true
+            : undefined;
+        },
+        30_000,
+      );
     } finally {
       writing = false;
       writer.close();

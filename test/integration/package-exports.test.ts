@@ -49,16 +49,29 @@ lock.fencingToken = 5;
 `;
 
 function tsc(file: string): { status: number | null; out: string } {
-  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022', 'ESNext.Disposable', 'DOM'], types: ['node'], noEmit: true, skipLibCheck: false },
-    files: [file],
-  }));
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        target: 'ES2022',
+        lib: ['ES2022', 'ESNext.Disposable', 'DOM'],
+        types: ['node'],
+        noEmit: true,
+        skipLibCheck: false,
+      },
+      files: [file],
+    }),
+  );
   const r = spawnSync(process.execPath, [TSC, '-p', project], { cwd: project, encoding: 'utf8' });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
 beforeAll(() => {
-  if (!existsSync(join(REPO, 'dist/client/index.d.ts'))) throw new Error('dist/ is missing: run `npm run build` (npm install does it through `prepare`)');
+  if (!existsSync(join(REPO, 'dist/client/index.d.ts')))
+    throw new Error('dist/ is missing: run `npm run build` (npm install does it through `prepare`)');
   project = mkdtempSync(join(tmpdir(), 'raftlock-consumer-'));
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', private: true }));
   mkdirSync(join(project, 'node_modules/@types'), { recursive: true });
@@ -107,7 +120,8 @@ describe('package exports', () => {
   });
 
   it('both entry points load at runtime from the built package', () => {
-    const script = "const c = await import('raftlock'); const s = await import('raftlock/server'); console.log(typeof c.connect, typeof c.RaftlockError, typeof s.startNode);";
+    const script =
+      "const c = await import('raftlock'); const s = await import('raftlock/server'); console.log(typeof c.connect, typeof c.RaftlockError, typeof s.startNode);";
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: project, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('function function function');

@@ -77,11 +77,19 @@ function expectError<T extends RaftlockError>(err: unknown, cls: abstract new (.
   return err as T;
 }
 
-const failure = (p: Promise<unknown>): Promise<unknown> => p.then((v) => ({ notAnError: v }), (e: unknown) => e);
+const failure = (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    (v) => ({ notAnError: v }),
+    (e: unknown) => e,
+  );
 
 /** Waits until the cluster has dropped the holder of `lock` (its session expired). */
 async function waitHolderGone(observer: RaftlockClient, lock: string): Promise<void> {
-  await waitFor(`the cluster to expire the holder of ${lock}`, async () => ((await observer.lockInfo(lock)).holder === undefined ? true : undefined), 30_000);
+  await waitFor(
+    `the cluster to expire the holder of ${lock}`,
+    async () => ((await observer.lockInfo(lock)).holder === undefined ? true : undefined),
+    30_000,
+  );
 }
 
 const cases: Record<RaftlockErrorCode, () => Promise<void>> = {
@@ -138,14 +146,20 @@ const cases: Record<RaftlockErrorCode, () => Promise<void>> = {
     const h = await cutOffable(2_000);
     const observer = await client();
     let reason: unknown;
-    const out = await failure(h.client.withLock('ll', async (lock) => {
-      h.block();
-      await waitFor('the lock signal', () => (lock.signal.aborted ? true : undefined), 30_000);
-      reason = lock.signal.reason;
-      await waitHolderGone(observer, 'll');
-      h.unblock();
-      return 'done';
-    }, { waitMs: 5_000 }));
+    const out = await failure(
+      h.client.withLock(
+        'll',
+        async (lock) => {
+          h.block();
+          await waitFor('the lock signal', () => (lock.signal.aborted ? true : undefined), 30_000);
+          reason = lock.signal.reason;
+          await waitHolderGone(observer, 'll');
+          h.unblock();
+          return 'done';
+        },
+        { waitMs: 5_000 },
+      ),
+    );
     expect(expectError(reason, LockLostError, 'LOCK_LOST').lockName).toBe('ll');
     expect(expectError(out, LockLostError, 'LOCK_LOST').lockName).toBe('ll');
   },
@@ -170,7 +184,11 @@ const cases: Record<RaftlockErrorCode, () => Promise<void>> = {
    */
   UNAVAILABLE: async () => {
     const [port] = await freePorts(1);
-    const nobody = expectError(await failure(connect({ endpoints: [`127.0.0.1:${port}`], timeoutMs: 1_000, connectTimeoutMs: 200 })), UnavailableError, 'UNAVAILABLE');
+    const nobody = expectError(
+      await failure(connect({ endpoints: [`127.0.0.1:${port}`], timeoutMs: 1_000, connectTimeoutMs: 200 })),
+      UnavailableError,
+      'UNAVAILABLE',
+    );
     expect(nobody.outcomeUnknown).toBe(false);
 
     const a = await client();

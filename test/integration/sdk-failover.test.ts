@@ -54,7 +54,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 async function killLeaderAndRestart(c: ProcessCluster): Promise<void> {
   const old = await c.waitForLeader(c.ids, 30_000);
   await c.kill(old.id, 'SIGKILL');
-  const next = await c.waitForLeader(c.ids.filter((id) => id !== old.id), 30_000);
+  const next = await c.waitForLeader(
+    c.ids.filter((id) => id !== old.id),
+    30_000,
+  );
   expect(next.id).not.toBe(old.id);
   c.start(old.id);
   await c.waitForLeader(c.ids, 30_000);
@@ -193,7 +196,9 @@ describe('SDK through leader failover (real processes)', () => {
     }
     expect(loopError).toBeUndefined();
     const guarded = await (await client(c)).counter('guarded').get();
-    console.log(`fenced contention: ${resource.accepted.length} grants written, ${guardedAcked} fenced increments acked (${guardedUnknown} unknown), ${lockFailures} lock calls failed, guarded ${guarded}`);
+    console.log(
+      `fenced contention: ${resource.accepted.length} grants written, ${guardedAcked} fenced increments acked (${guardedUnknown} unknown), ${lockFailures} lock calls failed, guarded ${guarded}`,
+    );
     expect(resource.overlaps.length, resource.overlaps.slice(0, 3).join('\n')).toBe(0);
     expect(resource.rejected.length, JSON.stringify(resource.rejected.slice(0, 3))).toBe(0);
     expect(problems).toEqual([]);
@@ -220,10 +225,12 @@ describe('SDK through leader failover (real processes)', () => {
     const pending: Array<Promise<void>> = [];
     for (const [k, name] of names.entries()) {
       const w = waiters[k] as RaftlockClient;
-      pending.push(w.lock('L', { waitMs: 90_000, timeoutMs: 30_000 }).then(async (l) => {
-        grants.push({ name, token: l.fencingToken });
-        await l.release();
-      }));
+      pending.push(
+        w.lock('L', { waitMs: 90_000, timeoutMs: 30_000 }).then(async (l) => {
+          grants.push({ name, token: l.fencingToken });
+          await l.release();
+        }),
+      );
       await waitFor(`${name} queued`, async () => ((await a.lockInfo('L')).waiters === k + 1 ? true : undefined), 20_000);
     }
     await killLeaderAndRestart(c);
@@ -276,7 +283,7 @@ describe('SDK through leader failover (real processes)', () => {
     await again.release();
   }, 60_000);
 
-  it('a cut-off holder\'s lock signal fires (LOCK_LOST) before the waiter is granted', async () => {
+  it("a cut-off holder's lock signal fires (LOCK_LOST) before the waiter is granted", async () => {
     const c = await startCluster();
     const h = await proxiedClient(c, { sessionTtlMs: 3_000, timeoutMs: 30_000 });
     proxied.push(h);
@@ -294,7 +301,7 @@ describe('SDK through leader failover (real processes)', () => {
     h.block();
     const granted = await waiting;
     expect(grantedAt).toBeDefined();
-    expect(signalAt, 'H\'s signal had not fired when W was granted').toBeDefined();
+    expect(signalAt, "H's signal had not fired when W was granted").toBeDefined();
     expect(signalAt as number).toBeLessThan(grantedAt as number);
     const reason: unknown = held.signal.reason;
     expect(reason).toBeInstanceOf(LockLostError);
@@ -322,7 +329,9 @@ class FencedResource {
   enter(client: number, lock: Lock): void {
     const h = this.holder;
     if (h !== undefined && !h.lock.signal.aborted) {
-      this.overlaps.push(`client ${client} (token ${lock.fencingToken}) entered while client ${h.client} (token ${h.lock.fencingToken}) was inside`);
+      this.overlaps.push(
+        `client ${client} (token ${lock.fencingToken}) entered while client ${h.client} (token ${h.lock.fencingToken}) was inside`,
+      );
     }
     this.holder = { client, lock };
   }

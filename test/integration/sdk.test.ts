@@ -110,10 +110,16 @@ describe('SDK counters', () => {
   it('bad input is an InvalidArgumentError with its code', async () => {
     const c = await setup();
     const cl = await client(c);
-    const e1 = await cl.counter('').add(1).catch((e: unknown) => e);
+    const e1 = await cl
+      .counter('')
+      .add(1)
+      .catch((e: unknown) => e);
     expect(e1).toBeInstanceOf(InvalidArgumentError);
     expect((e1 as RaftlockError).code).toBe('INVALID_ARGUMENT');
-    const e2 = await cl.counter('x').add(1.5).catch((e: unknown) => e);
+    const e2 = await cl
+      .counter('x')
+      .add(1.5)
+      .catch((e: unknown) => e);
     expect(e2).toBeInstanceOf(InvalidArgumentError);
   });
 });
@@ -174,13 +180,21 @@ describe('SDK locks', () => {
     const c = await setup();
     const a = await client(c);
     const b = await client(c);
-    const out = await a.withLock('W', async (lock) => {
-      expect((await b.lockInfo('W')).holder?.fencingToken).toBe(lock.fencingToken);
-      return 7;
-    }, { waitMs: 1_000 });
+    const out = await a.withLock(
+      'W',
+      async (lock) => {
+        expect((await b.lockInfo('W')).holder?.fencingToken).toBe(lock.fencingToken);
+        return 7;
+      },
+      { waitMs: 1_000 },
+    );
     expect(out).toBe(7);
     expect((await b.lockInfo('W')).holder).toBeUndefined();
-    await expect(a.withLock('W', () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      a.withLock('W', () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect((await b.lockInfo('W')).holder).toBeUndefined();
   });
 
@@ -206,7 +220,10 @@ describe('SDK locks', () => {
     await a.close();
     const got = await waiting;
     expect(got.fencingToken).toBeGreaterThan(lock.fencingToken);
-    const err = await a.counter('x').increment().catch((e: unknown) => e);
+    const err = await a
+      .counter('x')
+      .increment()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClientClosedError);
     expect(err).toBeInstanceOf(UnavailableError);
     expect((err as UnavailableError).code).toBe('UNAVAILABLE');
@@ -290,7 +307,9 @@ describe('SDK failover', () => {
     expect(((await waiting) as Error).message).toBe('changed my mind');
     await first.release();
     // b's abandoned wait may be granted after the release; the SDK releases it again.
-    await waitFor('the lock free', () => c.nodes.every((n) => n.service.machine.lockInfo('A').holder === undefined && n.service.machine.lockInfo('A').waiters === 0));
+    await waitFor('the lock free', () =>
+      c.nodes.every((n) => n.service.machine.lockInfo('A').holder === undefined && n.service.machine.lockInfo('A').waiters === 0),
+    );
     const again = await b.lock('A', { waitMs: 5_000 });
     await again.release();
   });

@@ -48,7 +48,13 @@ interface ChildRun {
  * reports ready, or after spawning when `beforeReady`. Resolves once it has exited and its
  * output is fully read. `whileReady` runs while the child is alive and has the log open.
  */
-function runChild(path: string, seed: number, killAfterMs: number, beforeReady: boolean, whileReady?: () => Promise<void>): Promise<ChildRun> {
+function runChild(
+  path: string,
+  seed: number,
+  killAfterMs: number,
+  beforeReady: boolean,
+  whileReady?: () => Promise<void>,
+): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, path, String(seed)], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     let ready = false;
@@ -105,7 +111,10 @@ function* prefixStates(start: LoadedState, ops: readonly CrashOp[]): Generator<L
   const fail = (err: Error | null): void => {
     if (err !== null) throw err;
   };
-  model.persist({ ...(start.snapshot.index > 0 ? { snapshot: start.snapshot } : {}), hardState: start.hardState, entries: start.entries, sync: true }, fail);
+  model.persist(
+    { ...(start.snapshot.index > 0 ? { snapshot: start.snapshot } : {}), hardState: start.hardState, entries: start.entries, sync: true },
+    fail,
+  );
   yield model.load();
   for (const op of ops) {
     if (op.kind === 'compact') model.compact(op.meta, fail);
@@ -139,7 +148,11 @@ describe('LevelDurableLog under SIGKILL', () => {
     const dir = await mkdtemp(join(tmpdir(), 'raftlock-crash-'));
     dirs.push(dir);
     const path = join(dir, 'node-1');
-    let state: LoadedState = { hardState: { term: 0, vote: 0, commit: 0 }, snapshot: { index: 0, term: 0, confState: { voters: [], learners: [] } }, entries: [] };
+    let state: LoadedState = {
+      hardState: { term: 0, vote: 0, commit: 0 },
+      snapshot: { index: 0, term: 0, confState: { voters: [], learners: [] } },
+      entries: [],
+    };
     const stats = { acked: 0, begun: 0, killedMidWrite: 0, killedBeforeReady: 0 };
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       const beforeReady = rng.nextInt(6) === 0;
@@ -154,21 +167,29 @@ describe('LevelDurableLog under SIGKILL', () => {
       // j at least the last acknowledged one (acks are in order, seqs start at 1).
       let matched = -1;
       let j = 0;
-      for (const s of prefixStates(state, run.begun.map((b) => b.op))) {
+      for (const s of prefixStates(
+        state,
+        run.begun.map((b) => b.op),
+      )) {
         if (j >= run.lastOk && fingerprint(s) === got) {
           matched = j;
           break;
         }
         j++;
       }
-      expect(matched, `${where}: recovered log (last ${recovered.snapshot.index + recovered.entries.length}) matches no prefix from ${run.lastOk} to ${run.begun.length} of the begun operations`).toBeGreaterThanOrEqual(run.lastOk);
+      expect(
+        matched,
+        `${where}: recovered log (last ${recovered.snapshot.index + recovered.entries.length}) matches no prefix from ${run.lastOk} to ${run.begun.length} of the begun operations`,
+      ).toBeGreaterThanOrEqual(run.lastOk);
       stats.acked += run.lastOk;
       stats.begun += run.begun.length;
       if (run.begun.length > run.lastOk) stats.killedMidWrite++;
       if (!run.ready) stats.killedBeforeReady++;
       state = recovered;
     }
-    console.log(`storage-crash: ${CYCLES} kills, ${stats.begun} operations begun, ${stats.acked} acknowledged, ${stats.killedMidWrite} kills with writes in flight, ${stats.killedBeforeReady} before ready; final log ${state.snapshot.index}+${state.entries.length}`);
+    console.log(
+      `storage-crash: ${CYCLES} kills, ${stats.begun} operations begun, ${stats.acked} acknowledged, ${stats.killedMidWrite} kills with writes in flight, ${stats.killedBeforeReady} before ready; final log ${state.snapshot.index}+${state.entries.length}`,
+    );
     // Not a timing assertion: with this many cycles the child must have got work done at all.
     expect(stats.acked).toBeGreaterThan(0);
   }, 120_000);

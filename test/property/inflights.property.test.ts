@@ -48,7 +48,11 @@ function checkAgainst(m: Readonly<Model>, r: Window): void {
   same(r.count, m.items.length, 'count');
   same(r.bytes, modelBytes(m), 'bytes');
   same(r.full(), modelFull(m), 'full()');
-  same(r.snapshot(), m.items.map((it) => it.index), 'snapshot()');
+  same(
+    r.snapshot(),
+    m.items.map((it) => it.index),
+    'snapshot()',
+  );
 }
 
 type Cmd = fc.Command<Model, Window>;
@@ -145,15 +149,15 @@ class ResetCommand implements Cmd {
 
 const commandArbs = [
   // Weighted towards adds and frees so windows fill, wrap around and grow.
-  fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 40 })).map(
-    ([base, gap, bytes]) => new AddCommand(base, gap, bytes),
-  ),
-  fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 40 })).map(
-    ([base, gap, bytes]) => new AddCommand(base, gap, bytes),
-  ),
-  fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 40 })).map(
-    ([base, gap, bytes]) => new AddCommand(base, gap, bytes),
-  ),
+  fc
+    .tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 40 }))
+    .map(([base, gap, bytes]) => new AddCommand(base, gap, bytes)),
+  fc
+    .tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 40 }))
+    .map(([base, gap, bytes]) => new AddCommand(base, gap, bytes)),
+  fc
+    .tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 40 }))
+    .map(([base, gap, bytes]) => new AddCommand(base, gap, bytes)),
   fc.tuple(fc.nat(20), fc.integer({ min: -2, max: 2 })).map(([pick, offset]) => new FreeLECommand(pick, offset)),
   fc.tuple(fc.nat(20), fc.integer({ min: -2, max: 2 })).map(([pick, offset]) => new FreeLECommand(pick, offset)),
   fc.constant(new ResetCommand()),

@@ -140,10 +140,22 @@ type StorageOp =
 const qsArb = fc.array(queryArb, { minLength: 2, maxLength: 2 });
 
 const storageOpArb: fc.Arbitrary<StorageOp> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('append' as const), start: fc.nat(), terms: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 6 }), sizes: fc.array(payloadSize, { minLength: 6, maxLength: 6 }), qs: qsArb }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('append' as const),
+      start: fc.nat(),
+      terms: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 6 }),
+      sizes: fc.array(payloadSize, { minLength: 6, maxLength: 6 }),
+      qs: qsArb,
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('createSnapshot' as const), r: fc.nat(), qs: qsArb }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('compact' as const), r: fc.nat(), qs: qsArb }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('applySnapshot' as const), r: fc.nat(), term: fc.integer({ min: 1, max: 9 }), qs: qsArb }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('applySnapshot' as const), r: fc.nat(), term: fc.integer({ min: 1, max: 9 }), qs: qsArb }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('setCommit' as const), r: fc.nat(), qs: qsArb }) },
 );
 
@@ -284,11 +296,17 @@ class OffByOneLimitStorage extends MemoryStorage {
 
 describe('(a) MemoryStorage vs array model', () => {
   it('agrees on first/last index, term (incl. compacted/unavailable), entries with size limits and snapshots', () => {
-    fc.assert(storageProperty(() => new MemoryStorage()), { numRuns: 1000 });
+    fc.assert(
+      storageProperty(() => new MemoryStorage()),
+      { numRuns: 1000 },
+    );
   });
 
   it('negative control: finds an off-by-one in the size limit', () => {
-    const out = fc.check(storageProperty(() => new OffByOneLimitStorage()), { numRuns: 500, endOnFailure: true });
+    const out = fc.check(
+      storageProperty(() => new OffByOneLimitStorage()),
+      { numRuns: 500, endOnFailure: true },
+    );
     expectCaught(out, /size-limited read/);
   });
 });
@@ -371,9 +389,18 @@ interface LogStep {
 }
 
 const logOpArb: fc.Arbitrary<LogOp> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('leaderAppend' as const), sizes: fc.array(payloadSize, { minLength: 1, maxLength: 4 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('newLeader' as const), fromFollower: fc.boolean(), r: fc.nat(), size: payloadSize }) },
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('send' as const), near: fc.boolean(), p: fc.nat(), n: fc.nat(), commit: fc.nat() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('leaderAppend' as const), sizes: fc.array(payloadSize, { minLength: 1, maxLength: 4 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('newLeader' as const), fromFollower: fc.boolean(), r: fc.nat(), size: payloadSize }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({ kind: fc.constant('send' as const), near: fc.boolean(), p: fc.nat(), n: fc.nat(), commit: fc.nat() }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('persistNow' as const), r: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('ready' as const) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const) }) },
@@ -406,9 +433,7 @@ function applyLogOp(w: World, op: LogOp): void {
     case 'send': {
       const L = w.leader.length;
       // Either anywhere, or (like a leader's next index converging) around where the logs agree.
-      const p = op.near
-        ? Math.min(L, Math.max(w.compacted, matchLength(w) - 2 + (op.p % 4)))
-        : pickIn(op.p, w.compacted, L);
+      const p = op.near ? Math.min(L, Math.max(w.compacted, matchLength(w) - 2 + (op.p % 4))) : pickIn(op.p, w.compacted, L);
       const n = pickIn(op.n, 0, Math.min(5, L - p));
       const prevTerm = leaderTermAt(w, p);
       const sent = w.leader.slice(p, p + n);
@@ -512,7 +537,11 @@ function checkLog(w: World, step: LogStep | undefined): void {
   same(log.hasNextCommittedEntries(), unapplied.length > 0, 'hasNextCommittedEntries');
   // The whole log from firstIndex.
   const all = log.entriesFrom(w.compacted + 1, NO_LIMIT);
-  same(all === COMPACTED ? all : all.map(view), w.ents.filter((e) => e.index > w.compacted), 'entriesFrom(firstIndex)');
+  same(
+    all === COMPACTED ? all : all.map(view),
+    w.ents.filter((e) => e.index > w.compacted),
+    'entriesFrom(firstIndex)',
+  );
   if (step === undefined) return;
   for (const q of step.qs) {
     const lo = pickIn(q.lo, w.compacted, last + 1);
@@ -534,7 +563,8 @@ function checkLog(w: World, step: LogStep | undefined): void {
     const want = refFindConflictByTerm(w, index, term);
     same(got, want, `findConflictByTerm(${index}, ${term})`);
     // Restated from the definition: nothing between the answer and the query qualifies.
-    for (let j = got.index + 1; j <= Math.min(index, last); j++) holds((wTerm(w, j) ?? -1) > term, () => `findConflictByTerm(${index}, ${term}) = ${got.index} skipped ${j}`);
+    for (let j = got.index + 1; j <= Math.min(index, last); j++)
+      holds((wTerm(w, j) ?? -1) > term, () => `findConflictByTerm(${index}, ${term}) = ${got.index} skipped ${j}`);
     // Election restriction (§5.4.1) against the model's last entry.
     const lastTerm = wTerm(w, last) ?? -1;
     same(log.isUpToDate(index, term), term > lastTerm || (term === lastTerm && index >= last), `isUpToDate(${index}, ${term})`);
@@ -627,8 +657,23 @@ type UnstableOp =
   | { kind: 'stableSnapTo'; r: number };
 
 const unstableOpArb: fc.Arbitrary<UnstableOp> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('truncateAndAppend' as const), r: fc.nat(), terms: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 5 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('stableTo' as const), r: fc.nat(), rightTerm: fc.boolean(), term: fc.integer({ min: 1, max: 5 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('truncateAndAppend' as const),
+      r: fc.nat(),
+      terms: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 5 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('stableTo' as const),
+      r: fc.nat(),
+      rightTerm: fc.boolean(),
+      term: fc.integer({ min: 1, max: 5 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('restore' as const), r: fc.nat(), term: fc.integer({ min: 1, max: 5 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('stableSnapTo' as const), r: fc.nat() }) },
 );
@@ -685,26 +730,38 @@ function applyUnstableOp(m: UnstableModel, u: UnstableLog, op: UnstableOp): void
 
 function checkUnstable(m: UnstableModel, u: UnstableLog): void {
   same(u.offset, m.offset, 'offset');
-  same(u.entries.map((e) => ({ index: e.index, term: e.term })), m.ents, 'entries');
+  same(
+    u.entries.map((e) => ({ index: e.index, term: e.term })),
+    m.ents,
+    'entries',
+  );
   same(u.maybeFirstIndex(), m.snapshot === undefined ? undefined : m.snapshot.index + 1, 'maybeFirstIndex');
   const lastEnt = m.ents[m.ents.length - 1];
   same(u.maybeLastIndex(), lastEnt !== undefined ? lastEnt.index : m.snapshot?.index, 'maybeLastIndex');
   for (let i = Math.max(0, m.offset - 3); i <= uEnd(m) + 2; i++) same(u.maybeTerm(i), uTerm(m, i), `maybeTerm(${i})`);
-  same(u.slice(m.offset, uEnd(m)).map((e) => e.index), m.ents.map((e) => e.index), 'slice(all)');
+  same(
+    u.slice(m.offset, uEnd(m)).map((e) => e.index),
+    m.ents.map((e) => e.index),
+    'slice(all)',
+  );
   throwsInvariant(() => u.slice(m.offset, uEnd(m) + 1), 'slice past the end');
   if (m.offset > 0) throwsInvariant(() => u.slice(m.offset - 1, uEnd(m)), 'slice before offset');
 }
 
 function unstableProperty(make: (offset: number) => UnstableLog) {
-  return fc.property(fc.integer({ min: 1, max: 10 }), fc.array(unstableOpArb, { minLength: 1, maxLength: 40, size: 'max' }), (offset, ops) => {
-    const u = make(offset);
-    const m: UnstableModel = { offset, ents: [], snapshot: undefined };
-    checkUnstable(m, u);
-    for (const op of ops) {
-      applyUnstableOp(m, u, op);
+  return fc.property(
+    fc.integer({ min: 1, max: 10 }),
+    fc.array(unstableOpArb, { minLength: 1, maxLength: 40, size: 'max' }),
+    (offset, ops) => {
+      const u = make(offset);
+      const m: UnstableModel = { offset, ents: [], snapshot: undefined };
       checkUnstable(m, u);
-    }
-  });
+      for (const op of ops) {
+        applyUnstableOp(m, u, op);
+        checkUnstable(m, u);
+      }
+    },
+  );
 }
 
 /** Negative control: stableTo that trusts the index alone (a replaced entry would be dropped). */

@@ -23,7 +23,14 @@ type Op =
   | { kind: 'snapshot'; r: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('sent' as const), count: fc.integer({ min: 0, max: 3 }), bytes: fc.integer({ min: 0, max: 60 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('sent' as const),
+      count: fc.integer({ min: 0, max: 3 }),
+      bytes: fc.integer({ min: 0, max: 60 }),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('update' as const), r: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('decr' as const), answersProbe: fc.boolean(), r: fc.nat(), hint: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('probe' as const) }) },

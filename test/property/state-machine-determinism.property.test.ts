@@ -41,7 +41,10 @@ describe('determinism (identical snapshot bytes on every replica, restore ≡ re
   it('negative control: expiry from each replica’s own clock is caught', () => {
     const clock = { now: 0 };
     // Each replica's clock is the leader's plus its own skew, as real clocks are.
-    const out = fc.check(prop({ clock, machine: (k) => ({ unsafeTestingKnobs: { localClock: () => clock.now + k * 150 } }) }), { numRuns: 100, endOnFailure: true });
+    const out = fc.check(prop({ clock, machine: (k) => ({ unsafeTestingKnobs: { localClock: () => clock.now + k * 150 } }) }), {
+      numRuns: 100,
+      endOnFailure: true,
+    });
     expectCaught(out, /snapshot bytes/);
     report('local-clock expiry', out);
   });
@@ -90,14 +93,25 @@ describe('robustness: any entry data is answered, never thrown on, and bad data 
       { type: 'acquire', session: 3, seq: 1, name: 'L', waitMs: 5_000 },
       { type: 'counter-add', session: 1, seq: 2, name: 'c', delta: 7 },
     ];
-    cmds.forEach((cmd, k) => m.apply({ index: k + 1, term: 1, type: 'normal', data: encodeEntry(1_000 + k, cmd) }, { index: k + 1, term: 1 }));
+    cmds.forEach((cmd, k) =>
+      m.apply({ index: k + 1, term: 1, type: 'normal', data: encodeEntry(1_000 + k, cmd) }, { index: k + 1, term: 1 }),
+    );
     return { m, next: cmds.length + 1 };
   }
   const stateOf = (m: LockMachine): unknown => {
     const { appliedIndex: _i, ...rest } = decodeSnapshot(m.snapshot());
     return rest;
   };
-  const valid = encodeEntry(2_000, { type: 'counter-cas', session: 1, seq: 3, ackedSeq: 1, name: 'c', expected: 7, next: 8, fence: { lock: 'L', token: 2 } });
+  const valid = encodeEntry(2_000, {
+    type: 'counter-cas',
+    session: 1,
+    seq: 3,
+    ackedSeq: 1,
+    name: 'c',
+    expected: 7,
+    next: 8,
+    fence: { lock: 'L', token: 2 },
+  });
 
   const arbData = fc.oneof(
     fc.uint8Array({ maxLength: 64 }),
@@ -128,11 +142,29 @@ describe('robustness: any entry data is answered, never thrown on, and bad data 
 
   it('validateCommand never throws, and what it accepts re-validates to itself', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.anything(), fc.record({ type: fc.constantFrom('acquire', 'counter-add', 'open-session', 'expire-sessions'), session: fc.anything(), seq: fc.anything(), name: fc.anything(), waitMs: fc.anything(), delta: fc.anything(), ttlMs: fc.anything(), sessions: fc.anything() }, { requiredKeys: ['type'] })), (v) => {
-        const r = validateCommand(v);
-        if (r.ok) expect(validateCommand(r.value)).toEqual(r);
-        else expect(r.code).toBe('INVALID_ARGUMENT');
-      }),
+      fc.property(
+        fc.oneof(
+          fc.anything(),
+          fc.record(
+            {
+              type: fc.constantFrom('acquire', 'counter-add', 'open-session', 'expire-sessions'),
+              session: fc.anything(),
+              seq: fc.anything(),
+              name: fc.anything(),
+              waitMs: fc.anything(),
+              delta: fc.anything(),
+              ttlMs: fc.anything(),
+              sessions: fc.anything(),
+            },
+            { requiredKeys: ['type'] },
+          ),
+        ),
+        (v) => {
+          const r = validateCommand(v);
+          if (r.ok) expect(validateCommand(r.value)).toEqual(r);
+          else expect(r.code).toBe('INVALID_ARGUMENT');
+        },
+      ),
       { numRuns: 2_000 },
     );
   });

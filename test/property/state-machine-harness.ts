@@ -32,9 +32,25 @@ export const SMALL_LIMITS: ModelLimits = { maxSessions: 6, maxWaitersPerLock: 2,
 export type Step = { readonly dt: number; readonly skew: number } & (
   | { readonly k: 'open'; readonly ttl: number; readonly client: boolean }
   | { readonly k: 'keepalive'; readonly s: number; readonly ack: number }
-  | { readonly k: 'acquire'; readonly s: number; readonly lock: number; readonly wait: number; readonly fence: number; readonly ack: number }
+  | {
+      readonly k: 'acquire';
+      readonly s: number;
+      readonly lock: number;
+      readonly wait: number;
+      readonly fence: number;
+      readonly ack: number;
+    }
   | { readonly k: 'release'; readonly s: number; readonly lock: number; readonly fence: number; readonly ack: number }
-  | { readonly k: 'counter'; readonly s: number; readonly op: number; readonly name: number; readonly a: number; readonly b: number; readonly fence: number; readonly ack: number }
+  | {
+      readonly k: 'counter';
+      readonly s: number;
+      readonly op: number;
+      readonly name: number;
+      readonly a: number;
+      readonly b: number;
+      readonly fence: number;
+      readonly ack: number;
+    }
   | { readonly k: 'close'; readonly s: number }
   | { readonly k: 'retry'; readonly s: number; readonly pick: number }
   | { readonly k: 'expire'; readonly ahead: number; readonly extra: boolean }
@@ -54,11 +70,36 @@ const amount = fc.oneof(
 );
 
 const body: fc.Arbitrary<Omit<Step, 'dt' | 'skew'>> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ k: fc.constant('open' as const), ttl: fc.constantFrom(1_000, 5_000, 20_000), client: fc.boolean() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ k: fc.constant('open' as const), ttl: fc.constantFrom(1_000, 5_000, 20_000), client: fc.boolean() }),
+  },
   { weight: 4, arbitrary: fc.record({ k: fc.constant('keepalive' as const), s: slot, ack }) },
-  { weight: 8, arbitrary: fc.record({ k: fc.constant('acquire' as const), s: slot, lock: fc.nat({ max: 2 }), wait: fc.constantFrom(0, 0, 300, 1_500, 6_000, 20_000), fence: fenceChoice, ack }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      k: fc.constant('acquire' as const),
+      s: slot,
+      lock: fc.nat({ max: 2 }),
+      wait: fc.constantFrom(0, 0, 300, 1_500, 6_000, 20_000),
+      fence: fenceChoice,
+      ack,
+    }),
+  },
   { weight: 5, arbitrary: fc.record({ k: fc.constant('release' as const), s: slot, lock: fc.nat({ max: 2 }), fence: fenceChoice, ack }) },
-  { weight: 6, arbitrary: fc.record({ k: fc.constant('counter' as const), s: slot, op: fc.nat({ max: 4 }), name: fc.nat({ max: 1 }), a: amount, b: amount, fence: fenceChoice, ack }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      k: fc.constant('counter' as const),
+      s: slot,
+      op: fc.nat({ max: 4 }),
+      name: fc.nat({ max: 1 }),
+      a: amount,
+      b: amount,
+      fence: fenceChoice,
+      ack,
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('close' as const), s: slot }) },
   { weight: 5, arbitrary: fc.record({ k: fc.constant('retry' as const), s: slot, pick: fc.nat({ max: 30 }) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('expire' as const), ahead: fc.constantFrom(0, 500, 3_000), extra: fc.boolean() }) },
@@ -71,7 +112,11 @@ const body: fc.Arbitrary<Omit<Step, 'dt' | 'skew'>> = fc.oneof(
 
 export const arbStep: fc.Arbitrary<Step> = fc
   .record({
-    dt: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 4, arbitrary: fc.nat({ max: 600 }) }, { weight: 2, arbitrary: fc.nat({ max: 3_000 }) }),
+    dt: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(0) },
+      { weight: 4, arbitrary: fc.nat({ max: 600 }) },
+      { weight: 2, arbitrary: fc.nat({ max: 3_000 }) },
+    ),
     skew: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.nat({ max: 2_000 }) }),
     b: body,
   })
@@ -100,11 +145,23 @@ export class GrantChecker {
     // A successful release lets go at its own `lock-released` event (the one naming the released
     // token: expiries earlier in the same step may have handed this very lock to the releaser).
     // A retried release answers the token it released back then and emits nothing.
-    const released = cmd?.type === 'release' && out.result.ok ? { name: cmd.name, session: cmd.session, token: (out.result.value as { token: number }).token } : undefined;
+    const released =
+      cmd?.type === 'release' && out.result.ok
+        ? { name: cmd.name, session: cmd.session, token: (out.result.value as { token: number }).token }
+        : undefined;
     for (const e of out.events) {
-      if (e.type === 'lock-released' && released !== undefined && e.name === released.name && e.session === released.session && e.token === released.token) {
+      if (
+        e.type === 'lock-released' &&
+        released !== undefined &&
+        e.name === released.name &&
+        e.session === released.session &&
+        e.token === released.token
+      ) {
         const h = this.holder.get(e.name);
-        holds(h?.session === e.session && h.token === e.token, () => `release at ${index}: ${e.name} released by ${e.session} (token ${e.token}) but held by ${h?.session} (token ${h?.token})`);
+        holds(
+          h?.session === e.session && h.token === e.token,
+          () => `release at ${index}: ${e.name} released by ${e.session} (token ${e.token}) but held by ${h?.session} (token ${h?.token})`,
+        );
         this.holder.delete(e.name);
       } else if (e.type === 'session-expired' || e.type === 'session-closed') {
         for (const [name, h] of [...this.holder]) if (h.session === e.session) this.holder.delete(name);
@@ -123,9 +180,15 @@ export class GrantChecker {
 
   private grant(index: number, name: string, session: number, token: number): void {
     const h = this.holder.get(name);
-    holds(h === undefined || h.session === session, () => `exclusion: ${name} granted to session ${session} at index ${index} while session ${h?.session} holds it`);
+    holds(
+      h === undefined || h.session === session,
+      () => `exclusion: ${name} granted to session ${session} at index ${index} while session ${h?.session} holds it`,
+    );
     holds(token > (this.lastToken.get(name) ?? 0), () => `tokens: ${name} granted with ${token} after ${this.lastToken.get(name)}`);
-    holds(token >= this.lastGlobal && (token > this.lastGlobal || index === this.lastGlobalIndex), () => `tokens: grant at ${index} with ${token} after ${this.lastGlobal}`);
+    holds(
+      token >= this.lastGlobal && (token > this.lastGlobal || index === this.lastGlobalIndex),
+      () => `tokens: grant at ${index} with ${token} after ${this.lastGlobal}`,
+    );
     this.holder.set(name, { session, token });
     this.lastToken.set(name, token);
     this.lastGlobal = token;
@@ -137,7 +200,11 @@ export class GrantChecker {
     for (const name of LOCKS) {
       const h = this.holder.get(name);
       const info = m.lockInfo(name).holder;
-      same(info === undefined ? undefined : { session: info.sessionId, token: info.fencingToken }, h, `holder of ${name} (checker vs machine)`);
+      same(
+        info === undefined ? undefined : { session: info.sessionId, token: info.fencingToken },
+        h,
+        `holder of ${name} (checker vs machine)`,
+      );
     }
   }
 }
@@ -180,7 +247,13 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
   const sent = new Map<number, WriteCommand[]>();
   const tokens: number[] = [1];
 
-  const apply = (type: EntryType, data: Uint8Array, modelEntry: Parameters<Model['apply']>[2], cmd: Command | undefined, stepNo: number): void => {
+  const apply = (
+    type: EntryType,
+    data: Uint8Array,
+    modelEntry: Parameters<Model['apply']>[2],
+    cmd: Command | undefined,
+    stepNo: number,
+  ): void => {
     index++;
     const entry: Entry = { index, term, type, data };
     if (opts.clock !== undefined) opts.clock.now = clock;
@@ -189,7 +262,8 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
     if (opts.corrupt !== undefined) out = opts.corrupt(out, cmd, index);
     const where = `step ${stepNo} (index ${index}, ${cmd?.type ?? type})`;
     for (const e of out.events) if (e.type === 'granted') tokens.push(e.token);
-    if (out.result.ok && (out.result.value as { token?: number } | null)?.token !== undefined) tokens.push((out.result.value as { token: number }).token);
+    if (out.result.ok && (out.result.value as { token?: number } | null)?.token !== undefined)
+      tokens.push((out.result.value as { token: number }).token);
     if (model !== undefined) {
       const expected = model.apply(term, index, modelEntry);
       same(norm(out.result), expected.result, `${where}: result`);
@@ -206,14 +280,18 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
     }
   };
 
-  const command = (cmd: Command, stamp: number, stepNo: number): void => apply('normal', encodeEntry(stamp, cmd), { kind: 'cmd', time: stamp, cmd }, cmd, stepNo);
+  const command = (cmd: Command, stamp: number, stepNo: number): void =>
+    apply('normal', encodeEntry(stamp, cmd), { kind: 'cmd', time: stamp, cmd }, cmd, stepNo);
 
   const fenceFor = (choice: number, lock: number): Fence | undefined => {
     if (choice < 9) return undefined;
     const name = LOCKS[lock % LOCKS.length]!;
     if (choice === 9) return { lock: name, token: machines[0]!.lockInfo(name).holder?.fencingToken ?? index + 1 };
     if (choice === 10) return { lock: name, token: tokens[(lock * 7 + index) % tokens.length]! };
-    return { lock: LOCKS[(lock + 1) % LOCKS.length]!, token: machines[0]!.lockInfo(LOCKS[(lock + 1) % LOCKS.length]!).holder?.fencingToken ?? 1 };
+    return {
+      lock: LOCKS[(lock + 1) % LOCKS.length]!,
+      token: machines[0]!.lockInfo(LOCKS[(lock + 1) % LOCKS.length]!).holder?.fencingToken ?? 1,
+    };
   };
 
   /** Slots 0–6 name a live session when there is one; 7 any session ever opened (maybe dead). */
@@ -223,7 +301,14 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
     return from[s % from.length]!;
   };
 
-  const write = (id: number, ackChoice: number, fence: Fence | undefined, make: (w: WriteFieldsOf) => WriteCommand, stamp: number, stepNo: number): void => {
+  const write = (
+    id: number,
+    ackChoice: number,
+    fence: Fence | undefined,
+    make: (w: WriteFieldsOf) => WriteCommand,
+    stamp: number,
+    stepNo: number,
+  ): void => {
     const seq = (seqs.get(id) ?? 0) + 1;
     seqs.set(id, seq);
     const w: WriteFieldsOf = { session: id, seq };
@@ -246,14 +331,21 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
     }
     switch (step.k) {
       case 'open': {
-        command(step.client ? { type: 'open-session', ttlMs: step.ttl, clientId: `client-${stepNo}` } : { type: 'open-session', ttlMs: step.ttl }, stamp, stepNo);
+        command(
+          step.client ? { type: 'open-session', ttlMs: step.ttl, clientId: `client-${stepNo}` } : { type: 'open-session', ttlMs: step.ttl },
+          stamp,
+          stepNo,
+        );
         if (machines[0]!.sessionInfo(index) !== undefined) ids.push(index);
         return;
       }
       case 'keepalive': {
         const id = pick(step.s);
         const seq = seqs.get(id) ?? 0;
-        const cmd: Command = step.ack < 4 && seq > 0 ? { type: 'keep-alive', session: id, ackedSeq: Math.max(0, seq - step.ack * 2) } : { type: 'keep-alive', session: id };
+        const cmd: Command =
+          step.ack < 4 && seq > 0
+            ? { type: 'keep-alive', session: id, ackedSeq: Math.max(0, seq - step.ack * 2) }
+            : { type: 'keep-alive', session: id };
         return command(cmd, stamp, stepNo);
       }
       case 'acquire': {
@@ -261,7 +353,14 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
         const holder = machines[0]!.lockInfo(LOCKS[step.lock]!).holder?.sessionId;
         const others = ids.filter((id) => id !== holder && machines[0]!.sessionInfo(id) !== undefined);
         const id = step.s < 5 && others.length > 0 ? others[step.s % others.length]! : pick(step.s);
-        return write(id, step.ack, fenceFor(step.fence, step.lock), (w) => ({ type: 'acquire', ...w, name: LOCKS[step.lock]!, waitMs: step.wait }), stamp, stepNo);
+        return write(
+          id,
+          step.ack,
+          fenceFor(step.fence, step.lock),
+          (w) => ({ type: 'acquire', ...w, name: LOCKS[step.lock]!, waitMs: step.wait }),
+          stamp,
+          stepNo,
+        );
       }
       case 'release': {
         // Mostly the holder of a lock with waiters lets go (that is what hands locks over);

@@ -55,7 +55,11 @@ export class Model {
   constructor(private readonly limits: ModelLimits) {}
 
   /** A noop/config entry (`stamped` false), an invalid one, or a command with its stamp. */
-  apply(term: number, index: number, entry: { kind: 'noop' } | { kind: 'invalid' } | { kind: 'cmd'; time: number; cmd: Command }): { result: ModelResult; events: ModelEvent[] } {
+  apply(
+    term: number,
+    index: number,
+    entry: { kind: 'noop' } | { kind: 'invalid' } | { kind: 'cmd'; time: number; cmd: Command },
+  ): { result: ModelResult; events: ModelEvent[] } {
     if (term > this.term) {
       this.term = term;
       this.gracePending = true;
@@ -111,7 +115,8 @@ export class Model {
       lock.holder = { session: next.session, token: index, acquiredAt: t, seq: next.seq };
       const s = this.sessions[next.session]!;
       events.push({ type: 'granted', name, session: next.session, seq: next.seq, token: index, acquiredAt: t, expiresAt: s.deadline });
-      if (s.results[next.seq] !== undefined) s.results[next.seq] = { ok: true, value: { status: 'granted', token: index, acquiredAt: t, expiresAt: s.deadline } };
+      if (s.results[next.seq] !== undefined)
+        s.results[next.seq] = { ok: true, value: { status: 'granted', token: index, acquiredAt: t, expiresAt: s.deadline } };
     }
     return { result, events };
   }
@@ -140,7 +145,16 @@ export class Model {
     switch (cmd.type) {
       case 'open-session':
         if (Object.keys(this.sessions).length >= this.limits.maxSessions) return { ok: false, code: 'LIMIT_EXCEEDED' };
-        this.sessions[index] = { id: index, ttl: cmd.ttlMs, clientId: cmd.clientId, lastKA: t, deadline: t + cmd.ttlMs, grace: 0, acked: 0, results: {} };
+        this.sessions[index] = {
+          id: index,
+          ttl: cmd.ttlMs,
+          clientId: cmd.clientId,
+          lastKA: t,
+          deadline: t + cmd.ttlMs,
+          grace: 0,
+          acked: 0,
+          results: {},
+        };
         return { ok: true, value: { sessionId: index, ttlMs: cmd.ttlMs, expiresAt: t + cmd.ttlMs } };
       case 'keep-alive': {
         const s = this.sessions[cmd.session];
@@ -152,7 +166,10 @@ export class Model {
       case 'expire-sessions':
         return {
           ok: true,
-          value: { expired: cmd.sessions.filter((id) => this.sessions[id] === undefined), survived: cmd.sessions.filter((id) => this.sessions[id] !== undefined) },
+          value: {
+            expired: cmd.sessions.filter((id) => this.sessions[id] === undefined),
+            survived: cmd.sessions.filter((id) => this.sessions[id] !== undefined),
+          },
         };
       case 'tick':
         return { ok: true, value: null };
@@ -199,7 +216,8 @@ export class Model {
 
   private run(cmd: WriteCommand, s: MSession, t: number, index: number, events: ModelEvent[]): ModelResult {
     const SAFE = Number.MAX_SAFE_INTEGER;
-    const okIfSafe = (v: number, then: () => ModelResult): ModelResult => (Number.isSafeInteger(v) && Math.abs(v) <= SAFE ? then() : { ok: false, code: 'OVERFLOW' });
+    const okIfSafe = (v: number, then: () => ModelResult): ModelResult =>
+      Number.isSafeInteger(v) && Math.abs(v) <= SAFE ? then() : { ok: false, code: 'OVERFLOW' };
     const put = (name: string, v: number): void => {
       if (v === 0) delete this.counters[name];
       else this.counters[name] = v;
@@ -222,7 +240,8 @@ export class Model {
         }
         // Held, or freed in this step with waiters (who come first).
         const h = lock.holder;
-        if (h !== null && h.session === s.id) return { ok: true, value: { status: 'held-by-you', token: h.token, acquiredAt: h.acquiredAt, expiresAt: s.deadline } };
+        if (h !== null && h.session === s.id)
+          return { ok: true, value: { status: 'held-by-you', token: h.token, acquiredAt: h.acquiredAt, expiresAt: s.deadline } };
         if (cmd.waitMs === 0) return { ok: true, value: { status: 'not-acquired' } };
         if (lock.queue.some((w) => w.session === s.id)) return { ok: false, code: 'INVALID_ARGUMENT' };
         if (lock.queue.length >= this.limits.maxWaitersPerLock) return { ok: false, code: 'LIMIT_EXCEEDED' };
@@ -265,7 +284,10 @@ export class Model {
     const lock = this.locks[name];
     if (lock === undefined || lock.holder === null) return { waiters: 0 };
     const h = lock.holder;
-    return { holder: { sessionId: h.session, fencingToken: h.token, acquiredAt: h.acquiredAt, expiresAt: this.sessions[h.session]?.deadline ?? 0 }, waiters: lock.queue.length };
+    return {
+      holder: { sessionId: h.session, fencingToken: h.token, acquiredAt: h.acquiredAt, expiresAt: this.sessions[h.session]?.deadline ?? 0 },
+      waiters: lock.queue.length,
+    };
   }
 
   lockWaiters(name: string): unknown {
@@ -279,11 +301,22 @@ export class Model {
   sessionInfo(id: number): unknown {
     const s = this.sessions[id];
     if (s === undefined) return undefined;
-    const locks = Object.keys(this.locks).filter((n) => this.locks[n]!.holder?.session === id).sort(byStr);
-    const waits = Object.keys(this.locks).filter((n) => this.locks[n]!.queue.some((w) => w.session === id)).sort(byStr);
+    const locks = Object.keys(this.locks)
+      .filter((n) => this.locks[n]!.holder?.session === id)
+      .sort(byStr);
+    const waits = Object.keys(this.locks)
+      .filter((n) => this.locks[n]!.queue.some((w) => w.session === id))
+      .sort(byStr);
     const info = {
-      sessionId: id, ttlMs: s.ttl, lastKeepAlive: s.lastKA, expiresAt: s.deadline, graceExtensions: s.grace,
-      ackedSeq: s.acked, storedResults: Object.keys(s.results).length, locks, waits,
+      sessionId: id,
+      ttlMs: s.ttl,
+      lastKeepAlive: s.lastKA,
+      expiresAt: s.deadline,
+      graceExtensions: s.grace,
+      ackedSeq: s.acked,
+      storedResults: Object.keys(s.results).length,
+      locks,
+      waits,
     };
     return s.clientId === undefined ? info : { ...info, clientId: s.clientId };
   }

@@ -30,7 +30,11 @@ describe('lock machine ≡ reference model', () => {
     const bugs: ReadonlyArray<[string, LockMachineTestingKnobs, RegExp]> = [
       ['dedup disabled (retries applied again)', { dedupOff: true }, /: (result|events|counter [xy]|lockInfo\([abc]\))/],
       ['grant to the newest waiter (no FIFO)', { grantLifo: true }, /: (events|lockInfo\([abc]\)|lockWaiters\([abc]\)|result)/],
-      ['unbounded grace (dead sessions kept alive by elections)', { unboundedGrace: true }, /: (sessionInfo\(\d+\)|lockInfo\([abc]\)|events|result|expiredSessions|nextDeadline|session count)/],
+      [
+        'unbounded grace (dead sessions kept alive by elections)',
+        { unboundedGrace: true },
+        /: (sessionInfo\(\d+\)|lockInfo\([abc]\)|events|result|expiredSessions|nextDeadline|session count)/,
+      ],
     ];
     for (const [name, knobs, reason] of bugs) {
       it(name, () => {

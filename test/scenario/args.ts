@@ -99,9 +99,7 @@ export function checkValue(type: ValueType, raw: string): string | undefined {
         ? undefined
         : `expected an id or a list like (1,2,3), got '${raw}'`;
     case 'list':
-      return /^\(\s*([1-9][0-9]*(\s*,\s*[1-9][0-9]*)*)?\s*\)$/.test(raw)
-        ? undefined
-        : `expected a list like (1,1,2), got '${raw}'`;
+      return /^\(\s*([1-9][0-9]*(\s*,\s*[1-9][0-9]*)*)?\s*\)$/.test(raw) ? undefined : `expected a list like (1,1,2), got '${raw}'`;
     case 'msgtype':
       return (MESSAGE_TYPES as readonly string[]).includes(raw)
         ? undefined
@@ -167,7 +165,10 @@ export class Args {
 
   /** Positional arguments from `i` on, as existing node ids (lists flattened). */
   ids(from: number): NodeId[] {
-    return this.positional.slice(from).flatMap((t) => parseList(t.text)).map((id) => this.checkNode(id));
+    return this.positional
+      .slice(from)
+      .flatMap((t) => parseList(t.text))
+      .map((id) => this.checkNode(id));
   }
 
   /** Whether option `key` was given. */

@@ -128,7 +128,8 @@ function allIds(env: InteractionEnv): NodeId[] {
 /** Every scenario command, by name. */
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   'add-nodes': {
-    usage: 'add-nodes N [election-tick= heartbeat-tick= prevote= checkquorum= max-size-per-msg= max-inflight= max-inflight-bytes= learners=(..) commit-prior-term=]',
+    usage:
+      'add-nodes N [election-tick= heartbeat-tick= prevote= checkquorum= max-size-per-msg= max-inflight= max-inflight-bytes= learners=(..) commit-prior-term=]',
     positional: ['int'],
     options: NODE_OPTIONS,
     run: (env, a) => env.addNodes(a.int(0), nodeOptions(a)),
@@ -158,7 +159,12 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   },
   'tick-election': { usage: 'tick-election ID', positional: ['id'], options: {}, run: (env, a) => tickElection(env, a.id(0)) },
   propose: { usage: 'propose ID DATA [DATA..]', positional: ['id', 'str+'], options: {}, run: (env, a) => env.propose(a.id(0), a.strs(1)) },
-  'read-index': { usage: 'read-index ID CTX', positional: ['id', 'str'], options: {}, run: (env, a) => env.readIndex(a.id(0), a.strs(1)[0] ?? '') },
+  'read-index': {
+    usage: 'read-index ID CTX',
+    positional: ['id', 'str'],
+    options: {},
+    run: (env, a) => env.readIndex(a.id(0), a.strs(1)[0] ?? ''),
+  },
   'transfer-leader': {
     usage: 'transfer-leader ID TARGET',
     positional: ['id', 'int'],

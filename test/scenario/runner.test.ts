@@ -18,7 +18,9 @@ const parseError = (text: string): string => {
 describe('scenario runner', () => {
   it('rejects unknown commands and options, naming file and line', () => {
     expect(parseError('add-nodes 3\n----\nok\n\nfrobnicate 1\n----\nok\n')).toMatch(/^x\.txt:5: unknown command 'frobnicate'/);
-    expect(parseError('add-nodes 3 pre-vote=true\n----\nok\n')).toMatch(/^x\.txt:1: unknown option 'pre-vote' for 'add-nodes' \(allowed: .*prevote/);
+    expect(parseError('add-nodes 3 pre-vote=true\n----\nok\n')).toMatch(
+      /^x\.txt:1: unknown option 'pre-vote' for 'add-nodes' \(allowed: .*prevote/,
+    );
     expect(parseError('heal now=true\n----\nok\n')).toMatch(/^x\.txt:1: unknown option 'now' for 'heal' \(it takes none/);
   });
 
@@ -58,7 +60,10 @@ describe('scenario runner', () => {
   });
 
   it('reports the first differing block with its location and a diff', () => {
-    const script = parseScript('add-nodes 2\n----\nadded nodes 1,2 voters=[1,2]\n\nraft-state\n----\n1: leader term=9 leader=1 commit=0 last=0\n2: follower term=0 leader=0 commit=0 last=0\n', 'x.txt');
+    const script = parseScript(
+      'add-nodes 2\n----\nadded nodes 1,2 voters=[1,2]\n\nraft-state\n----\n1: leader term=9 leader=1 commit=0 last=0\n2: follower term=0 leader=0 commit=0 last=0\n',
+      'x.txt',
+    );
     const report = describeMismatches(script, runScript(script));
     expect(report).toContain("x.txt:5: output of 'raft-state' differs");
     expect(report).toContain('- 1: leader term=9 leader=1 commit=0 last=0');
@@ -74,9 +79,24 @@ describe('scenario runner', () => {
 
   it('delivers selectively, duplicates and delays', () => {
     const text = [
-      'add-nodes 3', '', 'campaign 1', '', 'process-ready 1', '',
-      'dup-msgs to=2', '', 'delay-msgs to=3', '', 'deliver-msgs reverse=true count=1', '',
-      'show-msgs', '', 'release-msgs', '', 'show-msgs', '',
+      'add-nodes 3',
+      '',
+      'campaign 1',
+      '',
+      'process-ready 1',
+      '',
+      'dup-msgs to=2',
+      '',
+      'delay-msgs to=3',
+      '',
+      'deliver-msgs reverse=true count=1',
+      '',
+      'show-msgs',
+      '',
+      'release-msgs',
+      '',
+      'show-msgs',
+      '',
     ].join('\n');
     const script = parseScript(text, 'x.txt', { allowMissingOutput: true });
     const out = runScript(script).map((r) => r.actual.join('\n'));
@@ -89,6 +109,8 @@ describe('scenario runner', () => {
 
   it('records a core invariant failure in the transcript', () => {
     const script = parseScript('add-nodes 1\n\nset-log 1 terms=(1) commit=5\n', 'x.txt', { allowMissingOutput: true });
-    expect(runScript(script)[1]?.actual).toEqual(['error: raft invariant violated: stored commit 5 beyond last index 1: log truncated or lost?']);
+    expect(runScript(script)[1]?.actual).toEqual([
+      'error: raft invariant violated: stored commit 5 beyond last index 1: log truncated or lost?',
+    ]);
   });
 });

@@ -115,7 +115,10 @@ function parseCommand(text: string, where: string): Pick<Block, 'name' | 'positi
     const type = spec.options[key];
     if (type === undefined) {
       const allowed = Object.keys(spec.options);
-      throw new ScriptError(where, `unknown option '${key}' for '${name}' (${allowed.length > 0 ? `allowed: ${allowed.join(', ')}` : 'it takes none'}; usage: ${spec.usage})`);
+      throw new ScriptError(
+        where,
+        `unknown option '${key}' for '${name}' (${allowed.length > 0 ? `allowed: ${allowed.join(', ')}` : 'it takes none'}; usage: ${spec.usage})`,
+      );
     }
     if (options.has(key)) throw new ScriptError(where, `option '${key}' given twice`);
     const err = checkValue(type, value);
@@ -203,7 +206,13 @@ export function describeMismatches(script: Script, results: readonly BlockResult
   if (first === undefined) return undefined;
   const { block, actual } = first;
   const head = `${script.file}:${block.line}: output of '${block.text}' differs from the script (- expected, + actual):`;
-  const more = bad.length > 1 ? `\n(${bad.length - 1} later block(s) differ too, at lines ${bad.slice(1).map((r) => r.block.line).join(', ')})` : '';
+  const more =
+    bad.length > 1
+      ? `\n(${bad.length - 1} later block(s) differ too, at lines ${bad
+          .slice(1)
+          .map((r) => r.block.line)
+          .join(', ')})`
+      : '';
   const hint = '\nIf the new behaviour is correct, run `npm run test:scenario:rewrite` and review the diff.';
   return `${head}\n${lineDiff(block.expected ?? [], actual).join('\n')}${more}${hint}`;
 }

@@ -15,7 +15,9 @@ describe('lock negative controls: the simulator catches each deliberate machine 
   for (const bug of BUGS) {
     it(`--bug ${bug} (--workload locks)`, () => {
       const { result, ran, events } = firstFailing(seedRange(1, 500), { bug, workload: 'locks' });
-      console.log(`--bug ${bug} --workload locks: caught at seed ${result?.seed ?? 'none'} after ${ran} seeds, ${events} events: ${result?.violations[0]?.split('\n')[0] ?? ''}`);
+      console.log(
+        `--bug ${bug} --workload locks: caught at seed ${result?.seed ?? 'none'} after ${ran} seeds, ${events} events: ${result?.violations[0]?.split('\n')[0] ?? ''}`,
+      );
       expect(result, `--bug ${bug} was not caught in 500 seeds`).toBeDefined();
     });
   }

@@ -21,7 +21,9 @@ describe('negative controls: the simulator catches each deliberate bug within 50
     const how = c.checkDurableClaims ? 'all invariants' : 'consequences only';
     it(`--bug ${c.bug} (${how})`, () => {
       const { result, ran, events } = firstFailing(seedRange(1, 500), c);
-      console.log(`--bug ${c.bug} (${how}): caught at seed ${result?.seed ?? 'none'} after ${ran} seeds, ${events} events: ${result?.violations[0]?.split('\n')[0] ?? ''}`);
+      console.log(
+        `--bug ${c.bug} (${how}): caught at seed ${result?.seed ?? 'none'} after ${ran} seeds, ${events} events: ${result?.violations[0]?.split('\n')[0] ?? ''}`,
+      );
       expect(result, `--bug ${c.bug} was not caught in 500 seeds`).toBeDefined();
     });
   }

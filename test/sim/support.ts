@@ -47,7 +47,9 @@ export function expectSeedsClean(label: string, first: number, count: number, wo
     if (r.violations.length > 0) failures.push(failureText(r, perSeed));
   }
   const secs = (performance.now() - started) / 1000;
-  console.log(`${label}: ${seeds.length} seeds, ${events} events (${Math.round(events / secs)} events/s), ${liveness} seeds with a liveness phase, ${failures.length} failing`);
+  console.log(
+    `${label}: ${seeds.length} seeds, ${events} events (${Math.round(events / secs)} events/s), ${liveness} seeds with a liveness phase, ${failures.length} failing`,
+  );
   expect(failures, failures.join('\n')).toEqual([]);
   expect(events).toBeGreaterThanOrEqual(seeds.length * perSeed);
 }

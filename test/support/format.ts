@@ -43,9 +43,7 @@ export function formatMessage(m: Message): string {
       return `${head} prev=${m.prevLogTerm}/${m.prevLogIndex} commit=${m.commit}${ents}`;
     }
     case 'append-response':
-      return m.reject
-        ? `${head} rejected index=${m.index} hint=${m.hintTerm}/${m.hintIndex}`
-        : `${head} index=${m.index}`;
+      return m.reject ? `${head} rejected index=${m.index} hint=${m.hintTerm}/${m.hintIndex}` : `${head} index=${m.index}`;
     case 'heartbeat':
       return `${head} commit=${m.commit}${m.context !== null ? ` ctx=${m.context}` : ''}`;
     case 'heartbeat-response':

@@ -24,9 +24,7 @@ export interface SourceFile {
 
 function stripComments(source: string): string {
   // Keep line breaks so line numbers stay right.
-  return source
-    .replace(/\/\*[\s\S]*?\*\//g, (m) => m.replace(/[^\n]/g, ' '))
-    .replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
+  return source.replace(/\/\*[\s\S]*?\*\//g, (m) => m.replace(/[^\n]/g, ' ')).replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
 }
 
 const STATIC = /(^|[;\n}])\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s*['"]([^'"]+)['"]/g;
@@ -44,7 +42,10 @@ function onlyTypes(typeKeyword: boolean, clause: string): boolean {
   if (typeKeyword) return true;
   const named = /^\{([\s\S]*)\}$/.exec(clause.trim());
   if (named === null) return false; // a default or namespace import is a value
-  const parts = (named[1] ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const parts = (named[1] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   return parts.length > 0 && parts.every((p) => p.startsWith('type '));
 }
 
@@ -56,7 +57,8 @@ export function importsOf(text: string): ImportRef[] {
     const at = (m.index ?? 0) + m[0].search(/\b(import|export)\b/);
     out.push({ specifier: m[5] ?? '', typeOnly: onlyTypes(m[3] !== undefined, m[4] ?? ''), line: lineOf(src, at) });
   }
-  for (const m of src.matchAll(BARE)) out.push({ specifier: m[2] ?? '', typeOnly: false, line: lineOf(src, (m.index ?? 0) + m[0].indexOf('import')) });
+  for (const m of src.matchAll(BARE))
+    out.push({ specifier: m[2] ?? '', typeOnly: false, line: lineOf(src, (m.index ?? 0) + m[0].indexOf('import')) });
   for (const m of src.matchAll(DYNAMIC)) out.push({ specifier: m[1] ?? '', typeOnly: false, line: lineOf(src, m.index ?? 0) });
   return out;
 }

@@ -166,12 +166,20 @@ export class InteractionEnv {
   propose(id: NodeId, data: string | readonly string[]): void {
     const datas = (typeof data === 'string' ? [data] : data).map((d) => encoder.encode(d));
     const r = this.node(id).raw.propose(datas);
-    this.log(r.type === 'accepted' ? `${id}: propose accepted at ${r.term}/${r.firstIndex}..${r.lastIndex}` : `${id}: propose dropped (${r.reason}, leader ${r.leader})`);
+    this.log(
+      r.type === 'accepted'
+        ? `${id}: propose accepted at ${r.term}/${r.firstIndex}..${r.lastIndex}`
+        : `${id}: propose dropped (${r.reason}, leader ${r.leader})`,
+    );
   }
 
   readIndex(id: NodeId, context: string): void {
     const r = this.node(id).raw.readIndex(context);
-    this.log(r.type === 'accepted' ? `${id}: read-index ${context} accepted${r.forwardedTo ? ` (forwarded to ${r.forwardedTo})` : ''}` : `${id}: read-index ${context} dropped (${r.reason})`);
+    this.log(
+      r.type === 'accepted'
+        ? `${id}: read-index ${context} accepted${r.forwardedTo ? ` (forwarded to ${r.forwardedTo})` : ''}`
+        : `${id}: read-index ${context} dropped (${r.reason})`,
+    );
   }
 
   transferLeader(id: NodeId, target: NodeId): void {
@@ -307,7 +315,9 @@ export class InteractionEnv {
   logTerms(id: NodeId): number[] {
     const st = this.status(id);
     if (st.lastIndex < st.firstIndex) return [];
-    return this.node(id).raw.entries(st.firstIndex, st.lastIndex + 1).map((e) => e.term);
+    return this.node(id)
+      .raw.entries(st.firstIndex, st.lastIndex + 1)
+      .map((e) => e.term);
   }
 
   /** Current leaders (by their own account). */

@@ -9,10 +9,12 @@ import type { Bucket, FaultKind, HistoryOp, NemesisEvent } from './types.js';
 
 /** Escapes text for HTML text and attribute values (and inline SVG), dropping control characters. */
 export function esc(value: unknown): string {
-  return String(value)
-    // eslint-disable-next-line no-control-regex -- on purpose: control characters are not allowed in XML
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\ufffd')
-    .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+  return (
+    String(value)
+      // eslint-disable-next-line no-control-regex -- on purpose: control characters are not allowed in XML
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\ufffd')
+      .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c)
+  );
 }
 
 /** Cuts a string to `max` characters, marking the cut with an ellipsis. */
@@ -61,7 +63,8 @@ export function fmtOutput(output: unknown): string {
   if (output === undefined) return '—';
   if (typeof output === 'string') return clip(output, 80);
   const o = output as Record<string, unknown> | null;
-  if (o !== null && typeof o === 'object' && 'acquired' in o) return o['acquired'] === true ? `acquired #${String(o['token'])}` : 'not acquired';
+  if (o !== null && typeof o === 'object' && 'acquired' in o)
+    return o['acquired'] === true ? `acquired #${String(o['token'])}` : 'not acquired';
   return clip(JSON.stringify(output) ?? '—', 80);
 }
 
@@ -107,7 +110,9 @@ function timeAxis(s: TimeScale, y0: number, y1: number): string {
   for (let t = 0; t <= s.end + 1e-9; t += step) {
     const x = n1(s.x(t));
     const label = step >= 1000 ? `${Math.round(t / 100) / 10} s` : `${Math.round(t)} ms`;
-    out.push(`<line class="grid" x1="${x}" x2="${x}" y1="${y0}" y2="${y1}"/><text class="tick" x="${x}" y="${y1 + 13}" text-anchor="middle">${label}</text>`);
+    out.push(
+      `<line class="grid" x1="${x}" x2="${x}" y1="${y0}" y2="${y1}"/><text class="tick" x="${x}" y="${y1 + 13}" text-anchor="middle">${label}</text>`,
+    );
   }
   return out.join('');
 }
@@ -128,7 +133,8 @@ function faultBands(faults: readonly NemesisEvent[], s: TimeScale, y0: number, y
       const w = Math.max(s.x(faultEnd(f, s)) - x0, 1);
       const c = faultColor(f.kind);
       const rect = `<rect class="${cls}"${cls === 'band' ? ` data-fault="${esc(f.id)}"` : ''} x="${n1(x0)}" y="${y0}" width="${n1(w)}" height="${y1 - y0}" fill="${c}"/>`;
-      const edge = (x: number, dash: boolean): string => `<line class="edge${dash ? ' dash' : ''}" x1="${n1(x)}" x2="${n1(x)}" y1="${y0}" y2="${y1}" stroke="${c}"/>`;
+      const edge = (x: number, dash: boolean): string =>
+        `<line class="edge${dash ? ' dash' : ''}" x1="${n1(x)}" x2="${n1(x)}" y1="${y0}" y2="${y1}" stroke="${c}"/>`;
       return `${rect}${edge(x0, false)}${f.end === null ? '' : edge(x0 + w, true)}`;
     })
     .join('');
@@ -225,7 +231,12 @@ export function clientOrder(history: readonly HistoryOp[]): { client: string; wo
  * operations that never returned are dashed to the end of the run; operations named by an
  * anomaly are ringed in red. Fault windows are shaded across every row.
  */
-export function timelineSvg(history: readonly HistoryOp[], faults: readonly NemesisEvent[], anomalous: ReadonlyMap<number, string>, s: TimeScale): string {
+export function timelineSvg(
+  history: readonly HistoryOp[],
+  faults: readonly NemesisEvent[],
+  anomalous: ReadonlyMap<number, string>,
+  s: TimeScale,
+): string {
   const rows = clientOrder(history);
   const rowH = Math.max(6, Math.min(18, Math.floor(720 / Math.max(rows.length, 1))));
   const lanes = packLanes(faults, s);
@@ -236,7 +247,9 @@ export function timelineSvg(history: readonly HistoryOp[], faults: readonly Neme
   const rowsBottom = rowsTop + Math.max(rows.length, 1) * rowH;
   const height = rowsBottom + 22;
   const out: string[] = [];
-  out.push(`<svg class="chart" id="timeline-svg" viewBox="0 0 ${WIDTH} ${height}" width="100%" role="img" aria-label="Timeline of operations per client with fault windows">`);
+  out.push(
+    `<svg class="chart" id="timeline-svg" viewBox="0 0 ${WIDTH} ${height}" width="100%" role="img" aria-label="Timeline of operations per client with fault windows">`,
+  );
   out.push(`<text class="lbl" x="${LEFT - 8}" y="${top + 11}" text-anchor="end">faults</text>`);
   for (const { lane, f } of lanes) {
     const x0 = s.x(f.start);
@@ -245,7 +258,9 @@ export function timelineSvg(history: readonly HistoryOp[], faults: readonly Neme
     const label = clip(faultLabel(f), 28);
     const text = w >= label.length * 6 + 4 ? `<text class="flbl" x="${n1(x0 + 3)}" y="${y + 10.5}">${esc(label)}</text>` : '';
     const open = f.end === null ? ' stroke-dasharray="3 2" stroke="#333"' : '';
-    out.push(`<g class="fault"><title>${esc(faultTitle(f))}</title><rect x="${n1(x0)}" y="${y}" width="${n1(w)}" height="${laneH - 2}" rx="2" fill="${faultColor(f.kind)}"${open}/>${text}</g>`);
+    out.push(
+      `<g class="fault"><title>${esc(faultTitle(f))}</title><rect x="${n1(x0)}" y="${y}" width="${n1(w)}" height="${laneH - 2}" rx="2" fill="${faultColor(f.kind)}"${open}/>${text}</g>`,
+    );
   }
   out.push(timeAxis(s, rowsTop, rowsBottom));
   rows.forEach((row, i) => {
@@ -254,17 +269,26 @@ export function timelineSvg(history: readonly HistoryOp[], faults: readonly Neme
     const kind = locks === 0 ? 'counter' : locks === row.ops.length ? 'lock' : 'mixed';
     out.push(`<rect class="row r-${kind}${i % 2 === 1 ? ' odd' : ''}" x="${LEFT}" y="${y}" width="${PLOT_W}" height="${rowH}"/>`);
     const fs = Math.min(11, rowH - 1);
-    out.push(`<text class="lbl" x="${LEFT - 6}" y="${n1(y + rowH / 2 + fs * 0.35)}" font-size="${fs}" text-anchor="end">${esc(clip(row.client, 14))}<title>${esc(`${row.client} · worker ${row.worker} · ${row.ops.length} ops (${kind})`)}</title></text>`);
+    out.push(
+      `<text class="lbl" x="${LEFT - 6}" y="${n1(y + rowH / 2 + fs * 0.35)}" font-size="${fs}" text-anchor="end">${esc(clip(row.client, 14))}<title>${esc(`${row.client} · worker ${row.worker} · ${row.ops.length} ops (${kind})`)}</title></text>`,
+    );
     const tall = { y: n1(y + 1), h: n1(rowH - 2) };
     const short = { y: n1(y + rowH * 0.25), h: n1(rowH * 0.5) };
-    for (const r of mergeRuns(row.ops.filter((o) => o.return !== null), s)) {
+    for (const r of mergeRuns(
+      row.ops.filter((o) => o.return !== null),
+      s,
+    )) {
       const g = r.lock ? tall : short;
-      out.push(`<rect class="s-${r.status}" x="${n1(r.x0)}" y="${g.y}" width="${n1(r.x1 - r.x0)}" height="${g.h}"><title>${esc(runTitle(r))}</title></rect>`);
+      out.push(
+        `<rect class="s-${r.status}" x="${n1(r.x0)}" y="${g.y}" width="${n1(r.x1 - r.x0)}" height="${g.h}"><title>${esc(runTitle(r))}</title></rect>`,
+      );
     }
     for (const op of row.ops.filter((o) => o.return === null)) {
       const x0 = s.x(op.call);
       const g = op.kind === 'lock' ? tall : short;
-      out.push(`<rect class="open s-${op.status}" x="${n1(x0)}" y="${g.y}" width="${n1(Math.max(s.x(s.end) - x0, MIN_W))}" height="${g.h}"><title>${esc(opTitle(op))}</title></rect>`);
+      out.push(
+        `<rect class="open s-${op.status}" x="${n1(x0)}" y="${g.y}" width="${n1(Math.max(s.x(s.end) - x0, MIN_W))}" height="${g.h}"><title>${esc(opTitle(op))}</title></rect>`,
+      );
     }
     for (const op of row.ops) {
       const note = anomalous.get(op.id);
@@ -276,14 +300,21 @@ export function timelineSvg(history: readonly HistoryOp[], faults: readonly Neme
       );
     }
   });
-  if (rows.length === 0) out.push(`<text class="lbl" x="${LEFT + PLOT_W / 2}" y="${rowsTop + rowH * 0.75}" text-anchor="middle">no operations recorded</text>`);
+  if (rows.length === 0)
+    out.push(`<text class="lbl" x="${LEFT + PLOT_W / 2}" y="${rowsTop + rowH * 0.75}" text-anchor="middle">no operations recorded</text>`);
   out.push(faultBands(faults, s, top + laneCount * laneH + 2, rowsBottom, 'band'));
   out.push(`<rect class="frame" x="${LEFT}" y="${rowsTop}" width="${PLOT_W}" height="${rowsBottom - rowsTop}"/>`);
   out.push('</svg>');
   return out.join('');
 }
 
-function plotFrame(title: string, s: TimeScale, faults: readonly NemesisEvent[], h: number, yTicks: string): { head: string; y0: number; y1: number } {
+function plotFrame(
+  title: string,
+  s: TimeScale,
+  faults: readonly NemesisEvent[],
+  h: number,
+  yTicks: string,
+): { head: string; y0: number; y1: number } {
   const y0 = 20;
   const y1 = y0 + h;
   const head = [
@@ -298,7 +329,10 @@ function plotFrame(title: string, s: TimeScale, faults: readonly NemesisEvent[],
 }
 
 function bucketWidth(buckets: readonly Bucket[], s: TimeScale): number {
-  const gaps = buckets.slice(1).map((b, i) => b.start - (buckets[i]?.start ?? 0)).filter((g) => g > 0);
+  const gaps = buckets
+    .slice(1)
+    .map((b, i) => b.start - (buckets[i]?.start ?? 0))
+    .filter((g) => g > 0);
   return gaps.length > 0 ? Math.min(...gaps) : s.end / Math.max(buckets.length, 1);
 }
 
@@ -311,7 +345,8 @@ export function throughputSvg(buckets: readonly Bucket[], faults: readonly Nemes
   const top = Math.ceil(max / step) * step;
   const yOf = (v: number): number => 20 + h - (v / top) * h;
   let ticks = '';
-  for (let v = 0; v <= top; v += step) ticks += `<line class="hgrid" x1="${LEFT}" x2="${LEFT + PLOT_W}" y1="${n1(yOf(v))}" y2="${n1(yOf(v))}"/><text class="tick" x="${LEFT - 6}" y="${n1(yOf(v) + 4)}" text-anchor="end">${v}</text>`;
+  for (let v = 0; v <= top; v += step)
+    ticks += `<line class="hgrid" x1="${LEFT}" x2="${LEFT + PLOT_W}" y1="${n1(yOf(v))}" y2="${n1(yOf(v))}"/><text class="tick" x="${LEFT - 6}" y="${n1(yOf(v) + 4)}" text-anchor="end">${v}</text>`;
   const title = `Operations completed per ${fmtDuration(bw)} bucket (ok / fail / unknown)`;
   const { head } = plotFrame(title, s, faults, h, ticks);
   const bars = buckets.map((b) => {
@@ -352,7 +387,10 @@ export function latencySvg(buckets: readonly Bucket[], faults: readonly NemesisE
     for (let v = 0; v <= top; v += step) tickVals.push(v);
   }
   const ticks = tickVals
-    .map((v) => `<line class="hgrid" x1="${LEFT}" x2="${LEFT + PLOT_W}" y1="${n1(yOf(v))}" y2="${n1(yOf(v))}"/><text class="tick" x="${LEFT - 6}" y="${n1(yOf(v) + 4)}" text-anchor="end">${esc(fmtDuration(v))}</text>`)
+    .map(
+      (v) =>
+        `<line class="hgrid" x1="${LEFT}" x2="${LEFT + PLOT_W}" y1="${n1(yOf(v))}" y2="${n1(yOf(v))}"/><text class="tick" x="${LEFT - 6}" y="${n1(yOf(v) + 4)}" text-anchor="end">${esc(fmtDuration(v))}</text>`,
+    )
     .join('');
   const title = `Latency per bucket: p50 and p99 of completed operations${log ? ' (log scale)' : ''}`;
   const { head } = plotFrame(title, s, faults, h, ticks);
@@ -370,7 +408,9 @@ export function latencySvg(buckets: readonly Bucket[], faults: readonly NemesisE
       const x = n1(s.x(b.start + bw / 2));
       const y = n1(yOf(v));
       cur.push(`${cur.length === 0 ? 'M' : 'L'}${x} ${y}`);
-      dots.push(`<circle class="${cls}" cx="${x}" cy="${y}" r="2"><title>${esc(`${fmtTime(b.start)}: ${key === 'p50Ms' ? 'p50' : 'p99'} ${fmtDuration(v)}`)}</title></circle>`);
+      dots.push(
+        `<circle class="${cls}" cx="${x}" cy="${y}" r="2"><title>${esc(`${fmtTime(b.start)}: ${key === 'p50Ms' ? 'p50' : 'p99'} ${fmtDuration(v)}`)}</title></circle>`,
+      );
     }
     if (cur.length > 0) segs.push(cur.join(' '));
     return segs.map((d) => `<path class="${cls}" d="${d}"/>`).join('') + dots.join('');

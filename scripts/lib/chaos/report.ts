@@ -103,19 +103,41 @@ function header(s: Summary, end: number): string {
   for (const [, h] of hashes) tally.set(h, (tally.get(h) ?? 0) + 1);
   const common = [...tally.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
   const hashList = hashes
-    .map(([node, h]) => `<span class="mono${h !== common ? ' hash-diff' : ''}" title="${esc(h)}">n${esc(node)}: ${esc(clip(String(h), 11))}</span>`)
+    .map(
+      ([node, h]) =>
+        `<span class="mono${h !== common ? ' hash-diff' : ''}" title="${esc(h)}">n${esc(node)}: ${esc(clip(String(h), 11))}</span>`,
+    )
     .join('<br>');
   const leader = s.leaderAfterHealMs;
   const cards = [
-    card('Operations', num(s.ops.total), `<span class="st-ok">${num(s.ops.ok)} ok</span> · <span class="st-fail">${num(s.ops.fail)} fail</span> · <span class="st-unknown">${num(s.ops.unknown)} unknown</span>`),
+    card(
+      'Operations',
+      num(s.ops.total),
+      `<span class="st-ok">${num(s.ops.ok)} ok</span> · <span class="st-fail">${num(s.ops.fail)} fail</span> · <span class="st-unknown">${num(s.ops.unknown)} unknown</span>`,
+    ),
     card('Checked', num(s.ops.checked), 'operations in the linearizability check'),
     card('Faults', num(s.faults), list(s.nemeses)),
-    card('Anomalies', num(s.anomalies.length), s.anomalies.length > 0 ? list([...new Set(s.anomalies.map((a) => a.kind))]) : 'none found', s.anomalies.length > 0 ? 'bad' : 'good'),
+    card(
+      'Anomalies',
+      num(s.anomalies.length),
+      s.anomalies.length > 0 ? list([...new Set(s.anomalies.map((a) => a.kind))]) : 'none found',
+      s.anomalies.length > 0 ? 'bad' : 'good',
+    ),
     card('Fenced resource', `${num(s.resource.accepted)} / ${num(s.resource.rejected)}`, 'accepted / rejected writes'),
-    card('Fencing', s.fencing ? 'on' : 'off', s.fencing ? 'stale tokens rejected' : 'negative control: any write accepted', s.fencing ? '' : 'bad'),
+    card(
+      'Fencing',
+      s.fencing ? 'on' : 'off',
+      s.fencing ? 'stale tokens rejected' : 'negative control: any write accepted',
+      s.fencing ? '' : 'bad',
+    ),
     card('Cluster', `${num(s.nodes)} nodes`, `${num(s.clients)} clients · ${list(s.workloads)}`),
     card('Duration', esc(fmtDuration(s.durationMs)), `started ${esc(s.startedAt)}`),
-    card('Leader after heal', leader === null ? 'never' : esc(fmtDuration(leader)), 'from the last heal until all nodes agree', leader === null ? 'bad' : ''),
+    card(
+      'Leader after heal',
+      leader === null ? 'never' : esc(fmtDuration(leader)),
+      'from the last heal until all nodes agree',
+      leader === null ? 'bad' : '',
+    ),
     card('State hashes', s.hashesEqual ? 'equal' : 'DIFFER', hashList, `wide ${s.hashesEqual ? 'good' : 'bad'}`),
     card('Seed', num(s.seed), `replay with --seed ${num(s.seed)}`),
   ];
@@ -155,7 +177,10 @@ function chartsSection(input: ReportInput, end: number): string {
   const s = timeScale(end);
   const b = input.summary.buckets ?? [];
   const legend = `<div class="legend"><span>${sw(STATUS_COLOR.ok)}ok</span><span>${sw(STATUS_COLOR.fail)}fail</span><span>${sw(STATUS_COLOR.unknown)}unknown</span><span>${sw('#1971c2')}p50 latency</span><span>${sw('#c2255c')}p99 latency</span><span><b>faults:</b></span>${faultLegend(input.nemesis)}</div>`;
-  const body = b.length === 0 ? '<p class="note">No buckets in summary.json.</p>' : `${throughputSvg(b, input.nemesis, s)}${latencySvg(b, input.nemesis, s)}`;
+  const body =
+    b.length === 0
+      ? '<p class="note">No buckets in summary.json.</p>'
+      : `${throughputSvg(b, input.nemesis, s)}${latencySvg(b, input.nemesis, s)}`;
   return `<section id="throughput"><h2>Throughput and latency over time</h2>${legend}<div class="panel">${body}</div></section>`;
 }
 
@@ -216,12 +241,19 @@ function writesTable(a: Anomaly, ops: readonly HistoryOp[], resource: readonly R
     const w = writes[i] as ResourceWrite;
     const stale = w.token < w.highest;
     const cls = stale ? (w.accepted ? ' class="stale"' : ' class="rej"') : '';
-    const what = stale ? (w.accepted ? '<b style="color:var(--bad)">stale write ACCEPTED</b>' : 'stale write rejected') : w.accepted ? 'accepted' : 'rejected';
+    const what = stale
+      ? w.accepted
+        ? '<b style="color:var(--bad)">stale write ACCEPTED</b>'
+        : 'stale write rejected'
+      : w.accepted
+        ? 'accepted'
+        : 'rejected';
     const gap = k > 0 && i !== (shown[k - 1] ?? i) + 1 ? '<tr><td colspan="6" class="note">⋯</td></tr>' : '';
     const mark = tokens.has(w.token) ? ' <span class="sub">(token of an operation above)</span>' : '';
     return `${gap}<tr${cls}><td class="num">${esc(fmtTime(w.time))}</td><td class="mono">${esc(w.lock)}</td><td class="mono">${esc(w.client)}</td><td class="num">${esc(w.token)}${mark}</td><td class="num">${esc(w.highest)}</td><td>${what}</td></tr>`;
   });
-  if (rows.length === 0) return `<p class="note">None of the ${num(writes.length)} fenced-resource writes on ${where} carries a token of these operations or is stale.</p>`;
+  if (rows.length === 0)
+    return `<p class="note">None of the ${num(writes.length)} fenced-resource writes on ${where} carries a token of these operations or is stale.</p>`;
   const cut = idx.length > shown.length ? `<p class="note">Showing ${MAX_WRITES} of ${num(idx.length)} relevant writes.</p>` : '';
   return `<h3 style="margin-top:10px">Fenced-resource writes on ${where}</h3><table><thead><tr><th>time</th><th>lock</th><th>client</th><th>token</th><th>highest before</th><th>outcome</th></tr></thead><tbody>${rows.join('')}</tbody></table>${cut}`;
 }
@@ -232,11 +264,15 @@ function anomaliesSection(input: ReportInput, byId: ReadonlyMap<number, HistoryO
   const cards = all.slice(0, MAX_ANOMALIES).map((a, i) => {
     const ops = a.ops.map((id) => byId.get(id)).filter((o): o is HistoryOp => o !== undefined);
     const key = a.key !== undefined ? ` <span class="sub">on</span> <code>${esc(a.key)}</code>` : '';
-    const table = a.ops.length > 0 ? `<h3>Operations involved (${num(a.ops.length)})</h3>${opsTable(a.ops, byId)}` : '<p class="note">No operations named.</p>';
+    const table =
+      a.ops.length > 0
+        ? `<h3>Operations involved (${num(a.ops.length)})</h3>${opsTable(a.ops, byId)}`
+        : '<p class="note">No operations named.</p>';
     const writes = a.kind === 'stale-write' ? writesTable(a, ops, input.resource) : '';
     return `<div class="anomaly" id="anomaly-${i + 1}"><h3><span class="kind">${esc(a.kind)}</span>#${i + 1}${key}</h3><p>${esc(a.message)}</p>${table}${writes}</div>`;
   });
-  const more = all.length > MAX_ANOMALIES ? `<p class="note">… and ${num(all.length - MAX_ANOMALIES)} more anomalies (see summary.json).</p>` : '';
+  const more =
+    all.length > MAX_ANOMALIES ? `<p class="note">… and ${num(all.length - MAX_ANOMALIES)} more anomalies (see summary.json).</p>` : '';
   return `<section id="anomalies"><h2>Anomalies (${all.length})</h2>${cards.join('')}${more}</section>`;
 }
 

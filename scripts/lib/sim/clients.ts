@@ -78,8 +78,7 @@ export class SimClients {
       op.status = status;
       op.ret = status === 'unknown' ? Number.POSITIVE_INFINITY : w.now;
       if (status !== 'ok') {
-        this.leaderGuess[client] =
-          leaderHint !== undefined && leaderHint !== 0 ? leaderHint : 1 + w.rnd.nextInt(w.nodes.length);
+        this.leaderGuess[client] = leaderHint !== undefined && leaderHint !== 0 ? leaderHint : 1 + w.rnd.nextInt(w.nodes.length);
       }
       this.scheduleNext(client);
     };

@@ -16,7 +16,16 @@
  *
  * acquire/release are delegated to the checker's mutex model unchanged.
  */
-import { formatOperation, mutexModel, partitionByKey, show, type Model, type MutexInput, type MutexOutput, type MutexState } from '../../../src/checker/index.js';
+import {
+  formatOperation,
+  mutexModel,
+  partitionByKey,
+  show,
+  type Model,
+  type MutexInput,
+  type MutexOutput,
+  type MutexState,
+} from '../../../src/checker/index.js';
 
 export type FencedMutexInput =
   | MutexInput
@@ -55,7 +64,8 @@ export const fencedMutexModel: Model<MutexState, FencedMutexInput, FencedMutexOu
   describe: (op) => {
     const input = op.input;
     const output = op.status === 'ok' ? op.output : undefined;
-    if (input.op === 'fenced-write') return formatOperation(op, `fenced-write(${JSON.stringify(input.client)}, ${input.token}) -> ${show(output)}`);
+    if (input.op === 'fenced-write')
+      return formatOperation(op, `fenced-write(${JSON.stringify(input.client)}, ${input.token}) -> ${show(output)}`);
     if (input.op === 'end-session') return formatOperation(op, `end-session(${JSON.stringify(input.client)})`);
     return mutexModel.describe({ ...op, input, output: output as MutexOutput });
   },

@@ -140,7 +140,9 @@ export class SafetyChecker {
     const known = this.stateHashes.get(index);
     if (known === undefined) this.stateHashes.set(index, { node, hash });
     else if (known.hash !== hash) {
-      this.violate(`replica divergence: node ${node} and node ${known.node} applied up to ${index} but their states differ (snapshot hash ${hash} vs ${known.hash})`);
+      this.violate(
+        `replica divergence: node ${node} and node ${known.node} applied up to ${index} but their states differ (snapshot hash ${hash} vs ${known.hash})`,
+      );
     }
   }
 
@@ -201,7 +203,9 @@ export class SafetyChecker {
         if (cand.lastTerm > voter.lastTerm || (cand.lastTerm === voter.lastTerm && cand.lastIndex >= voter.lastIndex)) votes++;
       }
       if (votes >= Math.floor(nodes.length / 2) + 1) {
-        this.violate(`committed entry ${i} (${fp}) at risk: node ${nodes[k]?.id} lacks it yet its log is up to date for ${votes} of ${nodes.length} voters`);
+        this.violate(
+          `committed entry ${i} (${fp}) at risk: node ${nodes[k]?.id} lacks it yet its log is up to date for ${votes} of ${nodes.length} voters`,
+        );
         return;
       }
     }
@@ -240,7 +244,9 @@ export class SafetyChecker {
       if (fp === undefined || ct === undefined || ct >= st.term) continue;
       const e = ents[i - from];
       if (e === undefined || fingerprint(e) !== fp) {
-        this.violate(`leader ${n.id} (term ${st.term}) lacks ${fp} at ${i}, committed in term ${ct} (has ${e === undefined ? 'nothing' : fingerprint(e)})`);
+        this.violate(
+          `leader ${n.id} (term ${st.term}) lacks ${fp} at ${i}, committed in term ${ct} (has ${e === undefined ? 'nothing' : fingerprint(e)})`,
+        );
         break;
       }
     }

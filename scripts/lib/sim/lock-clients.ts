@@ -19,9 +19,24 @@
  * add deltas make a doubled retry visible), locks per name with the fenced-mutex model, which
  * also holds every fenced write (applied only with the current holder's token).
  */
-import { check, counterModel, type CounterInput, type CounterOutput, type Operation, type OperationStatus } from '../../../src/checker/index.js';
+import {
+  check,
+  counterModel,
+  type CounterInput,
+  type CounterOutput,
+  type Operation,
+  type OperationStatus,
+} from '../../../src/checker/index.js';
 import type { ServiceOutcome, ServiceQuery } from '../../../src/service/lock-service.js';
-import { isLeaderCommand, validateCommand, type AcquireValue, type Limits, type OpenSessionValue, type ReleaseValue, type SessionCommand } from '../../../src/state-machine/index.js';
+import {
+  isLeaderCommand,
+  validateCommand,
+  type AcquireValue,
+  type Limits,
+  type OpenSessionValue,
+  type ReleaseValue,
+  type SessionCommand,
+} from '../../../src/state-machine/index.js';
 import { fencedMutexModel, type FencedMutexInput, type FencedMutexOutput } from './fenced-mutex-model.js';
 import type { SimNode } from './sim-node.js';
 import type { NodeId } from './sim-types.js';
@@ -289,7 +304,17 @@ export class LockClients implements SimWorkload {
     this.send(cl, { command: { type: 'open-session', ttlMs: ttl, clientId: `c${cl.id}` } }, 400, call + 1500, (f) => {
       if (f.type === 'answer' && f.outcome.type === 'ok') {
         const v = f.outcome.value as OpenSessionValue;
-        const s: Session = { id: v.sessionId, key: `s${v.sessionId}`, ttl, nextSeq: 1, done: 0, dead: false, aliveSince: call, stalledUntil: 0, mayHold: new Set() };
+        const s: Session = {
+          id: v.sessionId,
+          key: `s${v.sessionId}`,
+          ttl,
+          nextSeq: 1,
+          done: 0,
+          dead: false,
+          aliveSince: call,
+          stalledUntil: 0,
+          mayHold: new Set(),
+        };
         this.sessions.push(s);
         cl.session = s;
         this.keepAlive(cl, s);
@@ -502,7 +527,16 @@ export class LockClients implements SimWorkload {
     // they may hold gets an unknown end-session from then on.
     for (const s of this.sessions) {
       for (const lock of s.mayHold) {
-        this.history.push({ family: 'lock', client: `end-${s.key}`, key: lock, input: { op: 'end-session', client: s.key }, output: undefined, call: s.aliveSince, ret: Number.POSITIVE_INFINITY, status: 'unknown' });
+        this.history.push({
+          family: 'lock',
+          client: `end-${s.key}`,
+          key: lock,
+          input: { op: 'end-session', client: s.key },
+          output: undefined,
+          call: s.aliveSince,
+          ret: Number.POSITIVE_INFINITY,
+          status: 'unknown',
+        });
       }
     }
     if (!liveness || this.pending() > 0) return [];
@@ -528,9 +562,19 @@ export class LockClients implements SimWorkload {
       for (const n of w.nodes) {
         if (!n.up || n.service === undefined) continue;
         const other = n.service.machine.counterValue(key);
-        if (n.appliedIndex() === node.appliedIndex() && other !== value) violations.push(`counter ${key}: node ${n.id} has ${other}, node ${node.id} has ${value} at the same applied index`);
+        if (n.appliedIndex() === node.appliedIndex() && other !== value)
+          violations.push(`counter ${key}: node ${n.id} has ${other}, node ${node.id} has ${value} at the same applied index`);
       }
-      this.history.push({ family: 'counter', client: 'final', key, input: { op: 'get' }, output: value, call: w.now, ret: w.now, status: 'ok' });
+      this.history.push({
+        family: 'counter',
+        client: 'final',
+        key,
+        input: { op: 'get' },
+        output: value,
+        call: w.now,
+        ret: w.now,
+        status: 'ok',
+      });
     }
     return violations;
   }
@@ -559,8 +603,10 @@ export class LockClients implements SimWorkload {
     const run = <S, I, O>(label: string, model: Parameters<typeof check<S, I, O>>[0], ops: Array<Operation<I, O>>): void => {
       let steps = 0;
       const verdict = check(model, ops, { clock: () => steps++ * CHECK_EVERY, checkEvery: CHECK_EVERY, timeoutMs: STEP_BUDGET });
-      if (verdict.result === 'inconclusive') out.push(`${label} linearizability check inconclusive (over ${STEP_BUDGET} steps): counts as a failure`);
-      else if (verdict.result === 'illegal') out.push(`${label} history not linearizable:\n${verdict.anomaly?.explanation ?? '(no explanation)'}`);
+      if (verdict.result === 'inconclusive')
+        out.push(`${label} linearizability check inconclusive (over ${STEP_BUDGET} steps): counts as a failure`);
+      else if (verdict.result === 'illegal')
+        out.push(`${label} history not linearizable:\n${verdict.anomaly?.explanation ?? '(no explanation)'}`);
     };
     run('counter', counterModel, toOps<CounterInput, CounterOutput>('counter'));
     run('lock', fencedMutexModel, toOps<FencedMutexInput, FencedMutexOutput>('lock'));

@@ -35,7 +35,8 @@ export const leaseMutexModel: Model<MutexState, MutexInput, MutexOutput> = {
     }
     if (output !== undefined && output !== 'ok' && output !== 'NOT_HELD') return reject;
     const mine = state.holder === input.client;
-    const canMatch = mine && (state.token === null ? input.token >= state.last && Number.isSafeInteger(input.token) : input.token === state.token);
+    const canMatch =
+      mine && (state.token === null ? input.token >= state.last && Number.isSafeInteger(input.token) : input.token === state.token);
     if (output === 'NOT_HELD') return { ok: true, state: mine ? { holder: null, token: null, last: state.last } : state };
     if (!canMatch) return output === 'ok' ? reject : { ok: true, state };
     return { ok: true, state: { holder: null, token: null, last: state.token ?? input.token } };

@@ -12,8 +12,7 @@ import { type Model, formatOperation, partitionByKey, show } from '../model.js';
 
 /** `acquire(client)` tries to take the lock; `release(client, token)` gives back the grant `token`. */
 export type MutexInput =
-  | { readonly op: 'acquire'; readonly client: string }
-  | { readonly op: 'release'; readonly client: string; readonly token: number };
+  { readonly op: 'acquire'; readonly client: string } | { readonly op: 'release'; readonly client: string; readonly token: number };
 
 /** The answer to `acquire`: a grant with its fencing token (a positive safe integer), or not. */
 export type AcquireOutput = { readonly acquired: true; readonly token: number } | { readonly acquired: false };
@@ -73,7 +72,8 @@ export const mutexModel: Model<MutexState, MutexInput, MutexOutput> = {
     }
     if (output !== undefined && output !== 'ok' && output !== 'NOT_HELD') return reject;
     const mine = state.holder === input.client;
-    const canMatch = mine && (state.token === null ? input.token >= state.last && Number.isSafeInteger(input.token) : input.token === state.token);
+    const canMatch =
+      mine && (state.token === null ? input.token >= state.last && Number.isSafeInteger(input.token) : input.token === state.token);
     const mustMatch = mine && state.token !== null && input.token === state.token;
     if (output === 'NOT_HELD') return { ok: !mustMatch, state };
     if (!canMatch) return output === 'ok' ? reject : { ok: true, state };
@@ -91,6 +91,7 @@ export const mutexModel: Model<MutexState, MutexInput, MutexOutput> = {
 
 function describeInput(input: MutexInput, output: MutexOutput): string {
   if (input.op === 'release') return `release(${JSON.stringify(input.client)}, ${input.token}) -> ${show(output)}`;
-  const result = output === undefined || typeof output !== 'object' ? show(output) : output.acquired ? `token ${output.token}` : 'not acquired';
+  const result =
+    output === undefined || typeof output !== 'object' ? show(output) : output.acquired ? `token ${output.token}` : 'not acquired';
   return `acquire(${JSON.stringify(input.client)}) -> ${result}`;
 }

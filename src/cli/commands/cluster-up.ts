@@ -46,7 +46,9 @@ export async function runClusterUp(args: ClusterUpArgs): Promise<number> {
     child.on('exit', (code, signal) => {
       exited++;
       if (!stopping) {
-        process.stderr.write(`raftlock cluster: node ${n.id} (pid ${child.pid ?? '?'}) exited (${signal ?? `code ${code ?? '?'}`}); it is not restarted. Check its log above.\n`);
+        process.stderr.write(
+          `raftlock cluster: node ${n.id} (pid ${child.pid ?? '?'}) exited (${signal ?? `code ${code ?? '?'}`}); it is not restarted. Check its log above.\n`,
+        );
       }
       if (exited === children.size) resolveAll?.();
     });
@@ -85,10 +87,13 @@ export async function runClusterUp(args: ClusterUpArgs): Promise<number> {
       reported = true;
       break;
     }
-    process.stderr.write(`  waiting for the cluster: ${up}/${endpoints.length} nodes answering, leader ${[...leaders].filter((l) => l !== 0).join(',') || 'none yet'}\n`);
+    process.stderr.write(
+      `  waiting for the cluster: ${up}/${endpoints.length} nodes answering, leader ${[...leaders].filter((l) => l !== 0).join(',') || 'none yet'}\n`,
+    );
     await new Promise((r) => setTimeout(r, 500));
   }
-  if (!reported && !stopping) process.stderr.write('raftlock cluster: no agreed leader after 30 s; still supervising (check the node logs)\n');
+  if (!reported && !stopping)
+    process.stderr.write('raftlock cluster: no agreed leader after 30 s; still supervising (check the node logs)\n');
   await allExited;
   return stopping ? 0 : 1;
 }

@@ -18,7 +18,10 @@ interface WriteFlags extends ClientFlags {
 /** Parses `--fence LOCK:TOKEN` (the last colon splits, lock names may contain colons). */
 export function parseFence(text: string): Fence {
   const k = text.lastIndexOf(':');
-  if (k <= 0) throw new UsageError(`--fence: ${JSON.stringify(text)} is not LOCK:TOKEN (inside \`raftlock lock run\`: --fence "$RAFTLOCK_LOCK_NAME:$RAFTLOCK_FENCING_TOKEN")`);
+  if (k <= 0)
+    throw new UsageError(
+      `--fence: ${JSON.stringify(text)} is not LOCK:TOKEN (inside \`raftlock lock run\`: --fence "$RAFTLOCK_LOCK_NAME:$RAFTLOCK_FENCING_TOKEN")`,
+    );
   return { lock: text.slice(0, k), token: parseInteger(text.slice(k + 1), '--fence token') };
 }
 
@@ -46,7 +49,7 @@ export function registerCounterCommands(program: Command): void {
   const fenceHelp = 'apply only while lock LOCK is held with fencing token TOKEN (else FENCED)';
 
   withClientOptions(counter.command('get').argument('<name>', 'counter name').description('print the value (linearizable unless --stale)'))
-    .option('--stale', 'read the answering node\'s value, which may lag', false)
+    .option('--stale', "read the answering node's value, which may lag", false)
     .action(async (name: string, flags: ClientFlags & { stale: boolean }) => {
       process.exitCode = await runClientCommand('counter get', flags, async (ctx) => {
         const d = new DetachedSessions(ctx);
@@ -60,7 +63,13 @@ export function registerCounterCommands(program: Command): void {
       });
     });
 
-  withClientOptions(counter.command('add').argument('<name>', 'counter name').argument('<delta>', 'integer to add (may be negative)').description('add DELTA exactly once; print the new value'))
+  withClientOptions(
+    counter
+      .command('add')
+      .argument('<name>', 'counter name')
+      .argument('<delta>', 'integer to add (may be negative)')
+      .description('add DELTA exactly once; print the new value'),
+  )
     .option('--fence <lock:token>', fenceHelp)
     .action(async (name: string, delta: string, flags: WriteFlags) => {
       process.exitCode = await runClientCommand('counter add', flags, async (ctx) => {
@@ -72,7 +81,13 @@ export function registerCounterCommands(program: Command): void {
       });
     });
 
-  withClientOptions(counter.command('set').argument('<name>', 'counter name').argument('<value>', 'the new value').description('set the value; print the previous one'))
+  withClientOptions(
+    counter
+      .command('set')
+      .argument('<name>', 'counter name')
+      .argument('<value>', 'the new value')
+      .description('set the value; print the previous one'),
+  )
     .option('--fence <lock:token>', fenceHelp)
     .action(async (name: string, value: string, flags: WriteFlags) => {
       process.exitCode = await runClientCommand('counter set', flags, async (ctx) => {
@@ -85,7 +100,11 @@ export function registerCounterCommands(program: Command): void {
     });
 
   withClientOptions(
-    counter.command('cas').argument('<name>', 'counter name').argument('<expected>', 'the value it must have').argument('<next>', 'the value to set')
+    counter
+      .command('cas')
+      .argument('<name>', 'counter name')
+      .argument('<expected>', 'the value it must have')
+      .argument('<next>', 'the value to set')
       .description('set NEXT if the value is EXPECTED; print true or false (exit 1 when false)'),
   )
     .option('--fence <lock:token>', fenceHelp)
@@ -100,7 +119,12 @@ export function registerCounterCommands(program: Command): void {
       });
     });
 
-  withClientOptions(counter.command('delete').argument('<name>', 'counter name').description('delete the counter (it reads 0 again); print the previous value'))
+  withClientOptions(
+    counter
+      .command('delete')
+      .argument('<name>', 'counter name')
+      .description('delete the counter (it reads 0 again); print the previous value'),
+  )
     .option('--fence <lock:token>', fenceHelp)
     .action(async (name: string, flags: WriteFlags) => {
       process.exitCode = await runClientCommand('counter delete', flags, async (ctx) => {

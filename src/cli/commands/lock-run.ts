@@ -18,7 +18,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { connect, LockLostError, type Lock, type RaftlockClient } from '../../client/index.js';
-import { durationOption, interruptSignal, printError, runClientCommand, UsageError, withClientOptions, type ClientContext, type ClientFlags } from '../client-command.js';
+import {
+  durationOption,
+  interruptSignal,
+  printError,
+  runClientCommand,
+  UsageError,
+  withClientOptions,
+  type ClientContext,
+  type ClientFlags,
+} from '../client-command.js';
 
 interface RunFlags extends ClientFlags {
   readonly wait: string;
@@ -123,12 +132,17 @@ async function supervise(ctx: ClientContext, lock: Lock, file: string, args: rea
 /** Registers `lock run` under the `lock` command. */
 export function registerLockRun(lock: Command): void {
   withClientOptions(
-    lock.command('run').argument('<name>', 'lock name').argument('<command...>', 'the command and its arguments, after --')
-      .description('hold the lock (kept alive) while CMD runs; CMD gets RAFTLOCK_FENCING_TOKEN; exit with its code; stop it if the lock is lost')
+    lock
+      .command('run')
+      .argument('<name>', 'lock name')
+      .argument('<command...>', 'the command and its arguments, after --')
+      .description(
+        'hold the lock (kept alive) while CMD runs; CMD gets RAFTLOCK_FENCING_TOKEN; exit with its code; stop it if the lock is lost',
+      )
       .usage('[options] <name> -- <command...>'),
   )
     .option('--wait <duration>', 'how long to wait for the lock (0: do not wait)', '10s')
-    .option('--ttl <duration>', 'the session\'s lease (kept alive every third of it)', '10s')
+    .option('--ttl <duration>', "the session's lease (kept alive every third of it)", '10s')
     .option('--grace <duration>', 'after SIGTERM on lock loss, how long before SIGKILL', '5s')
     .action(async (name: string, command: string[], flags: RunFlags) => {
       process.exitCode = await runClientCommand('lock run', flags, (ctx) => runUnderLock(ctx, name, command, flags));

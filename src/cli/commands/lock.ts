@@ -24,7 +24,10 @@ export function describeLock(name: string, info: LockInfo, nowMs: number): strin
   const h = info.holder;
   if (h === undefined) return `lock ${JSON.stringify(name)}: free; ${waiting}`;
   const left = h.expiresAt - nowMs;
-  const expiry = left > 0 ? `expires ${iso(h.expiresAt)} (in ${formatDuration(Math.round(left / 100) * 100)}) unless renewed` : `expired ${iso(h.expiresAt)} (the cluster is about to release it)`;
+  const expiry =
+    left > 0
+      ? `expires ${iso(h.expiresAt)} (in ${formatDuration(Math.round(left / 100) * 100)}) unless renewed`
+      : `expired ${iso(h.expiresAt)} (the cluster is about to release it)`;
   return `lock ${JSON.stringify(name)}: held by session ${h.sessionId} with fencing token ${h.fencingToken} since ${iso(h.acquiredAt)}; ${expiry}; ${waiting}`;
 }
 
@@ -33,11 +36,13 @@ export function registerLockCommands(program: Command): void {
   const lock = program.command('lock').description('distributed locks: acquire, release, run, show');
 
   withClientOptions(
-    lock.command('acquire').argument('<name>', 'lock name')
+    lock
+      .command('acquire')
+      .argument('<name>', 'lock name')
       .description('acquire under a new session with --ttl and no keep-alive; print the fencing token and session id'),
   )
-    .option('--ttl <duration>', 'the session\'s lease: the lock is freed this long after the acquire unless released', '30s')
-    .option('--wait <duration>', 'how long to wait in the lock\'s FIFO queue (0: do not wait)', '10s')
+    .option('--ttl <duration>', "the session's lease: the lock is freed this long after the acquire unless released", '30s')
+    .option('--wait <duration>', "how long to wait in the lock's FIFO queue (0: do not wait)", '10s')
     .action(async (name: string, flags: ClientFlags & { ttl: string; wait: string }) => {
       process.exitCode = await runClientCommand('lock acquire', flags, async (ctx) => {
         const ttlMs = durationOption(flags.ttl, '--ttl');
@@ -59,7 +64,9 @@ export function registerLockCommands(program: Command): void {
       });
     });
 
-  withClientOptions(lock.command('release').argument('<name>', 'lock name').description('release a lock held by a session (from `lock acquire`)'))
+  withClientOptions(
+    lock.command('release').argument('<name>', 'lock name').description('release a lock held by a session (from `lock acquire`)'),
+  )
     .requiredOption('--session <id>', 'the session id `lock acquire` printed')
     .action(async (name: string, flags: ClientFlags & { session: string }) => {
       process.exitCode = await runClientCommand('lock release', flags, async (ctx) => {
@@ -67,7 +74,12 @@ export function registerLockCommands(program: Command): void {
         const d = new DetachedSessions(ctx);
         try {
           const r = await d.release(name, sessionId);
-          ctx.out(`released lock ${JSON.stringify(name)} (fencing token ${r.token}, session ${sessionId})`, { name, sessionId, fencingToken: r.token, released: true });
+          ctx.out(`released lock ${JSON.stringify(name)} (fencing token ${r.token}, session ${sessionId})`, {
+            name,
+            sessionId,
+            fencingToken: r.token,
+            released: true,
+          });
           return 0;
         } finally {
           d.close();
@@ -76,7 +88,7 @@ export function registerLockCommands(program: Command): void {
     });
 
   withClientOptions(lock.command('show').argument('<name>', 'lock name').description('holder, fencing token, expiry and number of waiters'))
-    .option('--stale', 'read the answering node\'s state, which may lag', false)
+    .option('--stale', "read the answering node's state, which may lag", false)
     .action(async (name: string, flags: ClientFlags & { stale: boolean }) => {
       process.exitCode = await runClientCommand('lock show', flags, async (ctx) => {
         const d = new DetachedSessions(ctx);

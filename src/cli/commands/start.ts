@@ -31,7 +31,8 @@ export async function runStart(args: StartArgs): Promise<void> {
   if (!Number.isSafeInteger(id) || id <= 0) throw new Error(`--id must be a positive integer, got ${JSON.stringify(args.id)}`);
   const config = loadConfigFile(args.config);
   const clockOffsetMs = args.clockOffset === undefined ? 0 : Number(args.clockOffset);
-  if (!Number.isSafeInteger(clockOffsetMs) || Math.abs(clockOffsetMs) > 3_600_000) throw new Error(`--clock-offset must be an integer number of ms within ±1 h, got ${JSON.stringify(args.clockOffset)}`);
+  if (!Number.isSafeInteger(clockOffsetMs) || Math.abs(clockOffsetMs) > 3_600_000)
+    throw new Error(`--clock-offset must be an integer number of ms within ±1 h, got ${JSON.stringify(args.clockOffset)}`);
   let status: (() => { term: number; role: string }) | undefined;
   const logger = createJsonLogger({
     level: parseLogLevel(process.env.RAFTLOCK_LOG_LEVEL),

@@ -30,10 +30,24 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
   const body = rows.map((r) => {
     const s = r.status;
     if (s === undefined) return ['-', r.endpoint, '-', '-', '-', '-', '-', '-', `no (${r.error ?? 'unknown'})`];
-    return [String(s.id), s.address, s.role, String(s.term), s.leader === NO_LEADER ? 'none' : String(s.leader), String(s.commit), String(s.applied), String(maxCommit - s.applied), 'yes'];
+    return [
+      String(s.id),
+      s.address,
+      s.role,
+      String(s.term),
+      s.leader === NO_LEADER ? 'none' : String(s.leader),
+      String(s.commit),
+      String(s.applied),
+      String(maxCommit - s.applied),
+      'yes',
+    ];
   });
   const widths = header.map((h, k) => Math.max(h.length, ...body.map((row) => (row[k] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, k) => c.padEnd(widths[k] ?? 0)).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, k) => c.padEnd(widths[k] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...body.map(line)].join('\n');
 }
 

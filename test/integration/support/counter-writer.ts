@@ -69,7 +69,11 @@ export class CounterWriter {
       this.session = (opened.value as { sessionId: number }).sessionId;
     }
     const seq = ++this.seq;
-    const r = await waitFor(`counter-add ${delta}`, () => this.attempt({ op: 'counter-add', session: this.session, seq, ackedSeq: seq - 1, name: this.name, delta }), timeoutMs);
+    const r = await waitFor(
+      `counter-add ${delta}`,
+      () => this.attempt({ op: 'counter-add', session: this.session, seq, ackedSeq: seq - 1, name: this.name, delta }),
+      timeoutMs,
+    );
     return { value: r.value as number, index: r.index };
   }
 

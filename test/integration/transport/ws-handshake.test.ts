@@ -20,10 +20,14 @@ function port(c: WsCluster, id: NodeId): number {
 /** Starts both transports and keeps node 1 sending heartbeats to node 2 until `cond`. */
 async function pump(a: WsPeerTransport, cond: () => boolean, what: string, deadlineMs = 15_000): Promise<void> {
   let k = 1;
-  await eventually(() => {
-    a.send([heartbeat(1, 2, k++)]);
-    return cond();
-  }, what, deadlineMs);
+  await eventually(
+    () => {
+      a.send([heartbeat(1, 2, k++)]);
+      return cond();
+    },
+    what,
+    deadlineMs,
+  );
 }
 
 describe('WsPeerTransport handshake', () => {
@@ -137,9 +141,17 @@ describe('WsPeerTransport handshake', () => {
   });
 
   it('a dialer with a secret does not feed a rogue acceptor', async () => {
-    const rogue = await fakeAcceptor((ws) => ws.send(encodeControl({ k: 'challenge', nonce: new Uint8Array(32), proof: new Uint8Array(32) })));
+    const rogue = await fakeAcceptor((ws) =>
+      ws.send(encodeControl({ k: 'challenge', nonce: new Uint8Array(32), proof: new Uint8Array(32) })),
+    );
     cleanups.push(() => rogue.close());
-    const t = new WsPeerTransport({ id: 1, clusterId: CLUSTER, peers: new Map([[2, `127.0.0.1:${rogue.server.port}`]]), secret: 'real', backoffCapMs: 200 });
+    const t = new WsPeerTransport({
+      id: 1,
+      clusterId: CLUSTER,
+      peers: new Map([[2, `127.0.0.1:${rogue.server.port}`]]),
+      secret: 'real',
+      backoffCapMs: 200,
+    });
     cleanups.push(() => t.close());
     t.start(new Recorder());
     await pump(t, () => t.metrics.rejectedHandshakes >= 2, 'refusals');

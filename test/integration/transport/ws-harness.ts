@@ -84,7 +84,10 @@ export interface WsCluster {
  * Transports for `ids` wired to each other over real sockets, not started. `extra` adds or
  * overrides options per node (secrets, limits, faults...).
  */
-export async function makeWsCluster(ids: readonly NodeId[], extra: (id: NodeId) => Partial<WsTransportOptions> = () => ({})): Promise<WsCluster> {
+export async function makeWsCluster(
+  ids: readonly NodeId[],
+  extra: (id: NodeId) => Partial<WsTransportOptions> = () => ({}),
+): Promise<WsCluster> {
   const servers = new Map<NodeId, TestServer>();
   for (const id of ids) servers.set(id, await startServer());
   const transports = new Map<NodeId, WsPeerTransport>();
@@ -160,7 +163,9 @@ export interface FakeAcceptor {
   close(): Promise<void>;
 }
 
-export async function fakeAcceptor(onHello: (ws: WebSocket, socket: Duplex) => void = (ws) => ws.send(encodeControl({ k: 'welcome' }))): Promise<FakeAcceptor> {
+export async function fakeAcceptor(
+  onHello: (ws: WebSocket, socket: Duplex) => void = (ws) => ws.send(encodeControl({ k: 'welcome' })),
+): Promise<FakeAcceptor> {
   const server = await startServer();
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024, perMessageDeflate: false });
   const fa: FakeAcceptor = {

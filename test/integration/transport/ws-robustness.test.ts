@@ -10,7 +10,17 @@ import { FaultLayer } from '../../../src/transport/fault-layer.js';
 import { CloseCode } from '../../../src/transport/handshake.js';
 import { encodeMessagesFrame } from '../../../src/transport/wire.js';
 import { WsPeerTransport } from '../../../src/transport/ws-transport.js';
-import { CLUSTER, Recorder, eventually, fakeAcceptor, handshakenPeer, heartbeat, rawPeer, type WsCluster, useWsFixture } from './ws-harness.js';
+import {
+  CLUSTER,
+  Recorder,
+  eventually,
+  fakeAcceptor,
+  handshakenPeer,
+  heartbeat,
+  rawPeer,
+  type WsCluster,
+  useWsFixture,
+} from './ws-harness.js';
 
 const { cleanups, cluster, get } = useWsFixture();
 
@@ -23,7 +33,16 @@ async function stillServes(c: WsCluster, from: NodeId, to: NodeId, r: Recorder, 
 }
 
 function bigAppend(from: NodeId, to: NodeId, index: number, bytes: number): Message {
-  return { type: 'append', from, to, term: 1, prevLogIndex: index - 1, prevLogTerm: 1, commit: 0, entries: [{ index, term: 1, type: 'normal', data: new Uint8Array(bytes) }] };
+  return {
+    type: 'append',
+    from,
+    to,
+    term: 1,
+    prevLogIndex: index - 1,
+    prevLogTerm: 1,
+    commit: 0,
+    entries: [{ index, term: 1, type: 'normal', data: new Uint8Array(bytes) }],
+  };
 }
 
 describe('WsPeerTransport robustness', () => {
@@ -115,18 +134,27 @@ describe('WsPeerTransport robustness', () => {
   it('drops and counts batches when a peer stops reading (bounded send buffer)', async () => {
     const acceptor = await fakeAcceptor();
     cleanups.push(() => acceptor.close());
-    const t = new WsPeerTransport({ id: 1, clusterId: CLUSTER, peers: new Map([[2, `127.0.0.1:${acceptor.server.port}`]]), maxBufferedBytes: 256 * 1024 });
+    const t = new WsPeerTransport({
+      id: 1,
+      clusterId: CLUSTER,
+      peers: new Map([[2, `127.0.0.1:${acceptor.server.port}`]]),
+      maxBufferedBytes: 256 * 1024,
+    });
     cleanups.push(() => t.close());
     const r1 = new Recorder();
     t.start(r1);
     await eventually(() => t.connectedPeers().length === 1, 'link up');
     for (const s of acceptor.sockets) s.pause();
     let index = 1;
-    await eventually(() => {
-      t.send([bigAppend(1, 2, index, 512 * 1024)]);
-      index++;
-      return t.metrics.dropped > 0;
-    }, 'a dropped batch', 30_000);
+    await eventually(
+      () => {
+        t.send([bigAppend(1, 2, index, 512 * 1024)]);
+        index++;
+        return t.metrics.dropped > 0;
+      },
+      'a dropped batch',
+      30_000,
+    );
     expect(r1.unreachable).toContain(2);
     // Memory stays bounded: a few frames in flight, never everything that was sent.
     expect(t.metrics.sent).toBeLessThan(index);

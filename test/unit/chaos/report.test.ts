@@ -13,7 +13,19 @@ import { LEFT, PLOT_W } from '../../../scripts/lib/chaos/report-svg.js';
 import type { Anomaly, Bucket, HistoryOp, NemesisEvent, ResourceWrite, Summary } from '../../../scripts/lib/chaos/types.js';
 
 function op(id: number, over: Partial<HistoryOp> = {}): HistoryOp {
-  return { id, client: 'w1c1', worker: 1, kind: 'counter', key: 'ctr', input: { op: 'add', delta: 1 }, output: id, status: 'ok', call: id * 10, return: id * 10 + 5, ...over };
+  return {
+    id,
+    client: 'w1c1',
+    worker: 1,
+    kind: 'counter',
+    key: 'ctr',
+    input: { op: 'add', delta: 1 },
+    output: id,
+    status: 'ok',
+    call: id * 10,
+    return: id * 10 + 5,
+    ...over,
+  };
 }
 
 function buckets(history: readonly HistoryOp[], durationMs: number, width = 1000): Bucket[] {
@@ -21,7 +33,14 @@ function buckets(history: readonly HistoryOp[], durationMs: number, width = 1000
   for (let start = 0; start < durationMs; start += width) {
     const done = history.filter((o) => o.return !== null && o.return >= start && o.return < start + width);
     const count = (s: HistoryOp['status']): number => done.filter((o) => o.status === s).length;
-    out.push({ start, ok: count('ok'), fail: count('fail'), unknown: count('unknown'), p50Ms: done.length > 0 ? 5 : null, p99Ms: done.length > 0 ? 40 : null });
+    out.push({
+      start,
+      ok: count('ok'),
+      fail: count('fail'),
+      unknown: count('unknown'),
+      p50Ms: done.length > 0 ? 5 : null,
+      p99Ms: done.length > 0 ? 40 : null,
+    });
   }
   return out;
 }
@@ -38,7 +57,13 @@ function summary(history: readonly HistoryOp[], nemesis: readonly NemesisEvent[]
     nemeses: ['kill', 'partition'],
     fencing: true,
     durationMs,
-    ops: { total: history.length, ok: count('ok'), fail: count('fail'), unknown: count('unknown'), checked: history.length - count('fail') },
+    ops: {
+      total: history.length,
+      ok: count('ok'),
+      fail: count('fail'),
+      unknown: count('unknown'),
+      checked: history.length - count('fail'),
+    },
     faults: nemesis.length,
     anomalies: [],
     resource: { accepted: 0, rejected: 0 },
@@ -63,7 +88,17 @@ function bigHistory(n: number, clients: number, durationMs: number, randomStatus
     const k = Math.floor(i / clients);
     const lock = c % 4 === 3;
     const r = rnd();
-    const status: HistoryOp['status'] = randomStatus ? (r < 0.34 ? 'ok' : r < 0.67 ? 'fail' : 'unknown') : r < 0.95 ? 'ok' : r < 0.98 ? 'fail' : 'unknown';
+    const status: HistoryOp['status'] = randomStatus
+      ? r < 0.34
+        ? 'ok'
+        : r < 0.67
+          ? 'fail'
+          : 'unknown'
+      : r < 0.95
+        ? 'ok'
+        : r < 0.98
+          ? 'fail'
+          : 'unknown';
     const call = k * slot + rnd() * slot * 0.2;
     ops.push({
       id: i,
@@ -120,7 +155,13 @@ describe('renderReport', () => {
     expect(pass).toContain('class="verdict pass">PASS<');
     expect(pass).not.toContain('>FAIL<');
     expect(pass).toContain(`chaos: pass, ${small.length - 1} ops checked, 3 faults, 0 anomalies`);
-    const s = summary(small, faults, { verdict: 'fail', hashesEqual: false, leaderAfterHealMs: null, fencing: false, stateHashes: { '1': 'aaaaaaaaaaaaaaaa', '2': 'bbbbbbbbbbbbbbbb', '3': 'aaaaaaaaaaaaaaaa' } });
+    const s = summary(small, faults, {
+      verdict: 'fail',
+      hashesEqual: false,
+      leaderAfterHealMs: null,
+      fencing: false,
+      stateHashes: { '1': 'aaaaaaaaaaaaaaaa', '2': 'bbbbbbbbbbbbbbbb', '3': 'aaaaaaaaaaaaaaaa' },
+    });
     const fail = renderReport({ summary: s, history: small, nemesis: faults, resource: [] });
     expect(fail).toContain('class="verdict fail">FAIL<');
     expect(fail).not.toContain('>PASS<');
@@ -182,7 +223,10 @@ describe('renderReport', () => {
 
   it('escapes every string that comes from the run', () => {
     const evil = '<script>x</script>';
-    const history = [op(1, { key: evil, client: 'w1"c1', error: '<b>E</b>', status: 'fail', output: undefined }), op(2, { output: '<i>out</i>' })];
+    const history = [
+      op(1, { key: evil, client: 'w1"c1', error: '<b>E</b>', status: 'fail', output: undefined }),
+      op(2, { output: '<i>out</i>' }),
+    ];
     const nemesis: NemesisEvent[] = [{ id: 1, kind: 'kill', description: '<img src=x onerror=alert(1)>', nodes: [1], start: 1, end: 5 }];
     const s = summary(history, nemesis, {
       verdict: 'fail',
@@ -192,7 +236,19 @@ describe('renderReport', () => {
       startedAt: '<marquee>',
     });
     const html = renderReport({ summary: s, history, nemesis, resource: [] });
-    for (const raw of [evil, '<img', '<b>E</b>', '<i>out</i>', '</table><h1>', '<u>w</u>', '<i>1</i>', '"><svg onload', '<marquee>', 'w1"c1']) expect(html, raw).not.toContain(raw);
+    for (const raw of [
+      evil,
+      '<img',
+      '<b>E</b>',
+      '<i>out</i>',
+      '</table><h1>',
+      '<u>w</u>',
+      '<i>1</i>',
+      '"><svg onload',
+      '<marquee>',
+      'w1"c1',
+    ])
+      expect(html, raw).not.toContain(raw);
     expect(html).toContain('&lt;script&gt;x&lt;/script&gt;');
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(html).toContain('w1&quot;c1');

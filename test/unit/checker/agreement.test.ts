@@ -41,7 +41,12 @@ interface Tally {
   unknownOps: number;
 }
 
-function agreement<S, I, O>(model: Model<S, I, O>, makeExecutor: () => Executor<I, O>, outputs: OutputPerturber<I, O>, seed: number): Tally {
+function agreement<S, I, O>(
+  model: Model<S, I, O>,
+  makeExecutor: () => Executor<I, O>,
+  outputs: OutputPerturber<I, O>,
+  seed: number,
+): Tally {
   const tally: Tally = { checked: 0, illegal: 0, unknownOps: 0 };
   const arb = historyArb(makeExecutor, outputs, { keys: ['a', 'a', 'a', 'b'], clients: 4, maxOps: 8 });
   fc.assert(
@@ -92,9 +97,18 @@ describe('WGL agrees with brute force on random histories', () => {
 
   it('unperturbed executions are linearizable for both checkers (the generator is sound)', () => {
     const cases = [
-      { model: registerModel as Model<unknown, unknown, unknown>, arb: historyArb(registerExecutor, perturbRegister, { keys: ['a', 'b'], clients: 4, maxOps: 8, perturb: false }) },
-      { model: counterModel as Model<unknown, unknown, unknown>, arb: historyArb(counterExecutor, perturbCounter, { keys: ['a', 'b'], clients: 4, maxOps: 8, perturb: false }) },
-      { model: mutexModel as Model<unknown, unknown, unknown>, arb: historyArb(mutexExecutor, perturbMutex, { keys: ['a', 'b'], clients: 4, maxOps: 8, perturb: false }) },
+      {
+        model: registerModel as Model<unknown, unknown, unknown>,
+        arb: historyArb(registerExecutor, perturbRegister, { keys: ['a', 'b'], clients: 4, maxOps: 8, perturb: false }),
+      },
+      {
+        model: counterModel as Model<unknown, unknown, unknown>,
+        arb: historyArb(counterExecutor, perturbCounter, { keys: ['a', 'b'], clients: 4, maxOps: 8, perturb: false }),
+      },
+      {
+        model: mutexModel as Model<unknown, unknown, unknown>,
+        arb: historyArb(mutexExecutor, perturbMutex, { keys: ['a', 'b'], clients: 4, maxOps: 8, perturb: false }),
+      },
     ];
     for (const { model, arb } of cases) {
       fc.assert(

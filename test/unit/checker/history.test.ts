@@ -70,18 +70,45 @@ describe('eventsToOperations', () => {
 
   it('rejects malformed event lists', () => {
     const bad: Array<[string, Ev[]]> = [
-      ['double invoke', [{ type: 'invoke', process: 'a', input: read }, { type: 'invoke', process: 'a', input: read }]],
+      [
+        'double invoke',
+        [
+          { type: 'invoke', process: 'a', input: read },
+          { type: 'invoke', process: 'a', input: read },
+        ],
+      ],
       ['orphan completion', [{ type: 'ok', process: 'a', output: 1 }]],
-      ['half timed', [{ type: 'invoke', process: 'a', input: read, time: 1 }, { type: 'ok', process: 'a', output: 1 }]],
-      ['time going back', [{ type: 'invoke', process: 'a', input: read, time: 5 }, { type: 'ok', process: 'a', output: 1, time: 4 }]],
-      ['duplicate ids', [{ type: 'invoke', process: 'a', input: read, id: 7 }, { type: 'invoke', process: 'b', input: read, id: 7 }]],
+      [
+        'half timed',
+        [
+          { type: 'invoke', process: 'a', input: read, time: 1 },
+          { type: 'ok', process: 'a', output: 1 },
+        ],
+      ],
+      [
+        'time going back',
+        [
+          { type: 'invoke', process: 'a', input: read, time: 5 },
+          { type: 'ok', process: 'a', output: 1, time: 4 },
+        ],
+      ],
+      [
+        'duplicate ids',
+        [
+          { type: 'invoke', process: 'a', input: read, id: 7 },
+          { type: 'invoke', process: 'b', input: read, id: 7 },
+        ],
+      ],
     ];
     for (const [what, events] of bad) expect(() => eventsToOperations(events), what).toThrow(HistoryError);
   });
 
   it("orders by position with timestamps: 'index' even when times are missing", () => {
     const ops = eventsToOperations<RegisterInput, RegisterOutput>(
-      [{ type: 'invoke', process: 'a', input: read, time: 100 }, { type: 'ok', process: 'a', output: null }],
+      [
+        { type: 'invoke', process: 'a', input: read, time: 100 },
+        { type: 'ok', process: 'a', output: null },
+      ],
       { timestamps: 'index' },
     );
     expect([ops[0]?.call, ops[0]?.return]).toEqual([0, 1]);
@@ -134,7 +161,8 @@ describe('operationsToEvents', () => {
       { id: 'c1', client: 'c', input: read, output: 1, call: 5, return: 7, status: 'ok' },
     ];
     const back = new Map(eventsToOperations(operationsToEvents(ops), { timestamps: 'index' }).map((op) => [op.id, op]));
-    const ordered = (x: string, y: string): boolean => precedes(back.get(x) as Operation<RegisterInput, RegisterOutput>, back.get(y) as Operation<RegisterInput, RegisterOutput>);
+    const ordered = (x: string, y: string): boolean =>
+      precedes(back.get(x) as Operation<RegisterInput, RegisterOutput>, back.get(y) as Operation<RegisterInput, RegisterOutput>);
     expect(ordered('a1', 'a2')).toBe(true); // same client: becomes sequential
     expect(ordered('b1', 'a2')).toBe(false); // other clients' ties stay concurrent
     expect(ordered('a1', 'c1')).toBe(false);
@@ -163,7 +191,12 @@ describe('operationsToEvents', () => {
 describe('validateOperations', () => {
   const base = { client: 'a', input: read, output: null } as const;
   it('accepts well-formed operations, including instantaneous ones', () => {
-    expect(() => validateOperations([{ ...base, id: 1, call: 1, return: 1, status: 'ok' }, { ...base, id: 2, call: 1, return: Infinity, status: 'unknown' }])).not.toThrow();
+    expect(() =>
+      validateOperations([
+        { ...base, id: 1, call: 1, return: 1, status: 'ok' },
+        { ...base, id: 2, call: 1, return: Infinity, status: 'unknown' },
+      ]),
+    ).not.toThrow();
   });
 
   it('rejects each kind of malformed operation', () => {
@@ -172,7 +205,10 @@ describe('validateOperations', () => {
       [{ ...base, id: 1, call: 0, return: Infinity, status: 'ok' }],
       [{ ...base, id: 1, call: NaN, return: 1, status: 'ok' }],
       [{ ...base, id: 1, call: 0, return: NaN, status: 'unknown' }],
-      [{ ...base, id: 1, call: 0, return: 1, status: 'ok' }, { ...base, id: 1, call: 2, return: 3, status: 'ok' }],
+      [
+        { ...base, id: 1, call: 0, return: 1, status: 'ok' },
+        { ...base, id: 1, call: 2, return: 3, status: 'ok' },
+      ],
       [{ ...base, id: 1, call: 0, return: 1, status: 'maybe' as 'ok' }],
     ];
     for (const ops of bad) {
@@ -184,7 +220,16 @@ describe('validateOperations', () => {
 
 describe('partitionByKey', () => {
   it('groups by key in order of first appearance, keyless operations under ""', () => {
-    const op = (id: number, key?: string): Operation<RegisterInput, RegisterOutput> => ({ id, client: 'a', input: read, output: null, call: id, return: id, status: 'ok', ...(key === undefined ? {} : { key }) });
+    const op = (id: number, key?: string): Operation<RegisterInput, RegisterOutput> => ({
+      id,
+      client: 'a',
+      input: read,
+      output: null,
+      call: id,
+      return: id,
+      status: 'ok',
+      ...(key === undefined ? {} : { key }),
+    });
     const parts = partitionByKey([op(0, 'y'), op(1), op(2, 'x'), op(3, 'y')]);
     expect(parts.map((p) => [p.key, p.operations.map((o) => o.id)])).toEqual([
       ['y', [0, 3]],

@@ -70,7 +70,11 @@ describe('fenced mutex model', () => {
   it('lets an acquire overlap the release that made it possible', () => {
     const h = builder<MutexInput, MutexOutput>();
     expect(
-      verdict([h.ok('a', 0, 1, acquire('a'), granted(1)), h.ok('a', 2, 6, release('a', 1), 'ok'), h.ok('b', 3, 5, acquire('b'), granted(2))]),
+      verdict([
+        h.ok('a', 0, 1, acquire('a'), granted(1)),
+        h.ok('a', 2, 6, release('a', 1), 'ok'),
+        h.ok('b', 3, 5, acquire('b'), granted(2)),
+      ]),
     ).toBe('ok');
   });
 
@@ -128,7 +132,14 @@ describe('fenced mutex model', () => {
     expect(verdict([unseen, revealed, h.ok('b', 4, 5, acquire('b'), granted(4))])).toBe('illegal');
     expect(verdict([unseen, revealed, h.ok('b', 4, 5, acquire('b'), granted(6))])).toBe('ok');
     // An unseen grant still consumed a token: after it, a grant of token 1 is impossible.
-    expect(verdict([unseen, h.unknown('a', 2, release('a', 1)), h.ok('c', 4, 5, acquire('c'), refused), h.ok('b', 6, 7, acquire('b'), granted(1))])).toBe('illegal');
+    expect(
+      verdict([
+        unseen,
+        h.unknown('a', 2, release('a', 1)),
+        h.ok('c', 4, 5, acquire('c'), refused),
+        h.ok('b', 6, 7, acquire('b'), granted(1)),
+      ]),
+    ).toBe('illegal');
   });
 
   it('keeps locks of different names apart', () => {

@@ -35,10 +35,12 @@ function plans(seed: number): Plan[] {
 
 /** The most completed operations of one key in flight at once (at most one per client). */
 function maxConcurrency(history: ReturnType<typeof simulate>): number {
-  const edges = history.filter((op) => op.status === 'ok').flatMap((op) => [
-    { key: op.key, t: op.call, d: 1 },
-    { key: op.key, t: op.return, d: -1 },
-  ]);
+  const edges = history
+    .filter((op) => op.status === 'ok')
+    .flatMap((op) => [
+      { key: op.key, t: op.call, d: 1 },
+      { key: op.key, t: op.return, d: -1 },
+    ]);
   // At equal times calls first: touching operations count as concurrent, as the checker sees them.
   edges.sort((a, b) => a.t - b.t || b.d - a.d);
   const live = new Map<string | undefined, number>();

@@ -106,7 +106,8 @@ function makeLeader() {
   const answerHeartbeats = (): void => {
     const beats = h.transport.sent.filter((m) => m.type === 'heartbeat');
     h.transport.sent = [];
-    for (const m of beats) peer({ type: 'heartbeat-response', from: m.to, to: 1, term, context: m.type === 'heartbeat' ? m.context : null });
+    for (const m of beats)
+      peer({ type: 'heartbeat-response', from: m.to, to: 1, term, context: m.type === 'heartbeat' ? m.context : null });
   };
   return { ...h, ack, answerHeartbeats };
 }

@@ -73,7 +73,10 @@ describe('citations in code', () => {
       { path: 'src/x.ts', text: '// see docs/design.md#no-such-heading\n// see docs/nowhere.md\n// see docs/design.md#layers' },
       { path: 'src/y.ts', text: `// as ${'DES'}IGN §2.4 says\n// found in ${'iss'}ue 5` },
     ];
-    expect(brokenLinks(planted, readDoc)).toEqual(['src/x.ts:1: docs/design.md has no heading #no-such-heading', 'src/x.ts:2: docs/nowhere.md does not exist']);
+    expect(brokenLinks(planted, readDoc)).toEqual([
+      'src/x.ts:1: docs/design.md has no heading #no-such-heading',
+      'src/x.ts:2: docs/nowhere.md does not exist',
+    ]);
     expect(staleCitations(planted)).toHaveLength(2);
     expect(slug('Routing: redirect, not forward')).toBe('routing-redirect-not-forward');
   });

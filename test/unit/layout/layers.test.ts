@@ -58,7 +58,10 @@ export function layerViolations(files: readonly SourceFile[], table: LayerTable)
       if (target === undefined) continue;
       const to = layerOf(target);
       if (to === undefined) found.push(`${f.path}:${imp.line}: imports ${imp.specifier}, outside src/`);
-      else if (to !== from && !allowed.has(to)) found.push(`${f.path}:${imp.line}: src/${from} may not import src/${to} (${imp.specifier}); it may import: ${[...allowed].join(', ') || 'nothing'}`);
+      else if (to !== from && !allowed.has(to))
+        found.push(
+          `${f.path}:${imp.line}: src/${from} may not import src/${to} (${imp.specifier}); it may import: ${[...allowed].join(', ') || 'nothing'}`,
+        );
       else if (to !== from && target !== `src/${to}/index.ts` && DEEP_IMPORTS.get(target) !== `src/${from}`) {
         found.push(`${f.path}:${imp.line}: reaches past src/${to}/index.ts into ${target}; import it from the layer's index.ts`);
       }
@@ -68,7 +71,10 @@ export function layerViolations(files: readonly SourceFile[], table: LayerTable)
 }
 
 /** The files (and packages) loaded at run time from `entry`: type-only imports are erased. */
-export function runtimeClosure(files: ReadonlyMap<string, string>, entry: string): { readonly modules: string[]; readonly packages: string[] } {
+export function runtimeClosure(
+  files: ReadonlyMap<string, string>,
+  entry: string,
+): { readonly modules: string[]; readonly packages: string[] } {
   const seen = new Set<string>();
   const packages = new Set<string>();
   const queue = [entry];
@@ -115,7 +121,10 @@ describe('layer boundaries (docs/design.md#layers)', () => {
   it('negative control: a planted upward import, type-only or dynamic, is reported', () => {
     const planted: SourceFile[] = [
       { path: 'src/raft/planted.ts', text: "import type { LockService } from '../service/index.js';\n" },
-      { path: 'src/state-machine/planted.ts', text: "// import from '../server/index.js' in a comment is fine\nexport { x } from '../server/node.js';\n" },
+      {
+        path: 'src/state-machine/planted.ts',
+        text: "// import from '../server/index.js' in a comment is fine\nexport { x } from '../server/node.js';\n",
+      },
       { path: 'src/client/planted.ts', text: "const m = await import('../state-machine/index.js');\n" },
       { path: 'src/protocol/planted.ts', text: "import {\n  type A,\n  B,\n} from '../transport/wire.js';\n" },
       { path: 'src/server/planted.ts', text: "import { LevelDurableLog } from '../storage/level-durable-log.js';\n" },
@@ -136,15 +145,20 @@ describe("the SDK's import closure", () => {
   it('holds src/client and src/protocol only, and no server-side package', () => {
     expect(sdkClosureViolations(closure)).toEqual([]);
     // The figure the README states; printed so a change is noticed.
-    console.log(`import 'raftlock' loads ${closure.modules.length} modules: ${closure.modules.join(', ')}; packages: ${closure.packages.join(', ')}`);
+    console.log(
+      `import 'raftlock' loads ${closure.modules.length} modules: ${closure.modules.join(', ')}; packages: ${closure.packages.join(', ')}`,
+    );
   });
 
   it('negative control: a client file importing the state machine drags it in and is reported', () => {
     const planted = new Map(files);
-    planted.set('src/client/index.ts', `${files.get('src/client/index.ts') ?? ''}\nimport { LockMachine } from '../state-machine/index.js';\n`);
+    planted.set(
+      'src/client/index.ts',
+      `${files.get('src/client/index.ts') ?? ''}\nimport { LockMachine } from '../state-machine/index.js';\n`,
+    );
     const bad = sdkClosureViolations(runtimeClosure(planted, 'src/client/index.ts'));
-    expect(bad).toContain('src/state-machine/index.ts is loaded by import \'raftlock\'');
-    expect(bad).toContain('src/state-machine/lock-machine.ts is loaded by import \'raftlock\'');
+    expect(bad).toContain("src/state-machine/index.ts is loaded by import 'raftlock'");
+    expect(bad).toContain("src/state-machine/lock-machine.ts is loaded by import 'raftlock'");
   });
 
   it('the wire says "no leader" with the same number as the core', () => {

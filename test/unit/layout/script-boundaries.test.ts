@@ -69,9 +69,11 @@ export function specifiers(source: string): Array<{ spec: string; line: number }
 
 /** Where a file (repository-relative, `/`-separated) may import from, as repository-relative prefixes. */
 function allowedRoots(file: string): { roots: readonly string[]; rule: string } | undefined {
-  if (file.startsWith('scripts/lib/')) return { roots: ['src/', 'scripts/lib/'], rule: 'scripts/lib imports only from src/ and scripts/lib/' };
+  if (file.startsWith('scripts/lib/'))
+    return { roots: ['src/', 'scripts/lib/'], rule: 'scripts/lib imports only from src/ and scripts/lib/' };
   if (file.startsWith('scripts/')) return { roots: ['src/', 'scripts/'], rule: 'scripts import only from src/ and scripts/ (never test/)' };
-  if (file.startsWith('test/')) return { roots: ['src/', 'test/', 'scripts/lib/'], rule: 'tests import only from src/, test/ and scripts/lib/' };
+  if (file.startsWith('test/'))
+    return { roots: ['src/', 'test/', 'scripts/lib/'], rule: 'tests import only from src/, test/ and scripts/lib/' };
   return undefined;
 }
 
@@ -93,7 +95,11 @@ export function checkImports(file: string, source: string): string[] {
  * `npmScripts` package.json's "scripts", `below` the files under scripts' subfolders with
  * their text.
  */
-export function checkEntryPoints(topLevel: readonly string[], npmScripts: Readonly<Record<string, string>>, below: ReadonlyArray<{ file: string; source: string }>): string[] {
+export function checkEntryPoints(
+  topLevel: readonly string[],
+  npmScripts: Readonly<Record<string, string>>,
+  below: ReadonlyArray<{ file: string; source: string }>,
+): string[] {
   const out: string[] = [];
   const referenced = new Map<string, string>();
   for (const [name, command] of Object.entries(npmScripts)) {
@@ -101,8 +107,10 @@ export function checkEntryPoints(topLevel: readonly string[], npmScripts: Readon
   }
   for (const f of topLevel) if (!referenced.has(`scripts/${f}`)) out.push(`scripts/${f}: an entry point that no package.json script runs`);
   for (const [path, name] of referenced) {
-    if (path.split('/').length !== 2) out.push(`package.json script "${name}" runs ${path}: entry points are the files directly in scripts/`);
-    else if (!topLevel.includes(path.slice('scripts/'.length))) out.push(`package.json script "${name}" runs ${path}, which does not exist`);
+    if (path.split('/').length !== 2)
+      out.push(`package.json script "${name}" runs ${path}: entry points are the files directly in scripts/`);
+    else if (!topLevel.includes(path.slice('scripts/'.length)))
+      out.push(`package.json script "${name}" runs ${path}, which does not exist`);
   }
   for (const { file, source } of below) {
     const { text, strings } = scan(source);
@@ -139,10 +147,14 @@ describe('boundaries between test/ and scripts/', () => {
   });
 
   it('every file directly in scripts/ is run by a package.json script, and nothing else is', () => {
-    const top = readdirSync(join(REPO, 'scripts'), { withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.ts')).map((e) => e.name);
+    const top = readdirSync(join(REPO, 'scripts'), { withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+      .map((e) => e.name);
     expect(top).toContain('chaos.ts');
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-    const below = tsFiles('scripts').filter((f) => f.split('/').length > 2).map((file) => ({ file, source: read(file) }));
+    const below = tsFiles('scripts')
+      .filter((f) => f.split('/').length > 2)
+      .map((file) => ({ file, source: read(file) }));
     const found = checkEntryPoints(top, pkg.scripts, below);
     expect(found, found.join('\n')).toEqual([]);
   });
@@ -162,7 +174,9 @@ describe('boundaries between test/ and scripts/', () => {
       for (const source of planted) {
         const found = checkImports('test/chaos/planted.test.ts', source);
         expect(found, source).toHaveLength(1);
-        expect(found[0]).toMatch(/^test\/chaos\/planted\.test\.ts:\d+: imports '\.\.\/\.\.\/scripts\/(chaos|bench|sim)[^']*' \(scripts\/.*\): tests import only from/);
+        expect(found[0]).toMatch(
+          /^test\/chaos\/planted\.test\.ts:\d+: imports '\.\.\/\.\.\/scripts\/(chaos|bench|sim)[^']*' \(scripts\/.*\): tests import only from/,
+        );
       }
     });
 
@@ -186,14 +200,16 @@ describe('boundaries between test/ and scripts/', () => {
         "const url = 'http://example.invalid//x';",
       ].join('\n');
       expect(checkImports('test/integration/planted.test.ts', source)).toEqual([]);
-      expect(checkImports('scripts/bench/planted.ts', "import { x } from '../chaos/run.js';\nimport { y } from '../lib/wait.js';")).toEqual([]);
+      expect(checkImports('scripts/bench/planted.ts', "import { x } from '../chaos/run.js';\nimport { y } from '../lib/wait.js';")).toEqual(
+        [],
+      );
     });
 
     it('an entry point below scripts/, one without a package.json script, and a file below scripts/ reading process.argv', () => {
       const found = checkEntryPoints(
         ['sim.ts', 'orphan.ts'],
         { sim: 'tsx scripts/sim.ts', scale: 'tsx scripts/bench/scale.ts', gone: 'tsx scripts/gone.ts' },
-        [{ file: 'scripts/chaos/render.ts', source: "/** process.argv in prose is fine */\nconst dir = process.argv[2];" }],
+        [{ file: 'scripts/chaos/render.ts', source: '/** process.argv in prose is fine */\nconst dir = process.argv[2];' }],
       );
       expect(found).toEqual([
         'scripts/orphan.ts: an entry point that no package.json script runs',

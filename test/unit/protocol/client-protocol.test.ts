@@ -28,7 +28,12 @@ const fence = fc.record({ lock: name, token: pos });
 
 /** A write's (session, seq, ackedSeq?, fence?), with ackedSeq < seq as the gate requires. */
 const writeFields = fc
-  .record({ session: pos, seq: fc.integer({ min: 2, max: 1_000_000 }), acked: fc.option(fc.nat({ max: 1_000_000 })), fence: fc.option(fence) })
+  .record({
+    session: pos,
+    seq: fc.integer({ min: 2, max: 1_000_000 }),
+    acked: fc.option(fc.nat({ max: 1_000_000 })),
+    fence: fc.option(fence),
+  })
   .map(({ session, seq, acked, fence }) => ({
     session,
     seq,
@@ -41,14 +46,21 @@ const request: fc.Arbitrary<ClientRequest> = fc.oneof(
   fc.record({ id, op: fc.constant('status' as const) }),
   fc.record({ id, op: fc.constant('counter-get' as const), name, stale: fc.boolean() }, { requiredKeys: ['id', 'op', 'name'] }),
   fc.record({ id, op: fc.constant('lock-info' as const), name, stale: fc.boolean() }, { requiredKeys: ['id', 'op', 'name'] }),
-  fc.record({ id, op: fc.constant('open-session' as const), ttlMs: fc.integer({ min: 1000, max: 600_000 }), clientId: name }, { requiredKeys: ['id', 'op', 'ttlMs'] }),
+  fc.record(
+    { id, op: fc.constant('open-session' as const), ttlMs: fc.integer({ min: 1000, max: 600_000 }), clientId: name },
+    { requiredKeys: ['id', 'op', 'ttlMs'] },
+  ),
   fc.record({ id, op: fc.constant('keep-alive' as const), session: pos, ackedSeq: fc.nat() }, { requiredKeys: ['id', 'op', 'session'] }),
   fc.tuple(id, writeFields).map(([i, w]) => ({ id: i, op: 'close-session' as const, ...w })),
-  fc.tuple(id, writeFields, name, fc.nat({ max: 86_400_000 })).map(([i, w, n, waitMs]) => ({ id: i, op: 'acquire' as const, ...w, name: n, waitMs })),
+  fc
+    .tuple(id, writeFields, name, fc.nat({ max: 86_400_000 }))
+    .map(([i, w, n, waitMs]) => ({ id: i, op: 'acquire' as const, ...w, name: n, waitMs })),
   fc.tuple(id, writeFields, name).map(([i, w, n]) => ({ id: i, op: 'release' as const, ...w, name: n })),
   fc.tuple(id, writeFields, name, amount).map(([i, w, n, delta]) => ({ id: i, op: 'counter-add' as const, ...w, name: n, delta })),
   fc.tuple(id, writeFields, name, amount).map(([i, w, n, value]) => ({ id: i, op: 'counter-set' as const, ...w, name: n, value })),
-  fc.tuple(id, writeFields, name, amount, amount).map(([i, w, n, expected, next]) => ({ id: i, op: 'counter-cas' as const, ...w, name: n, expected, next })),
+  fc
+    .tuple(id, writeFields, name, amount, amount)
+    .map(([i, w, n, expected, next]) => ({ id: i, op: 'counter-cas' as const, ...w, name: n, expected, next })),
   fc.tuple(id, writeFields, name).map(([i, w, n]) => ({ id: i, op: 'counter-delete' as const, ...w, name: n })),
 );
 
@@ -159,8 +171,20 @@ describe('client protocol: malformed requests are refused naming the field', () 
     ['counter-set missing value', { id: 8, op: 'counter-set', session: 1, seq: 1, name: 'c' }, 8, 'value', /value/],
     ['counter-cas next string', { id: 8, op: 'counter-cas', session: 1, seq: 1, name: 'c', expected: 0, next: 'x' }, 8, 'next', /next/],
     ['fence not a map', { id: 9, op: 'counter-add', session: 1, seq: 1, name: 'c', delta: 1, fence: 3 }, 9, 'fence', /fence/],
-    ['fence token 0', { id: 9, op: 'counter-add', session: 1, seq: 1, name: 'c', delta: 1, fence: { lock: 'L', token: 0 } }, 9, 'fence.token', /fence.token/],
-    ['fence extra field', { id: 9, op: 'counter-add', session: 1, seq: 1, name: 'c', delta: 1, fence: { lock: 'L', token: 1, x: 1 } }, 9, 'fence.x', /fence.x/],
+    [
+      'fence token 0',
+      { id: 9, op: 'counter-add', session: 1, seq: 1, name: 'c', delta: 1, fence: { lock: 'L', token: 0 } },
+      9,
+      'fence.token',
+      /fence.token/,
+    ],
+    [
+      'fence extra field',
+      { id: 9, op: 'counter-add', session: 1, seq: 1, name: 'c', delta: 1, fence: { lock: 'L', token: 1, x: 1 } },
+      9,
+      'fence.x',
+      /fence.x/,
+    ],
     ['unknown field on a write', { id: 9, op: 'counter-delete', session: 1, seq: 1, name: 'c', force: true }, 9, 'force', /force/],
     ['type smuggled in', { id: 9, op: 'counter-delete', type: 'tick', session: 1, seq: 1, name: 'c' }, 9, 'type', /type/],
     ['lone surrogate name', { id: 9, op: 'release', session: 1, seq: 1, name: '\uD800' }, 9, 'name', /name/],
@@ -221,7 +245,10 @@ describe('client protocol: arbitrary bytes', () => {
   });
 
   it('mutated valid frames decode or throw ClientProtocolError, never anything else', () => {
-    const mutation = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete', 'truncate')), { minLength: 1, maxLength: 6 });
+    const mutation = fc.array(
+      fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete', 'truncate')),
+      { minLength: 1, maxLength: 6 },
+    );
     fc.assert(
       fc.property(request, mutation, (r, muts) => {
         const bytes = [...encodeRequest(r)];

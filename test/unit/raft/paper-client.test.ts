@@ -19,14 +19,19 @@ describe('§8: no-op entry on election', () => {
     expect(rd?.entries).toEqual([{ index: 3, term: 2, type: 'noop', data: new Uint8Array(0) }]);
   });
 
-  it('§8: committing the no-op commits the earlier terms\' entries without any client write', () => {
+  it("§8: committing the no-op commits the earlier terms' entries without any client write", () => {
     const env = new InteractionEnv();
     env.addNodes(3);
     for (const id of [1, 2, 3]) env.setLog(id, [1, 1, 2], { term: 2 });
     elect(env, 1);
     for (const id of [1, 2, 3]) {
       expect(env.status(id).commit).toBe(4);
-      expect(env.node(id).applied.map((e) => `${e.term}/${e.index} ${e.type}`)).toEqual(['1/1 normal', '1/2 normal', '2/3 normal', '3/4 noop']);
+      expect(env.node(id).applied.map((e) => `${e.term}/${e.index} ${e.type}`)).toEqual([
+        '1/1 normal',
+        '1/2 normal',
+        '2/3 normal',
+        '3/4 noop',
+      ]);
     }
   });
 });

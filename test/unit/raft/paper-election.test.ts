@@ -63,7 +63,17 @@ describe('Figure 2 "All servers" / §5.1: terms', () => {
     const before = n.status();
 
     // A stale leader of term 2 tries to overwrite index 2 and commit it.
-    n.step(appendMsg({ from: 3, to: 1, term: 2, prevLogIndex: 1, prevLogTerm: 1, entries: [{ index: 2, term: 2, type: 'normal', data: new Uint8Array() }], commit: 2 }));
+    n.step(
+      appendMsg({
+        from: 3,
+        to: 1,
+        term: 2,
+        prevLogIndex: 1,
+        prevLogTerm: 1,
+        entries: [{ index: 2, term: 2, type: 'normal', data: new Uint8Array() }],
+        commit: 2,
+      }),
+    );
     // A stale candidate of term 2 asks for a vote.
     n.step(voteReq({ from: 3, to: 1, term: 2, lastLogIndex: 9, lastLogTerm: 2 }));
     const out = n.flush();
@@ -116,7 +126,7 @@ describe('Figure 2 "Followers" / §5.2', () => {
     for (const v of votes) expect(v).toMatchObject({ term: 2, pre: false, lastLogIndex: 1, lastLogTerm: 1 });
   });
 
-  it('§5.2: granting a vote restarts a follower\'s election timer', () => {
+  it("§5.2: granting a vote restarts a follower's election timer", () => {
     // Restarted at term 1 with no vote and no known leader, so a vote in term 1 is still free.
     const n = new TestNode({ hard: { term: 1 } });
     n.tick(n.electionTick - 1);

@@ -54,7 +54,12 @@ describe('Figure 2 "Leaders" / §5.2–§5.3', () => {
         beats.set(m.to, (beats.get(m.to) ?? 0) + 1);
       }
     }
-    expect(beats).toEqual(new Map([[2, 10], [3, 10]]));
+    expect(beats).toEqual(
+      new Map([
+        [2, 10],
+        [3, 10],
+      ]),
+    );
     expect(n.status().role).toBe('leader');
   });
 
@@ -161,7 +166,7 @@ describe('Figure 2 "Leaders" / §5.2–§5.3', () => {
     n.raw.propose([bytes('some data')]);
     out.push(...n.flush());
     // Every follower accepts everything it is sent.
-    for (let msgs = out; msgs.length > 0; ) msgs = n.ackAll(ofType(msgs, 'append'));
+    for (let msgs = out; msgs.length > 0;) msgs = n.ackAll(ofType(msgs, 'append'));
     expect(n.status().commit).toBe(4);
     expect(n.applied.map((e) => [e.index, e.term, e.type])).toEqual([
       [1, 1, 'normal'],
@@ -221,26 +226,32 @@ describe('Figure 2 "AppendEntries RPC" receiver', () => {
   it.each([
     { name: 'term mismatch at prevLogIndex', prevLogIndex: 2, prevLogTerm: 1, hint: [1, 1] },
     { name: 'no entry at prevLogIndex', prevLogIndex: 3, prevLogTerm: 3, hint: [2, 2] },
-  ])('Figure 2 AppendEntries 2: reply false if the log has no entry at prevLogIndex with prevLogTerm ($name)', ({ prevLogIndex, prevLogTerm, hint }) => {
-    const n = follower();
-    n.step(appendMsg({ from: 2, to: 1, term: 2, prevLogIndex, prevLogTerm, entries: ents(prevLogIndex + 1, [2]), commit: 3 }));
-    const out = ofType(n.flush(), 'append-response');
-    expect(out).toEqual([
-      { type: 'append-response', from: 1, to: 2, term: 2, index: prevLogIndex, reject: true, hintIndex: hint[0], hintTerm: hint[1] },
-    ]);
-    expect(n.terms()).toEqual([1, 2]);
-    expect(n.status().commit).toBe(1);
-  });
+  ])(
+    'Figure 2 AppendEntries 2: reply false if the log has no entry at prevLogIndex with prevLogTerm ($name)',
+    ({ prevLogIndex, prevLogTerm, hint }) => {
+      const n = follower();
+      n.step(appendMsg({ from: 2, to: 1, term: 2, prevLogIndex, prevLogTerm, entries: ents(prevLogIndex + 1, [2]), commit: 3 }));
+      const out = ofType(n.flush(), 'append-response');
+      expect(out).toEqual([
+        { type: 'append-response', from: 1, to: 2, term: 2, index: prevLogIndex, reject: true, hintIndex: hint[0], hintTerm: hint[1] },
+      ]);
+      expect(n.terms()).toEqual([1, 2]);
+      expect(n.status().commit).toBe(1);
+    },
+  );
 
   it.each([
     { prevLogIndex: 0, prevLogTerm: 0, index: 1 },
     { prevLogIndex: 1, prevLogTerm: 1, index: 1 },
     { prevLogIndex: 2, prevLogTerm: 2, index: 2 },
-  ])('Figure 2 AppendEntries 2: an append whose prevLogIndex/prevLogTerm match (prev $prevLogTerm/$prevLogIndex) is accepted', ({ prevLogIndex, prevLogTerm, index }) => {
-    const n = follower();
-    n.step(appendMsg({ from: 2, to: 1, term: 2, prevLogIndex, prevLogTerm }));
-    expect(ofType(n.flush(), 'append-response')).toMatchObject([{ reject: false, index }]);
-  });
+  ])(
+    'Figure 2 AppendEntries 2: an append whose prevLogIndex/prevLogTerm match (prev $prevLogTerm/$prevLogIndex) is accepted',
+    ({ prevLogIndex, prevLogTerm, index }) => {
+      const n = follower();
+      n.step(appendMsg({ from: 2, to: 1, term: 2, prevLogIndex, prevLogTerm }));
+      expect(ofType(n.flush(), 'append-response')).toMatchObject([{ reject: false, index }]);
+    },
+  );
 
   it('Figure 2 AppendEntries 3: an existing entry that conflicts with a new one is deleted with all that follow it', () => {
     const n = new TestNode({ terms: [1, 1, 2, 2], hard: { term: 2, commit: 1 } });
@@ -308,7 +319,11 @@ describe('§5.3: Log Matching', () => {
           if (e.index > lastShared) break;
           const o = byIndex.get(e.index);
           if (o === undefined) continue;
-          expect({ index: e.index, term: o.term, data: text(o) }, `nodes ${a},${b} at ${e.index}`).toEqual({ index: e.index, term: e.term, data: text(e) });
+          expect({ index: e.index, term: o.term, data: text(o) }, `nodes ${a},${b} at ${e.index}`).toEqual({
+            index: e.index,
+            term: e.term,
+            data: text(e),
+          });
         }
       }
     }
@@ -364,7 +379,12 @@ describe('§5.3: Log Matching', () => {
     elect(env, 1);
     expect(env.status(1).term).toBe(8);
     const answers = env.delivered.filter((m) => m.type === 'vote-response' && m.to === 1);
-    expect(answers.filter((m) => m.type === 'vote-response' && m.reject).map((m) => m.from).sort()).toEqual([4, 5]);
+    expect(
+      answers
+        .filter((m) => m.type === 'vote-response' && m.reject)
+        .map((m) => m.from)
+        .sort(),
+    ).toEqual([4, 5]);
     env.propose(1, 'x');
     env.stabilize();
 

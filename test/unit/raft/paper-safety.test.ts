@@ -8,21 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { NONE, type Entry, type HardState, type NodeId } from '../../../src/raft/index.js';
 import type { Ready } from '../../../src/raft/ready.js';
 import { InteractionEnv } from '../../support/interaction-env.js';
-import {
-  TestNode,
-  acceptAndReply,
-  appendMsg,
-  appendResp,
-  bytes,
-  elect,
-  ents,
-  ofType,
-  tickAll,
-  voteReq,
-} from './paper-helpers.js';
+import { TestNode, acceptAndReply, appendMsg, appendResp, bytes, elect, ents, ofType, tickAll, voteReq } from './paper-helpers.js';
 
 describe('§5.4.1: election restriction', () => {
-  it('§5.4.1: a RequestVote carries the candidate\'s last log index and term', () => {
+  it("§5.4.1: a RequestVote carries the candidate's last log index and term", () => {
     for (const terms of [[1], [1, 2], [1, 1, 3]]) {
       const n = new TestNode();
       const term = (terms.at(-1) ?? 0) + 1;
@@ -42,23 +31,29 @@ describe('§5.4.1: election restriction', () => {
     { voter: [2], lastLogTerm: 1, lastLogIndex: 1, reject: true },
     { voter: [2], lastLogTerm: 1, lastLogIndex: 5, reject: true },
     { voter: [2, 2], lastLogTerm: 1, lastLogIndex: 1, reject: true },
-  ])('§5.4.1: the log whose last entry has the later term is more up-to-date (voter $voter, candidate last $lastLogTerm/$lastLogIndex)', ({ voter, lastLogTerm, lastLogIndex, reject }) => {
-    const n = new TestNode({ voters: [1, 2], terms: voter });
-    n.step(voteReq({ from: 2, to: 1, term: 3, lastLogIndex, lastLogTerm }));
-    expect(ofType(n.flush(), 'vote-response')).toMatchObject([{ to: 2, reject }]);
-    expect(n.status().vote).toBe(reject ? NONE : 2);
-  });
+  ])(
+    '§5.4.1: the log whose last entry has the later term is more up-to-date (voter $voter, candidate last $lastLogTerm/$lastLogIndex)',
+    ({ voter, lastLogTerm, lastLogIndex, reject }) => {
+      const n = new TestNode({ voters: [1, 2], terms: voter });
+      n.step(voteReq({ from: 2, to: 1, term: 3, lastLogIndex, lastLogTerm }));
+      expect(ofType(n.flush(), 'vote-response')).toMatchObject([{ to: 2, reject }]);
+      expect(n.status().vote).toBe(reject ? NONE : 2);
+    },
+  );
 
   it.each([
     { voter: [1], lastLogIndex: 1, reject: false },
     { voter: [1], lastLogIndex: 2, reject: false },
     { voter: [1, 1], lastLogIndex: 1, reject: true },
     { voter: [1, 1, 1], lastLogIndex: 2, reject: true },
-  ])('§5.4.1: with equal last terms the longer log is more up-to-date (voter $voter, candidate last 1/$lastLogIndex)', ({ voter, lastLogIndex, reject }) => {
-    const n = new TestNode({ voters: [1, 2], terms: voter });
-    n.step(voteReq({ from: 2, to: 1, term: 3, lastLogIndex, lastLogTerm: 1 }));
-    expect(ofType(n.flush(), 'vote-response')).toMatchObject([{ to: 2, reject }]);
-  });
+  ])(
+    '§5.4.1: with equal last terms the longer log is more up-to-date (voter $voter, candidate last 1/$lastLogIndex)',
+    ({ voter, lastLogIndex, reject }) => {
+      const n = new TestNode({ voters: [1, 2], terms: voter });
+      n.step(voteReq({ from: 2, to: 1, term: 3, lastLogIndex, lastLogTerm: 1 }));
+      expect(ofType(n.flush(), 'vote-response')).toMatchObject([{ to: 2, reject }]);
+    },
+  );
 
   it('§5.4.1: a candidate whose log lacks a committed entry cannot be elected', () => {
     const env = new InteractionEnv();
@@ -148,7 +143,8 @@ describe('§5.4.2: committing entries from previous terms', () => {
       for (const e of n.applied) {
         if (e.index > committed) continue;
         const [now] = ref.entries(e.index, e.index + 1);
-        if (now === undefined || now.term !== e.term) out.push(`S${n.id} applied ${e.term}/${e.index}, committed log has ${now?.term}/${e.index}`);
+        if (now === undefined || now.term !== e.term)
+          out.push(`S${n.id} applied ${e.term}/${e.index}, committed log has ${now?.term}/${e.index}`);
       }
     }
     return out;
@@ -192,7 +188,12 @@ describe('§5.4.3: Leader Completeness', () => {
       for (const n of env.nodes.values()) for (const e of n.applied) committed.set(e.index, e);
     };
     let leader: NodeId = 1;
-    const lagging: NodeId[][] = [[4, 5], [2, 3], [3, 5], [2, 4]];
+    const lagging: NodeId[][] = [
+      [4, 5],
+      [2, 3],
+      [3, 5],
+      [2, 4],
+    ];
     for (let round = 0; round < lagging.length; round++) {
       // Commit entries while two servers lag, so the next election has stale candidates.
       const behind = (lagging[round] ?? []).filter((id) => id !== leader);

@@ -117,7 +117,7 @@ describe('§7: log compaction and InstallSnapshot', () => {
     expect(n.entries()).toEqual([]);
   });
 
-  it('§7: a snapshot at or behind the follower\'s commit index is ignored', () => {
+  it("§7: a snapshot at or behind the follower's commit index is ignored", () => {
     const n = new TestNode({ terms: [1, 1, 1], hard: { term: 3, commit: 3 } });
     n.step(snap(2, 1));
     const rd = n.handleReady();
@@ -127,7 +127,7 @@ describe('§7: log compaction and InstallSnapshot', () => {
     expect(n.status()).toMatchObject({ firstIndex: 1, lastIndex: 3, commit: 3 });
   });
 
-  it('§7: a snapshot older than the follower\'s own compacted log is ignored', () => {
+  it("§7: a snapshot older than the follower's own compacted log is ignored", () => {
     const n = new TestNode({ snapshot: { index: 5, term: 1 }, terms: [1, 1], hard: { term: 3, commit: 6 } });
     expect(n.status()).toMatchObject({ firstIndex: 6, lastIndex: 7, commit: 6 });
     for (const index of [3, 5, 6]) {
@@ -140,7 +140,7 @@ describe('§7: log compaction and InstallSnapshot', () => {
     }
   });
 
-  it('§7: a snapshot that conflicts with the follower\'s log discards the whole log', () => {
+  it("§7: a snapshot that conflicts with the follower's log discards the whole log", () => {
     const n = new TestNode({ terms: [1, 1, 2, 2, 2], hard: { term: 2, commit: 1 } });
     n.step(snap(4, 3));
     n.flush();
@@ -150,7 +150,7 @@ describe('§7: log compaction and InstallSnapshot', () => {
     expect(n.storage.term(4)).toBe(3);
   });
 
-  it('§7: when the follower already holds the snapshot\'s last entry, the entries after it are retained', () => {
+  it("§7: when the follower already holds the snapshot's last entry, the entries after it are retained", () => {
     const n = new TestNode({ terms: [1, 1, 1, 1, 1], hard: { term: 1, commit: 1 } });
     n.step(snap(3, 1));
     const rd = n.handleReady();

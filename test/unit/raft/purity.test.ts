@@ -12,7 +12,10 @@ const RAFT_DIR = new URL('../../../src/raft/', import.meta.url).pathname;
 
 const FORBIDDEN: ReadonlyArray<{ readonly name: string; readonly pattern: RegExp }> = [
   { name: 'node: import', pattern: /from\s+['"]node:|import\(\s*['"]node:|require\(/ },
-  { name: 'I/O library import', pattern: /from\s+['"](level|classic-level|ws|msgpackr|fs|net|http|crypto|path|os|child_process)(\/[^'"]*)?['"]/ },
+  {
+    name: 'I/O library import',
+    pattern: /from\s+['"](level|classic-level|ws|msgpackr|fs|net|http|crypto|path|os|child_process)(\/[^'"]*)?['"]/,
+  },
   { name: 'Date', pattern: /\bDate\b/ },
   { name: 'Math.random', pattern: /\bMath\s*\.\s*random\b/ },
   { name: 'timer', pattern: /\b(setTimeout|setInterval|setImmediate|queueMicrotask|clearTimeout|clearInterval)\b/ },

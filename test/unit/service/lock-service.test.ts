@@ -59,7 +59,7 @@ describe('LockService', () => {
 
   it('stamps entries with the leader clock; a session and counter work end to end', () => {
     const s = setup();
-    const session = (value(s.call({ type: 'open-session', ttlMs: 5000 })) as { sessionId: number; expiresAt: number });
+    const session = value(s.call({ type: 'open-session', ttlMs: 5000 })) as { sessionId: number; expiresAt: number };
     expect(session.expiresAt).toBe(1_000_000 + 5000);
     expect(value(s.call({ type: 'counter-add', session: session.sessionId, seq: 1, name: 'c', delta: 5 }))).toBe(5);
     // A retry of the same (session, seq) returns the first result and is not applied again.
@@ -109,6 +109,9 @@ describe('LockService', () => {
     s.service.submit({ type: 'acquire', session: b, seq: 1, name: 'L', waitMs: 30_000 }, (o) => (waited = o));
     for (let k = 0; k < 30 && waited === undefined; k++) s.tick(100);
     expect(waited).toMatchObject({ type: 'ok', value: { status: 'granted' } });
-    expect(s.call({ type: 'counter-add', session: a, seq: 2, name: 'c', delta: 1 })).toMatchObject({ type: 'error', code: 'SESSION_EXPIRED' });
+    expect(s.call({ type: 'counter-add', session: a, seq: 2, name: 'c', delta: 1 })).toMatchObject({
+      type: 'error',
+      code: 'SESSION_EXPIRED',
+    });
   });
 });

@@ -60,7 +60,8 @@ describe('fenced writes', () => {
     const a = d.open();
     const b = d.open();
     const t1 = value<{ token: number }>(d.write(a, { type: 'acquire', name: 'L', waitMs: 0 }).result).token;
-    const add = (who: number, token: number, lock = 'L') => d.write(who, { type: 'counter-add', name: 'c', delta: 1, fence: { lock, token } });
+    const add = (who: number, token: number, lock = 'L') =>
+      d.write(who, { type: 'counter-add', name: 'c', delta: 1, fence: { lock, token } });
     expect(failure(add(a, t1 + 1).result).code).toBe('FENCED');
     expect(failure(add(a, t1, 'other').result).code).toBe('FENCED');
     d.write(b, { type: 'acquire', name: 'L', waitMs: 9_000 });

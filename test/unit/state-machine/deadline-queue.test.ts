@@ -21,8 +21,14 @@ describe('DeadlineQueue', () => {
     set(2, 50);
     set(2, 200); // the entry at 50 is now stale
     expect(q.peek()).toEqual({ at: 100, tie: 1 });
-    expect(q.collectDue(150)).toEqual([{ at: 100, tie: 1 }, { at: 100, tie: 3 }]);
-    expect(q.collectDue(1_000, 2)).toEqual([{ at: 100, tie: 1 }, { at: 100, tie: 3 }]);
+    expect(q.collectDue(150)).toEqual([
+      { at: 100, tie: 1 },
+      { at: 100, tie: 3 },
+    ]);
+    expect(q.collectDue(1_000, 2)).toEqual([
+      { at: 100, tie: 1 },
+      { at: 100, tie: 3 },
+    ]);
     expect(q.popDue(99)).toBeUndefined();
     expect(q.popDue(100)).toEqual({ at: 100, tie: 1 });
     expect(q.popDue(100)).toEqual({ at: 100, tie: 3 });
@@ -39,17 +45,21 @@ describe('DeadlineQueue', () => {
 
   it('order is independent of push order and of rebuilds (property)', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.record({ at: fc.nat({ max: 20 }), tie: fc.nat({ max: 1000 }) }), { selector: (d) => d.tie }), fc.nat({ max: 25 }), (items, now) => {
-        const a = new DeadlineQueue<D>(() => true);
-        for (const d of items) a.push(d);
-        const b = new DeadlineQueue<D>(() => true);
-        b.rebuild([...items].reverse());
-        const expected = items.filter((d) => d.at <= now).sort((x, y) => x.at - y.at || x.tie - y.tie);
-        expect(a.collectDue(now)).toEqual(expected);
-        const popped: D[] = [];
-        for (let d = b.popDue(now); d !== undefined; d = b.popDue(now)) popped.push(d);
-        expect(popped).toEqual(expected);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.record({ at: fc.nat({ max: 20 }), tie: fc.nat({ max: 1000 }) }), { selector: (d) => d.tie }),
+        fc.nat({ max: 25 }),
+        (items, now) => {
+          const a = new DeadlineQueue<D>(() => true);
+          for (const d of items) a.push(d);
+          const b = new DeadlineQueue<D>(() => true);
+          b.rebuild([...items].reverse());
+          const expected = items.filter((d) => d.at <= now).sort((x, y) => x.at - y.at || x.tie - y.tie);
+          expect(a.collectDue(now)).toEqual(expected);
+          const popped: D[] = [];
+          for (let d = b.popDue(now); d !== undefined; d = b.popDue(now)) popped.push(d);
+          expect(popped).toEqual(expected);
+        },
+      ),
       { numRuns: 300 },
     );
   });

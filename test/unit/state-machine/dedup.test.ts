@@ -53,13 +53,24 @@ describe('exactly-once', () => {
     d.write(a, { type: 'acquire', name: 'L', waitMs: 0 });
     d.write(b, { type: 'acquire', name: 'L', waitMs: 20_000 }, 1);
     d.write(c, { type: 'acquire', name: 'L', waitMs: 20_000 }, 1);
-    expect(value(d.write(c, { type: 'acquire', name: 'L', waitMs: 20_000 }, 1).result)).toEqual({ status: 'queued', position: 2, deadline: 1_020_000 });
+    expect(value(d.write(c, { type: 'acquire', name: 'L', waitMs: 20_000 }, 1).result)).toEqual({
+      status: 'queued',
+      position: 2,
+      deadline: 1_020_000,
+    });
     d.write(a, { type: 'release', name: 'L' });
     const grantIndex = d.index;
     d.election();
-    expect(value(d.write(c, { type: 'acquire', name: 'L', waitMs: 20_000 }, 1).result)).toEqual({ status: 'queued', position: 1, deadline: 1_020_000 });
+    expect(value(d.write(c, { type: 'acquire', name: 'L', waitMs: 20_000 }, 1).result)).toEqual({
+      status: 'queued',
+      position: 1,
+      deadline: 1_020_000,
+    });
     expect(value(d.write(b, { type: 'acquire', name: 'L', waitMs: 20_000 }, 1).result)).toEqual({
-      status: 'granted', token: grantIndex, acquiredAt: 1_000_000, expiresAt: 1_010_000,
+      status: 'granted',
+      token: grantIndex,
+      acquiredAt: 1_000_000,
+      expiresAt: 1_010_000,
     });
     expect(d.m.lockInfo('L').holder).toMatchObject({ sessionId: b, fencingToken: grantIndex });
   });
@@ -70,7 +81,10 @@ describe('exactly-once', () => {
     d.write(a, { type: 'acquire', name: 'L', waitMs: 0 });
     d.write(b, { type: 'acquire', name: 'L', waitMs: 1_000 }, 1);
     d.advance(1_000).tick();
-    expect(d.write(b, { type: 'acquire', name: 'L', waitMs: 1_000 }, 1)).toEqual({ result: { ok: true, value: { status: 'timed-out' } }, events: [] });
+    expect(d.write(b, { type: 'acquire', name: 'L', waitMs: 1_000 }, 1)).toEqual({
+      result: { ok: true, value: { status: 'timed-out' } },
+      events: [],
+    });
     expect(d.m.lockInfo('L').waiters).toBe(0);
   });
 

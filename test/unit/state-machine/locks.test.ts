@@ -15,7 +15,10 @@ describe('acquire', () => {
   it('free → granted, token = index of this entry, acquiredAt = its log time, expiresAt = session deadline', () => {
     const { d, s } = setup(1);
     const out = d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 0 });
-    expect(out).toEqual({ result: { ok: true, value: { status: 'granted', token: d.index, acquiredAt: d.time, expiresAt: d.time + 60_000 } }, events: [] });
+    expect(out).toEqual({
+      result: { ok: true, value: { status: 'granted', token: d.index, acquiredAt: d.time, expiresAt: d.time + 60_000 } },
+      events: [],
+    });
   });
 
   it('held by the same session → held-by-you with the existing grant (idempotent, no new token)', () => {
@@ -37,15 +40,25 @@ describe('acquire', () => {
   it('held by another and waitMs > 0 → queued at the back (FIFO) with deadline = time + waitMs', () => {
     const { d, s } = setup(3);
     d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 0 });
-    expect(value(d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 5_000 }).result)).toEqual({ status: 'queued', position: 1, deadline: 1_005_000 });
-    expect(value(d.write(s[2]!, { type: 'acquire', name: 'L', waitMs: 1_000 }).result)).toEqual({ status: 'queued', position: 2, deadline: 1_001_000 });
+    expect(value(d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 5_000 }).result)).toEqual({
+      status: 'queued',
+      position: 1,
+      deadline: 1_005_000,
+    });
+    expect(value(d.write(s[2]!, { type: 'acquire', name: 'L', waitMs: 1_000 }).result)).toEqual({
+      status: 'queued',
+      position: 2,
+      deadline: 1_001_000,
+    });
   });
 
   it('a session waits at most once per lock: a second acquire while queued → INVALID_ARGUMENT', () => {
     const { d, s } = setup(2);
     d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 0 });
     d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 5_000 });
-    expect(failure(d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 5_000 }).result).message).toMatch(/already waits for lock L \(acquire seq 1\)/);
+    expect(failure(d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 5_000 }).result).message).toMatch(
+      /already waits for lock L \(acquire seq 1\)/,
+    );
     expect(d.m.lockInfo('L').waiters).toBe(1);
   });
 
@@ -67,7 +80,10 @@ describe('release', () => {
     const { d, s } = setup(1);
     d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 0 });
     const out = d.write(s[0]!, { type: 'release', name: 'L' });
-    expect(out).toEqual({ result: { ok: true, value: { status: 'released', token: 2 } }, events: [{ type: 'lock-released', name: 'L', session: s[0], token: 2 }] });
+    expect(out).toEqual({
+      result: { ok: true, value: { status: 'released', token: 2 } },
+      events: [{ type: 'lock-released', name: 'L', session: s[0], token: 2 }],
+    });
     expect(d.m.lockInfo('L')).toEqual({ waiters: 0 });
   });
 
@@ -76,7 +92,11 @@ describe('release', () => {
     d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 0 });
     d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 5_000 });
     const before = [d.m.lockInfo('L'), d.m.lockWaiters('L')];
-    for (const [sess, name] of [[s[1]!, 'L'], [s[2]!, 'L'], [s[0]!, 'free']] as const) {
+    for (const [sess, name] of [
+      [s[1]!, 'L'],
+      [s[2]!, 'L'],
+      [s[0]!, 'free'],
+    ] as const) {
       const out = d.write(sess, { type: 'release', name });
       expect(failure(out.result).code).toBe('NOT_HELD');
       expect(out.events).toEqual([]);
@@ -95,7 +115,10 @@ describe('release', () => {
       { type: 'lock-released', name: 'L', session: s[0], token: 4 },
       { type: 'granted', name: 'L', session: s[1], seq: 1, token: d.index, acquiredAt: 1_000_100, expiresAt: 1_060_000 },
     ]);
-    expect(d.m.lockInfo('L')).toEqual({ holder: { sessionId: s[1], fencingToken: d.index, acquiredAt: 1_000_100, expiresAt: 1_060_000 }, waiters: 1 });
+    expect(d.m.lockInfo('L')).toEqual({
+      holder: { sessionId: s[1], fencingToken: d.index, acquiredAt: 1_000_100, expiresAt: 1_060_000 },
+      waiters: 1,
+    });
     d.write(s[1]!, { type: 'release', name: 'L' });
     expect(d.m.lockInfo('L').holder).toMatchObject({ sessionId: s[2], fencingToken: d.index });
   });
@@ -201,7 +224,11 @@ describe('hand-offs happen at the end of the step: a lock is granted at most onc
     d2.write(h2, { type: 'acquire', name: 'L', waitMs: 0 });
     d2.write(v2, { type: 'acquire', name: 'L', waitMs: 30_000 });
     d2.advance(5_000);
-    expect(value(d2.write(l2, { type: 'acquire', name: 'L', waitMs: 9_000 }).result)).toEqual({ status: 'queued', position: 2, deadline: 1_014_000 });
+    expect(value(d2.write(l2, { type: 'acquire', name: 'L', waitMs: 9_000 }).result)).toEqual({
+      status: 'queued',
+      position: 2,
+      deadline: 1_014_000,
+    });
     const d3 = new Driver();
     const h3 = d3.open(5_000);
     const v3 = d3.open(60_000);

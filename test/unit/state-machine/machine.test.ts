@@ -76,13 +76,24 @@ describe('introspection', () => {
     const b = d.open(20_000);
     d.write(a, { type: 'acquire', name: 'L', waitMs: 0 });
     d.write(b, { type: 'acquire', name: 'L', waitMs: 3_000 });
-    expect(d.m.lockInfo('L')).toEqual({ holder: { sessionId: a, fencingToken: 3, acquiredAt: 1_000_000, expiresAt: 1_010_000 }, waiters: 1 });
+    expect(d.m.lockInfo('L')).toEqual({
+      holder: { sessionId: a, fencingToken: 3, acquiredAt: 1_000_000, expiresAt: 1_010_000 },
+      waiters: 1,
+    });
     expect(d.m.lockInfo('free')).toEqual({ waiters: 0 });
     expect(d.m.lockWaiters('L')).toEqual([{ session: b, seq: 1, deadline: 1_003_000 }]);
     expect(d.m.counterValue('nothing')).toBe(0);
     expect(d.m.sessionInfo(a)).toEqual({
-      sessionId: a, ttlMs: 10_000, clientId: 'client-a', lastKeepAlive: 1_000_000, expiresAt: 1_010_000,
-      graceExtensions: 0, ackedSeq: 0, storedResults: 1, locks: ['L'], waits: [],
+      sessionId: a,
+      ttlMs: 10_000,
+      clientId: 'client-a',
+      lastKeepAlive: 1_000_000,
+      expiresAt: 1_010_000,
+      graceExtensions: 0,
+      ackedSeq: 0,
+      storedResults: 1,
+      locks: ['L'],
+      waits: [],
     });
     expect(d.m.sessionInfo(b)?.waits).toEqual(['L']);
     expect(d.m.sessionInfo(999)).toBeUndefined();
@@ -107,7 +118,12 @@ describe('snapshot / restore', () => {
     expect(copy.snapshot()).toEqual(snap);
     expect(copy.lockInfo('L')).toEqual(d.m.lockInfo('L'));
     // The same next entry gives the same output on both.
-    const e = { index: d.index + 1, term: d.term, type: 'normal' as const, data: encodeEntry(d.time + 100, { type: 'release', session: a, seq: 3, name: 'L' }) };
+    const e = {
+      index: d.index + 1,
+      term: d.term,
+      type: 'normal' as const,
+      data: encodeEntry(d.time + 100, { type: 'release', session: a, seq: 3, name: 'L' }),
+    };
     expect(copy.apply(e, { index: e.index, term: e.term })).toEqual(d.m.apply(e, { index: e.index, term: e.term }));
     expect(copy.snapshot()).toEqual(d.m.snapshot());
   });

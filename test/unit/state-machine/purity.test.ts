@@ -11,7 +11,10 @@ const DIR = new URL('../../../src/state-machine/', import.meta.url).pathname;
 
 const FORBIDDEN: ReadonlyArray<{ readonly name: string; readonly pattern: RegExp }> = [
   { name: 'node: import', pattern: /from\s+['"]node:|import\(\s*['"]node:|require\(/ },
-  { name: 'I/O library import', pattern: /from\s+['"](level|classic-level|ws|fs|net|http|https|crypto|path|os|child_process|worker_threads)(\/[^'"]*)?['"]/ },
+  {
+    name: 'I/O library import',
+    pattern: /from\s+['"](level|classic-level|ws|fs|net|http|https|crypto|path|os|child_process|worker_threads)(\/[^'"]*)?['"]/,
+  },
   { name: 'import from server code other than the interface', pattern: /from\s+['"]\.\.\/server\/(?!state-machine\.js)/ },
   { name: 'Date', pattern: /\bDate\b/ },
   { name: 'Math.random', pattern: /\bMath\s*\.\s*random\b/ },

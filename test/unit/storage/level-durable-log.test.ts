@@ -53,12 +53,17 @@ async function openError(p: Promise<unknown>): Promise<StorageError> {
 async function seeded(n: number): Promise<string> {
   const path = await tempPath();
   const log = await LevelDurableLog.open({ path, ...ids });
-  await persist(log, { entries: Array.from({ length: n }, (_, k) => entry(k + 1, 1)), hardState: { term: 1, vote: 1, commit: 1 }, sync: true });
+  await persist(log, {
+    entries: Array.from({ length: n }, (_, k) => entry(k + 1, 1)),
+    hardState: { term: 1, vote: 1, commit: 1 },
+    sync: true,
+  });
   await log.close();
   return path;
 }
 
-const view = (entries: readonly Entry[]): string[] => entries.map((e) => `${e.index}/${e.term}/${e.type}/${Buffer.from(e.data).toString('hex')}`);
+const view = (entries: readonly Entry[]): string[] =>
+  entries.map((e) => `${e.index}/${e.term}/${e.type}/${Buffer.from(e.data).toString('hex')}`);
 
 describe('LevelDurableLog: ownership and locking', () => {
   it('records cluster and node id on first open and refuses another cluster', async () => {
@@ -195,7 +200,12 @@ describe('LevelDurableLog: writes', () => {
         if (roll < 8) {
           term++;
           const index = last + 1 + rng.nextInt(5);
-          return { snapshot: { index, term, confState: { voters: [1, 2], learners: [3] } }, entries: [], hardState: { term, vote: 0, commit: index }, sync: true };
+          return {
+            snapshot: { index, term, confState: { voters: [1, 2], learners: [3] } },
+            entries: [],
+            hardState: { term, vote: 0, commit: index },
+            sync: true,
+          };
         }
         // Truncate sometimes (a new leader's term overwrites a suffix), else append.
         const truncate = roll < 30 && last > base;

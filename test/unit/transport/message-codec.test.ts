@@ -22,7 +22,10 @@ const append = fc
     b: base,
     prevLogIndex: fc.integer({ min: 0, max: 2 ** 40 }),
     prevLogTerm: fc.integer({ min: 0, max: 50 }),
-    steps: fc.array(fc.record({ bump: fc.integer({ min: 0, max: 3 }), type: fc.constantFrom<Entry['type']>('normal', 'noop', 'config'), data }), { maxLength: 6 }),
+    steps: fc.array(
+      fc.record({ bump: fc.integer({ min: 0, max: 3 }), type: fc.constantFrom<Entry['type']>('normal', 'noop', 'config'), data }),
+      { maxLength: 6 },
+    ),
     extraTerm: fc.integer({ min: 0, max: 10 }),
     commit: nat,
   })
@@ -36,15 +39,27 @@ const append = fc
   });
 
 const arbMessage: fc.Arbitrary<Message> = fc.oneof(
-  fc.record({ b: base, pre: fc.boolean(), lastLogIndex: nat, lastLogTerm: nat, transfer: fc.boolean() }).map(({ b, ...r }): Message => ({ type: 'vote', ...b, ...r })),
+  fc
+    .record({ b: base, pre: fc.boolean(), lastLogIndex: nat, lastLogTerm: nat, transfer: fc.boolean() })
+    .map(({ b, ...r }): Message => ({ type: 'vote', ...b, ...r })),
   fc.record({ b: base, pre: fc.boolean(), reject: fc.boolean() }).map(({ b, ...r }): Message => ({ type: 'vote-response', ...b, ...r })),
   append,
-  fc.record({ b: base, index: nat, reject: fc.boolean(), hintIndex: nat, hintTerm: nat }).map(({ b, ...r }): Message => ({ type: 'append-response', ...b, ...r })),
-  fc.record({ b: base, commit: nat, context: fc.option(ctx, { nil: null }) }).map(({ b, ...r }): Message => ({ type: 'heartbeat', ...b, ...r })),
-  fc.record({ b: base, context: fc.option(ctx, { nil: null }) }).map(({ b, ...r }): Message => ({ type: 'heartbeat-response', ...b, ...r })),
+  fc
+    .record({ b: base, index: nat, reject: fc.boolean(), hintIndex: nat, hintTerm: nat })
+    .map(({ b, ...r }): Message => ({ type: 'append-response', ...b, ...r })),
+  fc
+    .record({ b: base, commit: nat, context: fc.option(ctx, { nil: null }) })
+    .map(({ b, ...r }): Message => ({ type: 'heartbeat', ...b, ...r })),
+  fc
+    .record({ b: base, context: fc.option(ctx, { nil: null }) })
+    .map(({ b, ...r }): Message => ({ type: 'heartbeat-response', ...b, ...r })),
   fc
     .record({ b: base, index: nat, term: nat, voters: fc.array(id, { maxLength: 5 }), learners: fc.array(id, { maxLength: 3 }) })
-    .map(({ b, index, term, voters, learners }): Message => ({ type: 'snapshot', ...b, snapshot: { index, term, confState: { voters, learners } } })),
+    .map(({ b, index, term, voters, learners }): Message => ({
+      type: 'snapshot',
+      ...b,
+      snapshot: { index, term, confState: { voters, learners } },
+    })),
   base.map((b): Message => ({ type: 'timeout-now', ...b })),
   fc.record({ b: base, context: ctx }).map(({ b, ...r }): Message => ({ type: 'read-index', ...b, ...r })),
   fc.record({ b: base, context: ctx, index: nat }).map(({ b, ...r }): Message => ({ type: 'read-index-response', ...b, ...r })),
@@ -83,7 +98,10 @@ describe('message codec', () => {
   });
 
   it('random bytes never throw anything but DecodeError', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => onlyDecodeError(() => decodeMessages(bytes))), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => onlyDecodeError(() => decodeMessages(bytes))),
+      { numRuns: 3000 },
+    );
   });
 
   it('mutated valid frames never throw anything but DecodeError', () => {
@@ -94,25 +112,37 @@ describe('message codec', () => {
       insert: fc.option(fc.uint8Array({ minLength: 1, maxLength: 4 })),
     });
     fc.assert(
-      fc.property(fc.array(arbMessage, { minLength: 1, maxLength: 4 }), fc.array(mutation, { minLength: 1, maxLength: 4 }), (msgs, muts) => {
-        let frame = Uint8Array.from(encodeMessages(msgs));
-        for (const m of muts) {
-          const at = m.at % frame.length;
-          frame[at] = m.byte;
-          if (m.insert !== null) frame = Uint8Array.from([...frame.subarray(0, at), ...m.insert, ...frame.subarray(at)]);
-          if (m.cut !== null) frame = frame.subarray(0, m.cut % (frame.length + 1));
-        }
-        onlyDecodeError(() => decodeMessages(frame));
-      }),
+      fc.property(
+        fc.array(arbMessage, { minLength: 1, maxLength: 4 }),
+        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        (msgs, muts) => {
+          let frame = Uint8Array.from(encodeMessages(msgs));
+          for (const m of muts) {
+            const at = m.at % frame.length;
+            frame[at] = m.byte;
+            if (m.insert !== null) frame = Uint8Array.from([...frame.subarray(0, at), ...m.insert, ...frame.subarray(at)]);
+            if (m.cut !== null) frame = frame.subarray(0, m.cut % (frame.length + 1));
+          }
+          onlyDecodeError(() => decodeMessages(frame));
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   it('arbitrary msgpack values never throw anything but DecodeError', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.anything(), fc.record({ type: fc.constantFrom('vote', 'append', 'snapshot', 'heartbeat'), from: fc.anything(), to: fc.anything() }))), (v) => {
-        onlyDecodeError(() => decodeMessages(packValue(v)));
-      }),
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.anything(),
+            fc.record({ type: fc.constantFrom('vote', 'append', 'snapshot', 'heartbeat'), from: fc.anything(), to: fc.anything() }),
+          ),
+        ),
+        (v) => {
+          onlyDecodeError(() => decodeMessages(packValue(v)));
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -139,22 +169,58 @@ describe('message codec', () => {
       ['null read context', { type: 'read-index', from: 1, to: 2, term: 1, context: null }, 'message.context'],
       [
         'entry data not binary',
-        { type: 'append', from: 1, to: 2, term: 1, prevLogIndex: 0, prevLogTerm: 0, commit: 0, entries: [{ index: 1, term: 1, type: 'normal', data: 'x' }] },
+        {
+          type: 'append',
+          from: 1,
+          to: 2,
+          term: 1,
+          prevLogIndex: 0,
+          prevLogTerm: 0,
+          commit: 0,
+          entries: [{ index: 1, term: 1, type: 'normal', data: 'x' }],
+        },
         'message.entries[0].data',
       ],
       [
         'entry type unknown',
-        { type: 'append', from: 1, to: 2, term: 1, prevLogIndex: 0, prevLogTerm: 0, commit: 0, entries: [{ index: 1, term: 1, type: 'weird', data: new Uint8Array() }] },
+        {
+          type: 'append',
+          from: 1,
+          to: 2,
+          term: 1,
+          prevLogIndex: 0,
+          prevLogTerm: 0,
+          commit: 0,
+          entries: [{ index: 1, term: 1, type: 'weird', data: new Uint8Array() }],
+        },
         'message.entries[0].type',
       ],
       [
         'entries not contiguous',
-        { type: 'append', from: 1, to: 2, term: 1, prevLogIndex: 3, prevLogTerm: 0, commit: 0, entries: [{ index: 5, term: 1, type: 'normal', data: new Uint8Array() }] },
+        {
+          type: 'append',
+          from: 1,
+          to: 2,
+          term: 1,
+          prevLogIndex: 3,
+          prevLogTerm: 0,
+          commit: 0,
+          entries: [{ index: 5, term: 1, type: 'normal', data: new Uint8Array() }],
+        },
         'message.entries[0].index',
       ],
       [
         'entry term beyond message term',
-        { type: 'append', from: 1, to: 2, term: 1, prevLogIndex: 0, prevLogTerm: 0, commit: 0, entries: [{ index: 1, term: 2, type: 'normal', data: new Uint8Array() }] },
+        {
+          type: 'append',
+          from: 1,
+          to: 2,
+          term: 1,
+          prevLogIndex: 0,
+          prevLogTerm: 0,
+          commit: 0,
+          entries: [{ index: 1, term: 2, type: 'normal', data: new Uint8Array() }],
+        },
         'message.entries[0].term',
       ],
       [
@@ -182,7 +248,12 @@ describe('message codec', () => {
 
   it('a throwing getter is reported as DecodeError', () => {
     const evil = { type: 'timeout-now', from: 1, to: 2 };
-    Object.defineProperty(evil, 'term', { enumerable: true, get: () => { throw new Error('boom'); } });
+    Object.defineProperty(evil, 'term', {
+      enumerable: true,
+      get: () => {
+        throw new Error('boom');
+      },
+    });
     expect(() => validateMessage(evil)).toThrow(DecodeError);
   });
 

@@ -5,7 +5,13 @@ import type { SnapshotRequest } from '../../../src/raft/index.js';
 import { OutgoingSnapshot, SnapshotAssembler } from '../../../src/transport/snapshot-stream.js';
 import { decodeFrame, type Frame } from '../../../src/transport/wire.js';
 
-const message: SnapshotRequest = { type: 'snapshot', from: 1, to: 2, term: 2, snapshot: { index: 5, term: 2, confState: { voters: [1, 2], learners: [] } } };
+const message: SnapshotRequest = {
+  type: 'snapshot',
+  from: 1,
+  to: 2,
+  term: 2,
+  snapshot: { index: 5, term: 2, confState: { voters: [1, 2], learners: [] } },
+};
 async function until(cond: () => boolean): Promise<void> {
   const start = Date.now();
   while (!cond()) {
@@ -46,7 +52,15 @@ describe('OutgoingSnapshot', () => {
     const frames: Frame[] = [];
     const results: boolean[] = [];
     const data = new Uint8Array(5000).map((_, k) => k % 256);
-    const s = new OutgoingSnapshot(7, message, data, (ok) => results.push(ok), 1024, 10_000, () => {});
+    const s = new OutgoingSnapshot(
+      7,
+      message,
+      data,
+      (ok) => results.push(ok),
+      1024,
+      10_000,
+      () => {},
+    );
     let inFlight = 0;
     let maxInFlight = 0;
     s.start({
@@ -77,7 +91,15 @@ describe('OutgoingSnapshot', () => {
   it('fails on timeout and tells the link', async () => {
     const results: boolean[] = [];
     let stalled = false;
-    const s = new OutgoingSnapshot(1, message, new Uint8Array(10), (ok) => results.push(ok), 1024, 20, () => (stalled = true));
+    const s = new OutgoingSnapshot(
+      1,
+      message,
+      new Uint8Array(10),
+      (ok) => results.push(ok),
+      1024,
+      20,
+      () => (stalled = true),
+    );
     s.start({ send: (_f, written) => written(), sentBytes: () => {} });
     await until(() => results.length > 0);
     expect(results).toEqual([false]);

@@ -6,7 +6,13 @@ import { DecodeError, packValue } from '../../../src/protocol/index.js';
 import { proof, proofMatches } from '../../../src/transport/handshake.js';
 import { decodeFrame, encodeChunk, encodeControl, encodeMessagesFrame, type ControlFrame } from '../../../src/transport/wire.js';
 
-const snap: SnapshotRequest = { type: 'snapshot', from: 1, to: 2, term: 3, snapshot: { index: 9, term: 3, confState: { voters: [1, 2, 3], learners: [4] } } };
+const snap: SnapshotRequest = {
+  type: 'snapshot',
+  from: 1,
+  to: 2,
+  term: 3,
+  snapshot: { index: 9, term: 3, confState: { voters: [1, 2, 3], learners: [4] } },
+};
 const n32 = new Uint8Array(32).fill(7);
 
 describe('wire frames', () => {

@@ -10,7 +10,16 @@
  * learns an output only from an `ok` operation.
  */
 import fc from 'fast-check';
-import type { CounterInput, CounterOutput, MutexInput, MutexOutput, Operation, RegisterInput, RegisterOutput, RegisterValue } from '../../../../src/checker/index.js';
+import type {
+  CounterInput,
+  CounterOutput,
+  MutexInput,
+  MutexOutput,
+  Operation,
+  RegisterInput,
+  RegisterOutput,
+  RegisterValue,
+} from '../../../../src/checker/index.js';
 
 export type Fate = 'ok' | 'unknown-applied' | 'unknown-skipped' | 'fail';
 
@@ -217,7 +226,9 @@ export function perturb<I, O>(ops: readonly Operation<I, O>[], how: Perturbation
 // ---------------------------------------------------------------------------------------------
 // fast-check arbitraries.
 
-const fateArb: fc.Arbitrary<Fate> = fc.nat({ max: 99 }).map((n) => (n < 70 ? 'ok' : n < 80 ? 'unknown-applied' : n < 90 ? 'unknown-skipped' : 'fail'));
+const fateArb: fc.Arbitrary<Fate> = fc
+  .nat({ max: 99 })
+  .map((n) => (n < 70 ? 'ok' : n < 80 ? 'unknown-applied' : n < 90 ? 'unknown-skipped' : 'fail'));
 
 export function planArb(keys: readonly string[], clients: number): fc.Arbitrary<Plan> {
   return fc.record({
