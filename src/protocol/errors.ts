@@ -4,31 +4,11 @@
  * declared here so that no layer can invent a code the others do not know.
  */
 
-/** Every error code of the client wire protocol. */
-export const ERROR_CODES = [
-  'LOCK_TIMEOUT',
-  'NOT_HELD',
-  'SESSION_EXPIRED',
-  'LOCK_LOST',
-  'FENCED',
-  'UNAVAILABLE',
-  'INVALID_ARGUMENT',
-  'LIMIT_EXCEEDED',
-  'OVERFLOW',
-  'AUTH',
-  // Routing: this node does not lead; the error names the leader when it knows one.
-  'NOT_LEADER',
-  // Only a misbehaving client meets it: a write whose seq it had acknowledged already.
-  'STALE_SEQUENCE',
-] as const;
-
-/** A code of {@link ERROR_CODES}. */
-export type ErrorCode = (typeof ERROR_CODES)[number];
-
 /**
- * The stable codes the SDK raises as typed errors (`RaftlockError.code`): the protocol's codes
- * less the two it handles itself (`NOT_LEADER` by following the leader, `STALE_SEQUENCE` by
- * never reusing a seq). `LOCK_TIMEOUT` and `LOCK_LOST` come from the SDK's own clock.
+ * The stable codes the SDK raises as typed errors (`RaftlockError.code`): every code of the
+ * protocol but the two the SDK handles itself (`NOT_LEADER` by following the leader,
+ * `STALE_SEQUENCE` by never reusing a seq). `LOCK_TIMEOUT` and `LOCK_LOST` come from the SDK's
+ * own clock.
  */
 export const SDK_ERROR_CODES = [
   'LOCK_TIMEOUT',
@@ -41,10 +21,22 @@ export const SDK_ERROR_CODES = [
   'LIMIT_EXCEEDED',
   'OVERFLOW',
   'AUTH',
-] as const satisfies readonly ErrorCode[];
+] as const;
 
 /** A code of {@link SDK_ERROR_CODES}. */
 export type SdkErrorCode = (typeof SDK_ERROR_CODES)[number];
+
+/** Every error code of the client wire protocol. */
+export const ERROR_CODES = [
+  ...SDK_ERROR_CODES,
+  // Routing: this node does not lead; the error names the leader when it knows one.
+  'NOT_LEADER',
+  // Only a misbehaving client meets it: a write whose seq it had acknowledged already.
+  'STALE_SEQUENCE',
+] as const;
+
+/** A code of {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
  * Codes a command applied from the log can end with. The outcome of an entry is part of the
