@@ -191,6 +191,13 @@ export class RaftHost<R = unknown> {
 
   private receive(m: Message): void {
     if (this.stopped) return;
+    if (m.type === 'snapshot') {
+      // A snapshot comes through onSnapshot with its data; stepped without it, the core would
+      // ask to install data this node does not have. A transport that breaks that contract
+      // costs the message, never the node.
+      this.logger.warn('dropped a snapshot message that came without its data', { from: m.from, index: m.snapshot.index });
+      return;
+    }
     this.raw.step(m);
     this.process();
   }

@@ -160,6 +160,19 @@ function control(value: unknown): ControlFrame {
 }
 
 /**
+ * The messages of a messages frame, which never carries a snapshot: a snapshot's metadata
+ * travels with its data in a snapshot stream, and one arriving alone would ask the core to
+ * install data this node does not have.
+ */
+function withoutSnapshots(messages: Message[]): Message[] {
+  messages.forEach((m, k) => {
+    if (m.type === 'snapshot')
+      throw new DecodeError(`messages[${k}].type`, 'a snapshot travels only in a snapshot stream, never in a messages frame');
+  });
+  return messages;
+}
+
+/**
  * Decodes and validates one frame. Throws only {@link DecodeError}, for any input.
  * Chunk data is a view into `data` (the receiver copies it into the snapshot being assembled).
  */
@@ -168,7 +181,7 @@ export function decodeFrame(data: Uint8Array): Frame {
   const body = data.subarray(1);
   switch (data[0]) {
     case KIND_MESSAGES:
-      return { kind: 'messages', messages: validateMessages(unpackValue(body, 'messages'), 'messages') };
+      return { kind: 'messages', messages: withoutSnapshots(validateMessages(unpackValue(body, 'messages'), 'messages')) };
     case KIND_CONTROL:
       try {
         return { kind: 'control', control: control(unpackValue(body, 'control')) };

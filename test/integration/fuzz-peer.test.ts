@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Message } from '../../src/raft/index.js';
+import { CloseCode } from '../../src/transport/handshake.js';
 import { PROTOCOL_VERSION, decodeFrame, encodeControl, encodeMessagesFrame } from '../../src/transport/wire.js';
 import { FUZZ_SEED, createFuzzer } from './support/fuzz.js';
 import { ProcessCluster } from '../../scripts/lib/cluster.js';
@@ -210,6 +211,44 @@ describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
       const leader = await cluster.waitForLeader(cluster.ids, 30_000);
       const r = await cluster.propose(leader.id, 'after-fuzz');
       expect('index' in r).toBe(true);
+    } finally {
+      await cluster.destroy();
+    }
+  }, 120_000);
+
+  it('a snapshot message in an ordinary messages frame is refused before the core; the node stays up', async () => {
+    const cluster = await ProcessCluster.create({ nodes: 3, tickMs: 50, electionTicks: 20 });
+    try {
+      cluster.startAll();
+      const leader = await cluster.waitForLeader(cluster.ids, 30_000);
+      const target = leader.id;
+      const claimed = cluster.ids.find((id) => id !== target) ?? 0;
+      const snapshot: Message = {
+        type: 'snapshot',
+        from: claimed,
+        to: target,
+        term: 1_000,
+        snapshot: { index: 1_000_000, term: 1_000, confState: { voters: cluster.ids.slice(), learners: [] } },
+      };
+      // A peer past the handshake (this cluster has no secret) sends the metadata of a snapshot
+      // without its stream: the node must refuse the frame, not ask its core to install data it
+      // never received.
+      const closed = await new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(`ws://${cluster.address(target)}/raft`);
+        ws.on('open', () => {
+          ws.send(encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: 'it', from: claimed, to: target, nonce: null }));
+          ws.send(encodeMessagesFrame([snapshot]));
+        });
+        ws.on('close', (code) => resolve(code));
+        ws.on('error', reject);
+      });
+      expect(closed).toBe(CloseCode.MALFORMED);
+      expect(cluster.isRunning(target)).toBe(true);
+      const after = await cluster.waitForLeader(cluster.ids, 30_000);
+      expect(after.term).toBeLessThan(1_000); // the forged term reached no core
+      const r = await cluster.propose(after.id, 'after-forged-snapshot');
+      expect('index' in r).toBe(true);
+      expect(cluster.logTail(target, 200)).toMatch(/a snapshot travels only in a snapshot stream/);
     } finally {
       await cluster.destroy();
     }

@@ -216,6 +216,30 @@ describe('RaftHost', () => {
     expect(outcomes).toEqual(['a', 'b']);
   });
 
+  it('a snapshot message without its data is dropped: the node keeps running and serving', () => {
+    const h = makeLeader();
+    const before = h.host.status(false);
+    // A transport must deliver snapshots through onSnapshot; one that hands the metadata alone
+    // to onMessage (a bug, or a hostile frame that got through) must not reach the core, which
+    // would ask to install data this node does not have.
+    h.peer({
+      type: 'snapshot',
+      from: 2,
+      to: 1,
+      term: before.term + 5,
+      snapshot: { index: 50, term: before.term + 5, confState: { voters: [1, 2, 3], learners: [] } },
+    });
+    h.drain();
+    expect(h.host.isStopped()).toBe(false);
+    expect(h.host.status(false)).toMatchObject({ role: 'leader', term: before.term, commit: before.commit });
+    const outcomes: string[] = [];
+    h.host.propose(enc.encode('after'), (o) => outcomes.push(o.type));
+    h.drain();
+    h.ack(2, 2);
+    h.drain();
+    expect(outcomes).toEqual(['applied']);
+  });
+
   it('stop answers everything that waits', () => {
     const h = makeHost([1]);
     h.host.campaign();

@@ -33,10 +33,23 @@ describe('wire frames', () => {
   }
 
   it('round-trips messages and chunks', () => {
-    expect(decodeFrame(encodeMessagesFrame([snap]))).toEqual({ kind: 'messages', messages: [snap] });
+    const beat = { type: 'heartbeat', from: 1, to: 2, term: 3, commit: 2, context: 'ctx' } as const;
+    expect(decodeFrame(encodeMessagesFrame([beat]))).toEqual({ kind: 'messages', messages: [beat] });
     const f = decodeFrame(encodeChunk(0x80000001, Uint8Array.from([1, 2, 3])));
     expect(f.kind === 'chunk' && f.stream).toBe(0x80000001);
     expect(f.kind === 'chunk' && [...f.data]).toEqual([1, 2, 3]);
+  });
+
+  it('a messages frame never carries a snapshot: its data travels only in a snapshot stream', () => {
+    const heartbeat = { type: 'heartbeat', from: 1, to: 2, term: 3, commit: 0, context: null } as const;
+    expect(() => decodeFrame(encodeMessagesFrame([heartbeat, snap]))).toThrow(DecodeError);
+    try {
+      decodeFrame(encodeMessagesFrame([heartbeat, snap]));
+    } catch (err) {
+      expect((err as DecodeError).field).toBe('messages[1].type');
+    }
+    // The same message is welcome where it belongs: at the start of a snapshot stream.
+    expect(decodeFrame(encodeControl({ k: 'snap-begin', stream: 1, message: snap, size: 10 }))).toMatchObject({ kind: 'control' });
   });
 
   it('refuses bad control frames, naming the field', () => {
