@@ -40,7 +40,13 @@ async function main(): Promise<void> {
       return 'unknown';
     }
   })();
-  const cluster = await ProcessCluster.create({ nodes: Number(o.nodes), tickMs: 50, electionTicks: 10, snapshotEvery: 10_000 });
+  const cluster = await ProcessCluster.create({
+    nodes: Number(o.nodes),
+    tickMs: 50,
+    electionTicks: 10,
+    snapshotEvery: 10_000,
+    rawPropose: true,
+  });
   const cleanup = (): void => void cluster.destroy();
   process.on('SIGINT', () => {
     cleanup();

@@ -70,6 +70,11 @@ export interface ClusterOptions {
   readonly nodeArgs?: (id: number) => readonly string[];
   /** Route every peer link through a proxy that {@link ProcessCluster.block} can cut. */
   readonly peerLinks?: boolean;
+  /**
+   * Start the nodes with `--unsafe-raw-propose`, so {@link ProcessCluster.propose} can append raw
+   * entries (off by default: production nodes serve no raw-propose route).
+   */
+  readonly rawPropose?: boolean;
   /** Timeout of one `/status` or `/healthz` request (default 1,000 ms; a loaded node may need more). */
   readonly httpTimeoutMs?: number;
 }
@@ -162,7 +167,8 @@ export class ProcessCluster {
     this.address(id);
     const dial = this.links.get(id);
     const dialArgs = dial === undefined ? [] : ['--dial', [...dial].map(([j, p]) => `${j}=${p.address}`).join(',')];
-    this.spawn(id, `node-${id}`, this.configPath, id, [...dialArgs, ...extraArgs]);
+    const rawArgs = this.opts.rawPropose === true ? ['--unsafe-raw-propose'] : [];
+    this.spawn(id, `node-${id}`, this.configPath, id, [...dialArgs, ...rawArgs, ...extraArgs]);
   }
 
   /**
@@ -343,8 +349,9 @@ export class ProcessCluster {
   }
 
   /**
-   * Proposes `data` through `POST /admin/propose` on node `id`. Returns the applied index, or
-   * an error code (NOT_LEADER, UNAVAILABLE, unreachable).
+   * Proposes `data` through `POST /admin/propose` on node `id` (a cluster created with
+   * `rawPropose`). Returns the applied index, or an error code (NOT_LEADER, UNAVAILABLE,
+   * NOT_FOUND without `rawPropose`, unreachable).
    */
   async propose(id: number, data: string, timeoutMs = 5000): Promise<{ index: number } | { error: string; leader?: number }> {
     try {

@@ -30,6 +30,12 @@ program
   .addOption(new Option('--enable-faults', 'enable the fault-injection layer (tests and chaos runs only)').hideHelp())
   .addOption(new Option('--clock-offset <ms>', "skew this node's log clock by ms (chaos runs only)").hideHelp())
   .addOption(new Option('--dial <id=host:port,…>', "dial these peers at other addresses (chaos runs' link proxies)").hideHelp())
+  .addOption(
+    new Option(
+      '--unsafe-raw-propose',
+      'serve POST /admin/propose, raw log entries (tests and the raw Raft benchmark; loopback only)',
+    ).hideHelp(),
+  )
   .action(
     async (opts: {
       config: string;
@@ -39,6 +45,7 @@ program
       enableFaults?: boolean;
       clockOffset?: string;
       dial?: string;
+      unsafeRawPropose?: boolean;
     }) => {
       await runStart(opts);
     },

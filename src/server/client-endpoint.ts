@@ -35,7 +35,6 @@
  *   makes guessing cost a connection per try; a connection that stays unauthenticated for
  *   `helloTimeoutMs` is closed (4008) so it cannot hold a slot.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -55,6 +54,7 @@ import {
 } from '../protocol/index.js';
 import type { LockService, ServiceOutcome } from '../service/index.js';
 import { silentLogger, type Logger } from './logger.js';
+import { secretCheck, type SecretCheck } from './secrets.js';
 
 /** Close codes of `/client` connections (besides ws's own 1009 for oversize frames). */
 export const ClientCloseCode = {
@@ -142,7 +142,7 @@ export class ClientEndpoint {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<ClientConnection>();
   private readonly logger: Logger;
-  private readonly tokenDigest: Buffer | undefined;
+  private readonly token: SecretCheck;
   private closed = false;
   /** Resolved settings, shared with the connections. */
   readonly settings: typeof DEFAULTS;
@@ -156,7 +156,7 @@ export class ClientEndpoint {
       maxBufferedBytes: opts.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes,
       helloTimeoutMs: opts.helloTimeoutMs ?? DEFAULTS.helloTimeoutMs,
     };
-    this.tokenDigest = opts.clientToken === undefined ? undefined : digest(opts.clientToken);
+    this.token = secretCheck(opts.clientToken);
     // maxPayload explicit (ws defaults to 100 MiB); no compression (decompression bombs, CPU).
     this.wss = new WebSocketServer({
       noServer: true,
@@ -212,14 +212,12 @@ export class ClientEndpoint {
 
   /** @internal Whether a token is required. */
   get requiresToken(): boolean {
-    return this.tokenDigest !== undefined;
+    return this.token.required;
   }
 
   /** @internal Constant-time token check (digests first, so lengths cannot leak either). */
   tokenMatches(token: string | undefined): boolean {
-    if (this.tokenDigest === undefined) return true;
-    if (token === undefined) return false;
-    return timingSafeEqual(this.tokenDigest, digest(token));
+    return this.token.matches(token);
   }
 
   /** @internal Counts an error response. */
@@ -288,10 +286,6 @@ export class ClientEndpoint {
         return { id, ok: false, error: { code: 'UNAVAILABLE', message: o.reason, outcomeUnknown: o.outcomeUnknown } };
     }
   }
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
 }
 
 /** One client connection: authentication state, requests in flight, answers. */

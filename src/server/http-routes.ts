@@ -10,6 +10,7 @@ import { NONE } from '../raft/index.js';
 import type { ApplyOutput } from '../state-machine/index.js';
 import type { ClusterConfig } from './config.js';
 import type { Logger } from './logger.js';
+import type { SecretCheck } from './secrets.js';
 import type { NodeMetrics } from './node-metrics.js';
 
 /** What the routes read. */
@@ -19,6 +20,13 @@ export interface HttpContext {
   readonly metrics: NodeMetrics;
   readonly config: ClusterConfig;
   readonly logger: Logger;
+  /** The credential of the admin routes (the configured client token, if any). */
+  readonly adminToken: SecretCheck;
+  /**
+   * Whether `POST /admin/propose` exists: raw log entries, for tests and the raw Raft benchmark
+   * only. Off in production, because a raw entry can carry anything, forged log time included.
+   */
+  readonly rawPropose: boolean;
 }
 
 /** Sends `body` as JSON with status `code`. */
@@ -57,22 +65,28 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
       res.end(text);
       return;
     }
-    case 'POST /admin/snapshot':
     case 'POST /admin/propose':
+      if (!ctx.rawPropose) return notFound(res, route);
+      return handleAdmin(route, url, req, res, ctx);
+    case 'POST /admin/snapshot':
     case 'POST /admin/transfer-leader':
       return handleAdmin(route, url, req, res, ctx);
     default:
-      return sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${route}; try GET /status, /metrics, /healthz` } });
+      return notFound(res, route);
   }
+}
+
+function notFound(res: ServerResponse, route: string): void {
+  sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${route}; try GET /status, /metrics, /healthz` } });
 }
 
 /**
  * Operator and test routes. With a `clientToken` configured they need
- * `Authorization: Bearer <clientToken>`.
+ * `Authorization: Bearer <clientToken>`, compared in constant time.
  */
 async function handleAdmin(route: string, url: URL, req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
-  const token = ctx.config.clientToken;
-  if (token !== undefined && req.headers.authorization !== `Bearer ${token}`) {
+  const presented = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+  if (!ctx.adminToken.matches(presented)) {
     return sendJson(res, 401, { error: { code: 'AUTH', message: 'admin routes need Authorization: Bearer <clientToken>' } });
   }
   if (route === 'POST /admin/snapshot') {

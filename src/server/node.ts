@@ -20,6 +20,7 @@ import { FaultLayer, WsPeerTransport } from '../transport/index.js';
 import { ClientEndpoint } from './client-endpoint.js';
 import { parseAddress, type ClusterConfig } from './config.js';
 import { handleHttp, sendJson } from './http-routes.js';
+import { secretCheck } from './secrets.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { NodeMetrics, timedLog } from './node-metrics.js';
 
@@ -43,6 +44,12 @@ export interface StartNodeOptions {
   readonly dialAddresses?: ReadonlyMap<NodeId, string>;
   /** Enables the fault-injection layer (tests and chaos runs only; off by default). */
   readonly enableFaults?: boolean;
+  /**
+   * Serves `POST /admin/propose`, which appends raw entries to the log: for tests and the raw
+   * Raft benchmark only. Refused on a non-loopback address, since a raw entry can carry
+   * anything (a `tick` stamped with a forged time expires every session). Off by default.
+   */
+  readonly unsafeRawPropose?: boolean;
 }
 
 /** A running node. */
@@ -99,13 +106,23 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   metrics.attachClients(clients);
   let boundAddress = `${listen.host}:${listen.port}`;
   const status = statusReporter({ id, config, host: h, machine, addressOf, address: () => boundAddress });
-  const server = createNodeServer({ host: h, status, metrics, config, logger }, transport, clients);
+  const http = {
+    host: h,
+    status,
+    metrics,
+    config,
+    logger,
+    adminToken: secretCheck(config.clientToken),
+    rawPropose: opts.unsafeRawPropose === true,
+  };
+  const server = createNodeServer(http, transport, clients);
   boundAddress = await listenOn(server, listen);
   const ticker = setInterval(() => {
     h.tick();
     service.tick();
   }, config.tickMs);
   logger.info('node started', { address: boundAddress, dataDir: nodeDir, peers: [...peers.values()], pid: process.pid });
+  if (http.rawPropose) logger.warn('POST /admin/propose is served: raw log entries from anyone on this host (tests and benchmarks only)');
 
   let stopping: Promise<void> | undefined;
   stop = (): Promise<void> => {
@@ -132,9 +149,19 @@ function placeNode(opts: StartNodeOptions): { readonly listen: HostPort; readonl
   const self = config.nodes.find((n) => n.id === id);
   if (self === undefined) throw new Error(`node id ${id} is not in the configuration (ids: ${config.nodes.map((n) => n.id).join(', ')})`);
   const listen = parseAddress(opts.listen ?? self.address, opts.listen !== undefined ? '--listen' : `nodes[id=${id}].address`);
+  if (opts.unsafeRawPropose === true && !isLoopback(listen.host)) {
+    throw new Error(
+      `--unsafe-raw-propose lets anyone who reaches the port write raw log entries (forged log time included); it is refused on ${listen.host}, a non-loopback address: use it only for tests and the raw Raft benchmark on 127.0.0.1`,
+    );
+  }
   const nodeDir = join(opts.dataDir ?? config.dataDir, `node-${id}`);
   mkdirSync(nodeDir, { recursive: true });
   return { listen, nodeDir };
+}
+
+/** Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** JSON lines on stderr, each carrying the node's id and its current term and role. */

@@ -189,7 +189,7 @@ describe('peer authentication between real processes', () => {
 
 describe('a 5-node cluster of real processes', () => {
   it('commits with 2 nodes down, not with 3, and converges after restarts', async () => {
-    cluster = await ProcessCluster.create({ nodes: 5 });
+    cluster = await ProcessCluster.create({ nodes: 5, rawPropose: true });
     cluster.startAll();
     await allUp(cluster);
     const leader = await cluster.waitForLeader();

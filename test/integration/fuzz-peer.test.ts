@@ -131,7 +131,13 @@ async function refusedByNode(address: string): Promise<number> {
 
 describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
   it('an unauthenticated stranger: ≥ 100,000 frames, no crash, state unchanged, memory flat', async () => {
-    const cluster = await ProcessCluster.create({ nodes: 3, tickMs: 50, electionTicks: 20, secret: 'fuzz-cluster-secret-0123' });
+    const cluster = await ProcessCluster.create({
+      nodes: 3,
+      tickMs: 50,
+      electionTicks: 20,
+      secret: 'fuzz-cluster-secret-0123',
+      rawPropose: true,
+    });
     try {
       cluster.startAll();
       await cluster.waitForLeader(cluster.ids, 30_000);
@@ -184,7 +190,7 @@ describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
   // commit beyond our log, a second leader in a term) is a broken invariant and fails stop, as
   // in etcd-io/raft. What must never crash the node is a malformed frame, from anyone.
   it('a peer past the handshake sending malformed message frames cannot crash the node', async () => {
-    const cluster = await ProcessCluster.create({ nodes: 3, tickMs: 50, electionTicks: 20 });
+    const cluster = await ProcessCluster.create({ nodes: 3, tickMs: 50, electionTicks: 20, rawPropose: true });
     try {
       cluster.startAll();
       await cluster.waitForLeader(cluster.ids, 30_000);
@@ -217,7 +223,7 @@ describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
   }, 120_000);
 
   it('a snapshot message in an ordinary messages frame is refused before the core; the node stays up', async () => {
-    const cluster = await ProcessCluster.create({ nodes: 3, tickMs: 50, electionTicks: 20 });
+    const cluster = await ProcessCluster.create({ nodes: 3, tickMs: 50, electionTicks: 20, rawPropose: true });
     try {
       cluster.startAll();
       const leader = await cluster.waitForLeader(cluster.ids, 30_000);

@@ -13,6 +13,7 @@ export interface StartArgs {
   readonly enableFaults?: boolean;
   readonly clockOffset?: string;
   readonly dial?: string;
+  readonly unsafeRawPropose?: boolean;
 }
 
 /** Parses `--dial 2=127.0.0.1:9002,3=127.0.0.1:9003` (chaos runs' per-link proxies). */
@@ -46,6 +47,7 @@ export async function runStart(args: StartArgs): Promise<void> {
     ...(args.enableFaults === true ? { enableFaults: true } : {}),
     ...(clockOffsetMs !== 0 ? { clockOffsetMs } : {}),
     ...(args.dial !== undefined ? { dialAddresses: parseDial(args.dial) } : {}),
+    ...(args.unsafeRawPropose === true ? { unsafeRawPropose: true } : {}),
     logger,
   });
   status = () => {
