@@ -27,6 +27,7 @@ program
   .requiredOption('--id <n>', "this node's id in the configuration")
   .option('--data-dir <dir>', "overrides the configuration's dataDir")
   .option('--listen <host:port>', 'overrides the address this node listens on')
+  .option('--insecure', 'allow a non-loopback address without a peer secret (anyone reaching the port can pose as a member)')
   .addOption(new Option('--enable-faults', 'enable the fault-injection layer (tests and chaos runs only)').hideHelp())
   .addOption(new Option('--clock-offset <ms>', "skew this node's log clock by ms (chaos runs only)").hideHelp())
   .addOption(new Option('--dial <id=host:port,…>', "dial these peers at other addresses (chaos runs' link proxies)").hideHelp())
@@ -46,6 +47,7 @@ program
       clockOffset?: string;
       dial?: string;
       unsafeRawPropose?: boolean;
+      insecure?: boolean;
     }) => {
       await runStart(opts);
     },

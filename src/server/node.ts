@@ -50,6 +50,12 @@ export interface StartNodeOptions {
    * anything (a `tick` stamped with a forged time expires every session). Off by default.
    */
   readonly unsafeRawPropose?: boolean;
+  /**
+   * Lets a node listen on a non-loopback address without a peer `secret`: anyone who reaches
+   * the port could then join the peer protocol as a configured node. Logged as a warning at
+   * every start. Off by default: such a node refuses to start.
+   */
+  readonly insecure?: boolean;
 }
 
 /** A running node. */
@@ -73,6 +79,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   // The logger reads the host's role and term for every line; the host comes later.
   let host: RaftHost<ApplyOutput> | undefined;
   const logger = opts.logger ?? nodeLogger(id, () => host);
+  checkPeerAuthentication(listen, config, opts.insecure === true, logger);
   const metrics = new NodeMetrics(() => host);
   const storage = await openStorage(nodeDir, config, id, metrics);
   const faults = opts.enableFaults === true ? new FaultLayer() : undefined;
@@ -116,7 +123,17 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     rawPropose: opts.unsafeRawPropose === true,
   };
   const server = createNodeServer(http, transport, clients);
-  boundAddress = await listenOn(server, listen);
+  try {
+    boundAddress = await listenOn(server, listen);
+  } catch (err) {
+    // A node that cannot listen (address taken or not on this machine) must leave nothing open:
+    // an embedding process may try again, and the LevelDB lock would refuse it.
+    clients.close();
+    h.stop();
+    await transport.close();
+    await storage.close();
+    throw err;
+  }
   const ticker = setInterval(() => {
     h.tick();
     service.tick();
@@ -157,6 +174,23 @@ function placeNode(opts: StartNodeOptions): { readonly listen: HostPort; readonl
   const nodeDir = join(opts.dataDir ?? config.dataDir, `node-${id}`);
   mkdirSync(nodeDir, { recursive: true });
   return { listen, nodeDir };
+}
+
+/**
+ * A node reachable beyond this machine must authenticate its peers, or anyone could claim a
+ * configured node id and forge appends and votes. Refuses to start without a `secret` on a
+ * non-loopback address unless `insecure`, which is logged at every start.
+ */
+function checkPeerAuthentication(listen: HostPort, config: ClusterConfig, insecure: boolean, logger: Logger): void {
+  if (isLoopback(listen.host) || config.secret !== undefined) return;
+  if (!insecure) {
+    throw new Error(
+      `node listens on ${listen.host}, beyond this machine, with no peer secret: anyone who reaches the port could pose as a member. Set "secret" in the configuration (or RAFTLOCK_SECRET), or start with --insecure on a network you trust`,
+    );
+  }
+  logger.warn('insecure: no peer secret on a non-loopback address; anyone who reaches this port can pose as a member', {
+    listen: listen.host,
+  });
 }
 
 /** Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost). */

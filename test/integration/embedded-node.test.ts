@@ -103,4 +103,30 @@ describe('embedded node', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a node beyond loopback refuses to start without a peer secret, unless --insecure (logged)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'raftlock-embedded-'));
+    // 192.0.2.1 is a documentation address no machine has: nothing can bind there, so nothing
+    // listens beyond loopback whatever this test finds.
+    const exposed = '192.0.2.1:7999';
+    const config = validateConfig(
+      { clusterId: 'embedded', nodes: [{ id: 1, address: exposed }], dataDir: dir, tickMs: 20 },
+      { baseDir: dir },
+    );
+    try {
+      await expect(startNode({ config, id: 1, logger: silentLogger })).rejects.toThrow(/beyond this machine, with no peer secret/);
+      const warnings: string[] = [];
+      const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
+      // With --insecure the check lets it through to binding, which fails here for want of the address.
+      await expect(startNode({ config, id: 1, insecure: true, logger })).rejects.toThrow(/EADDRNOTAVAIL/);
+      expect(warnings.some((w) => w.startsWith('insecure: no peer secret'))).toBe(true);
+      const secured = validateConfig(
+        { clusterId: 'embedded', nodes: [{ id: 1, address: exposed }], dataDir: dir, tickMs: 20, secret: 'a-peer-secret-0123456' },
+        { baseDir: dir },
+      );
+      await expect(startNode({ config: secured, id: 1, logger: silentLogger })).rejects.toThrow(/EADDRNOTAVAIL/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

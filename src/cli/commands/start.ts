@@ -14,6 +14,7 @@ export interface StartArgs {
   readonly clockOffset?: string;
   readonly dial?: string;
   readonly unsafeRawPropose?: boolean;
+  readonly insecure?: boolean;
 }
 
 /** Parses `--dial 2=127.0.0.1:9002,3=127.0.0.1:9003` (chaos runs' per-link proxies). */
@@ -48,6 +49,7 @@ export async function runStart(args: StartArgs): Promise<void> {
     ...(clockOffsetMs !== 0 ? { clockOffsetMs } : {}),
     ...(args.dial !== undefined ? { dialAddresses: parseDial(args.dial) } : {}),
     ...(args.unsafeRawPropose === true ? { unsafeRawPropose: true } : {}),
+    ...(args.insecure === true ? { insecure: true } : {}),
     logger,
   });
   status = () => {
