@@ -32,8 +32,10 @@ export class Lock implements AsyncDisposable {
     /** The lock's name. */
     readonly name: string,
     /**
-     * The fencing token: the log index of the grant, unique and strictly increasing across
-     * the cluster's whole history (all locks).
+     * The fencing token: the log index of the grant. Per lock it is unique and strictly
+     * increasing over the cluster's whole history; across locks it never decreases but one
+     * entry can grant several locks the same token, so a resource remembers the highest token
+     * per lock name (docs/design.md#fencing-tokens).
      */
     readonly fencingToken: number,
     /** @internal Called once the lock is no longer held (release, or certain loss). */

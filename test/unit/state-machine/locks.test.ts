@@ -173,6 +173,27 @@ describe('waiter timeouts (checked at every stamped entry, in deadline order)', 
 });
 
 describe('hand-offs happen at the end of the step: a lock is granted at most once per entry', () => {
+  // docs/design.md#fencing-tokens: per lock, tokens are unique and strictly increasing; across
+  // locks they never decrease but may be equal, which is why a resource keeps the highest token
+  // per lock name. This pins the documented behaviour so code and docs cannot drift apart.
+  it('one entry freeing two locks grants both waiters the same token: unique per lock, not across locks', () => {
+    const d = new Driver();
+    const holder = d.open(5_000);
+    const w1 = d.open(60_000);
+    const w2 = d.open(60_000);
+    const a = value<{ token: number }>(d.write(holder, { type: 'acquire', name: 'A', waitMs: 0 }).result).token;
+    const b = value<{ token: number }>(d.write(holder, { type: 'acquire', name: 'B', waitMs: 0 }).result).token;
+    d.write(w1, { type: 'acquire', name: 'A', waitMs: 30_000 });
+    d.write(w2, { type: 'acquire', name: 'B', waitMs: 30_000 });
+    d.advance(5_000);
+    const grants = d.tick().events.filter((e) => e.type === 'granted');
+    expect(grants.map((g) => [g.name, g.token])).toEqual([
+      ['A', d.index],
+      ['B', d.index],
+    ]);
+    expect(d.index).toBeGreaterThan(Math.max(a, b));
+  });
+
   // The holder expires at the very entry where the first waiter closes its session. Handing
   // off at once would grant the lock to the closing waiter and then, on its close, to the next
   // waiter — two grants sharing one token.
