@@ -279,12 +279,15 @@ function createHost(parts: {
   });
 }
 
-/** The `/status` document, with the state digest computed once per applied index. */
-function statusReporter(parts: {
+/**
+ * The `/status` document, with the state digest computed once per applied index: the digest is
+ * always that of the state at the reported `applied`.
+ */
+export function statusReporter(parts: {
   readonly id: NodeId;
   readonly config: ClusterConfig;
-  readonly host: RaftHost<ApplyOutput>;
-  readonly machine: LockMachine;
+  readonly host: Pick<RaftHost<ApplyOutput>, 'status' | 'appliedIndex'>;
+  readonly machine: Pick<LockMachine, 'snapshot'>;
   readonly addressOf: (id: NodeId) => string | null;
   readonly address: () => string;
 }): () => NodeStatus {
@@ -299,6 +302,10 @@ function statusReporter(parts: {
   };
   return () => {
     const st = host.status();
+    // What the state machine has applied: the core's `applied` counts entries handed to the
+    // host, which applies them only once they are durable here, so it can run ahead of the
+    // state the digest hashes. Keying the digest by it pinned a stale digest to that index.
+    const applied = host.appliedIndex;
     return {
       id,
       clusterId: config.clusterId,
@@ -309,10 +316,10 @@ function statusReporter(parts: {
       leader: st.leader,
       leaderAddress: st.leader === NONE ? null : addressOf(st.leader),
       commit: st.commit,
-      applied: st.applied,
+      applied,
       lastIndex: st.lastIndex,
       snapshotIndex: st.firstIndex - 1,
-      digest: digestAt(st.applied),
+      digest: digestAt(applied),
       memory: { rss: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed },
       peers: st.progress
         .filter((p) => p.id !== id)
