@@ -172,14 +172,16 @@ describe('raftlock lock acquire | release | show', () => {
   }, 60_000);
 
   it("a queued acquire is granted when the holder's TTL runs out (no keep-alive)", async () => {
-    const first = JSON.parse(await ok(['lock', 'acquire', 'l2', '--ttl', '2s', '--json'])) as { fencingToken: number; sessionId: number };
+    // The lease must outlast starting the waiter's process and one poll (each a tsx start, over
+    // a second apiece on a loaded 2-core machine), or the waiter is granted before it queues.
+    const first = JSON.parse(await ok(['lock', 'acquire', 'l2', '--ttl', '6s', '--json'])) as { fencingToken: number; sessionId: number };
     const waiter = startCli(['lock', 'acquire', 'l2', '--wait', '30s', '--ttl', '30s', '--json']);
     await waitFor(
       'the second acquire queued',
       async () => ((JSON.parse(await ok(['lock', 'show', 'l2', '--json'])) as { waiters: number }).waiters === 1 ? true : undefined),
       20_000,
     );
-    // Nobody releases: the first session's 2 s TTL runs out and the waiter is granted.
+    // Nobody releases: the first session's 6 s TTL runs out and the waiter is granted.
     const r = await waiter.done;
     expect(r.code, r.stderr).toBe(0);
     const second = JSON.parse(r.stdout) as { fencingToken: number; sessionId: number };
