@@ -1,7 +1,8 @@
 /**
- * Reads the imports of TypeScript sources as text: what the boundary tests check. Every form
- * counts: `import … from`, `import type`, `export … from`, side-effect `import '…'` and dynamic
- * `import('…')`. Comments are stripped first, so prose may quote an import.
+ * Reads the imports of TypeScript sources as text: the one parser of the boundary tests. Every
+ * form counts: `import … from`, `import type`, `export … from`, side-effect `import '…'` and
+ * `import('…')`. Comments are blanked first and string literals skipped, so prose and planted
+ * examples may quote an import.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
@@ -22,19 +23,52 @@ export interface SourceFile {
   readonly text: string;
 }
 
-function stripComments(source: string): string {
-  // Keep line breaks so line numbers stay right.
-  return source.replace(/\/\*[\s\S]*?\*\//g, (m) => m.replace(/[^\n]/g, ' ')).replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
+/**
+ * The source with its comments blanked (same length, line breaks kept, so indexes and line
+ * numbers still match), and the spans of its string and template literals.
+ */
+export function scan(source: string): { text: string; strings: Array<readonly [number, number]> } {
+  const text = source.split('');
+  const strings: Array<readonly [number, number]> = [];
+  let i = 0;
+  while (i < source.length) {
+    const c = source[i];
+    const next = source[i + 1];
+    if (c === '/' && (next === '/' || next === '*')) {
+      const end = next === '/' ? source.indexOf('\n', i) : source.indexOf('*/', i + 2) + 2;
+      const stop = end <= 1 ? source.length : end;
+      for (let k = i; k < stop; k++) if (text[k] !== '\n') text[k] = ' ';
+      i = stop;
+    } else if (c === "'" || c === '"' || c === '`') {
+      let j = i + 1;
+      while (j < source.length && source[j] !== c) j += source[j] === '\\' ? 2 : 1;
+      strings.push([i, j]);
+      i = j + 1;
+    } else {
+      i++;
+    }
+  }
+  return { text: text.join(''), strings };
 }
 
-const STATIC = /(^|[;\n}])\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s*['"]([^'"]+)['"]/g;
-const BARE = /(^|[;\n])\s*import\s+['"]([^'"]+)['"]/g;
-const DYNAMIC = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
-
-function lineOf(text: string, index: number): number {
-  let n = 1;
-  for (let k = 0; k < index; k++) if (text.charCodeAt(k) === 10) n++;
-  return n;
+/** Every module specifier of a file, with its line: static imports and re-exports (type-only too), side-effect imports, `import('…')`. */
+export function specifiers(source: string): Array<{ spec: string; line: number; at: number }> {
+  const { text, strings } = scan(source);
+  const inString = (at: number): boolean => strings.some(([a, b]) => at >= a && at <= b);
+  const found = new Map<number, string>();
+  const patterns = [
+    /\b(?:import|export)\s+(?:type\s+)?[\w*{}\s,$]*?\bfrom\s*(['"])([^'"\n]+)\1/g,
+    /\bimport\s*(['"])([^'"\n]+)\1/g,
+    /\bimport\s*\(\s*(['"])([^'"\n]+)\1\s*\)/g,
+  ];
+  for (const re of patterns) {
+    for (const m of text.matchAll(re)) {
+      const keyword = m.index ?? 0;
+      if (inString(keyword)) continue; // code in a string, e.g. a planted example
+      found.set(keyword + m[0].lastIndexOf(m[2] as string), m[2] as string);
+    }
+  }
+  return [...found].sort((a, b) => a[0] - b[0]).map(([at, spec]) => ({ spec, line: text.slice(0, at).split('\n').length, at }));
 }
 
 /** Whether the clause imports types only: `import type {…}`, or every named binding marked `type`. */
@@ -49,18 +83,16 @@ function onlyTypes(typeKeyword: boolean, clause: string): boolean {
   return parts.length > 0 && parts.every((p) => p.startsWith('type '));
 }
 
-/** Every import of `text`. */
+const TYPE_ONLY = /\b(?:import|export)\s+(type\s+)?([\w*{}\s,$]*?)\s*\bfrom\s*(['"])([^'"\n]+)\3/g;
+
+/** Every import of `text` ({@link specifiers}), each marked whether only types come through it. */
 export function importsOf(text: string): ImportRef[] {
-  const src = stripComments(text);
-  const out: ImportRef[] = [];
-  for (const m of src.matchAll(STATIC)) {
-    const at = (m.index ?? 0) + m[0].search(/\b(import|export)\b/);
-    out.push({ specifier: m[5] ?? '', typeOnly: onlyTypes(m[3] !== undefined, m[4] ?? ''), line: lineOf(src, at) });
+  const typeOnly = new Set<number>();
+  const { text: code } = scan(text);
+  for (const m of code.matchAll(TYPE_ONLY)) {
+    if (onlyTypes(m[1] !== undefined, m[2] ?? '')) typeOnly.add((m.index ?? 0) + m[0].lastIndexOf(m[4] ?? ''));
   }
-  for (const m of src.matchAll(BARE))
-    out.push({ specifier: m[2] ?? '', typeOnly: false, line: lineOf(src, (m.index ?? 0) + m[0].indexOf('import')) });
-  for (const m of src.matchAll(DYNAMIC)) out.push({ specifier: m[1] ?? '', typeOnly: false, line: lineOf(src, m.index ?? 0) });
-  return out;
+  return specifiers(text).map(({ spec, line, at }) => ({ specifier: spec, line, typeOnly: typeOnly.has(at) }));
 }
 
 /** The repository-relative `.ts` path a relative specifier of `from` points at, or undefined for a package. */

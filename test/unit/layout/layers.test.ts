@@ -138,6 +138,31 @@ describe('layer boundaries (docs/design.md#layers)', () => {
   });
 });
 
+describe('the import parser the boundary tests share', () => {
+  it('sees every form of import, tells type-only ones apart, and skips comments and strings', () => {
+    const text = [
+      "import type { A } from './a.js';",
+      "import { type B, type C } from './b.js';",
+      "import { D, type E } from './c.js';",
+      "export type { F } from './f.js';",
+      "export { G } from './g.js';",
+      "import './h.js';",
+      "const i = await import('./i.js');",
+      "// import { Z } from './z.js'",
+      'const planted = "import { Q } from \'./q.js\'";',
+    ].join('\n');
+    expect(importsOf(text).map((i) => [i.specifier, i.line, i.typeOnly])).toEqual([
+      ['./a.js', 1, true],
+      ['./b.js', 2, true],
+      ['./c.js', 3, false],
+      ['./f.js', 4, true],
+      ['./g.js', 5, false],
+      ['./h.js', 6, false],
+      ['./i.js', 7, false],
+    ]);
+  });
+});
+
 describe("the SDK's import closure", () => {
   const files = new Map(srcFiles.map((f) => [f.path, f.text]));
   const closure = runtimeClosure(files, 'src/client/index.ts');

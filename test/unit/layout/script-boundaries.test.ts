@@ -16,56 +16,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { scan, sourcesUnder, specifiers } from '../../support/imports.js';
 
 const REPO = new URL('../../../', import.meta.url).pathname;
-
-/**
- * The source with its comments blanked (same length, line breaks kept, so indexes and line
- * numbers still match), and the spans of its string and template literals.
- */
-export function scan(source: string): { text: string; strings: Array<readonly [number, number]> } {
-  const text = source.split('');
-  const strings: Array<readonly [number, number]> = [];
-  let i = 0;
-  while (i < source.length) {
-    const c = source[i];
-    const next = source[i + 1];
-    if (c === '/' && (next === '/' || next === '*')) {
-      const end = next === '/' ? source.indexOf('\n', i) : source.indexOf('*/', i + 2) + 2;
-      const stop = end <= 1 ? source.length : end;
-      for (let k = i; k < stop; k++) if (text[k] !== '\n') text[k] = ' ';
-      i = stop;
-    } else if (c === "'" || c === '"' || c === '`') {
-      let j = i + 1;
-      while (j < source.length && source[j] !== c) j += source[j] === '\\' ? 2 : 1;
-      strings.push([i, j]);
-      i = j + 1;
-    } else {
-      i++;
-    }
-  }
-  return { text: text.join(''), strings };
-}
-
-/** Every module specifier of a file, with its line: static imports and re-exports (type-only too), side-effect imports, `import('…')`. */
-export function specifiers(source: string): Array<{ spec: string; line: number }> {
-  const { text, strings } = scan(source);
-  const inString = (at: number): boolean => strings.some(([a, b]) => at >= a && at <= b);
-  const found = new Map<number, string>();
-  const patterns = [
-    /\b(?:import|export)\s+(?:type\s+)?[\w*{}\s,$]*?\bfrom\s*(['"])([^'"\n]+)\1/g,
-    /\bimport\s*(['"])([^'"\n]+)\1/g,
-    /\bimport\s*\(\s*(['"])([^'"\n]+)\1\s*\)/g,
-  ];
-  for (const re of patterns) {
-    for (const m of text.matchAll(re)) {
-      const keyword = m.index ?? 0;
-      if (inString(keyword)) continue; // code in a string, e.g. a planted example
-      found.set(keyword + m[0].lastIndexOf(m[2] as string), m[2] as string);
-    }
-  }
-  return [...found].sort((a, b) => a[0] - b[0]).map(([at, spec]) => ({ spec, line: text.slice(0, at).split('\n').length }));
-}
 
 /** Where a file (repository-relative, `/`-separated) may import from, as repository-relative prefixes. */
 function allowedRoots(file: string): { roots: readonly string[]; rule: string } | undefined {
@@ -122,15 +75,7 @@ export function checkEntryPoints(
 }
 
 /** Every .ts file under `dir` (repository-relative, `/`-separated). */
-function tsFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(join(REPO, dir), { withFileTypes: true })) {
-    const p = `${dir}/${e.name}`;
-    if (e.isDirectory()) out.push(...tsFiles(p));
-    else if (e.name.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
+const tsFiles = (dir: string): string[] => sourcesUnder(dir).map((f) => f.path);
 
 const read = (file: string): string => readFileSync(join(REPO, file), 'utf8');
 
@@ -141,7 +86,12 @@ describe('boundaries between test/ and scripts/', () => {
     expect(files).toContain('test/unit/layout/script-boundaries.test.ts');
     expect(files).toContain('scripts/lib/cluster.ts');
     // The scan sees imports at all: this file's own three.
-    expect(specifiers(read('test/unit/layout/script-boundaries.test.ts')).map((s) => s.spec)).toEqual(['node:fs', 'node:path', 'vitest']);
+    expect(specifiers(read('test/unit/layout/script-boundaries.test.ts')).map((s) => s.spec)).toEqual([
+      'node:fs',
+      'node:path',
+      'vitest',
+      '../../support/imports.js',
+    ]);
     const found = files.flatMap((f) => checkImports(f, read(f)));
     expect(found, found.join('\n')).toEqual([]);
   });
