@@ -5,7 +5,15 @@
  */
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { corkUntilTickEnd, decodeResponse, encodeRequest, zeroMask, type ClientResponse, type RequestBody } from '../protocol/index.js';
+import {
+  corkUntilTickEnd,
+  decodeResponse,
+  encodeRequest,
+  parseHostPort,
+  zeroMask,
+  type ClientResponse,
+  type RequestBody,
+} from '../protocol/index.js';
 
 /** The socket closed (or failed) before the response arrived. */
 export class ConnectionLostError extends Error {
@@ -14,13 +22,18 @@ export class ConnectionLostError extends Error {
 
 /** Normalizes `host:port`, `ws://host:port` or `ws://host:port/client` to a `/client` URL. */
 export function endpointUrl(endpoint: string): string {
-  const withScheme = /^wss?:\/\//i.test(endpoint) ? endpoint : `ws://${endpoint}`;
+  if (!/^wss?:\/\//i.test(endpoint)) {
+    // The CLI's and the configuration's rule: a port is required (no silent port 80).
+    const { host, port } = parseHostPort(endpoint, `endpoint ${JSON.stringify(endpoint)}`);
+    return `ws://${host.includes(':') ? `[${host}]` : host}:${port}/client`;
+  }
   let url: URL;
   try {
-    url = new URL(withScheme);
+    url = new URL(endpoint);
   } catch {
     throw new TypeError(`not an endpoint: ${JSON.stringify(endpoint)} (expected host:port or ws://host:port)`);
   }
+  if (url.port === '') throw new TypeError(`endpoint ${JSON.stringify(endpoint)} names no port (expected ws://host:port)`);
   if (url.pathname === '' || url.pathname === '/') url.pathname = '/client';
   return url.toString();
 }

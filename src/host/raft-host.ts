@@ -463,9 +463,9 @@ export class RaftHost<R = unknown> {
     if (rd.softState !== undefined) {
       this.reads.failUnconfirmed('LEADERSHIP_CHANGED');
       if (rd.softState.role === 'candidate') this.stats.elections++;
-      if (rd.softState.role === 'leader' || (this.wasLeader && !leader)) {
-        this.logger.info(leader ? 'became leader' : 'lost leadership', { id: this.id, term: this.raw.status(false).term });
-      }
+      // The core logs 'became leader' itself; losing it is the host's news (its proposals and
+      // reads were failed just above).
+      if (this.wasLeader && !leader) this.logger.info('lost leadership', { id: this.id, term: this.raw.status(false).term });
     }
     this.wasLeader = leader;
     this.reads.serve(this.applied);

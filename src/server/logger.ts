@@ -20,8 +20,14 @@ export interface JsonLoggerOptions {
   readonly now?: () => number;
 }
 
+/**
+ * The level named by `value` (RAFTLOCK_LOG_LEVEL), `info` when unset. Throws naming the levels
+ * for anything else: a typo must not silently log at another level.
+ */
 export function parseLogLevel(value: string | undefined): LogLevel {
-  return value === 'debug' || value === 'warn' || value === 'error' ? value : 'info';
+  if (value === undefined || value === '') return 'info';
+  if (Object.hasOwn(RANK, value)) return value as LogLevel;
+  throw new Error(`RAFTLOCK_LOG_LEVEL: unknown level ${JSON.stringify(value.slice(0, 40))}; use one of ${Object.keys(RANK).join(', ')}`);
 }
 
 export function createJsonLogger(opts: JsonLoggerOptions = {}): Logger {

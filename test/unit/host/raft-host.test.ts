@@ -4,7 +4,7 @@
  * when the test says so (no timers, no real time).
  */
 import { describe, expect, it } from 'vitest';
-import { SeededRandom, type Entry, type Message, type StateMachine } from '../../../src/raft/index.js';
+import { SeededRandom, silentLogger, type Entry, type Message, type StateMachine } from '../../../src/raft/index.js';
 import { RaftHost, type ProposeOutcome } from '../../../src/host/raft-host.js';
 import { MemoryDurableLog } from '../../../src/storage/memory-durable-log.js';
 import { MemorySnapshotStore } from '../../../src/storage/snapshot-store.js';
@@ -238,6 +238,27 @@ describe('RaftHost', () => {
     h.ack(2, 2);
     h.drain();
     expect(outcomes).toEqual(['applied']);
+  });
+
+  it("an election is logged once: the core's 'became leader', not a second line from the host", () => {
+    const lines: string[] = [];
+    const logger = { ...silentLogger, info: (message: string) => void lines.push(message) };
+    const transport = new RecordingTransport();
+    const disk = new MemoryDurableLog();
+    const host = new RaftHost<number>({
+      id: 1,
+      raft: { electionTick: 10, heartbeatTick: 1, random: new SeededRandom(1), logger },
+      bootstrap: { voters: [1], learners: [] },
+      log: disk,
+      loaded: disk.load(),
+      snapshots: new MemorySnapshotStore(),
+      transport,
+      stateMachine: new ListMachine(),
+      logger,
+    });
+    host.campaign();
+    expect(host.status(false).role).toBe('leader');
+    expect(lines.filter((l) => l === 'became leader')).toHaveLength(1);
   });
 
   it('stop answers everything that waits', () => {
