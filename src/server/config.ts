@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_LIMITS, LIMIT_NAMES, LIMIT_RANGES, parseHostPort, resolveLimits, type HostPort, type Limits } from '../protocol/index.js';
+import { DEFAULT_LIMITS, LIMIT_NAMES, LIMIT_RANGES, parseHostPort, type HostPort, type Limits } from '../protocol/index.js';
 
 /** One member of the cluster. */
 export interface NodeAddress {
@@ -176,13 +176,14 @@ function parseLimits(l: unknown): NodeLimits {
   if (!isRecord(l)) throw new ConfigError('limits', 'must be an object');
   for (const k of Object.keys(l))
     if (!LIMIT_KEYS.has(k)) throw new ConfigError(`limits.${k}`, `unknown key (known: ${[...LIMIT_KEYS].join(', ')})`);
-  const machine: Partial<Record<keyof Limits, number>> = {};
+  // Checked here, key by key, against the one table of ranges (so the error names the key).
+  const machine: { -readonly [K in keyof Limits]: number } = { ...DEFAULT_LIMITS };
   for (const field of LIMIT_NAMES) {
     const [min, max] = LIMIT_RANGES[field];
     machine[field] = int(l, field, `limits.${field}`, min, max, DEFAULT_LIMITS[field]);
   }
   return {
-    ...resolveLimits(machine),
+    ...machine,
     maxClientFrameBytes: int(
       l,
       'maxClientFrameBytes',

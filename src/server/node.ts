@@ -194,7 +194,7 @@ function checkPeerAuthentication(listen: HostPort, config: ClusterConfig, insecu
 }
 
 /** Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost). */
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 

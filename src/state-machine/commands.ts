@@ -120,14 +120,14 @@ function parse(value: unknown, limits: Limits): Command {
 /**
  * Checks that `value` is a well-formed command within `limits` and returns it as a fresh plain
  * {@link Command} (no extra fields, nothing shared with the input). Never throws: anything else
- * is an `INVALID_ARGUMENT` failure whose `field` names the offending field. State-dependent
+ * is an `INVALID_ARGUMENT` failure whose message names the offending field. State-dependent
  * limits (session count, waiters per lock) can only be checked when applying.
  */
 export function validateCommand(value: unknown, limits: Limits = DEFAULT_LIMITS): Result<Command> {
   try {
     return ok(parse(value, limits));
   } catch (err) {
-    if (err instanceof FieldError) return fail('INVALID_ARGUMENT', err.message, err.field);
+    if (err instanceof FieldError) return fail('INVALID_ARGUMENT', err.message);
     // Anything else is a bug here, not bad input; still never crash the caller on input.
     return fail('INVALID_ARGUMENT', `invalid command (${err instanceof Error ? err.message.slice(0, 80) : 'unknown error'})`);
   }

@@ -15,8 +15,6 @@ export interface Failure {
   readonly ok: false;
   readonly code: MachineErrorCode;
   readonly message: string;
-  /** The offending field of an invalid command, when there is one. */
-  readonly field?: string;
 }
 
 /** A success carrying the command's value. */
@@ -31,6 +29,6 @@ export function ok<T>(value: T): Success<T> {
   return { ok: true, value };
 }
 
-export function fail(code: MachineErrorCode, message: string, field?: string): Failure {
-  return field === undefined ? { ok: false, code, message } : { ok: false, code, message, field };
+export function fail(code: MachineErrorCode, message: string): Failure {
+  return { ok: false, code, message };
 }
