@@ -22,7 +22,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NodeStatus } from '../../src/server/index.js';
+import { hashToken, type NodeStatus, type Role } from '../../src/server/index.js';
 import { REPO } from './build.js';
 import { LinkProxy } from './link-proxy.js';
 import { freePorts } from './ports.js';
@@ -58,8 +58,13 @@ export interface ClusterOptions {
   readonly snapshotEvery?: number;
   /** The peers' shared secret (config `secret`). */
   readonly secret?: string;
-  /** Clients must present this token (config `clientToken`). */
+  /**
+   * Clients must present a token: this one (role admin) and `extraTokens`, listed hashed under
+   * the config's `clientTokens`. The cluster's own HTTP checks present `clientToken`.
+   */
   readonly clientToken?: string;
+  /** More tokens with their roles (needs `clientToken`). */
+  readonly extraTokens?: ReadonlyArray<{ readonly name: string; readonly role: Role; readonly token: string }>;
   /** Overrides of the config's `limits`. */
   readonly limits?: Readonly<Record<string, number>>;
   /** Default `source`. */
@@ -122,7 +127,15 @@ export class ProcessCluster {
       heartbeatTicks: 1,
       ...(opts.snapshotEvery !== undefined ? { snapshotEvery: opts.snapshotEvery } : {}),
       ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
-      ...(opts.clientToken !== undefined ? { clientToken: opts.clientToken } : {}),
+      ...(opts.clientToken !== undefined
+        ? {
+            clientTokens: [{ name: 'test-admin', role: 'admin', token: opts.clientToken }, ...(opts.extraTokens ?? [])].map((t) => ({
+              name: t.name,
+              role: t.role,
+              hash: hashToken(t.token),
+            })),
+          }
+        : {}),
       ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
     };
     const cluster = new ProcessCluster(dir, config, new Map(nodes.map((n) => [n.id, n.address])), opts, ownsDir);
@@ -258,11 +271,19 @@ export class ProcessCluster {
     for (const m of this.links.values()) for (const p of m.values()) p.heal();
   }
 
+  /** The header that authenticates this harness's own HTTP requests, if the cluster has tokens. */
+  private authorization(): Record<string, string> {
+    return this.opts.clientToken !== undefined ? { authorization: `Bearer ${this.opts.clientToken}` } : {};
+  }
+
   /** `/status` of node `id`, or undefined if it is paused or does not answer in time. */
   async status(id: number): Promise<NodeStatus | undefined> {
     if (this.isPaused(id)) return undefined;
     try {
-      const res = await fetch(`http://${this.address(id)}/status`, { signal: AbortSignal.timeout(this.opts.httpTimeoutMs ?? 1_000) });
+      const res = await fetch(`http://${this.address(id)}/status`, {
+        headers: this.authorization(),
+        signal: AbortSignal.timeout(this.opts.httpTimeoutMs ?? 1_000),
+      });
       return res.ok ? ((await res.json()) as NodeStatus) : undefined;
     } catch {
       return undefined;
@@ -339,7 +360,9 @@ export class ProcessCluster {
     let total = 0;
     for (const a of this.addresses.values()) {
       try {
-        const text = await (await fetch(`http://${a}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+        const text = await (
+          await fetch(`http://${a}/metrics`, { headers: this.authorization(), signal: AbortSignal.timeout(5_000) })
+        ).text();
         total += Number(/^raftlock_elections_total (\d+)/m.exec(text)?.[1] ?? 0);
       } catch {
         // not answering
@@ -357,6 +380,7 @@ export class ProcessCluster {
     try {
       const res = await fetch(`http://${this.address(id)}/admin/propose`, {
         method: 'POST',
+        headers: this.authorization(),
         body: data,
         signal: AbortSignal.timeout(timeoutMs),
       });

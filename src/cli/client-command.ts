@@ -9,7 +9,7 @@
  * one; `lock run` exits with its command's code.
  */
 import type { Command } from 'commander';
-import { RaftlockError, UnavailableError } from '../client/index.js';
+import { AuthError, RaftlockError, UnavailableError } from '../client/index.js';
 import { DurationError, parseDuration } from './duration.js';
 import { parseEndpoints } from './endpoints.js';
 
@@ -103,13 +103,16 @@ const HINTS: Readonly<Record<string, string>> = {
   INVALID_ARGUMENT: 'check the arguments (`raftlock help`)',
   LIMIT_EXCEEDED: 'a cluster limit was reached (see `limits` in the cluster configuration); retry later or raise the limit',
   OVERFLOW: 'the result would leave ±(2^53−1); nothing changed',
-  AUTH: "the cluster refused the client token; pass --token or set RAFTLOCK_TOKEN to the cluster's clientToken",
+  AUTH: 'the cluster refused the client token or its role: pass --token or set RAFTLOCK_TOKEN to a token whose role allows the command (`raftlock token create`)',
 };
+
+const SESSION_AUTH_HINT = "the session's secret does not match: pass the whole handle ID:SECRET that `raftlock lock acquire` printed";
 
 function report(err: unknown): ErrorReport {
   if (err instanceof RaftlockError) {
     const unknown = err instanceof UnavailableError && err.outcomeUnknown;
-    const hint = (HINTS[err.code] ?? '') + (unknown ? '; the write may have been applied (at most once): check before retrying' : '');
+    const base = err instanceof AuthError && err.field === 'session' ? SESSION_AUTH_HINT : (HINTS[err.code] ?? '');
+    const hint = base + (unknown ? '; the write may have been applied (at most once): check before retrying' : '');
     return {
       code: err.code,
       message: err.message,

@@ -10,6 +10,7 @@ import { registerCounterCommands } from './commands/counter.js';
 import { registerLockCommands } from './commands/lock.js';
 import { runStart } from './commands/start.js';
 import { runStatus } from './commands/status.js';
+import { registerTokenCommands } from './commands/token.js';
 import { parseEndpoints } from './endpoints.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -69,13 +70,15 @@ program
   .command('status')
   .description('one row per node: id, address, role, term, leader, commit, applied, lag, reachable')
   .option('--endpoints <list>', 'host:port,… (default: env RAFTLOCK_ENDPOINTS or the three-node loopback config)')
+  .option('--token <token>', 'client token (role read or above), when the cluster requires one (default: env RAFTLOCK_TOKEN)')
   .option('--json', 'machine-readable output', false)
-  .action(async (opts: { endpoints?: string; json: boolean }) => {
-    process.exitCode = await runStatus(parseEndpoints(opts.endpoints), opts.json);
+  .action(async (opts: { endpoints?: string; token?: string; json: boolean }) => {
+    process.exitCode = await runStatus(parseEndpoints(opts.endpoints), opts.json, opts.token ?? process.env.RAFTLOCK_TOKEN);
   });
 
 registerLockCommands(program);
 registerCounterCommands(program);
+registerTokenCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);

@@ -6,7 +6,15 @@
  * applied at most once (docs/design.md#exactly-once-writes).
  */
 import { setMaxListeners } from 'node:events';
-import { DecodeError, parseValue, type ClientError, type ClientResponse, type OpValues, type RequestBody } from '../protocol/index.js';
+import {
+  DecodeError,
+  parseValue,
+  type ClientError,
+  type ClientResponse,
+  type OpValues,
+  type RequestBody,
+  type RequestOf,
+} from '../protocol/index.js';
 import { Connection, ConnectionLostError, endpointUrl } from './connection.js';
 import {
   AuthError,
@@ -135,7 +143,7 @@ export function toRaftlockError(e: ClientError, outcomeUnknown: boolean): Raftlo
     case 'OVERFLOW':
       return new OverflowError(e.message);
     case 'AUTH':
-      return new AuthError(e.message);
+      return new AuthError(e.message, e.field);
     case 'LOCK_TIMEOUT':
       return new LockTimeoutError('', e.message);
     case 'LOCK_LOST':
@@ -170,6 +178,8 @@ export class ClusterClient {
   private readonly closer = new AbortController();
   private readonly connectTimeoutMs: number;
   private readonly attemptTimeoutMs: number;
+  /** Secrets of the sessions this client acts for, by id. */
+  private readonly secrets = new Map<number, string>();
 
   constructor(private readonly opts: ClusterClientOptions) {
     if (opts.endpoints.length === 0) throw new InvalidArgumentError('endpoints must list at least one node', 'endpoints');
@@ -256,22 +266,34 @@ export class ClusterClient {
         continue;
       }
       const conn = c.value;
-      const sentAt = now();
       const body = spec.build();
-      const req = conn.send(body);
       const perAttempt = spec.parked === true ? Math.max(this.attemptTimeoutMs, 15_000) : this.attemptTimeoutMs;
-      const left = spec.deadline - now();
-      const attemptMs = Math.min(left, perAttempt);
+      // A session is proven once per connection (bind) before the first request naming it.
+      const binding = this.bindingFor(conn, body);
+      let sent = binding === undefined;
+      let req = binding === undefined ? conn.send(body) : conn.send(binding);
+      let sentAt = now();
+      let left = spec.deadline - now();
+      let attemptMs = Math.min(left, binding === undefined ? perAttempt : this.attemptTimeoutMs);
+      let r = await waitFor(req.response, attemptMs, [spec.signal, this.closer.signal]);
+      if (binding !== undefined && r.kind === 'value' && r.value.ok) {
+        conn.bound.add(binding.session);
+        sent = true;
+        req = conn.send(body);
+        sentAt = now();
+        left = spec.deadline - now();
+        attemptMs = Math.min(left, perAttempt);
+        r = await waitFor(req.response, attemptMs, [spec.signal, this.closer.signal]);
+      }
       /** Whether the node, not the call's deadline, ran out of time (timers may fire ~1 ms early). */
       const nodeTooSlow = perAttempt < left;
-      const r = await waitFor(req.response, attemptMs, [spec.signal, this.closer.signal]);
       if (r.kind === 'aborted') {
         req.cancel();
-        this.raiseAbort(r.signal, spec.write);
+        this.raiseAbort(r.signal, spec.write && (sent || unknown));
       }
       if (r.kind === 'timeout') {
         req.cancel();
-        if (spec.write) unknown = true;
+        if (spec.write && sent) unknown = true;
         lastProblem = `no answer from ${conn.url} within ${Math.round(attemptMs)} ms`;
         // A parked request may simply still be waiting: ask again on the same connection. A
         // call that merely reached its deadline keeps its (healthy) connection for the next.
@@ -282,7 +304,7 @@ export class ClusterClient {
         continue;
       }
       if (r.kind === 'error') {
-        if (spec.write) unknown = true;
+        if (spec.write && sent) unknown = true;
         lastProblem = r.error instanceof Error ? r.error.message : String(r.error);
         this.drop(conn);
         await nextEndpoint();
@@ -299,9 +321,11 @@ export class ClusterClient {
           await nextEndpoint();
           continue;
         }
+        this.noteSession(conn, body, value);
         return { value, index: resp.index, sentAt };
       }
       const e = resp.error;
+      if (e.code === 'SESSION_EXPIRED' && 'session' in body) this.forgetSession(body.session);
       if (e.code === 'NOT_LEADER') {
         lastProblem = e.message;
         unavailableHere = 0;
@@ -333,7 +357,7 @@ export class ClusterClient {
         await pause();
         continue;
       }
-      if (e.code === 'AUTH') throw new AuthError(e.message);
+      if (e.code === 'AUTH') throw new AuthError(e.message, e.field);
       throw new RemoteError(e, spec.write && unknown);
     }
   }
@@ -341,6 +365,44 @@ export class ClusterClient {
   private raiseAbort(signal: AbortSignal, outcomeUnknown: boolean): never {
     if (signal === this.closer.signal) throw new ClientClosedError(outcomeUnknown);
     throw signal.reason;
+  }
+
+  /**
+   * Remembers the secret of a session opened elsewhere (a handle `ID:SECRET` given to the CLI),
+   * so that every connection proves the session (`bind`) before using it. Sessions this client
+   * opens itself are remembered as their open-session answer arrives. @internal
+   */
+  rememberSession(sessionId: number, secret: string): void {
+    this.secrets.set(sessionId, secret);
+  }
+
+  /** Forgets an ended session's secret. @internal */
+  forgetSession(sessionId: number): void {
+    this.secrets.delete(sessionId);
+  }
+
+  /**
+   * Session bookkeeping after a successful call: a session opened on `conn` is proven there
+   * (the node binds it) and its secret kept for other connections; a closed one is forgotten.
+   */
+  private noteSession(conn: Connection, body: RequestBody, value: unknown): void {
+    if (body.op === 'open-session') {
+      const v = value as OpValues['open-session'];
+      this.secrets.set(v.sessionId, v.secret);
+      conn.bound.add(v.sessionId);
+    } else if (body.op === 'close-session') {
+      this.secrets.delete(body.session);
+    }
+  }
+
+  /** The `bind` to send on `conn` before `body`, if `body` names a session not proven there. */
+  private bindingFor(conn: Connection, body: RequestBody): RequestOf<'bind'> | undefined {
+    if (body.op === 'bind' || !('session' in body)) return undefined;
+    const session = body.session;
+    if (conn.bound.has(session)) return undefined;
+    const secret = this.secrets.get(session);
+    // Unknown secret: send as is, and let the node say AUTH (a session this client never had).
+    return secret === undefined ? undefined : { op: 'bind', session, secret };
   }
 
   /** The open connection to the current target, opening it (and saying hello) if needed. */

@@ -43,6 +43,8 @@ export class Connection {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: ClientResponse) => void; reject: (e: Error) => void }>();
   private closedError: Error | undefined;
+  /** Sessions proven on this connection (opened here, or bound). */
+  readonly bound = new Set<number>();
 
   private constructor(
     private readonly ws: WebSocket,

@@ -1,13 +1,15 @@
 /**
  * One-shot operations on a session that nobody keeps alive: what `raftlock lock acquire` and
- * `raftlock lock release --session ID` need. The acquiring process exits while the
+ * `raftlock lock release --session ID:SECRET` need. The acquiring process exits while the
  * lock stays held until it is released by session id or the session's TTL runs out, so there is
  * no keep-alive, no lease watchdog and no `Lock.signal` here: the user chose a bare lease.
  *
  * Writes still carry `(session, seq)` and a retry reuses them, so each is applied at most once.
+ * A session is a capability (docs/design.md#sessions-are-capabilities): what `acquire` hands
+ * out, and what `release` takes, is the handle `ID:SECRET`, not the bare id.
  * Internal to the CLI; applications use {@link connect}.
  */
-import type { OpValues, ReleaseValue, RequestBody } from '../protocol/index.js';
+import { isSessionSecret, type OpValues, type ReleaseValue, type RequestBody } from '../protocol/index.js';
 import { ClusterClient, now, RemoteError, toRaftlockError } from './cluster-client.js';
 import type { ReadBody } from './counter.js';
 import { InvalidArgumentError, LockTimeoutError } from './errors.js';
@@ -20,9 +22,34 @@ export interface DetachedOptions {
   readonly timeoutMs: number;
 }
 
-/** A grant made on a detached session. */
-export interface DetachedGrant {
+/** A session named with the proof of owning it: `ID:SECRET`, as `lock acquire` prints it. */
+export interface SessionHandle {
   readonly sessionId: number;
+  readonly secret: string;
+}
+
+/** `ID:SECRET`, the form the CLI prints and takes back. */
+export function formatSessionHandle(h: SessionHandle): string {
+  return `${h.sessionId}:${h.secret}`;
+}
+
+/** Parses `ID:SECRET`; throws {@link InvalidArgumentError} naming `field` otherwise. */
+export function parseSessionHandle(text: string, field: string): SessionHandle {
+  const m = /^(\d{1,16}):(.*)$/.exec(text.trim());
+  const sessionId = m === null ? NaN : Number(m[1]);
+  const secret = m?.[2] ?? '';
+  if (!Number.isSafeInteger(sessionId) || sessionId <= 0 || !isSessionSecret(secret)) {
+    throw new InvalidArgumentError(
+      `${field} must be the session handle ID:SECRET that \`raftlock lock acquire\` printed, got ${JSON.stringify(text)}` +
+        (/^\d+$/.test(text.trim()) ? ' (a bare session id is not enough: the secret proves the session is yours)' : ''),
+      field,
+    );
+  }
+  return { sessionId, secret };
+}
+
+/** A grant made on a detached session. */
+export interface DetachedGrant extends SessionHandle {
   readonly fencingToken: number;
   readonly ttlMs: number;
   /** Log time (ms since the epoch, leader's clock) at which the session expires unless released. */
@@ -64,7 +91,7 @@ export class DetachedSessions {
         waitMs > 0,
       );
       if (v.status === 'granted' || v.status === 'held-by-you') {
-        return { sessionId: session, fencingToken: v.token, ttlMs: opened.ttlMs, expiresAt: v.expiresAt };
+        return { sessionId: session, secret: opened.secret, fencingToken: v.token, ttlMs: opened.ttlMs, expiresAt: v.expiresAt };
       }
       throw new LockTimeoutError(name, `lock ${JSON.stringify(name)} was not acquired within ${waitMs} ms: another session holds it`);
     } catch (err) {
@@ -73,15 +100,15 @@ export class DetachedSessions {
     }
   }
 
-  /** Releases `name` held by session `sessionId` (opened elsewhere). Throws `NotHeldError` if it does not hold it. */
-  async release(name: string, sessionId: number, signal?: AbortSignal): Promise<ReleaseValue> {
-    if (!Number.isSafeInteger(sessionId) || sessionId <= 0)
-      throw new InvalidArgumentError(`session must be a positive integer, got ${String(sessionId)}`, 'session');
+  /** Releases `name` held by the session of `handle` (opened elsewhere). Throws `NotHeldError` if it does not hold it. */
+  async release(name: string, handle: SessionHandle, signal?: AbortSignal): Promise<ReleaseValue> {
+    this.cluster.rememberSession(handle.sessionId, handle.secret);
     const seq = foreignSeq();
-    return this.call({ op: 'release', name, session: sessionId, seq, ackedSeq: seq - 1 }, true, now() + this.opts.timeoutMs, signal);
+    const body = { op: 'release', name, session: handle.sessionId, seq, ackedSeq: seq - 1 } as const;
+    return this.call(body, true, now() + this.opts.timeoutMs, signal);
   }
 
-  /** Ends session `sessionId`: releases its locks and drops its waits. */
+  /** Ends session `sessionId` (opened by this client): releases its locks and drops its waits. */
   async closeSession(sessionId: number, signal?: AbortSignal): Promise<void> {
     const seq = foreignSeq();
     await this.call({ op: 'close-session', session: sessionId, seq, ackedSeq: seq - 1 }, true, now() + this.opts.timeoutMs, signal);

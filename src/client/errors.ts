@@ -130,8 +130,18 @@ export class OverflowError extends RaftlockError {
   readonly code = 'OVERFLOW' as const;
 }
 
-/** The cluster refused the client token. */
+/**
+ * The cluster refused a credential: the client token, or (`field: 'session'`) the proof that
+ * this client owns the session it named (docs/design.md#sessions-are-capabilities).
+ */
 export class AuthError extends RaftlockError {
   override readonly name = 'AuthError';
   readonly code = 'AUTH' as const;
+  constructor(
+    message: string,
+    /** What was refused: `session` for a session's secret; undefined for the client token. */
+    readonly field?: string,
+  ) {
+    super(message);
+  }
 }

@@ -30,6 +30,7 @@ import {
   type RaftConfig,
   type ReadState,
   type Ready,
+  type RefusalReason,
   type SnapshotMeta,
   type SnapshotRequest,
   type StateMachine,
@@ -38,6 +39,7 @@ import {
 import type { DurableLog, LoadedState, SnapshotStore } from '../storage/index.js';
 import type { PeerTransport } from '../transport/index.js';
 import { ProposalTracker, ReadTracker, type ProposeOutcome, type ReadOutcome } from './pending-requests.js';
+import { RefusalLog } from './refusal-log.js';
 
 export type { ProposeOutcome, ReadOutcome } from './pending-requests.js';
 
@@ -101,13 +103,17 @@ export class RaftHost<R = unknown> {
   /** Snapshot data received from a leader, waiting for the core to accept its metadata. */
   private incomingSnapshot: { readonly index: number; readonly data: Uint8Array } | undefined;
   /** Counters for metrics and benchmarks. */
-  readonly stats = { readies: 0, persists: 0, entriesPersisted: 0, applied: 0, proposals: 0, elections: 0 };
+  readonly stats = { readies: 0, persists: 0, entriesPersisted: 0, applied: 0, proposals: 0, elections: 0, refusedMessages: 0 };
+  /** Refused peer messages, logged at a bounded rate. */
+  private readonly refusals: RefusalLog;
 
   constructor(opts: HostOptions<R>) {
     this.opts = opts;
     this.id = opts.id;
     this.logger = opts.logger ?? silentLogger;
     this.knobs = opts.unsafeTestingKnobs ?? {};
+    // At most one warning per reason every 20 election timeouts (10 to 20 s with the defaults).
+    this.refusals = new RefusalLog(this.logger, opts.raft.electionTick * 20);
     // Read contexts must never repeat across restarts, or a reply to a read issued before a
     // crash could answer a newer read with an older (stale) read point.
     const incarnation = opts.raft.random.nextInt(0x7fffffff).toString(36);
@@ -186,27 +192,53 @@ export class RaftHost<R = unknown> {
     if (this.stopped) return;
     this.raw.tick();
     this.reads.tick();
+    this.refusals.tick();
     this.process();
   }
 
-  private receive(m: Message): void {
-    if (this.stopped) return;
+  /**
+   * A peer message, from the transport. Returns false when it was refused (the transport counts
+   * it as rejected): what no correct member sends reaches neither the core's state nor its
+   * fail-stop checks (docs/design.md#security).
+   */
+  private receive(m: Message): boolean {
+    if (this.stopped) return false;
     if (m.type === 'snapshot') {
       // A snapshot comes through onSnapshot with its data; stepped without it, the core would
       // ask to install data this node does not have. A transport that breaks that contract
       // costs the message, never the node.
-      this.logger.warn('dropped a snapshot message that came without its data', { from: m.from, index: m.snapshot.index });
-      return;
+      return this.refuse(m, 'snapshot-without-data');
     }
-    this.raw.step(m);
+    if (m.type === 'read-index' && !m.context.startsWith(`${m.from}.`)) {
+      // Read contexts name the node that issued them (ReadTracker), and the leader keeps one
+      // request per context: a context of another node's would take that node's read hostage.
+      return this.refuse(m, 'foreign-read-context');
+    }
+    const r = this.raw.step(m);
+    if (r.type === 'refused') return this.refuse(m, r.reason);
     this.process();
+    return true;
   }
 
-  private receiveSnapshot(m: SnapshotRequest, data: Uint8Array): void {
-    if (this.stopped) return;
-    this.incomingSnapshot = { index: m.snapshot.index, data };
-    this.raw.step(m);
+  /** A snapshot with all its data, from the transport. Returns false when refused. */
+  private receiveSnapshot(m: SnapshotRequest, data: Uint8Array): boolean {
+    if (this.stopped) return false;
+    const before = this.raw.pendingSnapshot();
+    const r = this.raw.step(m);
+    if (r.type === 'refused') return this.refuse(m, r.reason);
+    // Keep the data only if the core took this very snapshot to install. One it ignored (at or
+    // behind our commit, or whose last entry we hold) must not replace the data of a snapshot
+    // it took earlier and whose Ready is still to come.
+    const after = this.raw.pendingSnapshot();
+    if (after !== undefined && after !== before) this.incomingSnapshot = { index: m.snapshot.index, data };
     this.process();
+    return true;
+  }
+
+  private refuse(m: Message, reason: RefusalReason | 'snapshot-without-data' | 'foreign-read-context'): false {
+    this.stats.refusedMessages++;
+    this.refusals.refused(reason, { id: this.id, from: m.from, to: m.to, type: m.type, term: m.term });
+    return false;
   }
 
   /**

@@ -26,9 +26,16 @@
  *   match it to a request, but learns that it speaks the protocol wrongly).
  * - Decoding throws only {@link ClientProtocolError}, whatever the bytes.
  */
-import { CLIENT_COMMAND_TYPES, isClientCommandType, parseClientCommand, type ClientCommand, type ClientCommandType } from './commands.js';
+import {
+  CLIENT_COMMAND_TYPES,
+  checkSessionSecret,
+  isClientCommandType,
+  parseClientCommand,
+  type ClientCommand,
+  type ClientCommandType,
+} from './commands.js';
 import { isErrorCode, type ErrorCode } from './errors.js';
-import { FieldError, booleanField, checkName, checkShape } from './fields.js';
+import { FieldError, booleanField, checkName, checkShape, intField } from './fields.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { DecodeError, describe, isPlainMap, packValue, quote, unpackValue, withoutUndefined } from './msgpack.js';
 import type { Op } from './values.js';
@@ -40,7 +47,7 @@ export const CLIENT_PROTOCOL_VERSION = 1;
 export const MAX_TOKEN_LENGTH = 1024;
 
 /** Ops answered without the log. */
-export const QUERY_OPS = ['hello', 'status', 'counter-get', 'lock-info'] as const;
+export const QUERY_OPS = ['hello', 'bind', 'status', 'counter-get', 'lock-info'] as const;
 
 /** Every op of the protocol: the queries and the client commands. */
 export const CLIENT_OPS = [...QUERY_OPS, ...CLIENT_COMMAND_TYPES] as const satisfies readonly Op[];
@@ -57,6 +64,12 @@ export type CommandRequest = {
 export type ClientRequest =
   /** Required first when the server has a client token; optional otherwise. */
   | { readonly id: number; readonly op: 'hello'; readonly token?: string }
+  /**
+   * Proves a session on this connection with the secret `open-session` answered; every later
+   * request naming the session on this connection is then accepted without the secret. The
+   * connection that opened a session has it bound already.
+   */
+  | { readonly id: number; readonly op: 'bind'; readonly session: number; readonly secret: string }
   /** This node's id and role, and the leader it knows of. */
   | { readonly id: number; readonly op: 'status' }
   /** Linearizable (ReadIndex) unless `stale`, which reads the answering node as it is. */
@@ -154,6 +167,9 @@ function parseFields(id: number, op: ClientOp, rec: Readonly<Record<string, unkn
       }
       return { id, op, token };
     }
+    case 'bind':
+      checkShape(rec, op, ['session', 'secret'], [], ['id', 'op']);
+      return { id, op, session: intField(rec, 'session', 1, Number.MAX_SAFE_INTEGER), secret: checkSessionSecret(rec['secret'], 'secret') };
     case 'status':
       checkShape(rec, op, [], [], ['id', 'op']);
       return { id, op };

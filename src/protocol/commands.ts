@@ -29,6 +29,29 @@ export interface WriteFields {
   readonly fence?: Fence;
 }
 
+/**
+ * A session's secret: {@link SESSION_SECRET_HEX} lowercase hex digits (128 bits). The leader
+ * draws it from its CSPRNG when it proposes `open-session`, the entry carries it so every
+ * replica agrees, and only the client that opened the session learns it: a session is a
+ * capability, proven by its secret (`bind`), not by its guessable id
+ * (docs/design.md#sessions-are-capabilities).
+ */
+export const SESSION_SECRET_HEX = 32;
+
+const SECRET_PATTERN = /^[0-9a-f]{32}$/;
+
+/** Whether `v` has the form of a session secret. */
+export function isSessionSecret(v: unknown): v is string {
+  return typeof v === 'string' && SECRET_PATTERN.test(v);
+}
+
+/** `v` as a session secret, or a {@link FieldError} naming `field`. */
+export function checkSessionSecret(v: unknown, field: string): string {
+  if (!isSessionSecret(v))
+    throw new FieldError(field, `${field} must be ${SESSION_SECRET_HEX} lowercase hex digits (the secret open-session answered)`);
+  return v;
+}
+
 /** Opens a session; its id is the index of this entry. `clientId` is a free-form label. */
 export interface OpenSessionCommand {
   readonly type: 'open-session';

@@ -3,6 +3,7 @@
  * check a client runs on every answer before using it. A node is trusted to be a raftlock
  * node, not to be free of bugs or version skew, so the SDK never casts what arrives.
  */
+import { isSessionSecret } from './commands.js';
 import { DecodeError, describe, isPlainMap } from './msgpack.js';
 
 /** `open-session`: the new session. */
@@ -11,6 +12,14 @@ export interface OpenSessionValue {
   readonly sessionId: number;
   readonly ttlMs: number;
   /** Log time at which the session expires unless renewed. */
+  readonly expiresAt: number;
+  /** The session's secret: proves the session on another connection (`bind`). Keep it private. */
+  readonly secret: string;
+}
+
+/** `bind`: the proven session and its deadline (log time). */
+export interface BindValue {
+  readonly sessionId: number;
   readonly expiresAt: number;
 }
 
@@ -88,6 +97,7 @@ export interface NodeRoleValue {
 /** The value each op answers with. */
 export interface OpValues {
   readonly hello: HelloValue;
+  readonly bind: BindValue;
   readonly status: NodeRoleValue;
   readonly 'counter-get': number;
   readonly 'lock-info': LockInfo;
@@ -199,12 +209,19 @@ const PARSERS: { readonly [O in Op]: (v: unknown, path: string) => OpValues[O] }
   },
   'counter-get': counter,
   'lock-info': lockInfo,
+  bind: (v, p) => {
+    const r = map(v, p, ['sessionId', 'expiresAt']);
+    return { sessionId: int(r['sessionId'], `${p}.sessionId`, 1), expiresAt: int(r['expiresAt'], `${p}.expiresAt`) };
+  },
   'open-session': (v, p) => {
-    const r = map(v, p, ['sessionId', 'ttlMs', 'expiresAt']);
+    const r = map(v, p, ['sessionId', 'ttlMs', 'expiresAt', 'secret']);
+    const secret = r['secret'];
+    if (!isSessionSecret(secret)) bad(`${p}.secret`, secret, '32 lowercase hex digits');
     return {
       sessionId: int(r['sessionId'], `${p}.sessionId`, 1),
       ttlMs: int(r['ttlMs'], `${p}.ttlMs`, 1),
       expiresAt: int(r['expiresAt'], `${p}.expiresAt`),
+      secret,
     };
   },
   'keep-alive': (v, p) => ({ expiresAt: int(map(v, p, ['expiresAt'])['expiresAt'], `${p}.expiresAt`) }),

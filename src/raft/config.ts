@@ -14,6 +14,12 @@ import type { NodeId } from './types.js';
 export interface UnsafeTestingKnobs {
   /** Commit an earlier term's entry by counting replicas (violates Raft §5.4.2 / Figure 8). */
   readonly commitPriorTerm?: boolean;
+  /**
+   * Step every peer message addressed to this node without the checks of `Raft.refusal`, as
+   * etcd-io/raft does: a forged message can then reach a fail-stop invariant
+   * (docs/design.md#security).
+   */
+  readonly skipPeerMessageChecks?: boolean;
 }
 
 export interface RaftConfig {

@@ -4,7 +4,8 @@
  */
 export { RawNode, type CreateResult, type PeerStatus, type Status } from './raw-node.js';
 export type { Ready } from './ready.js';
-export type { ProposeResult, ReadIndexResult, TransferResult } from './raft.js';
+export type { ProposeResult, ReadIndexResult, RefusalReason, StepResult, TransferResult } from './raft.js';
+export { MAX_PENDING_READS } from './raft.js';
 export { validateRaftConfig, type RaftConfig, type ResolvedRaftConfig, type ConfigError, type UnsafeTestingKnobs } from './config.js';
 export { silentLogger, type Logger } from './logger.js';
 export { MemoryStorage } from './memory-storage.js';

@@ -21,16 +21,19 @@ import {
   assertNever,
   invariant,
   type AppendRequest,
+  type ConfState,
   type Entry,
   type HardState,
   type Heartbeat,
   type Message,
   type NodeId,
+  type ReadIndexResponse,
   type ReadState,
   type Role,
   type SnapshotMeta,
   type SnapshotRequest,
   type SoftState,
+  type TimeoutNow,
   type VoteRequest,
 } from './types.js';
 
@@ -56,6 +59,50 @@ export type TransferResult =
       readonly reason: 'not-leader' | 'already-leader' | 'unknown-node' | 'learner';
       readonly leader: NodeId;
     };
+
+/**
+ * Why {@link Raft.step} refused a well-formed peer message (docs/design.md#security):
+ * - `misaddressed`: `to` is not this node;
+ * - `from-self`: it claims to come from this node;
+ * - `not-a-member`: its sender is not in the configuration;
+ * - `not-a-voter`: a vote, or a message only a leader sends, from a learner;
+ * - `second-leader`: a leader's message in a term this node leads, or in which it follows
+ *   another leader;
+ * - `not-our-leader`: TimeoutNow or a ReadIndex answer of a term this node has not reached
+ *   (they answer its own messages);
+ * - `commit-beyond-log`: a heartbeat's commit index is beyond this node's log;
+ * - `ack-beyond-log`: an acknowledgement of entries beyond the leader's own log;
+ * - `foreign-configuration`: a snapshot whose configuration is not this cluster's;
+ * - `too-many-reads`: forwarded ReadIndex requests beyond {@link MAX_PENDING_READS}.
+ */
+export type RefusalReason =
+  | 'misaddressed'
+  | 'from-self'
+  | 'not-a-member'
+  | 'not-a-voter'
+  | 'second-leader'
+  | 'not-our-leader'
+  | 'commit-beyond-log'
+  | 'ack-beyond-log'
+  | 'foreign-configuration'
+  | 'too-many-reads';
+
+/** Outcome of stepping a peer message: taken into the protocol, or refused untouched. */
+export type StepResult = { readonly type: 'stepped' } | { readonly type: 'refused'; readonly reason: RefusalReason };
+
+const STEPPED: StepResult = { type: 'stepped' };
+
+/**
+ * Most ReadIndex requests a leader holds (queued before its first commit, or awaiting a
+ * quorum). A host has one round out at a time, so members need a handful; this bounds what a
+ * faulty one can make the leader hold.
+ */
+export const MAX_PENDING_READS = 4096;
+
+/** The one check that holds even with `skipPeerMessageChecks`: a message for another node. */
+function misaddressed(m: Message, id: NodeId): RefusalReason | undefined {
+  return m.to === id ? undefined : 'misaddressed';
+}
 
 const EMPTY = new Uint8Array(0);
 
@@ -353,12 +400,83 @@ export class Raft implements LeaderContext {
 
   // ---- step -------------------------------------------------------------------------------
 
-  /** Processes one message from a peer. Messages for another node are ignored. */
-  step(m: Message): void {
-    if (m.to !== this.id) {
-      this.cfg.logger.warn('ignoring message addressed to another node', { ...this.logFields(), to: m.to, type: m.type });
-      return;
+  /**
+   * Processes one message from a peer, or refuses it untouched (see {@link refusal}): a refused
+   * message changes nothing, not even the term.
+   */
+  step(m: Message): StepResult {
+    const reason = this.cfg.unsafeTestingKnobs.skipPeerMessageChecks === true ? misaddressed(m, this.id) : this.refusal(m);
+    if (reason !== undefined) return { type: 'refused', reason };
+    this.stepChecked(m);
+    return STEPPED;
+  }
+
+  /**
+   * Why `m` must not be stepped, or undefined. A peer is authenticated as a member, not trusted
+   * to be correct (docs/design.md#security): these are the well-formed messages that no correct
+   * member sends in our current state, each of which would otherwise reach a fail-stop
+   * invariant (kept for this node's own corruption) or act on a claim nobody made. Pure and
+   * cheap: a lookup and a few comparisons, no allocation.
+   */
+  private refusal(m: Message): RefusalReason | undefined {
+    if (m.to !== this.id) return 'misaddressed';
+    if (m.from === this.id) return 'from-self';
+    if (!this.tracker.progress.has(m.from)) return 'not-a-member';
+    switch (m.type) {
+      case 'append-response':
+        // A leader's log only grows within its term: an acknowledgement beyond its end is of
+        // entries it never sent, and would send Progress past the log.
+        if (m.term === this.term && this.role === 'leader' && !m.reject && m.index > this.log.lastIndex()) return 'ack-beyond-log';
+        return undefined;
+      case 'heartbeat-response':
+        return undefined;
+      case 'read-index':
+        if (m.term === this.term && this.role === 'leader' && this.pendingReads.length + this.readOnly.size >= MAX_PENDING_READS) {
+          return 'too-many-reads';
+        }
+        return undefined;
+      case 'vote':
+      case 'vote-response':
+        return this.tracker.isVoter(m.from) ? undefined : 'not-a-voter';
+      default:
+        return this.leaderMessageRefusal(m);
     }
+  }
+
+  /** {@link refusal} of what only a leader sends. */
+  private leaderMessageRefusal(m: AppendRequest | Heartbeat | SnapshotRequest | TimeoutNow | ReadIndexResponse): RefusalReason | undefined {
+    if (!this.tracker.isVoter(m.from)) return 'not-a-voter';
+    // Election Safety (§5.2): one leader per term, so none but us if we lead this term, and
+    // none but the one we follow in it.
+    if (m.term === this.term && (this.role === 'leader' || (this.lead !== NONE && this.lead !== m.from))) return 'second-leader';
+    switch (m.type) {
+      case 'heartbeat':
+        // The leader sends at most what we acknowledged as durable (replication.ts), which our
+        // log still holds: beyond it, commitTo would fail stop on a claim, not on our disk.
+        return m.commit > this.log.lastIndex() ? 'commit-beyond-log' : undefined;
+      case 'snapshot':
+        // Membership never changes (docs/design.md#security): a snapshot of another
+        // configuration is not of this cluster.
+        return this.isCurrentConfiguration(m.snapshot.confState) ? undefined : 'foreign-configuration';
+      case 'timeout-now':
+      case 'read-index-response':
+        // Sent in the term of the message they answer (an acknowledgement, a forwarded read),
+        // so never in one we have not reached; an older term's are stale and dropped later.
+        return m.term > this.term ? 'not-our-leader' : undefined;
+      case 'append':
+        return undefined;
+      default:
+        return assertNever(m, 'message');
+    }
+  }
+
+  private isCurrentConfiguration(conf: ConfState): boolean {
+    const sameSet = (ids: readonly NodeId[], set: ReadonlySet<NodeId>): boolean =>
+      ids.length === set.size && ids.every((id) => set.has(id));
+    return sameSet(conf.voters, this.tracker.voters) && sameSet(conf.learners, this.tracker.learners);
+  }
+
+  private stepChecked(m: Message): void {
     if (m.term > this.term) {
       if (m.type === 'vote') {
         // With CheckQuorum, a node that heard from a live leader within the minimum election
@@ -454,6 +572,7 @@ export class Raft implements LeaderContext {
       case 'heartbeat':
       case 'snapshot':
         // Election Safety (§5.2): at most one leader per term. Continuing would corrupt logs.
+        // refusal() turns such a message away first; reaching this is our own state's fault.
         invariant(false, () => `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
         return;
       case 'vote-response':

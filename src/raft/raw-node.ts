@@ -13,7 +13,7 @@
  */
 import { validateRaftConfig, type ConfigError, type RaftConfig } from './config.js';
 import { NO_LIMIT } from './raft-log.js';
-import { Raft, type ProposeResult, type ReadIndexResult, type TransferResult } from './raft.js';
+import { Raft, type ProposeResult, type ReadIndexResult, type StepResult, type TransferResult } from './raft.js';
 import { claimsDurableState, splitMessages, type Ready } from './ready.js';
 import type { ProgressState } from './progress.js';
 import {
@@ -93,9 +93,22 @@ export class RawNode {
     this.raft.hup(false);
   }
 
-  /** Processes one message received from a peer. */
-  step(m: Message): void {
-    this.raft.step(m);
+  /**
+   * Processes one message received from a peer. A well-formed message that no correct member
+   * could send in this node's state is refused untouched, never thrown on
+   * (docs/design.md#security): the driver counts and logs the refusal.
+   */
+  step(m: Message): StepResult {
+    return this.raft.step(m);
+  }
+
+  /**
+   * The snapshot the core has accepted to install and the driver has not yet reported
+   * persisted (`advance()`), if any. A driver holding snapshot data compares this before and
+   * after stepping a snapshot message to learn whether the core took that message's snapshot.
+   */
+  pendingSnapshot(): SnapshotMeta | undefined {
+    return this.raft.log.unstable.snapshot;
   }
 
   /** Proposes entries (a batch is appended contiguously). Only a leader accepts. */

@@ -34,6 +34,11 @@
  *   answered `AUTH`; a wrong token is answered `AUTH` and the connection closed (4003), which
  *   makes guessing cost a connection per try; a connection that stays unauthenticated for
  *   `helloTimeoutMs` is closed (4008) so it cannot hold a slot.
+ * - Sessions are capabilities (docs/design.md#sessions-are-capabilities): a request naming a
+ *   session is served only if this connection opened it or proved it with
+ *   `bind { session, secret }`; otherwise `AUTH` with `field: "session"`, before anything is
+ *   proposed. At most `maxSessionsPerConnection` proven sessions per connection (default
+ *   10,000; ended ones are forgotten first), beyond → `LIMIT_EXCEEDED`.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -51,10 +56,12 @@ import {
   type ErrorCode,
   type ClientRequest,
   type ClientResponse,
+  type OpenSessionValue,
 } from '../protocol/index.js';
 import type { LockService, ServiceOutcome } from '../service/index.js';
 import { silentLogger, type Logger } from './logger.js';
-import { secretCheck, type SecretCheck } from './secrets.js';
+import { allows, Authenticator, forbidden, OP_ROLES, type Identity } from './access.js';
+import { SessionBindings } from './session-bindings.js';
 
 /** Close codes of `/client` connections (besides ws's own 1009 for oversize frames). */
 export const ClientCloseCode = {
@@ -79,8 +86,11 @@ export interface ClientEndpointOptions {
   readonly nodeId: NodeId;
   /** A node's client address (`host:port`), or null if unknown. */
   readonly addressOf: (id: NodeId) => string | null;
-  /** When set, every connection must `hello` with this token first. */
-  readonly clientToken?: string;
+  /**
+   * Client tokens and roles (docs/design.md#client-roles). When any token is configured, every
+   * connection must `hello` with one first, and each op needs its role. Default: none, open.
+   */
+  readonly access?: Authenticator;
   readonly logger?: Logger;
   /**
    * Largest frame accepted (default 1 MiB, docs/design.md#limits); larger ones close the
@@ -95,6 +105,8 @@ export interface ClientEndpointOptions {
   readonly maxBufferedBytes?: number;
   /** Time to authenticate when a token is required (default 10 s). */
   readonly helloTimeoutMs?: number;
+  /** Sessions one connection may have opened or bound at once (default 10,000). */
+  readonly maxSessionsPerConnection?: number;
 }
 
 /** Monotonic counters (and one gauge, `connections`) for `/metrics`. */
@@ -124,6 +136,7 @@ const DEFAULTS = {
   maxConnections: 10_000,
   maxBufferedBytes: 8 * 1024 * 1024,
   helloTimeoutMs: 10_000,
+  maxSessionsPerConnection: 10_000,
 };
 
 /** The `/client` endpoint (see the module comment for its rules). */
@@ -142,21 +155,22 @@ export class ClientEndpoint {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<ClientConnection>();
   private readonly logger: Logger;
-  private readonly token: SecretCheck;
+  private readonly access: Authenticator;
   private closed = false;
   /** Resolved settings, shared with the connections. */
   readonly settings: typeof DEFAULTS;
 
   constructor(readonly opts: ClientEndpointOptions) {
     this.logger = opts.logger ?? silentLogger;
+    this.access = opts.access ?? new Authenticator([]);
     this.settings = {
       maxClientFrameBytes: opts.maxClientFrameBytes ?? DEFAULTS.maxClientFrameBytes,
       maxInFlight: opts.maxInFlight ?? DEFAULTS.maxInFlight,
       maxConnections: opts.maxConnections ?? DEFAULTS.maxConnections,
       maxBufferedBytes: opts.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes,
       helloTimeoutMs: opts.helloTimeoutMs ?? DEFAULTS.helloTimeoutMs,
+      maxSessionsPerConnection: opts.maxSessionsPerConnection ?? DEFAULTS.maxSessionsPerConnection,
     };
-    this.token = secretCheck(opts.clientToken);
     // maxPayload explicit (ws defaults to 100 MiB); no compression (decompression bombs, CPU).
     this.wss = new WebSocketServer({
       noServer: true,
@@ -212,12 +226,12 @@ export class ClientEndpoint {
 
   /** @internal Whether a token is required. */
   get requiresToken(): boolean {
-    return this.token.required;
+    return this.access.required;
   }
 
-  /** @internal Constant-time token check (digests first, so lengths cannot leak either). */
-  tokenMatches(token: string | undefined): boolean {
-    return this.token.matches(token);
+  /** @internal Who `token` identifies (constant-time comparisons), or undefined. */
+  identify(token: string | undefined): Identity | undefined {
+    return this.access.identify(token);
   }
 
   /** @internal Counts an error response. */
@@ -225,8 +239,11 @@ export class ClientEndpoint {
     this.metrics.errors[code] = (this.metrics.errors[code] ?? 0) + 1;
   }
 
-  /** @internal Handles one decoded request; `reply` is called exactly once. */
-  dispatch(req: ClientRequest, reply: (r: ClientResponse) => void): void {
+  /**
+   * @internal Handles one decoded request of a connection whose proven sessions are
+   * `bindings`; `reply` is called exactly once.
+   */
+  dispatch(req: ClientRequest, bindings: SessionBindings, reply: (r: ClientResponse) => void): void {
     const { service } = this.opts;
     const id = req.id;
     if (req.op === 'hello') {
@@ -245,7 +262,42 @@ export class ClientEndpoint {
       service.query({ type: req.op, name: req.name }, req.stale === true ? { stale: true } : {}, answer);
       return;
     }
+    if (req.op === 'bind') {
+      if (!bindings.has(req.session) && !bindings.hasRoom()) {
+        reply(tooManySessions(id, bindings.max));
+        return;
+      }
+      service.proveSession(req.session, req.secret, (o) => {
+        if (o.type === 'ok') bindings.add(req.session);
+        answer(o);
+      });
+      return;
+    }
     if (isCommandRequest(req)) {
+      if (req.op === 'open-session') {
+        if (!bindings.hasRoom()) {
+          reply(tooManySessions(id, bindings.max));
+          return;
+        }
+        service.submit(requestCommand(req), (o) => {
+          // The connection that opened a session has proven it: it holds the secret now.
+          if (o.type === 'ok' && isOpened(o.value)) bindings.add(o.value.sessionId);
+          answer(o);
+        });
+        return;
+      }
+      if (!bindings.has(req.session)) {
+        reply({
+          id,
+          ok: false,
+          error: {
+            code: 'AUTH',
+            field: 'session',
+            message: `session ${req.session} is not bound to this connection: send bind { session, secret } with the secret open-session answered`,
+          },
+        });
+        return;
+      }
       service.submit(requestCommand(req), answer);
       return;
     }
@@ -288,10 +340,24 @@ export class ClientEndpoint {
   }
 }
 
-/** One client connection: authentication state, requests in flight, answers. */
+function tooManySessions(id: number, max: number): ClientResponse {
+  return {
+    id,
+    ok: false,
+    error: { code: 'LIMIT_EXCEEDED', message: `this connection already has ${max} live sessions; close some or use another connection` },
+  };
+}
+
+function isOpened(v: unknown): v is OpenSessionValue {
+  return typeof v === 'object' && v !== null && 'sessionId' in v && 'secret' in v;
+}
+
+/** One client connection: authentication state, proven sessions, requests in flight, answers. */
 class ClientConnection {
   private readonly inFlight = new Set<number>();
-  private authenticated: boolean;
+  private readonly bindings: SessionBindings;
+  /** Who the connection authenticated as; undefined until a successful hello (when required). */
+  private identity: Identity | undefined;
   private open = true;
   private readonly helloTimer: NodeJS.Timeout | undefined;
 
@@ -302,8 +368,10 @@ class ClientConnection {
     /** The connection's TCP socket, corked while a batch of responses is written. */
     private readonly socket: Duplex,
   ) {
-    this.authenticated = !endpoint.requiresToken;
-    if (!this.authenticated) {
+    this.identity = endpoint.requiresToken ? undefined : endpoint.identify(undefined);
+    const machine = endpoint.opts.service.machine;
+    this.bindings = new SessionBindings(endpoint.settings.maxSessionsPerConnection, (s) => machine.sessionDeadline(s) !== undefined);
+    if (this.identity === undefined) {
       this.helloTimer = setTimeout(() => this.close(ClientCloseCode.HELLO_TIMEOUT, 'no hello'), endpoint.settings.helloTimeoutMs);
       this.helloTimer.unref();
     }
@@ -360,21 +428,26 @@ class ClientConnection {
       return;
     }
     const id = req.id;
-    if (!this.authenticated) {
-      if (req.op !== 'hello') {
-        this.send({ id, ok: false, error: { code: 'AUTH', message: 'authenticate first: send hello { token }' } });
-        return;
-      }
-      if (!ep.tokenMatches(req.token)) {
+    if (req.op === 'hello') {
+      const who = ep.identify(req.token);
+      if (who === undefined) {
         this.send({ id, ok: false, error: { code: 'AUTH', message: 'wrong or missing client token' } });
-        this.close(ClientCloseCode.AUTH, 'authentication failed');
+        // A later hello with a wrong token is a confused client, not an attacker past the door.
+        if (this.identity === undefined) this.close(ClientCloseCode.AUTH, 'authentication failed');
         return;
       }
-      this.authenticated = true;
+      this.identity = who;
       if (this.helloTimer !== undefined) clearTimeout(this.helloTimer);
-    } else if (req.op === 'hello' && !ep.tokenMatches(req.token)) {
-      // A later hello with a wrong token is a confused client, not an attacker past the door.
-      this.send({ id, ok: false, error: { code: 'AUTH', message: 'wrong or missing client token' } });
+    }
+    const who = this.identity;
+    if (who === undefined) {
+      this.send({ id, ok: false, error: { code: 'AUTH', message: 'authenticate first: send hello { token }' } });
+      return;
+    }
+    const needed = OP_ROLES[req.op];
+    if (needed !== undefined && !allows(who.role, needed)) {
+      ep.countError('AUTH');
+      this.send({ id, ok: false, error: { code: 'AUTH', message: forbidden(who, needed, req.op) } });
       return;
     }
     if (this.inFlight.has(id)) {
@@ -404,7 +477,7 @@ class ClientConnection {
       this.send(r);
     };
     try {
-      ep.dispatch(req, reply);
+      ep.dispatch(req, this.bindings, reply);
     } catch (err) {
       ep.log.error('client request handler failed', {
         remote: this.remote,

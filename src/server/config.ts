@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_LIMITS, LIMIT_NAMES, LIMIT_RANGES, parseHostPort, type HostPort, type Limits } from '../protocol/index.js';
+import { isTokenHash, ROLES, type ClientTokenEntry, type Role } from './access.js';
 
 /** One member of the cluster. */
 export interface NodeAddress {
@@ -35,8 +36,11 @@ export interface ClusterConfig {
   readonly heartbeatTicks: number;
   /** Peer authentication secret (config key `secret` or env RAFTLOCK_SECRET). */
   readonly secret?: string;
-  /** Token clients must present, if set. */
-  readonly clientToken?: string;
+  /**
+   * Client tokens (hashed) and their roles; when any is configured, clients must present one
+   * (docs/design.md#client-roles). Empty: the cluster is open to anyone who reaches it.
+   */
+  readonly clientTokens: readonly ClientTokenEntry[];
   /** Snapshot every this many applied entries (0 = never). */
   readonly snapshotEvery: number;
   readonly limits: NodeLimits;
@@ -70,7 +74,7 @@ const TOP_KEYS = new Set([
   'electionTicks',
   'heartbeatTicks',
   'secret',
-  'clientToken',
+  'clientTokens',
   'tls',
   'snapshotEvery',
   'limits',
@@ -111,6 +115,12 @@ export function validateConfig(
   const src = opts.source;
   try {
     if (!isRecord(raw)) throw new ConfigError('(root)', 'must be a JSON object');
+    if (raw.clientToken !== undefined) {
+      throw new ConfigError(
+        'clientToken',
+        'replaced by clientTokens (hashed tokens with roles): make one with `raftlock token create --role admin` and list it under clientTokens',
+      );
+    }
     for (const k of Object.keys(raw)) if (!TOP_KEYS.has(k)) throw new ConfigError(k, `unknown key (known: ${[...TOP_KEYS].join(', ')})`);
     const clusterId = raw.clusterId;
     if (typeof clusterId !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(clusterId)) {
@@ -145,10 +155,7 @@ export function validateConfig(
     if (secret !== undefined && (typeof secret !== 'string' || secret.length < 16)) {
       throw new ConfigError(raw.secret !== undefined ? 'secret' : 'RAFTLOCK_SECRET', 'must be a string of at least 16 characters');
     }
-    const clientToken = raw.clientToken;
-    if (clientToken !== undefined && (typeof clientToken !== 'string' || clientToken.length < 8)) {
-      throw new ConfigError('clientToken', 'must be a string of at least 8 characters');
-    }
+    const clientTokens = raw.clientTokens === undefined ? [] : parseClientTokens(raw.clientTokens);
     if (raw.tls !== undefined) throw new ConfigError('tls', 'TLS (wss) is not supported by this version yet; remove the key');
     const snapshotEvery = int(raw, 'snapshotEvery', 'snapshotEvery', 0, 100_000_000, 10_000);
     const limits = raw.limits === undefined ? DEFAULT_NODE_LIMITS : parseLimits(raw.limits);
@@ -160,7 +167,7 @@ export function validateConfig(
       electionTicks,
       heartbeatTicks,
       ...(typeof secret === 'string' ? { secret } : {}),
-      ...(typeof clientToken === 'string' ? { clientToken } : {}),
+      clientTokens,
       snapshotEvery,
       limits,
     };
@@ -169,6 +176,47 @@ export function validateConfig(
       throw new ConfigError(err.key, err.message.replace(/^[^:]*: /, ''), src);
     throw err;
   }
+}
+
+const TOKEN_KEYS = new Set(['name', 'role', 'hash']);
+/** Bounds the per-request work of checking a token (each configured hash is compared). */
+const MAX_CLIENT_TOKENS = 1000;
+
+/** `clientTokens`: `[{ name, role, hash }]`, names and hashes unique. */
+function parseClientTokens(v: unknown): ClientTokenEntry[] {
+  if (!Array.isArray(v) || v.length > MAX_CLIENT_TOKENS) {
+    throw new ConfigError('clientTokens', `must be an array of at most ${MAX_CLIENT_TOKENS} { "name", "role", "hash" } objects`);
+  }
+  const names = new Set<string>();
+  const hashes = new Map<string, string>();
+  return v.map((t: unknown, k): ClientTokenEntry => {
+    const path = `clientTokens[${k}]`;
+    if (!isRecord(t)) throw new ConfigError(path, 'must be an object { "name", "role", "hash" }');
+    for (const key of Object.keys(t))
+      if (!TOKEN_KEYS.has(key)) throw new ConfigError(`${path}.${key}`, 'unknown key (known: name, role, hash)');
+    const { name, role, hash } = t;
+    if (typeof name !== 'string' || !/^[A-Za-z0-9._@-]{1,64}$/.test(name)) {
+      throw new ConfigError(
+        `${path}.name`,
+        `must be 1-64 characters of letters, digits, '.', '_', '@' or '-', got ${JSON.stringify(name)}`,
+      );
+    }
+    if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
+      throw new ConfigError(`${path}.role`, `must be one of ${ROLES.join(', ')}, got ${JSON.stringify(role)}`);
+    }
+    if (!isTokenHash(hash)) {
+      throw new ConfigError(
+        `${path}.hash`,
+        'must be "sha256:" and 64 lowercase hex digits, as `raftlock token create` prints (the configuration never holds the token itself)',
+      );
+    }
+    if (names.has(name)) throw new ConfigError(`${path}.name`, `duplicate token name ${name}`);
+    const twin = hashes.get(hash);
+    if (twin !== undefined) throw new ConfigError(`${path}.hash`, `the same token is listed twice (also as ${JSON.stringify(twin)})`);
+    names.add(name);
+    hashes.set(hash, name);
+    return { name, role: role as Role, hash };
+  });
 }
 
 /** The `limits` object: frame sizes here, the cluster's limits by their one set of ranges. */

@@ -10,7 +10,7 @@ import { NONE } from '../raft/index.js';
 import type { ApplyOutput } from '../state-machine/index.js';
 import type { ClusterConfig } from './config.js';
 import type { Logger } from './logger.js';
-import type { SecretCheck } from './secrets.js';
+import { allows, forbidden, type Authenticator, type Role } from './access.js';
 import type { NodeMetrics } from './node-metrics.js';
 
 /** What the routes read. */
@@ -20,8 +20,8 @@ export interface HttpContext {
   readonly metrics: NodeMetrics;
   readonly config: ClusterConfig;
   readonly logger: Logger;
-  /** The credential of the admin routes (the configured client token, if any). */
-  readonly adminToken: SecretCheck;
+  /** Client tokens and roles: `/status` and `/metrics` need `read`, the admin routes `admin`. */
+  readonly access: Authenticator;
   /**
    * Whether `POST /admin/propose` exists: raw log entries, for tests and the raw Raft benchmark
    * only. Off in production, because a raw entry can carry anything, forged log time included.
@@ -53,6 +53,7 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
   const route = `${req.method ?? 'GET'} ${url.pathname}`;
   switch (route) {
     case 'GET /status':
+      if (!authorized(req, res, ctx, 'read', route)) return;
       return sendJson(res, 200, ctx.status());
     case 'GET /healthz': {
       const st = ctx.host.status(false);
@@ -60,6 +61,7 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
       return sendJson(res, ok ? 200 : 503, { ok, role: st.role, term: st.term, leader: st.leader });
     }
     case 'GET /metrics': {
+      if (!authorized(req, res, ctx, 'read', route)) return;
       const text = ctx.metrics.render();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       res.end(text);
@@ -81,14 +83,27 @@ function notFound(res: ServerResponse, route: string): void {
 }
 
 /**
- * Operator and test routes. With a `clientToken` configured they need
- * `Authorization: Bearer <clientToken>`, compared in constant time.
+ * Whether the request's `Authorization: Bearer <token>` grants `needed` (always, when no token
+ * is configured); if not, answers 401 (no or unknown token) or 403 (too small a role).
  */
-async function handleAdmin(route: string, url: URL, req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
+function authorized(req: IncomingMessage, res: ServerResponse, ctx: HttpContext, needed: Role, route: string): boolean {
   const presented = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-  if (!ctx.adminToken.matches(presented)) {
-    return sendJson(res, 401, { error: { code: 'AUTH', message: 'admin routes need Authorization: Bearer <clientToken>' } });
+  const who = ctx.access.identify(presented);
+  if (who === undefined) {
+    const message = `${route} needs a client token of role ${needed} or above: send Authorization: Bearer <token>`;
+    sendJson(res, 401, { error: { code: 'AUTH', message } });
+    return false;
   }
+  if (!allows(who.role, needed)) {
+    sendJson(res, 403, { error: { code: 'AUTH', message: forbidden(who, needed, route) } });
+    return false;
+  }
+  return true;
+}
+
+/** Operator and test routes: they need a token of role `admin` when tokens are configured. */
+async function handleAdmin(route: string, url: URL, req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
+  if (!authorized(req, res, ctx, 'admin', route)) return;
   if (route === 'POST /admin/snapshot') {
     ctx.host.snapshotNow();
     return sendJson(res, 202, { requested: true, applied: ctx.host.appliedIndex });

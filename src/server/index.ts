@@ -15,3 +15,4 @@ export {
   type NodeAddress,
 } from './config.js';
 export { createJsonLogger, parseLogLevel, silentLogger, type Logger, type LogLevel } from './logger.js';
+export { hashToken, newToken, ROLES, type ClientTokenEntry, type Role } from './access.js';

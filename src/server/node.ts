@@ -20,7 +20,7 @@ import { FaultLayer, WsPeerTransport } from '../transport/index.js';
 import { ClientEndpoint } from './client-endpoint.js';
 import { parseAddress, type ClusterConfig } from './config.js';
 import { handleHttp, sendJson } from './http-routes.js';
-import { secretCheck } from './secrets.js';
+import { Authenticator } from './access.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { NodeMetrics, timedLog } from './node-metrics.js';
 
@@ -101,12 +101,13 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   service.attach(h);
   metrics.attach(transport);
   const addressOf = (nid: NodeId): string | null => config.nodes.find((n) => n.id === nid)?.address ?? null;
+  const access = new Authenticator(config.clientTokens);
   const clients = new ClientEndpoint({
     service,
     raft: h,
     nodeId: id,
     addressOf,
-    ...(config.clientToken !== undefined ? { clientToken: config.clientToken } : {}),
+    access,
     logger,
     maxClientFrameBytes: config.limits.maxClientFrameBytes,
   });
@@ -119,7 +120,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     metrics,
     config,
     logger,
-    adminToken: secretCheck(config.clientToken),
+    access,
     rawPropose: opts.unsafeRawPropose === true,
   };
   const server = createNodeServer(http, transport, clients);

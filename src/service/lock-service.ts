@@ -5,8 +5,9 @@
  * leader's duties (proposing session expiry and deadline ticks). The `/client` endpoint and the
  * simulator both drive nodes through it.
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock, ProposeOutcome, RaftHost } from '../host/index.js';
-import type { LockInfo, MachineErrorCode } from '../protocol/index.js';
+import type { BindValue, LockInfo, MachineErrorCode } from '../protocol/index.js';
 import { NONE, type ApplyContext, type NodeId, type StateMachine } from '../raft/index.js';
 import {
   encodeEntry,
@@ -22,9 +23,12 @@ import {
 /** The answer to a command or query. Exactly one per request. */
 export type ServiceOutcome =
   /** Applied (writes) or read; `index` is the log index of the entry, or the read point. */
-  | { readonly type: 'ok'; readonly value: CommandValue | LockInfo; readonly index: number }
-  /** The machine refused it (applied as a no-op, or rejected before entering the log). */
-  | { readonly type: 'error'; readonly code: MachineErrorCode; readonly message: string }
+  | { readonly type: 'ok'; readonly value: CommandValue | LockInfo | BindValue; readonly index: number }
+  /**
+   * The machine refused it (applied as a no-op, or rejected before entering the log), or
+   * (`AUTH`) the request could not prove the session it names.
+   */
+  | { readonly type: 'error'; readonly code: MachineErrorCode | 'AUTH'; readonly message: string }
   /** Definitely not applied here: ask `leader` (NONE if unknown). */
   | { readonly type: 'not-leader'; readonly leader: NodeId }
   /**
@@ -42,6 +46,11 @@ export interface LockServiceOptions {
   readonly clock: Clock;
   /** Most sessions listed in one expiry proposal. */
   readonly expiryBatch?: number;
+  /**
+   * Draws a new session's secret (32 lowercase hex digits). Default: 128 bits from the
+   * operating system's CSPRNG. The simulator passes a seeded one, to stay reproducible.
+   */
+  readonly newSecret?: () => string;
 }
 
 interface ParkedAcquire {
@@ -58,11 +67,13 @@ export class LockService {
   private expiryInFlight = false;
   private tickInFlight = false;
   private readonly expiryBatch: number;
+  private readonly newSecret: () => string;
 
   constructor(opts: LockServiceOptions) {
     this.machine = opts.machine;
     this.clock = opts.clock;
     this.expiryBatch = opts.expiryBatch ?? 100;
+    this.newSecret = opts.newSecret ?? (() => randomBytes(16).toString('hex'));
   }
 
   /**
@@ -106,7 +117,9 @@ export class LockService {
       });
       return;
     }
-    this.propose(cmd, (o) => {
+    // The secret travels in the entry, so every replica stores the same one.
+    const entry: Command = cmd.type === 'open-session' ? { ...cmd, secret: this.newSecret() } : cmd;
+    this.propose(entry, (o) => {
       if (o.type === 'ok' && cmd.type === 'acquire' && isQueued(o.value)) {
         // The wait lives in the replicated state; this node answers when it ends.
         const key = `${cmd.session}:${cmd.seq}`;
@@ -142,6 +155,43 @@ export class LockService {
       if (o.type === 'ready') answer(o.index);
       else if (o.code === 'NO_LEADER') done({ type: 'not-leader', leader: NONE });
       else done({ type: 'unavailable', outcomeUnknown: false, reason: o.code });
+    });
+  }
+
+  /**
+   * Checks that `secret` is live session `session`'s, for a connection that wants to act for
+   * it (`bind`). Only the leader answers (`not-leader` elsewhere), as for the writes a binding
+   * is for. Linearizable like a read: the check runs once this node has applied up to a
+   * quorum-confirmed read point, so a session opened under an earlier leader is known here.
+   * The secrets are compared in constant time. Answers `ok` with the session's deadline,
+   * `SESSION_EXPIRED` if it is not alive, `AUTH` if the secret is wrong.
+   */
+  proveSession(session: number, secret: string, done: (o: ServiceOutcome) => void): void {
+    const host = this.requireHost();
+    const st = host.status(false);
+    if (st.role !== 'leader') {
+      done({ type: 'not-leader', leader: st.leader });
+      return;
+    }
+    host.read((o) => {
+      if (o.type !== 'ready') {
+        if (o.code === 'NO_LEADER') done({ type: 'not-leader', leader: NONE });
+        else done({ type: 'unavailable', outcomeUnknown: false, reason: o.code });
+        return;
+      }
+      const known = this.machine.sessionSecret(session);
+      const expiresAt = this.machine.sessionDeadline(session);
+      if (known === undefined || expiresAt === undefined) {
+        done({ type: 'error', code: 'SESSION_EXPIRED', message: `session ${session} does not exist or has expired` });
+        return;
+      }
+      // Both are 32 hex digits (checked at the edge and in the entry): equal lengths, so the
+      // comparison leaks nothing about where they differ.
+      if (!timingSafeEqual(Buffer.from(known, 'latin1'), Buffer.from(secret, 'latin1'))) {
+        done({ type: 'error', code: 'AUTH', message: `wrong secret for session ${session}` });
+        return;
+      }
+      done({ type: 'ok', value: { sessionId: session, expiresAt }, index: o.index });
     });
   }
 

@@ -14,6 +14,7 @@
 import {
   CLIENT_COMMAND_TYPES,
   FieldError,
+  checkSessionSecret,
   checkName,
   checkShape,
   describe,
@@ -25,6 +26,7 @@ import {
   DEFAULT_LIMITS,
   type ClientCommand,
   type Limits,
+  type OpenSessionCommand,
   type WriteFields,
 } from '../protocol/index.js';
 import { fail, ok, type Result } from './errors.js';
@@ -43,6 +45,14 @@ export type {
   ReleaseCommand,
   WriteFields,
 } from '../protocol/index.js';
+
+/**
+ * `open-session` as it enters the log: the client's command plus the session's secret, drawn
+ * by the leader's service (a client cannot choose it; its request has no such field).
+ */
+export interface OpenSessionEntry extends OpenSessionCommand {
+  readonly secret: string;
+}
 
 /** Leader: sessions it believes expired. Applying re-checks each deadline by log time. */
 export interface ExpireSessionsCommand {
@@ -65,10 +75,14 @@ export interface CounterGetCommand extends WriteFields {
 }
 
 /** Every command of the machine. */
-export type Command = ClientCommand | ExpireSessionsCommand | TickCommand | CounterGetCommand;
+export type Command =
+  Exclude<ClientCommand, OpenSessionCommand> | OpenSessionEntry | ExpireSessionsCommand | TickCommand | CounterGetCommand;
 
-/** What a session may propose: every command but the leader's. */
-export type SessionCommand = Exclude<Command, ExpireSessionsCommand | TickCommand>;
+/**
+ * What a client may have the service propose: its commands (`open-session` without a secret:
+ * the service adds it) and the log-ordered read.
+ */
+export type SessionCommand = ClientCommand | CounterGetCommand;
 
 /** The commands that carry a session's (session, seq) and go through its exactly-once table. */
 export type WriteCommand = Extract<Command, { readonly seq: number }>;
@@ -89,7 +103,13 @@ export function isWriteCommand(cmd: Command): cmd is WriteCommand {
 function parse(value: unknown, limits: Limits): Command {
   if (!isPlainMap(value)) throw new FieldError('command', `a command must be a map, got ${describe(value)}`);
   const type = value['type'];
-  if (isClientCommandType(type)) return parseClientCommand(type, value, limits);
+  if (type === 'open-session') {
+    const cmd = parseClientCommand(type, value, limits, ['type', 'secret']) as OpenSessionCommand;
+    if (value['secret'] === undefined) throw new FieldError('secret', 'open-session: missing field secret');
+    return { ...cmd, secret: checkSessionSecret(value['secret'], 'secret') };
+  }
+  // Every client command but open-session (handled above) is a machine command as it is.
+  if (isClientCommandType(type)) return parseClientCommand(type, value, limits) as Exclude<ClientCommand, OpenSessionCommand>;
   switch (type) {
     case 'expire-sessions': {
       checkShape(value, type, ['sessions'], [], ['type']);
@@ -124,8 +144,25 @@ function parse(value: unknown, limits: Limits): Command {
  * limits (session count, waiters per lock) can only be checked when applying.
  */
 export function validateCommand(value: unknown, limits: Limits = DEFAULT_LIMITS): Result<Command> {
+  return guarded(() => parse(value, limits));
+}
+
+/**
+ * Like {@link validateCommand}, for a command as a client sends it to the service: an
+ * `open-session` without its secret (the leader's service adds it), and no leader command.
+ */
+export function validateSessionCommand(value: unknown, limits: Limits = DEFAULT_LIMITS): Result<SessionCommand> {
+  return guarded((): SessionCommand => {
+    if (isPlainMap(value) && value['type'] === 'open-session') return parseClientCommand('open-session', value, limits);
+    const cmd = parse(value, limits);
+    if (isLeaderCommand(cmd)) throw new FieldError('type', `${cmd.type} is proposed by the leader only`);
+    return cmd;
+  });
+}
+
+function guarded<T>(f: () => T): Result<T> {
   try {
-    return ok(parse(value, limits));
+    return ok(f());
   } catch (err) {
     if (err instanceof FieldError) return fail('INVALID_ARGUMENT', err.message);
     // Anything else is a bug here, not bad input; still never crash the caller on input.

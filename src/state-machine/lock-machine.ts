@@ -194,6 +194,19 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     return this.counters.get(name);
   }
 
+  /**
+   * The secret of live session `id`, for the edge to check a `bind` against (in constant
+   * time); undefined if no such session is alive. Not introspection: never send it anywhere.
+   */
+  sessionSecret(id: number): string | undefined {
+    return this.sessions.get(id)?.secret;
+  }
+
+  /** The deadline (log time) of live session `id`, if alive. */
+  sessionDeadline(id: number): number | undefined {
+    return this.sessions.get(id)?.deadline;
+  }
+
   sessionInfo(id: number): SessionInfo | undefined {
     const s = this.sessions.get(id);
     if (s === undefined) return undefined;
@@ -224,6 +237,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         id: s.id,
         ttlMs: s.ttlMs,
         ...(s.clientId === undefined ? {} : { clientId: s.clientId }),
+        secret: s.secret,
         lastKeepAlive: s.lastKeepAlive,
         deadline: s.deadline,
         graceCount: s.graceCount,
@@ -258,6 +272,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         id: r.id,
         ttlMs: r.ttlMs,
         clientId: r.clientId,
+        secret: r.secret,
         lastKeepAlive: r.lastKeepAlive,
         deadline: r.deadline,
         graceCount: r.graceCount,
@@ -304,8 +319,8 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         if (this.sessions.size >= this.limits.maxSessions) {
           return fail('LIMIT_EXCEEDED', `the cluster already has ${this.sessions.size} sessions (limit ${this.limits.maxSessions})`);
         }
-        const s = this.sessions.open(index, cmd.ttlMs, cmd.clientId, now);
-        return ok({ sessionId: s.id, ttlMs: s.ttlMs, expiresAt: s.deadline });
+        const s = this.sessions.open(index, cmd.ttlMs, cmd.clientId, cmd.secret, now);
+        return ok({ sessionId: s.id, ttlMs: s.ttlMs, expiresAt: s.deadline, secret: s.secret });
       }
       case 'keep-alive': {
         const s = this.sessions.get(cmd.session);

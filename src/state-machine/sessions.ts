@@ -20,6 +20,8 @@ export interface Session {
   readonly id: number;
   readonly ttlMs: number;
   readonly clientId: string | undefined;
+  /** Proves the session (`bind`); never shown by introspection. */
+  readonly secret: string;
   /** Log time of the last renewal (or of opening). */
   lastKeepAlive: number;
   /** The session is alive while log time is below this. */
@@ -54,8 +56,18 @@ export class SessionTable {
     return [...this.sessions.values()].sort((a, b) => a.id - b.id);
   }
 
-  open(id: number, ttlMs: number, clientId: string | undefined, now: number): Session {
-    const s: Session = { id, ttlMs, clientId, lastKeepAlive: now, deadline: now + ttlMs, graceCount: 0, ackedSeq: 0, results: new Map() };
+  open(id: number, ttlMs: number, clientId: string | undefined, secret: string, now: number): Session {
+    const s: Session = {
+      id,
+      ttlMs,
+      clientId,
+      secret,
+      lastKeepAlive: now,
+      deadline: now + ttlMs,
+      graceCount: 0,
+      ackedSeq: 0,
+      results: new Map(),
+    };
     this.insert(s);
     return s;
   }

@@ -11,15 +11,18 @@
  * than serve from a wrong state.
  */
 import { packCanonical, unpack } from './codec.js';
+import { isSessionSecret } from '../protocol/index.js';
 import { MACHINE_ERROR_CODES } from './errors.js';
 import type { CommandResult } from './results.js';
 
-export const SNAPSHOT_VERSION = 1;
+/** 2: sessions carry their secret. Version 1 snapshots are refused (start such a node afresh). */
+export const SNAPSHOT_VERSION = 2;
 
 export interface SessionRecord {
   readonly id: number;
   readonly ttlMs: number;
   readonly clientId?: string;
+  readonly secret: string;
   readonly lastKeepAlive: number;
   readonly deadline: number;
   readonly graceCount: number;
@@ -86,6 +89,11 @@ function str(v: unknown, path: string): string {
   return v;
 }
 
+function secret(v: unknown, path: string): string {
+  if (!isSessionSecret(v)) throw new BadSnapshot(path, 'expected a session secret');
+  return v;
+}
+
 function result(v: unknown, path: string): CommandResult {
   const r = map(v, path);
   if (r['ok'] === true) {
@@ -104,6 +112,10 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
   const decoded = unpack(bytes);
   if (decoded === undefined) throw new BadSnapshot('bytes', 'not valid MessagePack');
   const s = map(decoded.value, 'root');
+  if (s['v'] === 1) {
+    // Version 1 has no session secrets (docs/design.md#sessions-are-capabilities).
+    throw new BadSnapshot('v', 'version 1, written by an earlier raftlock without session secrets: start with a fresh data directory');
+  }
   if (s['v'] !== SNAPSHOT_VERSION) throw new BadSnapshot('v', `unsupported version ${String(s['v']).slice(0, 20)}`);
   if (typeof s['gracePending'] !== 'boolean') throw new BadSnapshot('gracePending', 'expected a boolean');
 
@@ -117,6 +129,7 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
     const base = {
       id: int(r['id'], `${p}.id`, 1),
       ttlMs: int(r['ttlMs'], `${p}.ttlMs`, 1),
+      secret: secret(r['secret'], `${p}.secret`),
       lastKeepAlive: int(r['lastKeepAlive'], `${p}.lastKeepAlive`),
       deadline: int(r['deadline'], `${p}.deadline`),
       graceCount: int(r['graceCount'], `${p}.graceCount`),

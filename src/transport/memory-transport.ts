@@ -62,10 +62,7 @@ export class MemoryNetwork {
       return false;
     }
     if (packet.kind === 'message') handler.onMessage(packet.message);
-    else {
-      handler.onSnapshot(packet.message, packet.data);
-      packet.done(true);
-    }
+    else packet.done(handler.onSnapshot(packet.message, packet.data));
     return true;
   }
 }

@@ -19,6 +19,9 @@
  * - Structural invariants the core relies on and can check cheaply are checked here too:
  *   entries of an append are contiguous from `prevLogIndex + 1` and their terms never decrease
  *   nor exceed the message's term (Raft §5.3: a leader only holds entries of terms ≤ its own).
+ * - So are the ranges of each kind that no correct peer leaves, whatever the receiver's state
+ *   ({@link checkRanges}); what depends on the receiver's state is refused by its core
+ *   (docs/design.md#security).
  */
 import { DecodeError, isPlainMap, packValue, unpackValue } from '../protocol/index.js';
 import { assertNever, type ConfState, type Entry, type Message, type MessageType, type NodeId, type SnapshotMeta } from '../raft/index.js';
@@ -165,6 +168,72 @@ export function validateMessage(value: unknown, path = 'message'): Message {
 }
 
 function checkMessage(value: unknown, path: string): Message {
+  return checkRanges(buildMessage(value, path), path);
+}
+
+/**
+ * What no correct peer of protocol version 1 sends, whatever the receiver's state, by kind. The
+ * receiver's state decides the rest (`Raft.step` refuses what no member sends in its state).
+ * - Every message but a vote answer speaks for a term ≥ 1: terms start at 1 with the first
+ *   campaign. A vote answer may carry term 0: a node that never saw a term refuses a pre-vote.
+ * - Index 0 has term 0, every later index a term ≥ 1; a log's terms never exceed the term of a
+ *   candidate or leader that holds it (a vote's lastLogTerm, an append's prevLogTerm, a
+ *   snapshot's term). A transfer campaign skips PreVote.
+ * - An append answer carries a hint only when it rejects, and the hint is at or below the
+ *   rejected index and term.
+ * - A snapshot covers index ≥ 1, and its configuration lists each node once, with voters.
+ * - Read contexts are never empty, and a read point is ≥ 1 (the leader's commit in its term).
+ */
+function checkRanges(m: Message, path: string): Message {
+  const fail = (field: string, why: string): never => {
+    throw new DecodeError(`${path}.${field}`, why);
+  };
+  if (m.term < 1 && m.type !== 'vote-response') fail('term', 'expected a term ≥ 1');
+  const indexTerm = (index: number, term: number, field: string, atMost: number): void => {
+    if ((index === 0) !== (term === 0)) fail(field, 'index 0 has term 0 and only it does');
+    if (term > atMost) fail(field, 'beyond the message term');
+  };
+  switch (m.type) {
+    case 'vote':
+      indexTerm(m.lastLogIndex, m.lastLogTerm, 'lastLogTerm', m.term);
+      if (m.pre && m.transfer) fail('transfer', 'a transfer campaign skips PreVote');
+      break;
+    case 'append':
+      indexTerm(m.prevLogIndex, m.prevLogTerm, 'prevLogTerm', m.term);
+      break;
+    case 'append-response':
+      if (!m.reject && (m.hintIndex !== 0 || m.hintTerm !== 0)) fail('hintIndex', 'a hint comes only with a rejection');
+      if (m.hintIndex > m.index) fail('hintIndex', 'beyond the rejected index');
+      if (m.hintTerm > m.term) fail('hintTerm', 'beyond the message term');
+      break;
+    case 'snapshot': {
+      const s = m.snapshot;
+      if (s.index < 1) fail('snapshot.index', 'expected an index ≥ 1');
+      indexTerm(s.index, s.term, 'snapshot.term', m.term);
+      if (s.confState.voters.length === 0) fail('snapshot.confState.voters', 'no voters');
+      const ids = [...s.confState.voters, ...s.confState.learners];
+      if (new Set(ids).size !== ids.length) fail('snapshot.confState', 'a node listed twice');
+      break;
+    }
+    case 'read-index':
+      if (m.context.length === 0) fail('context', 'empty');
+      break;
+    case 'read-index-response':
+      if (m.context.length === 0) fail('context', 'empty');
+      if (m.index < 1) fail('index', 'expected a read point ≥ 1');
+      break;
+    case 'vote-response':
+    case 'heartbeat':
+    case 'heartbeat-response':
+    case 'timeout-now':
+      break;
+    default:
+      assertNever(m, 'message');
+  }
+  return m;
+}
+
+function buildMessage(value: unknown, path: string): Message {
   if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) {
     throw new DecodeError(path, 'expected a plain map');
   }
@@ -202,8 +271,8 @@ function checkMessage(value: unknown, path: string): Message {
         // Contiguity and term order: the core indexes into its log by these, so a peer bug must
         // not reach it as a "valid" message (Raft §5.3, Log Matching).
         if (e.index !== prevLogIndex + 1 + k) throw new DecodeError(`${p('entries')}[${k}].index`, `expected ${prevLogIndex + 1 + k}`);
-        if (e.term < lastTerm || e.term > term)
-          throw new DecodeError(`${p('entries')}[${k}].term`, 'out of order or beyond the message term');
+        if (e.term < Math.max(lastTerm, 1) || e.term > term)
+          throw new DecodeError(`${p('entries')}[${k}].term`, 'zero, out of order or beyond the message term');
         lastTerm = e.term;
         entries.push(e);
       }

@@ -10,10 +10,17 @@ import type { Message, NodeId, SnapshotRequest } from '../raft/index.js';
 
 /** What the transport calls when something arrives or a peer cannot be reached. */
 export interface TransportHandler {
-  /** A validated message addressed to this node. */
-  onMessage(message: Message): void;
-  /** A complete snapshot (metadata message plus all its data) addressed to this node. */
-  onSnapshot(message: SnapshotRequest, data: Uint8Array): void;
+  /**
+   * A validated message addressed to this node. Returns false when the node refused it (a
+   * message no correct member sends in its state, docs/design.md#security): the transport
+   * counts it as rejected.
+   */
+  onMessage(message: Message): boolean;
+  /**
+   * A complete snapshot (metadata message plus all its data) addressed to this node. Returns
+   * false when the node refused it; the sender is told the snapshot failed.
+   */
+  onSnapshot(message: SnapshotRequest, data: Uint8Array): boolean;
   /** Sending to `peer` failed; the core should stop pipelining to it. */
   onUnreachable(peer: NodeId): void;
 }

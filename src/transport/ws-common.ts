@@ -17,7 +17,10 @@ export type TransportMetrics = {
   received: number;
   /** Messages dropped: on send (link down, buffer full, over the frame limit, fault layer) or by the receive-side fault layer. */
   dropped: number;
-  /** Messages received but refused: wrong `to`, `from` not the authenticated peer, fault layer. */
+  /**
+   * Messages received but refused: wrong `to`, `from` not the authenticated peer, or refused by
+   * the node as no correct member would send them in its state (docs/design.md#security).
+   */
   rejectedMessages: number;
   /** Frames that did not decode (each closes its connection). */
   malformedFrames: number;

@@ -327,8 +327,7 @@ export class WsPeerTransport implements PeerTransport {
       for (const msg of batch) {
         const h = this.handler;
         if (h === undefined) return;
-        this.metrics.received++;
-        h.onMessage(msg);
+        this.handOver(h, msg);
       }
     });
   }
@@ -347,17 +346,20 @@ export class WsPeerTransport implements PeerTransport {
         if (d.delayMs > 0) {
           const t = setTimeout(() => {
             const later = this.handler;
-            if (later === undefined) return;
-            this.metrics.received++;
-            later.onMessage(m);
+            if (later !== undefined) this.handOver(later, m);
           }, d.delayMs);
           t.unref();
           continue;
         }
       }
-      this.metrics.received++;
-      h.onMessage(m);
+      this.handOver(h, m);
     }
+  }
+
+  /** Hands one message to the node and counts what it made of it (the node logs refusals). */
+  private handOver(h: TransportHandler, m: Message): void {
+    if (h.onMessage(m)) this.metrics.received++;
+    else this.metrics.rejectedMessages++;
   }
 
   /** Fault-layer delays are not applied to snapshots: the stream's own timeout covers them. */
@@ -366,8 +368,9 @@ export class WsPeerTransport implements PeerTransport {
     if (h === undefined) return false;
     const d = this.env.faults?.decide('receive', peer);
     if (d !== undefined && !d.deliver) return false;
-    this.metrics.snapshotsReceived++;
-    h.onSnapshot(message, data);
-    return true;
+    const taken = h.onSnapshot(message, data);
+    if (taken) this.metrics.snapshotsReceived++;
+    else this.metrics.rejectedMessages++;
+    return taken;
   }
 }

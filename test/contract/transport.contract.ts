@@ -30,11 +30,13 @@ class Recorder implements TransportHandler {
   messages: Message[] = [];
   snapshots: Array<{ message: SnapshotRequest; data: Uint8Array }> = [];
   unreachable: NodeId[] = [];
-  onMessage(m: Message): void {
+  onMessage(m: Message): boolean {
     this.messages.push(m);
+    return true;
   }
-  onSnapshot(message: SnapshotRequest, data: Uint8Array): void {
+  onSnapshot(message: SnapshotRequest, data: Uint8Array): boolean {
     this.snapshots.push({ message, data });
+    return true;
   }
   onUnreachable(peer: NodeId): void {
     this.unreachable.push(peer);

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../../src/server/index.js';
 import { ProcessCluster } from '../../scripts/lib/cluster.js';
 import { freePorts } from '../../scripts/lib/ports.js';
 import { waitFor } from '../../scripts/lib/wait.js';
@@ -70,8 +71,17 @@ async function fails(args: readonly string[], code: string, extraEnv: NodeJS.Pro
   return r;
 }
 
+/** A `read` token minted by `raftlock token create`, listed in the cluster's configuration. */
+let minted: { token: string; entry: { name: string; role: string; hash: string } };
+
 beforeAll(async () => {
-  cluster = await ProcessCluster.create({ nodes: 3, clientToken: TOKEN });
+  env = { ...process.env };
+  minted = JSON.parse(await ok(['token', 'create', '--role', 'read', '--name', 'reader', '--json'])) as typeof minted;
+  cluster = await ProcessCluster.create({
+    nodes: 3,
+    clientToken: TOKEN,
+    extraTokens: [{ name: minted.entry.name, role: 'read', token: minted.token }],
+  });
   cluster.startAll();
   await cluster.waitForLeader();
   env = { ...process.env, RAFTLOCK_ENDPOINTS: cluster.endpoints.join(','), RAFTLOCK_TOKEN: TOKEN };
@@ -79,6 +89,30 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.destroy();
+});
+
+describe('raftlock token create and roles', () => {
+  it('mints a token whose printed entry is its hash; the token has exactly its role', async () => {
+    expect(minted.token).toMatch(/^rlt_[A-Za-z0-9_-]{43}$/);
+    expect(minted.entry).toEqual({ name: 'reader', role: 'read', hash: hashToken(minted.token) });
+    const human = await ok(['token', 'create', '--role', 'admin']);
+    expect(human).toMatch(/^token: rlt_\S{43}\n/);
+    expect(human).toMatch(/"role":"admin","hash":"sha256:[0-9a-f]{64}"/);
+    const badRole = await cli(['token', 'create', '--role', 'root']);
+    expect(badRole.code).not.toBe(0);
+    expect(badRole.stderr).toMatch(/root.*read, write, admin/s);
+
+    const reader = { RAFTLOCK_TOKEN: minted.token };
+    await ok(['counter', 'add', 'role-c', '2']);
+    expect(await ok(['counter', 'get', 'role-c'], reader)).toBe('2');
+    const refused = await fails(['counter', 'add', 'role-c', '1'], 'AUTH', reader);
+    expect(refused.stderr).toContain('needs role write');
+    expect(await ok(['status'], reader)).toMatch(/leader/);
+    const anonymous = await cli(['status'], { RAFTLOCK_TOKEN: '' });
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toContain('AUTH');
+    expect(await ok(['counter', 'get', 'role-c'])).toBe('2');
+  }, 60_000);
 });
 
 describe('raftlock counter', () => {
@@ -129,11 +163,15 @@ describe('raftlock counter', () => {
   }, 60_000);
 
   it('--fence LOCK:TOKEN writes only while the lock is held with that token (FENCED after)', async () => {
-    const g = JSON.parse(await ok(['lock', 'acquire', 'fence-lock', '--json'])) as { fencingToken: number; sessionId: number };
+    const g = JSON.parse(await ok(['lock', 'acquire', 'fence-lock', '--json'])) as {
+      fencingToken: number;
+      sessionId: number;
+      session: string;
+    };
     const fence = `fence-lock:${g.fencingToken}`;
     expect(await ok(['counter', 'add', 'fenced', '1', '--fence', fence])).toBe('1');
     await fails(['counter', 'add', 'fenced', '1', '--fence', `fence-lock:${g.fencingToken - 1}`], 'FENCED');
-    await ok(['lock', 'release', 'fence-lock', '--session', String(g.sessionId)]);
+    await ok(['lock', 'release', 'fence-lock', '--session', g.session]);
     await fails(['counter', 'add', 'fenced', '1', '--fence', fence], 'FENCED');
     await fails(['counter', 'add', 'fenced', '1', '--fence', 'no-colon'], 'INVALID_ARGUMENT');
     expect(await ok(['counter', 'get', 'fenced'])).toBe('1');
@@ -146,7 +184,9 @@ describe('raftlock lock acquire | release | show', () => {
     const m = /fencing token (\d+), session (\d+)/.exec(human);
     expect(m, human).not.toBeNull();
     const [token, session] = [Number(m?.[1]), Number(m?.[2])];
-    expect(human).toContain(`raftlock lock release l1 --session ${session}`);
+    const h = new RegExp(`raftlock lock release l1 --session (${session}:[0-9a-f]{32})`).exec(human);
+    expect(h, human).not.toBeNull();
+    const handle = h?.[1] ?? '';
 
     const shown = await ok(['lock', 'show', 'l1']);
     expect(shown).toContain(`held by session ${session} with fencing token ${token}`);
@@ -159,22 +199,31 @@ describe('raftlock lock acquire | release | show', () => {
 
     await fails(['lock', 'acquire', 'l1', '--wait', '0'], 'LOCK_TIMEOUT');
     await fails(['lock', 'acquire', 'l1', '--wait', '300ms', '--json'], 'LOCK_TIMEOUT');
-    await fails(['lock', 'release', 'l1', '--session', String(session + 100_000)], 'SESSION_EXPIRED');
+    await fails(['lock', 'release', 'l1', '--session', `${session + 100_000}:${handle.split(':')[1] ?? ''}`], 'SESSION_EXPIRED');
+    // The session is a capability: its id alone, or a wrong secret, releases nothing.
+    const bare = await fails(['lock', 'release', 'l1', '--session', String(session)], 'INVALID_ARGUMENT');
+    expect(bare.stderr).toContain('a bare session id is not enough');
+    await fails(['lock', 'release', 'l1', '--session', `${session}:${'0'.repeat(32)}`], 'AUTH');
+    expect(JSON.parse(await ok(['lock', 'show', 'l1', '--json']))).toMatchObject({ holder: { sessionId: session } });
 
-    expect(await ok(['lock', 'release', 'l1', '--session', String(session)])).toContain(`released lock "l1" (fencing token ${token}`);
-    await fails(['lock', 'release', 'l1', '--session', String(session)], 'NOT_HELD');
+    expect(await ok(['lock', 'release', 'l1', '--session', handle])).toContain(`released lock "l1" (fencing token ${token}`);
+    await fails(['lock', 'release', 'l1', '--session', handle], 'NOT_HELD');
     expect(await ok(['lock', 'show', 'l1'])).toBe('lock "l1": free; 0 waiting');
     expect(JSON.parse(await ok(['lock', 'show', 'l1', '--json']))).toEqual({ name: 'l1', waiters: 0 });
 
-    const again = JSON.parse(await ok(['lock', 'acquire', 'l1', '--json'])) as { fencingToken: number; sessionId: number };
+    const again = JSON.parse(await ok(['lock', 'acquire', 'l1', '--json'])) as { fencingToken: number; sessionId: number; session: string };
     expect(again.fencingToken).toBeGreaterThan(token);
-    await ok(['lock', 'release', 'l1', '--session', String(again.sessionId)]);
+    await ok(['lock', 'release', 'l1', '--session', again.session]);
   }, 60_000);
 
   it("a queued acquire is granted when the holder's TTL runs out (no keep-alive)", async () => {
     // The lease must outlast starting the waiter's process and one poll (each a tsx start, over
     // a second apiece on a loaded 2-core machine), or the waiter is granted before it queues.
-    const first = JSON.parse(await ok(['lock', 'acquire', 'l2', '--ttl', '6s', '--json'])) as { fencingToken: number; sessionId: number };
+    const first = JSON.parse(await ok(['lock', 'acquire', 'l2', '--ttl', '6s', '--json'])) as {
+      fencingToken: number;
+      sessionId: number;
+      session: string;
+    };
     const waiter = startCli(['lock', 'acquire', 'l2', '--wait', '30s', '--ttl', '30s', '--json']);
     await waitFor(
       'the second acquire queued',
@@ -184,14 +233,14 @@ describe('raftlock lock acquire | release | show', () => {
     // Nobody releases: the first session's 6 s TTL runs out and the waiter is granted.
     const r = await waiter.done;
     expect(r.code, r.stderr).toBe(0);
-    const second = JSON.parse(r.stdout) as { fencingToken: number; sessionId: number };
+    const second = JSON.parse(r.stdout) as { fencingToken: number; sessionId: number; session: string };
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
-    await fails(['lock', 'release', 'l2', '--session', String(first.sessionId)], 'SESSION_EXPIRED');
-    await ok(['lock', 'release', 'l2', '--session', String(second.sessionId)]);
+    await fails(['lock', 'release', 'l2', '--session', first.session], 'SESSION_EXPIRED');
+    await ok(['lock', 'release', 'l2', '--session', second.session]);
   }, 60_000);
 
   it('SIGINT during a wait closes the waiting session: it never gets the lock later', async () => {
-    const holder = JSON.parse(await ok(['lock', 'acquire', 'l3', '--json'])) as { sessionId: number };
+    const holder = JSON.parse(await ok(['lock', 'acquire', 'l3', '--json'])) as { sessionId: number; session: string };
     const waiter = startCli(['lock', 'acquire', 'l3', '--wait', '30s']);
     await waitFor(
       'the acquire queued',
@@ -203,7 +252,7 @@ describe('raftlock lock acquire | release | show', () => {
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/interrupted by SIGINT \(INTERRUPTED\)/);
     expect(JSON.parse(await ok(['lock', 'show', 'l3', '--json']))).toMatchObject({ waiters: 0 });
-    await ok(['lock', 'release', 'l3', '--session', String(holder.sessionId)]);
+    await ok(['lock', 'release', 'l3', '--session', holder.session]);
     expect(JSON.parse(await ok(['lock', 'show', 'l3', '--json']))).toEqual({ name: 'l3', waiters: 0 });
   }, 60_000);
 });
@@ -234,10 +283,10 @@ describe('raftlock lock run', () => {
     expect(missing.code).toBe(127);
     expect(missing.stderr).toContain('no-such-command-raftlock');
 
-    const holder = JSON.parse(await ok(['lock', 'acquire', 'l5', '--json'])) as { sessionId: number };
+    const holder = JSON.parse(await ok(['lock', 'acquire', 'l5', '--json'])) as { sessionId: number; session: string };
     const r = await fails(['lock', 'run', 'l5', '--wait', '200ms', '--', 'sh', '-c', 'echo ran'], 'LOCK_TIMEOUT');
     expect(r.stdout).toBe('');
-    await ok(['lock', 'release', 'l5', '--session', String(holder.sessionId)]);
+    await ok(['lock', 'release', 'l5', '--session', holder.session]);
   }, 60_000);
 
   it('stops CMD when the lock may be lost (cluster frozen): SIGTERM, then SIGKILL after --grace', async () => {

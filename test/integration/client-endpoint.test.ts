@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeRequest, type ClientResponse } from '../../src/protocol/client-protocol.js';
 import { packValue } from '../../src/protocol/index.js';
+import { Authenticator, hashToken } from '../../src/server/access.js';
 import { startClientCluster, TestClient, type ClientCluster, type EndpointExtras, type RequestBody } from './support/client-cluster.js';
 import { waitFor } from '../../scripts/lib/wait.js';
 
@@ -34,14 +35,21 @@ type Grant = { status: string; token: number };
 
 /** A session on one connection, numbering its writes. */
 class Session {
-  private seq = 0;
+  seq = 0;
   private constructor(
     readonly client: TestClient,
     readonly id: number,
+    readonly secret: string,
   ) {}
   static async open(client: TestClient, ttlMs = 10_000): Promise<Session> {
-    const v = await client.ok<{ sessionId: number }>({ op: 'open-session', ttlMs });
-    return new Session(client, v.sessionId);
+    const v = await client.ok<{ sessionId: number; secret: string }>({ op: 'open-session', ttlMs });
+    return new Session(client, v.sessionId, v.secret);
+  }
+  /** The same session used from another connection (which must bind it first). */
+  on(client: TestClient): Session {
+    const s = new Session(client, this.id, this.secret);
+    s.seq = this.seq + 1000;
+    return s;
   }
   /** Sends a write with the next seq. */
   write(body: Record<string, unknown> & { op: string }): Promise<ClientResponse> {
@@ -170,6 +178,86 @@ describe('/client endpoint: parked acquires and ended sessions', () => {
   });
 });
 
+describe('/client endpoint: sessions are capabilities', () => {
+  it('another connection cannot act for a session it has not proven, and changes nothing trying', async () => {
+    const c = await setup();
+    const leader = await c.leader();
+    const owner = await Session.open(await connect(leader.address));
+    const g = await owner.ok<Grant>({ op: 'acquire', name: 'V', waitMs: 0 });
+    const intruder = owner.on(await connect(leader.address));
+    const before = leader.service.machine.snapshot();
+    for (const body of [
+      { op: 'release', name: 'V' },
+      { op: 'close-session' },
+      { op: 'acquire', name: 'V', waitMs: 0 },
+      { op: 'counter-add', name: 'x', delta: 1 },
+    ]) {
+      const e = errorOf(await intruder.write(body));
+      expect(e).toMatchObject({ code: 'AUTH', field: 'session' });
+      expect(e.message).toContain('bind');
+    }
+    expect(errorOf(await intruder.client.request({ op: 'keep-alive', session: owner.id }))).toMatchObject({
+      code: 'AUTH',
+      field: 'session',
+    });
+    // Nothing reached the log: the state is byte for byte what it was.
+    expect(leader.service.machine.snapshot()).toEqual(before);
+    expect(await owner.ok({ op: 'release', name: 'V' })).toEqual({ status: 'released', token: g.token });
+  });
+
+  it('bind proves a session with its secret; a wrong, malformed or unknown one is refused', async () => {
+    const c = await setup();
+    const leader = await c.leader();
+    const owner = await Session.open(await connect(leader.address));
+    await owner.ok({ op: 'acquire', name: 'W', waitMs: 0 });
+    const other = await connect(leader.address);
+    const wrong = owner.secret.replace(/^./, (ch) => (ch === '0' ? '1' : '0'));
+    expect(errorOf(await other.request({ op: 'bind', session: owner.id, secret: wrong }))).toMatchObject({ code: 'AUTH' });
+    expect(errorOf(await other.request({ op: 'bind', session: owner.id, secret: 'short' }))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'secret',
+    });
+    expect(errorOf(await other.request({ op: 'bind', session: owner.id + 10_000, secret: owner.secret }))).toMatchObject({
+      code: 'SESSION_EXPIRED',
+    });
+    // Still unbound after the failures.
+    const helper = owner.on(other);
+    expect(errorOf(await helper.write({ op: 'release', name: 'W' })).code).toBe('AUTH');
+    expect(await other.ok({ op: 'bind', session: owner.id, secret: owner.secret })).toMatchObject({
+      sessionId: owner.id,
+      expiresAt: expect.any(Number) as number,
+    });
+    expect(await helper.ok({ op: 'release', name: 'W' })).toMatchObject({ status: 'released' });
+    expect(await helper.ok({ op: 'close-session' })).toEqual({ released: [] });
+    expect(errorOf(await other.request({ op: 'bind', session: owner.id, secret: owner.secret })).code).toBe('SESSION_EXPIRED');
+  });
+
+  it('bind is answered by the leader only', async () => {
+    const c = await setup();
+    const leader = await c.leader();
+    const owner = await Session.open(await connect(leader.address));
+    const follower = c.nodes.find((n) => n.id !== leader.id);
+    if (follower === undefined) throw new Error('no follower');
+    const e = errorOf(await (await connect(follower.address)).request({ op: 'bind', session: owner.id, secret: owner.secret }));
+    expect(e).toMatchObject({ code: 'NOT_LEADER', leader: leader.id, leaderAddress: leader.address });
+  });
+
+  it('bounds the sessions one connection may hold, forgetting ended ones first', async () => {
+    const c = await setup({ maxSessionsPerConnection: 2 });
+    const leader = await c.leader();
+    const client = await connect(leader.address);
+    const a = await Session.open(client);
+    const b = await Session.open(client);
+    expect(errorOf(await client.request({ op: 'open-session', ttlMs: 10_000 })).code).toBe('LIMIT_EXCEEDED');
+    const elsewhere = await Session.open(await connect(leader.address));
+    expect(errorOf(await client.request({ op: 'bind', session: elsewhere.id, secret: elsewhere.secret })).code).toBe('LIMIT_EXCEEDED');
+    // Binding one already held needs no room.
+    expect(await client.ok({ op: 'bind', session: a.id, secret: a.secret })).toMatchObject({ sessionId: a.id });
+    await b.ok({ op: 'close-session' });
+    expect(await client.ok({ op: 'bind', session: elsewhere.id, secret: elsewhere.secret })).toMatchObject({ sessionId: elsewhere.id });
+  });
+});
+
 describe('/client endpoint: followers', () => {
   it('redirects writes from a follower with the leader address, and serves its status', async () => {
     const c = await setup();
@@ -177,9 +265,10 @@ describe('/client endpoint: followers', () => {
     const follower = c.nodes.find((n) => n.id !== leader.id);
     if (follower === undefined) throw new Error('no follower');
     const client = await connect(follower.address);
+    const owner = await Session.open(await connect(leader.address));
     for (const body of [
       { op: 'open-session', ttlMs: 5000 },
-      { op: 'counter-add', session: 1, seq: 1, name: 'c', delta: 1 },
+      { op: 'bind', session: owner.id, secret: owner.secret },
     ] as RequestBody[]) {
       const e = errorOf(await client.request(body));
       expect(e).toMatchObject({ code: 'NOT_LEADER', leader: leader.id, leaderAddress: leader.address });
@@ -254,7 +343,7 @@ describe('/client endpoint: bad input', () => {
   });
 
   it('requires hello with the token when one is configured', async () => {
-    const c = await setup({ clientToken: 'sesame-sesame' });
+    const c = await setup({ access: new Authenticator([{ name: 'app', role: 'write', hash: hashToken('sesame-sesame') }]) });
     const address = (await c.leader()).address;
     const client = await connect(address);
     expect(errorOf(await client.request({ op: 'status' })).code).toBe('AUTH');
@@ -269,7 +358,10 @@ describe('/client endpoint: bad input', () => {
   });
 
   it('closes a connection that does not authenticate in time', async () => {
-    const c = await setup({ clientToken: 'sesame-sesame', helloTimeoutMs: 100 });
+    const c = await setup({
+      access: new Authenticator([{ name: 'app', role: 'write', hash: hashToken('sesame-sesame') }]),
+      helloTimeoutMs: 100,
+    });
     const idle = await connect((await c.leader()).address);
     expect(await idle.closed).toBe(4008);
   });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/index.js';
-import { silentLogger, startNode, validateConfig } from '../../src/server/index.js';
+import { hashToken, silentLogger, startNode, validateConfig } from '../../src/server/index.js';
 import { encodeEntry } from '../../src/state-machine/index.js';
 import { freePorts } from '../../scripts/lib/ports.js';
 import { waitFor } from '../../scripts/lib/wait.js';
@@ -76,13 +76,22 @@ describe('embedded node', () => {
     }
   });
 
-  it('admin routes need the client token when one is configured (compared in constant time)', async () => {
+  it('admin routes need a token of role admin when tokens are configured (compared in constant time)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'raftlock-embedded-'));
     const [port] = await freePorts(1);
     const address = `127.0.0.1:${port ?? 0}`;
     const token = 'admin-token-0123456789';
     const config = validateConfig(
-      { clusterId: 'embedded', nodes: [{ id: 1, address }], dataDir: dir, tickMs: 20, clientToken: token },
+      {
+        clusterId: 'embedded',
+        nodes: [{ id: 1, address }],
+        dataDir: dir,
+        tickMs: 20,
+        clientTokens: [
+          { name: 'ops', role: 'admin', hash: hashToken(token) },
+          { name: 'app', role: 'write', hash: hashToken(`${token}-app`) },
+        ],
+      },
       { baseDir: dir },
     );
     const node = await startNode({ config, id: 1, logger: silentLogger });
@@ -97,6 +106,9 @@ describe('embedded node', () => {
       expect((await snapshot(`Bearer ${token.slice(0, -1)}`)).status).toBe(401);
       expect((await snapshot(`Bearer ${token}x`)).status).toBe(401);
       expect((await snapshot(token)).status).toBe(401);
+      const appRefused = await snapshot(`Bearer ${token}-app`);
+      expect(appRefused.status).toBe(403);
+      expect(((await appRefused.json()) as { error: { message: string } }).error.message).toContain('needs role admin');
       expect((await snapshot(`Bearer ${token}`)).status).toBe(202);
     } finally {
       await node.stop();

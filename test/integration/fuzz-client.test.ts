@@ -24,6 +24,7 @@ const SAMPLES: readonly RequestBody[] = [
   { op: 'counter-cas', session: 1, seq: 3, name: 'fuzzed', expected: 0, next: 1 },
   { op: 'release', session: 1, seq: 4, name: 'L' },
   { op: 'counter-get', name: 'fuzzed' },
+  { op: 'bind', session: 1, secret: '0123456789abcdef0123456789abcdef' },
 ];
 
 /** A frame that the protocol refuses (checked locally): random bytes or a mutated request. */

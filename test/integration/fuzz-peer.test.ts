@@ -186,9 +186,10 @@ describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
     }
   }, 120_000);
 
-  // Raft trusts authenticated peers: a well-formed message claiming an impossible state (a
-  // commit beyond our log, a second leader in a term) is a broken invariant and fails stop, as
-  // in etcd-io/raft. What must never crash the node is a malformed frame, from anyone.
+  // Malformed frames from a peer past the handshake. Well-formed messages that no correct member
+  // sends (a commit beyond our log, a second leader in a term) are refused by the node, never
+  // thrown on: the last test here shows it on real processes, and test/security/peer-fuzz.test.ts
+  // sends 100,000 of them against the real host and core.
   it('a peer past the handshake sending malformed message frames cannot crash the node', async () => {
     const cluster = await ProcessCluster.create({ nodes: 3, tickMs: 50, electionTicks: 20, rawPropose: true });
     try {
@@ -255,6 +256,46 @@ describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
       const r = await cluster.propose(after.id, 'after-forged-snapshot');
       expect('index' in r).toBe(true);
       expect(cluster.logTail(target, 200)).toMatch(/a snapshot travels only in a snapshot stream/);
+    } finally {
+      await cluster.destroy();
+    }
+  }, 120_000);
+
+  it('well-formed messages no correct member sends are refused and counted; the node stays up', async () => {
+    const cluster = await ProcessCluster.create({ nodes: 3, tickMs: 50, electionTicks: 20, rawPropose: true });
+    try {
+      cluster.startAll();
+      const leader = await cluster.waitForLeader(cluster.ids, 30_000);
+      const target = leader.id;
+      const claimed = cluster.ids.find((id) => id !== target) ?? 0;
+      const term = leader.term;
+      const refusedBefore = await refusedByNode(cluster.address(target));
+      // A member (this cluster has no secret) claims to lead the leader's own term, and
+      // acknowledges entries far beyond its log: each used to reach a fail-stop invariant.
+      const forged: Message[] = [
+        { type: 'heartbeat', from: claimed, to: target, term, commit: 1, context: null },
+        { type: 'append-response', from: claimed, to: target, term, index: 1_000_000_000, reject: false, hintIndex: 0, hintTerm: 0 },
+      ];
+      const ws = new WebSocket(`ws://${cluster.address(target)}/raft`);
+      await new Promise<void>((resolve, reject) => {
+        ws.on('open', () => {
+          ws.send(encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: 'it', from: claimed, to: target, nonce: null }));
+          ws.send(encodeMessagesFrame(forged));
+          resolve();
+        });
+        ws.on('error', reject);
+      });
+      await waitFor(
+        'the forged messages refused',
+        async () => ((await refusedByNode(cluster.address(target))) >= refusedBefore + 2 ? true : undefined),
+        30_000,
+      );
+      ws.terminate();
+      expect(cluster.isRunning(target)).toBe(true);
+      expect(cluster.logTail(target, 200)).toMatch(/refused peer message/);
+      const after = await cluster.waitForLeader(cluster.ids, 30_000);
+      const r = await cluster.propose(after.id, 'after-forged-messages');
+      expect('index' in r).toBe(true);
     } finally {
       await cluster.destroy();
     }

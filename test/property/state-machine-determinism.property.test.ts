@@ -25,6 +25,7 @@ import type { Command } from '../../src/state-machine/commands.js';
 import { decodeSnapshot } from '../../src/state-machine/snapshot.js';
 import { expectCaught } from './check.js';
 import { arbHistory, runHistory, type RunOptions } from './state-machine-harness.js';
+import { TEST_SECRET } from '../support/secrets.js';
 
 function report<T>(name: string, out: fc.RunDetails<T>): void {
   const why = out.errorInstance instanceof Error ? out.errorInstance.message.split('\n')[0]?.slice(0, 160) : '';
@@ -87,9 +88,9 @@ describe('robustness: any entry data is answered, never thrown on, and bad data 
   function primed(): { m: LockMachine; next: number } {
     const m = new LockMachine();
     const cmds: Command[] = [
-      { type: 'open-session', ttlMs: 10_000 },
+      { type: 'open-session', secret: TEST_SECRET, ttlMs: 10_000 },
       { type: 'acquire', session: 1, seq: 1, name: 'L', waitMs: 0 },
-      { type: 'open-session', ttlMs: 10_000 },
+      { type: 'open-session', secret: TEST_SECRET, ttlMs: 10_000 },
       { type: 'acquire', session: 3, seq: 1, name: 'L', waitMs: 5_000 },
       { type: 'counter-add', session: 1, seq: 2, name: 'c', delta: 7 },
     ];

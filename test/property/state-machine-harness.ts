@@ -21,6 +21,7 @@ import { LockMachine, type LockMachineOptions } from '../../src/state-machine/lo
 import type { ApplyOutput, CommandResult } from '../../src/state-machine/results.js';
 import { holds, same } from './check.js';
 import { Model, type ModelLimits } from './state-machine-model.js';
+import { TEST_SECRET } from '../support/secrets.js';
 
 export const LOCKS = ['a', 'b', 'c'] as const;
 export const COUNTERS = ['x', 'y'] as const;
@@ -325,14 +326,16 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
     clock += step.dt;
     const stamp = clock - step.skew;
     if (ids.length === 0 && ['keepalive', 'acquire', 'release', 'counter', 'close', 'retry'].includes(step.k)) {
-      command({ type: 'open-session', ttlMs: 20_000 }, stamp, stepNo);
+      command({ type: 'open-session', secret: TEST_SECRET, ttlMs: 20_000 }, stamp, stepNo);
       ids.push(index);
       return;
     }
     switch (step.k) {
       case 'open': {
         command(
-          step.client ? { type: 'open-session', ttlMs: step.ttl, clientId: `client-${stepNo}` } : { type: 'open-session', ttlMs: step.ttl },
+          step.client
+            ? { type: 'open-session', secret: TEST_SECRET, ttlMs: step.ttl, clientId: `client-${stepNo}` }
+            : { type: 'open-session', secret: TEST_SECRET, ttlMs: step.ttl },
           stamp,
           stepNo,
         );

@@ -155,7 +155,7 @@ export class Model {
           acked: 0,
           results: {},
         };
-        return { ok: true, value: { sessionId: index, ttlMs: cmd.ttlMs, expiresAt: t + cmd.ttlMs } };
+        return { ok: true, value: { sessionId: index, ttlMs: cmd.ttlMs, expiresAt: t + cmd.ttlMs, secret: cmd.secret } };
       case 'keep-alive': {
         const s = this.sessions[cmd.session];
         if (s === undefined) return { ok: false, code: 'SESSION_EXPIRED' };

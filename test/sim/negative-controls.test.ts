@@ -4,7 +4,7 @@
  * consequences alone (lost commits, two leaders), with the direct persist-before-send check off.
  */
 import { describe, expect, it } from 'vitest';
-import type { BugName } from '../../scripts/lib/sim/world.js';
+import { World, refusalViolations, type BugName } from '../../scripts/lib/sim/world.js';
 import { firstFailing, seedRange } from './support.js';
 
 const CASES: ReadonlyArray<{ bug: BugName; checkDurableClaims: boolean }> = [
@@ -27,4 +27,17 @@ describe('negative controls: the simulator catches each deliberate bug within 50
       expect(result, `--bug ${c.bug} was not caught in 500 seeds`).toBeDefined();
     });
   }
+});
+
+// A run without a bug reports every peer message a node refused (docs/design.md#security): no
+// correct member's message may be refused. This shows that report fires.
+describe('negative control: a refused peer message is reported as a violation', () => {
+  it('a heartbeat committing beyond the receiver’s log, delivered in a run without bugs', () => {
+    const world = new World({ seed: 1, nodes: 3, events: 0 });
+    expect(refusalViolations(world.nodes)).toEqual([]);
+    world.network.deliver({ kind: 'message', message: { type: 'heartbeat', from: 2, to: 1, term: 5, commit: 99, context: null } });
+    expect(refusalViolations(world.nodes)).toEqual([
+      expect.stringMatching(/^node 1 refused 1 peer messages: t=0\.00: node 1 refused heartbeat from 2 in term 5 \(commit-beyond-log\)$/),
+    ]);
+  });
 });

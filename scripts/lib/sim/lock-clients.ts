@@ -29,8 +29,7 @@ import {
 } from '../../../src/checker/index.js';
 import type { ServiceOutcome, ServiceQuery } from '../../../src/service/lock-service.js';
 import {
-  isLeaderCommand,
-  validateCommand,
+  validateSessionCommand,
   type AcquireValue,
   type Limits,
   type OpenSessionValue,
@@ -47,9 +46,8 @@ import type { SimWorkload, World } from './world.js';
  * clients build well-formed commands, so a refusal here is a bug of the workload itself.
  */
 function sessionCommand(value: unknown, limits: Limits): SessionCommand {
-  const valid = validateCommand(value, limits);
+  const valid = validateSessionCommand(value, limits);
   if (!valid.ok) throw new Error(`sim workload built an invalid command: ${valid.message}`);
-  if (isLeaderCommand(valid.value)) throw new Error(`sim workload built a leader command: ${valid.value.type}`);
   return valid.value;
 }
 

@@ -1,18 +1,14 @@
 /**
- * One simulated server: a real RaftHost over a simulated disk and network endpoint, which can
- * crash, restart, pause and tick at a skewed rate.
- */
-/**
  * One simulated server: a real RaftHost over a simulated disk (MemoryDurableLog whose write
  * completions are scheduled events), an in-memory snapshot store, and an endpoint of the
  * simulated network. It can crash (losing unsynced writes), restart from what its disk kept,
  * pause (every event for it waits) and tick at a skewed rate.
  */
-import { SeededRandom } from '../../../src/raft/index.js';
 import { createHash } from 'node:crypto';
+import { SeededRandom } from '../../../src/raft/index.js';
 import { LockService } from '../../../src/service/lock-service.js';
 import { RaftHost, type HostTestingKnobs } from '../../../src/host/raft-host.js';
-import type { ApplyContext, StateMachine } from '../../../src/raft/index.js';
+import type { ApplyContext, Logger, StateMachine } from '../../../src/raft/index.js';
 import { LockMachine, type ApplyOutput } from '../../../src/state-machine/index.js';
 import { MemoryDurableLog } from '../../../src/storage/memory-durable-log.js';
 import { MemorySnapshotStore } from '../../../src/storage/snapshot-store.js';
@@ -71,6 +67,12 @@ export class SimNode implements ObservedNode {
   deferred: Array<() => void> = [];
   /** Called once when this incarnation crashes (after the host has answered what it held). */
   onCrash: Array<() => void> = [];
+  /**
+   * Peer messages this node refused, across incarnations (the first few, and how many in
+   * all). Every simulated member is correct unless a bug is set, and no correct member's
+   * message may ever be refused (docs/design.md#security): the run reports any as violations.
+   */
+  readonly refused: { count: number; first: string[] } = { count: 0, first: [] };
   readonly disk: MemoryDurableLog;
   readonly snapshots = new MemorySnapshotStore();
   host!: RaftHost<unknown>;
@@ -125,7 +127,11 @@ export class SimNode implements ObservedNode {
           ...(bugs.localClock === true ? { localClock: () => this.clockNow() } : {}),
         },
       });
-      service = new LockService({ machine: lm, clock: { now: () => this.clockNow() } });
+      // Secrets from a counter, not the shared random stream: drawing from it would change
+      // every seed's schedule. They only need to be reproducible here.
+      let secrets = 0;
+      const newSecret = (): string => createHash('sha256').update(`${this.id}:${incarnation}:${++secrets}`).digest('hex').slice(0, 32);
+      service = new LockService({ machine: lm, clock: { now: () => this.clockNow() }, newSecret });
       const inner = service.stateMachine();
       machine = {
         apply: (entry, context: ApplyContext): ApplyOutput => {
@@ -177,10 +183,25 @@ export class SimNode implements ObservedNode {
       snapshotEvery: s.snapshotEvery,
       snapshotCatchUpEntries: s.snapshotCatchUpEntries,
       unsafeTestingKnobs: s.hostKnobs,
+      logger: this.refusalRecorder(),
     });
     if (service !== undefined) service.attach(this.host as RaftHost<ApplyOutput>);
     this.up = true;
     this.onCrash = [];
+  }
+
+  /** A logger that keeps the host's refusals of peer messages, and drops everything else. */
+  private refusalRecorder(): Logger {
+    const note = (message: string, fields?: Readonly<Record<string, unknown>>): void => {
+      if (message !== 'refused peer message') return;
+      this.refused.count++;
+      if (this.refused.first.length >= 3) return;
+      const f = fields ?? {};
+      this.refused.first.push(
+        `t=${this.env.now().toFixed(2)}: node ${this.id} refused ${String(f['type'])} from ${String(f['from'])} in term ${String(f['term'])} (${String(f['reason'])})`,
+      );
+    };
+    return { debug: note, info: () => {}, warn: note, error: () => {} };
   }
 
   /** The host tick and, in the locks workload, the service's leader duties after it. */

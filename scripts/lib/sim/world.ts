@@ -275,6 +275,16 @@ export class World {
   }
 }
 
+/**
+ * Peer messages the nodes refused, as violations: every member of a run without a bug is
+ * correct, and a correct member's message is never refused (docs/design.md#security).
+ */
+export function refusalViolations(nodes: readonly SimNode[]): string[] {
+  return nodes.flatMap((n) =>
+    n.refused.count > 0 ? [`node ${n.id} refused ${n.refused.count} peer messages: ${n.refused.first.join('; ')}`] : [],
+  );
+}
+
 /** Runs one seed to completion. Never throws: exceptions are violations. */
 export function runSeed(opts: SimOptions): SimResult {
   const world = new World(opts);
@@ -323,6 +333,8 @@ export function runSeed(opts: SimOptions): SimResult {
     violations.push(`exception at t=${world.now.toFixed(2)}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
   violations.push(...world.checker.violations);
+  // With a bug set, members are not all correct, and a refusal is the defence doing its job.
+  if (opts.bug === undefined) violations.push(...refusalViolations(world.nodes));
   try {
     violations.push(...clients.checkHistory());
   } catch (err) {

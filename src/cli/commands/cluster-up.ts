@@ -78,7 +78,7 @@ export async function runClusterUp(args: ClusterUpArgs): Promise<number> {
   const deadline = Date.now() + 30_000;
   let reported = false;
   while (!stopping && Date.now() < deadline && exited === 0) {
-    const rows = await fetchStatuses(endpoints, 1000);
+    const rows = await fetchStatuses(endpoints, 1000, process.env.RAFTLOCK_TOKEN);
     const leaders = new Set(rows.map((r) => r.status?.leader ?? 0));
     const up = rows.filter((r) => r.reachable).length;
     if (up === endpoints.length && leaders.size === 1 && !leaders.has(0)) {

@@ -3,14 +3,14 @@
  * in lock-run.ts.
  *
  * `acquire` takes the lock under a new session that nobody keeps alive: the lock stays held
- * after the command exits, until `lock release NAME --session ID` or the session's TTL runs out.
+ * after the command exits, until `lock release NAME --session ID:SECRET` or the session's TTL runs out.
  * That is the shape shell scripts need (acquire in one step, release in another); a process
  * that should hold a lock while it works uses `lock run` or the SDK, which keep the lease alive.
  */
 import type { Command } from 'commander';
-import { DetachedSessions } from '../../client/detached-session.js';
+import { DetachedSessions, formatSessionHandle, parseSessionHandle } from '../../client/detached-session.js';
 import type { LockInfo } from '../../protocol/index.js';
-import { durationOption, interruptSignal, parseInteger, runClientCommand, withClientOptions, type ClientFlags } from '../client-command.js';
+import { durationOption, interruptSignal, runClientCommand, withClientOptions, type ClientFlags } from '../client-command.js';
 import { formatDuration } from '../duration.js';
 import { registerLockRun } from './lock-run.js';
 
@@ -39,7 +39,7 @@ export function registerLockCommands(program: Command): void {
     lock
       .command('acquire')
       .argument('<name>', 'lock name')
-      .description('acquire under a new session with --ttl and no keep-alive; print the fencing token and session id'),
+      .description('acquire under a new session with --ttl and no keep-alive; print the fencing token and session handle'),
   )
     .option('--ttl <duration>', "the session's lease: the lock is freed this long after the acquire unless released", '30s')
     .option('--wait <duration>', "how long to wait in the lock's FIFO queue (0: do not wait)", '10s')
@@ -51,10 +51,12 @@ export function registerLockCommands(program: Command): void {
         const interrupt = interruptSignal();
         try {
           const g = await d.acquire(name, ttlMs, waitMs, 'raftlock-cli', interrupt.signal);
+          // The handle carries the session's secret: whoever has it can release the lock.
+          const handle = formatSessionHandle(g);
           ctx.out(
             `acquired lock ${JSON.stringify(name)}: fencing token ${g.fencingToken}, session ${g.sessionId}\n` +
-              `held until \`raftlock lock release ${name} --session ${g.sessionId}\` or for ${formatDuration(g.ttlMs)} (no keep-alive; expires ${iso(g.expiresAt)})`,
-            { name, fencingToken: g.fencingToken, sessionId: g.sessionId, ttlMs: g.ttlMs, expiresAt: g.expiresAt },
+              `held until \`raftlock lock release ${name} --session ${handle}\` or for ${formatDuration(g.ttlMs)} (no keep-alive; expires ${iso(g.expiresAt)})`,
+            { name, fencingToken: g.fencingToken, sessionId: g.sessionId, session: handle, ttlMs: g.ttlMs, expiresAt: g.expiresAt },
           );
           return 0;
         } finally {
@@ -67,13 +69,13 @@ export function registerLockCommands(program: Command): void {
   withClientOptions(
     lock.command('release').argument('<name>', 'lock name').description('release a lock held by a session (from `lock acquire`)'),
   )
-    .requiredOption('--session <id>', 'the session id `lock acquire` printed')
+    .requiredOption('--session <ID:SECRET>', 'the session handle `lock acquire` printed')
     .action(async (name: string, flags: ClientFlags & { session: string }) => {
       process.exitCode = await runClientCommand('lock release', flags, async (ctx) => {
-        const sessionId = parseInteger(flags.session, '--session');
+        const { sessionId, secret } = parseSessionHandle(flags.session, '--session');
         const d = new DetachedSessions(ctx);
         try {
-          const r = await d.release(name, sessionId);
+          const r = await d.release(name, { sessionId, secret });
           ctx.out(`released lock ${JSON.stringify(name)} (fencing token ${r.token}, session ${sessionId})`, {
             name,
             sessionId,

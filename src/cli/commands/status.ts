@@ -8,12 +8,20 @@ export interface StatusRow {
   readonly error?: string;
 }
 
-/** Fetches /status from every endpoint in parallel (2 s timeout each). */
-export async function fetchStatuses(endpoints: readonly string[], timeoutMs = 2000): Promise<StatusRow[]> {
+/**
+ * Fetches /status from every endpoint in parallel (2 s timeout each), with `token` as the
+ * bearer credential when given (a cluster with client tokens needs one of role `read`).
+ */
+export async function fetchStatuses(endpoints: readonly string[], timeoutMs = 2000, token?: string): Promise<StatusRow[]> {
+  const headers: Record<string, string> = token !== undefined && token !== '' ? { authorization: `Bearer ${token}` } : {};
   return Promise.all(
     endpoints.map(async (endpoint): Promise<StatusRow> => {
       try {
-        const res = await fetch(`http://${endpoint}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+        const res = await fetch(`http://${endpoint}/status`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+        if (res.status === 401 || res.status === 403) {
+          const why = token === undefined || token === '' ? 'a client token is required' : 'the token was refused';
+          return { endpoint, reachable: true, error: `AUTH: ${why} (--token or RAFTLOCK_TOKEN, role read or above)` };
+        }
         if (!res.ok) return { endpoint, reachable: false, error: `HTTP ${res.status}` };
         return { endpoint, reachable: true, status: (await res.json()) as NodeStatus };
       } catch (err) {
@@ -29,7 +37,7 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
   const header = ['ID', 'ADDRESS', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LAG', 'REACHABLE'];
   const body = rows.map((r) => {
     const s = r.status;
-    if (s === undefined) return ['-', r.endpoint, '-', '-', '-', '-', '-', '-', `no (${r.error ?? 'unknown'})`];
+    if (s === undefined) return ['-', r.endpoint, '-', '-', '-', '-', '-', '-', `${r.reachable ? 'yes' : 'no'} (${r.error ?? 'unknown'})`];
     return [
       String(s.id),
       s.address,
@@ -51,11 +59,16 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
   return [line(header), ...body.map(line)].join('\n');
 }
 
-export async function runStatus(endpoints: readonly string[], json: boolean): Promise<number> {
-  const rows = await fetchStatuses(endpoints);
+export async function runStatus(endpoints: readonly string[], json: boolean, token: string | undefined): Promise<number> {
+  const rows = await fetchStatuses(endpoints, 2000, token);
   if (json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   else process.stdout.write(`${formatStatusTable(rows)}\n`);
   const reachable = rows.filter((r) => r.reachable);
+  const refused = rows.find((r) => r.error?.startsWith('AUTH') === true);
+  if (refused !== undefined && rows.every((r) => r.status === undefined)) {
+    if (!json) process.stderr.write(`raftlock status: ${refused.error ?? 'AUTH'}\n`);
+    return 1;
+  }
   if (reachable.length === 0) {
     if (!json) process.stderr.write(`raftlock status: no node reachable at ${endpoints.join(', ')}; is the cluster running (npm start)?\n`);
     return 1;

@@ -14,6 +14,9 @@ export class CounterWriter {
   private client: TestClient | undefined;
   private address: string | undefined;
   private session = 0;
+  private secret = '';
+  /** Connections on which the session is proven. */
+  private readonly bound = new WeakSet<TestClient>();
   private seq = 0;
 
   constructor(
@@ -38,11 +41,20 @@ export class CounterWriter {
     return this.client;
   }
 
-  /** One attempt of `body`: the response, or undefined (and a fresh connection next time). */
+  /**
+   * One attempt of `body`: the response, or undefined (and a fresh connection next time). A
+   * connection proves the session (`bind`) before its first write naming it.
+   */
   private async attempt(body: Parameters<TestClient['request']>[0]): Promise<{ value: unknown; index: number } | undefined> {
     try {
       const client = await this.connect();
-      const r = await withTimeout(client.request(body), 3000);
+      const proving = 'session' in body && !this.bound.has(client);
+      const sent = proving ? { op: 'bind' as const, session: this.session, secret: this.secret } : body;
+      const r = await withTimeout(client.request(sent), 3000);
+      if (r?.ok === true && proving) {
+        this.bound.add(client);
+        return await this.attempt(body);
+      }
       if (r === undefined) {
         this.drop();
         this.address = undefined;
@@ -66,7 +78,11 @@ export class CounterWriter {
   async add(delta: number, timeoutMs = 20_000): Promise<{ value: number; index: number }> {
     if (this.session === 0) {
       const opened = await waitFor('open-session', () => this.attempt({ op: 'open-session', ttlMs: 60_000 }), timeoutMs);
-      this.session = (opened.value as { sessionId: number }).sessionId;
+      const v = opened.value as { sessionId: number; secret: string };
+      this.session = v.sessionId;
+      this.secret = v.secret;
+      // The connection that opened the session has proven it.
+      if (this.client !== undefined) this.bound.add(this.client);
     }
     const seq = ++this.seq;
     const r = await waitFor(

@@ -33,11 +33,13 @@ export class Recorder implements TransportHandler {
   messages: Message[] = [];
   snapshots: number[] = [];
   unreachable: NodeId[] = [];
-  onMessage(m: Message): void {
+  onMessage(m: Message): boolean {
     this.messages.push(m);
+    return true;
   }
-  onSnapshot(): void {
+  onSnapshot(): boolean {
     this.snapshots.push(this.snapshots.length);
+    return true;
   }
   onUnreachable(peer: NodeId): void {
     this.unreachable.push(peer);

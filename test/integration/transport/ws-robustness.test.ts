@@ -39,7 +39,8 @@ function bigAppend(from: NodeId, to: NodeId, index: number, bytes: number): Mess
     to,
     term: 1,
     prevLogIndex: index - 1,
-    prevLogTerm: 1,
+    // Index 0 has term 0 and only it does: the codec refuses anything else (message-codec.ts).
+    prevLogTerm: index === 1 ? 0 : 1,
     commit: 0,
     entries: [{ index, term: 1, type: 'normal', data: new Uint8Array(bytes) }],
   };

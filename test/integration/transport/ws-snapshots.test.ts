@@ -17,11 +17,13 @@ const { cleanups, cluster, get } = useWsFixture();
 class SnapshotRecorder implements TransportHandler {
   messages: Message[] = [];
   snapshots: Array<{ message: SnapshotRequest; data: Uint8Array }> = [];
-  onMessage(m: Message): void {
+  onMessage(m: Message): boolean {
     this.messages.push(m);
+    return true;
   }
-  onSnapshot(message: SnapshotRequest, data: Uint8Array): void {
+  onSnapshot(message: SnapshotRequest, data: Uint8Array): boolean {
     this.snapshots.push({ message, data });
+    return true;
   }
   onUnreachable(): void {}
 }

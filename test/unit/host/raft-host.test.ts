@@ -4,7 +4,15 @@
  * when the test says so (no timers, no real time).
  */
 import { describe, expect, it } from 'vitest';
-import { SeededRandom, silentLogger, type Entry, type Message, type StateMachine } from '../../../src/raft/index.js';
+import {
+  SeededRandom,
+  silentLogger,
+  type Entry,
+  type Logger,
+  type Message,
+  type SnapshotRequest,
+  type StateMachine,
+} from '../../../src/raft/index.js';
 import { RaftHost, type ProposeOutcome } from '../../../src/host/raft-host.js';
 import { MemoryDurableLog } from '../../../src/storage/memory-durable-log.js';
 import { MemorySnapshotStore } from '../../../src/storage/snapshot-store.js';
@@ -45,7 +53,7 @@ class RecordingTransport implements PeerTransport {
   }
 }
 
-function makeHost(voters: number[], id = 1) {
+function makeHost(voters: number[], id = 1, logger: Logger = silentLogger) {
   const writes: Array<() => void> = [];
   const disk = new MemoryDurableLog((complete) => writes.push(complete));
   const transport = new RecordingTransport();
@@ -59,6 +67,7 @@ function makeHost(voters: number[], id = 1) {
     snapshots: new MemorySnapshotStore(),
     transport,
     stateMachine: sm,
+    logger,
   });
   /** Completes the oldest pending write; returns whether there was one. */
   const completeWrite = (): boolean => {
@@ -74,10 +83,21 @@ function makeHost(voters: number[], id = 1) {
   return { host, disk, transport, sm, writes, completeWrite, drain };
 }
 
+/** Refusal log lines: `[level, reason]`. */
+function refusalLines(): { lines: Array<[string, string]>; logger: Logger } {
+  const lines: Array<[string, string]> = [];
+  const note =
+    (level: string) =>
+    (message: string, fields?: Readonly<Record<string, unknown>>): void => {
+      if (message === 'refused peer message') lines.push([level, String(fields?.['reason'])]);
+    };
+  return { lines, logger: { debug: note('debug'), info: () => {}, warn: note('warn'), error: note('error') } };
+}
+
 /** Node 1 of three, just elected leader by node 2's votes; `peer(m)` delivers a message. */
-function makeElected() {
-  const h = makeHost([1, 2, 3]);
-  const peer = (m: Message): void => h.transport.handler?.onMessage(m);
+function makeElected(logger: Logger = silentLogger) {
+  const h = makeHost([1, 2, 3], 1, logger);
+  const peer = (m: Message): void => void h.transport.handler?.onMessage(m);
   h.host.campaign(); // pre-vote
   h.drain();
   peer({ type: 'vote-response', from: 2, to: 1, term: 1, pre: true, reject: false });
@@ -93,8 +113,8 @@ function makeElected() {
  * index)` delivers a follower's append acknowledgement, `answerHeartbeats()` has both followers
  * answer every heartbeat sent so far (ReadIndex rounds).
  */
-function makeLeader() {
-  const h = makeElected();
+function makeLeader(logger: Logger = silentLogger) {
+  const h = makeElected(logger);
   const { peer } = h;
   const term = h.host.status(false).term;
   const ack = (from: number, index: number): void =>
@@ -216,13 +236,14 @@ describe('RaftHost', () => {
     expect(outcomes).toEqual(['a', 'b']);
   });
 
-  it('a snapshot message without its data is dropped: the node keeps running and serving', () => {
-    const h = makeLeader();
+  it('a snapshot message without its data is refused and counted: the node keeps running and serving', () => {
+    const { lines, logger } = refusalLines();
+    const h = makeLeader(logger);
     const before = h.host.status(false);
     // A transport must deliver snapshots through onSnapshot; one that hands the metadata alone
     // to onMessage (a bug, or a hostile frame that got through) must not reach the core, which
     // would ask to install data this node does not have.
-    h.peer({
+    const taken = h.transport.handler?.onMessage({
       type: 'snapshot',
       from: 2,
       to: 1,
@@ -230,6 +251,9 @@ describe('RaftHost', () => {
       snapshot: { index: 50, term: before.term + 5, confState: { voters: [1, 2, 3], learners: [] } },
     });
     h.drain();
+    expect(taken).toBe(false);
+    expect(h.host.stats.refusedMessages).toBe(1);
+    expect(lines).toEqual([['warn', 'snapshot-without-data']]);
     expect(h.host.isStopped()).toBe(false);
     expect(h.host.status(false)).toMatchObject({ role: 'leader', term: before.term, commit: before.commit });
     const outcomes: string[] = [];
@@ -238,6 +262,115 @@ describe('RaftHost', () => {
     h.ack(2, 2);
     h.drain();
     expect(outcomes).toEqual(['applied']);
+  });
+
+  it("a ReadIndex request carrying another node's read context is refused; one with the sender's own is served", () => {
+    const { lines, logger } = refusalLines();
+    const h = makeLeader(logger);
+    const term = h.host.status(false).term;
+    h.transport.sent = [];
+    // Contexts name the node that issued them: node 2 must not take node 3's read hostage (the
+    // leader keeps one request per context).
+    expect(h.transport.handler?.onMessage({ type: 'read-index', from: 2, to: 1, term, context: '3.abc.1' })).toBe(false);
+    expect(h.transport.handler?.onMessage({ type: 'read-index', from: 2, to: 1, term, context: 'x' })).toBe(false);
+    expect(h.transport.sent).toEqual([]);
+    expect(h.host.stats.refusedMessages).toBe(2);
+    expect(lines).toEqual([
+      ['warn', 'foreign-read-context'],
+      ['debug', 'foreign-read-context'],
+    ]);
+    expect(h.transport.handler?.onMessage({ type: 'read-index', from: 2, to: 1, term, context: '2.abc.1' })).toBe(true);
+    // The leader confirms its leadership with a heartbeat round carrying that context.
+    expect(h.transport.sent.filter((m) => m.type === 'heartbeat').map((m) => (m.type === 'heartbeat' ? m.context : null))).toEqual([
+      '2.abc.1',
+      '2.abc.1',
+    ]);
+  });
+
+  it("the core's refusals reach the transport as false, are counted, and leave the node serving", () => {
+    const { lines, logger } = refusalLines();
+    const h = makeLeader(logger);
+    const before = h.host.status(false);
+    // Both used to reach a fail-stop invariant: a second leader in our term, an ack beyond our log.
+    expect(h.transport.handler?.onMessage({ type: 'heartbeat', from: 2, to: 1, term: before.term, commit: 1, context: null })).toBe(false);
+    for (let k = 0; k < 1000; k++) {
+      const m: Message = {
+        type: 'append-response',
+        from: 3,
+        to: 1,
+        term: before.term,
+        index: 99,
+        reject: false,
+        hintIndex: 0,
+        hintTerm: 0,
+      };
+      expect(h.transport.handler?.onMessage(m)).toBe(false);
+    }
+    h.drain();
+    expect(h.host.isStopped()).toBe(false);
+    expect(h.host.stats.refusedMessages).toBe(1001);
+    // One warning per reason; the flood after it is debug lines only.
+    expect(lines.filter(([level]) => level === 'warn')).toEqual([
+      ['warn', 'second-leader'],
+      ['warn', 'ack-beyond-log'],
+    ]);
+    expect(h.host.status(false)).toMatchObject({ role: 'leader', term: before.term, commit: before.commit, lastIndex: before.lastIndex });
+    const outcomes: string[] = [];
+    h.host.propose(enc.encode('after'), (o) => outcomes.push(o.type));
+    h.drain();
+    h.ack(2, 2);
+    h.drain();
+    expect(outcomes).toEqual(['applied']);
+  });
+
+  it('a refused snapshot stream is reported failed to the transport and its data not kept', () => {
+    const h = makeHost([1, 2, 3]);
+    const snapshot = (voters: number[]): SnapshotRequest => ({
+      type: 'snapshot',
+      from: 2,
+      to: 1,
+      term: 3,
+      snapshot: { index: 40, term: 3, confState: { voters, learners: [] } },
+    });
+    expect(h.transport.handler?.onSnapshot(snapshot([1, 2]), enc.encode('["forged"]'))).toBe(false);
+    h.drain();
+    expect(h.host.status(false)).toMatchObject({ term: 0, commit: 0 });
+    expect(h.sm.items).toEqual([]);
+    expect(h.transport.handler?.onSnapshot(snapshot([1, 2, 3]), enc.encode('["real"]'))).toBe(true);
+    h.drain();
+    expect(h.host.status(false)).toMatchObject({ term: 3, commit: 40, leader: 2 });
+    expect(h.sm.items).toEqual(['real']);
+  });
+
+  it('a snapshot the core ignores does not replace the data of one it took whose write is still pending', () => {
+    const h = makeHost([1, 2, 3]);
+    const snapshot = (index: number): SnapshotRequest => ({
+      type: 'snapshot',
+      from: 2,
+      to: 1,
+      term: 1,
+      snapshot: { index, term: 1, confState: { voters: [1, 2, 3], learners: [] } },
+    });
+    // An append starts a write, so the snapshot's Ready waits for it with its data held.
+    h.transport.handler?.onMessage({
+      type: 'append',
+      from: 2,
+      to: 1,
+      term: 1,
+      prevLogIndex: 0,
+      prevLogTerm: 0,
+      entries: [{ index: 1, term: 1, type: 'normal', data: enc.encode('e1') }],
+      commit: 0,
+    });
+    expect(h.writes.length).toBe(1);
+    expect(h.transport.handler?.onSnapshot(snapshot(50), enc.encode('["at 50"]'))).toBe(true);
+    // A duplicate or older snapshot, at or behind the commit the first one brought: ignored.
+    expect(h.transport.handler?.onSnapshot(snapshot(40), enc.encode('["at 40"]'))).toBe(true);
+    h.drain();
+    expect(h.host.isStopped()).toBe(false);
+    expect(h.host.status(false)).toMatchObject({ commit: 50 });
+    expect(h.host.appliedIndex).toBe(50);
+    expect(h.sm.items).toEqual(['at 50']);
   });
 
   it("an election is logged once: the core's 'became leader', not a second line from the host", () => {

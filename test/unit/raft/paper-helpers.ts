@@ -69,6 +69,8 @@ export interface NodeSpec {
   readonly seed?: number;
   readonly maxSizePerMsg?: number;
   readonly commitPriorTerm?: boolean;
+  /** Negative control: step peer messages without the core's refusal checks. */
+  readonly skipPeerMessageChecks?: boolean;
 }
 
 /**
@@ -107,7 +109,7 @@ export class TestNode {
       preVote: spec.preVote ?? false,
       checkQuorum: spec.checkQuorum ?? false,
       ...(spec.maxSizePerMsg !== undefined ? { maxSizePerMsg: spec.maxSizePerMsg } : {}),
-      unsafeTestingKnobs: { commitPriorTerm: spec.commitPriorTerm ?? false },
+      unsafeTestingKnobs: { commitPriorTerm: spec.commitPriorTerm ?? false, skipPeerMessageChecks: spec.skipPeerMessageChecks ?? false },
     });
     if (!created.ok) throw new Error(created.errors.map((e) => e.message).join('; '));
     this.raw = created.node;

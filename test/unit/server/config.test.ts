@@ -5,6 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, validateConfig, ConfigError } from '../../../src/server/config.js';
 
+const HASH = 'sha256:abababababababababababababababababababababababababababababababab';
+const HASH2 = 'sha256:' + 'cd'.repeat(32);
+
 const base = {
   clusterId: 'local-3',
   nodes: [
@@ -55,6 +58,35 @@ describe('cluster configuration', () => {
     [{ ...base, electionTicks: 2, heartbeatTicks: 2 }, 'heartbeatTicks', /less than/],
     [{ ...base, secret: 'short' }, 'secret', /16/],
     [{ ...base, tls: { cert: 'a' } }, 'tls', /not supported/],
+    [{ ...base, clientToken: 'plain-text-token' }, 'clientToken', /replaced by clientTokens.*token create/],
+    [{ ...base, clientTokens: {} }, 'clientTokens', /array/],
+    [{ ...base, clientTokens: [{ name: 'a', role: 'root', hash: HASH }] }, 'clientTokens[0].role', /read, write, admin/],
+    [{ ...base, clientTokens: [{ name: 'a', role: 'read', hash: 'plain-token' }] }, 'clientTokens[0].hash', /sha256:/],
+    [{ ...base, clientTokens: [{ name: 'a', role: 'read', hash: HASH.toUpperCase() }] }, 'clientTokens[0].hash', /lowercase/],
+    [{ ...base, clientTokens: [{ name: 'a b', role: 'read', hash: HASH }] }, 'clientTokens[0].name', /1-64/],
+    [{ ...base, clientTokens: [{ name: 'a', role: 'read', hash: HASH, token: 'x' }] }, 'clientTokens[0].token', /unknown key/],
+    [
+      {
+        ...base,
+        clientTokens: [
+          { name: 'a', role: 'read', hash: HASH },
+          { name: 'a', role: 'write', hash: HASH2 },
+        ],
+      },
+      'clientTokens[1].name',
+      /duplicate/,
+    ],
+    [
+      {
+        ...base,
+        clientTokens: [
+          { name: 'a', role: 'read', hash: HASH },
+          { name: 'b', role: 'write', hash: HASH },
+        ],
+      },
+      'clientTokens[1].hash',
+      /listed twice \(also as "a"\)/,
+    ],
     [{ ...base, limits: { maxNames: 3 } }, 'limits.maxNames', /unknown key/],
     [{ ...base, limits: { maxNameBytes: 0 } }, 'limits.maxNameBytes', /integer/],
     ['nope', '(root)', /object/],
@@ -68,6 +100,12 @@ describe('cluster configuration', () => {
   it('takes the secret from RAFTLOCK_SECRET, and checks it too', () => {
     expect(validateConfig(base, { baseDir: '/', env: { RAFTLOCK_SECRET: 'a-long-enough-secret' } }).secret).toBe('a-long-enough-secret');
     expect(refusal(base, { RAFTLOCK_SECRET: 'short' }).key).toBe('RAFTLOCK_SECRET');
+  });
+
+  it('client tokens: hashed, with roles; none configured means an open cluster', () => {
+    expect(validateConfig(base, { baseDir: '/' }).clientTokens).toEqual([]);
+    const tokens = [{ name: 'ops', role: 'admin', hash: HASH }];
+    expect(validateConfig({ ...base, clientTokens: tokens }, { baseDir: '/' }).clientTokens).toEqual(tokens);
   });
 
   it('a missing or malformed file is a clear error', () => {

@@ -7,6 +7,7 @@ import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { decodeEntry, encodeEntry, nextStamp, packCanonical, unpack } from '../../../src/state-machine/codec.js';
 import { MAX_LOG_TIME } from '../../../src/protocol/index.js';
+import { TEST_SECRET } from '../../support/secrets.js';
 
 describe('entry envelope', () => {
   it('round-trips time and command', () => {
@@ -24,7 +25,7 @@ describe('entry envelope', () => {
   it('returns fresh bytes (not a view into an encoder scratch buffer)', () => {
     const a = encodeEntry(1, { type: 'tick' });
     const copy = Uint8Array.from(a);
-    encodeEntry(2, { type: 'open-session', ttlMs: 5000, clientId: 'x'.repeat(100) });
+    encodeEntry(2, { type: 'open-session', secret: TEST_SECRET, ttlMs: 5000, clientId: 'x'.repeat(100) });
     expect(a).toEqual(copy);
     expect(a.byteOffset).toBe(0);
     expect(a.buffer.byteLength).toBe(a.byteLength);

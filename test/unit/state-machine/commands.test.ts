@@ -4,8 +4,15 @@
  * rule it checks.
  */
 import { describe, expect, it } from 'vitest';
-import { isLeaderCommand, isWriteCommand, validateCommand, type Command } from '../../../src/state-machine/commands.js';
+import {
+  isLeaderCommand,
+  isWriteCommand,
+  validateCommand,
+  validateSessionCommand,
+  type Command,
+} from '../../../src/state-machine/commands.js';
 import { DEFAULT_LIMITS, MAX_TTL_MS, MIN_TTL_MS, resolveLimits } from '../../../src/protocol/index.js';
+import { TEST_SECRET } from '../../support/secrets.js';
 
 const W = { session: 7, seq: 3 } as const;
 
@@ -18,8 +25,8 @@ function invalid(v: unknown, pattern: RegExp, limits = DEFAULT_LIMITS): void {
 
 describe('validateCommand: accepts every well-formed command unchanged', () => {
   const good: Command[] = [
-    { type: 'open-session', ttlMs: 10_000 },
-    { type: 'open-session', ttlMs: MIN_TTL_MS, clientId: 'worker-1' },
+    { type: 'open-session', secret: TEST_SECRET, ttlMs: 10_000 },
+    { type: 'open-session', secret: TEST_SECRET, ttlMs: MIN_TTL_MS, clientId: 'worker-1' },
     { type: 'keep-alive', session: 1 },
     { type: 'keep-alive', session: 1, ackedSeq: 0 },
     { type: 'expire-sessions', sessions: [] },
@@ -66,7 +73,7 @@ describe('validateCommand: refuses malformed input with INVALID_ARGUMENT naming 
     invalid({ type: 'acquire', ...W, name: 'x' }, /missing field waitMs/);
     invalid({ type: 'release', session: 1, name: 'x' }, /missing field seq/);
     invalid({ type: 'keep-alive', session: 1, seq: 2 }, /unknown field "seq"/);
-    invalid({ type: 'open-session', ttlMs: 5000, fence: { lock: 'a', token: 1 } }, /unknown field "fence"/);
+    invalid({ type: 'open-session', secret: TEST_SECRET, ttlMs: 5000, fence: { lock: 'a', token: 1 } }, /unknown field "fence"/);
   });
 
   it('integers: safe, integral, in range', () => {
@@ -83,9 +90,9 @@ describe('validateCommand: refuses malformed input with INVALID_ARGUMENT naming 
   });
 
   it('session TTL within 1 s – 10 min', () => {
-    invalid({ type: 'open-session', ttlMs: MIN_TTL_MS - 1 }, /ttlMs must be in \[1000, 600000\]/);
-    invalid({ type: 'open-session', ttlMs: MAX_TTL_MS + 1 }, /ttlMs must be in/);
-    expect(validateCommand({ type: 'open-session', ttlMs: MAX_TTL_MS }).ok).toBe(true);
+    invalid({ type: 'open-session', secret: TEST_SECRET, ttlMs: MIN_TTL_MS - 1 }, /ttlMs must be in \[1000, 600000\]/);
+    invalid({ type: 'open-session', secret: TEST_SECRET, ttlMs: MAX_TTL_MS + 1 }, /ttlMs must be in/);
+    expect(validateCommand({ type: 'open-session', secret: TEST_SECRET, ttlMs: MAX_TTL_MS }).ok).toBe(true);
   });
 
   it('names: 1–256 UTF-8 bytes, well-formed Unicode', () => {
@@ -100,7 +107,7 @@ describe('validateCommand: refuses malformed input with INVALID_ARGUMENT naming 
     invalid(acq('a\uD800b'), /lone surrogate/);
     invalid(acq('\uDC00'), /lone surrogate/);
     expect(validateCommand(acq('\uD83D\uDE00')).ok).toBe(true);
-    invalid({ type: 'open-session', ttlMs: 5000, clientId: '' }, /clientId must not be empty/);
+    invalid({ type: 'open-session', secret: TEST_SECRET, ttlMs: 5000, clientId: '' }, /clientId must not be empty/);
   });
 
   it('name limit is configurable', () => {
@@ -133,5 +140,25 @@ describe('validateCommand: refuses malformed input with INVALID_ARGUMENT naming 
     expect(() => resolveLimits({ maxSessions: 0 })).toThrow(/maxSessions/);
     expect(() => resolveLimits({ maxWaitersPerLock: 1.5 })).toThrow(/maxWaitersPerLock/);
     expect(resolveLimits({ maxSessions: 5 }).maxSessions).toBe(5);
+  });
+});
+
+describe('validateSessionCommand: a command as a client sends it', () => {
+  it('open-session carries no secret (the leader draws it); other commands as validateCommand', () => {
+    expect(validateSessionCommand({ type: 'open-session', ttlMs: 5000 })).toEqual({
+      ok: true,
+      value: { type: 'open-session', ttlMs: 5000 },
+    });
+    const withSecret = validateSessionCommand({ type: 'open-session', ttlMs: 5000, secret: TEST_SECRET });
+    expect(withSecret.ok ? 'accepted' : withSecret.message).toMatch(/secret/);
+    expect(validateSessionCommand({ type: 'release', ...W, name: 'x' }).ok).toBe(true);
+    expect(validateSessionCommand({ type: 'counter-get', ...W, name: 'x' }).ok).toBe(true);
+  });
+
+  it('refuses the leader commands: a client cannot stamp time or expire sessions', () => {
+    for (const cmd of [{ type: 'tick' }, { type: 'expire-sessions', sessions: [1] }]) {
+      const r = validateSessionCommand(cmd);
+      expect(r.ok ? 'accepted' : r.message).toMatch(/leader only/);
+    }
   });
 });

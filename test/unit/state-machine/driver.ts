@@ -9,6 +9,7 @@ import type { Failure } from '../../../src/state-machine/errors.js';
 import { LockMachine, type LockMachineOptions } from '../../../src/state-machine/lock-machine.js';
 import type { ApplyOutput, CommandResult, CommandValue, OpenSessionValue } from '../../../src/state-machine/results.js';
 import { decodeSnapshot } from '../../../src/state-machine/snapshot.js';
+import { TEST_SECRET } from '../../support/secrets.js';
 
 /** A write command without its session/seq (the driver fills them in). */
 export type WriteBody = WriteCommand extends infer C ? (C extends WriteCommand ? Omit<C, 'session' | 'seq'> : never) : never;
@@ -52,7 +53,11 @@ export class Driver {
   }
 
   open(ttlMs = 10_000, clientId?: string): number {
-    const out = this.apply(clientId === undefined ? { type: 'open-session', ttlMs } : { type: 'open-session', ttlMs, clientId });
+    const out = this.apply(
+      clientId === undefined
+        ? { type: 'open-session', secret: TEST_SECRET, ttlMs }
+        : { type: 'open-session', secret: TEST_SECRET, ttlMs, clientId },
+    );
     return value<OpenSessionValue>(out.result).sessionId;
   }
 

@@ -3,9 +3,11 @@
  * time, introspection and snapshot/restore. Each case names the rule it checks.
  */
 import { describe, expect, it } from 'vitest';
+import { pack, unpack } from 'msgpackr';
 import { encodeEntry } from '../../../src/state-machine/codec.js';
 import { LockMachine } from '../../../src/state-machine/lock-machine.js';
 import { Driver, failure, value } from './driver.js';
+import { TEST_SECRET } from '../../support/secrets.js';
 
 describe('entries without a command', () => {
   it('noop and config entries answer ok(null), pass no time and change nothing but the term', () => {
@@ -31,7 +33,7 @@ describe('bad entry data: INVALID_ARGUMENT on every replica, nothing changes, no
       new Uint8Array([0xff, 0x00, 0x13]),
       new Uint8Array(0),
       encodeEntry(d.time + 99_999, { type: 'acquire', session: s, seq: 2, name: '', waitMs: 0 }),
-      encodeEntry(d.time + 99_999, { type: 'open-session', ttlMs: 10 }),
+      encodeEntry(d.time + 99_999, { type: 'open-session', secret: TEST_SECRET, ttlMs: 10 }),
     ];
     for (const data of bad) {
       const out = d.raw(data);
@@ -142,5 +144,11 @@ describe('snapshot / restore', () => {
     const m = new LockMachine();
     expect(() => m.restore(new Uint8Array([1, 2, 3]))).toThrow(/snapshot/);
     expect(() => m.restore(encodeEntry(1, { type: 'tick' }))).toThrow(/snapshot/);
+  });
+
+  it('a version-1 snapshot (no session secrets) is refused, saying to start afresh', () => {
+    const current = unpack(new LockMachine().snapshot()) as Record<string, unknown>;
+    expect(current['v']).toBe(2);
+    expect(() => new LockMachine().restore(pack({ ...current, v: 1 }))).toThrow(/fresh data directory/);
   });
 });

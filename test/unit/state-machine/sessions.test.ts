@@ -4,21 +4,22 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Driver, failure, value } from './driver.js';
+import { TEST_SECRET } from '../../support/secrets.js';
 
 describe('open-session', () => {
   it('the session id is the index of the opening entry; deadline = time + ttl', () => {
     const d = new Driver();
     d.tick();
     d.tick();
-    const out = d.apply({ type: 'open-session', ttlMs: 7_000, clientId: 'w1' });
-    expect(out.result).toEqual({ ok: true, value: { sessionId: 3, ttlMs: 7_000, expiresAt: 1_007_000 } });
+    const out = d.apply({ type: 'open-session', secret: TEST_SECRET, ttlMs: 7_000, clientId: 'w1' });
+    expect(out.result).toEqual({ ok: true, value: { sessionId: 3, ttlMs: 7_000, expiresAt: 1_007_000, secret: TEST_SECRET } });
   });
 
   it('LIMIT_EXCEEDED beyond maxSessions, nothing created', () => {
     const d = new Driver({ limits: { maxSessions: 2 } });
     d.open();
     d.open();
-    const out = d.apply({ type: 'open-session', ttlMs: 5_000 });
+    const out = d.apply({ type: 'open-session', secret: TEST_SECRET, ttlMs: 5_000 });
     expect(failure(out.result)).toMatchObject({ code: 'LIMIT_EXCEEDED' });
     expect(d.m.sessionCount).toBe(2);
   });

@@ -11,16 +11,26 @@ import { DecodeError, packValue } from '../../../src/protocol/index.js';
 const id = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
 const smallId = fc.integer({ min: 1, max: 7 });
 const nat = fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }));
-const ctx = fc.string({ maxLength: 40 });
+/** A term a message speaks for: ≥ 1 (only a vote answer may carry 0). */
+const term = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
+const ctx = fc.string({ minLength: 1, maxLength: 40 });
 const data = fc.uint8Array({ maxLength: 64 }).map((a) => new Uint8Array(a));
 
-const base = fc.record({ from: fc.oneof(smallId, id), to: fc.oneof(smallId, id), term: nat });
+const base = fc.record({ from: fc.oneof(smallId, id), to: fc.oneof(smallId, id), term });
+
+/** A log position (index, term) within a message of term `t`: (0, 0) or (≥ 1, 1..t). */
+function position(t: number): fc.Arbitrary<{ index: number; term: number }> {
+  return fc.oneof(
+    fc.constant({ index: 0, term: 0 }),
+    fc.record({ index: fc.integer({ min: 1, max: 2 ** 40 }), term: fc.integer({ min: 1, max: Math.min(t, 2 ** 40) }) }),
+  );
+}
 
 /** An append whose entries are contiguous after prevLogIndex, terms ordered within the term. */
 const append = fc
   .record({
     b: base,
-    prevLogIndex: fc.integer({ min: 0, max: 2 ** 40 }),
+    prevLogIndex: fc.integer({ min: 1, max: 2 ** 40 }),
     prevLogTerm: fc.integer({ min: 0, max: 50 }),
     steps: fc.array(
       fc.record({ bump: fc.integer({ min: 0, max: 3 }), type: fc.constantFrom<Entry['type']>('normal', 'noop', 'config'), data }),
@@ -30,39 +40,67 @@ const append = fc
     commit: nat,
   })
   .map(({ b, prevLogIndex, prevLogTerm, steps, extraTerm, commit }): Message => {
-    let t = prevLogTerm;
+    // Index 0 has term 0, and only it: a term-0 position is the start of the log.
+    const prevIndex = prevLogTerm === 0 ? 0 : prevLogIndex;
+    let t = Math.max(prevLogTerm, 1);
     const entries: Entry[] = steps.map((s, k) => {
       t += s.bump;
-      return { index: prevLogIndex + 1 + k, term: t, type: s.type, data: s.data };
+      return { index: prevIndex + 1 + k, term: t, type: s.type, data: s.data };
     });
-    return { type: 'append', from: b.from, to: b.to, term: t + extraTerm, prevLogIndex, prevLogTerm, entries, commit };
+    return { type: 'append', from: b.from, to: b.to, term: t + extraTerm, prevLogIndex: prevIndex, prevLogTerm, entries, commit };
   });
 
+/** Distinct voters (at least one) and learners. */
+const conf = fc
+  .uniqueArray(id, { minLength: 1, maxLength: 8 })
+  .chain((ids) => fc.integer({ min: 1, max: ids.length }).map((v) => ({ voters: ids.slice(0, v), learners: ids.slice(v) })));
+
 const arbMessage: fc.Arbitrary<Message> = fc.oneof(
+  base.chain((b) =>
+    fc.record({ pos: position(b.term), pre: fc.boolean(), transfer: fc.boolean() }).map(({ pos, pre, transfer }): Message => ({
+      type: 'vote',
+      ...b,
+      pre,
+      lastLogIndex: pos.index,
+      lastLogTerm: pos.term,
+      transfer: transfer && !pre,
+    })),
+  ),
   fc
-    .record({ b: base, pre: fc.boolean(), lastLogIndex: nat, lastLogTerm: nat, transfer: fc.boolean() })
-    .map(({ b, ...r }): Message => ({ type: 'vote', ...b, ...r })),
-  fc.record({ b: base, pre: fc.boolean(), reject: fc.boolean() }).map(({ b, ...r }): Message => ({ type: 'vote-response', ...b, ...r })),
+    .record({ b: base, t: nat, pre: fc.boolean(), reject: fc.boolean() })
+    .map(({ b, t, ...r }): Message => ({ type: 'vote-response', ...b, term: t, ...r })),
   append,
-  fc
-    .record({ b: base, index: nat, reject: fc.boolean(), hintIndex: nat, hintTerm: nat })
-    .map(({ b, ...r }): Message => ({ type: 'append-response', ...b, ...r })),
+  fc.oneof(
+    base.map((b): Message => ({ type: 'append-response', ...b, index: b.term % 7, reject: false, hintIndex: 0, hintTerm: 0 })),
+    base.chain((b) =>
+      fc
+        .record({ index: nat, hint: fc.double({ min: 0, max: 1, noNaN: true }), hintTerm: fc.integer({ min: 0, max: b.term }) })
+        .map(({ index, hint, hintTerm }): Message => ({
+          type: 'append-response',
+          ...b,
+          index,
+          reject: true,
+          hintIndex: Math.floor(index * hint),
+          hintTerm,
+        })),
+    ),
+  ),
   fc
     .record({ b: base, commit: nat, context: fc.option(ctx, { nil: null }) })
     .map(({ b, ...r }): Message => ({ type: 'heartbeat', ...b, ...r })),
   fc
     .record({ b: base, context: fc.option(ctx, { nil: null }) })
     .map(({ b, ...r }): Message => ({ type: 'heartbeat-response', ...b, ...r })),
-  fc
-    .record({ b: base, index: nat, term: nat, voters: fc.array(id, { maxLength: 5 }), learners: fc.array(id, { maxLength: 3 }) })
-    .map(({ b, index, term, voters, learners }): Message => ({
-      type: 'snapshot',
-      ...b,
-      snapshot: { index, term, confState: { voters, learners } },
-    })),
+  base.chain((b) =>
+    fc
+      .record({ index: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), t: fc.integer({ min: 1, max: b.term }), confState: conf })
+      .map(({ index, t, confState }): Message => ({ type: 'snapshot', ...b, snapshot: { index, term: t, confState } })),
+  ),
   base.map((b): Message => ({ type: 'timeout-now', ...b })),
   fc.record({ b: base, context: ctx }).map(({ b, ...r }): Message => ({ type: 'read-index', ...b, ...r })),
-  fc.record({ b: base, context: ctx, index: nat }).map(({ b, ...r }): Message => ({ type: 'read-index-response', ...b, ...r })),
+  fc
+    .record({ b: base, context: ctx, index: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }) })
+    .map(({ b, ...r }): Message => ({ type: 'read-index-response', ...b, ...r })),
 );
 
 /** Runs `f`; passes if it returns or throws DecodeError, fails on anything else. */
@@ -244,6 +282,67 @@ describe('message codec', () => {
         expect((caught as DecodeError).message).toContain(field);
       });
     }
+  });
+
+  // Well-formed messages with fields no correct peer sends, whatever the receiver's state: the
+  // frame is refused (docs/design.md#security).
+  describe('refuses out-of-range fields by kind, naming the field', () => {
+    const vote = { type: 'vote', from: 1, to: 2, term: 3, pre: false, lastLogIndex: 4, lastLogTerm: 2, transfer: false };
+    const app = { type: 'append', from: 1, to: 2, term: 3, prevLogIndex: 4, prevLogTerm: 2, entries: [], commit: 4 };
+    const ent = (index: number, t: number) => ({ index, term: t, type: 'normal', data: new Uint8Array() });
+    const ack = { type: 'append-response', from: 1, to: 2, term: 3, index: 4, reject: true, hintIndex: 2, hintTerm: 1 };
+    const snap = (s: object) => ({
+      type: 'snapshot',
+      from: 1,
+      to: 2,
+      term: 3,
+      snapshot: { index: 9, term: 2, confState: { voters: [1, 2, 3], learners: [] }, ...s },
+    });
+    const cases: Array<[string, unknown, string]> = [
+      ['term 0 on a heartbeat', { type: 'heartbeat', from: 1, to: 2, term: 0, commit: 0, context: null }, 'message.term'],
+      ['term 0 on a timeout-now', { type: 'timeout-now', from: 1, to: 2, term: 0 }, 'message.term'],
+      ['term 0 on an append answer', { ...ack, term: 0, hintTerm: 0 }, 'message.term'],
+      ['vote: last log term beyond the campaign term', { ...vote, lastLogTerm: 4 }, 'message.lastLogTerm'],
+      ['vote: index 0 with a term', { ...vote, lastLogIndex: 0, lastLogTerm: 1 }, 'message.lastLogTerm'],
+      ['vote: an index without a term', { ...vote, lastLogTerm: 0 }, 'message.lastLogTerm'],
+      ['vote: a pre-vote marked as a transfer', { ...vote, pre: true, transfer: true }, 'message.transfer'],
+      ['append: index 0 with a term', { ...app, prevLogIndex: 0, prevLogTerm: 1 }, 'message.prevLogTerm'],
+      ['append: an index without a term', { ...app, prevLogTerm: 0 }, 'message.prevLogTerm'],
+      ['append: previous term beyond the message term', { ...app, prevLogTerm: 4 }, 'message.prevLogTerm'],
+      ['append: an entry of term 0', { ...app, prevLogIndex: 0, prevLogTerm: 0, entries: [ent(1, 0)] }, 'message.entries[0].term'],
+      ['append answer: a hint without a rejection', { ...ack, reject: false }, 'message.hintIndex'],
+      ['append answer: a hint beyond the rejected index', { ...ack, hintIndex: 5 }, 'message.hintIndex'],
+      ['append answer: a hint term beyond the message term', { ...ack, hintTerm: 4 }, 'message.hintTerm'],
+      ['snapshot at index 0', snap({ index: 0, term: 0 }), 'message.snapshot.index'],
+      ['snapshot term beyond the message term', snap({ term: 4 }), 'message.snapshot.term'],
+      ['snapshot without voters', snap({ confState: { voters: [], learners: [1] } }), 'message.snapshot.confState.voters'],
+      ['snapshot listing a voter twice', snap({ confState: { voters: [1, 2, 1], learners: [] } }), 'message.snapshot.confState'],
+      ['snapshot with a voter also a learner', snap({ confState: { voters: [1, 2], learners: [2] } }), 'message.snapshot.confState'],
+      ['read-index with an empty context', { type: 'read-index', from: 1, to: 2, term: 1, context: '' }, 'message.context'],
+      [
+        'read-index answer at read point 0',
+        { type: 'read-index-response', from: 1, to: 2, term: 1, context: 'c', index: 0 },
+        'message.index',
+      ],
+    ];
+    for (const [name, value, field] of cases) {
+      it(name, () => {
+        let caught: unknown;
+        try {
+          validateMessage(value);
+        } catch (err) {
+          caught = err;
+        }
+        expect(caught).toBeInstanceOf(DecodeError);
+        expect((caught as DecodeError).field).toBe(field);
+        expect((caught as DecodeError).message).toContain(field);
+      });
+    }
+  });
+
+  it('a vote answer may carry term 0: a node that never saw a term refuses a pre-vote', () => {
+    const m: Message = { type: 'vote-response', from: 1, to: 2, term: 0, pre: true, reject: true };
+    expect(validateMessage(m)).toEqual(m);
   });
 
   it('a throwing getter is reported as DecodeError', () => {
