@@ -107,6 +107,11 @@ export interface ClientEndpointOptions {
   readonly helloTimeoutMs?: number;
   /** Sessions one connection may have opened or bound at once (default 10,000). */
   readonly maxSessionsPerConnection?: number;
+  /**
+   * Negative control of the session check (docs/testing.md#negative-controls): serve requests
+   * naming a session this connection never proved, as before sessions were capabilities.
+   */
+  readonly unsafeSkipSessionProof?: boolean;
 }
 
 /** Monotonic counters (and one gauge, `connections`) for `/metrics`. */
@@ -286,7 +291,7 @@ export class ClientEndpoint {
         });
         return;
       }
-      if (!bindings.has(req.session)) {
+      if (!bindings.has(req.session) && this.opts.unsafeSkipSessionProof !== true) {
         reply({
           id,
           ok: false,

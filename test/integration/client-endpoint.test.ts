@@ -205,6 +205,17 @@ describe('/client endpoint: sessions are capabilities', () => {
     expect(await owner.ok({ op: 'release', name: 'V' })).toEqual({ status: 'released', token: g.token });
   });
 
+  it('negative control: without the session check, another connection releases the lock', async () => {
+    const c = await setup({ unsafeSkipSessionProof: true });
+    const leader = await c.leader();
+    const owner = await Session.open(await connect(leader.address));
+    await owner.ok<Grant>({ op: 'acquire', name: 'V', waitMs: 0 });
+    const intruder = owner.on(await connect(leader.address));
+    // What the test above refuses goes through: the check it exercises is what stops it.
+    expect(await intruder.ok({ op: 'release', name: 'V' })).toMatchObject({ status: 'released' });
+    expect(leader.service.machine.lockInfo('V').holder).toBeUndefined();
+  });
+
   it('bind proves a session with its secret; a wrong, malformed or unknown one is refused', async () => {
     const c = await setup();
     const leader = await c.leader();
