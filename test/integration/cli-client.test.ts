@@ -294,7 +294,12 @@ describe('raftlock lock run', () => {
     const termFile = join(dir, 'run-term');
     const pidFile = join(dir, 'run-pid');
     // The child ignores SIGTERM after noting it, so only SIGKILL can end it.
-    const script = `echo $$ > ${pidFile}; trap 'echo term > ${termFile}' TERM; echo started; while true; do sleep 0.05; done`;
+    const grandchildFile = join(dir, 'run-grandchild');
+    // A grandchild that ignores SIGTERM too: it must not outlive the lock either.
+    const script =
+      `echo $$ > ${pidFile}; trap 'echo term > ${termFile}' TERM; ` +
+      `sh -c 'trap "" TERM; while true; do sleep 0.05; done' & echo $! > ${grandchildFile}; ` +
+      `echo started; while true; do sleep 0.05; done`;
     const run = startCli(['lock', 'run', 'l6', '--ttl', '2s', '--grace', '500ms', '--', 'sh', '-c', script]);
     await waitFor('CMD started', () => (run.out().includes('started') ? true : undefined), 20_000);
     for (const id of cluster.ids) cluster.pause(id);
@@ -309,6 +314,28 @@ describe('raftlock lock run', () => {
     expect(existsSync(termFile)).toBe(true); // SIGTERM first…
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     expect(() => process.kill(pid, 0)).toThrow(); // …then SIGKILL: the child is gone
+    const grandchild = Number(readFileSync(grandchildFile, 'utf8').trim());
+    expect(() => process.kill(grandchild, 0)).toThrow(); // and so is its whole process group
     await cluster.waitForLeader();
+  }, 60_000);
+
+  it('what CMD leaves running is stopped before the lock is released; SIGTERM to raftlock reaches the whole group', async () => {
+    const dir = cluster.dir;
+    const left = join(dir, 'run-left-behind');
+    // CMD exits at once, leaving a background process that would run on without the lock.
+    const r = await cli(['lock', 'run', 'l7', '--grace', '500ms', '--', 'sh', '-c', `sleep 60 & echo $! > ${left}; exit 3`]);
+    expect(r.code, r.stderr).toBe(3);
+    const orphan = Number(readFileSync(left, 'utf8').trim());
+    expect(() => process.kill(orphan, 0)).toThrow();
+    expect(JSON.parse(await ok(['lock', 'show', 'l7', '--json']))).toEqual({ name: 'l7', waiters: 0 });
+
+    const pids = join(dir, 'run-pids');
+    const run = startCli(['lock', 'run', 'l8', '--grace', '500ms', '--', 'sh', '-c', `sleep 60 & echo $! > ${pids}; echo started; wait`]);
+    await waitFor('CMD started', () => (run.out().includes('started') ? true : undefined), 20_000);
+    run.child.kill('SIGTERM');
+    const stopped = await run.done;
+    expect(stopped.code).toBe(128 + 15);
+    expect(() => process.kill(Number(readFileSync(pids, 'utf8').trim()), 0)).toThrow();
+    expect(JSON.parse(await ok(['lock', 'show', 'l8', '--json']))).toEqual({ name: 'l8', waiters: 0 });
   }, 60_000);
 });

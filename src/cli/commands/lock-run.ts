@@ -13,6 +13,14 @@
  * - Otherwise raftlock exits with CMD's exit code (128 + signal number if a signal ended it),
  *   after releasing the lock.
  * - SIGINT/SIGTERM sent to raftlock are passed on to CMD; raftlock then waits for CMD as usual.
+ * - CMD runs in its own process group, and every signal above goes to the whole group: a
+ *   shell's children, or a child that ignores SIGTERM, never outlive the lock. When CMD exits,
+ *   whatever it left running in its group is stopped the same way (SIGTERM, SIGKILL after
+ *   `--grace`) before the lock is released. `--foreground` keeps CMD in raftlock's group instead
+ *   (so it may read the terminal), and then only CMD itself is signalled, as with
+ *   `timeout --foreground`.
+ * - Once CMD has exited, raftlock releases the lock and ends its session within about a second
+ *   each; a cluster that does not answer by then lets the session's TTL free the lock.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
@@ -33,6 +41,53 @@ interface RunFlags extends ClientFlags {
   readonly wait: string;
   readonly ttl: string;
   readonly grace: string;
+  readonly foreground: boolean;
+}
+
+/** How long to wait for the release and the session's close once CMD has exited. */
+const WRAP_UP_MS = 1_000;
+
+/** The processes to signal: CMD's whole process group, or CMD alone with `--foreground`. */
+class Target {
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly group: boolean,
+  ) {}
+
+  /** Sends `sig`; false when nothing was left to receive it. */
+  kill(sig: NodeJS.Signals | 0): boolean {
+    const pid = this.child.pid;
+    if (pid === undefined) return false;
+    if (!this.group) return sig === 0 ? this.child.exitCode === null && this.child.signalCode === null : this.child.kill(sig);
+    try {
+      process.kill(-pid, sig);
+      return true;
+    } catch {
+      return false; // ESRCH: no process left in the group
+    }
+  }
+
+  /**
+   * Stops whatever is left of the group: SIGTERM, then SIGKILL after `graceMs`. Resolves once
+   * nothing is left (or, with `--foreground`, at once: CMD has exited and its children are not
+   * ours to find).
+   */
+  async stopRest(graceMs: number): Promise<void> {
+    if (!this.group || !this.kill(0)) return;
+    this.kill('SIGTERM');
+    if (await this.goneWithin(graceMs)) return;
+    this.kill('SIGKILL');
+    await this.goneWithin(5_000);
+  }
+
+  private async goneWithin(ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    while (this.kill(0)) {
+      if (Date.now() >= until) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return true;
+  }
 }
 
 /** How a child process ended. */
@@ -72,17 +127,26 @@ async function runUnderLock(ctx: ClientContext, name: string, argv: readonly str
     });
     const lock = await client.lock(name, { waitMs, signal: interrupt.signal });
     interrupt.dispose(); // from here on, signals go to CMD
-    return await supervise(ctx, lock, file, args, graceMs);
+    return await supervise(ctx, lock, file, args, graceMs, !flags.foreground);
   } finally {
     interrupt.dispose();
-    await client?.close();
+    await client?.close({ timeoutMs: WRAP_UP_MS });
   }
 }
 
 /** Runs CMD while `lock` is held; stops it if the lock is lost. */
-async function supervise(ctx: ClientContext, lock: Lock, file: string, args: readonly string[], graceMs: number): Promise<number> {
+async function supervise(
+  ctx: ClientContext,
+  lock: Lock,
+  file: string,
+  args: readonly string[],
+  graceMs: number,
+  ownGroup: boolean,
+): Promise<number> {
   const child = spawn(file, args, {
     stdio: 'inherit',
+    // A new process group (setsid-like) whose id is CMD's pid: signalled as one.
+    detached: ownGroup,
     env: {
       ...process.env,
       RAFTLOCK_FENCING_TOKEN: String(lock.fencingToken),
@@ -91,8 +155,9 @@ async function supervise(ctx: ClientContext, lock: Lock, file: string, args: rea
     },
   });
   const ended = waitForExit(child);
+  const target = new Target(child, ownGroup);
   const forward = (sig: NodeJS.Signals): void => {
-    child.kill(sig);
+    target.kill(sig);
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
@@ -100,8 +165,8 @@ async function supervise(ctx: ClientContext, lock: Lock, file: string, args: rea
   let lost: unknown;
   const onLost = (): void => {
     lost = lock.signal.reason ?? new LockLostError(lock.name, `lock ${JSON.stringify(lock.name)} was lost`);
-    child.kill('SIGTERM');
-    killTimer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    target.kill('SIGTERM');
+    killTimer = setTimeout(() => target.kill('SIGKILL'), graceMs);
   };
   if (lock.signal.aborted) onLost();
   else lock.signal.addEventListener('abort', onLost, { once: true });
@@ -112,13 +177,17 @@ async function supervise(ctx: ClientContext, lock: Lock, file: string, args: rea
       printError(new UsageError(`cannot run ${JSON.stringify(file)}: ${code ?? e.error.message}`), ctx.json, 'lock run');
       return code === 'ENOENT' ? 127 : 126;
     }
+    // Nothing CMD started may run on once the lock is released (or lost).
+    await target.stopRest(graceMs);
     if (lost !== undefined) {
       printError(lost, ctx.json, 'lock run');
       return 1;
     }
-    await lock.release().catch((err: unknown) => {
-      // Lost in the instant CMD ended: CMD finished, but say that the lock did not last.
-      process.stderr.write(`raftlock lock run: the lock could not be released: ${(err as Error).message}\n`);
+    await lock.release({ timeoutMs: WRAP_UP_MS }).catch((err: unknown) => {
+      // Lost in the instant CMD ended, or the cluster does not answer: CMD finished either way.
+      process.stderr.write(
+        `raftlock lock run: the lock could not be released (${(err as Error).message}); it is freed when the session's TTL runs out\n`,
+      );
     });
     return exitCodeOf(e.code, e.signal);
   } finally {
@@ -144,6 +213,7 @@ export function registerLockRun(lock: Command): void {
     .option('--wait <duration>', 'how long to wait for the lock (0: do not wait)', '10s')
     .option('--ttl <duration>', "the session's lease (kept alive every third of it)", '10s')
     .option('--grace <duration>', 'after SIGTERM on lock loss, how long before SIGKILL', '5s')
+    .option('--foreground', "keep CMD in raftlock's process group (it may read the terminal; only CMD itself is signalled)", false)
     .action(async (name: string, command: string[], flags: RunFlags) => {
       process.exitCode = await runClientCommand('lock run', flags, (ctx) => runUnderLock(ctx, name, command, flags));
     });
