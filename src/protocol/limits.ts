@@ -42,6 +42,18 @@ export interface Limits {
   readonly maxGraceExtensions: number;
   /** Longest `waitMs` of an acquire. Default 24 h. */
   readonly maxWaitMs: number;
+  /**
+   * Live sessions opened with one client token (the session's owner, docs/design.md#limits),
+   * default 10,000, so that one application cannot take every session of the cluster. Sessions
+   * of a cluster without tokens have no owner and count only towards `maxSessions`.
+   */
+  readonly maxSessionsPerOwner: number;
+  /** Locks one session may hold at once (default 1,000). */
+  readonly maxLocksPerSession: number;
+  /** Acquires one session may have queued at once, across all locks (default 1,000). */
+  readonly maxWaitsPerSession: number;
+  /** Counters with a non-zero value in the cluster (default 1,000,000); a counter at 0 is none. */
+  readonly maxCounters: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -51,6 +63,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxUnackedResults: 1_024,
   maxGraceExtensions: 3,
   maxWaitMs: 86_400_000,
+  maxSessionsPerOwner: 10_000,
+  maxLocksPerSession: 1_000,
+  maxWaitsPerSession: 1_000,
+  maxCounters: 1_000_000,
 } as const;
 
 /** The range each limit may be configured to (inclusive). */
@@ -61,6 +77,10 @@ export const LIMIT_RANGES: { readonly [K in keyof Limits]: readonly [min: number
   maxUnackedResults: [1, 1_000_000],
   maxGraceExtensions: [0, 1_000],
   maxWaitMs: [1, MAX_LOG_TIME],
+  maxSessionsPerOwner: [1, 100_000_000],
+  maxLocksPerSession: [1, 1_000_000],
+  maxWaitsPerSession: [1, 1_000_000],
+  maxCounters: [1, 100_000_000],
 };
 
 /** Names of the {@link Limits} fields. */

@@ -62,6 +62,7 @@ import type { LockService, ServiceOutcome } from '../service/index.js';
 import { silentLogger, type Logger } from './logger.js';
 import { allows, Authenticator, forbidden, OP_ROLES, type Identity } from './access.js';
 import { SessionBindings } from './session-bindings.js';
+import { Histogram } from './metrics.js';
 
 /** Close codes of `/client` connections (besides ws's own 1009 for oversize frames). */
 export const ClientCloseCode = {
@@ -114,7 +115,10 @@ export interface ClientEndpointOptions {
   readonly unsafeSkipSessionProof?: boolean;
 }
 
-/** Monotonic counters (and one gauge, `connections`) for `/metrics`. */
+/**
+ * Monotonic counters (and one gauge, `connections`) for `/metrics`, which exports each under
+ * its own name and type (node-metrics.ts).
+ */
 export interface ClientEndpointMetrics {
   /** Open connections now. */
   connections: number;
@@ -123,6 +127,12 @@ export interface ClientEndpointMetrics {
   frames: number;
   /** Requests that decoded and were handled. */
   requests: number;
+  /**
+   * Answers to decoded requests by op, then by code (`OK`, or the error code): every decoded
+   * request's one answer, refusals before handling (`AUTH`, in-flight limit) included. Both
+   * label sets are closed lists (the protocol's ops and error codes).
+   */
+  answers: Record<string, Record<string, number>>;
   /** Frames that failed to decode or validate. */
   malformed: number;
   /** Error responses by code. */
@@ -151,12 +161,23 @@ export class ClientEndpoint {
     connectionsTotal: 0,
     frames: 0,
     requests: 0,
+    answers: {},
     malformed: 0,
     errors: {},
     oversize: 0,
     slowConsumers: 0,
     refusedUpgrades: 0,
   };
+  /**
+   * Time from a decoded request to its answer on this node, by op: a keep-alive's is its round
+   * trip through the log as the server sees it; an acquire's includes its wait in the queue.
+   */
+  readonly requestSeconds = new Histogram(
+    'raftlock_client_request_duration_seconds',
+    'Time from a decoded client request to its answer on this node, by op (an acquire includes its wait)',
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    { labelNames: ['op'] },
+  );
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<ClientConnection>();
   private readonly logger: Logger;
@@ -242,6 +263,13 @@ export class ClientEndpoint {
   /** @internal Counts an error response. */
   countError(code: ErrorCode): void {
     this.metrics.errors[code] = (this.metrics.errors[code] ?? 0) + 1;
+  }
+
+  /** @internal Counts the answer to a decoded request of op `op`. */
+  countAnswer(op: string, r: ClientResponse): void {
+    const code = r.ok ? 'OK' : r.error.code;
+    const byCode = (this.metrics.answers[op] ??= {});
+    byCode[code] = (byCode[code] ?? 0) + 1;
   }
 
   /**
@@ -436,7 +464,7 @@ class ClientConnection {
     if (req.op === 'hello') {
       const who = ep.identify(req.token);
       if (who === undefined) {
-        this.send({ id, ok: false, error: { code: 'AUTH', message: 'wrong or missing client token' } });
+        this.answer(req.op, { id, ok: false, error: { code: 'AUTH', message: 'wrong or missing client token' } });
         // A later hello with a wrong token is a confused client, not an attacker past the door.
         if (this.identity === undefined) this.close(ClientCloseCode.AUTH, 'authentication failed');
         return;
@@ -446,17 +474,17 @@ class ClientConnection {
     }
     const who = this.identity;
     if (who === undefined) {
-      this.send({ id, ok: false, error: { code: 'AUTH', message: 'authenticate first: send hello { token }' } });
+      this.answer(req.op, { id, ok: false, error: { code: 'AUTH', message: 'authenticate first: send hello { token }' } });
       return;
     }
     const needed = OP_ROLES[req.op];
     if (needed !== undefined && !allows(who.role, needed)) {
-      ep.countError('AUTH');
-      this.send({ id, ok: false, error: { code: 'AUTH', message: forbidden(who, needed, req.op) } });
+      // send() counts every error answer, this one included.
+      this.answer(req.op, { id, ok: false, error: { code: 'AUTH', message: forbidden(who, needed, req.op) } });
       return;
     }
     if (this.inFlight.has(id)) {
-      this.send({
+      this.answer(req.op, {
         id,
         ok: false,
         error: { code: 'INVALID_ARGUMENT', message: `request id ${id} is already in flight on this connection`, field: 'id' },
@@ -464,7 +492,7 @@ class ClientConnection {
       return;
     }
     if (this.inFlight.size >= ep.settings.maxInFlight) {
-      this.send({
+      this.answer(req.op, {
         id,
         ok: false,
         error: { code: 'LIMIT_EXCEEDED', message: `more than ${ep.settings.maxInFlight} requests in flight on this connection` },
@@ -474,12 +502,14 @@ class ClientConnection {
     ep.metrics.requests++;
     this.inFlight.add(id);
     let answered = false;
+    const started = performance.now();
     const reply = (r: ClientResponse): void => {
       // Exactly once, whatever the service does; late answers after a close go nowhere.
       if (answered) return;
       answered = true;
       this.inFlight.delete(id);
-      this.send(r);
+      ep.requestSeconds.observe((performance.now() - started) / 1000, { op: req.op });
+      this.answer(req.op, r);
     };
     try {
       ep.dispatch(req, this.bindings, reply);
@@ -492,6 +522,12 @@ class ClientConnection {
       // A write may have reached the log before the throw: say the outcome is unknown.
       reply({ id, ok: false, error: { code: 'UNAVAILABLE', message: 'internal error', outcomeUnknown: isCommandRequest(req) } });
     }
+  }
+
+  /** Counts the answer to a decoded request by its op and code, then sends it. */
+  private answer(op: string, r: ClientResponse): void {
+    this.endpoint.countAnswer(op, r);
+    this.send(r);
   }
 
   private send(r: ClientResponse): void {

@@ -2,4 +2,11 @@
  * The lock and counter service of one node, independent of any wire protocol: stamping and
  * proposing validated commands, parked waiters, reads, and the leader's duties.
  */
-export { LockService, type LockServiceOptions, type ServiceOutcome, type ServiceQuery } from './lock-service.js';
+export {
+  LockService,
+  ServiceStats,
+  type LockServiceOptions,
+  type ServiceOutcome,
+  type ServiceQuery,
+  type ServiceTimings,
+} from './lock-service.js';

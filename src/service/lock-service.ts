@@ -10,6 +10,7 @@ import type { Clock, ProposeOutcome, RaftHost } from '../host/index.js';
 import type { BindValue, LockInfo, MachineErrorCode } from '../protocol/index.js';
 import { NONE, type ApplyContext, type NodeId, type StateMachine } from '../raft/index.js';
 import {
+  decodeEntry,
   encodeEntry,
   nextStamp,
   type ApplyOutput,
@@ -51,6 +52,26 @@ export interface LockServiceOptions {
    * operating system's CSPRNG. The simulator passes a seeded one, to stay reproducible.
    */
   readonly newSecret?: () => string;
+  /** Where the durations the service measures go (the node's metrics); default nowhere. */
+  readonly timings?: ServiceTimings;
+}
+
+/**
+ * Durations the service measures, for a metrics registry it does not know (the server layer's).
+ * Lock times are log time (the leader's stamps, docs/design.md#time-in-the-state-machine), so
+ * every replica measures the same; the proposal time is this node's clock.
+ */
+export interface ServiceTimings {
+  /**
+   * A queued acquire's wait ended: log time from the entry that queued it to the grant, the
+   * timeout, or the end of its session. Not called for waits restored from a snapshot (their
+   * start is not in it).
+   */
+  lockWait(seconds: number, outcome: 'granted' | 'timed_out' | 'session_ended'): void;
+  /** A lock was released (release, close or expiry): log time from its grant. */
+  lockHeld(seconds: number): void;
+  /** A proposal of this node was applied here: this node's clock from propose to apply. */
+  proposalApplied(seconds: number): void;
 }
 
 interface ParkedAcquire {
@@ -68,10 +89,15 @@ export class LockService {
   private tickInFlight = false;
   private readonly expiryBatch: number;
   private readonly newSecret: () => string;
+  private readonly timings: ServiceTimings | undefined;
+  /** Counts of the machine's locks, waits and events, kept from what it applies (for metrics). */
+  readonly stats: ServiceStats;
 
   constructor(opts: LockServiceOptions) {
     this.machine = opts.machine;
     this.clock = opts.clock;
+    this.timings = opts.timings;
+    this.stats = new ServiceStats(opts.machine, opts.timings);
     this.expiryBatch = opts.expiryBatch ?? 100;
     this.newSecret = opts.newSecret ?? (() => randomBytes(16).toString('hex'));
   }
@@ -85,11 +111,15 @@ export class LockService {
     return {
       apply: (entry, context: ApplyContext) => {
         const out = machine.apply(entry, context);
+        this.stats.applied(entry.data, context.index, out);
         for (const ev of out.events) this.onEvent(ev);
         return out;
       },
       snapshot: () => machine.snapshot(),
-      restore: (data) => machine.restore(data),
+      restore: (data) => {
+        machine.restore(data);
+        this.stats.recount();
+      },
     };
   }
 
@@ -134,7 +164,11 @@ export class LockService {
   private propose(cmd: Command, done: (o: ServiceOutcome) => void): void {
     const stamp = nextStamp(this.clock.now(), Math.max(this.machine.lastTime, this.lastStamp));
     this.lastStamp = stamp;
-    this.requireHost().propose(encodeEntry(stamp, cmd), (o) => done(mapOutcome(o)));
+    const started = this.clock.now();
+    this.requireHost().propose(encodeEntry(stamp, cmd), (o) => {
+      if (o.type === 'applied') this.timings?.proposalApplied((this.clock.now() - started) / 1000);
+      done(mapOutcome(o));
+    });
   }
 
   /**
@@ -265,6 +299,154 @@ export class LockService {
     } else {
       p.done({ type: 'ok', value: { status: 'timed-out' }, index: this.machine.appliedIndex });
     }
+  }
+}
+
+/**
+ * Counts of the machine's state and events that its public API does not answer in O(1): locks
+ * held, waits queued, grants, expired sessions. Kept from every applied entry's result and
+ * events (so every replica counts the same), and recounted from the machine after a snapshot is
+ * restored; reading them is O(1), so a metrics scrape never walks the state.
+ */
+export class ServiceStats {
+  private grantCount = 0;
+  private expiredCount = 0;
+  private held = 0;
+  private waiting = 0;
+  /**
+   * Held locks by fencing token: when granted (log time) and how many (one entry can hand off
+   * several locks, all with its index as token). Keyed by token because a grant to a free lock
+   * reports its token but not its name.
+   */
+  private readonly heldByToken = new Map<number, { readonly acquiredAt: number; count: number }>();
+  /** Queued acquires, by session then seq: when queued (log time), undefined if restored. */
+  private readonly waits = new Map<number, Map<number, number | undefined>>();
+
+  constructor(
+    private readonly machine: LockMachine,
+    private readonly timings: ServiceTimings | undefined,
+  ) {}
+
+  /** Locks granted since this process started: to a free lock, or handed to a waiter. */
+  get grants(): number {
+    return this.grantCount;
+  }
+
+  /** Sessions ended by expiry (not by close) since this process started. */
+  get sessionsExpired(): number {
+    return this.expiredCount;
+  }
+
+  /** Locks held now. */
+  get locksHeld(): number {
+    return this.held;
+  }
+
+  /** Queued acquires now (every lock's waiters). */
+  get waiters(): number {
+    return this.waiting;
+  }
+
+  /** Counts one applied entry (`data` and `index`) by its output; the machine has applied it. */
+  applied(data: Uint8Array, index: number, out: ApplyOutput): void {
+    const now = this.machine.lastTime;
+    const r = out.result;
+    if (r.ok && r.value !== null && typeof r.value === 'object' && 'status' in r.value) {
+      const v = r.value;
+      // A retried acquire answers its stored result again: only a token equal to this entry's
+      // index is a grant made now.
+      if (v.status === 'granted' && v.token === index) this.grant(v.token, v.acquiredAt);
+      if (v.status === 'queued') {
+        // Only an acquire queues; which session and seq is in the entry, not in the result.
+        // Decoded for queued acquires alone, so most entries cost nothing extra.
+        const d = decodeEntry(data, this.machine.limits);
+        if (d.ok && d.value.cmd.type === 'acquire') this.queue(d.value.cmd.session, d.value.cmd.seq, now);
+      }
+    }
+    for (const ev of out.events) {
+      switch (ev.type) {
+        case 'granted':
+          this.endWait(ev.session, ev.seq, ev.acquiredAt, 'granted');
+          this.grant(ev.token, ev.acquiredAt);
+          break;
+        case 'wait-timeout':
+          this.endWait(ev.session, ev.seq, now, 'timed_out');
+          break;
+        case 'session-expired':
+        case 'session-closed': {
+          if (ev.type === 'session-expired') this.expiredCount++;
+          // The machine drops an ended session's waits without an event for each.
+          for (const seq of [...(this.waits.get(ev.session)?.keys() ?? [])]) this.endWait(ev.session, seq, now, 'session_ended');
+          break;
+        }
+        case 'lock-released': {
+          const g = this.heldByToken.get(ev.token);
+          if (g === undefined) break;
+          this.held--;
+          if (--g.count === 0) this.heldByToken.delete(ev.token);
+          this.timings?.lockHeld(Math.max(0, now - g.acquiredAt) / 1000);
+          break;
+        }
+      }
+    }
+  }
+
+  /**
+   * Rebuilds the counts from the machine after a snapshot replaced its state. Walks every
+   * session, lock and wait once: snapshots are rare and restoring one costs as much anyway.
+   */
+  recount(): void {
+    this.held = 0;
+    this.waiting = 0;
+    this.heldByToken.clear();
+    this.waits.clear();
+    const waitedFor = new Set<string>();
+    // Every live session: the ones whose deadline is at or before the end of time.
+    for (const id of this.machine.expiredSessions(Number.POSITIVE_INFINITY)) {
+      const info = this.machine.sessionInfo(id);
+      if (info === undefined) continue;
+      for (const name of info.locks) {
+        const h = this.machine.lockInfo(name).holder;
+        // Held, not granted now: the grant counter counts events, and this one is in the past.
+        if (h !== undefined) this.hold(h.fencingToken, h.acquiredAt);
+      }
+      for (const name of info.waits) waitedFor.add(name);
+    }
+    for (const name of waitedFor) for (const w of this.machine.lockWaiters(name)) this.queue(w.session, w.seq, undefined);
+  }
+
+  private grant(token: number, acquiredAt: number): void {
+    this.grantCount++;
+    this.hold(token, acquiredAt);
+  }
+
+  private hold(token: number, acquiredAt: number): void {
+    this.held++;
+    const g = this.heldByToken.get(token);
+    if (g === undefined) this.heldByToken.set(token, { acquiredAt, count: 1 });
+    else g.count++;
+  }
+
+  private queue(session: number, seq: number, at: number | undefined): void {
+    let m = this.waits.get(session);
+    if (m === undefined) {
+      m = new Map<number, number | undefined>();
+      this.waits.set(session, m);
+    }
+    // A retry of a still-queued acquire answers `queued` again: the same wait, not a new one.
+    if (m.has(seq)) return;
+    m.set(seq, at);
+    this.waiting++;
+  }
+
+  private endWait(session: number, seq: number, at: number, outcome: 'granted' | 'timed_out' | 'session_ended'): void {
+    const m = this.waits.get(session);
+    if (m === undefined || !m.has(seq)) return;
+    const since = m.get(seq);
+    m.delete(seq);
+    if (m.size === 0) this.waits.delete(session);
+    this.waiting--;
+    if (since !== undefined) this.timings?.lockWait(Math.max(0, at - since) / 1000, outcome);
   }
 }
 

@@ -5,6 +5,7 @@
  * that leave the same values leave the same bytes — and `delete` is `set 0` that answers with
  * the previous value. Any result outside ±(2^53 − 1) is `OVERFLOW` and changes nothing.
  */
+import type { StateDigest } from './digest.js';
 import { fail, ok, type Result } from './errors.js';
 import { MAX_COUNTER_MAGNITUDE } from '../protocol/index.js';
 
@@ -14,6 +15,16 @@ function inRange(v: number): boolean {
 
 export class CounterTable {
   private readonly values = new Map<string, number>();
+
+  /**
+   * @param digest the state digest, told of every change (digest.ts).
+   * @param staleDeletes negative control only: `delete` does not tell the digest (the
+   *   `staleDigest` knob), so the digest no longer matches the state.
+   */
+  constructor(
+    private readonly digest: StateDigest,
+    private readonly staleDeletes = false,
+  ) {}
 
   get size(): number {
     return this.values.size;
@@ -29,8 +40,14 @@ export class CounterTable {
   }
 
   private put(name: string, value: number): void {
-    if (value === 0) this.values.delete(name);
-    else this.values.set(name, value);
+    const prev = this.values.get(name);
+    if (prev !== undefined) this.digest.counter(-1, name, prev);
+    if (value === 0) {
+      this.values.delete(name);
+    } else {
+      this.values.set(name, value);
+      this.digest.counter(1, name, value);
+    }
   }
 
   /** → the new value. */
@@ -60,7 +77,8 @@ export class CounterTable {
   /** → the previous value; the counter reads 0 afterwards. */
   delete(name: string): Result<number> {
     const prev = this.get(name);
-    this.values.delete(name);
+    if (this.staleDeletes) this.values.delete(name);
+    else this.put(name, 0);
     return ok(prev);
   }
 

@@ -21,6 +21,7 @@
  *   stored: nothing was executed. A write on a session that has ended gets `SESSION_EXPIRED`
  *   even if it had been applied: the table died with the session (as in ZooKeeper).
  */
+import type { StateDigest } from './digest.js';
 import type { CommandResult } from './results.js';
 import type { Session } from './sessions.js';
 
@@ -30,11 +31,22 @@ export type DedupVerdict =
   | { readonly kind: 'stale' }
   | { readonly kind: 'full' };
 
-/** Raises the session's acknowledged seq to `ackedSeq` and drops the results it covers. */
-export function acknowledge(s: Session, ackedSeq: number | undefined): void {
+// Each change below is also a change of the state digest (digest.ts): a record's hash is taken
+// out before it changes and put back after.
+
+/**
+ * Raises the session's acknowledged seq to `ackedSeq` and drops the results it covers. The
+ * session's state record (which holds `ackedSeq`) is the caller's to update in the digest:
+ * `SessionTable.renew`, the one caller, renews the session in the same breath.
+ */
+export function acknowledge(s: Session, ackedSeq: number | undefined, digest: StateDigest): void {
   if (ackedSeq === undefined || ackedSeq <= s.ackedSeq) return;
   s.ackedSeq = ackedSeq;
-  for (const seq of [...s.results.keys()]) if (seq <= ackedSeq) s.results.delete(seq);
+  for (const [seq, r] of [...s.results]) {
+    if (seq > ackedSeq) continue;
+    s.results.delete(seq);
+    digest.result(-1, s.id, seq, r);
+  }
 }
 
 /**
@@ -49,11 +61,19 @@ export function classify(s: Session, seq: number, maxUnacked: number, disabled =
   return { kind: 'new' };
 }
 
-export function record(s: Session, seq: number, result: CommandResult): void {
+/** Stores the result of write `seq` (replacing one stored under it: the dedup-off control). */
+export function record(s: Session, seq: number, result: CommandResult, digest: StateDigest): void {
+  const prev = s.results.get(seq);
+  if (prev !== undefined) digest.result(-1, s.id, seq, prev);
   s.results.set(seq, result);
+  digest.result(1, s.id, seq, result);
 }
 
 /** Replaces a stored result (a queued acquire's final outcome), if it is still stored. */
-export function updateStored(s: Session, seq: number, result: CommandResult): void {
-  if (s.results.has(seq)) s.results.set(seq, result);
+export function updateStored(s: Session, seq: number, result: CommandResult, digest: StateDigest): void {
+  const prev = s.results.get(seq);
+  if (prev === undefined) return;
+  digest.result(-1, s.id, seq, prev);
+  s.results.set(seq, result);
+  digest.result(1, s.id, seq, result);
 }

@@ -16,6 +16,11 @@
  *    by `maxGraceExtensions` consecutive extensions (sessions.ts). So the grace is anchored at
  *    the new leader's first time-stamped entry: clients could not renew while there was no
  *    leader, and the new leader's clock may run ahead (docs/design.md#time-in-the-state-machine).
+ *    Every queued wait's deadline is raised to at least `now + (deadline − lastTime)`, where
+ *    `lastTime` is the log time before this entry: the wait keeps what it had left at the old
+ *    term's last stamped entry, so a jump of log time across the leader change (a new leader's
+ *    clock ahead, or the leaderless gap) does not count against it. At most
+ *    `maxGraceExtensions` such extensions per wait, in its whole life (locks.ts).
  * 6. **Timeouts** at `now`:
  *    a. every waiter with `deadline ≤ now` leaves its queue, in (deadline, waiter id) order:
  *       `wait-timeout` event;
@@ -52,7 +57,8 @@ import type { ApplyContext, Entry, StateMachine } from '../raft/index.js';
 import { decodeEntry } from './codec.js';
 import type { AcquireCommand, Command, Fence, WriteCommand } from './commands.js';
 import { CounterTable } from './counters.js';
-import { acknowledge, classify, record, updateStored } from './dedup.js';
+import { classify, record, updateStored } from './dedup.js';
+import { StateDigest } from './digest.js';
 import { fail, ok, type Result } from './errors.js';
 import { resolveLimits, type Limits, type LockInfo } from '../protocol/index.js';
 import { LockTable, type Waiter } from './locks.js';
@@ -71,8 +77,18 @@ export interface LockMachineTestingKnobs {
   readonly grantLifo?: boolean;
   /** Grace extends sessions without bound (repeated elections keep dead sessions alive). */
   readonly unboundedGrace?: boolean;
+  /**
+   * Queued waits get no leader-change grace: a new leader whose clock runs ahead times them
+   * out early.
+   */
+  readonly noWaitGrace?: boolean;
   /** Expiry by this replica's own clock instead of the entry's stamp (breaks determinism). */
   readonly localClock?: () => number;
+  /**
+   * Counter deletes do not update the state digest (breaks "the digest is that of the state":
+   * `digest()` no longer equals the digest of the snapshot).
+   */
+  readonly staleDigest?: boolean;
 }
 
 export interface LockMachineOptions {
@@ -97,9 +113,11 @@ export interface SessionInfo {
 export class LockMachine implements StateMachine<ApplyOutput> {
   readonly limits: Limits;
   private readonly knobs: LockMachineTestingKnobs;
-  private sessions = new SessionTable();
+  /** Sum of the hashes of the state's records, kept by the tables as they change (digest.ts). */
+  private readonly sum = new StateDigest();
+  private sessions = new SessionTable(this.sum);
   private locks: LockTable;
-  private counters = new CounterTable();
+  private counters: CounterTable;
   private time = 0;
   private term = 0;
   private index = 0;
@@ -110,7 +128,8 @@ export class LockMachine implements StateMachine<ApplyOutput> {
   constructor(options: LockMachineOptions = {}) {
     this.limits = resolveLimits(options.limits);
     this.knobs = options.unsafeTestingKnobs ?? {};
-    this.locks = new LockTable(this.knobs.grantLifo === true);
+    this.locks = new LockTable(this.sum, this.knobs.grantLifo === true);
+    this.counters = new CounterTable(this.sum, this.knobs.staleDigest === true);
   }
 
   /** Log time of the last applied stamped entry (feed it to `nextStamp`). */
@@ -141,11 +160,14 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     if (!decoded.ok) return { result: decoded, events: [] };
 
     const stamp = this.knobs.localClock !== undefined ? this.knobs.localClock() : decoded.value.time;
-    const now = Math.max(this.time, stamp);
+    // Log time of the last stamped entry: with grace pending, one of an earlier term.
+    const lastTime = this.time;
+    const now = Math.max(lastTime, stamp);
     this.time = now;
     if (this.gracePending) {
       this.gracePending = false;
       this.sessions.grace(now, this.knobs.unboundedGrace === true ? Number.POSITIVE_INFINITY : this.limits.maxGraceExtensions);
+      if (this.knobs.noWaitGrace !== true) this.locks.grace(now, lastTime, this.limits.maxGraceExtensions);
     }
     const events: MachineEvent[] = [];
     this.freed.clear();
@@ -185,9 +207,16 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     };
   }
 
-  /** The queue of `name`, first waiter first. */
-  lockWaiters(name: string): Array<{ readonly session: number; readonly seq: number; readonly deadline: number }> {
-    return (this.locks.get(name)?.queue ?? []).map((w) => ({ session: w.session, seq: w.seq, deadline: w.deadline }));
+  /** The queue of `name`, first waiter first, with each wait's grace extensions so far. */
+  lockWaiters(
+    name: string,
+  ): Array<{ readonly session: number; readonly seq: number; readonly deadline: number; readonly graceExtensions: number }> {
+    return (this.locks.get(name)?.queue ?? []).map((w) => ({
+      session: w.session,
+      seq: w.seq,
+      deadline: w.deadline,
+      graceExtensions: w.graceCount,
+    }));
   }
 
   counterValue(name: string): number {
@@ -226,6 +255,21 @@ export class LockMachine implements StateMachine<ApplyOutput> {
 
   // ---- snapshots -----------------------------------------------------------------------------
 
+  /**
+   * A hash of the replicated state (32 hex digits): equal on replicas at equal applied index,
+   * and different, with overwhelming probability, whenever their snapshots differ. O(1): it is
+   * kept up to date as the state changes (docs/design.md#the-state-digest).
+   */
+  digest(): string {
+    return this.sum.hex({
+      v: SNAPSHOT_VERSION,
+      appliedIndex: this.index,
+      lastTime: this.time,
+      lastTerm: this.term,
+      gracePending: this.gracePending,
+    });
+  }
+
   snapshot(): Uint8Array {
     const state: SnapshotState = {
       v: SNAPSHOT_VERSION,
@@ -250,7 +294,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         return {
           name,
           holder: { session: h.session, token: h.token, acquiredAt: h.acquiredAt, seq: h.seq },
-          waiters: lock.queue.map((w) => ({ id: w.id, session: w.session, seq: w.seq, deadline: w.deadline })),
+          waiters: lock.queue.map((w) => ({ id: w.id, session: w.session, seq: w.seq, deadline: w.deadline, graceCount: w.graceCount })),
         };
       }),
       counters: this.counters.sorted(),
@@ -260,9 +304,20 @@ export class LockMachine implements StateMachine<ApplyOutput> {
 
   restore(data: Uint8Array): void {
     const s = decodeSnapshot(data);
-    this.sessions = new SessionTable();
-    this.locks = new LockTable(this.knobs.grantLifo === true);
-    this.counters = new CounterTable();
+    // Queues are in waiter-id order (ids are the queueing entries' indexes, and a queue only
+    // appends and removes): the state digest counts on it to stand for the queues' order.
+    for (const l of s.locks) {
+      l.waiters.forEach((w, k) => {
+        const before = l.waiters[k - 1];
+        if (before !== undefined && before.id >= w.id)
+          throw new Error(`state machine snapshot: lock ${l.name}: waiter ${w.id} queued after waiter ${before.id}`);
+      });
+    }
+    // The tables add their records to the digest as they are filled: O(state), once.
+    this.sum.clear();
+    this.sessions = new SessionTable(this.sum);
+    this.locks = new LockTable(this.sum, this.knobs.grantLifo === true);
+    this.counters = new CounterTable(this.sum, this.knobs.staleDigest === true);
     this.index = s.appliedIndex;
     this.time = s.lastTime;
     this.term = s.lastTerm;
@@ -310,7 +365,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
   private waitTimedOut(w: Waiter, events: MachineEvent[]): void {
     events.push({ type: 'wait-timeout', name: w.name, session: w.session, seq: w.seq });
     const s = this.sessions.get(w.session);
-    if (s !== undefined) updateStored(s, w.seq, ok({ status: 'timed-out' }));
+    if (s !== undefined) updateStored(s, w.seq, ok({ status: 'timed-out' }), this.sum);
   }
 
   private execute(cmd: Command, now: number, index: number, events: MachineEvent[]): CommandResult {
@@ -325,8 +380,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
       case 'keep-alive': {
         const s = this.sessions.get(cmd.session);
         if (s === undefined) return sessionExpired(cmd.session);
-        this.sessions.renew(s, now);
-        acknowledge(s, cmd.ackedSeq);
+        this.sessions.renew(s, now, cmd.ackedSeq);
         return ok({ expiresAt: s.deadline });
       }
       case 'expire-sessions': {
@@ -346,8 +400,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
   private write(cmd: WriteCommand, now: number, index: number, events: MachineEvent[]): CommandResult {
     const s = this.sessions.get(cmd.session);
     if (s === undefined) return sessionExpired(cmd.session);
-    this.sessions.renew(s, now);
-    acknowledge(s, cmd.ackedSeq);
+    this.sessions.renew(s, now, cmd.ackedSeq);
     const dedupOff = this.knobs.dedupOff === true;
     const verdict = classify(s, cmd.seq, this.limits.maxUnackedResults, dedupOff);
     switch (verdict.kind) {
@@ -368,7 +421,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     }
     const result = cmd.fence !== undefined && !this.fenceHolds(cmd.fence) ? fenced(cmd.fence) : this.run(cmd, s, now, index, events);
     // A successful close took the table with it; everything else is stored for retries.
-    if (this.sessions.get(s.id) !== undefined) record(s, cmd.seq, result);
+    if (this.sessions.get(s.id) !== undefined) record(s, cmd.seq, result, this.sum);
     return result;
   }
 
@@ -439,7 +492,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     if (lock.queue.length >= this.limits.maxWaitersPerLock) {
       return fail('LIMIT_EXCEEDED', `lock ${cmd.name} already has ${lock.queue.length} waiters (limit ${this.limits.maxWaitersPerLock})`);
     }
-    const w: Waiter = { id: index, name: cmd.name, session: s.id, seq: cmd.seq, deadline: now + cmd.waitMs };
+    const w: Waiter = { id: index, name: cmd.name, session: s.id, seq: cmd.seq, deadline: now + cmd.waitMs, graceCount: 0 };
     this.locks.enqueue(w);
     return ok({ status: 'queued', position: lock.queue.length, deadline: w.deadline });
   }
@@ -472,7 +525,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         this.locks.setHolder(name, { session: w.session, token: index, acquiredAt: now, seq: w.seq });
         const grant = { token: index, acquiredAt: now, expiresAt: ws.deadline };
         events.push({ type: 'granted', name, session: w.session, seq: w.seq, ...grant });
-        updateStored(ws, w.seq, ok({ status: 'granted', ...grant }));
+        updateStored(ws, w.seq, ok({ status: 'granted', ...grant }), this.sum);
         break;
       }
     }

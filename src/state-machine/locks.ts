@@ -10,8 +10,13 @@
  * - a session appears at most once in a lock's queue, and never in the queue of a lock it holds;
  * - every waiter is in exactly one queue and in the waiter index; its id (the index of the
  *   entry that queued it) is unique, and orders its timeout among equal deadlines.
+ * - a deadline changes only by leader-change grace ({@link LockTable.grace}), which moves no
+ *   waiter in its queue: FIFO order is the order of queueing, whatever the deadlines.
+ * - so a queue is in waiter-id order (it only appends, with the id of a later entry, and
+ *   removes), which the state digest relies on (digest.ts) and a restore checks.
  */
 import { DeadlineQueue } from './deadline-queue.js';
+import type { StateDigest } from './digest.js';
 
 export interface Holder {
   readonly session: number;
@@ -28,7 +33,10 @@ export interface Waiter {
   readonly name: string;
   readonly session: number;
   readonly seq: number;
-  readonly deadline: number;
+  /** Log time at which the wait times out; raised only by leader-change grace. */
+  deadline: number;
+  /** Grace extensions this wait has had (at most `maxGraceExtensions` in its life). */
+  graceCount: number;
 }
 
 export interface LockState {
@@ -43,12 +51,19 @@ export class LockTable {
   private readonly heldBy = new Map<number, Set<string>>();
   /** session → its waiters, by lock name. */
   private readonly waitsOf = new Map<number, Map<string, Waiter>>();
-  private readonly due = new DeadlineQueue<{ readonly at: number; readonly tie: number }>((d) => this.waiters.has(d.tie));
+  /** Live iff the waiter is still queued with this deadline (grace leaves the old entry behind). */
+  private readonly due = new DeadlineQueue<{ readonly at: number; readonly tie: number }>(
+    (d) => this.waiters.get(d.tie)?.deadline === d.at,
+  );
 
   /**
+   * @param digest the state digest, told of every change to a holder or a waiter (digest.ts).
    * @param lifo negative control only: hand a freed lock to the *last* waiter (breaks FIFO).
    */
-  constructor(private readonly lifo = false) {}
+  constructor(
+    private readonly digest: StateDigest,
+    private readonly lifo = false,
+  ) {}
 
   get(name: string): LockState | undefined {
     return this.locks.get(name);
@@ -85,7 +100,9 @@ export class LockTable {
       lock = { holder: undefined, queue: [] };
       this.locks.set(name, lock);
     }
+    if (lock.holder !== undefined) this.digest.lock(-1, name, lock.holder);
     lock.holder = holder;
+    this.digest.lock(1, name, holder);
     let held = this.heldBy.get(holder.session);
     if (held === undefined) this.heldBy.set(holder.session, (held = new Set()));
     held.add(name);
@@ -97,6 +114,7 @@ export class LockTable {
     const holder = lock?.holder;
     if (lock === undefined || holder === undefined) return undefined;
     lock.holder = undefined;
+    this.digest.lock(-1, name, holder);
     const held = this.heldBy.get(holder.session);
     held?.delete(name);
     if (held !== undefined && held.size === 0) this.heldBy.delete(holder.session);
@@ -155,8 +173,32 @@ export class LockTable {
     return this.due.peek()?.at;
   }
 
+  /**
+   * Leader-change grace for waits, at the first stamped entry of a new term, at log time `now`;
+   * `lastTime` is the log time of the last stamped entry before it (so of an earlier term).
+   * Each wait keeps what it had left at `lastTime`: its deadline becomes at least
+   * `now + (deadline − lastTime)`, i.e. the jump of log time across the leader change does not
+   * count against it (docs/design.md#time-in-the-state-machine). A wait that has had
+   * `maxExtensions` already gets none, and only an actual raise counts. Queues keep their order.
+   */
+  grace(now: number, lastTime: number, maxExtensions: number): void {
+    if (now <= lastTime) return; // no jump, nothing to give (and nothing counted)
+    // Waiter id order, so the walk does not depend on insertion history (after a restore).
+    for (const w of [...this.waiters.values()].sort((a, b) => a.id - b.id)) {
+      const target = now + (w.deadline - lastTime);
+      if (w.deadline >= target || w.graceCount >= maxExtensions) continue;
+      this.digest.waiter(-1, w.name, w);
+      w.graceCount++;
+      w.deadline = target;
+      this.digest.waiter(1, w.name, w);
+      this.due.push({ at: target, tie: w.id });
+    }
+    this.compact();
+  }
+
   private index(w: Waiter): void {
     this.waiters.set(w.id, w);
+    this.digest.waiter(1, w.name, w);
     let m = this.waitsOf.get(w.session);
     if (m === undefined) this.waitsOf.set(w.session, (m = new Map<string, Waiter>()));
     m.set(w.name, w);
@@ -164,10 +206,16 @@ export class LockTable {
   }
 
   private unindex(w: Waiter): void {
+    if (this.waiters.get(w.id) === w) this.digest.waiter(-1, w.name, w);
     this.waiters.delete(w.id);
     const m = this.waitsOf.get(w.session);
     m?.delete(w.name);
     if (m !== undefined && m.size === 0) this.waitsOf.delete(w.session);
+    this.compact();
+  }
+
+  /** Keeps the heap within a constant factor of the live waiters (stale entries dropped). */
+  private compact(): void {
     if (this.due.size > 2 * this.waiters.size + 64) {
       this.due.rebuild([...this.waiters.values()].map((x) => ({ at: x.deadline, tie: x.id })));
     }

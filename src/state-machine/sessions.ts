@@ -15,6 +15,8 @@
  */
 import type { CommandResult } from './results.js';
 import { DeadlineQueue } from './deadline-queue.js';
+import { acknowledge } from './dedup.js';
+import type { StateDigest } from './digest.js';
 
 export interface Session {
   readonly id: number;
@@ -42,6 +44,12 @@ interface SessionDeadline {
 export class SessionTable {
   private readonly sessions = new Map<number, Session>();
   private readonly due = new DeadlineQueue<SessionDeadline>((d) => this.sessions.get(d.tie)?.deadline === d.at);
+
+  /**
+   * @param digest the state digest, told of every change to a session (digest.ts); dedup.ts
+   *   tells it of changes to the stored results.
+   */
+  constructor(private readonly digest: StateDigest) {}
 
   get size(): number {
     return this.sessions.size;
@@ -72,21 +80,37 @@ export class SessionTable {
     return s;
   }
 
-  /** Adds a session as it is (restore). */
+  /** Adds a session as it is (restore), with its stored results. */
   insert(s: Session): void {
     this.sessions.set(s.id, s);
     this.due.push({ at: s.deadline, tie: s.id });
+    this.digest.session(1, s);
+    this.digest.sessionState(1, s);
+    for (const [seq, r] of s.results) this.digest.result(1, s.id, seq, r);
   }
 
   remove(id: number): void {
+    const s = this.sessions.get(id);
+    if (s === undefined) return;
+    this.digest.session(-1, s);
+    this.digest.sessionState(-1, s);
+    for (const [seq, r] of s.results) this.digest.result(-1, s.id, seq, r);
     this.sessions.delete(id);
     this.compact();
   }
 
-  renew(s: Session, now: number): void {
+  /**
+   * Renews `s` at log time `now` and takes the client's acknowledgement `ackedSeq` (dedup.ts):
+   * every command naming a live session does both, and together they change the session's
+   * state record once (one update of the digest instead of two).
+   */
+  renew(s: Session, now: number, ackedSeq: number | undefined): void {
+    this.digest.sessionState(-1, s);
     s.lastKeepAlive = now;
     s.graceCount = 0;
     this.setDeadline(s, now + s.ttlMs);
+    acknowledge(s, ackedSeq, this.digest);
+    this.digest.sessionState(1, s);
   }
 
   /** Leader-change grace at log time `now` (see the module comment). */
@@ -94,8 +118,10 @@ export class SessionTable {
     for (const s of this.sessions.values()) {
       const target = now + s.ttlMs;
       if (s.deadline >= target || s.graceCount >= maxExtensions) continue;
+      this.digest.sessionState(-1, s);
       s.graceCount++;
       this.setDeadline(s, target);
+      this.digest.sessionState(1, s);
     }
   }
 

@@ -15,8 +15,12 @@ import { isSessionSecret } from '../protocol/index.js';
 import { MACHINE_ERROR_CODES } from './errors.js';
 import type { CommandResult } from './results.js';
 
-/** 2: sessions carry their secret. Version 1 snapshots are refused (start such a node afresh). */
-export const SNAPSHOT_VERSION = 2;
+/**
+ * 2: sessions carry their secret. 3: waiters carry their grace count. Version 2 snapshots are
+ * read as waiters with no grace yet (exact: version 2 never gave waits grace); version 1
+ * snapshots are refused (start such a node afresh).
+ */
+export const SNAPSHOT_VERSION = 3;
 
 export interface SessionRecord {
   readonly id: number;
@@ -36,6 +40,8 @@ export interface WaiterRecord {
   readonly session: number;
   readonly seq: number;
   readonly deadline: number;
+  /** Leader-change grace extensions the wait has had. */
+  readonly graceCount: number;
 }
 
 export interface LockRecord {
@@ -116,7 +122,8 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
     // Version 1 has no session secrets (docs/design.md#sessions-are-capabilities).
     throw new BadSnapshot('v', 'version 1, written by an earlier raftlock without session secrets: start with a fresh data directory');
   }
-  if (s['v'] !== SNAPSHOT_VERSION) throw new BadSnapshot('v', `unsupported version ${String(s['v']).slice(0, 20)}`);
+  if (s['v'] !== SNAPSHOT_VERSION && s['v'] !== 2) throw new BadSnapshot('v', `unsupported version ${String(s['v']).slice(0, 20)}`);
+  const v2 = s['v'] === 2;
   if (typeof s['gracePending'] !== 'boolean') throw new BadSnapshot('gracePending', 'expected a boolean');
 
   const sessions = arr(s['sessions'], 'sessions').map((x, k): SessionRecord => {
@@ -159,6 +166,7 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
           session: int(w['session'], `${q}.session`, 1),
           seq: int(w['seq'], `${q}.seq`, 1),
           deadline: int(w['deadline'], `${q}.deadline`),
+          graceCount: v2 ? 0 : int(w['graceCount'], `${q}.graceCount`),
         };
       }),
     };

@@ -122,8 +122,12 @@ async function barrage(
 async function refusedByNode(address: string): Promise<number> {
   const text = await (await fetch(`http://${address}/metrics`)).text();
   let total = 0;
-  for (const kind of ['malformedFrames', 'rejectedHandshakes', 'rejectedMessages']) {
-    const line = text.split('\n').find((l) => l.startsWith(`raftlock_peer_messages{kind="${kind}"}`));
+  for (const series of [
+    'raftlock_peer_malformed_frames_total',
+    'raftlock_peer_handshakes_rejected_total',
+    'raftlock_peer_messages_total{kind="rejected"}',
+  ]) {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
     total += line === undefined ? 0 : Number(line.split(' ')[1]);
   }
   return total;

@@ -8,11 +8,14 @@
  *   checked byte for byte against the replicas that never restored.
  * - At most one session holds a lock at any index; fencing tokens of successive grants strictly
  *   increase per lock, and across locks never go back (GrantChecker).
+ * - Waits end neither early nor late: each is charged the log time it waits, except the jumps
+ *   at (a bounded number of) leader changes (WaitChecker).
  * - Any entry data whatsoever: apply never throws, and bad data changes nothing.
  *
  * Negative controls: expiry by each replica's own clock (the simulator's `local-clock-expiry`)
  * breaks determinism; a machine reporting a grant while the lock is held, or a reused token,
- * breaks the grant checker.
+ * breaks the grant checker; waits without leader-change grace (`noWaitGrace`), with more grace
+ * than the bound, or a wait timeout that is never reported, break the wait checker.
  */
 import fc from 'fast-check';
 import { pack } from 'msgpackr';
@@ -80,6 +83,36 @@ describe('mutual exclusion and fencing tokens', () => {
     const out = fc.check(prop({ corrupt }), { numRuns: 300, endOnFailure: true });
     expectCaught(out, /tokens/);
     report('reused token', out);
+  });
+});
+
+describe('waits end neither early nor late across leader changes', () => {
+  const prop = (opts: RunOptions) => fc.property(arbHistory(200), (steps) => runHistory(steps, { waits: true, ...opts }));
+
+  it('each wait times out exactly when its charged log time (leader-change jumps excepted, boundedly) reaches waitMs; 300 histories', () => {
+    fc.assert(prop({}), { numRuns: 300 });
+  });
+
+  it('negative control: waits without leader-change grace time out early when a new leader’s clock is ahead', () => {
+    const out = fc.check(prop({ machine: () => ({ unsafeTestingKnobs: { noWaitGrace: true } }) }), { numRuns: 300, endOnFailure: true });
+    expectCaught(out, /timed out early/);
+    report('no wait grace', out);
+  });
+
+  it('negative control: waits given more leader-change grace than the bound are caught', () => {
+    // The machine allows 10 extensions; the checker holds it to SMALL_LIMITS' 2. It takes a wait
+    // through three leader changes with a clock jump, which some seeds reach only after a few
+    // hundred runs: the bound on runs is generous, and a catch ends the check at once.
+    const out = fc.check(prop({ machine: () => ({ limits: { maxGraceExtensions: 10 } }) }), { numRuns: 3_000, endOnFailure: true });
+    expectCaught(out, /still queued/);
+    report('unbounded wait grace', out);
+  });
+
+  it('negative control: a wait that outlives its time (its timeout never reported) is caught', () => {
+    const corrupt = (out: ApplyOutput): ApplyOutput => ({ ...out, events: out.events.filter((e) => e.type !== 'wait-timeout') });
+    const out = fc.check(prop({ corrupt }), { numRuns: 300, endOnFailure: true });
+    expectCaught(out, /still queued/);
+    report('wait outlives its time', out);
   });
 });
 

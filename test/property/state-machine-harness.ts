@@ -4,13 +4,15 @@
  * A history is a list of abstract {@link Step}s that the harness turns into log entries the
  * way a leader and its clients would: sessions referenced by slot, each client numbering its
  * writes and sometimes acknowledging, retrying an earlier `(session, seq)`, fencing with a
- * current or stale token; the leader's clock advancing (and sometimes behind after an election),
+ * current or stale token; the leader's clock advancing (and behind or ahead after an election),
  * proposing expiry from `expiredSessions`, ticking; elections with or without a no-op; config
  * and undecodable entries; snapshot + restore into a fresh machine. Every entry goes to every
  * replica; after each one the harness runs the checks that were asked for:
  * - `model`: results (failures by code), events and observations equal the reference model's;
  * - `bytes`: all replicas' snapshots are identical (determinism; restore ≡ replay);
- * - `tokens`: grants are exclusive and fencing tokens increase ({@link GrantChecker}).
+ * - `tokens`: grants are exclusive and fencing tokens increase ({@link GrantChecker});
+ * - `waits`: waits time out neither early nor late ({@link WaitChecker});
+ * - `check`: the caller's own check (the state digest's, state-digest.property.test.ts).
  */
 import fc from 'fast-check';
 import { pack } from 'msgpackr';
@@ -56,7 +58,7 @@ export type Step = { readonly dt: number; readonly skew: number } & (
   | { readonly k: 'retry'; readonly s: number; readonly pick: number }
   | { readonly k: 'expire'; readonly ahead: number; readonly extra: boolean }
   | { readonly k: 'tick' }
-  | { readonly k: 'election'; readonly noop: boolean; readonly back: number }
+  | { readonly k: 'election'; readonly noop: boolean; readonly shift: number }
   | { readonly k: 'config' }
   | { readonly k: 'invalid'; readonly variant: number }
   | { readonly k: 'snapshot' }
@@ -105,7 +107,15 @@ const body: fc.Arbitrary<Omit<Step, 'dt' | 'skew'>> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ k: fc.constant('retry' as const), s: slot, pick: fc.nat({ max: 30 }) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('expire' as const), ahead: fc.constantFrom(0, 500, 3_000), extra: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('tick' as const) }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('election' as const), noop: fc.boolean(), back: fc.constantFrom(0, 0, 800, 4_000) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant('election' as const),
+      noop: fc.boolean(),
+      // The new leader's clock against the old one's: the same, behind, or ahead.
+      shift: fc.constantFrom(0, 0, -800, -4_000, 2_000, 15_000),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('config' as const) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('invalid' as const), variant: fc.nat({ max: 4 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('snapshot' as const) }) },
@@ -210,6 +220,86 @@ export class GrantChecker {
   }
 }
 
+// ---- wait checker ---------------------------------------------------------------------------
+
+interface TrackedWait {
+  readonly name: string;
+  readonly waitMs: number;
+  /** Log time charged to the wait so far. */
+  charged: number;
+  /** Leader-change jumps not charged to it. */
+  graced: number;
+}
+
+/**
+ * Waits end neither early nor late, stated without deadlines
+ * (docs/design.md#time-in-the-state-machine): a queued acquire is charged the log time that
+ * passes while it waits, except the jump of log time at the first stamped entry of a new term,
+ * for its first `maxGrace` such jumps (leader-change grace; a jump of 0 is not one). Its
+ * `wait-timeout` must come at the first entry at which the charge reaches `waitMs`: not before
+ * (a new leader whose clock runs ahead must not cut it short) and not after (grace is bounded).
+ * A grant, or the end of its session, ends a wait too. Log time is computed here from the
+ * stamps, not read from the machine.
+ */
+export class WaitChecker {
+  /** By `session/seq` of the acquire. */
+  private readonly waits = new Map<string, TrackedWait>();
+  private time = 0;
+  private term = 0;
+  /** A term began and none of its entries was stamped yet. */
+  private leaderChange = false;
+
+  constructor(private readonly maxGrace: number) {}
+
+  /** One applied entry; `stamp` for a valid command entry, undefined when no time passes. */
+  observe(index: number, term: number, stamp: number | undefined, cmd: Command | undefined, out: ApplyOutput): void {
+    if (term > this.term) {
+      this.term = term;
+      this.leaderChange = true;
+    }
+    if (stamp === undefined) return;
+    const jump = Math.max(this.time, stamp) - this.time;
+    this.time += jump;
+    const graced = this.leaderChange && jump > 0;
+    this.leaderChange = false;
+    for (const w of this.waits.values()) {
+      if (graced && w.graced < this.maxGrace) w.graced++;
+      else w.charged += jump;
+    }
+    for (const e of out.events) {
+      if (e.type === 'wait-timeout') {
+        const key = `${e.session}/${e.seq}`;
+        const w = this.waits.get(key);
+        holds(w !== undefined, () => `wait: a wait-timeout at index ${index} for ${key} on ${e.name}, which is not waiting`);
+        holds(
+          w !== undefined && w.charged >= w.waitMs,
+          () =>
+            `wait: session ${e.session} (seq ${e.seq}) timed out early on ${e.name} at index ${index}: ${w?.charged} of its ${w?.waitMs} ms charged (${w?.graced} leader-change jumps not charged)`,
+        );
+        this.waits.delete(key);
+      } else if (e.type === 'granted') {
+        this.waits.delete(`${e.session}/${e.seq}`);
+      } else if (e.type === 'session-expired' || e.type === 'session-closed') {
+        for (const key of [...this.waits.keys()]) if (key.startsWith(`${e.session}/`)) this.waits.delete(key);
+      }
+    }
+    if (cmd?.type === 'acquire' && out.result.ok && (out.result.value as { status: string }).status === 'queued') {
+      const key = `${cmd.session}/${cmd.seq}`;
+      // A retry while queued answers `queued` again: the same wait, or one that the end of this
+      // very step granted (its `granted` event, above).
+      const grantedNow = out.events.some((e) => e.type === 'granted' && e.session === cmd.session && e.seq === cmd.seq);
+      if (!this.waits.has(key) && !grantedNow) this.waits.set(key, { name: cmd.name, waitMs: cmd.waitMs, charged: 0, graced: 0 });
+    }
+    for (const [key, w] of this.waits) {
+      holds(
+        w.charged < w.waitMs,
+        () =>
+          `wait: session/seq ${key} still queued on ${w.name} at index ${index}: ${w.charged} of its ${w.waitMs} ms charged (${w.graced} leader-change jumps not charged)`,
+      );
+    }
+  }
+}
+
 // ---- the driver -------------------------------------------------------------------------------
 
 export interface RunOptions {
@@ -219,10 +309,13 @@ export interface RunOptions {
   readonly model?: boolean;
   readonly bytes?: boolean;
   readonly tokens?: boolean;
+  readonly waits?: boolean;
   /** Negative controls of the checkers: rewrites what replica 0 reports. */
   readonly corrupt?: (out: ApplyOutput, cmd: Command | undefined, index: number) => ApplyOutput;
   /** Observed by the determinism negative control: each replica's clock. */
   readonly clock?: { now: number };
+  /** A check of the caller's, after every entry and every restore, over all replicas. */
+  readonly check?: (machines: readonly LockMachine[], where: string) => void;
 }
 
 type WriteFieldsOf = { session: number; seq: number; ackedSeq?: number; fence?: Fence };
@@ -239,6 +332,7 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
   const machines = Array.from({ length: opts.replicas ?? 1 }, (_, k) => make(k));
   const model = opts.model === true ? new Model(limits) : undefined;
   const grants = opts.tokens === true ? new GrantChecker() : undefined;
+  const waits = opts.waits === true ? new WaitChecker(limits.maxGraceExtensions) : undefined;
 
   let index = 0;
   let term = 1;
@@ -275,10 +369,12 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
       grants.observe(index, cmd, out);
       grants.agrees(machines[0]!);
     }
+    waits?.observe(index, term, modelEntry.kind === 'cmd' ? modelEntry.time : undefined, cmd, out);
     if (opts.bytes === true) {
       const first = machines[0]!.snapshot();
       for (let k = 1; k < machines.length; k++) same(machines[k]!.snapshot(), first, `${where}: replica ${k} snapshot bytes`);
     }
+    opts.check?.(machines, where);
   };
 
   const command = (cmd: Command, stamp: number, stepNo: number): void =>
@@ -402,7 +498,7 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
         return command({ type: 'tick' }, stamp, stepNo);
       case 'election':
         term++;
-        clock -= step.back; // the new leader's clock may be behind the log's time
+        clock += step.shift; // the new leader's clock may be behind the log's time, or ahead
         if (step.noop) apply('noop', new Uint8Array(0), { kind: 'noop' }, undefined, stepNo);
         return;
       case 'config':
@@ -424,6 +520,7 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
         fresh.restore(bytes);
         same(fresh.snapshot(), bytes, `step ${stepNo}: snapshot of the restored machine`);
         machines[0] = fresh;
+        opts.check?.(machines, `step ${stepNo} (restore)`);
         return;
       }
     }

@@ -26,6 +26,7 @@ interface MWaiter {
   session: number;
   seq: number;
   deadline: number;
+  grace: number;
 }
 interface MLock {
   holder: { session: number; token: number; acquiredAt: number; seq: number } | null;
@@ -66,6 +67,7 @@ export class Model {
     }
     if (entry.kind === 'noop') return { result: { ok: true, value: null }, events: [] };
     if (entry.kind === 'invalid') return { result: { ok: false, code: 'INVALID_ARGUMENT' }, events: [] };
+    const before = this.time;
     const t = Math.max(this.time, entry.time);
     this.time = t;
     if (this.gracePending) {
@@ -74,6 +76,16 @@ export class Model {
         if (s.deadline < t + s.ttl && s.grace < this.limits.maxGraceExtensions) {
           s.deadline = t + s.ttl;
           s.grace++;
+        }
+      }
+      // A wait keeps the time it had left at the last stamped entry before this term.
+      for (const lock of Object.values(this.locks)) {
+        for (const w of lock.queue) {
+          const left = w.deadline - before;
+          if (w.deadline < t + left && w.grace < this.limits.maxGraceExtensions) {
+            w.deadline = t + left;
+            w.grace++;
+          }
         }
       }
     }
@@ -245,7 +257,7 @@ export class Model {
         if (cmd.waitMs === 0) return { ok: true, value: { status: 'not-acquired' } };
         if (lock.queue.some((w) => w.session === s.id)) return { ok: false, code: 'INVALID_ARGUMENT' };
         if (lock.queue.length >= this.limits.maxWaitersPerLock) return { ok: false, code: 'LIMIT_EXCEEDED' };
-        lock.queue.push({ id: index, session: s.id, seq: cmd.seq, deadline: t + cmd.waitMs });
+        lock.queue.push({ id: index, session: s.id, seq: cmd.seq, deadline: t + cmd.waitMs, grace: 0 });
         return { ok: true, value: { status: 'queued', position: lock.queue.length, deadline: t + cmd.waitMs } };
       }
       case 'release': {
@@ -291,7 +303,7 @@ export class Model {
   }
 
   lockWaiters(name: string): unknown {
-    return (this.locks[name]?.queue ?? []).map((w) => ({ session: w.session, seq: w.seq, deadline: w.deadline }));
+    return (this.locks[name]?.queue ?? []).map((w) => ({ session: w.session, seq: w.seq, deadline: w.deadline, graceExtensions: w.grace }));
   }
 
   counterValue(name: string): number {

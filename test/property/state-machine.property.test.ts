@@ -4,7 +4,8 @@
  * earlier (session, seq) pairs, acknowledgements, fences, time advances (and a leader clock
  * that falls behind), leader-proposed expiry, elections, config and bad entries, and snapshot +
  * restore into a fresh machine at random points. After every entry: same results, same events,
- * same observations as the model, and the grant checker's exclusion and token rules.
+ * same observations as the model, the grant checker's exclusion and token rules, and the wait
+ * checker's (no wait ends early or late).
  *
  * Negative controls: each deliberate bug (LockMachineTestingKnobs) must make the property fail.
  */
@@ -18,7 +19,7 @@ const RUNS = 500;
 
 const property = (knobs: LockMachineTestingKnobs = {}) =>
   fc.property(arbHistory(90), (steps) => {
-    runHistory(steps, { model: true, tokens: true, machine: () => ({ unsafeTestingKnobs: knobs }) });
+    runHistory(steps, { model: true, tokens: true, waits: true, machine: () => ({ unsafeTestingKnobs: knobs }) });
   });
 
 describe('lock machine ≡ reference model', () => {
@@ -34,6 +35,11 @@ describe('lock machine ≡ reference model', () => {
         'unbounded grace (dead sessions kept alive by elections)',
         { unboundedGrace: true },
         /: (sessionInfo\(\d+\)|lockInfo\([abc]\)|events|result|expiredSessions|nextDeadline|session count)/,
+      ],
+      [
+        'no grace for queued waits (a new leader whose clock is ahead times them out early)',
+        { noWaitGrace: true },
+        /: (lockWaiters\([abc]\)|events|result|nextDeadline)/,
       ],
     ];
     for (const [name, knobs, reason] of bugs) {

@@ -4,12 +4,14 @@
  * seeds. `dedup-off`: a retried write is executed again (caught by the counter or lock history
  * of clients retrying through failovers). `local-clock-expiry`: expiry is computed from each
  * replica's own (skewed) clock during apply (caught by replicas diverging at equal indexes).
+ * `no-wait-grace`: queued waits get no leader-change grace, so a new leader whose clock is
+ * ahead times them out early (caught by a client's `timed-out` coming before its `waitMs`).
  */
 import { describe, expect, it } from 'vitest';
 import type { BugName } from '../../scripts/lib/sim/world.js';
 import { firstFailing, seedRange } from './support.js';
 
-const BUGS: readonly BugName[] = ['dedup-off', 'local-clock-expiry'];
+const BUGS: readonly BugName[] = ['dedup-off', 'local-clock-expiry', 'no-wait-grace'];
 
 describe('lock negative controls: the simulator catches each deliberate machine bug within 500 seeds', () => {
   for (const bug of BUGS) {

@@ -111,6 +111,8 @@ export class LockClients implements SimWorkload {
   private nextUnique = 1;
   private maxAckedIndex = 0;
   private readonly sessions: Session[] = [];
+  /** Waits that ended early (see {@link LockClients.checkWait}). */
+  private readonly earlyWaits: string[] = [];
 
   constructor(
     private readonly world: World,
@@ -406,9 +408,11 @@ export class LockClients implements SimWorkload {
     }
     const waitMs = w.rnd.nextFloat() < 0.5 ? 0 : 50 + w.rnd.nextInt(900);
     const acq = this.record({ family: 'lock', client: s.key, key: lock, input: { op: 'acquire', client: s.key }, call: w.now });
+    const firstTerm = this.terms().min;
     this.write(cl, s, { type: 'acquire', name: lock, waitMs }, waitMs, (res) => {
       if (res.kind === 'value') {
         const v = res.value as AcquireValue;
+        if (v.status === 'timed-out') this.checkWait(s, lock, waitMs, acq.call, firstTerm);
         if (v.status === 'granted' || v.status === 'held-by-you') {
           this.resolve(acq, 'ok', { acquired: true, token: v.token });
           s.mayHold.add(lock);
@@ -512,6 +516,35 @@ export class LockClients implements SimWorkload {
     return this.nextUnique++;
   }
 
+  /** Lowest and highest term on the nodes' disks (crashed nodes included). */
+  private terms(): { min: number; max: number } {
+    const terms = this.world.nodes.map((n) => n.durable().hardState.term);
+    return { min: Math.min(...terms), max: Math.max(...terms) };
+  }
+
+  /**
+   * A `timed-out` answer must not come before the wait had its `waitMs`, in virtual time
+   * (docs/design.md#time-in-the-state-machine). Within a term, log time runs no faster than
+   * the leader's clock, and node clocks here differ only by a constant offset; the jump of log
+   * time at the first stamped entry of each of the wait's first `maxGraceExtensions` leader
+   * changes is not charged to it. So the wait lasts at least `waitMs` of virtual time from its
+   * entry's stamp (after the call), less a millisecond per term for clocks read in whole
+   * milliseconds. Checked only when at most `maxGraceExtensions` terms can have begun since
+   * the call (terms on disk: the acquire's term is at least the lowest one then).
+   */
+  private checkWait(s: Session, lock: string, waitMs: number, call: number, firstTerm: number): void {
+    const w = this.world;
+    const maxGrace = w.nodes[0]?.service?.machine.limits.maxGraceExtensions ?? 0;
+    const terms = this.terms().max - firstTerm;
+    if (terms > maxGrace) return;
+    const waited = w.now - call;
+    if (waited < waitMs - (terms + 1)) {
+      this.earlyWaits.push(
+        `wait ended early: session ${s.id} waited for ${lock} ${waited.toFixed(1)} ms of its ${waitMs} ms (called at t=${call.toFixed(1)}, ${terms} term(s) since)`,
+      );
+    }
+  }
+
   // ---- the end of a run -------------------------------------------------------------------------
 
   /**
@@ -578,7 +611,7 @@ export class LockClients implements SimWorkload {
   }
 
   checkHistory(): string[] {
-    const out: string[] = [];
+    const out: string[] = [...this.earlyWaits];
     const toOps = <I, O>(family: 'counter' | 'lock'): Array<Operation<I, O>> =>
       this.history.flatMap((op, id) => {
         if (op.family !== family) return [];

@@ -23,9 +23,11 @@ export const BUGS = [
   'vote-not-persisted',
   'ack-before-sync',
   'read-without-readindex',
-  // Lock machine controls (locks workload): retries applied twice; expiry by each replica's clock.
+  // Lock machine controls (locks workload): retries applied twice; expiry by each replica's
+  // clock; queued waits without leader-change grace.
   'dedup-off',
   'local-clock-expiry',
+  'no-wait-grace',
 ] as const;
 export type BugName = (typeof BUGS)[number];
 
@@ -189,7 +191,11 @@ export class World {
             readWithoutReadIndex: opts.bug === 'read-without-readindex',
           },
           workload: opts.workload ?? 'register',
-          machineBugs: { dedupOff: opts.bug === 'dedup-off', localClock: opts.bug === 'local-clock-expiry' },
+          machineBugs: {
+            dedupOff: opts.bug === 'dedup-off',
+            localClock: opts.bug === 'local-clock-expiry',
+            noWaitGrace: opts.bug === 'no-wait-grace',
+          },
           hashEvery: HASH_EVERY,
         }),
       );

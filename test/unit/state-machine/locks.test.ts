@@ -168,7 +168,118 @@ describe('waiter timeouts (checked at every stamped entry, in deadline order)', 
     d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 30_000 });
     d.election();
     d.advance(1_000).tick();
-    expect(d.m.lockWaiters('L')).toEqual([{ session: s[1], seq: 1, deadline: 1_030_000 }]);
+    // The 1 s jump across the leader change is not charged to the wait (grace, below).
+    expect(d.m.lockWaiters('L')).toEqual([{ session: s[1], seq: 1, deadline: 1_031_000, graceExtensions: 1 }]);
+  });
+});
+
+describe('leader-change grace for queued waits (docs/design.md#time-in-the-state-machine)', () => {
+  /** s[0] holds L; s[1] waits 5 s from 1_000_000, then 2 s pass: 3 s left at log time 1_002_000. */
+  function queued(options: ConstructorParameters<typeof Driver>[0] = {}): { d: Driver; s: number[] } {
+    const d = new Driver(options);
+    const s = [d.open(60_000), d.open(60_000)];
+    d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 0 });
+    d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 5_000 });
+    d.advance(2_000).tick();
+    return { d, s };
+  }
+
+  it('a new leader whose clock is 10 s ahead does not time a wait out: it keeps the 3 s it had left', () => {
+    const { d, s } = queued();
+    d.election();
+    d.advance(10_000); // the new leader's first stamp, 1_012_000, is past the wait's deadline
+    expect(d.tick().events).toEqual([]);
+    expect(d.m.lockWaiters('L')).toEqual([{ session: s[1], seq: 1, deadline: 1_015_000, graceExtensions: 1 }]);
+    expect(d.m.nextDeadline()).toBe(1_015_000);
+    d.advance(2_999);
+    expect(d.tick().events).toEqual([]);
+    d.advance(1);
+    expect(d.tick().events).toEqual([{ type: 'wait-timeout', name: 'L', session: s[1], seq: 1 }]);
+  });
+
+  it('negative control (noWaitGrace): the same history times the wait out at the new leader’s first entry', () => {
+    const { d, s } = queued({ unsafeTestingKnobs: { noWaitGrace: true } });
+    d.election();
+    d.advance(10_000);
+    expect(d.tick().events).toEqual([{ type: 'wait-timeout', name: 'L', session: s[1], seq: 1 }]);
+  });
+
+  it('no jump, no grace: a new leader whose clock lags (log time stays) changes nothing and counts nothing', () => {
+    const { d, s } = queued();
+    d.election();
+    d.advance(-1_500).tick();
+    expect(d.m.lockWaiters('L')).toEqual([{ session: s[1], seq: 1, deadline: 1_005_000, graceExtensions: 0 }]);
+  });
+
+  it('anchored at the first stamped entry of the term: several term changes and no-ops before it give one grace', () => {
+    const { d, s } = queued();
+    d.election();
+    d.entry('config', new Uint8Array([1]));
+    d.election();
+    d.advance(4_000).tick();
+    expect(d.m.lockWaiters('L')).toEqual([{ session: s[1], seq: 1, deadline: 1_009_000, graceExtensions: 1 }]);
+    d.advance(1_000).tick(); // later entries of the same term are charged
+    expect(d.m.lockWaiters('L')[0]?.deadline).toBe(1_009_000);
+  });
+
+  it('bounded: at most maxGraceExtensions (3) in a wait’s life, renewals of its session notwithstanding', () => {
+    const { d, s } = queued();
+    let deadline = 1_005_000;
+    for (let k = 1; k <= 3; k++) {
+      d.keepAlive(s[1]!);
+      d.election();
+      d.advance(4_000).tick();
+      deadline += 4_000;
+      expect(d.m.lockWaiters('L')).toEqual([{ session: s[1], seq: 1, deadline, graceExtensions: k }]);
+    }
+    d.keepAlive(s[1]!);
+    d.election();
+    d.advance(1_000).tick(); // the fourth jump is charged
+    expect(d.m.lockWaiters('L')).toEqual([{ session: s[1], seq: 1, deadline, graceExtensions: 3 }]);
+    d.time = deadline;
+    expect(d.tick().events).toEqual([{ type: 'wait-timeout', name: 'L', session: s[1], seq: 1 }]);
+  });
+
+  it('FIFO is kept: every wait moves by the same jump, the queue keeps its order and the first waiter gets the lock', () => {
+    const d = new Driver();
+    const s = Array.from({ length: 4 }, () => d.open(60_000));
+    d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 0 });
+    d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 20_000 });
+    d.advance(1_000).write(s[2]!, { type: 'acquire', name: 'L', waitMs: 2_000 });
+    d.write(s[3]!, { type: 'acquire', name: 'L', waitMs: 9_000 });
+    d.election();
+    d.advance(5_000).tick(); // all three deadlines (1_020_000, 1_003_000, 1_010_000) move by 5 s
+    expect(d.m.lockWaiters('L')).toEqual([
+      { session: s[1], seq: 1, deadline: 1_025_000, graceExtensions: 1 },
+      { session: s[2], seq: 1, deadline: 1_008_000, graceExtensions: 1 },
+      { session: s[3], seq: 1, deadline: 1_015_000, graceExtensions: 1 },
+    ]);
+    // The old deadline of s[2], 1_003_000, is long past and is no longer due; the new one is.
+    expect(d.m.nextDeadline()).toBe(1_008_000);
+    d.time = 1_008_000;
+    expect(d.tick().events).toEqual([{ type: 'wait-timeout', name: 'L', session: s[2], seq: 1 }]);
+    const out = d.write(s[0]!, { type: 'release', name: 'L' });
+    expect(out.events.filter((e) => e.type === 'granted').map((e) => 'session' in e && e.session)).toEqual([s[1]]);
+    expect(d.m.lockWaiters('L').map((w) => w.session)).toEqual([s[3]]);
+  });
+
+  it('the grace count is replicated state: it survives snapshot/restore, and a pending grace does too', () => {
+    const { d, s } = queued();
+    d.election();
+    d.advance(1_000).tick();
+    d.election(); // grace pending again, taken in the snapshot
+    const copy = new Driver();
+    copy.m.restore(d.m.snapshot());
+    expect(copy.m.snapshot()).toEqual(d.m.snapshot());
+    const [index, term, time] = [d.index, d.term, d.time + 2_000];
+    for (const x of [d, copy]) {
+      x.index = index;
+      x.term = term;
+      x.time = time;
+      x.tick();
+      expect(x.m.lockWaiters('L')).toEqual([{ session: s[1], seq: 1, deadline: 1_008_000, graceExtensions: 2 }]);
+    }
+    expect(copy.m.snapshot()).toEqual(d.m.snapshot());
   });
 });
 

@@ -83,7 +83,7 @@ describe('introspection', () => {
       waiters: 1,
     });
     expect(d.m.lockInfo('free')).toEqual({ waiters: 0 });
-    expect(d.m.lockWaiters('L')).toEqual([{ session: b, seq: 1, deadline: 1_003_000 }]);
+    expect(d.m.lockWaiters('L')).toEqual([{ session: b, seq: 1, deadline: 1_003_000, graceExtensions: 0 }]);
     expect(d.m.counterValue('nothing')).toBe(0);
     expect(d.m.sessionInfo(a)).toEqual({
       sessionId: a,
@@ -148,7 +148,22 @@ describe('snapshot / restore', () => {
 
   it('a version-1 snapshot (no session secrets) is refused, saying to start afresh', () => {
     const current = unpack(new LockMachine().snapshot()) as Record<string, unknown>;
-    expect(current['v']).toBe(2);
+    expect(current['v']).toBe(3);
     expect(() => new LockMachine().restore(pack({ ...current, v: 1 }))).toThrow(/fresh data directory/);
+  });
+
+  it('a version-2 snapshot (waiters without a grace count) restores with no grace given yet', () => {
+    const d = new Driver();
+    const a = d.open(10_000);
+    const b = d.open(10_000);
+    d.write(a, { type: 'acquire', name: 'L', waitMs: 0 });
+    d.write(b, { type: 'acquire', name: 'L', waitMs: 5_000 });
+    const v3 = unpack(d.m.snapshot()) as { locks: Array<{ waiters: Array<Record<string, unknown>> }> };
+    // What version 2 wrote: the same, less each waiter's grace count.
+    const locks = v3.locks.map((l) => ({ ...l, waiters: l.waiters.map(({ graceCount: _dropped, ...w }) => w) }));
+    const m = new LockMachine();
+    m.restore(pack({ ...v3, v: 2, locks }));
+    expect(m.lockWaiters('L')).toEqual([{ session: b, seq: 1, deadline: 1_005_000, graceExtensions: 0 }]);
+    expect(m.snapshot()).toEqual(d.m.snapshot());
   });
 });
