@@ -397,7 +397,7 @@ export async function runScale(o: ScaleOptions): Promise<number> {
       ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}),
       // Slack for opens left in doubt by a lost connection (open-session is not idempotent):
       // snapshots of 1M counters can block a node past the election timeout during the load.
-      limits: { maxSessions: o.sessions + Math.max(5_000, Math.ceil(o.sessions / 20)) },
+      limits: { maxSessions: o.sessions + Math.max(5_000, Math.ceil(o.sessions / 20)), maxCounters: o.counters + 1_000 },
       nodeArgs: (id) => [`--inspect=127.0.0.1:${String(inspectPorts.get(id))}`],
     },
     false,

@@ -42,19 +42,23 @@ export interface Limits {
   readonly maxGraceExtensions: number;
   /** Longest `waitMs` of an acquire. Default 24 h. */
   readonly maxWaitMs: number;
-  /**
-   * Live sessions opened with one client token (the session's owner, docs/design.md#limits),
-   * default 10,000, so that one application cannot take every session of the cluster. Sessions
-   * of a cluster without tokens have no owner and count only towards `maxSessions`.
-   */
-  readonly maxSessionsPerOwner: number;
   /** Locks one session may hold at once (default 1,000). */
   readonly maxLocksPerSession: number;
   /** Acquires one session may have queued at once, across all locks (default 1,000). */
   readonly maxWaitsPerSession: number;
   /** Counters with a non-zero value in the cluster (default 1,000,000); a counter at 0 is none. */
   readonly maxCounters: number;
+  /**
+   * The replicated state's accounted size (an upper bound of its snapshot's bytes), default
+   * 256 MiB. At or above it, commands that could add to the state are refused, so the state
+   * never outgrows what a snapshot can carry to a follower (at most
+   * {@link MAX_INCOMING_SNAPSHOT_BYTES}); the range keeps a margin below that.
+   */
+  readonly maxStateBytes: number;
 }
+
+/** Largest snapshot a node accepts from its leader (the peer transport's bound). */
+export const MAX_INCOMING_SNAPSHOT_BYTES = 512 * 1024 * 1024;
 
 export const DEFAULT_LIMITS: Limits = {
   maxNameBytes: 256,
@@ -63,10 +67,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxUnackedResults: 1_024,
   maxGraceExtensions: 3,
   maxWaitMs: 86_400_000,
-  maxSessionsPerOwner: 10_000,
   maxLocksPerSession: 1_000,
   maxWaitsPerSession: 1_000,
   maxCounters: 1_000_000,
+  maxStateBytes: 256 * 1024 * 1024,
 } as const;
 
 /** The range each limit may be configured to (inclusive). */
@@ -77,10 +81,12 @@ export const LIMIT_RANGES: { readonly [K in keyof Limits]: readonly [min: number
   maxUnackedResults: [1, 1_000_000],
   maxGraceExtensions: [0, 1_000],
   maxWaitMs: [1, MAX_LOG_TIME],
-  maxSessionsPerOwner: [1, 100_000_000],
   maxLocksPerSession: [1, 1_000_000],
   maxWaitsPerSession: [1, 1_000_000],
   maxCounters: [1, 100_000_000],
+  // 64 MiB below the incoming snapshot bound: room for the snapshot's header and for what the
+  // commands applied at the bound add (each adds a few records of at most a few KiB).
+  maxStateBytes: [1024 * 1024, MAX_INCOMING_SNAPSHOT_BYTES - 64 * 1024 * 1024],
 };
 
 /** Names of the {@link Limits} fields. */

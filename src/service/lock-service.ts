@@ -139,12 +139,11 @@ export class LockService {
    * the log. A queued acquire is answered when granted or timed out.
    */
   submit(cmd: SessionCommand, done: (o: ServiceOutcome) => void): void {
-    if (cmd.type === 'open-session' && this.machine.sessionCount >= this.machine.limits.maxSessions) {
-      done({
-        type: 'error',
-        code: 'LIMIT_EXCEEDED',
-        message: `the cluster already has ${this.machine.sessionCount} sessions (limit ${this.machine.limits.maxSessions})`,
-      });
+    // Beyond a limit in the state as this node has applied it: refused before the log. The
+    // machine checks again when the entry is applied, which decides.
+    const refused = this.host?.status(false).role === 'leader' ? this.machine.limitRefusal(cmd) : undefined;
+    if (refused !== undefined && !refused.ok) {
+      done({ type: 'error', code: refused.code, message: refused.message });
       return;
     }
     // The secret travels in the entry, so every replica stores the same one.

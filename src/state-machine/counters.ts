@@ -23,8 +23,19 @@ export class CounterTable {
    */
   constructor(
     private readonly digest: StateDigest,
+    /** Most non-zero counters (limits.maxCounters): a write that would add one more is refused. */
+    private readonly maxCounters: number,
     private readonly staleDeletes = false,
   ) {}
+
+  /** `LIMIT_EXCEEDED` if setting `name` to `next` would add a counter beyond the bound. */
+  private full(name: string, next: number): Result<never> | undefined {
+    if (next === 0 || this.values.has(name) || this.values.size < this.maxCounters) return undefined;
+    return fail(
+      'LIMIT_EXCEEDED',
+      `the cluster already has ${this.values.size} counters (limit ${this.maxCounters}); delete some (a counter at 0 takes no room)`,
+    );
+  }
 
   get size(): number {
     return this.values.size;
@@ -54,6 +65,8 @@ export class CounterTable {
   add(name: string, delta: number): Result<number> {
     const next = this.get(name) + delta;
     if (!inRange(next)) return fail('OVERFLOW', `counter ${name}: ${this.get(name)} + ${delta} leaves the safe-integer range`);
+    const full = this.full(name, next);
+    if (full !== undefined) return full;
     this.put(name, next);
     return ok(next);
   }
@@ -61,6 +74,8 @@ export class CounterTable {
   /** → the previous value. */
   set(name: string, value: number): Result<number> {
     if (!inRange(value)) return fail('OVERFLOW', `counter ${name}: ${value} is outside the safe-integer range`);
+    const full = this.full(name, value);
+    if (full !== undefined) return full;
     const prev = this.get(name);
     this.put(name, value);
     return ok(prev);
@@ -70,6 +85,8 @@ export class CounterTable {
   compareAndSet(name: string, expected: number, next: number): Result<boolean> {
     if (!inRange(next)) return fail('OVERFLOW', `counter ${name}: ${next} is outside the safe-integer range`);
     if (this.get(name) !== expected) return ok(false);
+    const full = this.full(name, next);
+    if (full !== undefined) return full;
     this.put(name, next);
     return ok(true);
   }

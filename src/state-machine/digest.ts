@@ -274,12 +274,34 @@ const SNAPSHOT_FIELDS = {
   result: ['ok', 'value', 'code', 'message'],
 } as const;
 
-/** The running sum of the records' hashes, which the tables keep up to date. */
+/**
+ * Accounted bytes of one record: a fixed allowance (map header and field names in a snapshot)
+ * plus 8 per word of its stream. A word holds at most 4 bytes of what a snapshot encodes (an
+ * integer is 2–3 words for ≤ 9 bytes, two UTF-16 code units are one word for ≤ 6 UTF-8
+ * bytes), so this stays above the record's share of the snapshot; the size property test
+ * holds it to that (docs/design.md#limits).
+ */
+const RECORD_BYTES = 64;
+const BYTES_PER_WORD = 8;
+
+/**
+ * The running sum of the records' hashes, which the tables keep up to date, and the records'
+ * accounted size (`sizeBytes`), kept by the same calls.
+ */
 export class StateDigest {
   private l1 = 0;
   private l2 = 0;
   private l3 = 0;
   private l4 = 0;
+  private bytes = 0;
+
+  /**
+   * An upper bound of the snapshot bytes the records take (header excluded), O(1): what
+   * `limits.maxStateBytes` is checked against.
+   */
+  get sizeBytes(): number {
+    return this.bytes;
+  }
 
   /**
    * A session's fixed fields: id, TTL, client id, and its secret by the secret's SHA-256 (the
@@ -360,6 +382,7 @@ export class StateDigest {
   /** Back to the empty state (before a restore). */
   clear(): void {
     this.l1 = this.l2 = this.l3 = this.l4 = 0;
+    this.bytes = 0;
   }
 
   /** The digest of the state: the sum and `header`, as 32 hex digits. O(1). */
@@ -375,6 +398,7 @@ export class StateDigest {
   }
 
   private mix(sign: Sign): void {
+    this.bytes += sign * (RECORD_BYTES + BYTES_PER_WORD * n);
     murmur();
     if (sign === 1) {
       this.l1 = (this.l1 + o1) >>> 0;

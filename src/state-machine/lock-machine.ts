@@ -55,7 +55,7 @@
  */
 import type { ApplyContext, Entry, StateMachine } from '../raft/index.js';
 import { decodeEntry } from './codec.js';
-import type { AcquireCommand, Command, Fence, WriteCommand } from './commands.js';
+import type { AcquireCommand, Command, Fence, SessionCommand, WriteCommand } from './commands.js';
 import { CounterTable } from './counters.js';
 import { classify, record, updateStored } from './dedup.js';
 import { StateDigest } from './digest.js';
@@ -129,7 +129,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     this.limits = resolveLimits(options.limits);
     this.knobs = options.unsafeTestingKnobs ?? {};
     this.locks = new LockTable(this.sum, this.knobs.grantLifo === true);
-    this.counters = new CounterTable(this.sum, this.knobs.staleDigest === true);
+    this.counters = new CounterTable(this.sum, this.limits.maxCounters, this.knobs.staleDigest === true);
   }
 
   /** Log time of the last applied stamped entry (feed it to `nextStamp`). */
@@ -260,6 +260,11 @@ export class LockMachine implements StateMachine<ApplyOutput> {
    * and different, with overwhelming probability, whenever their snapshots differ. O(1): it is
    * kept up to date as the state changes (docs/design.md#the-state-digest).
    */
+  /** The state's accounted size in bytes, an upper bound of its snapshot's records. O(1). */
+  get stateBytes(): number {
+    return this.sum.sizeBytes;
+  }
+
   digest(): string {
     return this.sum.hex({
       v: SNAPSHOT_VERSION,
@@ -317,7 +322,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     this.sum.clear();
     this.sessions = new SessionTable(this.sum);
     this.locks = new LockTable(this.sum, this.knobs.grantLifo === true);
-    this.counters = new CounterTable(this.sum, this.knobs.staleDigest === true);
+    this.counters = new CounterTable(this.sum, this.limits.maxCounters, this.knobs.staleDigest === true);
     this.index = s.appliedIndex;
     this.time = s.lastTime;
     this.term = s.lastTerm;
@@ -374,6 +379,8 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         if (this.sessions.size >= this.limits.maxSessions) {
           return fail('LIMIT_EXCEEDED', `the cluster already has ${this.sessions.size} sessions (limit ${this.limits.maxSessions})`);
         }
+        const full = this.stateFull();
+        if (full !== undefined) return full;
         const s = this.sessions.open(index, cmd.ttlMs, cmd.clientId, cmd.secret, now);
         return ok({ sessionId: s.id, ttlMs: s.ttlMs, expiresAt: s.deadline, secret: s.secret });
       }
@@ -419,10 +426,71 @@ export class LockMachine implements StateMachine<ApplyOutput> {
       case 'new':
         break;
     }
+    // At the state bound only what frees room runs; the refusal is not stored (as 'full'
+    // above), so a retry once there is room runs the command.
+    const full = shrinks(cmd) ? undefined : this.stateFull();
+    if (full !== undefined) return full;
     const result = cmd.fence !== undefined && !this.fenceHolds(cmd.fence) ? fenced(cmd.fence) : this.run(cmd, s, now, index, events);
     // A successful close took the table with it; everything else is stored for retries.
     if (this.sessions.get(s.id) !== undefined) record(s, cmd.seq, result, this.sum);
     return result;
+  }
+
+  /**
+   * The limit refusal that applying `cmd` now would give, if any: the leader's service answers
+   * it before proposing, so a request beyond a limit never enters the log
+   * (docs/design.md#limits). Advisory — the same checks run again when an entry is applied,
+   * which is what decides. A retry of a write this machine already answered is never refused
+   * here: it must get its stored result.
+   */
+  limitRefusal(cmd: SessionCommand): CommandResult | undefined {
+    if (cmd.type === 'open-session') {
+      if (this.sessions.size >= this.limits.maxSessions) {
+        return fail('LIMIT_EXCEEDED', `the cluster already has ${this.sessions.size} sessions (limit ${this.limits.maxSessions})`);
+      }
+      return this.stateFull();
+    }
+    if (cmd.type === 'keep-alive') return undefined;
+    const s = this.sessions.get(cmd.session);
+    if (s === undefined || cmd.seq <= s.ackedSeq || s.results.has(cmd.seq) || shrinks(cmd)) return undefined;
+    const full = this.stateFull();
+    if (full !== undefined) return full;
+    switch (cmd.type) {
+      case 'acquire': {
+        const holder = this.locks.get(cmd.name)?.holder;
+        if (holder?.session === s.id) return undefined;
+        const held = this.locks.heldCount(s.id);
+        const waits = this.locks.waitCount(s.id);
+        if (held + waits >= this.limits.maxLocksPerSession) {
+          return fail(
+            'LIMIT_EXCEEDED',
+            `session ${s.id} holds ${held} locks and waits for ${waits} (limit ${this.limits.maxLocksPerSession}); release some first`,
+          );
+        }
+        if (holder !== undefined && cmd.waitMs > 0 && waits >= this.limits.maxWaitsPerSession) {
+          return fail('LIMIT_EXCEEDED', `session ${s.id} already waits for ${waits} locks (limit ${this.limits.maxWaitsPerSession})`);
+        }
+        return undefined;
+      }
+      case 'counter-add':
+      case 'counter-set':
+      case 'counter-cas':
+        return this.counters.get(cmd.name) === 0 && this.counters.size >= this.limits.maxCounters
+          ? fail('LIMIT_EXCEEDED', `the cluster already has ${this.counters.size} counters (limit ${this.limits.maxCounters})`)
+          : undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  /** `LIMIT_EXCEEDED` when the state is at its bound (docs/design.md#limits). */
+  private stateFull(): CommandResult | undefined {
+    const bytes = this.sum.sizeBytes;
+    if (bytes < this.limits.maxStateBytes) return undefined;
+    return fail(
+      'LIMIT_EXCEEDED',
+      `the cluster's state is full (${bytes} bytes accounted, limit ${this.limits.maxStateBytes}): close sessions, release locks or delete counters`,
+    );
   }
 
   /** A retry's answer: the stored result, or for a still-queued acquire its current place. */
@@ -472,6 +540,17 @@ export class LockMachine implements StateMachine<ApplyOutput> {
 
   private acquire(cmd: AcquireCommand, s: Session, now: number, index: number): Result<AcquireValue> {
     const lock = this.locks.get(cmd.name);
+    // Per-session bounds (docs/design.md#limits): what is held and what is queued together,
+    // so a wait granted later never takes the session past its bound.
+    const held = this.locks.heldCount(s.id);
+    const waits = this.locks.waitCount(s.id);
+    const holdsIt = lock?.holder?.session === s.id;
+    if (!holdsIt && held + waits >= this.limits.maxLocksPerSession) {
+      return fail(
+        'LIMIT_EXCEEDED',
+        `session ${s.id} holds ${held} locks and waits for ${waits} (limit ${this.limits.maxLocksPerSession}); release some first`,
+      );
+    }
     if (lock === undefined) {
       this.locks.setHolder(cmd.name, { session: s.id, token: index, acquiredAt: now, seq: cmd.seq });
       return ok({ status: 'granted', token: index, acquiredAt: now, expiresAt: s.deadline });
@@ -488,6 +567,9 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         'INVALID_ARGUMENT',
         `session ${s.id} already waits for lock ${cmd.name} (acquire seq ${existing.seq}); one wait per lock`,
       );
+    }
+    if (waits >= this.limits.maxWaitsPerSession) {
+      return fail('LIMIT_EXCEEDED', `session ${s.id} already waits for ${waits} locks (limit ${this.limits.maxWaitsPerSession})`);
     }
     if (lock.queue.length >= this.limits.maxWaitersPerLock) {
       return fail('LIMIT_EXCEEDED', `lock ${cmd.name} already has ${lock.queue.length} waiters (limit ${this.limits.maxWaitersPerLock})`);
@@ -531,6 +613,11 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     }
     this.freed.clear();
   }
+}
+
+/** Commands that never add to the state: allowed when it is at its bound. */
+function shrinks(cmd: WriteCommand): boolean {
+  return cmd.type === 'release' || cmd.type === 'close-session' || cmd.type === 'counter-delete';
 }
 
 function isQueued(v: CommandValue): boolean {

@@ -79,6 +79,16 @@ export class LockTable {
   }
 
   /** Names of the locks `session` holds, in name order. */
+  /** How many locks `session` holds. O(1). */
+  heldCount(session: number): number {
+    return this.heldBy.get(session)?.size ?? 0;
+  }
+
+  /** How many acquires `session` has queued, across all locks. O(1). */
+  waitCount(session: number): number {
+    return this.waitsOf.get(session)?.size ?? 0;
+  }
+
   heldNames(session: number): string[] {
     return [...(this.heldBy.get(session) ?? [])].sort();
   }

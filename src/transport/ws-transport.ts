@@ -18,6 +18,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { MAX_INCOMING_SNAPSHOT_BYTES } from '../protocol/index.js';
 import { silentLogger, type Logger, type Message, type NodeId, type SnapshotRequest } from '../raft/index.js';
 import type { FaultLayer } from './fault-layer.js';
 import { CloseCode } from './handshake.js';
@@ -118,7 +119,7 @@ export class WsPeerTransport implements PeerTransport {
       peers: new Map(opts.peers),
       maxPayload,
       maxBufferedBytes: positiveInt('maxBufferedBytes', opts.maxBufferedBytes, 8 * 1024 * 1024),
-      maxSnapshotBytes: positiveInt('maxSnapshotBytes', opts.maxSnapshotBytes, 512 * 1024 * 1024, 0),
+      maxSnapshotBytes: positiveInt('maxSnapshotBytes', opts.maxSnapshotBytes, MAX_INCOMING_SNAPSHOT_BYTES, 0),
       snapshotChunkBytes: positiveInt('snapshotChunkBytes', opts.snapshotChunkBytes, 256 * 1024, 1024),
       snapshotTimeoutMs: positiveInt('snapshotTimeoutMs', opts.snapshotTimeoutMs, 30_000),
       handshakeTimeoutMs: positiveInt('handshakeTimeoutMs', opts.handshakeTimeoutMs, 5_000),

@@ -37,6 +37,24 @@ function digestCheck(): NonNullable<RunOptions['check']> {
   };
 }
 
+/**
+ * The size accounting (docs/design.md#limits): a snapshot never takes more bytes than the
+ * records' accounted size plus a small header, and replicas account the same. `scale` < 1 is
+ * the negative control: an accounting that small must be caught.
+ */
+const SNAPSHOT_HEADER_BYTES = 256;
+function sizeCheck(scale = 1): NonNullable<RunOptions['check']> {
+  return (machines: readonly LockMachine[], where: string): void => {
+    const first = machines[0]!.stateBytes;
+    machines.forEach((m, k) => {
+      const bytes = m.snapshot().length;
+      const accounted = m.stateBytes * scale;
+      holds(bytes <= accounted + SNAPSHOT_HEADER_BYTES, () => `${where}: replica ${k}: snapshot ${bytes} bytes > accounted ${accounted}`);
+      same(m.stateBytes, first, `${where}: replica ${k}: accounted size vs replica 0's`);
+    });
+  };
+}
+
 function report<T>(name: string, out: fc.RunDetails<T>): void {
   const why = out.errorInstance instanceof Error ? out.errorInstance.message.split('\n')[0]?.slice(0, 160) : '';
   console.log(`negative control "${name}": caught at run ${out.numRuns} (seed ${out.seed}): ${why}`);
@@ -48,6 +66,22 @@ describe('state digest (kept up to date ≡ from scratch, equal on replicas, one
 
   it('3 replicas, snapshot/restore at random points, 300 histories', () => {
     fc.assert(prop({}), { numRuns: 300 });
+  });
+
+  it('the accounted state size bounds the snapshot, equal on replicas, 300 histories', () => {
+    fc.assert(
+      fc.property(arbHistory(120), (steps) => runHistory(steps, { replicas: 3, check: sizeCheck() })),
+      { numRuns: 300 },
+    );
+  });
+
+  it('negative control: an accounting a quarter of the real one is caught', () => {
+    const out = fc.check(
+      fc.property(arbHistory(120), (steps) => runHistory(steps, { replicas: 3, check: sizeCheck(0.25) })),
+      { numRuns: 300, endOnFailure: true },
+    );
+    expectCaught(out, /accounted/);
+    report('undercounted size', out);
   });
 
   it('negative control: a digest that misses counter deletes (staleDigest) is caught', () => {
