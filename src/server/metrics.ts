@@ -72,6 +72,21 @@ function labelText(metric: string, labelNames: readonly string[], labels: Labels
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 
+/**
+ * The map key of a series: its label values in the declared order. Cheap, because counters and
+ * histograms are updated on every request; the full check of the label names (labelText) runs
+ * when a key is first seen, which is when a series is created.
+ */
+function seriesKey(metric: string, labelNames: readonly string[], labels: Labels): string {
+  let given = 0;
+  for (const _ in labels) given++;
+  // One label too many or too few: refused below, as on first use (no allocation here).
+  if (given !== labelNames.length) labelText(metric, labelNames, labels);
+  if (labelNames.length === 0) return '';
+  if (labelNames.length === 1) return labels[labelNames[0] as string] ?? '';
+  return labelNames.map((k) => labels[k] ?? '').join('\u0000');
+}
+
 /** One metric family: its name, help, type, and the text of its series. */
 export interface Metric {
   readonly name: string;
@@ -120,15 +135,17 @@ abstract class SimpleFamily implements Metric {
   /** The value of the series with `labels` (0 if it has none yet). */
   get(labels: Labels = {}): number {
     if (this.read !== undefined) throw new Error(`${this.name} is read at scrape time; it keeps no values`);
-    return this.values.get(labelText(this.name, this.labelNames, labels))?.value ?? 0;
+    return this.values.get(seriesKey(this.name, this.labelNames, labels))?.value ?? 0;
   }
 
   protected update(labels: Labels, f: (cur: number) => number): void {
     if (this.read !== undefined) throw new Error(`${this.name} is read at scrape time; it cannot be updated`);
-    const key = labelText(this.name, this.labelNames, labels);
+    const key = seriesKey(this.name, this.labelNames, labels);
     const cur = this.values.get(key);
-    if (cur === undefined) this.values.set(key, { labels, value: f(0) });
-    else cur.value = f(cur.value);
+    if (cur === undefined) {
+      labelText(this.name, this.labelNames, labels); // throws on labels other than the declared
+      this.values.set(key, { labels, value: f(0) });
+    } else cur.value = f(cur.value);
   }
 
   render(): string[] {
@@ -230,9 +247,10 @@ export class Histogram implements Metric {
   }
 
   private seriesFor(labels: Labels): HistogramSeries {
-    const key = labelText(this.name, this.labelNames, labels);
+    const key = seriesKey(this.name, this.labelNames, labels);
     let s = this.series.get(key);
     if (s === undefined) {
+      labelText(this.name, this.labelNames, labels); // throws on labels other than the declared
       s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
       this.series.set(key, s);
     }

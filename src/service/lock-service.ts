@@ -141,8 +141,9 @@ export class LockService {
   submit(cmd: SessionCommand, done: (o: ServiceOutcome) => void): void {
     // Beyond a limit in the state as this node has applied it: refused before the log. The
     // machine checks again when the entry is applied, which decides.
-    const refused = this.host?.status(false).role === 'leader' ? this.machine.limitRefusal(cmd) : undefined;
-    if (refused !== undefined && !refused.ok) {
+    const refused = this.machine.limitRefusal(cmd);
+    // Only the leader answers for the cluster; a follower's answer is NOT_LEADER, from propose.
+    if (refused !== undefined && !refused.ok && this.host?.status(false).role === 'leader') {
       done({ type: 'error', code: refused.code, message: refused.message });
       return;
     }
