@@ -4,8 +4,8 @@
  *   npm run sim -- --seeds 500 --events 2000 [--workload register|locks] [--nodes 3|5] [--seed S] [--bug NAME] [--trace]
  *
  * `--workload locks` runs the lock/counter state machine (LockService over LockMachine) with
- * clients that retry through failovers; its negative controls are `--bug dedup-off` and
- * `--bug local-clock-expiry`.
+ * clients that retry through failovers; its negative controls are `--bug dedup-off`,
+ * `--bug local-clock-expiry` and `--bug no-wait-grace`.
  *
  * Without --nodes, seeds alternate between 3 and 5 nodes. The last line is always
  * `sim: <seeds> seeds, <events> events, <violations> violations`; the exit code is 1 if any

@@ -297,7 +297,7 @@ export class ProcessCluster {
 
   /**
    * `GET /healthz` of node `id`: its view of the leader, or undefined if it does not answer.
-   * Cheap at any state size (unlike /status, which reports a digest of the whole state).
+   * Open (no token needed) and cheap at any state size.
    */
   async health(id: number): Promise<NodeHealth | undefined> {
     if (this.isPaused(id)) return undefined;
