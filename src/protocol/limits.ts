@@ -42,6 +42,12 @@ export interface Limits {
   readonly maxGraceExtensions: number;
   /** Longest `waitMs` of an acquire. Default 24 h. */
   readonly maxWaitMs: number;
+  /**
+   * Live sessions opened with one client token (their owner), default 10,000, so one
+   * application cannot take every session of the cluster. In a cluster without tokens
+   * sessions have no owner and count only towards `maxSessions`.
+   */
+  readonly maxSessionsPerOwner: number;
   /** Locks one session may hold at once (default 1,000). */
   readonly maxLocksPerSession: number;
   /** Acquires one session may have queued at once, across all locks (default 1,000). */
@@ -67,6 +73,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxUnackedResults: 1_024,
   maxGraceExtensions: 3,
   maxWaitMs: 86_400_000,
+  maxSessionsPerOwner: 10_000,
   maxLocksPerSession: 1_000,
   maxWaitsPerSession: 1_000,
   maxCounters: 1_000_000,
@@ -81,6 +88,7 @@ export const LIMIT_RANGES: { readonly [K in keyof Limits]: readonly [min: number
   maxUnackedResults: [1, 1_000_000],
   maxGraceExtensions: [0, 1_000],
   maxWaitMs: [1, MAX_LOG_TIME],
+  maxSessionsPerOwner: [1, 100_000_000],
   maxLocksPerSession: [1, 1_000_000],
   maxWaitsPerSession: [1, 1_000_000],
   maxCounters: [1, 100_000_000],

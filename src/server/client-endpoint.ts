@@ -274,9 +274,10 @@ export class ClientEndpoint {
 
   /**
    * @internal Handles one decoded request of a connection whose proven sessions are
-   * `bindings`; `reply` is called exactly once.
+   * `bindings` and whose client token is named `owner` (when the cluster has tokens); `reply`
+   * is called exactly once.
    */
-  dispatch(req: ClientRequest, bindings: SessionBindings, reply: (r: ClientResponse) => void): void {
+  dispatch(req: ClientRequest, bindings: SessionBindings, reply: (r: ClientResponse) => void, owner?: string): void {
     const { service } = this.opts;
     const id = req.id;
     if (req.op === 'hello') {
@@ -312,11 +313,15 @@ export class ClientEndpoint {
           reply(tooManySessions(id, bindings.max));
           return;
         }
-        service.submit(requestCommand(req), (o) => {
-          // The connection that opened a session has proven it: it holds the secret now.
-          if (o.type === 'ok' && isOpened(o.value)) bindings.add(o.value.sessionId);
-          answer(o);
-        });
+        service.submit(
+          requestCommand(req),
+          (o) => {
+            // The connection that opened a session has proven it: it holds the secret now.
+            if (o.type === 'ok' && isOpened(o.value)) bindings.add(o.value.sessionId);
+            answer(o);
+          },
+          owner,
+        );
         return;
       }
       if (!bindings.has(req.session) && this.opts.unsafeSkipSessionProof !== true) {
@@ -512,7 +517,8 @@ class ClientConnection {
       this.answer(req.op, r);
     };
     try {
-      ep.dispatch(req, this.bindings, reply);
+      // Sessions are counted per client token (its name), when the cluster has tokens.
+      ep.dispatch(req, this.bindings, reply, ep.requiresToken ? this.identity?.name : undefined);
     } catch (err) {
       ep.log.error('client request handler failed', {
         remote: this.remote,

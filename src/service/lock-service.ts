@@ -135,20 +135,24 @@ export class LockService {
   /**
    * Stamps and proposes a session's `cmd`, already validated at the edge (src/protocol): the
    * type admits no leader command, so a client cannot forge the leader's judgement of time.
-   * Refusals that depend on the state (the session limit) are answered here and never enter
-   * the log. A queued acquire is answered when granted or timed out.
+   * Refusals that depend on the state (the limits, `LockMachine.limitRefusal`) are answered
+   * here and never enter the log. `owner` is the name of the client token that asked, when the
+   * cluster has tokens: it goes into an open-session entry, and sessions are bounded per owner.
+   * A queued acquire is answered when granted or timed out.
    */
-  submit(cmd: SessionCommand, done: (o: ServiceOutcome) => void): void {
+  submit(cmd: SessionCommand, done: (o: ServiceOutcome) => void, owner?: string): void {
     // Beyond a limit in the state as this node has applied it: refused before the log. The
     // machine checks again when the entry is applied, which decides.
-    const refused = this.machine.limitRefusal(cmd);
+    const refused = this.machine.limitRefusal(cmd, owner);
     // Only the leader answers for the cluster; a follower's answer is NOT_LEADER, from propose.
     if (refused !== undefined && !refused.ok && this.host?.status(false).role === 'leader') {
       done({ type: 'error', code: refused.code, message: refused.message });
       return;
     }
     // The secret travels in the entry, so every replica stores the same one.
-    const entry: Command = cmd.type === 'open-session' ? { ...cmd, secret: this.newSecret() } : cmd;
+    // The owner (the client token's name, from the endpoint) bounds sessions per token.
+    const entry: Command =
+      cmd.type === 'open-session' ? { ...cmd, secret: this.newSecret(), ...(owner !== undefined ? { owner } : {}) } : cmd;
     this.propose(entry, (o) => {
       if (o.type === 'ok' && cmd.type === 'acquire' && isQueued(o.value)) {
         // The wait lives in the replicated state; this node answers when it ends.

@@ -52,6 +52,8 @@ export type {
  */
 export interface OpenSessionEntry extends OpenSessionCommand {
   readonly secret: string;
+  /** The name of the client token that asked, when the cluster has tokens (the endpoint's). */
+  readonly owner?: string;
 }
 
 /** Leader: sessions it believes expired. Applying re-checks each deadline by log time. */
@@ -100,13 +102,21 @@ export function isWriteCommand(cmd: Command): cmd is WriteCommand {
   return 'seq' in cmd;
 }
 
+/** Longest owner: a client token's name (src/server/config.ts allows 64 characters). */
+const MAX_OWNER_LENGTH = 64;
+
 function parse(value: unknown, limits: Limits): Command {
   if (!isPlainMap(value)) throw new FieldError('command', `a command must be a map, got ${describe(value)}`);
   const type = value['type'];
   if (type === 'open-session') {
-    const cmd = parseClientCommand(type, value, limits, ['type', 'secret']) as OpenSessionCommand;
+    const cmd = parseClientCommand(type, value, limits, ['type', 'secret', 'owner']) as OpenSessionCommand;
     if (value['secret'] === undefined) throw new FieldError('secret', 'open-session: missing field secret');
-    return { ...cmd, secret: checkSessionSecret(value['secret'], 'secret') };
+    const owner = value['owner'];
+    if (owner !== undefined && (typeof owner !== 'string' || owner.length === 0 || owner.length > MAX_OWNER_LENGTH)) {
+      throw new FieldError('owner', `owner must be a token name of 1 to ${MAX_OWNER_LENGTH} characters`);
+    }
+    const entry = { ...cmd, secret: checkSessionSecret(value['secret'], 'secret') };
+    return owner === undefined ? entry : { ...entry, owner };
   }
   // Every client command but open-session (handled above) is a machine command as it is.
   if (isClientCommandType(type)) return parseClientCommand(type, value, limits) as Exclude<ClientCommand, OpenSessionCommand>;

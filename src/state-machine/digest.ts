@@ -247,6 +247,7 @@ export type Sign = 1 | -1;
 /** A session's fields as both the live table and a snapshot record have them. */
 type SessionFields = Pick<Session, 'id' | 'ttlMs' | 'secret' | 'lastKeepAlive' | 'deadline' | 'graceCount' | 'ackedSeq'> & {
   readonly clientId?: string | undefined;
+  readonly owner?: string | undefined;
 };
 type HolderFields = Pick<Holder, 'session' | 'token' | 'acquiredAt' | 'seq'>;
 type WaiterFields = Pick<Waiter, 'id' | 'session' | 'seq' | 'deadline' | 'graceCount'>;
@@ -267,7 +268,7 @@ export interface HeaderFields {
  */
 const SNAPSHOT_FIELDS = {
   root: ['v', 'appliedIndex', 'lastTime', 'lastTerm', 'gracePending', 'sessions', 'locks', 'counters'],
-  session: ['id', 'ttlMs', 'clientId', 'secret', 'lastKeepAlive', 'deadline', 'graceCount', 'ackedSeq', 'results'],
+  session: ['id', 'ttlMs', 'clientId', 'owner', 'secret', 'lastKeepAlive', 'deadline', 'graceCount', 'ackedSeq', 'results'],
   lock: ['name', 'holder', 'waiters'],
   holder: ['session', 'token', 'acquiredAt', 'seq'],
   waiter: ['id', 'session', 'seq', 'deadline', 'graceCount'],
@@ -313,6 +314,7 @@ export class StateDigest {
     num(s.id);
     num(s.ttlMs);
     value(s.clientId);
+    value(s.owner);
     for (const w of secret) word(w);
     this.mix(sign);
   }

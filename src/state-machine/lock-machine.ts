@@ -286,6 +286,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         id: s.id,
         ttlMs: s.ttlMs,
         ...(s.clientId === undefined ? {} : { clientId: s.clientId }),
+        ...(s.owner === undefined ? {} : { owner: s.owner }),
         secret: s.secret,
         lastKeepAlive: s.lastKeepAlive,
         deadline: s.deadline,
@@ -332,6 +333,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         id: r.id,
         ttlMs: r.ttlMs,
         clientId: r.clientId,
+        owner: r.owner,
         secret: r.secret,
         lastKeepAlive: r.lastKeepAlive,
         deadline: r.deadline,
@@ -379,9 +381,11 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         if (this.sessions.size >= this.limits.maxSessions) {
           return fail('LIMIT_EXCEEDED', `the cluster already has ${this.sessions.size} sessions (limit ${this.limits.maxSessions})`);
         }
+        const owned = this.ownerRefusal(cmd.owner);
+        if (owned !== undefined) return owned;
         const full = this.stateFull();
         if (full !== undefined) return full;
-        const s = this.sessions.open(index, cmd.ttlMs, cmd.clientId, cmd.secret, now);
+        const s = this.sessions.open(index, cmd.ttlMs, cmd.clientId, cmd.owner, cmd.secret, now);
         return ok({ sessionId: s.id, ttlMs: s.ttlMs, expiresAt: s.deadline, secret: s.secret });
       }
       case 'keep-alive': {
@@ -443,12 +447,12 @@ export class LockMachine implements StateMachine<ApplyOutput> {
    * which is what decides. A retry of a write this machine already answered is never refused
    * here: it must get its stored result.
    */
-  limitRefusal(cmd: SessionCommand): CommandResult | undefined {
+  limitRefusal(cmd: SessionCommand, owner?: string): CommandResult | undefined {
     if (cmd.type === 'open-session') {
       if (this.sessions.size >= this.limits.maxSessions) {
         return fail('LIMIT_EXCEEDED', `the cluster already has ${this.sessions.size} sessions (limit ${this.limits.maxSessions})`);
       }
-      return this.stateFull();
+      return this.ownerRefusal(owner) ?? this.stateFull();
     }
     if (cmd.type === 'keep-alive') return undefined;
     const s = this.sessions.get(cmd.session);
@@ -481,6 +485,17 @@ export class LockMachine implements StateMachine<ApplyOutput> {
       default:
         return undefined;
     }
+  }
+
+  /** `LIMIT_EXCEEDED` when `owner` (a client token's name) has its most sessions. */
+  private ownerRefusal(owner: string | undefined): CommandResult | undefined {
+    if (owner === undefined) return undefined;
+    const n = this.sessions.ownedBy(owner);
+    if (n < this.limits.maxSessionsPerOwner) return undefined;
+    return fail(
+      'LIMIT_EXCEEDED',
+      `token ${JSON.stringify(owner)} already has ${n} sessions (limit ${this.limits.maxSessionsPerOwner}); close some`,
+    );
   }
 
   /** `LIMIT_EXCEEDED` when the state is at its bound (docs/design.md#limits). */

@@ -22,6 +22,11 @@ export interface Session {
   readonly id: number;
   readonly ttlMs: number;
   readonly clientId: string | undefined;
+  /**
+   * The client token's name that opened it, when the cluster has tokens: sessions are bounded
+   * per owner (docs/design.md#limits).
+   */
+  readonly owner: string | undefined;
   /** Proves the session (`bind`); never shown by introspection. */
   readonly secret: string;
   /** Log time of the last renewal (or of opening). */
@@ -43,6 +48,8 @@ interface SessionDeadline {
 
 export class SessionTable {
   private readonly sessions = new Map<number, Session>();
+  /** Live sessions per owner (only owners with at least one). */
+  private readonly owned = new Map<string, number>();
   private readonly due = new DeadlineQueue<SessionDeadline>((d) => this.sessions.get(d.tie)?.deadline === d.at);
 
   /**
@@ -55,6 +62,11 @@ export class SessionTable {
     return this.sessions.size;
   }
 
+  /** Live sessions opened with the token named `owner`. O(1). */
+  ownedBy(owner: string): number {
+    return this.owned.get(owner) ?? 0;
+  }
+
   get(id: number): Session | undefined {
     return this.sessions.get(id);
   }
@@ -64,11 +76,12 @@ export class SessionTable {
     return [...this.sessions.values()].sort((a, b) => a.id - b.id);
   }
 
-  open(id: number, ttlMs: number, clientId: string | undefined, secret: string, now: number): Session {
+  open(id: number, ttlMs: number, clientId: string | undefined, owner: string | undefined, secret: string, now: number): Session {
     const s: Session = {
       id,
       ttlMs,
       clientId,
+      owner,
       secret,
       lastKeepAlive: now,
       deadline: now + ttlMs,
@@ -83,6 +96,7 @@ export class SessionTable {
   /** Adds a session as it is (restore), with its stored results. */
   insert(s: Session): void {
     this.sessions.set(s.id, s);
+    if (s.owner !== undefined) this.owned.set(s.owner, this.ownedBy(s.owner) + 1);
     this.due.push({ at: s.deadline, tie: s.id });
     this.digest.session(1, s);
     this.digest.sessionState(1, s);
@@ -96,6 +110,11 @@ export class SessionTable {
     this.digest.sessionState(-1, s);
     for (const [seq, r] of s.results) this.digest.result(-1, s.id, seq, r);
     this.sessions.delete(id);
+    if (s.owner !== undefined) {
+      const left = this.ownedBy(s.owner) - 1;
+      if (left > 0) this.owned.set(s.owner, left);
+      else this.owned.delete(s.owner);
+    }
     this.compact();
   }
 

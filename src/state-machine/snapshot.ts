@@ -26,6 +26,7 @@ export interface SessionRecord {
   readonly id: number;
   readonly ttlMs: number;
   readonly clientId?: string;
+  readonly owner?: string;
   readonly secret: string;
   readonly lastKeepAlive: number;
   readonly deadline: number;
@@ -143,7 +144,11 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
       ackedSeq: int(r['ackedSeq'], `${p}.ackedSeq`),
       results,
     };
-    return r['clientId'] === undefined ? base : { ...base, clientId: str(r['clientId'], `${p}.clientId`) };
+    return {
+      ...base,
+      ...(r['clientId'] === undefined ? {} : { clientId: str(r['clientId'], `${p}.clientId`) }),
+      ...(r['owner'] === undefined ? {} : { owner: str(r['owner'], `${p}.owner`) }),
+    };
   });
 
   const locks = arr(s['locks'], 'locks').map((x, k): LockRecord => {

@@ -145,6 +145,29 @@ describe('/client: each role × each operation', () => {
     }
   });
 
+  it('sessions are bounded per token, across its connections', async () => {
+    const c = await startClientCluster(3, { access: new Authenticator(ENTRIES) }, { maxSessionsPerOwner: 2 });
+    try {
+      const leader = await c.leader();
+      const conns = await Promise.all([TestClient.connect(leader.address), TestClient.connect(leader.address)]);
+      clients.push(...conns);
+      for (const conn of conns) await conn.ok({ op: 'hello', token: TOKENS.write });
+      const [a, b] = conns;
+      await a.ok({ op: 'open-session', ttlMs: 5_000 });
+      await b.ok({ op: 'open-session', ttlMs: 5_000 });
+      const third = await a.request({ op: 'open-session', ttlMs: 5_000 });
+      expect(third).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED' } });
+      expect(!third.ok && third.error.message).toContain('token "write-client" already has 2 sessions');
+      // Another token is not affected.
+      const other = await TestClient.connect(leader.address);
+      clients.push(other);
+      await other.ok({ op: 'hello', token: TOKENS.admin });
+      await other.ok({ op: 'open-session', ttlMs: 5_000 });
+    } finally {
+      await c.stop();
+    }
+  });
+
   it('a wrong token is refused and the connection closed; a later wrong hello does not drop an authenticated one', async () => {
     const leader = await cluster.leader();
     const wrong = await TestClient.connect(leader.address);

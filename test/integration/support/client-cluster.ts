@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { SeededRandom, type NodeId } from '../../../src/raft/index.js';
+import type { Limits } from '../../../src/protocol/index.js';
 import { ClientEndpoint, type ClientEndpointOptions } from '../../../src/server/client-endpoint.js';
 import { decodeResponse, encodeRequest, type ClientRequest, type ClientResponse } from '../../../src/protocol/client-protocol.js';
 import { systemClock } from '../../../src/host/clock.js';
@@ -39,14 +40,14 @@ export interface ClientCluster {
 export type EndpointExtras = Partial<Omit<ClientEndpointOptions, 'service' | 'raft' | 'nodeId' | 'addressOf'>>;
 
 /** Starts `size` nodes, elects node 1, and returns once every node knows the leader. */
-export async function startClientCluster(size = 3, extras: EndpointExtras = {}): Promise<ClientCluster> {
+export async function startClientCluster(size = 3, extras: EndpointExtras = {}, limits: Partial<Limits> = {}): Promise<ClientCluster> {
   // Deliver on a later turn, like a real network: no re-entrant steps between hosts.
   const network = new MemoryNetwork({ route: (packet, net) => void setImmediate(() => net.deliver(packet)) });
   const ids = Array.from({ length: size }, (_, k) => k + 1);
   const addresses = new Map<NodeId, string>();
   const nodes: ClusterNode[] = [];
   for (const id of ids) {
-    const service = new LockService({ machine: new LockMachine(), clock: systemClock });
+    const service = new LockService({ machine: new LockMachine({ limits }), clock: systemClock });
     const log = new MemoryDurableLog();
     const host = new RaftHost<ApplyOutput>({
       id,

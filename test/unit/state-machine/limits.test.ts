@@ -102,6 +102,29 @@ describe('limits', () => {
     expect(value(d.write(s, { type: 'acquire', name: 'L', waitMs: 0 }).result)).toMatchObject({ status: 'granted' });
   });
 
+  it('maxSessionsPerOwner bounds the sessions of one client token; unowned sessions are not counted', () => {
+    const d = driver({ maxSessionsPerOwner: 2 });
+    const open = (owner?: string) =>
+      d.apply({ type: 'open-session', ttlMs: 5_000, secret: '0'.repeat(32), ...(owner !== undefined ? { owner } : {}) }).result;
+    const first = value<{ sessionId: number }>(open('app')).sessionId;
+    value(open('app'));
+    expect(d.m.limitRefusal({ type: 'open-session', ttlMs: 5_000 }, 'app')).toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    expect(failure(open('app')).message).toContain('token "app" already has 2 sessions');
+    value(open('other'));
+    value(open());
+    value(open());
+    value(open());
+    // A snapshot keeps the owner; the restored machine counts the same.
+    const copy = new Driver({ limits: { maxSessionsPerOwner: 2 } });
+    copy.m.restore(d.m.snapshot());
+    expect(copy.m.digest()).toBe(d.m.digest());
+    expect(copy.m.limitRefusal({ type: 'open-session', ttlMs: 5_000 }, 'app')).toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    // Closing one makes room.
+    value(d.write(first, { type: 'close-session' }).result);
+    expect(d.m.limitRefusal({ type: 'open-session', ttlMs: 5_000 }, 'app')).toBeUndefined();
+    value(open('app'));
+  });
+
   it('a retry of an applied write is never refused before the log: it gets its stored result', () => {
     const d = driver({ maxLocksPerSession: 1 });
     const s = d.open();
