@@ -307,24 +307,23 @@ export class LockService {
 }
 
 /**
- * Counts of the machine's state and events that its public API does not answer in O(1): locks
- * held, waits queued, grants, expired sessions. Kept from every applied entry's result and
- * events (so every replica counts the same), and recounted from the machine after a snapshot is
- * restored; reading them is O(1), so a metrics scrape never walks the state.
+ * What the metrics need beyond the machine's own O(1) counts: grants and expiries (events), and
+ * when each held lock was granted and each wait queued, to time holds and waits. Kept from every
+ * applied entry's result and events (so every replica counts the same), and rebuilt from the
+ * machine after a snapshot is restored; reading is O(1), so a metrics scrape never walks the
+ * state.
  */
 export class ServiceStats {
   private grantCount = 0;
   private expiredCount = 0;
-  private held = 0;
-  private waiting = 0;
   /**
    * Held locks by fencing token: when granted (log time) and how many (one entry can hand off
    * several locks, all with its index as token). Keyed by token because a grant to a free lock
    * reports its token but not its name.
    */
   private readonly heldByToken = new Map<number, { readonly acquiredAt: number; count: number }>();
-  /** Queued acquires, by session then seq: when queued (log time), undefined if restored. */
-  private readonly waits = new Map<number, Map<number, number | undefined>>();
+  /** Queued acquires since the last restore, by session then seq: when queued (log time). */
+  private readonly waits = new Map<number, Map<number, number>>();
 
   constructor(
     private readonly machine: LockMachine,
@@ -343,12 +342,12 @@ export class ServiceStats {
 
   /** Locks held now. */
   get locksHeld(): number {
-    return this.held;
+    return this.machine.locksHeld;
   }
 
   /** Queued acquires now (every lock's waiters). */
   get waiters(): number {
-    return this.waiting;
+    return this.machine.waiterCount;
   }
 
   /** Counts one applied entry (`data` and `index`) by its output; the machine has applied it. */
@@ -360,9 +359,10 @@ export class ServiceStats {
       // A retried acquire answers its stored result again: only a token equal to this entry's
       // index is a grant made now.
       if (v.status === 'granted' && v.token === index) this.grant(v.token, v.acquiredAt);
-      if (v.status === 'queued') {
+      if (v.status === 'queued' && this.timings !== undefined) {
         // Only an acquire queues; which session and seq is in the entry, not in the result.
-        // Decoded for queued acquires alone, so most entries cost nothing extra.
+        // Decoded for queued acquires alone, and only to time waits, so most entries (and a
+        // service without timings) pay nothing extra.
         const d = decodeEntry(data, this.machine.limits);
         if (d.ok && d.value.cmd.type === 'acquire') this.queue(d.value.cmd.session, d.value.cmd.seq, now);
       }
@@ -386,7 +386,6 @@ export class ServiceStats {
         case 'lock-released': {
           const g = this.heldByToken.get(ev.token);
           if (g === undefined) break;
-          this.held--;
           if (--g.count === 0) this.heldByToken.delete(ev.token);
           this.timings?.lockHeld(Math.max(0, now - g.acquiredAt) / 1000);
           break;
@@ -396,15 +395,13 @@ export class ServiceStats {
   }
 
   /**
-   * Rebuilds the counts from the machine after a snapshot replaced its state. Walks every
-   * session, lock and wait once: snapshots are rare and restoring one costs as much anyway.
+   * Rebuilds the grant times from the machine after a snapshot replaced its state. Walks every
+   * session and held lock once: snapshots are rare and restoring one costs as much anyway.
+   * Restored waits are not tracked: their start is not in the snapshot, so they are not timed.
    */
   recount(): void {
-    this.held = 0;
-    this.waiting = 0;
     this.heldByToken.clear();
     this.waits.clear();
-    const waitedFor = new Set<string>();
     // Every live session: the ones whose deadline is at or before the end of time.
     for (const id of this.machine.expiredSessions(Number.POSITIVE_INFINITY)) {
       const info = this.machine.sessionInfo(id);
@@ -414,9 +411,7 @@ export class ServiceStats {
         // Held, not granted now: the grant counter counts events, and this one is in the past.
         if (h !== undefined) this.hold(h.fencingToken, h.acquiredAt);
       }
-      for (const name of info.waits) waitedFor.add(name);
     }
-    for (const name of waitedFor) for (const w of this.machine.lockWaiters(name)) this.queue(w.session, w.seq, undefined);
   }
 
   private grant(token: number, acquiredAt: number): void {
@@ -425,32 +420,29 @@ export class ServiceStats {
   }
 
   private hold(token: number, acquiredAt: number): void {
-    this.held++;
     const g = this.heldByToken.get(token);
     if (g === undefined) this.heldByToken.set(token, { acquiredAt, count: 1 });
     else g.count++;
   }
 
-  private queue(session: number, seq: number, at: number | undefined): void {
+  private queue(session: number, seq: number, at: number): void {
     let m = this.waits.get(session);
     if (m === undefined) {
-      m = new Map<number, number | undefined>();
+      m = new Map<number, number>();
       this.waits.set(session, m);
     }
     // A retry of a still-queued acquire answers `queued` again: the same wait, not a new one.
     if (m.has(seq)) return;
     m.set(seq, at);
-    this.waiting++;
   }
 
   private endWait(session: number, seq: number, at: number, outcome: 'granted' | 'timed_out' | 'session_ended'): void {
     const m = this.waits.get(session);
     if (m === undefined || !m.has(seq)) return;
-    const since = m.get(seq);
+    const since = m.get(seq) ?? at;
     m.delete(seq);
     if (m.size === 0) this.waits.delete(session);
-    this.waiting--;
-    if (since !== undefined) this.timings?.lockWait(Math.max(0, at - since) / 1000, outcome);
+    this.timings?.lockWait(Math.max(0, at - since) / 1000, outcome);
   }
 }
 

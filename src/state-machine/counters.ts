@@ -6,7 +6,7 @@
  * the previous value. Any result outside ±(2^53 − 1) is `OVERFLOW` and changes nothing.
  */
 import type { StateDigest } from './digest.js';
-import { fail, ok, type Result } from './errors.js';
+import { fail, ok, type Failure, type Result } from './errors.js';
 import { MAX_COUNTER_MAGNITUDE } from '../protocol/index.js';
 
 function inRange(v: number): boolean {
@@ -28,8 +28,11 @@ export class CounterTable {
     private readonly staleDeletes = false,
   ) {}
 
-  /** `LIMIT_EXCEEDED` if setting `name` to `next` would add a counter beyond the bound. */
-  private full(name: string, next: number): Result<never> | undefined {
+  /**
+   * `LIMIT_EXCEEDED` if setting `name` to `next` would add a counter beyond the bound: checked
+   * by every write here, and asked by the leader's pre-check (LockMachine.limitRefusal).
+   */
+  full(name: string, next: number): Failure | undefined {
     if (next === 0 || this.values.has(name) || this.values.size < this.maxCounters) return undefined;
     return fail(
       'LIMIT_EXCEEDED',

@@ -59,7 +59,7 @@ import type { AcquireCommand, Command, Fence, SessionCommand, WriteCommand } fro
 import { CounterTable } from './counters.js';
 import { classify, record, updateStored } from './dedup.js';
 import { StateDigest } from './digest.js';
-import { fail, ok, type Result } from './errors.js';
+import { fail, ok, type Failure, type Result } from './errors.js';
 import { resolveLimits, type Limits, type LockInfo } from '../protocol/index.js';
 import { LockTable, type Waiter } from './locks.js';
 import type { AcquireValue, ApplyOutput, CommandResult, CommandValue, MachineEvent } from './results.js';
@@ -260,6 +260,16 @@ export class LockMachine implements StateMachine<ApplyOutput> {
    * and different, with overwhelming probability, whenever their snapshots differ. O(1): it is
    * kept up to date as the state changes (docs/design.md#the-state-digest).
    */
+  /** Locks held now. O(1). */
+  get locksHeld(): number {
+    return this.locks.heldTotal;
+  }
+
+  /** Acquires queued now, on every lock. O(1). */
+  get waiterCount(): number {
+    return this.locks.waiterTotal;
+  }
+
   /** The state's accounted size in bytes, an upper bound of its snapshot's records. O(1). */
   get stateBytes(): number {
     return this.sum.sizeBytes;
@@ -378,13 +388,8 @@ export class LockMachine implements StateMachine<ApplyOutput> {
   private execute(cmd: Command, now: number, index: number, events: MachineEvent[]): CommandResult {
     switch (cmd.type) {
       case 'open-session': {
-        if (this.sessions.size >= this.limits.maxSessions) {
-          return fail('LIMIT_EXCEEDED', `the cluster already has ${this.sessions.size} sessions (limit ${this.limits.maxSessions})`);
-        }
-        const owned = this.ownerRefusal(cmd.owner);
-        if (owned !== undefined) return owned;
-        const full = this.stateFull();
-        if (full !== undefined) return full;
+        const refused = this.openRefusal(cmd.owner);
+        if (refused !== undefined) return refused;
         const s = this.sessions.open(index, cmd.ttlMs, cmd.clientId, cmd.owner, cmd.secret, now);
         return ok({ sessionId: s.id, ttlMs: s.ttlMs, expiresAt: s.deadline, secret: s.secret });
       }
@@ -448,12 +453,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
    * here: it must get its stored result.
    */
   limitRefusal(cmd: SessionCommand, owner?: string): CommandResult | undefined {
-    if (cmd.type === 'open-session') {
-      if (this.sessions.size >= this.limits.maxSessions) {
-        return fail('LIMIT_EXCEEDED', `the cluster already has ${this.sessions.size} sessions (limit ${this.limits.maxSessions})`);
-      }
-      return this.ownerRefusal(owner) ?? this.stateFull();
-    }
+    if (cmd.type === 'open-session') return this.openRefusal(owner);
     if (cmd.type === 'keep-alive') return undefined;
     const s = this.sessions.get(cmd.session);
     if (s === undefined || cmd.seq <= s.ackedSeq || s.results.has(cmd.seq) || shrinks(cmd)) return undefined;
@@ -461,41 +461,60 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     if (full !== undefined) return full;
     switch (cmd.type) {
       case 'acquire': {
-        const holder = this.locks.get(cmd.name)?.holder;
-        if (holder?.session === s.id) return undefined;
-        const held = this.locks.heldCount(s.id);
-        const waits = this.locks.waitCount(s.id);
-        if (held + waits >= this.limits.maxLocksPerSession) {
-          return fail(
-            'LIMIT_EXCEEDED',
-            `session ${s.id} holds ${held} locks and waits for ${waits} (limit ${this.limits.maxLocksPerSession}); release some first`,
-          );
+        // The same checks at the same points as acquire() below.
+        const lock = this.locks.get(cmd.name);
+        if (lock?.holder?.session === s.id) return undefined;
+        const locks = this.locksRefusal(s.id);
+        if (locks !== undefined || lock === undefined || cmd.waitMs === 0 || this.locks.waiterOf(cmd.name, s.id) !== undefined) {
+          return locks;
         }
-        if (holder !== undefined && cmd.waitMs > 0 && waits >= this.limits.maxWaitsPerSession) {
-          return fail('LIMIT_EXCEEDED', `session ${s.id} already waits for ${waits} locks (limit ${this.limits.maxWaitsPerSession})`);
-        }
-        return undefined;
+        return this.waitsRefusal(s.id);
       }
       case 'counter-add':
+        return this.counters.full(cmd.name, this.counters.get(cmd.name) + cmd.delta);
       case 'counter-set':
+        return this.counters.full(cmd.name, cmd.value);
       case 'counter-cas':
-        return this.counters.get(cmd.name) === 0 && this.counters.size >= this.limits.maxCounters
-          ? fail('LIMIT_EXCEEDED', `the cluster already has ${this.counters.size} counters (limit ${this.limits.maxCounters})`)
-          : undefined;
+        return this.counters.get(cmd.name) === cmd.expected ? this.counters.full(cmd.name, cmd.next) : undefined;
       default:
         return undefined;
     }
   }
 
-  /** `LIMIT_EXCEEDED` when `owner` (a client token's name) has its most sessions. */
-  private ownerRefusal(owner: string | undefined): CommandResult | undefined {
-    if (owner === undefined) return undefined;
-    const n = this.sessions.ownedBy(owner);
-    if (n < this.limits.maxSessionsPerOwner) return undefined;
+  /** `LIMIT_EXCEEDED` when one more session, of `owner` if given, is beyond a limit. */
+  private openRefusal(owner: string | undefined): CommandResult | undefined {
+    if (this.sessions.size >= this.limits.maxSessions) {
+      return fail('LIMIT_EXCEEDED', `the cluster already has ${this.sessions.size} sessions (limit ${this.limits.maxSessions})`);
+    }
+    const n = owner === undefined ? 0 : this.sessions.ownedBy(owner);
+    if (owner !== undefined && n >= this.limits.maxSessionsPerOwner) {
+      return fail(
+        'LIMIT_EXCEEDED',
+        `token ${JSON.stringify(owner)} already has ${n} sessions (limit ${this.limits.maxSessionsPerOwner}); close some`,
+      );
+    }
+    return this.stateFull();
+  }
+
+  /**
+   * Per-session bound on a new lock (docs/design.md#limits): what is held and what is queued
+   * together, so a wait granted later never takes the session past it.
+   */
+  private locksRefusal(session: number): Failure | undefined {
+    const held = this.locks.heldCount(session);
+    const waits = this.locks.waitCount(session);
+    if (held + waits < this.limits.maxLocksPerSession) return undefined;
     return fail(
       'LIMIT_EXCEEDED',
-      `token ${JSON.stringify(owner)} already has ${n} sessions (limit ${this.limits.maxSessionsPerOwner}); close some`,
+      `session ${session} holds ${held} locks and waits for ${waits} (limit ${this.limits.maxLocksPerSession}); release some first`,
     );
+  }
+
+  /** Per-session bound on one more queued acquire. */
+  private waitsRefusal(session: number): Failure | undefined {
+    const waits = this.locks.waitCount(session);
+    if (waits < this.limits.maxWaitsPerSession) return undefined;
+    return fail('LIMIT_EXCEEDED', `session ${session} already waits for ${waits} locks (limit ${this.limits.maxWaitsPerSession})`);
   }
 
   /** `LIMIT_EXCEEDED` when the state is at its bound (docs/design.md#limits). */
@@ -555,16 +574,9 @@ export class LockMachine implements StateMachine<ApplyOutput> {
 
   private acquire(cmd: AcquireCommand, s: Session, now: number, index: number): Result<AcquireValue> {
     const lock = this.locks.get(cmd.name);
-    // Per-session bounds (docs/design.md#limits): what is held and what is queued together,
-    // so a wait granted later never takes the session past its bound.
-    const held = this.locks.heldCount(s.id);
-    const waits = this.locks.waitCount(s.id);
-    const holdsIt = lock?.holder?.session === s.id;
-    if (!holdsIt && held + waits >= this.limits.maxLocksPerSession) {
-      return fail(
-        'LIMIT_EXCEEDED',
-        `session ${s.id} holds ${held} locks and waits for ${waits} (limit ${this.limits.maxLocksPerSession}); release some first`,
-      );
+    if (lock?.holder?.session !== s.id) {
+      const refused = this.locksRefusal(s.id);
+      if (refused !== undefined) return refused;
     }
     if (lock === undefined) {
       this.locks.setHolder(cmd.name, { session: s.id, token: index, acquiredAt: now, seq: cmd.seq });
@@ -583,9 +595,8 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         `session ${s.id} already waits for lock ${cmd.name} (acquire seq ${existing.seq}); one wait per lock`,
       );
     }
-    if (waits >= this.limits.maxWaitsPerSession) {
-      return fail('LIMIT_EXCEEDED', `session ${s.id} already waits for ${waits} locks (limit ${this.limits.maxWaitsPerSession})`);
-    }
+    const waits = this.waitsRefusal(s.id);
+    if (waits !== undefined) return waits;
     if (lock.queue.length >= this.limits.maxWaitersPerLock) {
       return fail('LIMIT_EXCEEDED', `lock ${cmd.name} already has ${lock.queue.length} waiters (limit ${this.limits.maxWaitersPerLock})`);
     }

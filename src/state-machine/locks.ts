@@ -47,6 +47,8 @@ export interface LockState {
 export class LockTable {
   private readonly locks = new Map<string, LockState>();
   private readonly waiters = new Map<number, Waiter>();
+  /** Locks with a holder. */
+  private held = 0;
   /** session → names of the locks it holds. */
   private readonly heldBy = new Map<number, Set<string>>();
   /** session → its waiters, by lock name. */
@@ -79,6 +81,16 @@ export class LockTable {
   }
 
   /** Names of the locks `session` holds, in name order. */
+  /** Locks held now, by anyone. O(1). */
+  get heldTotal(): number {
+    return this.held;
+  }
+
+  /** Acquires queued now, on every lock. O(1). */
+  get waiterTotal(): number {
+    return this.waiters.size;
+  }
+
   /** How many locks `session` holds. O(1). */
   heldCount(session: number): number {
     return this.heldBy.get(session)?.size ?? 0;
@@ -111,6 +123,7 @@ export class LockTable {
       this.locks.set(name, lock);
     }
     if (lock.holder !== undefined) this.digest.lock(-1, name, lock.holder);
+    else this.held++;
     lock.holder = holder;
     this.digest.lock(1, name, holder);
     let held = this.heldBy.get(holder.session);
@@ -124,6 +137,7 @@ export class LockTable {
     const holder = lock?.holder;
     if (lock === undefined || holder === undefined) return undefined;
     lock.holder = undefined;
+    this.held--;
     this.digest.lock(-1, name, holder);
     const held = this.heldBy.get(holder.session);
     held?.delete(name);
