@@ -569,7 +569,7 @@ export class RaftHost<R = unknown> {
     const index = this.applied;
     const term = this.mirror.term(index);
     if (typeof term !== 'number') return;
-    const meta = { index, term, confState: this.mirror.confState() };
+    const meta = { index, term, confState: this.raw.confStateAt(index) };
     const data = this.opts.stateMachine.snapshot();
     this.snapshotting = true;
     this.opts.snapshots.save({ meta, data }, (err) => {

@@ -4,7 +4,17 @@
  */
 export { RawNode, type CreateResult, type PeerStatus, type Status } from './raw-node.js';
 export type { Ready } from './ready.js';
-export type { ProposeResult, ReadIndexResult, RefusalReason, StepResult, TransferResult } from './raft.js';
+export type { ProposeConfChangeResult, ProposeResult, ReadIndexResult, RefusalReason, StepResult, TransferResult } from './raft.js';
+export {
+  LEARNER_CATCH_UP_SLACK,
+  MAX_CONF_CONTEXT_BYTES,
+  applyConfChange,
+  decodeConfigEntry,
+  encodeConfigEntry,
+  type ConfChange,
+  type ConfChangeRefusal,
+  type ConfigEntryData,
+} from './membership.js';
 export { MAX_PENDING_READS } from './raft.js';
 export { validateRaftConfig, type RaftConfig, type ResolvedRaftConfig, type ConfigError, type UnsafeTestingKnobs } from './config.js';
 export { silentLogger, type Logger } from './logger.js';

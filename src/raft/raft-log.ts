@@ -4,6 +4,7 @@
  * conflicting append it may start below storage's last index, and then it is the truth.
  */
 import { UnstableLog } from './log-unstable.js';
+import { ConfigHistory } from './membership.js';
 import { COMPACTED, type Storage } from './storage.js';
 import { entrySize, invariant, type Entry, type SnapshotMeta } from './types.js';
 
@@ -16,6 +17,11 @@ export class RaftLog {
   committed: number;
   /** Highest index handed to the application and acknowledged by `advance()`. */
   applied: number;
+  /**
+   * The configurations this log holds (membership.ts): kept in step with every append,
+   * truncation and snapshot install, so the one in force is always the latest in the log.
+   */
+  readonly configs: ConfigHistory;
 
   constructor(
     readonly storage: Storage,
@@ -28,6 +34,16 @@ export class RaftLog {
     this.committed = first - 1;
     this.applied = first - 1;
     if (applied > this.applied) this.applied = applied;
+    // The snapshot's configuration, then every config entry after it (entries it covers are
+    // ignored by the history).
+    const snap = storage.snapshot();
+    const base = typeof snap === 'string' ? first - 1 : snap.index;
+    this.configs = new ConfigHistory({ index: base, conf: storage.initialState().confState });
+    if (last >= first) {
+      const ents = storage.entries(first, last + 1, NO_LIMIT);
+      invariant(ents !== COMPACTED, () => `stored entries ${first}..${last} unreadable at boot`);
+      this.configs.appended(ents);
+    }
   }
 
   firstIndex(): number {
@@ -104,6 +120,7 @@ export class RaftLog {
     invariant(first.index - 1 >= this.committed, () => `append at ${first.index} would overwrite committed ${this.committed}`);
     invariant(first.index <= this.lastIndex() + 1, () => `append at ${first.index} leaves a gap after ${this.lastIndex()}`);
     this.unstable.truncateAndAppend(ents);
+    this.configs.appended(ents);
     return this.lastIndex();
   }
 
@@ -226,6 +243,7 @@ export class RaftLog {
 
   /** Replaces the log with a snapshot (follower install, §7). */
   restore(snapshot: SnapshotMeta): void {
+    this.configs.restore({ index: snapshot.index, conf: snapshot.confState }, this.committed);
     this.committed = snapshot.index;
     this.unstable.restore(snapshot);
   }

@@ -10,6 +10,15 @@
  * replication.ts, never the reverse.
  */
 import type { ResolvedRaftConfig } from './config.js';
+import {
+  LEARNER_CATCH_UP_SLACK,
+  applyConfChange,
+  confProblem,
+  encodeConfigEntry,
+  type ConfChange,
+  type ConfChangeRefusal,
+  type IndexedConf,
+} from './membership.js';
 import { RaftLog } from './raft-log.js';
 import { ReadOnlyQueue, type ReadRequest } from './read-only.js';
 import * as replication from './replication.js';
@@ -47,6 +56,20 @@ export type ProposeResult =
       readonly leader: NodeId;
     };
 
+/**
+ * Outcome of a membership change proposal (membership.ts). Refusals, besides those of the change
+ * itself: `change-pending` (the previous change has not committed), `not-ready` (this leader has
+ * not yet committed an entry of its term), `learner-behind` (a promotion of a learner that has
+ * not caught up), and those of {@link ProposeResult}.
+ */
+export type ProposeConfChangeResult =
+  | { readonly type: 'accepted'; readonly term: number; readonly index: number }
+  | {
+      readonly type: 'dropped';
+      readonly reason: 'not-leader' | 'transfer-in-progress' | 'change-pending' | 'not-ready' | 'learner-behind' | ConfChangeRefusal;
+      readonly leader: NodeId;
+    };
+
 /** Outcome of a ReadIndex request. */
 export type ReadIndexResult =
   { readonly type: 'accepted'; readonly forwardedTo: NodeId } | { readonly type: 'dropped'; readonly reason: 'no-leader' };
@@ -64,15 +87,18 @@ export type TransferResult =
  * Why {@link Raft.step} refused a well-formed peer message (docs/design.md#security):
  * - `misaddressed`: `to` is not this node;
  * - `from-self`: it claims to come from this node;
- * - `not-a-member`: its sender is not in the configuration;
- * - `not-a-voter`: a vote, or a message only a leader sends, from a learner;
+ * - `not-a-member`: an answer (to an append, heartbeat or vote) or a forwarded read from a node
+ *   outside the configuration. Requests are taken from anyone, as the thesis prescribes
+ *   (§4.1): a node whose configuration lags must still follow a leader it does not know yet;
+ * - `not-a-voter`: a vote answer from a learner;
  * - `second-leader`: a leader's message in a term this node leads, or in which it follows
  *   another leader;
  * - `not-our-leader`: TimeoutNow or a ReadIndex answer of a term this node has not reached
  *   (they answer its own messages);
  * - `commit-beyond-log`: a heartbeat's commit index is beyond this node's log;
  * - `ack-beyond-log`: an acknowledgement of entries beyond the leader's own log;
- * - `foreign-configuration`: a snapshot whose configuration is not this cluster's;
+ * - `foreign-configuration`: a snapshot whose configuration is none, or does not include this
+ *   node while it has a configuration;
  * - `too-many-reads`: forwarded ReadIndex requests beyond {@link MAX_PENDING_READS}.
  */
 export type RefusalReason =
@@ -132,14 +158,17 @@ export class Raft implements LeaderContext {
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
+  /** The configuration the tracker holds: the latest in the log (membership.ts). */
+  private trackedConf: IndexedConf;
 
   constructor(cfg: ResolvedRaftConfig) {
     this.id = cfg.id;
     this.cfg = cfg;
     this.log = new RaftLog(cfg.storage, cfg.applied);
     this.tracker = new ProgressTracker(cfg.maxInflightMsgs, cfg.maxInflightBytes);
-    const { hardState, confState } = cfg.storage.initialState();
-    this.tracker.reset(confState, this.log.lastIndex() + 1);
+    const { hardState } = cfg.storage.initialState();
+    this.trackedConf = this.log.configs.latest();
+    this.tracker.reset(this.trackedConf.conf, this.log.lastIndex() + 1);
     this.loadHardState(hardState);
     invariant(this.log.applied <= this.log.committed, () => `applied ${this.log.applied} beyond committed ${this.log.committed} at boot`);
     this.becomeFollower(this.term, NONE);
@@ -421,23 +450,26 @@ export class Raft implements LeaderContext {
   private refusal(m: Message): RefusalReason | undefined {
     if (m.to !== this.id) return 'misaddressed';
     if (m.from === this.id) return 'from-self';
-    if (!this.tracker.progress.has(m.from)) return 'not-a-member';
     switch (m.type) {
       case 'append-response':
+        if (!this.tracker.progress.has(m.from)) return 'not-a-member';
         // A leader's log only grows within its term: an acknowledgement beyond its end is of
         // entries it never sent, and would send Progress past the log.
         if (m.term === this.term && this.role === 'leader' && !m.reject && m.index > this.log.lastIndex()) return 'ack-beyond-log';
         return undefined;
       case 'heartbeat-response':
-        return undefined;
+        return this.tracker.progress.has(m.from) ? undefined : 'not-a-member';
       case 'read-index':
+        if (!this.tracker.progress.has(m.from)) return 'not-a-member';
         if (m.term === this.term && this.role === 'leader' && this.pendingReads.length + this.readOnly.size >= MAX_PENDING_READS) {
           return 'too-many-reads';
         }
         return undefined;
-      case 'vote':
       case 'vote-response':
+        if (!this.tracker.progress.has(m.from)) return 'not-a-member';
         return this.tracker.isVoter(m.from) ? undefined : 'not-a-voter';
+      case 'vote':
+        return undefined;
       default:
         return this.leaderMessageRefusal(m);
     }
@@ -445,7 +477,6 @@ export class Raft implements LeaderContext {
 
   /** {@link refusal} of what only a leader sends. */
   private leaderMessageRefusal(m: AppendRequest | Heartbeat | SnapshotRequest | TimeoutNow | ReadIndexResponse): RefusalReason | undefined {
-    if (!this.tracker.isVoter(m.from)) return 'not-a-voter';
     // Election Safety (§5.2): one leader per term, so none but us if we lead this term, and
     // none but the one we follow in it.
     if (m.term === this.term && (this.role === 'leader' || (this.lead !== NONE && this.lead !== m.from))) return 'second-leader';
@@ -454,10 +485,14 @@ export class Raft implements LeaderContext {
         // The leader sends at most what we acknowledged as durable (replication.ts), which our
         // log still holds: beyond it, commitTo would fail stop on a claim, not on our disk.
         return m.commit > this.log.lastIndex() ? 'commit-beyond-log' : undefined;
-      case 'snapshot':
-        // Membership never changes (docs/design.md#security): a snapshot of another
-        // configuration is not of this cluster.
-        return this.isCurrentConfiguration(m.snapshot.confState) ? undefined : 'foreign-configuration';
+      case 'snapshot': {
+        // Its configuration replaces ours: it must be one, and include us, unless we have none
+        // yet (a node joining takes the leader's latest snapshot, which may predate its
+        // addition; the entry adding it follows in the log).
+        const conf = m.snapshot.confState;
+        const member = conf.voters.includes(this.id) || conf.learners.includes(this.id) || this.tracker.progress.size === 0;
+        return member && confProblem(conf) === undefined ? undefined : 'foreign-configuration';
+      }
       case 'timeout-now':
       case 'read-index-response':
         // Sent in the term of the message they answer (an acknowledgement, a forwarded read),
@@ -468,12 +503,6 @@ export class Raft implements LeaderContext {
       default:
         return assertNever(m, 'message');
     }
-  }
-
-  private isCurrentConfiguration(conf: ConfState): boolean {
-    const sameSet = (ids: readonly NodeId[], set: ReadonlySet<NodeId>): boolean =>
-      ids.length === set.size && ids.every((id) => set.has(id));
-    return sameSet(conf.voters, this.tracker.voters) && sameSet(conf.learners, this.tracker.learners);
   }
 
   private stepChecked(m: Message): void {
@@ -558,6 +587,7 @@ export class Raft implements LeaderContext {
     switch (m.type) {
       case 'append-response':
         replication.handleAppendResponse(this, m);
+        this.stepDownIfRemoved();
         return;
       case 'heartbeat-response':
         replication.handleHeartbeatResponse(this, m.from);
@@ -663,6 +693,7 @@ export class Raft implements LeaderContext {
     }
     const lastNew = this.log.maybeAppend(m.prevLogIndex, m.prevLogTerm, m.commit, m.entries);
     if (lastNew !== undefined) {
+      this.syncConfig();
       reply(lastNew, false, 0, 0);
       return;
     }
@@ -699,17 +730,13 @@ export class Raft implements LeaderContext {
   private restore(s: SnapshotMeta): boolean {
     if (s.index <= this.log.committed) return false;
     invariant(this.role === 'follower', () => `restore snapshot as ${this.role}`);
-    const member = s.confState.voters.includes(this.id) || s.confState.learners.includes(this.id);
-    if (!member) {
-      this.cfg.logger.warn('ignoring snapshot whose configuration does not include us', this.logFields());
-      return false;
-    }
     if (this.log.matchTerm(s.index, s.term)) {
       this.log.commitTo(s.index);
       return false;
     }
     this.log.restore(s);
-    this.tracker.reset(s.confState, this.log.lastIndex() + 1);
+    this.trackedConf = this.log.configs.latest();
+    this.tracker.reset(this.trackedConf.conf, this.log.lastIndex() + 1);
     return true;
   }
 
@@ -720,6 +747,7 @@ export class Raft implements LeaderContext {
     const first = this.log.lastIndex() + 1;
     const ents: Entry[] = items.map((it, k) => ({ index: first + k, term: this.term, type: it.type, data: it.data }));
     const last = this.log.append(ents);
+    this.syncConfig();
     return { firstIndex: first, lastIndex: last };
   }
 
@@ -732,6 +760,81 @@ export class Raft implements LeaderContext {
     const { firstIndex, lastIndex } = this.appendEntries(datas.map((data) => ({ type: 'normal' as const, data })));
     replication.bcastAppend(this);
     return { type: 'accepted', term: this.term, firstIndex, lastIndex };
+  }
+
+  /**
+   * Proposes one membership change (membership.ts). Only a leader with no change pending that
+   * has committed an entry of its term accepts; the new configuration is in force here at once
+   * (it is in the log), and on each follower as its entry arrives.
+   */
+  proposeConfChange(cc: ConfChange): ProposeConfChangeResult {
+    const drop = (reason: Extract<ProposeConfChangeResult, { type: 'dropped' }>['reason']): ProposeConfChangeResult => ({
+      type: 'dropped',
+      reason,
+      leader: this.lead,
+    });
+    if (this.role !== 'leader') return drop('not-leader');
+    if (this.leadTransferee !== NONE) return drop('transfer-in-progress');
+    if (this.log.configs.latest().index > this.log.committed) return drop('change-pending');
+    // Thesis §4.1 (the fix to single-server changes): a change from an earlier term that this
+    // leader does not know committed could otherwise combine with this one.
+    if (!this.committedEntryInCurrentTerm()) return drop('not-ready');
+    const next = applyConfChange(this.tracker.confState(), cc);
+    if (typeof next === 'string') return drop(next);
+    if (cc.type === 'promote') {
+      const pr = this.tracker.progress.get(cc.node);
+      if (pr === undefined || pr.match + LEARNER_CATCH_UP_SLACK < this.log.committed) return drop('learner-behind');
+    }
+    const { firstIndex } = this.appendEntries([{ type: 'config', data: encodeConfigEntry({ change: cc, conf: next }) }]);
+    this.cfg.logger.info('membership change proposed', { ...this.logFields(), change: cc.type, node: cc.node, index: firstIndex });
+    replication.bcastAppend(this);
+    return { type: 'accepted', term: this.term, index: firstIndex };
+  }
+
+  /** The configuration in force at `index` (for the snapshot the driver takes there). */
+  confStateAt(index: number): ConfState {
+    return this.log.configs.at(index).conf;
+  }
+
+  /** The configuration in force here and the index that set it. */
+  get config(): IndexedConf {
+    return this.trackedConf;
+  }
+
+  /**
+   * Puts the latest configuration in the log into force, after the log changed: an appended
+   * change, or one truncated away (the one before it is back).
+   */
+  private syncConfig(): void {
+    const latest = this.log.configs.latest();
+    if (latest === this.trackedConf) return;
+    this.trackedConf = latest;
+    this.tracker.applyConf(latest.conf, this.log.lastIndex() + 1);
+    this.cfg.logger.info('configuration changed', {
+      ...this.logFields(),
+      index: latest.index,
+      voters: latest.conf.voters,
+      learners: latest.conf.learners,
+    });
+    if (this.leadTransferee !== NONE && !this.tracker.isVoter(this.leadTransferee)) this.abortLeaderTransfer('transferee removed');
+  }
+
+  /**
+   * A leader that removed itself leads until the change commits (thesis §4.2.2: it does not
+   * count itself meanwhile), then hands over to the most up-to-date voter and steps down.
+   */
+  private stepDownIfRemoved(): void {
+    if (this.role !== 'leader' || this.tracker.isVoter(this.id)) return;
+    if (this.log.committed < this.trackedConf.index) return;
+    let best: Progress | undefined;
+    let bestId = NONE;
+    for (const id of this.tracker.voters) {
+      const pr = this.tracker.progress.get(id);
+      if (pr !== undefined && (best === undefined || pr.match > best.match)) [best, bestId] = [pr, id];
+    }
+    this.cfg.logger.info('removed from the configuration: stepping down', { ...this.logFields(), handOverTo: bestId });
+    if (best !== undefined && best.match === this.log.lastIndex()) replication.sendTimeoutNow(this, bestId);
+    this.becomeFollower(this.term, NONE);
   }
 
   /** Starts a ReadIndex request: served here if leader, else forwarded to the leader. */
@@ -752,7 +855,7 @@ export class Raft implements LeaderContext {
       this.pendingReads.push({ from, context });
       return;
     }
-    if (this.tracker.isSingleton()) {
+    if (this.tracker.isSingleton() && this.tracker.isVoter(this.id)) {
       this.respondRead({ context, index: this.log.committed, from, acks: new Set() });
       return;
     }

@@ -13,11 +13,20 @@
  */
 import { validateRaftConfig, type ConfigError, type RaftConfig } from './config.js';
 import { NO_LIMIT } from './raft-log.js';
-import { Raft, type ProposeResult, type ReadIndexResult, type StepResult, type TransferResult } from './raft.js';
+import type { ConfChange } from './membership.js';
+import {
+  Raft,
+  type ProposeConfChangeResult,
+  type ProposeResult,
+  type ReadIndexResult,
+  type StepResult,
+  type TransferResult,
+} from './raft.js';
 import { claimsDurableState, splitMessages, type Ready } from './ready.js';
 import type { ProgressState } from './progress.js';
 import {
   invariant,
+  type ConfState,
   type Entry,
   type HardState,
   type Message,
@@ -53,6 +62,10 @@ export interface Status {
   readonly firstIndex: number;
   readonly lastIndex: number;
   readonly leadTransferee: NodeId;
+  /** The configuration in force here: the latest in the log, committed or not. */
+  readonly config: ConfState;
+  /** The index of the entry (or snapshot) that set {@link config}. */
+  readonly configIndex: number;
   /** Per-member progress; empty unless this node is the leader. */
   readonly progress: readonly PeerStatus[];
 }
@@ -114,6 +127,23 @@ export class RawNode {
   /** Proposes entries (a batch is appended contiguously). Only a leader accepts. */
   propose(datas: readonly Uint8Array[]): ProposeResult {
     return this.raft.propose(datas);
+  }
+
+  /**
+   * Proposes one membership change: add a learner, promote one, or remove a member
+   * (membership.ts). Accepted only by a leader with no other change pending; the change is in
+   * force once its entry is in the log and done once it commits.
+   */
+  proposeConfChange(cc: ConfChange): ProposeConfChangeResult {
+    return this.raft.proposeConfChange(cc);
+  }
+
+  /**
+   * The configuration in force at `index`, for a snapshot taken there. `index` must not be
+   * below the log's last snapshot.
+   */
+  confStateAt(index: number): ConfState {
+    return this.raft.confStateAt(index);
   }
 
   /**
@@ -302,6 +332,8 @@ export class RawNode {
       firstIndex: r.log.firstIndex(),
       lastIndex: r.log.lastIndex(),
       leadTransferee: r.leadTransferee,
+      config: r.tracker.confState(),
+      configIndex: r.config.index,
       progress,
     };
   }

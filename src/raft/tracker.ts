@@ -31,6 +31,24 @@ export class ProgressTracker {
     this.votes.clear();
   }
 
+  /**
+   * Moves to the next configuration of a membership change (membership.ts): members that stay
+   * keep their Progress (a promoted learner becomes a voter with what it has matched), new ones
+   * start probing at `nextIndex`, removed ones are forgotten. Votes of an election under way
+   * are kept; the tally counts only the new voters.
+   */
+  applyConf(conf: ConfState, nextIndex: number): void {
+    const members = new Set([...conf.voters, ...conf.learners]);
+    for (const id of [...this.progress.keys()]) if (!members.has(id)) this.progress.delete(id);
+    this.votersSet = new Set(conf.voters);
+    this.learnersSet = new Set(conf.learners);
+    for (const id of members) {
+      const pr = this.progress.get(id);
+      if (pr === undefined) this.progress.set(id, this.newProgress(nextIndex, this.learnersSet.has(id)));
+      else pr.isLearner = this.learnersSet.has(id);
+    }
+  }
+
   /** Gives every member a fresh Progress (new leader), keeping the configuration. */
   resetProgress(nextIndex: number): void {
     for (const [id, pr] of this.progress) {

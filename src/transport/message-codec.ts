@@ -24,7 +24,16 @@
  *   (docs/design.md#security).
  */
 import { DecodeError, isPlainMap, packValue, unpackValue } from '../protocol/index.js';
-import { assertNever, type ConfState, type Entry, type Message, type MessageType, type NodeId, type SnapshotMeta } from '../raft/index.js';
+import {
+  assertNever,
+  decodeConfigEntry,
+  type ConfState,
+  type Entry,
+  type Message,
+  type MessageType,
+  type NodeId,
+  type SnapshotMeta,
+} from '../raft/index.js';
 
 /** Longest read context accepted (UTF-16 code units). The host's contexts are ~20 characters. */
 export const MAX_CONTEXT_LENGTH = 1024;
@@ -103,11 +112,18 @@ function entry(value: unknown, path: string): Entry {
   const r = plainRecord(value, path, ['index', 'term', 'type', 'data']);
   const type = r['type'];
   if (typeof type !== 'string' || !ENTRY_TYPES.has(type)) throw new DecodeError(`${path}.type`, 'unknown entry type');
+  const data = bytes(r['data'], `${path}.data`);
+  // A configuration entry changes who votes the moment it is appended, so its data is checked
+  // here, at the edge, like any other field: the core trusts what it appends.
+  if (type === 'config') {
+    const decoded = decodeConfigEntry(data);
+    if (typeof decoded === 'string') throw new DecodeError(`${path}.data`, decoded);
+  }
   return {
     index: natural(r['index'], `${path}.index`),
     term: natural(r['term'], `${path}.term`),
     type: type as Entry['type'],
-    data: bytes(r['data'], `${path}.data`),
+    data,
   };
 }
 

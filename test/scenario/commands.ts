@@ -134,6 +134,31 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     options: NODE_OPTIONS,
     run: (env, a) => env.addNodes(a.int(0), nodeOptions(a)),
   },
+  'add-joiner': {
+    usage: 'add-joiner [options as add-nodes]',
+    positional: [],
+    options: NODE_OPTIONS,
+    run: (env, a) => void env.addJoiner(nodeOptions(a)),
+  },
+  'conf-change': {
+    usage: 'conf-change ID add-learner|promote|remove NODE',
+    positional: ['id', 'str', 'int'],
+    options: {},
+    run: (env, a) => {
+      const type = a.strs(1)[0];
+      if (type !== 'add-learner' && type !== 'promote' && type !== 'remove') throw new Error(`conf-change: unknown change ${String(type)}`);
+      env.confChange(a.id(0), type, a.int(2));
+    },
+  },
+  members: {
+    usage: 'members [IDS..]',
+    positional: ['ids*'],
+    options: {},
+    run: (env, a) => {
+      const ids = a.ids(0);
+      for (const id of ids.length > 0 ? ids : allIds(env)) env.logMembers(id);
+    },
+  },
   'set-log': {
     usage: 'set-log ID terms=(t1,t2,..) [term= vote= commit=]',
     positional: ['id'],

@@ -3,13 +3,27 @@
  * messages. Changing a format changes every scenario's expected output (regenerate with
  * `npm run test:scenario:rewrite` and review the diff).
  */
-import type { Entry, HardState, Message, SnapshotMeta, SoftState, Status } from '../../src/raft/index.js';
+import {
+  decodeConfigEntry,
+  type Entry,
+  type HardState,
+  type Message,
+  type SnapshotMeta,
+  type SoftState,
+  type Status,
+} from '../../src/raft/index.js';
 import type { Ready } from '../../src/raft/ready.js';
 
 const decoder = new TextDecoder();
 
 export function formatEntry(e: Entry): string {
   if (e.type === 'noop') return `${e.term}/${e.index} noop`;
+  if (e.type === 'config') {
+    const d = decodeConfigEntry(e.data);
+    if (typeof d === 'string') return `${e.term}/${e.index} config (${d})`;
+    const learners = d.conf.learners.length > 0 ? ` learners=[${d.conf.learners.join(',')}]` : '';
+    return `${e.term}/${e.index} config ${d.change.type} ${d.change.node} → voters=[${d.conf.voters.join(',')}]${learners}`;
+  }
   const text = decoder.decode(e.data);
   return `${e.term}/${e.index} ${e.type} ${JSON.stringify(text)}`;
 }

@@ -11,6 +11,7 @@ import {
   MemoryStorage,
   RawNode,
   SeededRandom,
+  type ConfChange,
   type ConfState,
   type Entry,
   type Message,
@@ -100,6 +101,35 @@ export class InteractionEnv {
       this.nodes.set(id, env);
     }
     this.log(`added nodes ${ids.join(',')} voters=[${conf.voters.join(',')}]${learners.length ? ` learners=[${learners.join(',')}]` : ''}`);
+  }
+
+  /**
+   * Adds one node with the next id and no configuration at all: a node started to join a
+   * cluster, which learns its configuration from the leader that adds it.
+   */
+  addJoiner(options: NodeOptions = {}): NodeId {
+    const id = this.nodes.size + 1;
+    const storage = new MemoryStorage({ voters: [], learners: [] });
+    this.nodes.set(id, { id, raw: this.makeRaw(id, storage, options), storage, options, applied: [], snapshotIndex: 0, readStates: [] });
+    this.log(`added node ${id} (joining, no configuration)`);
+    return id;
+  }
+
+  /** Proposes a membership change at `id`. */
+  confChange(id: NodeId, type: ConfChange['type'], node: NodeId): void {
+    const r = this.node(id).raw.proposeConfChange({ type, node });
+    this.log(
+      r.type === 'accepted'
+        ? `${id}: ${type} ${node} accepted at ${r.term}/${r.index}`
+        : `${id}: ${type} ${node} dropped (${r.reason}, leader ${r.leader})`,
+    );
+  }
+
+  /** Logs the configuration in force at `id`. */
+  logMembers(id: NodeId): void {
+    const s = this.node(id).raw.status(false);
+    const learners = s.config.learners.length > 0 ? ` learners=[${s.config.learners.join(',')}]` : '';
+    this.log(`${id}: voters=[${s.config.voters.join(',')}]${learners} (set at ${s.configIndex})`);
   }
 
   private makeRaw(id: NodeId, storage: MemoryStorage, o: NodeOptions, applied = 0): RawNode {
@@ -193,7 +223,7 @@ export class InteractionEnv {
    */
   compact(id: NodeId, index: number): void {
     const n = this.node(id);
-    const meta = n.storage.createSnapshot(index, n.storage.confState());
+    const meta = n.storage.createSnapshot(index, n.raw.confStateAt(index));
     n.storage.compact(index);
     this.log(`${id}: snapshot at ${meta.term}/${meta.index}, log compacted`);
   }

@@ -32,9 +32,11 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  encodeConfigEntry,
   MAX_PENDING_READS,
   SeededRandom,
   type ApplyContext,
+  type ConfigEntryData,
   type Entry,
   type Logger,
   type Message,
@@ -601,7 +603,7 @@ export class Adversary {
           }
           if (this.chance(0.3)) t += 1;
           const type = this.pick(['normal', 'normal', 'normal', 'noop', 'config'] as const);
-          entries.push({ index, term: Math.min(t, Math.max(term, 1)), type, data: encoder.encode(`forged-${this.forged++}`) });
+          entries.push({ index, term: Math.min(t, Math.max(term, 1)), type, data: this.entryData(type) });
         }
         return { m: { type: 'append', ...b, prevLogIndex, prevLogTerm, entries, commit: this.index(st) }, stream: false };
       }
@@ -639,6 +641,8 @@ export class Adversary {
           { voters: [1, 2, 3], learners: [4] },
           { voters: [1, 2], learners: [3] },
           { voters: [1, 2, 3], learners: [3] },
+          { voters: [2, 3], learners: [] },
+          { voters: [2, 3], learners: [4] },
         ]);
         const snapshot = { index, term: this.termFor(index, term, st), confState };
         // Mostly in a snapshot stream with its data, as it must travel; else wrongly in a
@@ -652,6 +656,23 @@ export class Adversary {
       case 'read-index-response':
         return { m: { type: 'read-index-response', ...b, context: this.context(), index: this.index(st) }, stream: false };
     }
+  }
+
+  /**
+   * An entry's data: for a configuration entry mostly a well-formed change (some excluding
+   * node 1 or adding members that do not exist), else bytes the codec must refuse.
+   */
+  private entryData(type: Entry['type']): Uint8Array {
+    if (type !== 'config' || this.chance(0.1)) return encoder.encode(`forged-${this.forged++}`);
+    return encodeConfigEntry(
+      this.pick([
+        { change: { type: 'add-learner', node: 4 }, conf: { voters: [1, 2, 3], learners: [4] } },
+        { change: { type: 'promote', node: 4 }, conf: { voters: [1, 2, 3, 4], learners: [] } },
+        { change: { type: 'remove', node: 3 }, conf: { voters: [1, 2], learners: [] } },
+        { change: { type: 'remove', node: 1 }, conf: { voters: [2, 3], learners: [] } },
+        { change: { type: 'add-learner', node: 3 }, conf: { voters: [1, 2], learners: [3] } },
+      ] satisfies ConfigEntryData[]),
+    );
   }
 
   /** Sends one frame of forged traffic to node 1, as WsPeerTransport would hand it over. */

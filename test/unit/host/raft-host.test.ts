@@ -332,7 +332,8 @@ describe('RaftHost', () => {
       term: 3,
       snapshot: { index: 40, term: 3, confState: { voters, learners: [] } },
     });
-    expect(h.transport.handler?.onSnapshot(snapshot([1, 2]), enc.encode('["forged"]'))).toBe(false);
+    // A configuration that leaves this node out.
+    expect(h.transport.handler?.onSnapshot(snapshot([2, 3]), enc.encode('["forged"]'))).toBe(false);
     h.drain();
     expect(h.host.status(false)).toMatchObject({ term: 0, commit: 0 });
     expect(h.sm.items).toEqual([]);

@@ -61,18 +61,15 @@ describe('Raft.step refuses what no correct member sends, and changes nothing', 
     expectRefused(n, voteReq({ from: 1, to: 1, term: 5, lastLogIndex: 9, lastLogTerm: 5 }), 'from-self');
   });
 
-  it('not-a-member: a sender outside the configuration', () => {
-    expectRefused(follower(), voteReq({ from: 4, to: 1, term: 5, lastLogIndex: 9, lastLogTerm: 5 }), 'not-a-member');
+  it('not-a-member: an answer or a forwarded read from a node outside the configuration', () => {
     expectRefused(leader(), appendResp({ from: 4, to: 1, term: 1, index: 1 }), 'not-a-member');
+    expectRefused(leader(), { type: 'heartbeat-response', from: 4, to: 1, term: 1, context: null }, 'not-a-member');
+    expectRefused(leader(), { type: 'read-index', from: 4, to: 1, term: 1, context: '4.r.0' }, 'not-a-member');
+    expectRefused(follower(), { type: 'vote-response', from: 4, to: 1, term: 2, pre: true, reject: false }, 'not-a-member');
   });
 
-  it('not-a-voter: a learner campaigning, voting or speaking as a leader', () => {
-    const n = follower([4]);
-    expectRefused(n, voteReq({ from: 4, to: 1, term: 5, lastLogIndex: 9, lastLogTerm: 5 }), 'not-a-voter');
-    expectRefused(n, { type: 'vote-response', from: 4, to: 1, term: 2, pre: true, reject: false }, 'not-a-voter');
-    expectRefused(n, heartbeatMsg({ from: 4, to: 1, term: 5, commit: 1 }), 'not-a-voter');
-    expectRefused(n, appendMsg({ from: 4, to: 1, term: 5, prevLogIndex: 2, prevLogTerm: 2, entries: ents(3, [5]) }), 'not-a-voter');
-    expectRefused(n, { type: 'timeout-now', from: 4, to: 1, term: 2 }, 'not-a-voter');
+  it('not-a-voter: a vote answer from a learner', () => {
+    expectRefused(follower([4]), { type: 'vote-response', from: 4, to: 1, term: 2, pre: true, reject: false }, 'not-a-voter');
   });
 
   it('second-leader: a leader message in a term this node leads (Election Safety, §5.2)', () => {
@@ -114,12 +111,12 @@ describe('Raft.step refuses what no correct member sends, and changes nothing', 
     expectRefused(n, appendResp({ from: 3, to: 1, term: 1, index: 2 ** 40 }), 'ack-beyond-log');
   });
 
-  it("foreign-configuration: a snapshot whose configuration is not this cluster's", () => {
+  it('foreign-configuration: a snapshot whose configuration leaves this node out, or is none', () => {
     const n = follower();
-    expectRefused(n, snapshotMsg(2, 2, 10, [1, 2]), 'foreign-configuration');
-    expectRefused(n, snapshotMsg(2, 2, 10, [1, 2, 3, 4]), 'foreign-configuration');
-    expectRefused(n, snapshotMsg(2, 2, 10, [1, 2, 3], [4]), 'foreign-configuration');
-    expectRefused(n, snapshotMsg(2, 2, 10, [1, 2], [3]), 'foreign-configuration');
+    expectRefused(n, snapshotMsg(2, 2, 10, [2, 3]), 'foreign-configuration');
+    expectRefused(n, snapshotMsg(2, 2, 10, [], [1]), 'foreign-configuration');
+    expectRefused(n, snapshotMsg(2, 2, 10, [1, 2, 2]), 'foreign-configuration');
+    expectRefused(n, snapshotMsg(2, 2, 10, [1, 2], [2]), 'foreign-configuration');
   });
 
   it(`too-many-reads: forwarded ReadIndex requests beyond ${MAX_PENDING_READS} held`, () => {
@@ -145,6 +142,21 @@ describe('what a correct member sends is stepped, at the edge of each check', ()
     expectStepped(n, appendResp({ from: 4, to: 1, term: 1, index: 1 }));
     expectStepped(n, appendResp({ from: 2, to: 1, term: 1, index: 1 }));
     expect(n.status().progress.find((p) => p.id === 4)?.match).toBe(1);
+  });
+
+  it('requests from nodes this configuration does not know as voters (a newer configuration may): thesis §4.1', () => {
+    expectStepped(follower(), voteReq({ from: 4, to: 1, term: 5, lastLogIndex: 9, lastLogTerm: 5 }));
+    const n = follower([4]);
+    expectStepped(n, voteReq({ from: 4, to: 1, term: 5, lastLogIndex: 9, lastLogTerm: 5 }));
+    expectStepped(n, heartbeatMsg({ from: 4, to: 1, term: 6, commit: 1 }));
+    expect(n.status()).toMatchObject({ term: 6, leader: 4 });
+  });
+
+  it('a snapshot of a newer configuration that includes us installs', () => {
+    const n = follower();
+    expectStepped(n, snapshotMsg(2, 2, 10, [1, 2, 3, 4], [5]));
+    n.flush();
+    expect(n.status()).toMatchObject({ commit: 10, config: { voters: [1, 2, 3, 4], learners: [5] }, configIndex: 10 });
   });
 
   it('a snapshot listing our members in another order installs', () => {

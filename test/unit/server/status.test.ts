@@ -32,6 +32,8 @@ function coreStatus(applied: number): Status {
     firstIndex: 1,
     lastIndex: applied,
     leadTransferee: 0,
+    config: { voters: [1], learners: [] },
+    configIndex: 0,
     progress: [],
   };
 }

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Entry, Message } from '../../../src/raft/index.js';
+import { encodeConfigEntry, type Entry, type Message } from '../../../src/raft/index.js';
 import { MAX_CONTEXT_LENGTH, decodeMessages, encodeMessages, validateMessage } from '../../../src/transport/message-codec.js';
 import { DecodeError, packValue } from '../../../src/protocol/index.js';
 
@@ -26,6 +26,20 @@ function position(t: number): fc.Arbitrary<{ index: number; term: number }> {
   );
 }
 
+/** Distinct voters (at least one) and learners. */
+const conf = fc
+  .uniqueArray(id, { minLength: 1, maxLength: 8 })
+  .chain((ids) => fc.integer({ min: 1, max: ids.length }).map((v) => ({ voters: ids.slice(0, v), learners: ids.slice(v) })));
+
+/** A well-formed configuration entry's data: a change and the configuration it leaves. */
+const configData = fc.record({ conf, kind: fc.nat(2), outsider: id }).map(({ conf: c, kind, outsider }) => {
+  const all = [...c.voters, ...c.learners];
+  const learner = c.learners[0];
+  if (kind === 0 && learner !== undefined) return encodeConfigEntry({ change: { type: 'add-learner', node: learner }, conf: c });
+  if (kind === 1 || all.includes(outsider)) return encodeConfigEntry({ change: { type: 'promote', node: c.voters[0] ?? 1 }, conf: c });
+  return encodeConfigEntry({ change: { type: 'remove', node: outsider }, conf: c });
+});
+
 /** An append whose entries are contiguous after prevLogIndex, terms ordered within the term. */
 const append = fc
   .record({
@@ -33,7 +47,10 @@ const append = fc
     prevLogIndex: fc.integer({ min: 1, max: 2 ** 40 }),
     prevLogTerm: fc.integer({ min: 0, max: 50 }),
     steps: fc.array(
-      fc.record({ bump: fc.integer({ min: 0, max: 3 }), type: fc.constantFrom<Entry['type']>('normal', 'noop', 'config'), data }),
+      fc.oneof(
+        fc.record({ bump: fc.integer({ min: 0, max: 3 }), type: fc.constantFrom<Entry['type']>('normal', 'noop'), data }),
+        fc.record({ bump: fc.integer({ min: 0, max: 3 }), type: fc.constant<Entry['type']>('config'), data: configData }),
+      ),
       { maxLength: 6 },
     ),
     extraTerm: fc.integer({ min: 0, max: 10 }),
@@ -49,11 +66,6 @@ const append = fc
     });
     return { type: 'append', from: b.from, to: b.to, term: t + extraTerm, prevLogIndex: prevIndex, prevLogTerm, entries, commit };
   });
-
-/** Distinct voters (at least one) and learners. */
-const conf = fc
-  .uniqueArray(id, { minLength: 1, maxLength: 8 })
-  .chain((ids) => fc.integer({ min: 1, max: ids.length }).map((v) => ({ voters: ids.slice(0, v), learners: ids.slice(v) })));
 
 const arbMessage: fc.Arbitrary<Message> = fc.oneof(
   base.chain((b) =>
@@ -193,6 +205,16 @@ describe('message codec', () => {
 
   describe('names the offending field', () => {
     const hb = { type: 'heartbeat', from: 1, to: 2, term: 3, commit: 4, context: null };
+    const appendOf = (entries: unknown[], prevLogIndex = 0) => ({
+      type: 'append',
+      from: 1,
+      to: 2,
+      term: 1,
+      prevLogIndex,
+      prevLogTerm: 0,
+      commit: 0,
+      entries,
+    });
     const cases: Array<[string, unknown, string]> = [
       ['unknown type', { ...hb, type: 'gossip' }, 'message.type'],
       ['zero id', { ...hb, from: 0 }, 'message.from'],
@@ -205,61 +227,30 @@ describe('message codec', () => {
       ['long context', { ...hb, context: 'x'.repeat(MAX_CONTEXT_LENGTH + 1) }, 'message.context'],
       ['non-boolean', { type: 'vote-response', from: 1, to: 2, term: 1, pre: 0, reject: false }, 'message.pre'],
       ['null read context', { type: 'read-index', from: 1, to: 2, term: 1, context: null }, 'message.context'],
+      ['entry data not binary', appendOf([{ index: 1, term: 1, type: 'normal', data: 'x' }]), 'message.entries[0].data'],
+      ['entry type unknown', appendOf([{ index: 1, term: 1, type: 'weird', data: new Uint8Array() }]), 'message.entries[0].type'],
+      ['entries not contiguous', appendOf([{ index: 5, term: 1, type: 'normal', data: new Uint8Array() }], 3), 'message.entries[0].index'],
       [
-        'entry data not binary',
-        {
-          type: 'append',
-          from: 1,
-          to: 2,
-          term: 1,
-          prevLogIndex: 0,
-          prevLogTerm: 0,
-          commit: 0,
-          entries: [{ index: 1, term: 1, type: 'normal', data: 'x' }],
-        },
+        'entry term beyond message term',
+        appendOf([{ index: 1, term: 2, type: 'normal', data: new Uint8Array() }]),
+        'message.entries[0].term',
+      ],
+      [
+        'configuration entry data malformed',
+        appendOf([{ index: 1, term: 1, type: 'config', data: new Uint8Array([1, 0, 0]) }]),
         'message.entries[0].data',
       ],
       [
-        'entry type unknown',
-        {
-          type: 'append',
-          from: 1,
-          to: 2,
-          term: 1,
-          prevLogIndex: 0,
-          prevLogTerm: 0,
-          commit: 0,
-          entries: [{ index: 1, term: 1, type: 'weird', data: new Uint8Array() }],
-        },
-        'message.entries[0].type',
-      ],
-      [
-        'entries not contiguous',
-        {
-          type: 'append',
-          from: 1,
-          to: 2,
-          term: 1,
-          prevLogIndex: 3,
-          prevLogTerm: 0,
-          commit: 0,
-          entries: [{ index: 5, term: 1, type: 'normal', data: new Uint8Array() }],
-        },
-        'message.entries[0].index',
-      ],
-      [
-        'entry term beyond message term',
-        {
-          type: 'append',
-          from: 1,
-          to: 2,
-          term: 1,
-          prevLogIndex: 0,
-          prevLogTerm: 0,
-          commit: 0,
-          entries: [{ index: 1, term: 2, type: 'normal', data: new Uint8Array() }],
-        },
-        'message.entries[0].term',
+        'configuration entry whose configuration does not follow from its change',
+        appendOf([
+          {
+            index: 1,
+            term: 1,
+            type: 'config',
+            data: encodeConfigEntry({ change: { type: 'remove', node: 2 }, conf: { voters: [1, 2], learners: [] } }),
+          },
+        ]),
+        'message.entries[0].data',
       ],
       [
         'conf state id',
