@@ -1,11 +1,13 @@
 /**
  * Runs the deterministic cluster simulator over many seeds (docs/testing.md#simulation).
  *
- *   npm run sim -- --seeds 500 --events 2000 [--workload register|locks] [--nodes 3|5] [--seed S] [--bug NAME] [--trace]
+ *   npm run sim -- --seeds 500 --events 2000 [--workload register|locks] [--membership] [--nodes 3|5] [--seed S] [--bug NAME] [--trace]
  *
  * `--workload locks` runs the lock/counter state machine (LockService over LockMachine) with
  * clients that retry through failovers; its negative controls are `--bug dedup-off`,
- * `--bug local-clock-expiry` and `--bug no-wait-grace`.
+ * `--bug local-clock-expiry` and `--bug no-wait-grace`. `--membership` adds two spare nodes and
+ * asks the leader for random membership changes (add a learner, promote, remove) during the
+ * fault phase; its negative control is `--bug concurrent-conf-changes`.
  *
  * Without --nodes, seeds alternate between 3 and 5 nodes. The last line is always
  * `sim: <seeds> seeds, <events> events, <violations> violations`; the exit code is 1 if any
@@ -25,6 +27,7 @@ const program = new Command()
   .option('--seed <n>', 'run only this seed (replay)')
   .addOption(new Option('--nodes <n>', 'cluster size (default: alternate 3 and 5)').choices(['3', '5']))
   .addOption(new Option('--workload <name>', 'what the cluster replicates').choices(['register', 'locks']).default('register'))
+  .option('--membership', 'churn membership: spare nodes added, promoted and removed', false)
   .addOption(new Option('--bug <name>', 'enable a negative-control bug').choices([...BUGS]))
   .option('--stop-on-failure', 'stop at the first failing seed', false)
   .option('--no-durable-claims', 'do not check persist-before-send on each message (consequences only)')
@@ -39,6 +42,7 @@ const o = program.opts<{
   nodes?: string;
   bug?: BugName;
   workload: Workload;
+  membership: boolean;
   stopOnFailure: boolean;
   durableClaims: boolean;
   trace: boolean;
@@ -57,6 +61,7 @@ for (const [k, seed] of seeds.entries()) {
     events,
     nodes,
     workload: o.workload,
+    membership: o.membership,
     ...(o.bug !== undefined ? { bug: o.bug } : {}),
     trace: o.trace,
     checkDurableClaims: o.durableClaims,
@@ -67,7 +72,7 @@ for (const [k, seed] of seeds.entries()) {
     failedSeeds++;
     process.stdout.write(`seed ${seed} (${nodes} nodes): ${r.violations.length} violation(s)\n`);
     for (const v of r.violations.slice(0, 5)) process.stdout.write(`  ${v.split('\n').slice(0, 20).join('\n  ')}\n`);
-    process.stdout.write(`  replay: ${replayCommand(seed, nodes, events, o.workload, o.bug)}\n`);
+    process.stdout.write(`  replay: ${replayCommand(seed, nodes, events, o.workload, o.bug, r.membership)}\n`);
     if (o.stopOnFailure) break;
   }
   if ((k + 1) % 50 === 0) {

@@ -22,11 +22,13 @@ import {
   MemoryStorage,
   RawNode,
   silentLogger,
+  type ConfChange,
   type ConfState,
   type Entry,
   type Logger,
   type Message,
   type NodeId,
+  type ProposeConfChangeResult,
   type RaftConfig,
   type ReadState,
   type Ready,
@@ -308,6 +310,18 @@ export class RaftHost<R = unknown> {
   /** Asks this node (if leader) to hand leadership to `target`. */
   transferLeadership(target: NodeId): ReturnType<RawNode['transferLeader']> {
     const r = this.raw.transferLeader(target);
+    this.process();
+    return r;
+  }
+
+  /**
+   * Proposes one membership change (docs/design.md#membership). The answer is the core's: the
+   * change is in the log at the returned index, or refused with a reason. It is in force once
+   * appended; whether it committed is seen in `status().commit` against that index.
+   */
+  proposeConfChange(cc: ConfChange): ProposeConfChangeResult {
+    if (this.stopped) return { type: 'dropped', reason: 'not-leader', leader: NONE };
+    const r = this.raw.proposeConfChange(cc);
     this.process();
     return r;
   }

@@ -20,6 +20,11 @@ export interface UnsafeTestingKnobs {
    * (docs/design.md#security).
    */
   readonly skipPeerMessageChecks?: boolean;
+  /**
+   * Accept a membership change while another is uncommitted or before this leader has
+   * committed an entry of its term (violates the single-server rule, docs/design.md#membership).
+   */
+  readonly concurrentConfChanges?: boolean;
 }
 
 export interface RaftConfig {

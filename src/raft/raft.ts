@@ -97,8 +97,8 @@ export type TransferResult =
  *   (they answer its own messages);
  * - `commit-beyond-log`: a heartbeat's commit index is beyond this node's log;
  * - `ack-beyond-log`: an acknowledgement of entries beyond the leader's own log;
- * - `foreign-configuration`: a snapshot whose configuration is none, or does not include this
- *   node while it has a configuration;
+ * - `foreign-configuration`: a snapshot whose configuration is not a usable one (no voter, a
+ *   node listed twice);
  * - `too-many-reads`: forwarded ReadIndex requests beyond {@link MAX_PENDING_READS}.
  */
 export type RefusalReason =
@@ -485,14 +485,11 @@ export class Raft implements LeaderContext {
         // The leader sends at most what we acknowledged as durable (replication.ts), which our
         // log still holds: beyond it, commitTo would fail stop on a claim, not on our disk.
         return m.commit > this.log.lastIndex() ? 'commit-beyond-log' : undefined;
-      case 'snapshot': {
-        // Its configuration replaces ours: it must be one, and include us, unless we have none
-        // yet (a node joining takes the leader's latest snapshot, which may predate its
-        // addition; the entry adding it follows in the log).
-        const conf = m.snapshot.confState;
-        const member = conf.voters.includes(this.id) || conf.learners.includes(this.id) || this.tracker.progress.size === 0;
-        return member && confProblem(conf) === undefined ? undefined : 'foreign-configuration';
-      }
+      case 'snapshot':
+        // Its configuration replaces ours, so it must be one. It may leave us out: a leader
+        // sends its latest snapshot, which can predate the entry that added (or re-added) us;
+        // that entry follows in the log.
+        return confProblem(m.snapshot.confState) === undefined ? undefined : 'foreign-configuration';
       case 'timeout-now':
       case 'read-index-response':
         // Sent in the term of the message they answer (an acknowledgement, a forwarded read),
@@ -775,10 +772,11 @@ export class Raft implements LeaderContext {
     });
     if (this.role !== 'leader') return drop('not-leader');
     if (this.leadTransferee !== NONE) return drop('transfer-in-progress');
-    if (this.log.configs.latest().index > this.log.committed) return drop('change-pending');
+    const oneAtATime = this.cfg.unsafeTestingKnobs.concurrentConfChanges !== true;
+    if (oneAtATime && this.log.configs.latest().index > this.log.committed) return drop('change-pending');
     // Thesis §4.1 (the fix to single-server changes): a change from an earlier term that this
     // leader does not know committed could otherwise combine with this one.
-    if (!this.committedEntryInCurrentTerm()) return drop('not-ready');
+    if (oneAtATime && !this.committedEntryInCurrentTerm()) return drop('not-ready');
     const next = applyConfChange(this.tracker.confState(), cc);
     if (typeof next === 'string') return drop(next);
     if (cc.type === 'promote') {

@@ -21,13 +21,13 @@ const BAR = 100_000;
 /**
  * The refusals node 1 must make over the link in `no-leader-claims` mode. The other reasons
  * cannot get there in this topology (the link drops a message not from the authenticated peer
- * or not for us; the decoder refuses a snapshot outside a stream; node 3 is a voter) and are
- * shown by the unit tests of the core and the host.
+ * or not for us; the decoder refuses a snapshot outside a stream, and a configuration with no
+ * voter or a node listed twice; node 3 is a voter) and are shown by the unit tests of the core
+ * and the host.
  */
 const LINK_REACHABLE_REASONS = [
   'ack-beyond-log',
   'commit-beyond-log',
-  'foreign-configuration',
   'foreign-read-context',
   'not-our-leader',
   'second-leader',

@@ -16,6 +16,22 @@ const CASES: ReadonlyArray<{ bug: BugName; checkDurableClaims: boolean }> = [
   { bug: 'ack-before-sync', checkDurableClaims: false },
 ];
 
+describe('negative control: membership changes one at a time', () => {
+  // The bug churns membership on its own; "consequences only" turns the direct check off, so a
+  // committed entry put at risk or two leaders in a term must show it.
+  for (const checkOneChangeAtATime of [true, false]) {
+    const how = checkOneChangeAtATime ? 'all invariants' : 'consequences only';
+    it(`--bug concurrent-conf-changes (${how})`, () => {
+      const { result, ran, events } = firstFailing(seedRange(1, 500), { bug: 'concurrent-conf-changes', checkOneChangeAtATime });
+      console.log(
+        `--bug concurrent-conf-changes (${how}): caught at seed ${result?.seed ?? 'none'} after ${ran} seeds, ${events} events: ${result?.violations[0]?.split('\n')[0] ?? ''}`,
+      );
+      expect(result, 'concurrent membership changes were not caught in 500 seeds').toBeDefined();
+      if (!checkOneChangeAtATime) expect(result?.violations.join('\n')).not.toMatch(/uncommitted configuration entries/);
+    });
+  }
+});
+
 describe('negative controls: the simulator catches each deliberate bug within 500 seeds', () => {
   for (const c of CASES) {
     const how = c.checkDurableClaims ? 'all invariants' : 'consequences only';

@@ -5,7 +5,12 @@
  * with the command that replays them.
  */
 import { expect } from 'vitest';
-import { describeFailure as failureText, firstFailing as firstFailingOf, nodesFor } from '../../scripts/lib/sim/seeds.js';
+import {
+  describeFailure as failureText,
+  firstFailing as firstFailingOf,
+  nodesFor,
+  type ControlRunOptions,
+} from '../../scripts/lib/sim/seeds.js';
 import { runSeed, type BugName, type SimResult, type Workload } from '../../scripts/lib/sim/world.js';
 
 export { nodesFor };
@@ -25,31 +30,43 @@ export function describeFailure(r: SimResult, bug?: BugName, events = EVENTS): s
 /** Runs seeds until one reports a violation; returns it (or undefined) and how many ran. */
 export function firstFailing(
   seeds: readonly number[],
-  opts: { bug: BugName; checkDurableClaims?: boolean; workload?: Workload; events?: number },
+  opts: Omit<ControlRunOptions, 'events'> & { readonly events?: number },
 ): { result: SimResult | undefined; ran: number; events: number } {
   return firstFailingOf(seeds, { ...opts, events: opts.events ?? EVENTS });
 }
 
 /**
  * Runs seeds [first, first + count) (or SIM_SEED alone) and asserts 0 violations, printing the
- * events, their rate and how many seeds had a liveness phase.
+ * events, their rate, how many seeds had a liveness phase and, with membership churn, how many
+ * changes the leaders took. Returns how many changes were taken (0 without churn).
  */
-export function expectSeedsClean(label: string, first: number, count: number, workload: Workload = 'register', perSeed = EVENTS): void {
+export function expectSeedsClean(
+  label: string,
+  first: number,
+  count: number,
+  workload: Workload = 'register',
+  perSeed = EVENTS,
+  membership = false,
+): number {
   const seeds = seedRange(first, count);
   let events = 0;
   let liveness = 0;
+  let changes = 0;
   const failures: string[] = [];
   const started = performance.now();
   for (const seed of seeds) {
-    const r = runSeed({ seed, events: perSeed, nodes: nodesFor(seed), workload });
+    const r = runSeed({ seed, events: perSeed, nodes: nodesFor(seed), workload, membership });
     events += r.events + r.livenessEvents;
+    changes += r.churn?.accepted ?? 0;
     if (r.livenessEvents > 0) liveness++;
     if (r.violations.length > 0) failures.push(failureText(r, perSeed));
   }
   const secs = (performance.now() - started) / 1000;
+  const churn = membership ? `, ${changes} membership changes taken` : '';
   console.log(
-    `${label}: ${seeds.length} seeds, ${events} events (${Math.round(events / secs)} events/s), ${liveness} seeds with a liveness phase, ${failures.length} failing`,
+    `${label}: ${seeds.length} seeds, ${events} events (${Math.round(events / secs)} events/s), ${liveness} seeds with a liveness phase${churn}, ${failures.length} failing`,
   );
   expect(failures, failures.join('\n')).toEqual([]);
   expect(events).toBeGreaterThanOrEqual(seeds.length * perSeed);
+  return changes;
 }

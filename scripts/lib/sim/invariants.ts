@@ -9,6 +9,7 @@
  * Incremental where it can be (a global map of committed entries is the reference every
  * replica is compared against), so checking after every event stays cheap.
  */
+import { decodeConfigEntry } from '../../../src/raft/index.js';
 import type { Entry, LoadedState, Message, NodeId, Status } from './sim-types.js';
 
 const decoder = new TextDecoder();
@@ -49,9 +50,36 @@ export interface ObservedNode {
   durable(): LoadedState;
   /** Changes whenever the durable state may have changed (cheap change detection). */
   durableVersion(): number;
+  /** The voters this node starts with when its log is empty (none for a node joining). */
+  readonly bootstrapVoters: readonly NodeId[];
+}
+
+/**
+ * The voters of the configuration a durable log is in: its latest config entry, else its
+ * snapshot's, else the node's bootstrap (docs/design.md#membership: in force when appended).
+ */
+function durableVoters(state: LoadedState, bootstrap: readonly NodeId[]): readonly NodeId[] {
+  for (let k = state.entries.length - 1; k >= 0; k--) {
+    const e = state.entries[k];
+    if (e?.type !== 'config') continue;
+    const d = decodeConfigEntry(e.data);
+    if (typeof d !== 'string') return d.conf.voters;
+  }
+  return state.snapshot.index > 0 ? state.snapshot.confState.voters : bootstrap;
 }
 
 export class SafetyChecker {
+  /**
+   * `membership`: configurations change during the run, so quorums are counted among the
+   * voters of each candidate's own configuration, and no log may hold two configuration
+   * entries beyond what is known committed (one change at a time; `oneChangeAtATime: false`
+   * leaves only the consequences of breaking that rule to be caught).
+   */
+  constructor(
+    private readonly membership = false,
+    private readonly oneChangeAtATime = true,
+  ) {}
+
   readonly violations: string[] = [];
   private readonly leaderOfTerm = new Map<number, NodeId>();
   /** Index → fingerprint of every entry known committed anywhere. */
@@ -181,7 +209,29 @@ export class SafetyChecker {
       this.lastAppliedStatus.set(key, st.applied);
     }
     this.checkCommittedIsSafe(nodes);
+    if (this.membership && this.oneChangeAtATime) this.checkOneChangeAtATime(nodes);
     if (full) this.checkLogMatching(nodes);
+  }
+
+  /**
+   * One membership change at a time (thesis §4.1): a leader appends a configuration entry only
+   * once the previous one has committed, and every log holding the new entry holds the same
+   * prefix. So no log holds two configuration entries beyond the highest index known committed.
+   */
+  private checkOneChangeAtATime(nodes: readonly ObservedNode[]): void {
+    for (const n of nodes) {
+      if (!n.up) continue;
+      const st = n.status();
+      const from = Math.max(this.maxCommitted + 1, st.firstIndex);
+      if (from > st.lastIndex) continue;
+      const pending = n.entries(from, st.lastIndex + 1).filter((e) => e.type === 'config');
+      if (pending.length > 1) {
+        this.violate(
+          `node ${n.id} holds ${pending.length} uncommitted configuration entries (${pending.map((e) => `${e.term}/${e.index}`).join(', ')}) beyond committed ${this.maxCommitted}`,
+        );
+        return;
+      }
+    }
   }
 
   /**
@@ -196,15 +246,22 @@ export class SafetyChecker {
     if (fp === undefined) return;
     if (this.safeUpTo === i && this.safeCheckedAt === this.durableWrites(nodes)) return;
     const logs = nodes.map((n) => summarize(n.durable()));
+    const all = nodes.map((n) => n.id);
     for (const [k, cand] of logs.entries()) {
       if (holds(cand, i, fp)) continue;
+      // Without churn every node votes; with it, a candidate needs a majority of the voters of
+      // the configuration its own log is in, and must be one of them.
+      const node = nodes[k];
+      const voters = this.membership && node !== undefined ? durableVoters(cand.state, node.bootstrapVoters) : all;
+      if (node !== undefined && !voters.includes(node.id)) continue;
       let votes = 0;
-      for (const voter of logs) {
+      for (const [j, voter] of logs.entries()) {
+        if (!voters.includes(nodes[j]?.id ?? 0)) continue;
         if (cand.lastTerm > voter.lastTerm || (cand.lastTerm === voter.lastTerm && cand.lastIndex >= voter.lastIndex)) votes++;
       }
-      if (votes >= Math.floor(nodes.length / 2) + 1) {
+      if (votes >= Math.floor(voters.length / 2) + 1) {
         this.violate(
-          `committed entry ${i} (${fp}) at risk: node ${nodes[k]?.id} lacks it yet its log is up to date for ${votes} of ${nodes.length} voters`,
+          `committed entry ${i} (${fp}) at risk: node ${node?.id} lacks it yet its log is up to date for ${votes} of ${voters.length} voters`,
         );
         return;
       }

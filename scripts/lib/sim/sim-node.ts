@@ -38,7 +38,13 @@ export interface NodeSettings {
   readonly maxInflightMsgs: number;
   readonly snapshotCatchUpEntries: number;
   readonly commitPriorTerm: boolean;
+  readonly concurrentConfChanges?: boolean;
   readonly hostKnobs: HostTestingKnobs;
+  /**
+   * Refusal reasons that correct members cause under membership churn: an answer from a node
+   * the receiver's configuration no longer (or does not yet) count. Not reported as violations.
+   */
+  readonly expectedRefusals?: readonly string[];
   /** Which state machine the nodes replicate (default: the register). */
   readonly workload?: 'register' | 'locks';
   /** Lock machine negative controls. */
@@ -173,7 +179,7 @@ export class SimNode implements ObservedNode {
         random: new SeededRandom(this.env.random.nextUint32()),
         maxSizePerMsg: s.maxSizePerMsg,
         maxInflightMsgs: s.maxInflightMsgs,
-        unsafeTestingKnobs: { commitPriorTerm: s.commitPriorTerm },
+        unsafeTestingKnobs: { commitPriorTerm: s.commitPriorTerm, concurrentConfChanges: s.concurrentConfChanges === true },
       },
       bootstrap: { voters: s.voters, learners: [] },
       log: this.disk,
@@ -195,6 +201,7 @@ export class SimNode implements ObservedNode {
   private refusalRecorder(): Logger {
     const note = (message: string, fields?: Readonly<Record<string, unknown>>): void => {
       if (message !== 'refused peer message') return;
+      if (this.settings.expectedRefusals?.includes(String(fields?.['reason'])) === true) return;
       this.refused.count++;
       if (this.refused.first.length >= 3) return;
       const f = fields ?? {};
@@ -241,6 +248,10 @@ export class SimNode implements ObservedNode {
 
   durable(): LoadedState {
     return this.disk.durableState();
+  }
+
+  get bootstrapVoters(): readonly NodeId[] {
+    return this.settings.voters;
   }
 
   durableVersion(): number {

@@ -15,6 +15,7 @@ import { SimClients } from './clients.js';
 import { Nemesis } from './nemesis.js';
 import { SimNode, stateHash, type NodeEnvironment } from './sim-node.js';
 import { LockClients } from './lock-clients.js';
+import { MembershipChurn, SPARE_NODES, type ChurnStats } from './membership.js';
 import { TICK_MS, type NodeId } from './sim-types.js';
 
 /** Names of the negative-control switches (docs/testing.md#negative-controls). */
@@ -28,6 +29,9 @@ export const BUGS = [
   'dedup-off',
   'local-clock-expiry',
   'no-wait-grace',
+  // Membership control (implies membership churn): a leader takes a change while another is
+  // uncommitted, or before it has committed an entry of its term.
+  'concurrent-conf-changes',
 ] as const;
 export type BugName = (typeof BUGS)[number];
 
@@ -60,8 +64,19 @@ export interface SimOptions {
    * consequences of a violation (lost commits, two leaders) can reveal it.
    */
   readonly checkDurableClaims?: boolean;
+  /**
+   * Check that no log holds two uncommitted configuration entries (default true, membership
+   * runs). Off, only the consequences (a committed entry at risk, two leaders) can reveal it.
+   */
+  readonly checkOneChangeAtATime?: boolean;
   /** Print every event (debugging a replay). */
   readonly trace?: boolean;
+  /**
+   * Membership churn (membership.ts): two spare nodes outside the configuration, and a leader
+   * asked for random changes during the fault phase. Default off, so the seeds of runs without
+   * it replay as they always have.
+   */
+  readonly membership?: boolean;
 }
 
 export interface SimResult {
@@ -75,6 +90,14 @@ export interface SimResult {
   readonly history: readonly object[];
   readonly maxTerm: number;
   readonly faults: number;
+  readonly membership: boolean;
+  /** What the membership churn did (membership runs only). */
+  readonly churn?: ChurnStats;
+}
+
+/** Whether a run churns membership: asked for, or needed by its bug. */
+export function churnsMembership(opts: Pick<SimOptions, 'membership' | 'bug'>): boolean {
+  return opts.membership === true || opts.bug === 'concurrent-conf-changes';
 }
 
 /** Replica state hashes are compared at every HASH_EVERY-th applied index (and at the end). */
@@ -143,7 +166,7 @@ export class SimNetwork implements MemoryNetworkPolicy {
 export class World {
   readonly rnd: SeededRandom;
   readonly queue = new EventQueue();
-  readonly checker = new SafetyChecker();
+  readonly checker: SafetyChecker;
   readonly net: SimNetwork;
   readonly network: MemoryNetwork;
   readonly nodes: SimNode[] = [];
@@ -157,9 +180,13 @@ export class World {
 
   constructor(readonly opts: SimOptions) {
     this.rnd = new SeededRandom(opts.seed);
+    this.checker = new SafetyChecker(churnsMembership(opts), opts.checkOneChangeAtATime !== false);
     this.net = new SimNetwork(this, this.rnd);
     this.network = new MemoryNetwork(this.net);
     const voters = Array.from({ length: opts.nodes }, (_, k) => k + 1);
+    const membership = churnsMembership(opts);
+    // Spare nodes start with no configuration of their own, as a node started to join does.
+    const ids = Array.from({ length: opts.nodes + (membership ? SPARE_NODES : 0) }, (_, k) => k + 1);
     const snapshotEvery = [0, 15, 40, 200][this.rnd.nextInt(4)] ?? 0;
     const fsyncMaxMs = 0.5 + this.rnd.nextFloat() * 8;
     // Tiny messages (one entry each) and tiny windows make partial replication common.
@@ -172,10 +199,10 @@ export class World {
       checker: this.checker,
       random: this.rnd,
     };
-    for (const id of voters) {
+    for (const id of ids) {
       this.nodes.push(
         new SimNode(id, env, {
-          voters,
+          voters: id <= opts.nodes ? voters : [],
           electionTick: this.electionTick,
           heartbeatTick: 2,
           fsyncMinMs: 0.1,
@@ -185,6 +212,8 @@ export class World {
           maxInflightMsgs,
           snapshotCatchUpEntries: 1 + this.rnd.nextInt(10),
           commitPriorTerm: opts.bug === 'commit-prior-term',
+          concurrentConfChanges: opts.bug === 'concurrent-conf-changes',
+          expectedRefusals: membership ? ['not-a-member', 'not-a-voter'] : [],
           hostKnobs: {
             voteNotPersisted: opts.bug === 'vote-not-persisted',
             ackBeforeSync: opts.bug === 'ack-before-sync',
@@ -248,21 +277,22 @@ export class World {
     n.boot();
   }
 
-  /** The node most nodes follow, if a majority of live nodes agree on a live leader. */
+  /**
+   * A live leader that a majority of the voters of its configuration follow (its own voters:
+   * under membership churn, nodes outside its configuration do not count), if there is one.
+   */
   stableLeader(): NodeId | undefined {
-    const counts = new Map<string, number>();
-    for (const n of this.nodes) {
-      if (!n.up || n.paused) continue;
-      const st = n.status();
-      if (st.leader === 0) continue;
-      const key = `${st.leader}@${st.term}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    for (const [key, c] of counts) {
-      if (c < Math.floor(this.nodes.length / 2) + 1) continue;
-      const id = Number(key.split('@')[0]);
-      const l = this.nodes[id - 1];
-      if (l !== undefined && l.up && !l.paused && l.status().role === 'leader') return id;
+    for (const l of this.nodes) {
+      if (!l.up || l.paused) continue;
+      const st = l.status();
+      if (st.role !== 'leader') continue;
+      const following = st.config.voters.filter((id) => {
+        const n = this.nodes[id - 1];
+        if (n === undefined || !n.up || n.paused) return false;
+        const ns = n.status();
+        return ns.leader === l.id && ns.term === st.term;
+      });
+      if (following.length >= Math.floor(st.config.voters.length / 2) + 1) return l.id;
     }
     return undefined;
   }
@@ -297,6 +327,7 @@ export function runSeed(opts: SimOptions): SimResult {
   const workload = opts.workload ?? 'register';
   const clients: SimWorkload = workload === 'locks' ? new LockClients(world, 5) : new SimClients(world, 3);
   const nemesis = new Nemesis(world);
+  const churn = churnsMembership(opts) ? new MembershipChurn(world) : undefined;
   world.observer = () => nemesis.observe();
   world.sendObserver = (type, from) => nemesis.onSend(type, from);
   let livenessEvents = 0;
@@ -305,11 +336,13 @@ export function runSeed(opts: SimOptions): SimResult {
   try {
     clients.start();
     nemesis.start();
+    churn?.start();
     while (world.processed < opts.events && world.step()) {
       /* fault phase */
     }
     if (liveness) {
       nemesis.stopAndHeal();
+      churn?.stop();
       clients.stopIssuing();
       const healedAt = world.now;
       const electionMs = world.electionTick * TICK_MS;
@@ -359,5 +392,7 @@ export function runSeed(opts: SimOptions): SimResult {
     history: clients.history,
     maxTerm,
     faults: nemesis.faults,
+    membership: churn !== undefined,
+    ...(churn !== undefined ? { churn: churn.stats } : {}),
   };
 }
