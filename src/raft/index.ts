@@ -8,9 +8,12 @@ export type { ProposeConfChangeResult, ProposeResult, ReadIndexResult, RefusalRe
 export {
   LEARNER_CATCH_UP_SLACK,
   MAX_CONF_CONTEXT_BYTES,
+  MAX_MEMBERS,
   applyConfChange,
+  confProblem,
   decodeConfigEntry,
   encodeConfigEntry,
+  memberContext,
   type ConfChange,
   type ConfChangeRefusal,
   type ConfigEntryData,

@@ -15,7 +15,7 @@
  * {@link ConfigHistory} keeps every configuration entry past the snapshot so that truncation
  * and compaction find the configuration in force at any index.
  */
-import { invariant, type ConfState, type Entry, type NodeId } from './types.js';
+import { invariant, type ConfState, type Entry, type MemberContext, type NodeId } from './types.js';
 
 /**
  * One membership change:
@@ -34,7 +34,7 @@ export interface ConfChange {
 }
 
 /** Why a change is refused as a change (before any cluster state is considered). */
-export type ConfChangeRefusal = 'already-member' | 'not-a-member' | 'not-a-learner' | 'last-voter' | 'invalid-node';
+export type ConfChangeRefusal = 'already-member' | 'not-a-member' | 'not-a-learner' | 'last-voter' | 'invalid-node' | 'invalid-context';
 
 /**
  * A promoted learner must have matched the leader's log to within this many entries of its
@@ -54,24 +54,50 @@ export function applyConfChange(conf: ConfState, cc: ConfChange): ConfState | Co
   if (!Number.isSafeInteger(node) || node <= 0) return 'invalid-node';
   const voter = conf.voters.includes(node);
   const learner = conf.learners.includes(node);
+  const contexts = conf.contexts ?? [];
   switch (cc.type) {
     case 'add-learner':
       if (voter || learner) return 'already-member';
-      return { voters: [...conf.voters], learners: sorted([...conf.learners, node]) };
+      if (cc.context !== undefined && cc.context.byteLength > MAX_CONF_CONTEXT_BYTES) return 'invalid-context';
+      return withContexts(
+        { voters: sorted(conf.voters), learners: sorted([...conf.learners, node]) },
+        cc.context !== undefined ? [...contexts, { id: node, context: cc.context }] : contexts,
+      );
     case 'promote':
       if (voter) return 'not-a-learner';
       if (!learner) return 'not-a-member';
-      return { voters: sorted([...conf.voters, node]), learners: conf.learners.filter((id) => id !== node) };
+      return withContexts(
+        { voters: sorted([...conf.voters, node]), learners: sorted(conf.learners.filter((id) => id !== node)) },
+        contexts,
+      );
     case 'remove':
       if (!voter && !learner) return 'not-a-member';
       if (voter && conf.voters.length === 1) return 'last-voter';
-      return { voters: conf.voters.filter((id) => id !== node), learners: conf.learners.filter((id) => id !== node) };
+      return withContexts(
+        { voters: sorted(conf.voters.filter((id) => id !== node)), learners: sorted(conf.learners.filter((id) => id !== node)) },
+        contexts.filter((c) => c.id !== node),
+      );
   }
 }
 
+/** `conf` with `contexts` sorted by id, or without the field when there are none. */
+function withContexts(conf: ConfState, contexts: readonly MemberContext[]): ConfState {
+  return contexts.length === 0 ? conf : { ...conf, contexts: [...contexts].sort((a, b) => a.id - b.id) };
+}
+
+/** `conf` with its lists sorted, so that equal configurations look equal (status, tests). */
+export function normalizedConf(conf: ConfState): ConfState {
+  return withContexts({ voters: sorted(conf.voters), learners: sorted(conf.learners) }, conf.contexts ?? []);
+}
+
+/** The host context of `node` in `conf`, if it has one. */
+export function memberContext(conf: ConfState, node: NodeId): Uint8Array | undefined {
+  return conf.contexts?.find((c) => c.id === node)?.context;
+}
+
 /**
- * A `config` entry's data: the change and the configuration it produces, so that the
- * configuration at any index is read off the log without replaying changes.
+ * A `config` entry's data: the change and the configuration it produces (contexts included),
+ * so that the configuration at any index is read off the log without replaying changes.
  */
 export interface ConfigEntryData {
   readonly change: ConfChange;
@@ -79,8 +105,10 @@ export interface ConfigEntryData {
 }
 
 // Layout (little-endian): u8 version, u8 change type, f64 node, u16 voters, f64 × voters,
-// u16 learners, f64 × learners, u32 context length, context bytes. Ids are safe integers, which
-// a float64 holds exactly; the core has no Buffer and no msgpack (docs/design.md#the-pure-core).
+// u16 learners, f64 × learners, u16 contexts, (f64 id, u16 length, bytes) × contexts. Ids are
+// safe integers, which a float64 holds exactly; the core has no Buffer and no msgpack
+// (docs/design.md#the-pure-core). An add-learner change's own context is its node's context in
+// the configuration, so it is not written twice.
 const CONFIG_ENTRY_VERSION = 1;
 const CHANGE_TYPES = ['add-learner', 'promote', 'remove'] as const;
 /** More members than any configuration this project runs; bounds what a decoder allocates. */
@@ -90,8 +118,9 @@ export const MAX_CONF_CONTEXT_BYTES = 1024;
 
 /** Encodes a `config` entry's data. */
 export function encodeConfigEntry(d: ConfigEntryData): Uint8Array {
-  const context = d.change.context ?? new Uint8Array(0);
-  const size = 2 + 8 + 2 + 8 * d.conf.voters.length + 2 + 8 * d.conf.learners.length + 4 + context.byteLength;
+  const contexts = d.conf.contexts ?? [];
+  const contextBytes = contexts.reduce((n, c) => n + 8 + 2 + c.context.byteLength, 0);
+  const size = 2 + 8 + 2 + 8 * d.conf.voters.length + 2 + 8 * d.conf.learners.length + 2 + contextBytes;
   const out = new Uint8Array(size);
   const v = new DataView(out.buffer);
   let at = 0;
@@ -107,17 +136,22 @@ export function encodeConfigEntry(d: ConfigEntryData): Uint8Array {
       at += 8;
     }
   }
-  v.setUint32(at, context.byteLength, true);
-  at += 4;
-  out.set(context, at);
+  v.setUint16(at, contexts.length, true);
+  at += 2;
+  for (const c of contexts) {
+    v.setFloat64(at, c.id, true);
+    v.setUint16(at + 8, c.context.byteLength, true);
+    out.set(c.context, at + 10);
+    at += 10 + c.context.byteLength;
+  }
   return out;
 }
 
 /**
  * Decodes a `config` entry's data, or returns a description of what is wrong with it. Every
- * field is checked (version, change type, ids, list sizes, no id twice, the change agrees with
- * the configuration), so a peer's malformed entry is refused at the edge and never reaches the
- * core's invariants.
+ * field is checked (version, change type, ids, list sizes, no id twice, contexts only for
+ * members, the change agrees with the configuration), so a peer's malformed entry is refused at
+ * the edge and never reaches the core's invariants.
  */
 export function decodeConfigEntry(data: Uint8Array): ConfigEntryData | string {
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -140,16 +174,27 @@ export function decodeConfigEntry(data: Uint8Array): ConfigEntryData | string {
     for (let i = 0; i < count; i++, at += 8) ids.push(v.getFloat64(at, true));
     lists.push(ids);
   }
-  if (!need(4)) return 'config entry: truncated';
-  const contextLength = v.getUint32(at, true);
-  at += 4;
-  if (contextLength > MAX_CONF_CONTEXT_BYTES || at + contextLength !== data.byteLength) return 'config entry: bad context length';
-  const context = data.slice(at, at + contextLength);
-  const conf: ConfState = { voters: lists[0] ?? [], learners: lists[1] ?? [] };
+  if (!need(2)) return 'config entry: truncated';
+  const contextCount = v.getUint16(at, true);
+  at += 2;
+  if (contextCount > MAX_MEMBERS) return 'config entry: too many contexts';
+  const contexts: MemberContext[] = [];
+  for (let i = 0; i < contextCount; i++) {
+    if (!need(10)) return 'config entry: truncated';
+    const id = v.getFloat64(at, true);
+    const length = v.getUint16(at + 8, true);
+    at += 10;
+    if (!need(length)) return 'config entry: truncated';
+    contexts.push({ id, context: data.slice(at, at + length) });
+    at += length;
+  }
+  if (at !== data.byteLength) return 'config entry: trailing bytes';
+  const conf = withContexts({ voters: lists[0] ?? [], learners: lists[1] ?? [] }, contexts);
   const problem = confProblem(conf);
   if (problem !== undefined) return `config entry: ${problem}`;
-  const change: ConfChange = contextLength > 0 ? { type, node, context } : { type, node };
   if (!Number.isSafeInteger(node) || node <= 0) return 'config entry: invalid node id';
+  const own = type === 'add-learner' ? memberContext(conf, node) : undefined;
+  const change: ConfChange = own !== undefined ? { type, node, context: own } : { type, node };
   if (!agrees(change, conf)) return `config entry: the configuration does not follow from ${type} ${node}`;
   return { change, conf };
 }
@@ -161,6 +206,10 @@ export function confProblem(conf: ConfState): string | undefined {
   if (new Set(all).size !== all.length) return 'a node appears twice';
   if (conf.voters.length === 0) return 'no voter';
   if (all.length > MAX_MEMBERS) return `more than ${MAX_MEMBERS} members`;
+  const contexts = conf.contexts ?? [];
+  if (!contexts.every((c) => all.includes(c.id))) return 'a context for a node that is not a member';
+  if (new Set(contexts.map((c) => c.id)).size !== contexts.length) return 'a node has two contexts';
+  if (contexts.some((c) => c.context.byteLength > MAX_CONF_CONTEXT_BYTES)) return `a context longer than ${MAX_CONF_CONTEXT_BYTES} bytes`;
   return undefined;
 }
 
@@ -176,11 +225,6 @@ function agrees(change: ConfChange, conf: ConfState): boolean {
     case 'remove':
       return !voter && !learner;
   }
-}
-
-export function sameConf(a: ConfState, b: ConfState): boolean {
-  const same = (x: readonly NodeId[], y: readonly NodeId[]): boolean => x.length === y.length && x.every((id, i) => id === y[i]);
-  return same(sorted(a.voters), sorted(b.voters)) && same(sorted(a.learners), sorted(b.learners));
 }
 
 /** A configuration and the index of the entry (or snapshot) that set it. */

@@ -777,7 +777,7 @@ export class Raft implements LeaderContext {
     // Thesis §4.1 (the fix to single-server changes): a change from an earlier term that this
     // leader does not know committed could otherwise combine with this one.
     if (oneAtATime && !this.committedEntryInCurrentTerm()) return drop('not-ready');
-    const next = applyConfChange(this.tracker.confState(), cc);
+    const next = applyConfChange(this.log.configs.latest().conf, cc);
     if (typeof next === 'string') return drop(next);
     if (cc.type === 'promote') {
       const pr = this.tracker.progress.get(cc.node);

@@ -44,6 +44,18 @@ export interface HardState {
 export interface ConfState {
   readonly voters: readonly NodeId[];
   readonly learners: readonly NodeId[];
+  /**
+   * What the host attached to members when it added them (their addresses), by id, opaque to
+   * the core; carried with the configuration into every later configuration and snapshot.
+   * Members the host knows otherwise (a cluster's first members) have none. Absent when empty.
+   */
+  readonly contexts?: readonly MemberContext[];
+}
+
+/** One member's host context (see {@link ConfState.contexts}). */
+export interface MemberContext {
+  readonly id: NodeId;
+  readonly context: Uint8Array;
 }
 
 /**

@@ -12,7 +12,15 @@
  * payload. The kind byte catches a value that ends up under the wrong key; the CRC catches
  * torn or rotten bytes. Integers are u64 BE holding JavaScript safe integers.
  */
-import type { Entry, EntryType, HardState, SnapshotMeta } from '../raft/index.js';
+import {
+  confProblem,
+  MAX_MEMBERS,
+  type Entry,
+  type EntryType,
+  type HardState,
+  type MemberContext,
+  type SnapshotMeta,
+} from '../raft/index.js';
 import { crc32 } from './crc32.js';
 import { RecordError } from './storage-error.js';
 
@@ -123,6 +131,11 @@ class Reader {
     return out;
   }
 
+  /** Whether bytes remain (an optional trailing part). */
+  more(): boolean {
+    return this.offset < this.limit;
+  }
+
   /** Asserts everything was consumed: trailing bytes mean the record is not what it claims. */
   end(): void {
     if (this.offset !== this.limit) throw new RecordError(`${this.limit - this.offset} trailing bytes`);
@@ -175,10 +188,15 @@ export function decodeHardState(value: Uint8Array): HardState {
 
 // ---- snapshot metadata (the log's base, and inside snapshot files) ---------------------------
 
-/** Bare snapshot metadata: index, term, then voters and learners as u32 count + u64 ids. */
+/**
+ * Bare snapshot metadata: index, term, then voters and learners as u32 count + u64 ids, then,
+ * only when some member has one, the members' host contexts as u32 count + (u64 id, u32 length,
+ * bytes). Metadata written before contexts existed simply ends after the learners.
+ */
 export function encodeSnapshotMetaPayload(meta: SnapshotMeta): Buffer {
-  const { voters, learners } = meta.confState;
-  const buf = Buffer.allocUnsafe(16 + 8 + 8 * (voters.length + learners.length));
+  const { voters, learners, contexts = [] } = meta.confState;
+  const contextBytes = contexts.length === 0 ? 0 : 4 + contexts.reduce((n, c) => n + 12 + c.context.byteLength, 0);
+  const buf = Buffer.allocUnsafe(16 + 8 + 8 * (voters.length + learners.length) + contextBytes);
   writeU64(buf, 0, meta.index);
   writeU64(buf, 8, meta.term);
   let at = 16;
@@ -188,6 +206,16 @@ export function encodeSnapshotMetaPayload(meta: SnapshotMeta): Buffer {
     for (const id of list) {
       writeU64(buf, at, id);
       at += 8;
+    }
+  }
+  if (contexts.length > 0) {
+    buf.writeUInt32BE(contexts.length, at);
+    at += 4;
+    for (const c of contexts) {
+      writeU64(buf, at, c.id);
+      buf.writeUInt32BE(c.context.byteLength, at + 8);
+      buf.set(c.context, at + 12);
+      at += 12 + c.context.byteLength;
     }
   }
   return buf;
@@ -203,7 +231,21 @@ function readSnapshotMeta(r: Reader): SnapshotMeta {
     for (let i = 0; i < n; i++) ids.push(r.u64());
     lists.push(ids);
   }
-  return { index, term, confState: { voters: lists[0] ?? [], learners: lists[1] ?? [] } };
+  const confState = { voters: lists[0] ?? [], learners: lists[1] ?? [] };
+  if (!r.more()) return { index, term, confState };
+  const contexts: MemberContext[] = [];
+  const n = r.u32();
+  if (n === 0 || n > MAX_MEMBERS) throw new RecordError(`${n} member contexts`);
+  for (let i = 0; i < n; i++) {
+    const id = r.u64();
+    contexts.push({ id, context: r.sub(r.u32()).rest() });
+  }
+  const withContexts = { ...confState, contexts };
+  // Our own disk, but a checksum does not prove the writer was right: a configuration the core
+  // would refuse from a peer is refused from the disk too, as corruption.
+  const problem = confProblem(withContexts);
+  if (problem !== undefined) throw new RecordError(`snapshot configuration: ${problem}`);
+  return { index, term, confState: withContexts };
 }
 
 export function encodeBase(meta: SnapshotMeta): Buffer {

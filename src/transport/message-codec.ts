@@ -26,8 +26,12 @@
 import { DecodeError, isPlainMap, packValue, unpackValue } from '../protocol/index.js';
 import {
   assertNever,
+  confProblem,
   decodeConfigEntry,
+  MAX_CONF_CONTEXT_BYTES,
+  MAX_MEMBERS,
   type ConfState,
+  type MemberContext,
   type Entry,
   type Message,
   type MessageType,
@@ -132,8 +136,19 @@ function idList(value: unknown, path: string): NodeId[] {
 }
 
 function confState(value: unknown, path: string): ConfState {
-  const r = plainRecord(value, path, ['voters', 'learners']);
-  return { voters: idList(r['voters'], `${path}.voters`), learners: idList(r['learners'], `${path}.learners`) };
+  // `contexts` is sent only when some member has one (an older peer never sends it).
+  const withContexts = typeof value === 'object' && value !== null && Object.hasOwn(value, 'contexts');
+  const r = plainRecord(value, path, withContexts ? ['voters', 'learners', 'contexts'] : ['voters', 'learners']);
+  const conf = { voters: idList(r['voters'], `${path}.voters`), learners: idList(r['learners'], `${path}.learners`) };
+  if (!withContexts) return conf;
+  const contexts = array(r['contexts'], `${path}.contexts`, MAX_MEMBERS).map((v, k): MemberContext => {
+    const c = plainRecord(v, `${path}.contexts[${k}]`, ['id', 'context']);
+    return {
+      id: nodeId(c['id'], `${path}.contexts[${k}].id`),
+      context: bytes(c['context'], `${path}.contexts[${k}].context`, MAX_CONF_CONTEXT_BYTES),
+    };
+  });
+  return { ...conf, contexts };
 }
 
 function snapshotMeta(value: unknown, path: string): SnapshotMeta {
@@ -229,6 +244,8 @@ function checkRanges(m: Message, path: string): Message {
       if (s.confState.voters.length === 0) fail('snapshot.confState.voters', 'no voters');
       const ids = [...s.confState.voters, ...s.confState.learners];
       if (new Set(ids).size !== ids.length) fail('snapshot.confState', 'a node listed twice');
+      const problem = confProblem(s.confState);
+      if (problem !== undefined) fail('snapshot.confState', problem);
       break;
     }
     case 'read-index':
@@ -349,10 +366,11 @@ function toWire(m: Message): object {
       return { ...base, context: m.context };
     case 'snapshot': {
       const s = m.snapshot;
-      return {
-        ...base,
-        snapshot: { index: s.index, term: s.term, confState: { voters: [...s.confState.voters], learners: [...s.confState.learners] } },
-      };
+      const c = s.confState;
+      const lists = { voters: [...c.voters], learners: [...c.learners] };
+      const contexts = c.contexts?.map(({ id, context }) => ({ id, context }));
+      const confState = contexts !== undefined && contexts.length > 0 ? { ...lists, contexts } : lists;
+      return { ...base, snapshot: { index: s.index, term: s.term, confState } };
     }
     case 'timeout-now':
       return base;

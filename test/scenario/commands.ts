@@ -141,13 +141,13 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     run: (env, a) => void env.addJoiner(nodeOptions(a)),
   },
   'conf-change': {
-    usage: 'conf-change ID add-learner|promote|remove NODE',
+    usage: 'conf-change ID add-learner|promote|remove NODE [context=TEXT]',
     positional: ['id', 'str', 'int'],
-    options: {},
+    options: { context: 'str' },
     run: (env, a) => {
       const type = a.strs(1)[0];
       if (type !== 'add-learner' && type !== 'promote' && type !== 'remove') throw new Error(`conf-change: unknown change ${String(type)}`);
-      env.confChange(a.id(0), type, a.int(2));
+      env.confChange(a.id(0), type, a.int(2), a.optStr('context'));
     },
   },
   members: {

@@ -5,6 +5,7 @@
  */
 import {
   decodeConfigEntry,
+  type ConfState,
   type Entry,
   type HardState,
   type Message,
@@ -21,8 +22,7 @@ export function formatEntry(e: Entry): string {
   if (e.type === 'config') {
     const d = decodeConfigEntry(e.data);
     if (typeof d === 'string') return `${e.term}/${e.index} config (${d})`;
-    const learners = d.conf.learners.length > 0 ? ` learners=[${d.conf.learners.join(',')}]` : '';
-    return `${e.term}/${e.index} config ${d.change.type} ${d.change.node} → voters=[${d.conf.voters.join(',')}]${learners}`;
+    return `${e.term}/${e.index} config ${d.change.type} ${d.change.node} → ${formatConf(d.conf)}`;
   }
   const text = decoder.decode(e.data);
   return `${e.term}/${e.index} ${e.type} ${JSON.stringify(text)}`;
@@ -32,9 +32,15 @@ export function formatEntries(ents: readonly Entry[]): string {
   return `[${ents.map(formatEntry).join(', ')}]`;
 }
 
+/** `voters=[..]`, then learners and members' contexts (as text) when there are any. */
+export function formatConf(c: ConfState): string {
+  const learners = c.learners.length > 0 ? ` learners=[${c.learners.join(',')}]` : '';
+  const contexts = (c.contexts ?? []).map((m) => `${m.id}:${decoder.decode(m.context)}`);
+  return `voters=[${c.voters.join(',')}]${learners}${contexts.length > 0 ? ` contexts={${contexts.join(',')}}` : ''}`;
+}
+
 export function formatSnapshot(s: SnapshotMeta): string {
-  const learners = s.confState.learners.length > 0 ? ` learners=[${s.confState.learners.join(',')}]` : '';
-  return `${s.term}/${s.index} voters=[${s.confState.voters.join(',')}]${learners}`;
+  return `${s.term}/${s.index} ${formatConf(s.confState)}`;
 }
 
 export function formatHardState(h: HardState): string {

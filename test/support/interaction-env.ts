@@ -22,7 +22,7 @@ import {
   type Status,
 } from '../../src/raft/index.js';
 import type { Ready } from '../../src/raft/ready.js';
-import { formatEntry, formatMessage, formatReady, formatStatus } from './format.js';
+import { formatConf, formatEntry, formatMessage, formatReady, formatStatus } from './format.js';
 
 /** Options for new nodes; every field has a default suited to short stories. */
 export interface NodeOptions {
@@ -116,8 +116,9 @@ export class InteractionEnv {
   }
 
   /** Proposes a membership change at `id`. */
-  confChange(id: NodeId, type: ConfChange['type'], node: NodeId): void {
-    const r = this.node(id).raw.proposeConfChange({ type, node });
+  confChange(id: NodeId, type: ConfChange['type'], node: NodeId, context?: string): void {
+    const cc: ConfChange = context !== undefined ? { type, node, context: new TextEncoder().encode(context) } : { type, node };
+    const r = this.node(id).raw.proposeConfChange(cc);
     this.log(
       r.type === 'accepted'
         ? `${id}: ${type} ${node} accepted at ${r.term}/${r.index}`
@@ -128,8 +129,7 @@ export class InteractionEnv {
   /** Logs the configuration in force at `id`. */
   logMembers(id: NodeId): void {
     const s = this.node(id).raw.status(false);
-    const learners = s.config.learners.length > 0 ? ` learners=[${s.config.learners.join(',')}]` : '';
-    this.log(`${id}: voters=[${s.config.voters.join(',')}]${learners} (set at ${s.configIndex})`);
+    this.log(`${id}: ${formatConf(s.config)} (set at ${s.configIndex})`);
   }
 
   private makeRaw(id: NodeId, storage: MemoryStorage, o: NodeOptions, applied = 0): RawNode {

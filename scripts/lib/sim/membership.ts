@@ -79,7 +79,9 @@ export class MembershipChurn {
     const { voters, learners } = leader.status().config;
     const outsiders = w.nodes.map((n) => n.id).filter((id) => !voters.includes(id) && !learners.includes(id));
     const options: ConfChange[] = [
-      ...outsiders.map((node): ConfChange => ({ type: 'add-learner', node })),
+      // With a context, as a node adds one with its address: it must travel with every later
+      // configuration, snapshots included.
+      ...outsiders.map((node): ConfChange => ({ type: 'add-learner', node, context: new TextEncoder().encode(`sim-node-${node}`) })),
       ...learners.map((node): ConfChange => ({ type: 'promote', node })),
       ...learners.map((node): ConfChange => ({ type: 'remove', node })),
       // Down to two voters at least, the leader included: a run keeps a quorum that can lose

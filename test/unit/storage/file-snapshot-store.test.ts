@@ -50,6 +50,17 @@ describe('FileSnapshotStore', () => {
     expect(new TextDecoder().decode(got?.data)).toBe('state@10');
   });
 
+  it("keeps the members' host contexts of the configuration (and reads metadata without them)", async () => {
+    const dir = await tempDir();
+    const store = await FileSnapshotStore.open(dir);
+    const context = new TextEncoder().encode('10.0.0.4:7104');
+    const meta: SnapshotMeta = { index: 30, term: 2, confState: { voters: [1, 2, 3], learners: [4], contexts: [{ id: 4, context }] } };
+    await save(store, { meta, data: new Uint8Array([1]) });
+    expect((await FileSnapshotStore.open(dir)).latest()?.meta).toEqual(meta);
+    await save(store, snap(40));
+    expect((await FileSnapshotStore.open(dir)).latest()?.meta).toEqual(snap(40).meta);
+  });
+
   it('keeps only the newest file; an older save neither replaces it nor writes', async () => {
     const dir = await tempDir();
     const store = await FileSnapshotStore.open(dir);

@@ -239,6 +239,17 @@ describe('LevelDurableLog: writes', () => {
     await log.close();
   });
 
+  it("a compaction keeps the members' host contexts of its configuration across a reopen", async () => {
+    const path = await seeded(5);
+    let log = await LevelDurableLog.open({ path, ...ids });
+    const contexts = [{ id: 4, context: new TextEncoder().encode('10.0.0.4:7104') }];
+    const base = { index: 3, term: 1, confState: { voters: [1, 2, 3], learners: [4], contexts } };
+    await compact(log, base);
+    log = await reopen(log);
+    expect((await log.load()).snapshot).toEqual(base);
+    await log.close();
+  });
+
   it('a batch of 1,000 entries round-trips byte for byte', async () => {
     const path = await tempPath();
     let log = await LevelDurableLog.open({ path, ...ids });

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeConfigEntry, type Entry, type Message } from '../../../src/raft/index.js';
+import { encodeConfigEntry, type ConfState, type Entry, type Message } from '../../../src/raft/index.js';
 import { MAX_CONTEXT_LENGTH, decodeMessages, encodeMessages, validateMessage } from '../../../src/transport/message-codec.js';
 import { DecodeError, packValue } from '../../../src/protocol/index.js';
 
@@ -26,10 +26,20 @@ function position(t: number): fc.Arbitrary<{ index: number; term: number }> {
   );
 }
 
-/** Distinct voters (at least one) and learners. */
-const conf = fc
-  .uniqueArray(id, { minLength: 1, maxLength: 8 })
-  .chain((ids) => fc.integer({ min: 1, max: ids.length }).map((v) => ({ voters: ids.slice(0, v), learners: ids.slice(v) })));
+/** Distinct voters (at least one) and learners, some with a host context. */
+const conf: fc.Arbitrary<ConfState> = fc.uniqueArray(id, { minLength: 1, maxLength: 8 }).chain((ids) =>
+  fc
+    .record({
+      v: fc.integer({ min: 1, max: ids.length }),
+      withContext: fc.array(fc.boolean(), { minLength: ids.length, maxLength: ids.length }),
+      data,
+    })
+    .map(({ v, withContext, data: context }) => {
+      const lists = { voters: ids.slice(0, v), learners: ids.slice(v) };
+      const contexts = ids.filter((_, k) => withContext[k] === true).map((member) => ({ id: member, context }));
+      return contexts.length > 0 ? { ...lists, contexts } : lists;
+    }),
+);
 
 /** A well-formed configuration entry's data: a change and the configuration it leaves. */
 const configData = fc.record({ conf, kind: fc.nat(2), outsider: id }).map(({ conf: c, kind, outsider }) => {
@@ -309,6 +319,11 @@ describe('message codec', () => {
       ['snapshot without voters', snap({ confState: { voters: [], learners: [1] } }), 'message.snapshot.confState.voters'],
       ['snapshot listing a voter twice', snap({ confState: { voters: [1, 2, 1], learners: [] } }), 'message.snapshot.confState'],
       ['snapshot with a voter also a learner', snap({ confState: { voters: [1, 2], learners: [2] } }), 'message.snapshot.confState'],
+      [
+        'snapshot with a context for a non-member',
+        snap({ confState: { voters: [1, 2], learners: [], contexts: [{ id: 3, context: new Uint8Array([1]) }] } }),
+        'message.snapshot.confState',
+      ],
       ['read-index with an empty context', { type: 'read-index', from: 1, to: 2, term: 1, context: '' }, 'message.context'],
       [
         'read-index answer at read point 0',
