@@ -99,7 +99,8 @@ const HINTS: Readonly<Record<string, string>> = {
   SESSION_EXPIRED: 'the session ended (its TTL ran out or it was closed); acquire the lock again',
   LOCK_LOST: 'the command was stopped (SIGTERM, then SIGKILL after --grace); run it again once the cluster answers (`raftlock status`)',
   FENCED: 'the lock is no longer held with that fencing token; stop writing on its behalf',
-  UNAVAILABLE: 'is the cluster running (`npm start`)? check it with `raftlock status`',
+  // Installed users have the `raftlock` bin, not the repository's npm scripts.
+  UNAVAILABLE: 'is the cluster running (`raftlock cluster up`, or `npm start` in a raftlock checkout)? check it with `raftlock status`',
   INVALID_ARGUMENT: 'check the arguments (`raftlock help`)',
   LIMIT_EXCEEDED: 'a cluster limit was reached (see `limits` in the cluster configuration); retry later or raise the limit',
   OVERFLOW: 'the result would leave ±(2^53−1); nothing changed',

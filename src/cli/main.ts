@@ -24,12 +24,13 @@ const program = new Command()
 program
   .command('start')
   .description('run one node in the foreground (JSON-lines log on stderr)')
-  .requiredOption('--config <file>', 'cluster configuration file (see cluster-configs/)')
-  .requiredOption('--id <n>', "this node's id in the configuration")
+  .requiredOption('--config <file>', "cluster configuration file (required; the shipped ones are in the package's cluster-configs/)")
+  .requiredOption('--id <n>', "this node's id in the configuration (required)")
   .option('--data-dir <dir>', "overrides the configuration's dataDir")
   .option('--listen <host:port>', 'overrides the address this node listens on')
   .option('--insecure', 'allow a non-loopback address without a peer secret (anyone reaching the port can pose as a member)')
   .addOption(new Option('--enable-faults', 'enable the fault-injection layer (tests and chaos runs only)').hideHelp())
+  .addOption(new Option('--stop-on-stdin-close', 'stop gracefully when stdin closes (cluster up: its nodes stop if it dies)').hideHelp())
   .addOption(new Option('--clock-offset <ms>', "skew this node's log clock by ms (chaos runs only)").hideHelp())
   .addOption(new Option('--dial <id=host:port,…>', "dial these peers at other addresses (chaos runs' link proxies)").hideHelp())
   .addOption(
@@ -49,6 +50,7 @@ program
       dial?: string;
       unsafeRawPropose?: boolean;
       insecure?: boolean;
+      stopOnStdinClose?: boolean;
     }) => {
       await runStart(opts);
     },

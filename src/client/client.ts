@@ -2,8 +2,9 @@
  * The raftlock client: a session kept alive in the background, locks, counters,
  * exactly-once writes, typed errors.
  */
-import type { LockInfo, OpValues, RequestBody } from '../protocol/index.js';
+import { DEFAULT_LIMITS, type LockInfo, type OpValues, type RequestBody } from '../protocol/index.js';
 import { ClusterClient, now, RemoteError, toRaftlockError, waitFor, type CallOptions } from './cluster-client.js';
+import { parseEndpointList } from './endpoints.js';
 import { Counter, type Fence, type ReadBody, type WriteBody, type WriteOptions } from './counter.js';
 import {
   ClientClosedError,
@@ -20,7 +21,12 @@ import { Session } from './session.js';
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
-  /** The nodes' client addresses: `host:port` or `ws://host:port` (any number; a majority helps). */
+  /**
+   * The nodes' client addresses, as an array or one comma-separated string: `host:port` or
+   * `ws://host:port`, a port always given (any number of nodes; a majority helps). Checked as
+   * the CLI checks `--endpoints` ({@link parseEndpointList}): a bad entry is
+   * {@link InvalidArgumentError} before anything is dialled.
+   */
   readonly endpoints: readonly string[] | string;
   /** The session's lease (1 s – 10 min; default 10 s). Keep-alives go every third of it. */
   readonly sessionTtlMs?: number;
@@ -28,7 +34,10 @@ export interface ConnectOptions {
   readonly clientId?: string;
   /** The client token, when the cluster requires one. */
   readonly token?: string;
-  /** Default deadline of every call, retries and failover included (default 15 s). */
+  /**
+   * Default deadline of every call, retries and failover included (default 15 s); also the
+   * default `waitMs` of {@link RaftlockClient.lock}.
+   */
   readonly timeoutMs?: number;
   /** Longest wait for a connection to open (default 2 s). */
   readonly connectTimeoutMs?: number;
@@ -44,11 +53,22 @@ export interface ConnectOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Options of {@link RaftlockClient.lock}. */
+/**
+ * Options of {@link RaftlockClient.lock} and {@link RaftlockClient.withLock}.
+ *
+ * How the two limits combine: `waitMs` is how long the lock may be waited for, counted from
+ * the call; `timeoutMs`, when given, bounds the whole call (reaching the cluster, failover and
+ * the wait), so the call gives up after `min(waitMs, timeoutMs)`. Without `timeoutMs` the call
+ * may take `waitMs` plus the client's `timeoutMs` when reaching the cluster is slow, but never
+ * waits for the lock itself longer than `waitMs`. `{ waitMs: 30_000 }` waits 30 s;
+ * `{ waitMs: 30_000, timeoutMs: 700 }` gives up after 0.7 s. For `withLock`, both bound taking
+ * the lock, not running `fn`.
+ */
 export interface LockOptions extends CallOptions {
   /**
-   * How long to wait in the lock's FIFO queue before {@link LockTimeoutError} (default: the
-   * cluster's longest wait, 24 h). The call's `timeoutMs` adds to it as slack for failover.
+   * How long to wait in the lock's FIFO queue before {@link LockTimeoutError}, from the call
+   * (default: the client's `timeoutMs`, 15 s unless set in {@link connect}; at most the
+   * cluster's `maxWaitMs`, 24 h by default). 0: only take the lock if it is free now.
    */
   readonly waitMs?: number;
 }
@@ -61,8 +81,19 @@ export interface LockInfoOptions extends CallOptions {
 
 const DEFAULT_TTL_MS = 10_000;
 const DEFAULT_TIMEOUT_MS = 15_000;
-/** The cluster's default longest wait (state machine limit `maxWaitMs`). */
-const DEFAULT_WAIT_MS = 86_400_000;
+
+/**
+ * The time limits of one {@link RaftlockClient.lock} call (`performance.now()` scale): until
+ * when the lock may be waited for, and the hard end of the call.
+ */
+interface AcquireLimits {
+  /** `min(waitMs, timeoutMs)`: what a {@link LockTimeoutError} says it waited. */
+  readonly waitMs: number;
+  /** The end of the wait: the server's queue deadline and the local gate's. */
+  readonly waitEnd: number;
+  /** The end of the call (sessions, retries, failover, the wait). */
+  readonly callEnd: number;
+}
 
 /** A per-name gate so that two holders inside one client never share a lock. */
 class LocalGates {
@@ -134,13 +165,7 @@ export class RaftlockClient implements AsyncDisposable {
 
   /** @internal Use {@link connect}. */
   constructor(private readonly opts: ConnectOptions) {
-    const endpoints =
-      typeof opts.endpoints === 'string'
-        ? opts.endpoints
-            .split(',')
-            .map((s) => s.trim())
-            .filter((s) => s.length > 0)
-        : opts.endpoints;
+    const endpoints = parseEndpointList(opts.endpoints);
     this.ttlMs = opts.sessionTtlMs ?? DEFAULT_TTL_MS;
     if (!Number.isSafeInteger(this.ttlMs) || this.ttlMs < 1_000 || this.ttlMs > 600_000) {
       throw new InvalidArgumentError(`sessionTtlMs must be an integer in [1000, 600000], got ${String(opts.sessionTtlMs)}`, 'sessionTtlMs');
@@ -174,26 +199,36 @@ export class RaftlockClient implements AsyncDisposable {
   // ---- locks ----------------------------------------------------------------------------------
 
   /**
-   * Acquires `name`, waiting in its FIFO queue for up to `waitMs`. Throws
-   * {@link LockTimeoutError} if the wait ends ungranted.
+   * Acquires `name`, waiting in its FIFO queue for up to `waitMs` (default: the client's
+   * `timeoutMs`), or the call's `timeoutMs` if that is shorter (see {@link LockOptions}).
+   * Throws {@link LockTimeoutError} if the lock was not acquired in that time (the cluster said
+   * so, or the time ran out while the request was waiting there); {@link UnavailableError} if
+   * the cluster could not be reached at all. A wait that ends early (an aborted `signal`, the
+   * call's deadline) is withdrawn from the cluster's queue at once, in the background; a grant
+   * that beat the withdrawal is released.
    */
   async lock(name: string, opts: LockOptions = {}): Promise<Lock> {
-    const waitMs = opts.waitMs ?? DEFAULT_WAIT_MS;
-    if (!Number.isSafeInteger(waitMs) || waitMs < 0)
-      throw new InvalidArgumentError(`waitMs must be a non-negative integer, got ${String(opts.waitMs)}`, 'waitMs');
-    const lock = await this.acquire(name, waitMs, opts);
-    if (lock === null) throw new LockTimeoutError(name, `lock ${JSON.stringify(name)} not acquired within ${waitMs} ms`);
+    const limits = this.lockLimits(opts);
+    let lock: Lock | null;
+    try {
+      lock = await this.acquire(name, limits, opts);
+    } catch (err) {
+      throw this.waitCutShort(err, name, limits);
+    }
+    if (lock === null) throw new LockTimeoutError(name, `lock ${JSON.stringify(name)} not acquired within ${Math.round(limits.waitMs)} ms`);
     return lock;
   }
 
   /** Acquires `name` if it is free now; never waits. `null` if another holder has it. */
   tryLock(name: string, opts: CallOptions = {}): Promise<Lock | null> {
-    return this.acquire(name, 0, opts);
+    const callEnd = this.deadline(opts);
+    return this.acquire(name, { waitMs: 0, waitEnd: now(), callEnd }, opts);
   }
 
   /**
    * Runs `fn` under the lock and releases it afterwards, whatever happens. If `fn` succeeded
    * but the lock turned out to be lost before the release, throws {@link LockLostError}.
+   * `opts` are those of {@link lock}: they bound taking the lock, not running `fn`.
    */
   async withLock<T>(name: string, fn: (lock: Lock) => Promise<T> | T, opts: LockOptions = {}): Promise<T> {
     const lock = await this.lock(name, opts);
@@ -302,21 +337,8 @@ export class RaftlockClient implements AsyncDisposable {
 
   /** Re-sends release `seq` until answered, the session ends or the client closes; then the lock is gone. */
   private async finishRelease(lock: Lock, seq: number): Promise<void> {
-    const s = lock.session;
-    try {
-      while (s.expired === undefined && !this.cluster.closed) {
-        try {
-          await this.send(s, seq, { op: 'release', name: lock.name }, undefined, now() + this.timeoutMs, undefined, false);
-          break;
-        } catch (err) {
-          if (err instanceof RaftlockError && !(err instanceof UnavailableError)) break; // answered (NOT_HELD, SESSION_EXPIRED…)
-          if (err instanceof ClientClosedError) break;
-        }
-      }
-    } finally {
-      s.finish(seq);
-      lock.releasedInBackground();
-    }
+    await this.resend(lock.session, seq, { op: 'release', name: lock.name });
+    lock.releasedInBackground();
   }
 
   /** @internal A write on the current session (exactly once, retried with the same seq). */
@@ -347,14 +369,42 @@ export class RaftlockClient implements AsyncDisposable {
     if (this.closing !== undefined) throw new ClientClosedError();
   }
 
-  private deadline(opts: CallOptions, extraMs = 0): number {
-    const t = opts.timeoutMs ?? this.timeoutMs;
-    if (typeof t !== 'number' || !(t >= 0))
-      throw new InvalidArgumentError(`timeoutMs must be a non-negative number, got ${String(t)}`, 'timeoutMs');
-    return now() + t + extraMs;
+  /** The absolute deadline of a call with `opts` (its `timeoutMs`, or the client's). */
+  private deadline(opts: CallOptions): number {
+    return now() + callTimeout(opts, this.timeoutMs);
   }
 
-  /** Sends one write of session `s` with `seq`, retrying it as it is until answered. */
+  /** When a `lock()` call with `opts` stops waiting, and when it ends (see {@link LockOptions}). */
+  private lockLimits(opts: LockOptions): AcquireLimits {
+    // The default wait is the client's timeoutMs, within the cluster's default longest wait.
+    const waitMs = opts.waitMs ?? Math.min(this.timeoutMs, DEFAULT_LIMITS.maxWaitMs);
+    if (!Number.isSafeInteger(opts.waitMs ?? 0) || waitMs < 0)
+      throw new InvalidArgumentError(`waitMs must be a non-negative integer (milliseconds), got ${String(opts.waitMs)}`, 'waitMs');
+    const started = now();
+    // An explicit timeoutMs caps the whole call; the client's default only adds room to reach
+    // the cluster, so it never cuts an explicit waitMs short.
+    const callMs = opts.timeoutMs !== undefined ? callTimeout(opts, this.timeoutMs) : waitMs + this.timeoutMs;
+    const limit = Math.min(waitMs, callMs);
+    return { waitMs: limit, waitEnd: started + limit, callEnd: started + callMs };
+  }
+
+  /**
+   * What a failed `lock()` throws: when its time ran out while its request may be waiting in
+   * the cluster (sent, outcome unknown), the lock was not acquired in time: LOCK_TIMEOUT, as
+   * when the cluster says so. Anything else as it is (UNAVAILABLE when the cluster was never
+   * reached).
+   */
+  private waitCutShort(err: unknown, name: string, limits: AcquireLimits): unknown {
+    const unknownWait = err instanceof UnavailableError && !(err instanceof ClientClosedError) && err.outcomeUnknown;
+    if (!unknownWait || now() < limits.callEnd) return err;
+    const message = `lock ${JSON.stringify(name)} not acquired within ${Math.round(limits.waitMs)} ms; its wait is withdrawn`;
+    return new LockTimeoutError(name, message, { cause: err });
+  }
+
+  /**
+   * Sends one write of session `s` with `seq`, retrying it as it is until answered.
+   * `onAttempt` is called as each attempt is built, just before it may go out.
+   */
   private async send<B extends WriteBody>(
     s: Session,
     seq: number,
@@ -363,19 +413,22 @@ export class RaftlockClient implements AsyncDisposable {
     deadline: number,
     signal: AbortSignal | undefined,
     parked: boolean,
+    onAttempt?: () => void,
   ): Promise<OpValues[B['op']]> {
     try {
       const r = await this.cluster.call({
         // The body plus the session's fields is the request of the body's op.
         /* eslint-disable @typescript-eslint/no-unnecessary-type-assertion -- wrong: tsc needs the cast (a block: Prettier wraps this) */
-        build: () =>
-          ({
+        build: () => {
+          onAttempt?.();
+          return {
             ...body,
             session: s.id,
             seq,
             ackedSeq: s.ackedSeq,
             ...(fence !== undefined ? { fence: { lock: fence.lock, token: fence.token } } : {}),
-          }) as RequestBody & { readonly op: B['op'] },
+          } as RequestBody & { readonly op: B['op'] };
+        },
         /* eslint-enable @typescript-eslint/no-unnecessary-type-assertion */
         write: true,
         deadline,
@@ -442,28 +495,33 @@ export class RaftlockClient implements AsyncDisposable {
     return s;
   }
 
-  private async acquire(name: string, waitMs: number, opts: CallOptions): Promise<Lock | null> {
+  private async acquire(name: string, limits: AcquireLimits, opts: CallOptions): Promise<Lock | null> {
     this.checkOpen();
-    const started = now();
-    const deadline = this.deadline(opts, waitMs);
+    const { waitMs, waitEnd, callEnd: deadline } = limits;
     let exitGate: (() => void) | undefined;
     if (waitMs === 0) {
       exitGate = this.gates.tryEnter(name);
       if (exitGate === undefined) return null; // held by another holder in this client
     } else {
-      exitGate = await this.gates.enter(name, started + waitMs, [opts.signal, this.cluster.closeSignal]);
+      exitGate = await this.gates.enter(name, waitEnd, [opts.signal, this.cluster.closeSignal]);
       if (exitGate === undefined)
-        throw new LockTimeoutError(name, `lock ${JSON.stringify(name)} not acquired within ${waitMs} ms (held inside this client)`);
+        throw new LockTimeoutError(
+          name,
+          `lock ${JSON.stringify(name)} not acquired within ${Math.round(waitMs)} ms (held inside this client)`,
+        );
     }
     const exit = exitGate;
     let handedOver = false;
     try {
       const s = await this.sessionFor(deadline, opts.signal);
-      const serverWait = waitMs === 0 ? 0 : Math.max(0, Math.floor(started + waitMs - now()));
+      // The server queues it for what is left of the wait (0: a last try).
+      const serverWait = waitMs === 0 ? 0 : Math.max(0, Math.floor(waitEnd - now()));
       const seq = s.allocSeq();
       let settled = false;
+      let attempted = false;
       try {
-        const v = await this.send(s, seq, { op: 'acquire', name, waitMs: serverWait }, undefined, deadline, opts.signal, serverWait > 0);
+        const body = { op: 'acquire', name, waitMs: serverWait } as const;
+        const v = await this.send(s, seq, body, undefined, deadline, opts.signal, serverWait > 0, () => (attempted = true));
         settled = v.status !== 'queued';
         switch (v.status) {
           case 'granted':
@@ -478,19 +536,21 @@ export class RaftlockClient implements AsyncDisposable {
           }
           case 'not-acquired':
           case 'timed-out':
+          case 'cancelled':
             return null;
           default:
             // `queued` is never an answer (the server holds it until the wait ends).
             throw new UnavailableError(`the wait for lock ${JSON.stringify(name)} was not answered`, true);
         }
       } catch (err) {
-        settled ||= err instanceof RaftlockError && !(err instanceof UnavailableError && err.outcomeUnknown);
+        // Answered, or never sent: nothing of it can be in the cluster.
+        settled ||= !attempted || (err instanceof RaftlockError && !(err instanceof UnavailableError && err.outcomeUnknown));
         throw err;
       } finally {
         if (settled) s.finish(seq);
         else if (!handedOver) {
           handedOver = true;
-          void this.abandonAcquire(s, seq, name, serverWait).finally(exit);
+          void this.abandonAcquire(s, seq, name).finally(exit);
         }
       }
     } finally {
@@ -499,28 +559,58 @@ export class RaftlockClient implements AsyncDisposable {
   }
 
   /**
-   * An acquire whose fate is unknown (aborted, or no answer in time) may still be queued or
-   * granted: keep asking with the same seq until it ends, and release a late grant, so the
-   * session never holds a lock nobody knows of. Holds the local gate meanwhile.
+   * An acquire whose fate is unknown (aborted, or cut by its deadline) may still be queued, or
+   * granted already: withdraw its wait at once (`cancel-wait`), so it leaves the cluster's queue
+   * now rather than when its `waitMs` runs out; if it was no longer waiting, settle its seq and
+   * release the lock if the grant came first. So the session never holds a lock nobody knows
+   * of. Holds the local gate meanwhile: no other holder in this client can have the lock this
+   * releases. In the background: the caller's promise has already settled.
    */
-  private async abandonAcquire(s: Session, seq: number, name: string, waitMs: number): Promise<void> {
+  private async abandonAcquire(s: Session, seq: number, name: string): Promise<void> {
     try {
-      if (s.expired !== undefined || this.cluster.closed) return;
-      const v = await this.send(s, seq, { op: 'acquire', name, waitMs }, undefined, now() + waitMs + 60_000, undefined, waitMs > 0);
-      if (v.status === 'granted' || v.status === 'held-by-you') {
-        const rseq = s.allocSeq();
-        try {
-          await this.send(s, rseq, { op: 'release', name }, undefined, now() + this.timeoutMs, undefined, false);
-        } finally {
-          s.finish(rseq);
-        }
+      const withdrawn = await this.resend(s, s.allocSeq(), { op: 'cancel-wait', name });
+      if (withdrawn?.status === 'cancelled') return; // it was queued, and now never will be granted
+      // Not waiting: granted, timed out, refused, or not applied (yet). Asking again with the
+      // same seq pins its outcome: an applied acquire answers its stored result; one never
+      // applied runs now, as a try without waiting, so a late copy of the original can only
+      // be a retry of it. What is granted this way is released.
+      const outcome = await this.resend(s, seq, { op: 'acquire', name, waitMs: 0 });
+      if (outcome?.status === 'granted' || outcome?.status === 'held-by-you') {
+        await this.resend(s, s.allocSeq(), { op: 'release', name });
       }
-    } catch {
-      // The session ends (close or expiry) or the cluster stays away: the lease ends the wait.
     } finally {
       s.finish(seq);
     }
   }
+
+  /**
+   * Sends write `seq` of `s` (a new one, or one left in doubt) until the cluster answers it,
+   * the session ends or the client closes; then `seq` is finished. The answer, or undefined
+   * when there was none or it was a refusal (`NOT_HELD`, `SESSION_EXPIRED`…). Never throws.
+   */
+  private async resend<B extends WriteBody>(s: Session, seq: number, body: B): Promise<OpValues[B['op']] | undefined> {
+    try {
+      while (s.expired === undefined && !this.cluster.closed) {
+        try {
+          return await this.send(s, seq, body, undefined, now() + this.timeoutMs, undefined, false);
+        } catch (err) {
+          if (err instanceof RaftlockError && !(err instanceof UnavailableError)) return undefined; // answered
+          if (err instanceof ClientClosedError) return undefined;
+        }
+      }
+      return undefined;
+    } finally {
+      s.finish(seq);
+    }
+  }
+}
+
+/** A call's `timeoutMs`, or the client's `dflt`; INVALID_ARGUMENT unless a non-negative number. */
+function callTimeout(opts: CallOptions, dflt: number): number {
+  const t = opts.timeoutMs ?? dflt;
+  if (typeof t !== 'number' || !(t >= 0))
+    throw new InvalidArgumentError(`timeoutMs must be a non-negative number (milliseconds), got ${String(t)}`, 'timeoutMs');
+  return t;
 }
 
 function positive(v: number | undefined, dflt: number, field: string): number {

@@ -15,7 +15,8 @@ import {
   type RequestBody,
   type RequestOf,
 } from '../protocol/index.js';
-import { Connection, ConnectionLostError, endpointUrl } from './connection.js';
+import { Connection, ConnectionLostError } from './connection.js';
+import { endpointUrl, parseEndpointList } from './endpoints.js';
 import {
   AuthError,
   ClientClosedError,
@@ -182,12 +183,7 @@ export class ClusterClient {
   private readonly secrets = new Map<number, string>();
 
   constructor(private readonly opts: ClusterClientOptions) {
-    if (opts.endpoints.length === 0) throw new InvalidArgumentError('endpoints must list at least one node', 'endpoints');
-    try {
-      this.urls = opts.endpoints.map(endpointUrl);
-    } catch (err) {
-      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err), 'endpoints');
-    }
+    this.urls = parseEndpointList(opts.endpoints).map(endpointUrl);
     this.target = this.urls[0] as string;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 2_000;
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 5_000;

@@ -2,41 +2,22 @@
  * One WebSocket to one node's `/client` endpoint: request ids, responses matched by id, and a
  * clean failure of every pending request when the socket closes. No retries here: the
  * {@link ClusterClient} decides what a failure means.
+ *
+ * The socket keeps the process alive only while a request is pending on it (as Node's own
+ * HTTP agent does with idle keep-alive sockets): a program that is done, and forgot
+ * `close()`, exits instead of hanging on an idle connection. Its session then ends by expiry.
  */
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import {
-  corkUntilTickEnd,
-  decodeResponse,
-  encodeRequest,
-  parseHostPort,
-  zeroMask,
-  type ClientResponse,
-  type RequestBody,
-} from '../protocol/index.js';
+import { corkUntilTickEnd, decodeResponse, encodeRequest, zeroMask, type ClientResponse, type RequestBody } from '../protocol/index.js';
 
 /** The socket closed (or failed) before the response arrived. */
 export class ConnectionLostError extends Error {
   override readonly name = 'ConnectionLostError';
 }
 
-/** Normalizes `host:port`, `ws://host:port` or `ws://host:port/client` to a `/client` URL. */
-export function endpointUrl(endpoint: string): string {
-  if (!/^wss?:\/\//i.test(endpoint)) {
-    // The CLI's and the configuration's rule: a port is required (no silent port 80).
-    const { host, port } = parseHostPort(endpoint, `endpoint ${JSON.stringify(endpoint)}`);
-    return `ws://${host.includes(':') ? `[${host}]` : host}:${port}/client`;
-  }
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new TypeError(`not an endpoint: ${JSON.stringify(endpoint)} (expected host:port or ws://host:port)`);
-  }
-  if (url.port === '') throw new TypeError(`endpoint ${JSON.stringify(endpoint)} names no port (expected ws://host:port)`);
-  if (url.pathname === '' || url.pathname === '/') url.pathname = '/client';
-  return url.toString();
-}
+// Where it lived first; scripts still import it from here.
+export { endpointUrl } from './endpoints.js';
 
 /** An open connection to one node. */
 export class Connection {
@@ -66,13 +47,14 @@ export class Connection {
       if (r.id === null) return; // an answer to a frame we did not send well: nothing to match
       const p = this.pending.get(r.id);
       if (p === undefined) return;
-      this.pending.delete(r.id);
+      this.forget(r.id);
       p.resolve(r);
     });
     ws.on('close', (code, reason) =>
       this.fail(new ConnectionLostError(`connection to ${url} closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`)),
     );
     ws.on('error', (err) => this.fail(new ConnectionLostError(`connection to ${url} failed: ${err.message}`)));
+    this.holdProcessWhileBusy();
   }
 
   /** Opens a connection; rejects with {@link ConnectionLostError} if it cannot within `timeoutMs`. */
@@ -121,15 +103,16 @@ export class Connection {
         return;
       }
       this.pending.set(id, { resolve, reject });
+      this.holdProcessWhileBusy();
       try {
         if (this.socket !== undefined) corkUntilTickEnd(this.socket);
         this.ws.send(encodeRequest({ ...body, id }));
       } catch (err) {
-        this.pending.delete(id);
+        this.forget(id);
         reject(new ConnectionLostError(`could not send to ${this.url}: ${err instanceof Error ? err.message : String(err)}`));
       }
     });
-    return { response, cancel: () => void this.pending.delete(id) };
+    return { response, cancel: () => this.forget(id) };
   }
 
   /** Closes the socket; pending requests reject with {@link ConnectionLostError}. Idempotent. */
@@ -142,7 +125,20 @@ export class Connection {
     if (this.closedError === undefined) this.closedError = err;
     const all = [...this.pending.values()];
     this.pending.clear();
+    this.holdProcessWhileBusy();
     for (const p of all) p.reject(err);
     if (this.ws.readyState === WebSocket.OPEN) this.ws.terminate();
+  }
+
+  /** Drops request `id` from the pending ones (answered, cancelled or unsendable). */
+  private forget(id: number): void {
+    this.pending.delete(id);
+    this.holdProcessWhileBusy();
+  }
+
+  /** Refs the socket while a request is pending, unrefs it when idle (see the module comment). */
+  private holdProcessWhileBusy(): void {
+    if (this.pending.size > 0) this.socket?.ref();
+    else this.socket?.unref();
   }
 }

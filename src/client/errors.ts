@@ -20,7 +20,11 @@ export abstract class RaftlockError extends Error {
   }
 }
 
-/** `lock(name, { waitMs })` did not get the lock within `waitMs`. */
+/**
+ * `lock(name, { waitMs, timeoutMs })` did not get the lock in time: the wait ran out, or the
+ * call's `timeoutMs` ended it while it was waiting (then `cause` is the {@link UnavailableError}
+ * of the cut-short request, and the SDK has withdrawn the wait).
+ */
 export class LockTimeoutError extends RaftlockError {
   override readonly name = 'LockTimeoutError';
   readonly code = 'LOCK_TIMEOUT' as const;
@@ -28,8 +32,9 @@ export class LockTimeoutError extends RaftlockError {
     /** The lock waited for. */
     readonly lockName: string,
     message = `timed out waiting for lock ${JSON.stringify(lockName)}`,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

@@ -15,6 +15,8 @@ export type { ConnectOptions, LockInfoOptions, LockOptions } from './client.js';
 export type { LockInfo } from '../protocol/index.js';
 export type { CallOptions } from './cluster-client.js';
 export { Counter } from './counter.js';
+export { parseEndpointList } from './endpoints.js';
+export type { EndpointListOptions } from './endpoints.js';
 export type { Fence, GetOptions, WriteOptions } from './counter.js';
 export { Lock } from './lock.js';
 export type { LockState } from './lock.js';

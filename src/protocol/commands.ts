@@ -85,6 +85,17 @@ export interface ReleaseCommand extends WriteFields {
   readonly name: string;
 }
 
+/**
+ * Withdraws this session's queued acquire of `name`, if it has one: the wait leaves the queue
+ * now, and that acquire's answer (to its parked request, and to any retry of its seq) becomes
+ * `cancelled`. What a client sends when it stops waiting (an abort, its own deadline), so the
+ * wait does not stay queued, and possibly granted, until its `waitMs` runs out.
+ */
+export interface CancelWaitCommand extends WriteFields {
+  readonly type: 'cancel-wait';
+  readonly name: string;
+}
+
 /** Adds `delta` to a counter; the result is the new value. */
 export interface CounterAddCommand extends WriteFields {
   readonly type: 'counter-add';
@@ -120,6 +131,7 @@ export type ClientCommand =
   | CloseSessionCommand
   | AcquireCommand
   | ReleaseCommand
+  | CancelWaitCommand
   | CounterAddCommand
   | CounterSetCommand
   | CounterCasCommand
@@ -135,6 +147,7 @@ export const CLIENT_COMMAND_TYPES = [
   'close-session',
   'acquire',
   'release',
+  'cancel-wait',
   'counter-add',
   'counter-set',
   'counter-cas',
@@ -159,6 +172,7 @@ export const CLIENT_COMMAND_FIELDS: {
   'close-session': [['session', 'seq'], WRITE_OPTIONAL],
   acquire: [['session', 'seq', 'name', 'waitMs'], WRITE_OPTIONAL],
   release: [['session', 'seq', 'name'], WRITE_OPTIONAL],
+  'cancel-wait': [['session', 'seq', 'name'], WRITE_OPTIONAL],
   'counter-add': [['session', 'seq', 'name', 'delta'], WRITE_OPTIONAL],
   'counter-set': [['session', 'seq', 'name', 'value'], WRITE_OPTIONAL],
   'counter-cas': [['session', 'seq', 'name', 'expected', 'next'], WRITE_OPTIONAL],
@@ -222,6 +236,7 @@ export function parseClientCommand(
       return { type, ...w, name: name(), waitMs: intField(rec, 'waitMs', 0, limits.maxWaitMs) };
     }
     case 'release':
+    case 'cancel-wait':
       return { type, ...parseWriteFields(rec, limits), name: name() };
     case 'counter-add': {
       const w = parseWriteFields(rec, limits);

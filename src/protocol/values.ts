@@ -49,19 +49,30 @@ export interface Grant {
  * - `held-by-you`: the session already holds it; the existing grant, unchanged (idempotent);
  * - `not-acquired`: held by another session and `waitMs` was 0;
  * - `queued`: held by another; the session waits at `position` (1 = next) until `deadline`;
- * - `timed-out`: (retry of a queued acquire only) the wait ended at its deadline ungranted.
+ * - `timed-out`: (retry of a queued acquire only) the wait ended at its deadline ungranted;
+ * - `cancelled`: (queued acquire only) the session withdrew the wait (`cancel-wait`) ungranted.
  */
 export type AcquireValue =
   | ({ readonly status: 'granted' } & Grant)
   | ({ readonly status: 'held-by-you' } & Grant)
   | { readonly status: 'not-acquired' }
   | { readonly status: 'queued'; readonly position: number; readonly deadline: number }
-  | { readonly status: 'timed-out' };
+  | { readonly status: 'timed-out' }
+  | { readonly status: 'cancelled' };
 
 /** `release`: the token of the grant that ended. */
 export interface ReleaseValue {
   readonly status: 'released';
   readonly token: number;
+}
+
+/**
+ * `cancel-wait`: `cancelled` when the session's queued acquire left the queue now (it will
+ * never be granted); `not-waiting` when the session had no queued acquire of the lock (it was
+ * granted, timed out or withdrawn already, or never queued: the session may hold the lock).
+ */
+export interface CancelWaitValue {
+  readonly status: 'cancelled' | 'not-waiting';
 }
 
 /** `lock-info`: who holds a lock, and how many wait for it. */
@@ -106,6 +117,7 @@ export interface OpValues {
   readonly 'close-session': CloseSessionValue;
   readonly acquire: AcquireValue;
   readonly release: ReleaseValue;
+  readonly 'cancel-wait': CancelWaitValue;
   /** The new value. */
   readonly 'counter-add': number;
   /** The previous value. */
@@ -164,6 +176,7 @@ function acquireValue(v: unknown, path: string): AcquireValue {
       return { status, ...grant(map(v, path, ['status', 'token', 'acquiredAt', 'expiresAt']), path) };
     case 'not-acquired':
     case 'timed-out':
+    case 'cancelled':
       map(v, path, ['status']);
       return { status };
     case 'queued': {
@@ -235,6 +248,11 @@ const PARSERS: { readonly [O in Op]: (v: unknown, path: string) => OpValues[O] }
     const r = map(v, p, ['status', 'token']);
     if (r['status'] !== 'released') bad(`${p}.status`, r['status'], '"released"');
     return { status: 'released', token: int(r['token'], `${p}.token`, 1) };
+  },
+  'cancel-wait': (v, p) => {
+    const status = map(v, p, ['status'])['status'];
+    if (status !== 'cancelled' && status !== 'not-waiting') bad(`${p}.status`, status, '"cancelled" or "not-waiting"');
+    return { status };
   },
   'counter-add': counter,
   'counter-set': counter,

@@ -75,6 +75,7 @@ export const OP_ROLES: Readonly<Record<ClientOp, Role | undefined>> = {
   'close-session': 'write',
   acquire: 'write',
   release: 'write',
+  'cancel-wait': 'write',
   'counter-add': 'write',
   'counter-set': 'write',
   'counter-cas': 'write',

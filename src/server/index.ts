@@ -10,6 +10,7 @@ export {
   loadConfigFile,
   ConfigError,
   DEFAULT_NODE_LIMITS,
+  type ConfigProblem,
   type ClusterConfig,
   type NodeLimits,
   type NodeAddress,

@@ -13,7 +13,7 @@
 import type { Status } from '../raft/index.js';
 import type { DurableLog } from '../storage/index.js';
 import type { TransportMetrics } from '../transport/index.js';
-import type { ServiceStats, ServiceTimings } from '../service/index.js';
+import { WAIT_OUTCOMES, type ServiceStats, type ServiceTimings } from '../service/index.js';
 import type { ClientEndpointMetrics } from './client-endpoint.js';
 import { Counter, Gauge, Histogram, Registry, type Labels, type Sample } from './metrics.js';
 import type { RaftHost } from '../host/index.js';
@@ -75,9 +75,6 @@ const PEER_COUNTERS: { readonly [K in keyof TransportMetrics]: readonly [family:
   snapshotsFailed: ['raftlock_peer_snapshots_total', { kind: 'failed' }],
 };
 
-/** Outcomes of a queued acquire's wait (the `outcome` label of the wait-time histogram). */
-const WAIT_OUTCOMES = ['granted', 'timed_out', 'session_ended'] as const;
-
 /** A node's metrics registry; the parts it reads are attached as the node starts them. */
 export class NodeMetrics {
   readonly registry = new Registry();
@@ -97,7 +94,7 @@ export class NodeMetrics {
   readonly lockWaitSeconds = this.registry.add(
     new Histogram(
       'raftlock_lock_wait_seconds',
-      'Log time a queued acquire waited, by outcome (granted, timed_out, session_ended)',
+      'Log time a queued acquire waited, by outcome (granted, timed_out, cancelled, session_ended)',
       [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
       { labelNames: ['outcome'] },
     ),

@@ -125,7 +125,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   };
   const server = createNodeServer(http, transport, clients);
   try {
-    boundAddress = await listenOn(server, listen);
+    boundAddress = await listenOn(server, listen, opts.listen !== undefined ? '--listen' : `nodes[id=${id}].address`);
   } catch (err) {
     // A node that cannot listen (address taken or not on this machine) must leave nothing open:
     // an embedding process may try again, and the LevelDB lock would refuse it.
@@ -341,12 +341,16 @@ function createNodeServer(ctx: Parameters<typeof handleHttp>[2], transport: WsPe
   return server;
 }
 
-/** Listens on `listen` and returns the address bound (port 0 becomes the port chosen). */
-async function listenOn(server: Server, listen: HostPort): Promise<string> {
+/**
+ * Listens on `listen` and returns the address bound (port 0 becomes the port chosen). Fails
+ * with {@link listenError}'s message, which says what to do, keeping the system error's `code`.
+ */
+async function listenOn(server: Server, listen: HostPort, source: string): Promise<string> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (err: Error): void => reject(listenError(err, listen, source));
+    server.once('error', fail);
     server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });
@@ -355,8 +359,30 @@ async function listenOn(server: Server, listen: HostPort): Promise<string> {
 }
 
 /**
+ * A bind failure in words an operator can act on: a bare `EADDRINUSE` does not say that the
+ * usual cause is a cluster (or `cluster up`) already running on these ports. The message keeps
+ * the system code, and the error its `code` and `cause`, for callers that test them.
+ */
+function listenError(err: Error, listen: HostPort, source: string): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = `${listen.host}:${listen.port}`;
+  const hint =
+    code === 'EADDRINUSE'
+      ? `port ${listen.port} is in use (${where}, EADDRINUSE): another raftlock cluster or program is running there; stop it or pick other addresses in the configuration (${source})`
+      : code === 'EADDRNOTAVAIL'
+        ? `${listen.host} is not an address of this machine (${where}, EADDRNOTAVAIL): each node must run on the host its address names (${source})`
+        : code === 'EACCES'
+          ? `no permission to listen on ${where} (EACCES): ports below 1024 need privileges; pick another port (${source})`
+          : `cannot listen on ${where} (${source}): ${err.message}`;
+  return Object.assign(new Error(hint, { cause: err }), code !== undefined ? { code } : {});
+}
+
+/**
  * If leader, transfers leadership to the most up-to-date peer and waits (at most two election
- * timeouts) until someone else leads, so clients fail over without waiting for a timeout.
+ * timeouts) until someone else leads, so clients fail over without waiting for a timeout. Logs
+ * how it ended: `leadership handed over` (the target leads), `leadership passed to another
+ * node`, `stepped down before the hand-over completed` (no new leader seen in time, e.g. the
+ * peers are stopping too) or, at warn, `leadership hand-over timed out; stopping anyway`.
  */
 async function handOverLeadership(host: RaftHost<ApplyOutput>, config: ClusterConfig, logger: Logger): Promise<void> {
   const st = host.status();
@@ -366,7 +392,18 @@ async function handOverLeadership(host: RaftHost<ApplyOutput>, config: ClusterCo
   logger.info('stopping: handing leadership over', { target: target.id });
   host.transferLeadership(target.id);
   const deadline = Date.now() + 2 * config.electionTicks * config.tickMs;
-  while (host.status(false).role === 'leader' && Date.now() < deadline) {
+  // Not only until this node steps down: it does so on the target's vote request, before the
+  // target's first append tells it who won, and only then can it say whether the hand-over took.
+  const settled = (): boolean => {
+    const now = host.status(false);
+    return now.role !== 'leader' && now.leader !== NONE;
+  };
+  while (!settled() && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, config.tickMs));
   }
+  const after = host.status(false);
+  if (after.leader === target.id) logger.info('leadership handed over', { target: target.id });
+  else if (after.role === 'leader') logger.warn('leadership hand-over timed out; stopping anyway', { target: target.id });
+  else if (after.leader !== NONE) logger.info('leadership passed to another node', { target: target.id, leader: after.leader });
+  else logger.info('stepped down before the hand-over completed', { target: target.id });
 }

@@ -9,4 +9,6 @@ export {
   type ServiceOutcome,
   type ServiceQuery,
   type ServiceTimings,
+  type WaitOutcome,
+  WAIT_OUTCOMES,
 } from './lock-service.js';

@@ -57,6 +57,16 @@ export interface LockServiceOptions {
 }
 
 /**
+ * How a queued acquire's wait can end: granted, timed out, withdrawn by its session
+ * (`cancel-wait`), or ended with its session (closed or expired). The `outcome` label of the
+ * wait-time metric.
+ */
+export const WAIT_OUTCOMES = ['granted', 'timed_out', 'cancelled', 'session_ended'] as const;
+
+/** One of {@link WAIT_OUTCOMES}. */
+export type WaitOutcome = (typeof WAIT_OUTCOMES)[number];
+
+/**
  * Durations the service measures, for a metrics registry it does not know (the server layer's).
  * Lock times are log time (the leader's stamps, docs/design.md#time-in-the-state-machine), so
  * every replica measures the same; the proposal time is this node's clock.
@@ -64,10 +74,10 @@ export interface LockServiceOptions {
 export interface ServiceTimings {
   /**
    * A queued acquire's wait ended: log time from the entry that queued it to the grant, the
-   * timeout, or the end of its session. Not called for waits restored from a snapshot (their
-   * start is not in it).
+   * timeout, its withdrawal, or the end of its session. Not called for waits restored from a
+   * snapshot (their start is not in it).
    */
-  lockWait(seconds: number, outcome: 'granted' | 'timed_out' | 'session_ended'): void;
+  lockWait(seconds: number, outcome: WaitOutcome): void;
   /** A lock was released (release, close or expiry): log time from its grant. */
   lockHeld(seconds: number): void;
   /** A proposal of this node was applied here: this node's clock from propose to apply. */
@@ -138,7 +148,7 @@ export class LockService {
    * Refusals that depend on the state (the limits, `LockMachine.limitRefusal`) are answered
    * here and never enter the log. `owner` is the name of the client token that asked, when the
    * cluster has tokens: it goes into an open-session entry, and sessions are bounded per owner.
-   * A queued acquire is answered when granted or timed out.
+   * A queued acquire is answered when granted, timed out or withdrawn (`cancel-wait`).
    */
   submit(cmd: SessionCommand, done: (o: ServiceOutcome) => void, owner?: string): void {
     // Beyond a limit in the state as this node has applied it: refused before the log. The
@@ -289,7 +299,7 @@ export class LockService {
       }
       return;
     }
-    if (ev.type !== 'granted' && ev.type !== 'wait-timeout') return;
+    if (ev.type === 'lock-released') return;
     const key = `${ev.session}:${ev.seq}`;
     const p = this.parked.get(key);
     if (p === undefined) return;
@@ -301,7 +311,9 @@ export class LockService {
         index: ev.token,
       });
     } else {
-      p.done({ type: 'ok', value: { status: 'timed-out' }, index: this.machine.appliedIndex });
+      // Timed out, or withdrawn by its session: answered at once, whichever node it waits on.
+      const status = ev.type === 'wait-timeout' ? 'timed-out' : 'cancelled';
+      p.done({ type: 'ok', value: { status }, index: this.machine.appliedIndex });
     }
   }
 }
@@ -376,6 +388,9 @@ export class ServiceStats {
         case 'wait-timeout':
           this.endWait(ev.session, ev.seq, now, 'timed_out');
           break;
+        case 'wait-cancelled':
+          this.endWait(ev.session, ev.seq, now, 'cancelled');
+          break;
         case 'session-expired':
         case 'session-closed': {
           if (ev.type === 'session-expired') this.expiredCount++;
@@ -436,7 +451,7 @@ export class ServiceStats {
     m.set(seq, at);
   }
 
-  private endWait(session: number, seq: number, at: number, outcome: 'granted' | 'timed_out' | 'session_ended'): void {
+  private endWait(session: number, seq: number, at: number, outcome: WaitOutcome): void {
     const m = this.waits.get(session);
     if (m === undefined || !m.has(seq)) return;
     const since = m.get(seq) ?? at;

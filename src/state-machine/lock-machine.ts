@@ -52,6 +52,13 @@
  *
  * Two more rules: a session waits at most once per lock (a second acquire while
  * queued → `INVALID_ARGUMENT`); every command naming a live session renews it.
+ *
+ * `cancel-wait { name }` withdraws the session's queued acquire of `name` in step 7: it leaves
+ * the queue (`wait-cancelled` event) and its stored result becomes `cancelled`, so a retry of
+ * that acquire's seq can never be granted. Answer `cancelled`, or `not-waiting` when the
+ * session has no wait on `name` (granted, timed out, never queued: nothing changes). It can
+ * empty the queue of a lock freed in this step: the hand-off then finds nobody and the lock is
+ * free.
  */
 import type { ApplyContext, Entry, StateMachine } from '../raft/index.js';
 import { decodeEntry } from './codec.js';
@@ -62,7 +69,7 @@ import { StateDigest } from './digest.js';
 import { fail, ok, type Failure, type Result } from './errors.js';
 import { resolveLimits, type Limits, type LockInfo } from '../protocol/index.js';
 import { LockTable, type Waiter } from './locks.js';
-import type { AcquireValue, ApplyOutput, CommandResult, CommandValue, MachineEvent } from './results.js';
+import type { AcquireValue, ApplyOutput, CancelWaitValue, CommandResult, CommandValue, MachineEvent } from './results.js';
 import { SessionTable, type Session } from './sessions.js';
 import { SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot, type SnapshotState } from './snapshot.js';
 
@@ -82,6 +89,11 @@ export interface LockMachineTestingKnobs {
    * out early.
    */
   readonly noWaitGrace?: boolean;
+  /**
+   * A withdrawn wait's acquire keeps its stored `queued` result (breaks "a retry of a withdrawn
+   * acquire answers `cancelled`": the retry reports a place in a queue it has left).
+   */
+  readonly cancelKeepsQueued?: boolean;
   /** Expiry by this replica's own clock instead of the entry's stamp (breaks determinism). */
   readonly localClock?: () => number;
   /**
@@ -559,6 +571,8 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         this.releaseLock(cmd.name, events);
         return ok({ status: 'released', token: holder.token });
       }
+      case 'cancel-wait':
+        return this.cancelWait(cmd.name, s, events);
       case 'counter-add':
         return this.counters.add(cmd.name, cmd.delta);
       case 'counter-set':
@@ -605,6 +619,16 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     return ok({ status: 'queued', position: lock.queue.length, deadline: w.deadline });
   }
 
+  /** Withdraws the queued acquire of `s` on `name`, if any (see the module comment). */
+  private cancelWait(name: string, s: Session, events: MachineEvent[]): Result<CancelWaitValue> {
+    const w = this.locks.waiterOf(name, s.id);
+    if (w === undefined) return ok({ status: 'not-waiting' });
+    this.locks.removeWaiter(w);
+    events.push({ type: 'wait-cancelled', name, session: s.id, seq: w.seq });
+    if (this.knobs.cancelKeepsQueued !== true) updateStored(s, w.seq, ok({ status: 'cancelled' }), this.sum);
+    return ok({ status: 'cancelled' });
+  }
+
   /** Frees `name`; if it has waiters, it is handed off at the end of this step. */
   private releaseLock(name: string, events: MachineEvent[]): void {
     const holder = this.locks.clearHolder(name);
@@ -641,9 +665,9 @@ export class LockMachine implements StateMachine<ApplyOutput> {
   }
 }
 
-/** Commands that never add to the state: allowed when it is at its bound. */
+/** Commands that never add to the state (beyond their stored result): allowed when it is at its bound. */
 function shrinks(cmd: WriteCommand): boolean {
-  return cmd.type === 'release' || cmd.type === 'close-session' || cmd.type === 'counter-delete';
+  return cmd.type === 'release' || cmd.type === 'cancel-wait' || cmd.type === 'close-session' || cmd.type === 'counter-delete';
 }
 
 function isQueued(v: CommandValue): boolean {

@@ -4,11 +4,27 @@
  * sessions that ended). Every replica computes the same output for the same entry; only the
  * node holding the matching pending requests acts on it.
  */
-import type { AcquireValue, CloseSessionValue, KeepAliveValue, OpenSessionValue, OpValues, ReleaseValue } from '../protocol/index.js';
+import type {
+  AcquireValue,
+  CancelWaitValue,
+  CloseSessionValue,
+  KeepAliveValue,
+  OpenSessionValue,
+  OpValues,
+  ReleaseValue,
+} from '../protocol/index.js';
 import type { CommandType } from './commands.js';
 import type { Result } from './errors.js';
 
-export type { AcquireValue, CloseSessionValue, Grant, KeepAliveValue, OpenSessionValue, ReleaseValue } from '../protocol/index.js';
+export type {
+  AcquireValue,
+  CancelWaitValue,
+  CloseSessionValue,
+  Grant,
+  KeepAliveValue,
+  OpenSessionValue,
+  ReleaseValue,
+} from '../protocol/index.js';
 
 export interface ExpireSessionsValue {
   /** Listed sessions that no longer exist (expired now or earlier, closed, or never opened). */
@@ -26,6 +42,7 @@ export interface CommandValues {
   readonly 'close-session': CloseSessionValue;
   readonly acquire: AcquireValue;
   readonly release: ReleaseValue;
+  readonly 'cancel-wait': CancelWaitValue;
   /** The new value. */
   readonly 'counter-add': OpValues['counter-add'];
   readonly 'counter-set': OpValues['counter-set'];
@@ -47,6 +64,8 @@ export type CommandResult = Result<CommandValue>;
  *   the command's own events (see lock-machine.ts). A grant to a free lock is in the acquire's
  *   result instead, with no event.
  * - `wait-timeout`: the queued acquire `(session, seq)` reached its deadline and left the queue.
+ * - `wait-cancelled`: the queued acquire `(session, seq)` was withdrawn by its session's
+ *   `cancel-wait` and left the queue.
  * - `session-expired` / `session-closed`: the session ended; its waits are gone (no separate
  *   events for them) and its locks are released (one `lock-released` each, after this event).
  * - `lock-released`: `session` no longer holds `name` (token `token`): release, close or expiry.
@@ -62,6 +81,7 @@ export type MachineEvent =
       readonly expiresAt: number;
     }
   | { readonly type: 'wait-timeout'; readonly name: string; readonly session: number; readonly seq: number }
+  | { readonly type: 'wait-cancelled'; readonly name: string; readonly session: number; readonly seq: number }
   | { readonly type: 'session-expired'; readonly session: number }
   | { readonly type: 'session-closed'; readonly session: number }
   | { readonly type: 'lock-released'; readonly name: string; readonly session: number; readonly token: number };

@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import { DecodeError, zeroMask } from '../protocol/index.js';
 import { ENTRY_OVERHEAD_BYTES, type Message, type NodeId, type SnapshotRequest } from '../raft/index.js';
 import { CloseCode, newNonce, proof, proofMatches } from './handshake.js';
+import { ReachabilityLog } from './reachability-log.js';
 import { OutgoingSnapshot } from './snapshot-stream.js';
 import { WarnOnce, closeSocket, rawToBuffer, type LinkEnv } from './ws-common.js';
 import { PROTOCOL_VERSION, decodeFrame, encodeControl, encodeMessagesFrame } from './wire.js';
@@ -43,6 +44,9 @@ export class PeerLink {
   private snapshots: OutgoingSnapshot[] = [];
   private nextStream = 1;
   private readonly warnings: WarnOnce;
+  private readonly reachability: ReachabilityLog;
+  /** Why the current dial failed, as far as we know, for the `peer unreachable` line. */
+  private dialError = '';
   private readonly closeWaiters: Array<() => void> = [];
 
   constructor(
@@ -51,6 +55,7 @@ export class PeerLink {
     readonly address: string,
   ) {
     this.warnings = new WarnOnce(env.logger);
+    this.reachability = new ReachabilityLog(env.logger, peer, address);
   }
 
   /** Dials for the first time. */
@@ -66,6 +71,7 @@ export class PeerLink {
     const { env } = this;
     this.state = 'connecting';
     this.sawChallenge = false;
+    this.dialError = '';
     this.nonce = env.secret !== undefined ? newNonce() : null;
     let ws: WebSocket;
     try {
@@ -79,6 +85,7 @@ export class PeerLink {
     } catch (err) {
       // A malformed address throws synchronously; keep retrying quietly like any failure.
       this.warnings.warn('dial', 'cannot dial peer', { peer: this.peer, address: this.address, error: String(err) });
+      this.reachability.dialFailed(String(err));
       this.onDown();
       return;
     }
@@ -87,6 +94,7 @@ export class PeerLink {
     this.handshakeTimer = setTimeout(() => {
       if (this.ws === ws && this.state === 'connecting') {
         this.warnings.warn('handshake', 'peer handshake timed out', { peer: this.peer, address: this.address });
+        this.dialError = 'handshake timed out';
         ws.terminate();
       }
     }, env.handshakeTimeoutMs);
@@ -98,7 +106,10 @@ export class PeerLink {
     });
     ws.on('message', (data, isBinary) => this.onFrame(ws, data, isBinary));
     // Without a listener ws rethrows errors; they are followed by 'close', handled there.
-    ws.on('error', (err) => env.logger.debug('peer link error', { peer: this.peer, error: err.message }));
+    ws.on('error', (err) => {
+      if (this.ws === ws) this.dialError = err.message;
+      env.logger.debug('peer link error', { peer: this.peer, error: err.message });
+    });
     ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()));
   }
 
@@ -160,7 +171,7 @@ export class PeerLink {
     clearTimeout(this.handshakeTimer);
     this.warnings.reset('refused');
     this.warnings.reset('closed');
-    this.env.logger.info('peer link up', { peer: this.peer, address: this.address });
+    this.reachability.up();
     this.scheduleFlush();
     this.startSnapshot();
   }
@@ -174,9 +185,12 @@ export class PeerLink {
       return;
     }
     const wasOpen = this.state === 'open';
-    if (wasOpen) this.env.logger.info('peer link down', { peer: this.peer, code, reason });
-    else if (code >= 4000)
-      this.warnings.warn('closed', 'peer refused our connection', { peer: this.peer, address: this.address, code, reason });
+    if (wasOpen) this.reachability.down(code, reason);
+    else {
+      if (code >= 4000)
+        this.warnings.warn('closed', 'peer refused our connection', { peer: this.peer, address: this.address, code, reason });
+      this.reachability.dialFailed(reason !== '' ? `${reason} (${code})` : this.dialError !== '' ? this.dialError : `closed (${code})`);
+    }
     // A link that stayed up a while earns a fresh backoff; one that flaps keeps backing off.
     if (wasOpen && Date.now() - this.openedAt >= this.env.backoffCapMs) this.attempt = 0;
     this.onDown();

@@ -130,6 +130,22 @@ describe('raftlock counter', () => {
     await waitFor('a stale read of 0', async () => ((await ok(['counter', 'get', 'c1', '--stale'])) === '0' ? true : undefined));
   }, 60_000);
 
+  it('get of a counter that is not set prints 0 and says so on stderr; stdout and --json stay the bare value', async () => {
+    const unset = await cli(['counter', 'get', 'never-set']);
+    expect([unset.code, unset.stdout]).toEqual([0, '0\n']);
+    expect(unset.stderr).toBe(
+      'raftlock counter get: counter "never-set" is not set: it reads 0, the default (a counter at 0 is not stored; check the name\'s spelling)\n',
+    );
+    const json = await cli(['counter', 'get', 'never-set', '--json']);
+    expect([json.code, JSON.parse(json.stdout), json.stderr]).toEqual([0, { name: 'never-set', value: 0 }, '']);
+
+    await ok(['counter', 'add', 'set-then-deleted', '3']);
+    const set = await cli(['counter', 'get', 'set-then-deleted']);
+    expect([set.stdout, set.stderr]).toEqual(['3\n', '']);
+    await ok(['counter', 'delete', 'set-then-deleted']);
+    expect((await cli(['counter', 'get', 'set-then-deleted'])).stderr).toContain('is not set');
+  }, 60_000);
+
   it('--endpoints on the command line overrides RAFTLOCK_ENDPOINTS', async () => {
     const [dead] = await freePorts(1);
     const args = ['counter', 'add', 'c2', '1', '--timeout', '1s'];
@@ -155,6 +171,7 @@ describe('raftlock counter', () => {
     const [dead] = await freePorts(1);
     const down = await fails(['counter', 'get', 'big', '--endpoints', `127.0.0.1:${dead}`, '--timeout', '1s'], 'UNAVAILABLE');
     expect(down.stderr).toContain('raftlock status');
+    expect(down.stderr).toContain('`raftlock cluster up`, or `npm start` in a raftlock checkout'); // installed users have no npm scripts
 
     const noToken = await fails(['counter', 'get', 'big'], 'AUTH', { RAFTLOCK_TOKEN: '' });
     expect(noToken.stderr).toContain('RAFTLOCK_TOKEN');
@@ -258,6 +275,26 @@ describe('raftlock lock acquire | release | show', () => {
 });
 
 describe('raftlock lock run', () => {
+  it("a command's options without `--` before it: the error says to put `--` there", async () => {
+    const r = await cli(['lock', 'run', 'l-dash', 'sh', '-c', 'echo ran']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain('ran');
+    expect(r.stderr).toMatch(
+      /^error: unknown option '-c'\nput `--` before the command, so its options are not taken for raftlock's: raftlock lock run NAME \[options\] -- CMD ARGS…/,
+    );
+    // Before the command's first word, an unknown option is a misspelt raftlock option, `--` or
+    // not: no `--` hint, commander's "Did you mean".
+    for (const args of [
+      ['--wiat', '1s', '--', 'true'],
+      ['--wiat', '1s', 'sh', '-c', 'true'],
+    ]) {
+      const typo = await cli(['lock', 'run', 'l-dash', ...args]);
+      expect(typo.code).toBe(1);
+      expect(typo.stderr).toContain("error: unknown option '--wiat'\n(Did you mean --wait?)");
+      expect(typo.stderr).not.toContain('put `--`');
+    }
+  }, 60_000);
+
   it('passes the token and lock name to CMD, exits with its code, and releases the lock', async () => {
     const script = 'echo "token=$RAFTLOCK_FENCING_TOKEN lock=$RAFTLOCK_LOCK_NAME"; exit 7';
     const r = await cli(['lock', 'run', 'l4', '--', 'sh', '-c', script]);

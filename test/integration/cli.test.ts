@@ -1,9 +1,11 @@
 /**
  * The CLI as an operator uses it: `cluster up` supervising child processes, `status` reading
- * them, SIGINT stopping everything; and a leader stopped with SIGTERM handing leadership over.
+ * them, SIGINT stopping everything; and a leader stopped with SIGTERM handing leadership over;
+ * a bad configuration refused with every problem at once, each at its line and column.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -85,5 +87,40 @@ describe('raftlock CLI', () => {
     const r = await runCli(['start', '--config', bad, '--id', '1']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/tickMS: unknown key/);
+  });
+
+  it('a configuration with several problems: all printed at once, each as file:line:column, then exit 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'raftlock-cli-config-'));
+    try {
+      const bad = join(dir, 'cluster.json');
+      writeFileSync(
+        bad,
+        '{\n  "clusterId": "x",\n  "nodes": [{ "id": 1, "adress": "127.0.0.1:7801" }],\n  "dataDir": "d",\n  "tickMS": 5\n}\n',
+      );
+      const r = await runCli(['start', '--config', bad, '--id', '1']);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        `raftlock: ${bad} has 3 problems:`,
+        `  ${bad}:3:13: nodes[0].address: must be "host:port", but it is missing`,
+        `  ${bad}:3:24: nodes[0].adress: unknown key; did you mean "address"?`,
+        `  ${bad}:5:3: tickMS: unknown key; did you mean "tickMs"?`,
+      ]);
+
+      writeFileSync(bad, '{\n  "clusterId": "x",\n  "dataDir": "d"\n  "tickMs": 5\n}\n');
+      const syntax = await runCli(['start', '--config', bad, '--id', '1']);
+      expect(syntax.code).toBe(1);
+      expect(syntax.stderr).toContain(`raftlock: ${bad}:4:3: not valid JSON: expected ',' or '}' after the value of "dataDir"`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('status with no node reachable says how to start a cluster as an installed user would', async () => {
+    // A port no test of this file listens on.
+    const r = await runCli(['status', '--endpoints', '127.0.0.1:7898']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'raftlock status: no node reachable at 127.0.0.1:7898; is the cluster running (`raftlock cluster up`, or `npm start` in a raftlock checkout)?\n',
+    );
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The package as a user's project sees it: `import { connect } from 'raftlock'`
  * and `import { startNode } from 'raftlock/server'` resolve through package.json `exports` to the
- * built `dist/` with its declarations, type-check under strict NodeNext, and load at runtime.
- * Needs `dist/` (built by `npm ci`/`npm install` through `prepare`, or `npm run build`).
+ * built `dist/` with its declarations, type-check under strict NodeNext, and load at runtime;
+ * from CommonJS, `require()` gives the same modules and TypeScript finds the same types.
+ * Needs `dist/` (`npm run build`; `npm test` and `npm start` build it first).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -48,7 +49,29 @@ const lock = await client.lock('orders');
 lock.fencingToken = 5;
 `;
 
-function tsc(file: string): { status: number | null; out: string } {
+/** A CommonJS consumer: under `nodenext` it is CommonJS by its `.cts` extension. */
+const CJS_CONSUMER = `
+import { connect, LockTimeoutError, type Lock } from 'raftlock';
+import raftlock = require('raftlock');
+import { startNode } from 'raftlock/server';
+
+export async function demo(): Promise<number> {
+  const client = await connect({ endpoints: ['127.0.0.1:7101'] });
+  try {
+    const lock: Lock = await client.lock('orders', { waitMs: 5_000 });
+    return await client.counter('hits').add(1, { fence: { lock: 'orders', token: lock.fencingToken } });
+  } catch (err) {
+    if (err instanceof LockTimeoutError || err instanceof raftlock.UnavailableError) return -1;
+    throw err;
+  } finally {
+    await client.close();
+  }
+}
+export const start: typeof startNode = startNode;
+`;
+
+/** Type-checks `file` of the consumer project under strict NodeNext, or with `options` overriding it. */
+function tsc(file: string, options: Readonly<Record<string, unknown>> = {}): { status: number | null; out: string } {
   writeFileSync(
     join(project, 'tsconfig.json'),
     JSON.stringify({
@@ -61,6 +84,7 @@ function tsc(file: string): { status: number | null; out: string } {
         types: ['node'],
         noEmit: true,
         skipLibCheck: false,
+        ...options,
       },
       files: [file],
     }),
@@ -70,8 +94,7 @@ function tsc(file: string): { status: number | null; out: string } {
 }
 
 beforeAll(() => {
-  if (!existsSync(join(REPO, 'dist/client/index.d.ts')))
-    throw new Error('dist/ is missing: run `npm run build` (npm install does it through `prepare`)');
+  if (!existsSync(join(REPO, 'dist/client/index.d.ts'))) throw new Error('dist/ is missing: run `npm run build` (`npm test` does)');
   project = mkdtempSync(join(tmpdir(), 'raftlock-consumer-'));
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', private: true }));
   mkdirSync(join(project, 'node_modules/@types'), { recursive: true });
@@ -90,6 +113,19 @@ describe('package exports', () => {
     expect(r.out).toBe('');
     expect(r.status).toBe(0);
   }, 60_000);
+
+  it('a CommonJS TypeScript file type-checks, under nodenext and under the older commonjs resolution', () => {
+    writeFileSync(join(project, 'consumer.cts'), CJS_CONSUMER);
+    const nodenext = tsc('consumer.cts');
+    expect(nodenext.out).toBe('');
+    expect(nodenext.status).toBe(0);
+    // `"module": "commonjs"` resolves like Node 10: no `exports`, only package.json's `types` and
+    // `typesVersions`. Such projects set esModuleInterop (tsc --init does), which the
+    // declarations of raftlock/server need for their default import of `ws`.
+    const node10 = tsc('consumer.cts', { module: 'CommonJS', moduleResolution: 'node10', esModuleInterop: true });
+    expect(node10.out).toBe('');
+    expect(node10.status).toBe(0);
+  }, 120_000);
 
   it('misuse is a type error there (so the check above can fail)', () => {
     writeFileSync(join(project, 'misuse.ts'), MISUSE);
@@ -125,5 +161,17 @@ describe('package exports', () => {
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: project, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('function function function');
+  }, 60_000);
+
+  it('both entry points load with require() from CommonJS, as the very modules import gives', () => {
+    // require(esm) (Node >= 20.19) returns the ES module's namespace, so there is one copy of
+    // each class: an error thrown by the SDK passes `instanceof` whichever way it was loaded.
+    const script = [
+      "const c = require('raftlock'); const s = require('raftlock/server');",
+      "import('raftlock').then((m) => console.log(typeof c.connect, typeof s.startNode, m.RaftlockError === c.RaftlockError));",
+    ].join(' ');
+    const r = spawnSync(process.execPath, ['--input-type=commonjs', '-e', script], { cwd: project, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('function function true');
   }, 60_000);
 });

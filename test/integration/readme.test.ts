@@ -1,63 +1,62 @@
 /**
- * The README's SDK quick start, run as written against a real 3-node cluster, so the README
- * never shows an example that does not work: the block is taken from README.md, only its
+ * The README's SDK quick starts, run as written against a real 3-node cluster, so the README
+ * never shows an example that does not work: each block is taken from README.md, only its
  * endpoint list is pointed at the test cluster's free ports, and it runs in a user-like project
- * where `raftlock` resolves through the package's `exports` to the built `dist/`.
+ * where `raftlock` resolves through the package's `exports` to this checkout's built `dist/`.
+ * The TypeScript one runs through tsx; the plain-JavaScript ones (`quickstart.mjs`, `app.cjs`)
+ * run with bare `node`, as Node 20 runs them (package-tarball.test.ts runs those two again from
+ * the packed package).
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO } from '../../scripts/lib/build.js';
 import { ProcessCluster } from '../../scripts/lib/cluster.js';
+import { runReadmeExample } from './support/readme.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
-const README_ENDPOINTS = "['127.0.0.1:7101', '127.0.0.1:7102', '127.0.0.1:7103']";
-
-/** The first ```ts block after `heading` in README.md. */
-function readmeBlock(heading: string): string {
-  const text = readFileSync(join(REPO, 'README.md'), 'utf8');
-  const at = text.indexOf(heading);
-  if (at < 0) throw new Error(`README.md has no heading ${JSON.stringify(heading)}`);
-  const m = /```ts\n([\s\S]*?)```/.exec(text.slice(at));
-  if (m === null) throw new Error(`no ts block after ${heading}`);
-  return m[1] as string;
-}
 
 let cluster: ProcessCluster | undefined;
 let project: string | undefined;
+
+beforeAll(async () => {
+  if (!existsSync(join(REPO, 'dist/client/index.js'))) throw new Error('dist/ is missing: run `npm run build` (`npm test` does)');
+  project = mkdtempSync(join(tmpdir(), 'raftlock-readme-'));
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'readme', type: 'module', private: true }));
+  mkdirSync(join(project, 'node_modules'));
+  symlinkSync(REPO, join(project, 'node_modules/raftlock'), 'dir');
+  cluster = await ProcessCluster.create({ nodes: 3 });
+  cluster.startAll();
+  // Generous: the nodes start from source through tsx, on a machine other suites keep busy.
+  await cluster.waitForLeader(cluster.ids, 60_000);
+}, 120_000);
+
 afterAll(async () => {
   await cluster?.destroy();
   if (project !== undefined) rmSync(project, { recursive: true, force: true });
 });
 
-describe('README', () => {
-  it('the SDK quick start runs as written and prints what it promises', async () => {
-    if (!existsSync(join(REPO, 'dist/client/index.js'))) throw new Error('dist/ is missing: run `npm run build`');
-    const block = readmeBlock('## Using locks and counters from TypeScript');
-    expect(block).toContain(README_ENDPOINTS);
-    cluster = await ProcessCluster.create({ nodes: 3 });
-    cluster.startAll();
-    await cluster.waitForLeader();
-    const endpoints = `[${cluster.endpoints.map((e) => `'${e}'`).join(', ')}]`;
-    project = mkdtempSync(join(tmpdir(), 'raftlock-readme-'));
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'readme', type: 'module', private: true }));
-    mkdirSync(join(project, 'node_modules'));
-    symlinkSync(REPO, join(project, 'node_modules/raftlock'), 'dir');
-    writeFileSync(join(project, 'quickstart.ts'), block.replace(README_ENDPOINTS, endpoints));
+/** Runs the README example saved as `file` in the project, against the test cluster. */
+function run(file: string, nodeArgs: readonly string[] = []): Promise<string[]> {
+  if (cluster === undefined || project === undefined) throw new Error('no cluster or project: beforeAll failed (see its error)');
+  return runReadmeExample(file, project, cluster.endpoints, nodeArgs);
+}
 
-    const child = spawn(process.execPath, ['--import', TSX, 'quickstart.ts'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const code = await new Promise<number | null>((r) => child.on('exit', r));
-    expect(err).toBe('');
-    expect(code).toBe(0);
-    const lines = out.trim().split('\n');
+// The three run one after the other on one cluster, so the counters count on from the first.
+describe('README', () => {
+  it('the TypeScript quick start runs as written and prints what it promises', async () => {
+    const lines = await run('quickstart.ts', ['--import', TSX]);
     expect(lines[0]).toMatch(/^processed 1 orders under fencing token \d+$/);
     expect(lines.slice(1)).toEqual(['hits 1', 'cas false', expect.stringMatching(/^ran under token \d+$/), '{ waiters: 0 }']);
-  }, 90_000);
+  }, 60_000);
+
+  it('the plain-JavaScript quick start (quickstart.mjs) runs as written with bare node', async () => {
+    expect(await run('quickstart.mjs')).toEqual([expect.stringMatching(/^processed 2 orders under fencing token \d+$/), 'hits 2']);
+  }, 60_000);
+
+  it('the CommonJS example (app.cjs) runs as written with bare node', async () => {
+    expect(await run('app.cjs')).toEqual(['processed 3 orders']);
+  }, 60_000);
 });

@@ -5,39 +5,21 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ClientClosedError,
-  connect,
   FencedError,
   InvalidArgumentError,
   LockTimeoutError,
   NotHeldError,
   RaftlockError,
   UnavailableError,
-  type ConnectOptions,
   type RaftlockClient,
 } from '../../src/client/index.js';
-import { startClientCluster, type ClientCluster } from './support/client-cluster.js';
 import { waitFor } from '../../scripts/lib/wait.js';
-import { endpointsOf, stopNode } from './support/sdk-cluster.js';
+import { stopNode } from './support/sdk-cluster.js';
+import { sdkClients } from './support/sdk-clients.js';
 
-let cluster: ClientCluster | undefined;
-const clients: RaftlockClient[] = [];
+const { setup, client, teardown } = sdkClients();
 
-async function setup(): Promise<ClientCluster> {
-  cluster = await startClientCluster(3);
-  return cluster;
-}
-
-async function client(c: ClientCluster, extra: Partial<ConnectOptions> = {}): Promise<RaftlockClient> {
-  const cl = await connect({ endpoints: endpointsOf(c), sessionTtlMs: 10_000, timeoutMs: 30_000, ...extra });
-  clients.push(cl);
-  return cl;
-}
-
-afterEach(async () => {
-  for (const cl of clients.splice(0)) await cl.close();
-  await cluster?.stop();
-  cluster = undefined;
-});
+afterEach(() => teardown());
 
 describe('SDK counters', () => {
   it('add, increment, decrement, get, set, compareAndSet, delete', async () => {

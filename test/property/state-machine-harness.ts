@@ -3,11 +3,12 @@
  *
  * A history is a list of abstract {@link Step}s that the harness turns into log entries the
  * way a leader and its clients would: sessions referenced by slot, each client numbering its
- * writes and sometimes acknowledging, retrying an earlier `(session, seq)`, fencing with a
- * current or stale token; the leader's clock advancing (and behind or ahead after an election),
- * proposing expiry from `expiredSessions`, ticking; elections with or without a no-op; config
- * and undecodable entries; snapshot + restore into a fresh machine. Every entry goes to every
- * replica; after each one the harness runs the checks that were asked for:
+ * writes (lock waits withdrawn with `cancel-wait` among them) and sometimes acknowledging,
+ * retrying an earlier `(session, seq)`, fencing with a current or stale token; the leader's
+ * clock advancing (and behind or ahead after an election), proposing expiry from
+ * `expiredSessions`, ticking; elections with or without a no-op; config and undecodable entries;
+ * snapshot + restore into a fresh machine. Every entry goes to every replica; after each one
+ * the harness runs the checks that were asked for:
  * - `model`: results (failures by code), events and observations equal the reference model's;
  * - `bytes`: all replicas' snapshots are identical (determinism; restore ≡ replay);
  * - `tokens`: grants are exclusive and fencing tokens increase ({@link GrantChecker});
@@ -44,6 +45,15 @@ export type Step = { readonly dt: number; readonly skew: number } & (
       readonly ack: number;
     }
   | { readonly k: 'release'; readonly s: number; readonly lock: number; readonly fence: number; readonly ack: number }
+  | {
+      readonly k: 'cancel';
+      readonly s: number;
+      readonly lock: number;
+      readonly fence: number;
+      readonly ack: number;
+      /** Then retry the withdrawn acquire's own (session, seq): it must answer `cancelled`. */
+      readonly retry: boolean;
+    }
   | {
       readonly k: 'counter';
       readonly s: number;
@@ -90,6 +100,17 @@ const body: fc.Arbitrary<Omit<Step, 'dt' | 'skew'>> = fc.oneof(
     }),
   },
   { weight: 5, arbitrary: fc.record({ k: fc.constant('release' as const), s: slot, lock: fc.nat({ max: 2 }), fence: fenceChoice, ack }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      k: fc.constant('cancel' as const),
+      s: slot,
+      lock: fc.nat({ max: 2 }),
+      fence: fenceChoice,
+      ack,
+      retry: fc.boolean(),
+    }),
+  },
   {
     weight: 6,
     arbitrary: fc.record({
@@ -238,8 +259,8 @@ interface TrackedWait {
  * for its first `maxGrace` such jumps (leader-change grace; a jump of 0 is not one). Its
  * `wait-timeout` must come at the first entry at which the charge reaches `waitMs`: not before
  * (a new leader whose clock runs ahead must not cut it short) and not after (grace is bounded).
- * A grant, or the end of its session, ends a wait too. Log time is computed here from the
- * stamps, not read from the machine.
+ * A grant, its withdrawal (`cancel-wait`), or the end of its session ends a wait too. Log time
+ * is computed here from the stamps, not read from the machine.
  */
 export class WaitChecker {
   /** By `session/seq` of the acquire. */
@@ -267,7 +288,11 @@ export class WaitChecker {
       else w.charged += jump;
     }
     for (const e of out.events) {
-      if (e.type === 'wait-timeout') {
+      if (e.type === 'wait-cancelled') {
+        const key = `${e.session}/${e.seq}`;
+        holds(this.waits.has(key), () => `wait: a wait-cancelled at index ${index} for ${key} on ${e.name}, which is not waiting`);
+        this.waits.delete(key);
+      } else if (e.type === 'wait-timeout') {
         const key = `${e.session}/${e.seq}`;
         const w = this.waits.get(key);
         holds(w !== undefined, () => `wait: a wait-timeout at index ${index} for ${key} on ${e.name}, which is not waiting`);
@@ -421,7 +446,7 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
   steps.forEach((step, stepNo) => {
     clock += step.dt;
     const stamp = clock - step.skew;
-    if (ids.length === 0 && ['keepalive', 'acquire', 'release', 'counter', 'close', 'retry'].includes(step.k)) {
+    if (ids.length === 0 && ['keepalive', 'acquire', 'release', 'cancel', 'counter', 'close', 'retry'].includes(step.k)) {
       command({ type: 'open-session', secret: TEST_SECRET, ttlMs: 20_000 }, stamp, stepNo);
       ids.push(index);
       return;
@@ -469,6 +494,18 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
         const holder = machines[0]!.lockInfo(name).holder?.sessionId;
         const id = step.s < 6 && holder !== undefined ? holder : pick(step.s);
         return write(id, step.ack, fenceFor(step.fence, step.lock), (w) => ({ type: 'release', ...w, name }), stamp, stepNo);
+      }
+      case 'cancel': {
+        // Mostly a session that waits withdraws its wait; sometimes anyone cancels anything
+        // (not-waiting: the holder, a session that never queued, a dead one).
+        const name = LOCKS[step.lock]!;
+        const queued = machines[0]!.lockWaiters(name).map((w) => w.session);
+        const id = step.s < 5 && queued.length > 0 ? queued[step.s % queued.length]! : pick(step.s);
+        const waitSeq = machines[0]!.lockWaiters(name).find((w) => w.session === id)?.seq;
+        write(id, step.ack, fenceFor(step.fence, step.lock), (w) => ({ type: 'cancel-wait', ...w, name }), stamp, stepNo);
+        const withdrawn = sent.get(id)?.find((c) => c.type === 'acquire' && c.seq === waitSeq);
+        if (step.retry && withdrawn !== undefined) command(withdrawn, stamp, stepNo);
+        return;
       }
       case 'counter': {
         const name = COUNTERS[step.name]!;

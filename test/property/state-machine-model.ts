@@ -266,6 +266,17 @@ export class Model {
         this.free(cmd.name, t, index, events);
         return { ok: true, value: { status: 'released', token: h.token } };
       }
+      case 'cancel-wait': {
+        // The session's wait on the lock, if any, leaves the queue; its acquire ends `cancelled`.
+        const lock = this.locks[cmd.name];
+        const w = lock?.queue.find((x) => x.session === s.id);
+        if (lock === undefined || w === undefined) return { ok: true, value: { status: 'not-waiting' } };
+        lock.queue = lock.queue.filter((x) => x !== w);
+        if (lock.holder === null && lock.queue.length === 0) delete this.locks[cmd.name];
+        events.push({ type: 'wait-cancelled', name: cmd.name, session: s.id, seq: w.seq });
+        if (s.results[w.seq] !== undefined) s.results[w.seq] = { ok: true, value: { status: 'cancelled' } };
+        return { ok: true, value: { status: 'cancelled' } };
+      }
       case 'counter-add': {
         const v = (this.counters[cmd.name] ?? 0) + cmd.delta;
         return okIfSafe(v, () => (put(cmd.name, v), { ok: true, value: v }));

@@ -1,6 +1,6 @@
 /**
  * The lock/counter state machine against its reference model
- * (docs/testing.md#property-tests): random histories of sessions, locks, counters, retries of
+ * (docs/testing.md#property-tests): random histories of sessions, locks, withdrawn waits, counters, retries of
  * earlier (session, seq) pairs, acknowledgements, fences, time advances (and a leader clock
  * that falls behind), leader-proposed expiry, elections, config and bad entries, and snapshot +
  * restore into a fresh machine at random points. After every entry: same results, same events,
@@ -41,6 +41,7 @@ describe('lock machine ≡ reference model', () => {
         { noWaitGrace: true },
         /: (lockWaiters\([abc]\)|events|result|nextDeadline)/,
       ],
+      ['a withdrawn wait keeps its queued result (its retry claims a place it left)', { cancelKeepsQueued: true }, /: result/],
     ];
     for (const [name, knobs, reason] of bugs) {
       it(name, () => {

@@ -33,6 +33,7 @@ const NEEDS: Readonly<Record<Exclude<ClientOp, 'hello'>, Role>> = {
   'close-session': 'write',
   acquire: 'write',
   release: 'write',
+  'cancel-wait': 'write',
   'counter-add': 'write',
   'counter-set': 'write',
   'counter-cas': 'write',
@@ -93,6 +94,7 @@ describe('/client: each role × each operation', () => {
       case 'acquire':
         return { op, ...s, name: 'other', waitMs: 0 };
       case 'release':
+      case 'cancel-wait':
         return { op, ...s, name: 'other' };
       case 'counter-add':
         return { op, ...s, name: 'm', delta: 1 };

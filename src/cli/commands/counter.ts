@@ -4,7 +4,8 @@
  * once.
  *
  * Writes open a session for the duration of the command (the SDK needs one for exactly-once)
- * and close it before exiting. `get` needs no session.
+ * and close it before exiting. `get` needs no session; a counter that is not set reads 0, and
+ * `get` then says so on stderr (stdout stays the bare number), so a misspelt name is noticed.
  */
 import type { Command } from 'commander';
 import { connect, type Fence } from '../../client/index.js';
@@ -43,12 +44,25 @@ function fenceOf(flags: WriteFlags): { fence?: Fence } {
   return flags.fence !== undefined ? { fence: parseFence(flags.fence) } : {};
 }
 
+/**
+ * The note `counter get` adds to a 0, for people (on stderr: stdout stays the bare number that
+ * scripts read). A counter at 0 is not stored, so 0 is also what a misspelt name reads.
+ */
+function notSetNote(name: string): string {
+  return `raftlock counter get: counter ${JSON.stringify(name)} is not set: it reads 0, the default (a counter at 0 is not stored; check the name's spelling)\n`;
+}
+
 /** Registers `counter …` on `program`. */
 export function registerCounterCommands(program: Command): void {
   const counter = program.command('counter').description('named counters: get, add, set, cas, delete');
   const fenceHelp = 'apply only while lock LOCK is held with fencing token TOKEN (else FENCED)';
 
-  withClientOptions(counter.command('get').argument('<name>', 'counter name').description('print the value (linearizable unless --stale)'))
+  withClientOptions(
+    counter
+      .command('get')
+      .argument('<name>', 'counter name')
+      .description('print the value (linearizable unless --stale); one not set prints 0, with a note on stderr'),
+  )
     .option('--stale', "read the answering node's value, which may lag", false)
     .action(async (name: string, flags: ClientFlags & { stale: boolean }) => {
       process.exitCode = await runClientCommand('counter get', flags, async (ctx) => {
@@ -56,6 +70,7 @@ export function registerCounterCommands(program: Command): void {
         try {
           const value: number = await d.read(flags.stale ? { op: 'counter-get', name, stale: true } : { op: 'counter-get', name });
           ctx.out(String(value), { name, value });
+          if (value === 0 && !ctx.json) process.stderr.write(notSetNote(name));
         } finally {
           d.close();
         }

@@ -198,9 +198,30 @@ async function supervise(
   }
 }
 
+/** What to do when the command's own options were read as raftlock's (no `--` before it). */
+const DASH_DASH_HINT =
+  "put `--` before the command, so its options are not taken for raftlock's: raftlock lock run NAME [options] -- CMD ARGS… (for example: raftlock lock run orders -- sh -c '…')";
+
+/**
+ * Adds {@link DASH_DASH_HINT} to commander's "unknown option '-c'" for `lock run NAME sh -c …`:
+ * when the unknown option comes after NAME and the command's first word, it is the command's.
+ * One before them is a misspelt option of raftlock's own, which commander answers with its
+ * "Did you mean", and `--` would not help.
+ */
+function hintDashDash(run: Command): Command {
+  return run.configureOutput({
+    outputError: (message, write) => {
+      const flag = /^error: unknown option '(.*)'/.exec(message)?.[1];
+      // Commander has set `args` to the operands it read, then the unknown option and the rest.
+      const operandsBefore = flag === undefined ? -1 : run.args.indexOf(flag);
+      write(operandsBefore >= 2 ? `${message}${DASH_DASH_HINT}\n` : message);
+    },
+  });
+}
+
 /** Registers `lock run` under the `lock` command. */
 export function registerLockRun(lock: Command): void {
-  withClientOptions(
+  const run = withClientOptions(
     lock
       .command('run')
       .argument('<name>', 'lock name')
@@ -217,4 +238,5 @@ export function registerLockRun(lock: Command): void {
     .action(async (name: string, command: string[], flags: RunFlags) => {
       process.exitCode = await runClientCommand('lock run', flags, (ctx) => runUnderLock(ctx, name, command, flags));
     });
+  hintDashDash(run);
 }

@@ -1,9 +1,14 @@
 /**
  * `raftlock start --config F --id N [--data-dir D] [--listen host:port]`: one node in the
  * foreground, JSON-lines log on stderr; SIGTERM/SIGINT stop it gracefully (a leader hands
- * leadership over first).
+ * leadership over first). `cluster up` adds `--stop-on-stdin-close` (hidden): the node's stdin
+ * is then a pipe from its supervisor, and its closing (the supervisor is gone, even SIGKILLed)
+ * stops the node the same graceful way, so a node is never left running without one.
  */
-import { createJsonLogger, loadConfigFile, parseLogLevel, startNode } from '../../server/index.js';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createJsonLogger, loadConfigFile, parseLogLevel, startNode, type ClusterConfig, type Logger } from '../../server/index.js';
+import { shippedConfig } from '../endpoints.js';
 
 export interface StartArgs {
   readonly config: string;
@@ -15,6 +20,22 @@ export interface StartArgs {
   readonly dial?: string;
   readonly unsafeRawPropose?: boolean;
   readonly insecure?: boolean;
+  readonly stopOnStdinClose?: boolean;
+}
+
+/**
+ * Loads the configuration file named by `option` (`--config`). A path that does not exist is
+ * refused with where the shipped configurations are: run from outside this checkout, the
+ * README's `cluster-configs/three-node.json` is not relative to the current directory.
+ */
+export function loadConfigOption(path: string, option = '--config'): ClusterConfig {
+  if (!existsSync(path)) {
+    const shipped = dirname(shippedConfig('three-node.json'));
+    throw new Error(
+      `${option}: ${resolve(path)} does not exist; the shipped configurations are in ${shipped} (three-node.json, five-node.json): pass one of those paths, or your own file`,
+    );
+  }
+  return loadConfigFile(path);
 }
 
 /** Parses `--dial 2=127.0.0.1:9002,3=127.0.0.1:9003` (chaos runs' per-link proxies). */
@@ -31,7 +52,7 @@ export function parseDial(text: string): Map<number, string> {
 export async function runStart(args: StartArgs): Promise<void> {
   const id = Number(args.id);
   if (!Number.isSafeInteger(id) || id <= 0) throw new Error(`--id must be a positive integer, got ${JSON.stringify(args.id)}`);
-  const config = loadConfigFile(args.config);
+  const config = loadConfigOption(args.config);
   const clockOffsetMs = args.clockOffset === undefined ? 0 : Number(args.clockOffset);
   if (!Number.isSafeInteger(clockOffsetMs) || Math.abs(clockOffsetMs) > 3_600_000)
     throw new Error(`--clock-offset must be an integer number of ms within ±1 h, got ${JSON.stringify(args.clockOffset)}`);
@@ -56,6 +77,7 @@ export async function runStart(args: StartArgs): Promise<void> {
     const st = node.host.status(false);
     return { term: st.term, role: st.role };
   };
+  const stop = gracefulStop(node, logger);
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     signals++;
@@ -63,7 +85,20 @@ export async function runStart(args: StartArgs): Promise<void> {
       logger.warn('second signal: exiting without a graceful stop', { signal: sig });
       process.exit(130);
     }
-    logger.info('stopping', { signal: sig });
+    stop({ signal: sig });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  if (args.stopOnStdinClose === true) stopWhenStdinCloses(() => stop({ reason: 'stdin closed: the supervisor is gone' }));
+}
+
+/** Stops `node` gracefully once (later calls do nothing), then exits 0, or 1 if the stop failed. */
+function gracefulStop(node: { stop(): Promise<void> }, logger: Logger): (why: Readonly<Record<string, string>>) => void {
+  let stopping = false;
+  return (why) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', why);
     node.stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -72,6 +107,17 @@ export async function runStart(args: StartArgs): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+}
+
+/**
+ * Calls `stop` when stdin reaches its end or fails. The supervisor keeps the pipe's other end
+ * open for as long as it lives, and the kernel closes it however the supervisor ends. Its
+ * stderr pipe goes with it, so a write error there is ignored: the node must still finish its
+ * graceful stop rather than die on EPIPE in the middle of it.
+ */
+function stopWhenStdinCloses(stop: () => void): void {
+  process.stderr.on('error', () => {});
+  process.stdin.on('end', stop);
+  process.stdin.on('error', stop);
+  process.stdin.resume();
 }

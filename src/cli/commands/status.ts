@@ -16,8 +16,13 @@ export async function fetchStatuses(endpoints: readonly string[], timeoutMs = 20
   const headers: Record<string, string> = token !== undefined && token !== '' ? { authorization: `Bearer ${token}` } : {};
   return Promise.all(
     endpoints.map(async (endpoint): Promise<StatusRow> => {
+      // Not AbortSignal.timeout: its timer does not keep the process alive, and a port that
+      // accepts and drops connections leaves fetch pending with nothing else scheduled, so the
+      // process would exit mid-await (code 0, no output). This timer keeps it alive.
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
       try {
-        const res = await fetch(`http://${endpoint}/status`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+        const res = await fetch(`http://${endpoint}/status`, { headers, signal: abort.signal });
         if (res.status === 401 || res.status === 403) {
           const why = token === undefined || token === '' ? 'a client token is required' : 'the token was refused';
           return { endpoint, reachable: true, error: `AUTH: ${why} (--token or RAFTLOCK_TOKEN, role read or above)` };
@@ -27,6 +32,8 @@ export async function fetchStatuses(endpoints: readonly string[], timeoutMs = 20
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause?.code;
         return { endpoint, reachable: false, error: cause ?? (err as Error).name };
+      } finally {
+        clearTimeout(timer);
       }
     }),
   );
@@ -70,7 +77,10 @@ export async function runStatus(endpoints: readonly string[], json: boolean, tok
     return 1;
   }
   if (reachable.length === 0) {
-    if (!json) process.stderr.write(`raftlock status: no node reachable at ${endpoints.join(', ')}; is the cluster running (npm start)?\n`);
+    if (!json)
+      process.stderr.write(
+        `raftlock status: no node reachable at ${endpoints.join(', ')}; is the cluster running (\`raftlock cluster up\`, or \`npm start\` in a raftlock checkout)?\n`,
+      );
     return 1;
   }
   return 0;

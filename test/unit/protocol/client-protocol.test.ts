@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ClientProtocolError,
+  DecodeError,
   ERROR_CODES,
   decodeRequest,
   decodeResponse,
@@ -13,6 +14,7 @@ import {
   encodeResponse,
   isCommandRequest,
   parseRequest,
+  parseValue,
   requestCommand,
   type ClientRequest,
   type ClientResponse,
@@ -56,6 +58,7 @@ const request: fc.Arbitrary<ClientRequest> = fc.oneof(
     .tuple(id, writeFields, name, fc.nat({ max: 86_400_000 }))
     .map(([i, w, n, waitMs]) => ({ id: i, op: 'acquire' as const, ...w, name: n, waitMs })),
   fc.tuple(id, writeFields, name).map(([i, w, n]) => ({ id: i, op: 'release' as const, ...w, name: n })),
+  fc.tuple(id, writeFields, name).map(([i, w, n]) => ({ id: i, op: 'cancel-wait' as const, ...w, name: n })),
   fc.tuple(id, writeFields, name, amount).map(([i, w, n, delta]) => ({ id: i, op: 'counter-add' as const, ...w, name: n, delta })),
   fc.tuple(id, writeFields, name, amount).map(([i, w, n, value]) => ({ id: i, op: 'counter-set' as const, ...w, name: n, value })),
   fc
@@ -135,6 +138,18 @@ describe('client protocol: round trips', () => {
   });
 });
 
+describe('client protocol: answer values are checked per op', () => {
+  it('cancel-wait answers cancelled or not-waiting; an acquire may end cancelled', () => {
+    expect(parseValue('cancel-wait', { status: 'cancelled' })).toEqual({ status: 'cancelled' });
+    expect(parseValue('cancel-wait', { status: 'not-waiting' })).toEqual({ status: 'not-waiting' });
+    expect(parseValue('acquire', { status: 'cancelled' })).toEqual({ status: 'cancelled' });
+    for (const bad of [{ status: 'released' }, { status: 'cancelled', token: 3 }, {}, 'cancelled', null]) {
+      expect(() => parseValue('cancel-wait', bad), JSON.stringify(bad)).toThrow(DecodeError);
+    }
+    expect(() => parseValue('acquire', { status: 'cancelled', position: 1 })).toThrow(DecodeError);
+  });
+});
+
 describe('client protocol: malformed requests are refused naming the field', () => {
   const cases: ReadonlyArray<[label: string, value: unknown, id: number | null, field: string, text: RegExp]> = [
     ['not a map', 42, null, 'frame', /map/],
@@ -165,6 +180,9 @@ describe('client protocol: malformed requests are refused naming the field', () 
     ['acquire without waitMs', { id: 7, op: 'acquire', session: 1, seq: 1, name: 'L' }, 7, 'waitMs', /waitMs/],
     ['acquire negative waitMs', { id: 7, op: 'acquire', session: 1, seq: 1, name: 'L', waitMs: -1 }, 7, 'waitMs', /waitMs/],
     ['acquire seq 0', { id: 7, op: 'acquire', session: 1, seq: 0, name: 'L', waitMs: 0 }, 7, 'seq', /seq/],
+    ['cancel-wait without name', { id: 7, op: 'cancel-wait', session: 1, seq: 1 }, 7, 'name', /name/],
+    ['cancel-wait with waitMs', { id: 7, op: 'cancel-wait', session: 1, seq: 1, name: 'L', waitMs: 0 }, 7, 'waitMs', /unknown field/],
+    ['cancel-wait without seq', { id: 7, op: 'cancel-wait', session: 1, name: 'L' }, 7, 'seq', /seq/],
     ['ackedSeq not below seq', { id: 7, op: 'release', session: 1, seq: 2, ackedSeq: 2, name: 'L' }, 7, 'ackedSeq', /ackedSeq/],
     ['counter-add delta float', { id: 8, op: 'counter-add', session: 1, seq: 1, name: 'c', delta: 0.5 }, 8, 'delta', /delta/],
     ['counter-add delta unsafe', { id: 8, op: 'counter-add', session: 1, seq: 1, name: 'c', delta: 2 ** 54 }, 8, 'delta', /delta/],

@@ -1,8 +1,12 @@
 /**
  * Cluster configuration files (docs/operations.md#configuration-file): defaults, and refusals
- * that name the key.
+ * that name the key: every problem at once, each with its line and column in the file, "did you
+ * mean" for unknown keys, and JSON syntax errors by line and column.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigFile, validateConfig, ConfigError } from '../../../src/server/config.js';
 
 const HASH = 'sha256:abababababababababababababababababababababababababababababababab';
@@ -89,6 +93,13 @@ describe('cluster configuration', () => {
     ],
     [{ ...base, limits: { maxNames: 3 } }, 'limits.maxNames', /unknown key/],
     [{ ...base, limits: { maxNameBytes: 0 } }, 'limits.maxNameBytes', /integer/],
+    [{ ...base, limits: { maxsessions: 3 } }, 'limits.maxsessions', /unknown key; did you mean "maxSessions"\?/],
+    [{ ...base, electonTicks: 10 }, 'electonTicks', /unknown key; did you mean "electionTicks"\?/],
+    [{ ...base, DataDir: 'x' }, 'DataDir', /did you mean "dataDir"\?/],
+    [{ ...base, maxSessions: 5 }, 'maxSessions', /did you mean "limits": \{ "maxSessions": … \}\?/],
+    [{ ...base, nodes: [{ id: 1, adress: '127.0.0.1:1' }] }, 'nodes[0].adress', /did you mean "address"\?/],
+    [{ ...base, replicas: 3 }, 'replicas', /unknown key \(known: clusterId, nodes, dataDir, /],
+    [{ ...base, clusterId: undefined }, 'clusterId', /but it is missing/],
     ['nope', '(root)', /object/],
   ])('refuses %j naming %s', (raw, key, message) => {
     const err = refusal(raw);
@@ -110,5 +121,131 @@ describe('cluster configuration', () => {
 
   it('a missing or malformed file is a clear error', () => {
     expect(() => loadConfigFile('/nonexistent/raftlock.json')).toThrow(/cannot read \/nonexistent\/raftlock.json/);
+  });
+});
+
+describe('every problem at once', () => {
+  it('validateConfig reports them all, one line each, the first as `key`', () => {
+    const err = refusal({
+      ...base,
+      clusterId: 'has spaces',
+      tickMS: 50,
+      nodes: [{ id: 1, address: '127.0.0.1:7101' }, { id: 1, address: 'nowhere' }, 'node-3'],
+      clientToken: 'old-style',
+      tls: {},
+      limits: { maxNameBytes: 0, maxSesions: 5 },
+    });
+    expect(err.problems.map((p) => p.key)).toEqual([
+      'tickMS',
+      'clientToken',
+      'clusterId',
+      'nodes[1].address',
+      'nodes[1].id',
+      'nodes[2]',
+      'tls',
+      'limits.maxSesions',
+      'limits.maxNameBytes',
+    ]);
+    expect(err.key).toBe('tickMS');
+    const lines = err.message.split('\n');
+    expect(lines[0]).toBe('the configuration has 9 problems:');
+    expect(lines.slice(1)).toHaveLength(9);
+    // The messages that say what to do survive being listed with others.
+    expect(err.message).toContain('clientToken: replaced by clientTokens');
+    expect(err.message).toContain('tls: TLS (wss) is not supported by this version yet; remove the key');
+    expect(err.message).toContain('nodes[1].id: duplicate node id 1 (also nodes[0].id)');
+    expect(err.message).toContain('tickMS: unknown key; did you mean "tickMs"?');
+  });
+
+  it('the secret from the environment is checked along with the file', () => {
+    const err = refusal({ ...base, tickMs: 0 }, { RAFTLOCK_SECRET: 'short' });
+    expect(err.problems.map((p) => p.key)).toEqual(['tickMs', 'RAFTLOCK_SECRET']);
+  });
+
+  it('a single problem stays one line', () => {
+    expect(refusal({ ...base, tickMs: 0 }).message).toBe('tickMs: must be an integer from 1 to 10000, got 0');
+  });
+});
+
+describe('configuration files: line and column', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raftlock-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Writes `lines` as file `name` and returns the refusal of loading it, with the file's path. */
+  function refusedFile(name: string, lines: readonly string[]): { err: ConfigError; path: string } {
+    const path = join(dir, name);
+    writeFileSync(path, lines.join('\n'));
+    try {
+      loadConfigFile(path, { cwd: dir, env: {} });
+    } catch (err) {
+      if (err instanceof ConfigError) return { err, path };
+      throw err;
+    }
+    throw new Error(`expected ${name} to be refused`);
+  }
+
+  it('a JSON syntax error names the file, line and column, says what was expected and quotes the line', () => {
+    const text = [
+      '{',
+      '  "clusterId": "local-3",',
+      '  "nodes": [',
+      '    { "id": 1, "address": "127.0.0.1:7101" }',
+      '    { "id": 2, "address": "127.0.0.1:7102" }',
+      '  ],',
+      '  "dataDir": "data"',
+      '}',
+    ];
+    const { err, path } = refusedFile('syntax.json', text);
+    expect(err.problems).toEqual([
+      { key: '(file)', line: 5, column: 5, message: expect.stringContaining("expected ',' or ']' after nodes[0]") as string },
+    ]);
+    expect(err.message).toBe(
+      `${path}:5:5: not valid JSON: expected ',' or ']' after nodes[0], found '{' (is a comma missing?)\n` +
+        '        { "id": 2, "address": "127.0.0.1:7102" }\n' +
+        '        ^',
+    );
+  });
+
+  it('every problem of the content, in file order, each at its key (or the object missing one)', () => {
+    const text = [
+      '{',
+      '  "clusterId": "local-3",',
+      '  "tickMS": 50,',
+      '  "nodes": [',
+      '    { "id": 1, "address": "127.0.0.1:7101" },',
+      '    { "id": 2 }',
+      '  ],',
+      '  "dataDir": "data",',
+      '  "limits": { "maxNameBytes": 0 },',
+      '  "tickMs": 20,',
+      '  "tickMs": 30',
+      '}',
+    ];
+    const { err, path } = refusedFile('content.json', text);
+    expect(err.problems.map((p) => [p.key, p.line, p.column])).toEqual([
+      ['tickMS', 3, 3],
+      ['nodes[1].address', 6, 5],
+      ['limits.maxNameBytes', 9, 15],
+      ['tickMs', 11, 3],
+    ]);
+    expect(err.message.split('\n')).toEqual([
+      `${path} has 4 problems:`,
+      `  ${path}:3:3: tickMS: unknown key; did you mean "tickMs"?`,
+      `  ${path}:6:5: nodes[1].address: must be "host:port", but it is missing`,
+      `  ${path}:9:15: limits.maxNameBytes: must be an integer from 1 to 65536, got 0`,
+      `  ${path}:11:3: tickMs: given twice (also at line 10, column 3); JSON keeps only the last: remove one`,
+    ]);
+  });
+
+  it('a missing top-level key has no place in the file, and says so', () => {
+    const { err, path } = refusedFile('missing.json', ['{ "clusterId": "a", "dataDir": "d" }']);
+    expect(err.problems).toEqual([{ key: 'nodes', message: expect.stringMatching(/but it is missing$/) as string }]);
+    expect(err.message).toBe(`${path}: nodes: ${err.problems[0]?.message}`);
+  });
+
+  it('a valid file with a byte-order mark loads', () => {
+    const path = join(dir, 'bom.json');
+    writeFileSync(path, `\uFEFF${JSON.stringify(base)}`);
+    expect(loadConfigFile(path, { cwd: dir, env: {} }).clusterId).toBe('local-3');
   });
 });

@@ -5,16 +5,16 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../../src/raft/index.js';
 import { ManualClock } from '../../../src/host/clock.js';
-import { LockService, type ServiceOutcome } from '../../../src/service/lock-service.js';
+import { LockService, type ServiceOutcome, type ServiceTimings, type WaitOutcome } from '../../../src/service/lock-service.js';
 import { RaftHost } from '../../../src/host/raft-host.js';
 import { LockMachine, type ApplyOutput, type Limits, type SessionCommand } from '../../../src/state-machine/index.js';
 import { MemoryDurableLog } from '../../../src/storage/memory-durable-log.js';
 import { MemorySnapshotStore } from '../../../src/storage/snapshot-store.js';
 import { MemoryNetwork } from '../../../src/transport/memory-transport.js';
 
-function setup(limits: Partial<Limits> = {}) {
+function setup(limits: Partial<Limits> = {}, timings?: ServiceTimings) {
   const clock = new ManualClock(1_000_000);
-  const service = new LockService({ machine: new LockMachine({ limits }), clock });
+  const service = new LockService({ machine: new LockMachine({ limits }), clock, ...(timings !== undefined ? { timings } : {}) });
   const log = new MemoryDurableLog();
   const host = new RaftHost<ApplyOutput>({
     id: 1,
@@ -40,6 +40,14 @@ function setup(limits: Partial<Limits> = {}) {
     service.tick();
   };
   return { clock, service, host, call, tick };
+}
+
+/** Two sessions with a 60 s TTL: `a` holds lock `L` (its acquire was seq 1), `b` holds nothing. */
+function lockHeldByA(s: ReturnType<typeof setup>): { a: number; b: number } {
+  const a = (value(s.call({ type: 'open-session', ttlMs: 60_000 })) as { sessionId: number }).sessionId;
+  const b = (value(s.call({ type: 'open-session', ttlMs: 60_000 })) as { sessionId: number }).sessionId;
+  s.call({ type: 'acquire', session: a, seq: 1, name: 'L', waitMs: 0 });
+  return { a, b };
 }
 
 function value(o: ServiceOutcome): unknown {
@@ -89,15 +97,38 @@ describe('LockService', () => {
 
   it('a waiter times out through the leader tick, with no client traffic', () => {
     const s = setup();
-    const a = (value(s.call({ type: 'open-session', ttlMs: 60_000 })) as { sessionId: number }).sessionId;
-    const b = (value(s.call({ type: 'open-session', ttlMs: 60_000 })) as { sessionId: number }).sessionId;
-    s.call({ type: 'acquire', session: a, seq: 1, name: 'L', waitMs: 0 });
+    const { b } = lockHeldByA(s);
     let waited: ServiceOutcome | undefined;
     s.service.submit({ type: 'acquire', session: b, seq: 1, name: 'L', waitMs: 1000 }, (o) => (waited = o));
     s.tick(500);
     expect(waited).toBeUndefined();
     s.tick(600);
     expect(waited).toMatchObject({ type: 'ok', value: { status: 'timed-out' } });
+  });
+
+  it('cancel-wait answers the parked acquire at once (cancelled), and a retry of it is never granted', () => {
+    const s = setup();
+    const { a, b } = lockHeldByA(s);
+    let waited: ServiceOutcome | undefined;
+    s.service.submit({ type: 'acquire', session: b, seq: 1, name: 'L', waitMs: 30_000 }, (o) => (waited = o));
+    expect(s.service.parkedCount).toBe(1);
+    expect(value(s.call({ type: 'cancel-wait', session: b, seq: 2, name: 'L' }))).toEqual({ status: 'cancelled' });
+    expect(waited).toMatchObject({ type: 'ok', value: { status: 'cancelled' } });
+    expect(s.service.parkedCount).toBe(0);
+    expect(s.service.stats.waiters).toBe(0);
+    s.call({ type: 'release', session: a, seq: 2, name: 'L' });
+    expect(value(s.call({ type: 'acquire', session: b, seq: 1, name: 'L', waitMs: 30_000 }))).toEqual({ status: 'cancelled' });
+    expect(s.service.machine.lockInfo('L')).toEqual({ waiters: 0 });
+  });
+
+  it('a withdrawn wait is timed with the outcome cancelled', () => {
+    const waits: Array<[number, WaitOutcome]> = [];
+    const s = setup({}, { lockWait: (sec, outcome) => waits.push([sec, outcome]), lockHeld: () => {}, proposalApplied: () => {} });
+    const { b } = lockHeldByA(s);
+    s.service.submit({ type: 'acquire', session: b, seq: 1, name: 'L', waitMs: 30_000 }, () => {});
+    s.clock.advance(1_500);
+    s.call({ type: 'cancel-wait', session: b, seq: 2, name: 'L' });
+    expect(waits).toEqual([[1.5, 'cancelled']]);
   });
 
   it('the leader proposes the expiry of a silent session; its lock goes to the next waiter', () => {

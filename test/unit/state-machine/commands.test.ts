@@ -36,6 +36,7 @@ describe('validateCommand: accepts every well-formed command unchanged', () => {
     { type: 'acquire', ...W, name: 'orders', waitMs: 0 },
     { type: 'acquire', ...W, name: 'orders', waitMs: DEFAULT_LIMITS.maxWaitMs, ackedSeq: 2, fence: { lock: 'a', token: 9 } },
     { type: 'release', ...W, name: 'orders' },
+    { type: 'cancel-wait', ...W, name: 'orders' },
     { type: 'counter-add', ...W, name: 'hits', delta: -Number.MAX_SAFE_INTEGER },
     { type: 'counter-set', ...W, name: 'hits', value: Number.MAX_SAFE_INTEGER },
     { type: 'counter-cas', ...W, name: 'hits', expected: 0, next: 1 },
@@ -72,6 +73,8 @@ describe('validateCommand: refuses malformed input with INVALID_ARGUMENT naming 
     invalid({ type: 'acquire', ...W, name: 'x', waitMs: 0, wait: 5 }, /unknown field "wait"/);
     invalid({ type: 'acquire', ...W, name: 'x' }, /missing field waitMs/);
     invalid({ type: 'release', session: 1, name: 'x' }, /missing field seq/);
+    invalid({ type: 'cancel-wait', ...W }, /missing field name/);
+    invalid({ type: 'cancel-wait', ...W, name: 'x', waitMs: 0 }, /unknown field "waitMs"/);
     invalid({ type: 'keep-alive', session: 1, seq: 2 }, /unknown field "seq"/);
     invalid({ type: 'open-session', secret: TEST_SECRET, ttlMs: 5000, fence: { lock: 'a', token: 1 } }, /unknown field "fence"/);
   });
