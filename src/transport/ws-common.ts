@@ -58,7 +58,8 @@ export interface LinkEnv {
   readonly id: NodeId;
   readonly clusterId: string;
   readonly secret: string | undefined;
-  readonly peers: ReadonlyMap<NodeId, string>;
+  /** The peers in force: replaced (never mutated) when the transport's set changes. */
+  peers: ReadonlyMap<NodeId, string>;
   readonly maxPayload: number;
   readonly maxBufferedBytes: number;
   readonly maxSnapshotBytes: number;

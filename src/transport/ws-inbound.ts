@@ -58,6 +58,11 @@ export class InboundConnection {
     return this.state === 'ready' ? this.claimed : undefined;
   }
 
+  /** The peer this connection claimed to be in its hello, authenticated or not yet. */
+  get claimedPeer(): NodeId | undefined {
+    return this.claimed;
+  }
+
   get authenticated(): boolean {
     return this.state === 'ready';
   }
@@ -127,6 +132,8 @@ export class InboundConnection {
       return this.refuse(CloseCode.PROTOCOL, 'unexpected auth');
     const expected = proof(env.secret, 'dialer', this.nonce, env.clusterId, this.claimed, env.id);
     if (!proofMatches(expected, c.proof)) return this.refuse(CloseCode.AUTH, 'authentication failed');
+    // The peer set may have changed since the hello was checked.
+    if (!env.peers.has(this.claimed)) return this.refuse(CloseCode.NODE, `node ${this.claimed} is not a configured peer`);
     this.ready();
   }
 

@@ -22,7 +22,7 @@ import { MAX_INCOMING_SNAPSHOT_BYTES } from '../protocol/index.js';
 import { silentLogger, type Logger, type Message, type NodeId, type SnapshotRequest } from '../raft/index.js';
 import type { FaultLayer } from './fault-layer.js';
 import { CloseCode } from './handshake.js';
-import type { PeerTransport, TransportHandler } from './peer-transport.js';
+import { checkPeerSet, samePeerSet, type PeerTransport, type TransportHandler } from './peer-transport.js';
 import { WarnOnce, newTransportMetrics, type LinkEnv, type TransportMetrics } from './ws-common.js';
 import { InboundConnection } from './ws-inbound.js';
 import { MAX_CLUSTER_ID_LENGTH } from './wire.js';
@@ -39,7 +39,10 @@ export interface WsTransportOptions {
   readonly id: NodeId;
   /** Peers must present the same cluster id. */
   readonly clusterId: string;
-  /** Every other member: id → `host:port` of its HTTP server (`/raft` is appended). */
+  /**
+   * Every other member: id → `host:port` of its HTTP server (`/raft` is appended). Checked as
+   * {@link WsPeerTransport.setPeers} checks it, and replaced by that later.
+   */
   readonly peers: ReadonlyMap<NodeId, string>;
   /** Cluster secret: enables HMAC-SHA256 challenge–response, both ways. */
   readonly secret?: string;
@@ -65,6 +68,14 @@ export interface WsTransportOptions {
   readonly faults?: FaultLayer;
   /** Random numbers in [0, 1) for backoff jitter (default Math.random). */
   readonly random?: () => number;
+}
+
+/** {@link checkPeerSet} plus the address form a link can dial. */
+function checkPeers(self: NodeId, peers: ReadonlyMap<NodeId, string>): void {
+  checkPeerSet('WsPeerTransport', self, peers);
+  for (const [peer, address] of peers) {
+    if (!/^[^\s/]+:\d{1,5}$/.test(address)) throw new RangeError(`WsPeerTransport: peer ${peer} address "${address}" is not host:port`);
+  }
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -101,11 +112,7 @@ export class WsPeerTransport implements PeerTransport {
       // Longer ids would fail every handshake (the hello decoder bounds them).
       throw new RangeError(`WsPeerTransport: clusterId must be 1..${MAX_CLUSTER_ID_LENGTH} characters`);
     }
-    for (const [peer, address] of opts.peers) {
-      if (peer === opts.id) throw new RangeError(`WsPeerTransport: peers must not include this node (${peer})`);
-      if (!Number.isSafeInteger(peer) || peer <= 0) throw new RangeError(`WsPeerTransport: peer id ${peer} is not a positive integer`);
-      if (!/^[^\s/]+:\d{1,5}$/.test(address)) throw new RangeError(`WsPeerTransport: peer ${peer} address "${address}" is not host:port`);
-    }
+    checkPeers(opts.id, opts.peers);
     if (opts.secret !== undefined && opts.secret.length === 0) throw new RangeError('WsPeerTransport: secret must not be empty');
     this.id = opts.id;
     const logger = opts.logger ?? silentLogger;
@@ -144,12 +151,50 @@ export class WsPeerTransport implements PeerTransport {
   start(handler: TransportHandler): void {
     if (this.closed) throw new Error('WsPeerTransport: start after close');
     this.handler = handler;
-    if (this.links.size > 0) return;
-    for (const [peer, address] of this.env.peers) {
-      const link = new PeerLink(this.env, peer, address);
-      this.links.set(peer, link);
-      link.start();
+    for (const [peer, address] of this.env.peers) if (!this.links.has(peer)) this.openLink(peer, address);
+  }
+
+  /**
+   * Replaces the peer set as {@link PeerTransport.setPeers} states. Links are only made or
+   * closed while started; stopped, the set is kept for the next `start`.
+   */
+  setPeers(peers: ReadonlyMap<NodeId, string>): void {
+    checkPeers(this.id, peers);
+    if (samePeerSet(peers, this.env.peers)) return;
+    const before = this.env.peers;
+    // Replaced before any socket is touched: a handshake arriving from here on is checked
+    // against the new set (ws-inbound.ts reads it at `hello`).
+    this.env.peers = new Map(peers);
+    for (const [peer, address] of before) {
+      const now = peers.get(peer);
+      if (now === address) continue;
+      const link = this.links.get(peer);
+      if (link !== undefined) {
+        this.links.delete(peer);
+        this.track(link.close());
+      }
+      if (now === undefined) {
+        // A report queued before the removal would name a node the core no longer tracks.
+        this.unreachablePending.delete(peer);
+        this.env.logger.info('peer removed', { peer, address });
+      } else this.env.logger.info('peer address changed', { peer, from: address, to: now });
     }
+    for (const c of this.inbound) {
+      const claimed = c.claimedPeer;
+      if (claimed !== undefined && !peers.has(claimed)) c.refuse(CloseCode.NODE, `node ${claimed} is no longer a configured peer`);
+    }
+    if (this.handler === undefined) return;
+    for (const [peer, address] of peers) {
+      if (this.links.has(peer)) continue;
+      if (!before.has(peer)) this.env.logger.info('peer added', { peer, address });
+      this.openLink(peer, address);
+    }
+  }
+
+  private openLink(peer: NodeId, address: string): void {
+    const link = new PeerLink(this.env, peer, address);
+    this.links.set(peer, link);
+    link.start();
   }
 
   send(messages: readonly Message[]): void {
@@ -163,6 +208,8 @@ export class WsPeerTransport implements PeerTransport {
       const link = this.links.get(m.to);
       if (link === undefined) {
         this.metrics.dropped++;
+        // No unreachable report: the node is not one the core should probe, and a report
+        // per message could make a core that keeps sending to it spin.
         this.warnings.warn(`unknown:${m.to}`, 'dropped message to a node that is not a configured peer', { to: m.to, type: m.type });
         continue;
       }
@@ -174,7 +221,9 @@ export class WsPeerTransport implements PeerTransport {
         }
         if (d.delayMs > 0) {
           const t = setTimeout(() => {
+            // The peer may have been removed, or its link replaced, meanwhile.
             if (this.links.get(m.to) === link) link.enqueue(m);
+            else this.metrics.dropped++;
           }, d.delayMs);
           t.unref();
           continue;
@@ -203,7 +252,10 @@ export class WsPeerTransport implements PeerTransport {
       return;
     }
     const link = this.links.get(message.to);
-    if (link === undefined) return later(false);
+    if (link === undefined) {
+      this.metrics.snapshotsFailed++;
+      return later(false);
+    }
     const d = this.env.faults?.decide('send', message.to);
     if (d !== undefined && !d.deliver) return later(false);
     if (d !== undefined && d.delayMs > 0) {
@@ -275,6 +327,13 @@ export class WsPeerTransport implements PeerTransport {
   /** Peers whose outbound link is currently up (diagnostics). */
   connectedPeers(): NodeId[] {
     return [...this.links.values()].filter((l) => l.isOpen).map((l) => l.peer);
+  }
+
+  /** Peers with an authenticated connection to us, i.e. whose traffic we accept (diagnostics). */
+  acceptedPeers(): NodeId[] {
+    const peers: NodeId[] = [];
+    for (const c of this.inbound) if (c.peer !== undefined) peers.push(c.peer);
+    return peers;
   }
 
   /** Stops, closes every socket and waits for them to be closed. */

@@ -48,6 +48,7 @@ class RecordingTransport implements PeerTransport {
   sendSnapshot(_m: unknown, _d: Uint8Array, done: (ok: boolean) => void): void {
     done(false);
   }
+  setPeers(): void {}
   stop(): void {
     this.handler = undefined;
   }
