@@ -9,6 +9,7 @@ import { runClusterUp } from './commands/cluster-up.js';
 import { registerCounterCommands } from './commands/counter.js';
 import { registerLockCommands } from './commands/lock.js';
 import { runStart } from './commands/start.js';
+import { registerMemberCommands } from './commands/member.js';
 import { runStatus } from './commands/status.js';
 import { registerTokenCommands } from './commands/token.js';
 import { parseEndpoints } from './endpoints.js';
@@ -28,6 +29,11 @@ program
   .requiredOption('--id <n>', "this node's id in the configuration (required)")
   .option('--data-dir <dir>', "overrides the configuration's dataDir")
   .option('--listen <host:port>', 'overrides the address this node listens on')
+  .option(
+    '--join <host:port,…>',
+    'join the running cluster of these members (then add it with `raftlock member add`) instead of founding one',
+  )
+  .option('--address <host:port>', "this node's address, when it is not in the configuration file (with --join)")
   .option('--insecure', 'allow a non-loopback address without a peer secret (anyone reaching the port can pose as a member)')
   .addOption(new Option('--enable-faults', 'enable the fault-injection layer (tests and chaos runs only)').hideHelp())
   .addOption(new Option('--stop-on-stdin-close', 'stop gracefully when stdin closes (cluster up: its nodes stop if it dies)').hideHelp())
@@ -51,6 +57,8 @@ program
       unsafeRawPropose?: boolean;
       insecure?: boolean;
       stopOnStdinClose?: boolean;
+      join?: string;
+      address?: string;
     }) => {
       await runStart(opts);
     },
@@ -81,6 +89,7 @@ program
 registerLockCommands(program);
 registerCounterCommands(program);
 registerTokenCommands(program);
+registerMemberCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);

@@ -28,4 +28,9 @@ export interface NodeStatus {
   /** Process memory (bytes), for operators and the fuzz tests' "memory flat" check. */
   readonly memory: { readonly rss: number; readonly heapUsed: number };
   readonly peers: ReadonlyArray<{ id: number; address: string; match: number; next: number; state: string; active: boolean }>;
+  /** The configuration in force here (the latest in this node's log), voters first. */
+  readonly members: ReadonlyArray<{ readonly id: number; readonly address: string | null; readonly role: 'voter' | 'learner' }>;
+  /** The index of the entry (or snapshot) that set it, and whether that entry is uncommitted. */
+  readonly configIndex: number;
+  readonly changePending: boolean;
 }

@@ -12,6 +12,16 @@ import type { ClusterConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { allows, forbidden, type Authenticator, type Role } from './access.js';
 import type { NodeMetrics } from './node-metrics.js';
+import type { MemberDirectory } from './members.js';
+import {
+  confChangeOf,
+  membersView,
+  parseMemberChange,
+  proposeAndWait,
+  refusalMessage,
+  type ChangeOutcome,
+  type MembersView,
+} from './member-routes.js';
 
 /** What the routes read. */
 export interface HttpContext {
@@ -27,6 +37,8 @@ export interface HttpContext {
    * only. Off in production, because a raw entry can carry anything, forged log time included.
    */
   readonly rawPropose: boolean;
+  /** Where each member is reached (`/admin/members`). */
+  readonly directory: MemberDirectory;
 }
 
 /** Sends `body` as JSON with status `code`. */
@@ -67,6 +79,12 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
       res.end(text);
       return;
     }
+    case 'GET /admin/members':
+      if (!authorized(req, res, ctx, 'read', route)) return;
+      return sendJson(res, 200, membersView(ctx.host.status(true), ctx.directory));
+    case 'POST /admin/members':
+      if (!authorized(req, res, ctx, 'admin', route)) return;
+      return changeMembers(req, res, ctx);
     case 'POST /admin/propose':
       if (!ctx.rawPropose) return notFound(res, route);
       return handleAdmin(route, url, req, res, ctx);
@@ -99,6 +117,53 @@ function authorized(req: IncomingMessage, res: ServerResponse, ctx: HttpContext,
     return false;
   }
   return true;
+}
+
+/** Largest body `POST /admin/members` reads: a change is a few dozen bytes. */
+const MAX_CHANGE_BODY = 4096;
+
+/** `POST /admin/members`: one membership change, answered once committed (or refused). */
+async function changeMembers(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
+  const body = await readBody(req, MAX_CHANGE_BODY);
+  if (body === undefined) return sendJson(res, 413, { error: { code: 'LIMIT_EXCEEDED', message: `body over ${MAX_CHANGE_BODY} bytes` } });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return sendJson(res, 400, { error: { code: 'INVALID_ARGUMENT', message: 'body: expected JSON { action, id, address? }' } });
+  }
+  const request = parseMemberChange(parsed);
+  if (typeof request === 'string') return sendJson(res, 400, { error: { code: 'INVALID_ARGUMENT', message: request } });
+  const { tickMs, electionTicks } = ctx.config;
+  const outcome = await proposeAndWait(ctx.host, confChangeOf(request), tickMs, 20 * electionTicks * tickMs);
+  const view = (): MembersView => membersView(ctx.host.status(true), ctx.directory);
+  ctx.logger.info('membership change', { action: request.action, node: request.id, outcome: outcome.type, ...outcomeFields(outcome) });
+  if (outcome.type === 'committed') return sendJson(res, 200, { index: outcome.index, ...view() });
+  if (outcome.type === 'unknown') {
+    return sendJson(res, 503, {
+      error: {
+        code: 'UNAVAILABLE',
+        message: outcome.reason,
+        outcomeUnknown: true,
+        leader: view().leader,
+        leaderAddress: view().leaderAddress,
+      },
+    });
+  }
+  if (outcome.reason === 'not-leader') {
+    const v = view();
+    const message = v.leader === NONE ? 'no leader is known: retry in a moment' : `node ${v.leader} leads: send the change there`;
+    return sendJson(res, 503, {
+      error: { code: 'NOT_LEADER', message, outcomeUnknown: false, leader: v.leader, leaderAddress: v.leaderAddress },
+    });
+  }
+  return sendJson(res, 409, {
+    error: { code: 'CHANGE_REFUSED', reason: outcome.reason, message: refusalMessage(outcome.reason, request.id) },
+  });
+}
+
+function outcomeFields(o: ChangeOutcome): Record<string, unknown> {
+  return o.type === 'committed' ? { index: o.index } : { reason: o.reason };
 }
 
 /** Operator and test routes: they need a token of role `admin` when tokens are configured. */

@@ -17,3 +17,4 @@ export {
 } from './config.js';
 export { createJsonLogger, parseLogLevel, silentLogger, type Logger, type LogLevel } from './logger.js';
 export { hashToken, newToken, ROLES, type ClientTokenEntry, type Role } from './access.js';
+export type { MemberRow, MembersView } from './member-routes.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { RaftHost, systemClock, type Clock } from '../host/index.js';
 import type { HostPort, NodeStatus } from '../protocol/index.js';
-import { NONE, SeededRandom, type NodeId } from '../raft/index.js';
+import { NONE, SeededRandom, type ConfState, type NodeId } from '../raft/index.js';
 import { LockService } from '../service/index.js';
 import { LockMachine, type ApplyOutput } from '../state-machine/index.js';
 import { FileSnapshotStore, LevelDurableLog, type DurableLog, type LoadedState } from '../storage/index.js';
@@ -19,6 +19,7 @@ import { FaultLayer, WsPeerTransport } from '../transport/index.js';
 import { ClientEndpoint } from './client-endpoint.js';
 import { parseAddress, type ClusterConfig } from './config.js';
 import { handleHttp, sendJson } from './http-routes.js';
+import { MemberDirectory } from './members.js';
 import { Authenticator } from './access.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { NodeMetrics, timedLog } from './node-metrics.js';
@@ -55,6 +56,14 @@ export interface StartNodeOptions {
    * every start. Off by default: such a node refuses to start.
    */
   readonly insecure?: boolean;
+  /**
+   * Starts a node that joins a running cluster instead of founding one
+   * (docs/operations.md#changing-the-members): it starts with no configuration of its own, so it
+   * never votes or campaigns until the leader's log or snapshot makes it a member, and it takes
+   * `address` as its own (its id need not be in the configuration file). `members` are the
+   * cluster's members as a running node listed them (`GET /admin/members`): its first peers.
+   */
+  readonly join?: { readonly address: string; readonly members: ReadonlyMap<NodeId, string> };
 }
 
 /** A running node. */
@@ -74,7 +83,7 @@ export interface NodeHandle {
 /** Starts a node: opens its storage, joins its peers, serves clients. See the module comment. */
 export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   const { config, id } = opts;
-  const { listen, nodeDir } = placeNode(opts);
+  const { listen, listenSource, nodeDir } = placeNode(opts);
   // The logger reads the host's role and term for every line; the host comes later.
   let host: RaftHost<ApplyOutput> | undefined;
   const logger = opts.logger ?? nodeLogger(id, () => host);
@@ -82,7 +91,12 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   const metrics = new NodeMetrics(() => host);
   const storage = await openStorage(nodeDir, config, id, metrics);
   const faults = opts.enableFaults === true ? new FaultLayer() : undefined;
-  const peers = peerAddresses(config, id, opts.dialAddresses);
+  const known = new Map([...config.nodes.map((n) => [n.id, n.address] as const), ...(opts.join?.members ?? new Map())]);
+  if (opts.join !== undefined) known.set(id, opts.join.address);
+  const directory = new MemberDirectory(id, known, opts.dialAddresses);
+  // The configuration file's nodes until the host has read its log: the members may have
+  // changed since the cluster began, and then setPeers below follows the configuration.
+  const peers = directory.peers({ voters: [], learners: [] });
   const transport = new WsPeerTransport({
     id,
     clusterId: config.clusterId,
@@ -95,12 +109,16 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   const machine = new LockMachine({ limits: config.limits });
   const service = new LockService({ machine, clock: stampClock(opts.clockOffsetMs ?? 0), timings: metrics.serviceTimings });
   let stop = async (): Promise<void> => {};
-  const h = createHost({ id, config, logger, storage, transport, service, onFatal: () => void stop() });
+  // A founding member starts in the configuration file's; a joining node in none (it gets the
+  // cluster's from the leader). Either way a log that already holds one takes precedence.
+  const bootstrap = opts.join !== undefined ? { voters: [], learners: [] } : { voters: config.nodes.map((n) => n.id), learners: [] };
+  const h = createHost({ id, config, logger, storage, transport, service, bootstrap, onFatal: () => void stop() });
   host = h;
   service.attach(h);
   metrics.attach(transport);
   metrics.attachService(service);
-  const addressOf = (nid: NodeId): string | null => config.nodes.find((n) => n.id === nid)?.address ?? null;
+  const members = followMembers(h, transport, directory, logger);
+  const addressOf = (nid: NodeId): string | null => directory.addressOf(h.status(false).config, nid);
   const access = new Authenticator(config.clientTokens);
   const clients = new ClientEndpoint({
     service,
@@ -113,7 +131,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   });
   metrics.attachClients(clients);
   let boundAddress = `${listen.host}:${listen.port}`;
-  const status = statusReporter({ id, config, host: h, machine, addressOf, address: () => boundAddress });
+  const status = statusReporter({ id, config, host: h, machine, directory, address: () => boundAddress });
   const http = {
     host: h,
     status,
@@ -122,10 +140,11 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     logger,
     access,
     rawPropose: opts.unsafeRawPropose === true,
+    directory,
   };
   const server = createNodeServer(http, transport, clients);
   try {
-    boundAddress = await listenOn(server, listen, opts.listen !== undefined ? '--listen' : `nodes[id=${id}].address`);
+    boundAddress = await listenOn(server, listen, listenSource);
   } catch (err) {
     // A node that cannot listen (address taken or not on this machine) must leave nothing open:
     // an embedding process may try again, and the LevelDB lock would refuse it.
@@ -138,6 +157,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   const ticker = setInterval(() => {
     h.tick();
     service.tick();
+    members();
   }, config.tickMs);
   logger.info('node started', { address: boundAddress, dataDir: nodeDir, peers: [...peers.values()], pid: process.pid });
   if (http.rawPropose) logger.warn('POST /admin/propose is served: raw log entries from anyone on this host (tests and benchmarks only)');
@@ -162,11 +182,16 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
 }
 
 /** Where the node listens and keeps its data; refuses an id the configuration lacks. */
-function placeNode(opts: StartNodeOptions): { readonly listen: HostPort; readonly nodeDir: string } {
+function placeNode(opts: StartNodeOptions): { readonly listen: HostPort; readonly listenSource: string; readonly nodeDir: string } {
   const { config, id } = opts;
-  const self = config.nodes.find((n) => n.id === id);
-  if (self === undefined) throw new Error(`node id ${id} is not in the configuration (ids: ${config.nodes.map((n) => n.id).join(', ')})`);
-  const listen = parseAddress(opts.listen ?? self.address, opts.listen !== undefined ? '--listen' : `nodes[id=${id}].address`);
+  const own = opts.join?.address ?? config.nodes.find((n) => n.id === id)?.address;
+  if (own === undefined) {
+    throw new Error(
+      `node id ${id} is not in the configuration (ids: ${config.nodes.map((n) => n.id).join(', ')}): to add a node to a running cluster, start it with --join host:port,… and --address host:port`,
+    );
+  }
+  const source = opts.listen !== undefined ? '--listen' : opts.join !== undefined ? '--address' : `nodes[id=${id}].address`;
+  const listen = parseAddress(opts.listen ?? own, source);
   if (opts.unsafeRawPropose === true && !isLoopback(listen.host)) {
     throw new Error(
       `--unsafe-raw-propose lets anyone who reaches the port write raw log entries (forged log time included); it is refused on ${listen.host}, a non-loopback address: use it only for tests and the raw Raft benchmark on 127.0.0.1`,
@@ -174,7 +199,7 @@ function placeNode(opts: StartNodeOptions): { readonly listen: HostPort; readonl
   }
   const nodeDir = join(opts.dataDir ?? config.dataDir, `node-${id}`);
   mkdirSync(nodeDir, { recursive: true });
-  return { listen, nodeDir };
+  return { listen, listenSource: source, nodeDir };
 }
 
 /**
@@ -231,9 +256,34 @@ async function openStorage(nodeDir: string, config: ClusterConfig, id: NodeId, m
   return { log: timedLog(rawLog, metrics), loaded, snapshots, close: () => rawLog.close() };
 }
 
-/** The address to dial for each peer: its configured one unless `dial` overrides it. */
-function peerAddresses(config: ClusterConfig, id: NodeId, dial: ReadonlyMap<NodeId, string> | undefined): Map<NodeId, string> {
-  return new Map(config.nodes.filter((n) => n.id !== id).map((n) => [n.id, dial?.get(n.id) ?? n.address] as const));
+/**
+ * Keeps the transport's peers those of the configuration in force (docs/design.md#membership),
+ * and of the one before it: now, and on every call after the configuration changed. Called
+ * every tick: a change takes effect when its entry is appended, and a tick later a new member
+ * is dialled (Raft retransmits what went nowhere meanwhile). A member just removed stays a peer
+ * until the next change, because it still has work to do here: a leader that removes itself
+ * replicates the removal and hands over, and its followers must hear it and answer it until
+ * then (thesis §4.1: servers take requests from outside their configuration).
+ */
+function followMembers(host: RaftHost<ApplyOutput>, transport: WsPeerTransport, directory: MemberDirectory, logger: Logger): () => void {
+  let known = -1;
+  let previous: ConfState | undefined;
+  const follow = (): void => {
+    const st = host.status(false);
+    if (st.configIndex === known) return;
+    const peers = new Map([...(previous !== undefined ? directory.peers(previous) : []), ...directory.peers(st.config)]);
+    previous = st.config;
+    known = st.configIndex;
+    transport.setPeers(peers);
+    logger.info('members', {
+      configIndex: st.configIndex,
+      voters: st.config.voters,
+      learners: st.config.learners,
+      peers: [...peers.values()],
+    });
+  };
+  follow();
+  return follow;
 }
 
 /** The leader's clock for stamping entries: the wall clock, comparable across nodes (shifted by chaos runs). */
@@ -249,6 +299,7 @@ function createHost(parts: {
   readonly storage: NodeStorage;
   readonly transport: WsPeerTransport;
   readonly service: LockService;
+  readonly bootstrap: ConfState;
   readonly onFatal: () => void;
 }): RaftHost<ApplyOutput> {
   const { id, config, logger, storage } = parts;
@@ -261,7 +312,7 @@ function createHost(parts: {
       random: new SeededRandom((Date.now() ^ (process.pid << 8) ^ id) >>> 0),
       logger,
     },
-    bootstrap: { voters: config.nodes.map((n) => n.id), learners: [] },
+    bootstrap: parts.bootstrap,
     log: storage.log,
     loaded: storage.loaded,
     snapshots: storage.snapshots,
@@ -290,12 +341,13 @@ export function statusReporter(parts: {
   readonly config: ClusterConfig;
   readonly host: Pick<RaftHost<ApplyOutput>, 'status' | 'appliedIndex'>;
   readonly machine: Pick<LockMachine, 'digest'>;
-  readonly addressOf: (id: NodeId) => string | null;
+  readonly directory: MemberDirectory;
   readonly address: () => string;
 }): () => NodeStatus {
-  const { id, config, host, machine, addressOf } = parts;
+  const { id, config, host, machine, directory } = parts;
   return () => {
     const st = host.status();
+    const addressOf = (nid: NodeId): string | null => directory.addressOf(st.config, nid);
     // What the state machine has applied: the core's `applied` counts entries handed to the
     // host, which applies them only once they are durable here, so it can run ahead of the
     // state the digest hashes. Both are read here, between two applies, so they agree.
@@ -319,6 +371,10 @@ export function statusReporter(parts: {
       peers: st.progress
         .filter((p) => p.id !== id)
         .map((p) => ({ id: p.id, address: addressOf(p.id) ?? '', match: p.match, next: p.next, state: p.state, active: p.recentActive })),
+      members: directory.members(st.config),
+      configIndex: st.configIndex,
+      // The latest configuration entry is in force but not yet committed.
+      changePending: st.configIndex > st.commit,
     };
   };
 }

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createJsonLogger, loadConfigFile, parseLogLevel, startNode, type ClusterConfig, type Logger } from '../../server/index.js';
+import { parseEndpointList } from '../../client/index.js';
 import { shippedConfig } from '../endpoints.js';
 
 export interface StartArgs {
@@ -21,6 +22,38 @@ export interface StartArgs {
   readonly unsafeRawPropose?: boolean;
   readonly insecure?: boolean;
   readonly stopOnStdinClose?: boolean;
+  /** `host:port,…` of running members: join that cluster instead of founding one. */
+  readonly join?: string;
+  /** This node's own address when it is not in the configuration file (with --join). */
+  readonly address?: string;
+}
+
+/**
+ * The members of the cluster to join, as the first of `endpoints` that answers lists them
+ * (`GET /admin/members`, with RAFTLOCK_TOKEN when the cluster requires a token).
+ */
+export async function fetchJoinMembers(endpoints: readonly string[], token = process.env.RAFTLOCK_TOKEN): Promise<Map<number, string>> {
+  const failures: string[] = [];
+  for (const endpoint of endpoints) {
+    try {
+      const headers: Record<string, string> = token !== undefined && token !== '' ? { authorization: `Bearer ${token}` } : {};
+      const res = await fetch(`http://${endpoint}/admin/members`, { headers, signal: AbortSignal.timeout(5000) });
+      if (!res.ok) {
+        failures.push(
+          `${endpoint}: HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (set RAFTLOCK_TOKEN to a token of role read)' : ''}`,
+        );
+        continue;
+      }
+      const body = (await res.json()) as { members?: Array<{ id: number; address: string | null }> };
+      const members = new Map<number, string>();
+      for (const m of body.members ?? []) if (m.address !== null) members.set(m.id, m.address);
+      if (members.size > 0) return members;
+      failures.push(`${endpoint}: no members listed`);
+    } catch (err) {
+      failures.push(`${endpoint}: ${(err as { cause?: { code?: string } }).cause?.code ?? String(err)}`);
+    }
+  }
+  throw new Error(`--join: no running member answered (${failures.join('; ')}); give the addresses of running nodes`);
 }
 
 /**
@@ -36,6 +69,15 @@ export function loadConfigOption(path: string, option = '--config'): ClusterConf
     );
   }
   return loadConfigFile(path);
+}
+
+/** What `startNode` needs to join: this node's address and the members `--join` lists. */
+async function joinOptions(args: StartArgs, config: ClusterConfig, id: number): Promise<{ address: string; members: Map<number, string> }> {
+  const address = args.address ?? config.nodes.find((n) => n.id === id)?.address;
+  if (address === undefined)
+    throw new Error(`--join: node ${id} is not in the configuration file, so give its own address with --address host:port`);
+  const members = await fetchJoinMembers(parseEndpointList(args.join ?? '', { field: '--join', urls: false }));
+  return { address, members };
 }
 
 /** Parses `--dial 2=127.0.0.1:9002,3=127.0.0.1:9003` (chaos runs' per-link proxies). */
@@ -61,9 +103,11 @@ export async function runStart(args: StartArgs): Promise<void> {
     level: parseLogLevel(process.env.RAFTLOCK_LOG_LEVEL),
     context: () => ({ node: id, ...(status?.() ?? {}) }),
   });
+  const join = args.join !== undefined ? await joinOptions(args, config, id) : undefined;
   const node = await startNode({
     config,
     id,
+    ...(join !== undefined ? { join } : {}),
     ...(args.dataDir !== undefined ? { dataDir: args.dataDir } : {}),
     ...(args.listen !== undefined ? { listen: args.listen } : {}),
     ...(args.enableFaults === true ? { enableFaults: true } : {}),

@@ -1,5 +1,6 @@
 /** `raftlock status [--endpoints E] [--json]`: one row per node, from each node's /status. */
 import { NO_LEADER, type NodeStatus } from '../../protocol/index.js';
+import { formatTable } from '../table.js';
 
 export interface StatusRow {
   readonly endpoint: string;
@@ -57,13 +58,7 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
       'yes',
     ];
   });
-  const widths = header.map((h, k) => Math.max(h.length, ...body.map((row) => (row[k] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, k) => c.padEnd(widths[k] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...body.map(line)].join('\n');
+  return formatTable(header, body);
 }
 
 export async function runStatus(endpoints: readonly string[], json: boolean, token: string | undefined): Promise<number> {

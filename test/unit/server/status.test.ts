@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import type { Status } from '../../../src/raft/index.js';
 import { validateConfig } from '../../../src/server/index.js';
+import { MemberDirectory } from '../../../src/server/members.js';
 import { statusReporter } from '../../../src/server/node.js';
 import { encodeEntry } from '../../../src/state-machine/codec.js';
 import { digestOfState } from '../../../src/state-machine/digest.js';
@@ -19,6 +20,7 @@ const config = validateConfig(
   { clusterId: 'c', nodes: [{ id: 1, address: '127.0.0.1:7101' }], dataDir: '/tmp/unused' },
   { baseDir: '/tmp' },
 );
+const directory = new MemberDirectory(1, new Map([[1, '127.0.0.1:7101']]));
 
 function coreStatus(applied: number): Status {
   return {
@@ -64,7 +66,7 @@ describe('/status', () => {
           return digestOf(`state@${hostApplied}`);
         },
       },
-      addressOf: () => '127.0.0.1:7101',
+      directory,
       address: () => '127.0.0.1:7101',
     });
     expect(status()).toMatchObject({ applied: 8, digest: digestOf('state@8').slice(0, 16) });
@@ -85,7 +87,7 @@ describe('/status', () => {
         return m.appliedIndex;
       },
     };
-    const status = statusReporter({ id: 1, config, host, machine: m, addressOf: () => '127.0.0.1:7101', address: () => '127.0.0.1:7101' });
+    const status = statusReporter({ id: 1, config, host, machine: m, directory, address: () => '127.0.0.1:7101' });
     const apply = (index: number, data: Uint8Array): void => {
       m.apply({ index, term: 1, type: 'normal', data }, { index, term: 1 });
     };

@@ -1,0 +1,124 @@
+/**
+ * Membership changes on real processes (docs/operations.md#changing-the-members), through the CLI
+ * as an operator runs them: a 3-node cluster grows to 5 with `start --join` and `member add`,
+ * removes its leader, shrinks back to 3, while a client keeps adding to a counter. Each increment
+ * is a distinct power of two, so the final value shows none was lost or applied twice; the
+ * remaining members must converge on one state digest.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProcessCluster } from '../../scripts/lib/cluster.js';
+import { freePorts } from '../../scripts/lib/ports.js';
+import { waitFor } from '../../scripts/lib/wait.js';
+import type { NodeStatus } from '../../src/protocol/index.js';
+import type { MembersView } from '../../src/server/member-routes.js';
+import { runCli } from './support/cli.js';
+import { CounterWriter } from './support/counter-writer.js';
+
+async function statusAt(address: string): Promise<NodeStatus | undefined> {
+  try {
+    const res = await fetch(`http://${address}/status`, { signal: AbortSignal.timeout(2000) });
+    return res.ok ? ((await res.json()) as NodeStatus) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let cluster: ProcessCluster | undefined;
+let writer: CounterWriter | undefined;
+afterEach(async () => {
+  writer?.close();
+  writer = undefined;
+  await cluster?.destroy();
+  cluster = undefined;
+});
+
+describe('membership changes on real processes', () => {
+  it('grows 3 → 5, removes the leader, shrinks to 3: no write lost or doubled, members converge', { timeout: 240_000 }, async () => {
+    const c = await ProcessCluster.create({ nodes: 3 });
+    cluster = c;
+    c.startAll();
+    await c.waitForLeader(c.ids, 15_000);
+    const [p4, p5] = await freePorts(2);
+    const address = new Map<number, string>([
+      ...c.ids.map((id) => [id, c.address(id)] as const),
+      [4, `127.0.0.1:${p4}`],
+      [5, `127.0.0.1:${p5}`],
+    ]);
+    const endpoints = (ids: readonly number[]): string => ids.map((id) => address.get(id)).join(',');
+    const member = async (...args: string[]): Promise<MembersView> => {
+      const r = await runCli(['member', ...args, '--json', '--endpoints', endpoints([...address.keys()])]);
+      expect(r.code, `member ${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return JSON.parse(r.stdout) as MembersView;
+    };
+
+    writer = new CounterWriter(c);
+    let expected = 0;
+    let next = 0;
+    const write = async (n: number): Promise<void> => {
+      for (let k = 0; k < n; k++) {
+        const delta = 2 ** (next++ % 40);
+        await writer?.add(delta);
+        expected += delta;
+      }
+    };
+    await write(5);
+
+    // Grow: each new node starts with --join (no configuration of its own), then is added.
+    for (const id of [4, 5]) {
+      c.startExtra(100 + id, c.configPath, id, ['--join', endpoints(c.ids), '--address', address.get(id) ?? '']);
+      const view = await member('add', '--id', String(id), '--address', address.get(id) ?? '');
+      expect(view.members.find((m) => m.id === id)).toMatchObject({ role: 'voter', address: address.get(id) });
+      await write(5);
+    }
+    const five = await member('list');
+    expect(five.members.map((m) => `${m.id}:${m.role}`)).toEqual(['1:voter', '2:voter', '3:voter', '4:voter', '5:voter']);
+    expect(five.changePending).toBe(false);
+    await waitFor(
+      'every member reachable from the leader',
+      async () => ((await member('list')).members.every((m) => m.reachable === true) ? true : undefined),
+      20_000,
+    );
+
+    // Remove the leader: it hands over once the removal commits.
+    const oldLeader = five.leader;
+    const afterRemoval = await member('remove', String(oldLeader));
+    expect(afterRemoval.members.map((m) => m.id)).not.toContain(oldLeader);
+    const rest = [...address.keys()].filter((id) => id !== oldLeader);
+    const newLeader = await waitFor(
+      'a new leader among the remaining members',
+      async () => {
+        const sts = await Promise.all(rest.map((id) => statusAt(address.get(id) ?? '')));
+        return sts.find((s) => s?.role === 'leader')?.id;
+      },
+      20_000,
+    );
+    expect(newLeader).not.toBe(oldLeader);
+    await c.stop(oldLeader <= 3 ? oldLeader : 100 + oldLeader);
+    address.delete(oldLeader);
+    await write(5);
+
+    // Shrink to 3: remove one more member that is not the leader.
+    const victim = [...address.keys()].find((id) => id !== newLeader) ?? 0;
+    const three = await member('remove', String(victim));
+    expect(three.members.length).toBe(3);
+    await c.stop(victim <= 3 ? victim : 100 + victim);
+    address.delete(victim);
+    await write(5);
+
+    expect(await writer.read()).toBe(expected);
+    const ids = [...address.keys()];
+    await waitFor(
+      `members ${ids.join(',')} at one state`,
+      async () => {
+        const sts = await Promise.all(ids.map((id) => statusAt(address.get(id) ?? '')));
+        if (sts.some((s) => s === undefined)) return undefined;
+        const applied = new Set(sts.map((s) => s?.applied));
+        const digests = new Set(sts.map((s) => s?.digest));
+        return applied.size === 1 && digests.size === 1 ? true : undefined;
+      },
+      20_000,
+    );
+    const final = await member('list');
+    expect(final.members.map((m) => m.id).sort()).toEqual(ids.sort());
+  });
+});
