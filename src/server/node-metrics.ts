@@ -22,7 +22,7 @@ const ROLES = ['follower', 'pre-candidate', 'candidate', 'leader'] as const;
 
 /** What the metrics read of a host, whatever its state machine's result type. */
 export interface HostView {
-  status(withProgress: false): Status;
+  status(withProgress?: boolean): Status;
   readonly stats: RaftHost<unknown>['stats'];
   /** What the state machine has applied (the core's `applied` may run ahead of it). */
   readonly appliedIndex: number;
@@ -145,11 +145,61 @@ export class NodeMetrics {
         Math.max(0, (st()?.commit ?? 0) - applied()),
       ),
     );
+    this.addMembership(() => host()?.status(true));
     r.add(new Counter('raftlock_proposals_total', 'Proposals received by this node', { read: () => stats()?.proposals ?? 0 }));
     r.add(new Counter('raftlock_entries_persisted_total', 'Log entries persisted', { read: () => stats()?.entriesPersisted ?? 0 }));
     r.add(new Counter('raftlock_entries_applied_total', 'Log entries applied', { read: () => stats()?.applied ?? 0 }));
     r.add(new Counter('raftlock_readies_total', 'Ready batches handled', { read: () => stats()?.readies ?? 0 }));
     r.add(new Counter('raftlock_elections_total', 'Elections this node started', { read: () => stats()?.elections ?? 0 }));
+  }
+
+  /**
+   * The configuration in force here (docs/operations.md#changing-the-members): members by role,
+   * whether a change is pending, and, on the leader, each member's lag behind its log. A member
+   * id is a bounded label: a configuration holds at most 64 members.
+   */
+  private addMembership(st: () => Status | undefined): void {
+    const r = this.registry;
+    r.add(
+      new Gauge('raftlock_members', 'Members of the configuration in force here, by role', {
+        labelNames: ['role'],
+        read: () => {
+          const conf = st()?.config;
+          return [
+            { labels: { role: 'voter' }, value: conf?.voters.length ?? 0 },
+            { labels: { role: 'learner' }, value: conf?.learners.length ?? 0 },
+          ];
+        },
+      }),
+    );
+    r.add(
+      new Gauge(
+        'raftlock_config_index',
+        'Index of the entry (or snapshot) that set the configuration in force',
+        () => st()?.configIndex ?? 0,
+      ),
+    );
+    r.add(
+      new Gauge('raftlock_membership_change_pending', '1 while the configuration in force is not committed yet', () => {
+        const s = st();
+        return s !== undefined && s.configIndex > s.commit ? 1 : 0;
+      }),
+    );
+    r.add(
+      new Gauge('raftlock_member_lag_entries', "On the leader: entries each member's log is behind the leader's (learners included)", {
+        labelNames: ['member', 'role'],
+        read: () => {
+          const s = st();
+          if (s === undefined || s.role !== 'leader') return [];
+          return s.progress
+            .filter((p) => p.id !== s.id)
+            .map((p) => ({
+              labels: { member: String(p.id), role: p.isLearner ? 'learner' : 'voter' },
+              value: Math.max(0, s.lastIndex - p.match),
+            }));
+        },
+      }),
+    );
   }
 
   private addPeer(): void {

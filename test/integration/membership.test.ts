@@ -70,6 +70,10 @@ describe('membership changes on real processes', () => {
       expect(view.members.find((m) => m.id === id)).toMatchObject({ role: 'voter', address: address.get(id) });
       await write(5);
     }
+    // `status` given one endpoint finds every member.
+    const status = await runCli(['status', '--json', '--endpoints', endpoints([1])]);
+    expect(status.code, status.stderr).toBe(0);
+    expect((JSON.parse(status.stdout) as Array<{ status?: NodeStatus }>).map((r) => r.status?.id)).toEqual([1, 2, 3, 4, 5]);
     const five = await member('list');
     expect(five.members.map((m) => `${m.id}:${m.role}`)).toEqual(['1:voter', '2:voter', '3:voter', '4:voter', '5:voter']);
     expect(five.changePending).toBe(false);

@@ -61,8 +61,27 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
   return formatTable(header, body);
 }
 
+/**
+ * The statuses of `endpoints` and of every member they name (their `/status` lists the
+ * configuration in force): one row per node, whatever subset of the cluster was given. A member
+ * that joined since the endpoints were written shows up; the rows follow the given endpoints,
+ * then the members found, by id.
+ */
+export async function discoverStatuses(endpoints: readonly string[], timeoutMs = 2000, token?: string): Promise<StatusRow[]> {
+  const rows = await fetchStatuses(endpoints, timeoutMs, token);
+  const seen = new Set(endpoints);
+  const more: string[] = [];
+  const members = rows.flatMap((r) => r.status?.members ?? []).sort((a, b) => a.id - b.id);
+  for (const { address } of members) {
+    if (address === null || seen.has(address)) continue;
+    seen.add(address);
+    more.push(address);
+  }
+  return more.length === 0 ? rows : [...rows, ...(await fetchStatuses(more, timeoutMs, token))];
+}
+
 export async function runStatus(endpoints: readonly string[], json: boolean, token: string | undefined): Promise<number> {
-  const rows = await fetchStatuses(endpoints, 2000, token);
+  const rows = await discoverStatuses(endpoints, 2000, token);
   if (json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   else process.stdout.write(`${formatStatusTable(rows)}\n`);
   const reachable = rows.filter((r) => r.reachable);

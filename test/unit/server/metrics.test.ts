@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { Counter, formatValue, Gauge, Histogram, Registry } from '../../../src/server/metrics.js';
 import { NodeMetrics } from '../../../src/server/node-metrics.js';
+import type { Status } from '../../../src/raft/index.js';
 
 const render = (...metrics: Array<Counter | Gauge | Histogram>): string[] => {
   const r = new Registry();
@@ -217,5 +218,46 @@ describe("the node's /metrics page", () => {
     for (const [name, type] of Object.entries(expected)) expect(fams.get(name)?.type, name).toBe(type);
     const labelNames = new Set([...fams.values()].flatMap((f) => f.samples.flatMap((s) => s.labels)));
     expect([...labelNames].sort()).toEqual(['code', 'direction', 'kind', 'op', 'outcome', 'role', 'sync']);
+  });
+
+  it('shows the membership: members by role, a pending change, and each member’s lag on the leader', () => {
+    const peer = (id: number, match: number, isLearner: boolean): Status['progress'][number] => ({
+      id,
+      match,
+      next: match + 1,
+      state: 'replicate',
+      isLearner,
+      paused: false,
+      inflight: 0,
+      recentActive: true,
+    });
+    const status: Status = {
+      id: 1,
+      role: 'leader',
+      term: 3,
+      vote: 1,
+      leader: 1,
+      commit: 40,
+      applied: 40,
+      firstIndex: 1,
+      lastIndex: 42,
+      leadTransferee: 0,
+      config: { voters: [1, 2, 3], learners: [4] },
+      configIndex: 42,
+      progress: [peer(1, 42, false), peer(2, 42, false), peer(3, 30, false), peer(4, 2, true)],
+    };
+    const host = {
+      status: () => status,
+      stats: { proposals: 0, entriesPersisted: 0, applied: 0, readies: 0, elections: 0 },
+      appliedIndex: 40,
+    };
+    const text = new NodeMetrics(() => host as never).render();
+    expect(text).toContain('raftlock_members{role="voter"} 3');
+    expect(text).toContain('raftlock_members{role="learner"} 1');
+    expect(text).toContain('raftlock_config_index 42');
+    expect(text).toContain('raftlock_membership_change_pending 1');
+    expect(text).toContain('raftlock_member_lag_entries{member="3",role="voter"} 12');
+    expect(text).toContain('raftlock_member_lag_entries{member="4",role="learner"} 40');
+    expect(text).not.toContain('raftlock_member_lag_entries{member="1"');
   });
 });
