@@ -51,6 +51,13 @@ export interface ConnectOptions {
   readonly safetyMarginMs?: number;
   /** Aborts connecting. */
   readonly signal?: AbortSignal;
+  /**
+   * Keep the endpoint list to the cluster's members, as each node connected to lists them
+   * (default true): the client reaches nodes added since it was configured and stops dialling
+   * removed ones. Set false when the endpoints are not the members' own addresses (a proxy, a
+   * load balancer, port mapping): the members' addresses would not be reachable from here.
+   */
+  readonly discoverMembers?: boolean;
 }
 
 /**
@@ -178,6 +185,7 @@ export class RaftlockClient implements AsyncDisposable {
       ...(opts.token !== undefined ? { token: opts.token } : {}),
       ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
       ...(opts.attemptTimeoutMs !== undefined ? { attemptTimeoutMs: opts.attemptTimeoutMs } : {}),
+      discoverMembers: opts.discoverMembers !== false,
     });
   }
 

@@ -11,6 +11,7 @@ import {
   parseValue,
   type ClientError,
   type ClientResponse,
+  type NodeRoleValue,
   type OpValues,
   type RequestBody,
   type RequestOf,
@@ -50,6 +51,8 @@ export interface ClusterClientOptions {
   readonly connectTimeoutMs?: number;
   /** Longest wait for one attempt's answer before trying again elsewhere (default 5,000 ms). */
   readonly attemptTimeoutMs?: number;
+  /** Keep the endpoint list to the members the nodes list (see `ConnectOptions.discoverMembers`). */
+  readonly discoverMembers?: boolean;
 }
 
 /** One request of {@link ClusterClient.call}. */
@@ -171,7 +174,8 @@ function checkedValue<O extends RequestBody['op']>(op: O, value: unknown): OpVal
 
 /** Leader discovery, connections and retries for one client. */
 export class ClusterClient {
-  private readonly urls: readonly string[];
+  /** Where the cluster is: the endpoints given, then the members the nodes list. */
+  private urls: readonly string[];
   private target: string;
   private nextIndex = 0;
   private conn: Connection | undefined;
@@ -425,6 +429,7 @@ export class ClusterClient {
         }
       }
       this.conn = conn;
+      if (this.opts.discoverMembers === true) this.refreshMembers(conn);
       return conn;
     })();
     this.connecting = p;
@@ -433,6 +438,28 @@ export class ClusterClient {
     };
     p.then(clear, clear);
     return p;
+  }
+
+  /**
+   * Learns the members from a node just connected to (`status` lists them) and keeps the
+   * endpoint list to them, so the client reaches nodes added since it was configured and stops
+   * dialling removed ones (docs/operations.md#changing-the-members). Best effort, off the call
+   * path: no answer, an error, or an older node that lists none leaves the list as it is.
+   */
+  private refreshMembers(conn: Connection): void {
+    const req = conn.send({ op: 'status' });
+    void waitFor(req.response, this.connectTimeoutMs, [this.closer.signal]).then((r) => {
+      if (r.kind !== 'value') return req.cancel();
+      if (!r.value.ok) return;
+      let listed: NodeRoleValue['members'];
+      try {
+        listed = parseValue('status', r.value.value).members;
+      } catch {
+        return; // a node that answers wrongly tells us nothing
+      }
+      const urls = (listed ?? []).flatMap((m) => (m.address !== null ? [endpointUrl(m.address)] : []));
+      if (urls.length > 0) this.urls = urls;
+    });
   }
 
   private drop(conn: Connection): void {

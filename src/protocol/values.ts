@@ -103,7 +103,12 @@ export interface NodeRoleValue {
   readonly term: number;
   readonly leader: number;
   readonly leaderAddress: string | null;
+  /** The members of the configuration in force at that node (voters first); absent from older nodes. */
+  readonly members?: ReadonlyArray<{ readonly id: number; readonly address: string | null; readonly role: 'voter' | 'learner' }>;
 }
+
+/** Most members a `status` answer lists (a configuration's bound). */
+const MAX_LISTED_MEMBERS = 64;
 
 /** The value each op answers with. */
 export interface OpValues {
@@ -204,21 +209,34 @@ function lockInfo(v: unknown, path: string): LockInfo {
   };
 }
 
+function members(v: unknown, path: string): NonNullable<NodeRoleValue['members']> {
+  if (!Array.isArray(v)) bad(path, v, 'an array');
+  if (v.length > MAX_LISTED_MEMBERS) throw new DecodeError(path, `more than ${MAX_LISTED_MEMBERS} members`);
+  return (v as unknown[]).map((m, k) => {
+    const r = map(m, `${path}[${k}]`, ['id', 'address', 'role']);
+    const role = r['role'];
+    if (role !== 'voter' && role !== 'learner') bad(`${path}[${k}].role`, role, '"voter" or "learner"');
+    const address = r['address'];
+    return { id: int(r['id'], `${path}[${k}].id`, 1), address: address === null ? null : str(address, `${path}[${k}].address`), role };
+  });
+}
+
 const PARSERS: { readonly [O in Op]: (v: unknown, path: string) => OpValues[O] } = {
   hello: (v, p) => {
     const r = map(v, p, ['nodeId', 'protocol']);
     return { nodeId: int(r['nodeId'], `${p}.nodeId`, 1), protocol: int(r['protocol'], `${p}.protocol`, 1) };
   },
   status: (v, p) => {
-    const r = map(v, p, ['nodeId', 'role', 'term', 'leader', 'leaderAddress']);
+    const r = map(v, p, ['nodeId', 'role', 'term', 'leader', 'leaderAddress'], ['members']);
     const address = r['leaderAddress'];
-    return {
+    const value = {
       nodeId: int(r['nodeId'], `${p}.nodeId`, 1),
       role: str(r['role'], `${p}.role`),
       term: int(r['term'], `${p}.term`),
       leader: int(r['leader'], `${p}.leader`),
       leaderAddress: address === null ? null : str(address, `${p}.leaderAddress`),
     };
+    return r['members'] === undefined ? value : { ...value, members: members(r['members'], `${p}.members`) };
   },
   'counter-get': counter,
   'lock-info': lockInfo,

@@ -56,6 +56,7 @@ import {
   type ErrorCode,
   type ClientRequest,
   type ClientResponse,
+  type NodeRoleValue,
   type OpenSessionValue,
 } from '../protocol/index.js';
 import type { LockService, ServiceOutcome } from '../service/index.js';
@@ -87,6 +88,11 @@ export interface ClientEndpointOptions {
   readonly nodeId: NodeId;
   /** A node's client address (`host:port`), or null if unknown. */
   readonly addressOf: (id: NodeId) => string | null;
+  /**
+   * The members of the configuration in force, for `status` answers: the SDK keeps its
+   * endpoint list to them (docs/operations.md#changing-the-members). Absent: none listed.
+   */
+  readonly members?: () => NodeRoleValue['members'];
   /**
    * Client tokens and roles (docs/design.md#client-roles). When any token is configured, every
    * connection must `hello` with one first, and each op needs its role. Default: none, open.
@@ -288,7 +294,9 @@ export class ClientEndpoint {
     if (req.op === 'status') {
       const st = this.opts.raft.status(false);
       const leaderAddress = st.leader === NONE ? null : this.opts.addressOf(st.leader);
-      reply({ id, ok: true, value: { nodeId: this.opts.nodeId, role: st.role, term: st.term, leader: st.leader, leaderAddress } });
+      const members = this.opts.members?.();
+      const value = { nodeId: this.opts.nodeId, role: st.role, term: st.term, leader: st.leader, leaderAddress };
+      reply({ id, ok: true, value: members !== undefined ? { ...value, members } : value });
       return;
     }
     const answer = (o: ServiceOutcome): void => reply(this.toResponse(id, o));

@@ -125,6 +125,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     raft: h,
     nodeId: id,
     addressOf,
+    members: () => directory.members(h.status(false).config),
     access,
     logger,
     maxClientFrameBytes: config.limits.maxClientFrameBytes,

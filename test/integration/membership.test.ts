@@ -3,7 +3,8 @@
  * as an operator runs them: a 3-node cluster grows to 5 with `start --join` and `member add`,
  * removes its leader, shrinks back to 3, while a client keeps adding to a counter. Each increment
  * is a distinct power of two, so the final value shows none was lost or applied twice; the
- * remaining members must converge on one state digest.
+ * remaining members must converge on one state digest. An SDK client given only the first
+ * leader's address learns the other members and outlives that node's removal.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../../scripts/lib/cluster.js';
@@ -11,6 +12,7 @@ import { freePorts } from '../../scripts/lib/ports.js';
 import { waitFor } from '../../scripts/lib/wait.js';
 import type { NodeStatus } from '../../src/protocol/index.js';
 import type { MembersView } from '../../src/server/member-routes.js';
+import { connect, type RaftlockClient } from '../../src/client/index.js';
 import { runCli } from './support/cli.js';
 import { CounterWriter } from './support/counter-writer.js';
 
@@ -25,7 +27,10 @@ async function statusAt(address: string): Promise<NodeStatus | undefined> {
 
 let cluster: ProcessCluster | undefined;
 let writer: CounterWriter | undefined;
+let sdk: RaftlockClient | undefined;
 afterEach(async () => {
+  await sdk?.close();
+  sdk = undefined;
   writer?.close();
   writer = undefined;
   await cluster?.destroy();
@@ -83,8 +88,13 @@ describe('membership changes on real processes', () => {
       20_000,
     );
 
-    // Remove the leader: it hands over once the removal commits.
+    // An SDK client told of the leader alone learns the other members from it, so it keeps
+    // working once that node is removed and stopped.
     const oldLeader = five.leader;
+    sdk = await connect({ endpoints: [address.get(oldLeader) ?? ''], timeoutMs: 20_000 });
+    expect(await sdk.counter('sdk').add(1)).toBe(1);
+
+    // Remove the leader: it hands over once the removal commits.
     const afterRemoval = await member('remove', String(oldLeader));
     expect(afterRemoval.members.map((m) => m.id)).not.toContain(oldLeader);
     const rest = [...address.keys()].filter((id) => id !== oldLeader);
@@ -100,6 +110,7 @@ describe('membership changes on real processes', () => {
     await c.stop(oldLeader <= 3 ? oldLeader : 100 + oldLeader);
     address.delete(oldLeader);
     await write(5);
+    expect(await sdk.counter('sdk').add(1)).toBe(2);
 
     // Shrink to 3: remove one more member that is not the leader.
     const victim = [...address.keys()].find((id) => id !== newLeader) ?? 0;

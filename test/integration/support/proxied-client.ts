@@ -34,7 +34,8 @@ export async function proxiedClient(cluster: ProcessCluster, opts: Omit<ConnectO
     };
     let client: RaftlockClient;
     try {
-      client = await connect({ ...opts, endpoints: proxies.map((p) => p.address) });
+      // The members' own addresses would bypass the proxies: keep to the endpoints given.
+      client = await connect({ ...opts, endpoints: proxies.map((p) => p.address), discoverMembers: false });
     } catch (err) {
       await closeProxies();
       throw err;

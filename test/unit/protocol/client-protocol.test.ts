@@ -148,6 +148,25 @@ describe('client protocol: answer values are checked per op', () => {
     }
     expect(() => parseValue('acquire', { status: 'cancelled', position: 1 })).toThrow(DecodeError);
   });
+
+  it('status may list the members (an older node lists none), each checked', () => {
+    const base = { nodeId: 1, role: 'leader', term: 2, leader: 1, leaderAddress: '127.0.0.1:7101' };
+    expect(parseValue('status', base)).toEqual(base);
+    const members = [
+      { id: 1, address: '127.0.0.1:7101', role: 'voter' },
+      { id: 4, address: null, role: 'learner' },
+    ];
+    expect(parseValue('status', { ...base, members })).toEqual({ ...base, members });
+    const bad: unknown[] = [
+      'nope',
+      [{ id: 0, address: 'h:1', role: 'voter' }],
+      [{ id: 1, address: 7, role: 'voter' }],
+      [{ id: 1, address: 'h:1', role: 'leader' }],
+      [{ id: 1, address: 'h:1', role: 'voter', extra: 1 }],
+      Array.from({ length: 65 }, (_, k) => ({ id: k + 1, address: null, role: 'voter' })),
+    ];
+    for (const m of bad) expect(() => parseValue('status', { ...base, members: m }), JSON.stringify(m).slice(0, 80)).toThrow(DecodeError);
+  });
 });
 
 describe('client protocol: malformed requests are refused naming the field', () => {
