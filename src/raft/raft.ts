@@ -781,7 +781,11 @@ export class Raft implements LeaderContext {
     if (typeof next === 'string') return drop(next);
     if (cc.type === 'promote') {
       const pr = this.tracker.progress.get(cc.node);
-      if (pr === undefined || pr.match + LEARNER_CATCH_UP_SLACK < this.log.committed) return drop('learner-behind');
+      // Caught up, and heard from lately: a learner that never answered has match 0, which a
+      // short log would take for caught up, and promoting it could leave the leader without an
+      // active quorum (it steps down at once under CheckQuorum).
+      const behind = pr === undefined || pr.match + LEARNER_CATCH_UP_SLACK < this.log.committed || !this.recentlyActive(pr);
+      if (behind) return drop('learner-behind');
     }
     const { firstIndex } = this.appendEntries([{ type: 'config', data: encodeConfigEntry({ change: cc, conf: next }) }]);
     this.cfg.logger.info('membership change proposed', { ...this.logFields(), change: cc.type, node: cc.node, index: firstIndex });

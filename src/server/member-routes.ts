@@ -130,7 +130,7 @@ export function refusalMessage(reason: string, id: NodeId): string {
     case 'not-ready':
       return 'the leader has not yet committed an entry of its own term (it was just elected): retry in a moment';
     case 'learner-behind':
-      return `node ${id} is too far behind the leader to vote yet: wait until its lag in \`raftlock member list\` is small, then promote it`;
+      return `node ${id} is not caught up with the leader, or has not answered it lately: wait until \`raftlock member list\` shows it reachable with a small lag, then promote it`;
     case 'transfer-in-progress':
       return 'a leadership transfer is in progress: retry once it is over';
     case 'already-member':

@@ -4,8 +4,11 @@
  * removes its leader, shrinks back to 3, while a client keeps adding to a counter. Each increment
  * is a distinct power of two, so the final value shows none was lost or applied twice; the
  * remaining members must converge on one state digest. An SDK client given only the first
- * leader's address learns the other members and outlives that node's removal.
+ * leader's address learns the other members and outlives that node's removal. A machine whose
+ * disk died is replaced by a new node with `member replace`.
  */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../../scripts/lib/cluster.js';
 import { freePorts } from '../../scripts/lib/ports.js';
@@ -136,4 +139,52 @@ describe('membership changes on real processes', () => {
     const final = await member('list');
     expect(final.members.map((m) => m.id).sort()).toEqual(ids.sort());
   });
+
+  it(
+    'replaces a machine whose data directory was wiped: member replace adds the new node, then removes the old',
+    { timeout: 180_000 },
+    async () => {
+      const c = await ProcessCluster.create({ nodes: 3 });
+      cluster = c;
+      c.startAll();
+      const leader = await c.waitForLeader(c.ids, 15_000);
+      writer = new CounterWriter(c);
+      let expected = 0;
+      for (const delta of [1, 2, 4]) {
+        await writer.add(delta);
+        expected += delta;
+      }
+      // The machine of a follower dies with its disk.
+      const dead = c.ids.find((id) => id !== leader.id) ?? 0;
+      await c.kill(dead);
+      rmSync(join(c.dir, 'data', `node-${dead}`), { recursive: true, force: true });
+      const [port] = await freePorts(1);
+      const fresh = `127.0.0.1:${port}`;
+      const alive = c.ids.filter((id) => id !== dead).map((id) => c.address(id));
+      c.startExtra(104, c.configPath, 4, ['--join', alive.join(','), '--address', fresh]);
+      const r = await runCli(['member', 'replace', String(dead), '--address', fresh, '--json', '--endpoints', alive.join(',')]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`replacing node ${dead} by node 4 at ${fresh}`);
+      const view = JSON.parse(r.stdout) as MembersView;
+      expect(view.members.map((m) => `${m.id}:${m.role}`).sort()).toEqual(
+        [...c.ids.filter((id) => id !== dead), 4].sort().map((id) => `${id}:voter`),
+      );
+      for (const delta of [8, 16]) {
+        await writer.add(delta);
+        expected += delta;
+      }
+      expect(await writer.read()).toBe(expected);
+      // The new node holds the whole state: it converges with the others.
+      const addresses = [...alive, fresh];
+      await waitFor(
+        'the replaced cluster at one state',
+        async () => {
+          const sts = await Promise.all(addresses.map((a) => statusAt(a)));
+          if (sts.some((s) => s === undefined)) return undefined;
+          return new Set(sts.map((s) => `${s?.applied}/${s?.digest}`)).size === 1 ? true : undefined;
+        },
+        20_000,
+      );
+    },
+  );
 });

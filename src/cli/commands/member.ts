@@ -132,7 +132,8 @@ async function waitCaughtUp(endpoints: readonly string[], token: string | undefi
   for (;;) {
     const { view } = await fetchMembers(endpoints, token);
     const m = view.members.find((x) => x.id === id);
-    if (m?.lag !== null && m?.lag !== undefined && m.lag <= CAUGHT_UP_LAG) return;
+    // Reachable too: a learner that never answered shows match 0, a small lag on a short log.
+    if (m?.reachable === true && m.lag !== null && m.lag <= CAUGHT_UP_LAG) return;
     if (Date.now() >= deadline) {
       throw new MemberCommandError(
         `node ${id} has not caught up within ${timeoutMs} ms (lag ${m?.lag ?? 'unknown'}): is it running at its address? It stays a learner; promote it later with \`raftlock member promote ${id}\``,

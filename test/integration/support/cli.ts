@@ -14,6 +14,7 @@ export function runCli(args: readonly string[]): Promise<{ code: number | null; 
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    // 'close', not 'exit': the output may still be in flight when the process exits.
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
