@@ -15,6 +15,13 @@ import type { Entry, LoadedState, Message, NodeId, Status } from './sim-types.js
 const decoder = new TextDecoder();
 
 function fingerprint(e: Entry): string {
+  // A configuration entry is binary: as the change it carries, so a violation naming one reads.
+  if (e.type === 'config') {
+    const d = decodeConfigEntry(e.data);
+    const what = typeof d === 'string' ? 'undecodable' : `${d.change.type} ${d.change.node}`;
+    // The bytes too: two entries are the same entry only if they are equal byte for byte.
+    return `${e.term}|config|${what} ${Buffer.from(e.data).toString('hex')}`;
+  }
   return `${e.term}|${e.type}|${decoder.decode(e.data)}`;
 }
 
