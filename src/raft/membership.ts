@@ -90,6 +90,10 @@ export function normalizedConf(conf: ConfState): ConfState {
   return withContexts({ voters: sorted(conf.voters), learners: sorted(conf.learners) }, conf.contexts ?? []);
 }
 
+function normalized(c: IndexedConf): IndexedConf {
+  return { index: c.index, conf: normalizedConf(c.conf) };
+}
+
 /** The host context of `node` in `conf`, if it has one. */
 export function memberContext(conf: ConfState, node: NodeId): Uint8Array | undefined {
   return conf.contexts?.find((c) => c.id === node)?.context;
@@ -242,8 +246,10 @@ export class ConfigHistory {
   /** The index of the snapshot the log starts from: entries up to it are covered by it. */
   private floor: number;
 
+  // Every configuration is stored normalized (lists sorted), once as it enters, so that readers
+  // (status on every Ready) need not sort.
   constructor(base: IndexedConf) {
-    this.configs = [base];
+    this.configs = [normalized(base)];
     this.floor = base.index;
   }
 
@@ -279,7 +285,7 @@ export class ConfigHistory {
       // Entries reach the log only through the message codec (which refuses a malformed
       // config entry) or this node's own proposals: a bad one here is our own corruption.
       if (typeof d === 'string') invariant(false, () => `config entry ${e.index}: ${d}`);
-      else this.configs.push({ index: e.index, conf: d.conf });
+      else this.configs.push(normalized({ index: e.index, conf: d.conf }));
     }
   }
 
@@ -289,7 +295,7 @@ export class ConfigHistory {
    * the application may still take a snapshot of its state at an index before the installed one.
    */
   restore(base: IndexedConf, committed: number): void {
-    this.configs = [...this.configs.filter((c) => c.index <= Math.min(committed, base.index - 1)), base];
+    this.configs = [...this.configs.filter((c) => c.index <= Math.min(committed, base.index - 1)), normalized(base)];
     this.floor = base.index;
   }
 }

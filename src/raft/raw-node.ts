@@ -13,7 +13,7 @@
  */
 import { validateRaftConfig, type ConfigError, type RaftConfig } from './config.js';
 import { NO_LIMIT } from './raft-log.js';
-import { normalizedConf, type ConfChange } from './membership.js';
+import type { ConfChange } from './membership.js';
 import {
   Raft,
   type ProposeConfChangeResult,
@@ -332,7 +332,7 @@ export class RawNode {
       firstIndex: r.log.firstIndex(),
       lastIndex: r.log.lastIndex(),
       leadTransferee: r.leadTransferee,
-      config: normalizedConf(r.config.conf),
+      config: r.config.conf,
       configIndex: r.config.index,
       progress,
     };
