@@ -173,7 +173,9 @@ async function lockClient(name: string, r: Rng): Promise<void> {
         true,
         () => client.lock(key, { waitMs }),
         (l) => ({ acquired: true, token: l.fencingToken }),
-        (err) => (err instanceof LockTimeoutError ? { acquired: false } : undefined),
+        // Only the cluster's own "not acquired" is a definite answer; a wait the call's deadline
+        // cut short may have been granted (and released) meanwhile: recorded as unknown.
+        (err) => (err instanceof LockTimeoutError && !err.outcomeUnknown ? { acquired: false } : undefined),
       );
       const lock = got.ok ? got.value : undefined;
       if (lock !== undefined) {

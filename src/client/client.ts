@@ -397,16 +397,18 @@ export class RaftlockClient implements AsyncDisposable {
   }
 
   /**
-   * What a failed `lock()` throws: when its time ran out while its request may be waiting in
-   * the cluster (sent, outcome unknown), the lock was not acquired in time: LOCK_TIMEOUT, as
-   * when the cluster says so. Anything else as it is (UNAVAILABLE when the cluster was never
-   * reached).
+   * What a failed `lock()` throws. When the call's deadline cut the wait itself short (its
+   * `timeoutMs` was below the wait) while the request may be queued in the cluster: the lock
+   * was not acquired in time, LOCK_TIMEOUT with `outcomeUnknown`. When the wait ended first and
+   * the cluster still gave no answer by the deadline, it was the cluster that was missing:
+   * UNAVAILABLE as it is, never a LOCK_TIMEOUT that would claim somebody held the lock.
    */
   private waitCutShort(err: unknown, name: string, limits: AcquireLimits): unknown {
     const unknownWait = err instanceof UnavailableError && !(err instanceof ClientClosedError) && err.outcomeUnknown;
-    if (!unknownWait || now() < limits.callEnd) return err;
+    const cutByDeadline = limits.waitEnd >= limits.callEnd;
+    if (!unknownWait || !cutByDeadline || now() < limits.callEnd) return err;
     const message = `lock ${JSON.stringify(name)} not acquired within ${Math.round(limits.waitMs)} ms; its wait is withdrawn`;
-    return new LockTimeoutError(name, message, { cause: err });
+    return new LockTimeoutError(name, message, { cause: err }, true);
   }
 
   /**

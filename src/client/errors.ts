@@ -33,6 +33,13 @@ export class LockTimeoutError extends RaftlockError {
     readonly lockName: string,
     message = `timed out waiting for lock ${JSON.stringify(lockName)}`,
     options?: ErrorOptions,
+    /**
+     * False when the cluster said the lock was not acquired. True when the call's own deadline
+     * ended the wait before the cluster answered: this client does not hold the lock, but the
+     * cluster may have granted it just before the withdrawal and then had it released again (a
+     * fencing token was used up, and for that moment nobody else could have it).
+     */
+    readonly outcomeUnknown = false,
   ) {
     super(message, options);
   }

@@ -53,7 +53,8 @@ describe('lock() time limits', () => {
     const { c, a, b, held } = await heldByA('res');
     const { ms, error } = await timed(b.lock('res', { waitMs: 30_000, timeoutMs: 700 }));
     expect(error).toBeInstanceOf(LockTimeoutError);
-    expect(error).toMatchObject({ code: 'LOCK_TIMEOUT', lockName: 'res' });
+    // The call's deadline, not the cluster, ended the wait: what happened to it is not known.
+    expect(error).toMatchObject({ code: 'LOCK_TIMEOUT', lockName: 'res', outcomeUnknown: true });
     expect((error as Error).message).toContain('within 700 ms');
     expect(ms).toBeGreaterThanOrEqual(650);
     expect(ms).toBeLessThan(10_000); // the old behaviour: 30 s
@@ -77,6 +78,7 @@ describe('lock() time limits', () => {
     await a.lock('res3', { waitMs: 0 });
     const { ms, error } = await timed(b.lock('res3'));
     expect(error).toBeInstanceOf(LockTimeoutError);
+    expect(error).toMatchObject({ outcomeUnknown: false }); // the cluster said so
     expect((error as Error).message).toContain('within 1500 ms');
     expect(ms).toBeGreaterThanOrEqual(1_400);
     expect(ms).toBeLessThan(15_000);
@@ -135,10 +137,33 @@ describe('lock() time limits', () => {
     );
     const { error } = await waiting;
     expect(error).toBeInstanceOf(LockTimeoutError);
+    expect(error).toMatchObject({ outcomeUnknown: true });
     // Nobody in b's process holds it, so the SDK lets it go rather than keep it until b closes.
     await waitFor('the unheard grant released', async () => (await a.lockInfo('unheard')).holder === undefined, 15_000);
     const again = await a.lock('unheard', { waitMs: 5_000 });
     await again.release();
+  }, 60_000);
+
+  it('a wait that ended with no answer by the deadline is UNAVAILABLE (outcome unknown), not LOCK_TIMEOUT', async () => {
+    const c = await setup();
+    const b = await client(c, { timeoutMs: 1_000 });
+    // The lock is free, and b's waiting acquire is granted, but no answer ever reaches b: as
+    // when its request was applied just before the leader died. Claiming LOCK_TIMEOUT would
+    // say somebody held the lock.
+    for (const n of c.nodes) {
+      const submit = n.service.submit.bind(n.service);
+      n.service.submit = (cmd, done, owner) => {
+        const lose = cmd.type === 'acquire' && cmd.session === b.sessionId && cmd.waitMs > 0;
+        submit(cmd, lose ? () => {} : done, owner);
+      };
+    }
+    const { ms, error } = await timed(b.lock('free', { waitMs: 300 }));
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', outcomeUnknown: true });
+    expect(ms).toBeGreaterThanOrEqual(1_200); // the wait, then the client's timeoutMs to hear of it
+    // The grant nobody heard of is released in the background.
+    const a = await client(c);
+    await waitFor('the unheard grant released', async () => (await a.lockInfo('free')).holder === undefined, 15_000);
   }, 60_000);
 
   it('a cluster that cannot be reached is UNAVAILABLE, not LOCK_TIMEOUT', async () => {
