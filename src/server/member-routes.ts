@@ -7,7 +7,7 @@ import type { RaftHost } from '../host/index.js';
 import { NONE, type ConfChange, type NodeId, type Status } from '../raft/index.js';
 import type { ApplyOutput } from '../state-machine/index.js';
 import { parseAddress } from './config.js';
-import { encodeMemberContext, type MemberDirectory } from './members.js';
+import { encodeMemberContext, newAdmission, type MemberDirectory } from './members.js';
 
 /** One member in `GET /admin/members`: what the leader knows of its replication. */
 export interface MemberRow {
@@ -85,7 +85,7 @@ export function parseMemberChange(body: unknown): MemberChangeRequest | string {
 /** The core's change for a request. */
 export function confChangeOf(r: MemberChangeRequest): ConfChange {
   return r.action === 'add-learner'
-    ? { type: 'add-learner', node: r.id, context: encodeMemberContext(r.address) }
+    ? { type: 'add-learner', node: r.id, context: encodeMemberContext(r.address, newAdmission()) }
     : { type: r.action, node: r.id };
 }
 

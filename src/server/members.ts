@@ -3,6 +3,7 @@
  * configuration in force in the core, and how to reach each — the address it was added with
  * (its member context), else its entry in the configuration file (a cluster's first members).
  */
+import { randomBytes } from 'node:crypto';
 import { memberContext, type ConfState, type NodeId } from '../raft/index.js';
 
 /** One member: its id, address (null when nobody told us) and whether it votes. */
@@ -15,27 +16,58 @@ export interface Member {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/**
- * The context a node is added with: `{"address":"host:port"}` as UTF-8 JSON, a map so that
- * later versions can add fields without a new format.
- */
-export function encodeMemberContext(address: string): Uint8Array {
-  return encoder.encode(JSON.stringify({ address }));
+/** What a member's context says: how to reach it, and which admission made it a member. */
+export interface MemberInfo {
+  readonly address?: string;
+  /**
+   * Random, chosen when the node was added: a node removed and added again under the same id is
+   * a new admission, so the data directory it was known by no longer binds it
+   * (docs/design.md#data-identity). Absent for a cluster's founding members.
+   */
+  readonly admission?: string;
 }
 
 /**
- * The address in a member context, or undefined when the bytes are not one (a context is
- * replicated data, written by a leader that validated it; an unreadable one is treated as no
- * address rather than trusted).
+ * The context a node is added with: `{"address":"host:port","admission":"…"}` as UTF-8 JSON, a
+ * map so that later versions can add fields without a new format.
  */
-export function decodeMemberContext(bytes: Uint8Array): string | undefined {
+export function encodeMemberContext(address: string, admission: string): Uint8Array {
+  return encoder.encode(JSON.stringify({ address, admission }));
+}
+
+/** A fresh admission: 64 random bits, hex. */
+export function newAdmission(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/**
+ * What a member context says; fields that are not there or not strings are left out (a context
+ * is replicated data, written by a leader that validated it; an unreadable one is treated as
+ * saying nothing rather than trusted).
+ */
+export function decodeMemberContext(bytes: Uint8Array): MemberInfo {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(decoder.decode(bytes));
-    const address = typeof value === 'object' && value !== null ? (value as { address?: unknown }).address : undefined;
-    return typeof address === 'string' && address !== '' ? address : undefined;
+    value = JSON.parse(decoder.decode(bytes));
   } catch {
-    return undefined;
+    return {};
   }
+  if (typeof value !== 'object' || value === null) return {};
+  const { address, admission } = value as { address?: unknown; admission?: unknown };
+  return {
+    ...(typeof address === 'string' && address !== '' ? { address } : {}),
+    ...(typeof admission === 'string' && admission !== '' ? { admission } : {}),
+  };
+}
+
+/**
+ * The admission of `id` in `conf`: its context's, '' for a member without one (a founding
+ * member), undefined when `id` is not a member of `conf`.
+ */
+export function admissionOf(conf: ConfState, id: NodeId): string | undefined {
+  if (!conf.voters.includes(id) && !conf.learners.includes(id)) return undefined;
+  const context = memberContext(conf, id);
+  return (context !== undefined ? decodeMemberContext(context).admission : undefined) ?? '';
 }
 
 /** Where each member is reached, given the configuration in force. */
@@ -53,7 +85,7 @@ export class MemberDirectory {
   /** The address `id` is known by in `conf` (its context first), or null. */
   addressOf(conf: ConfState, id: NodeId): string | null {
     const context = memberContext(conf, id);
-    const fromContext = context !== undefined ? decodeMemberContext(context) : undefined;
+    const fromContext = context !== undefined ? decodeMemberContext(context).address : undefined;
     return fromContext ?? this.fileAddresses.get(id) ?? null;
   }
 

@@ -19,7 +19,8 @@ import { FaultLayer, WsPeerTransport } from '../transport/index.js';
 import { ClientEndpoint } from './client-endpoint.js';
 import { parseAddress, type ClusterConfig } from './config.js';
 import { handleHttp, sendJson } from './http-routes.js';
-import { MemberDirectory } from './members.js';
+import { MemberDirectory, admissionOf } from './members.js';
+import { PeerBook, type PeerBookStore } from './peer-book.js';
 import { Authenticator } from './access.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { NodeMetrics, timedLog } from './node-metrics.js';
@@ -97,10 +98,16 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   // The configuration file's nodes until the host has read its log: the members may have
   // changed since the cluster began, and then setPeers below follows the configuration.
   const peers = directory.peers({ voters: [], learners: [] });
+  const identities = new PeerBook(
+    storage.peers,
+    (peer) => (host === undefined ? undefined : admissionOf(host.status(false).config, peer)),
+    logger,
+  );
   const transport = new WsPeerTransport({
     id,
     clusterId: config.clusterId,
     peers,
+    identities,
     ...(config.secret !== undefined ? { secret: config.secret } : {}),
     maxPayload: config.limits.maxPeerFrameBytes,
     logger,
@@ -160,7 +167,13 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     service.tick();
     members();
   }, config.tickMs);
-  logger.info('node started', { address: boundAddress, dataDir: nodeDir, peers: [...peers.values()], pid: process.pid });
+  logger.info('node started', {
+    address: boundAddress,
+    dataDir: nodeDir,
+    dataId: identities.own,
+    peers: [...peers.values()],
+    pid: process.pid,
+  });
   if (http.rawPropose) logger.warn('POST /admin/propose is served: raw log entries from anyone on this host (tests and benchmarks only)');
 
   let stopping: Promise<void> | undefined;
@@ -240,6 +253,8 @@ interface NodeStorage {
   readonly log: DurableLog;
   readonly loaded: LoadedState;
   readonly snapshots: FileSnapshotStore;
+  /** The data identity and the peers known by theirs (kept in the log's database). */
+  readonly peers: PeerBookStore;
   close(): Promise<void>;
 }
 
@@ -254,7 +269,7 @@ async function openStorage(nodeDir: string, config: ClusterConfig, id: NodeId, m
     throw err;
   }
   const loaded = await rawLog.load();
-  return { log: timedLog(rawLog, metrics), loaded, snapshots, close: () => rawLog.close() };
+  return { log: timedLog(rawLog, metrics), loaded, snapshots, peers: rawLog, close: () => rawLog.close() };
 }
 
 /**

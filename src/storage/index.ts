@@ -5,6 +5,7 @@
  */
 export type { DurableLog, Done, LoadedState, PersistBatch } from './durable-log.js';
 export { LevelDurableLog, type LevelDurableLogOptions } from './level-durable-log.js';
+export type { KnownPeer } from './records.js';
 export { MemoryDurableLog, type WriteScheduler } from './memory-durable-log.js';
 export { FileSnapshotStore } from './file-snapshot-store.js';
 export { MemorySnapshotStore, type SnapshotStore, type StoredSnapshot } from './snapshot-store.js';

@@ -18,6 +18,7 @@
  * terms never decreasing); anything wrong stops the node with a `STORAGE_CORRUPT` error naming
  * the record and the path. Nothing is ever truncated or repaired silently.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
 import type { Entry, HardState, SnapshotMeta } from '../raft/index.js';
@@ -30,14 +31,18 @@ import {
   decodeBase,
   decodeEntry,
   decodeHardState,
+  decodeKnownPeers,
   decodeMeta,
   encodeBase,
   encodeEntry,
   encodeHardState,
+  encodeKnownPeers,
   encodeMeta,
   entryKey,
   keyHex,
   parseEntryKey,
+  KNOWN_PEERS_KEY,
+  type KnownPeer,
   type StorageMeta,
 } from './records.js';
 import { RecordError, StorageError, describeError, invokeDone } from './storage-error.js';
@@ -74,8 +79,10 @@ const ZERO_BASE: SnapshotMeta = { index: 0, term: 0, confState: { voters: [], le
 
 export class LevelDurableLog implements DurableLog {
   /** Storage metadata as found (or created) at open. */
-  readonly meta: StorageMeta;
+  readonly meta: StorageMeta & { readonly dataId: string };
   private shape: Shape;
+  /** The peers this node knows by data identity, as last written. */
+  private known: ReadonlyMap<number, KnownPeer>;
   /** What `open` read, handed to the first `load` if nothing was written in between. */
   private boot: LoadedState | undefined;
   private readonly queue: Task[] = [];
@@ -89,10 +96,11 @@ export class LevelDurableLog implements DurableLog {
     private readonly db: Db,
     /** The database directory, named in every error. */
     readonly path: string,
-    meta: StorageMeta,
+    meta: StorageMeta & { readonly dataId: string },
     loaded: VerifiedState,
   ) {
     this.meta = meta;
+    this.known = loaded.knownPeers;
     this.shape = { base: loaded.snapshot, lastIndex: loaded.lastIndex, hardState: loaded.hardState };
     this.boot = { hardState: loaded.hardState, snapshot: loaded.snapshot, entries: loaded.entries };
   }
@@ -123,14 +131,15 @@ export class LevelDurableLog implements DurableLog {
     try {
       let state = await readAll(db, path);
       let meta = state.meta;
-      if (meta === undefined) {
-        // A brand-new directory: claim it before anything else is written.
-        meta = { formatVersion: FORMAT_VERSION, clusterId: opts.clusterId, nodeId: opts.nodeId };
+      if (meta !== undefined) checkMeta(path, meta, opts);
+      if (meta?.dataId === undefined) {
+        // A brand-new directory: claim it before anything else is written. One of an older
+        // format gets its data identity now (nothing else changed between the formats).
+        meta = { formatVersion: FORMAT_VERSION, clusterId: opts.clusterId, nodeId: opts.nodeId, dataId: newDataId() };
         await db.batch([{ type: 'put', key: META_KEY, value: encodeMeta(meta) }], { sync: true });
         state = { ...state, meta };
       }
-      checkMeta(path, meta, opts);
-      return new LevelDurableLog(db, path, meta, state);
+      return new LevelDurableLog(db, path, meta as StorageMeta & { dataId: string }, state);
     } catch (err) {
       await db.close().catch(() => undefined);
       if (err instanceof StorageError) throw err;
@@ -191,6 +200,29 @@ export class LevelDurableLog implements DurableLog {
   compact(snapshot: SnapshotMeta, done: Done): void {
     this.boot = undefined;
     this.write(done, true, (shape) => planCompact(shape, snapshot));
+  }
+
+  /** This directory's data identity (see {@link StorageMeta.dataId}). */
+  get dataId(): string {
+    return this.meta.dataId;
+  }
+
+  /** The peers this node knows by data identity (docs/design.md#data-identity), as last written. */
+  knownPeers(): ReadonlyMap<number, KnownPeer> {
+    return this.known;
+  }
+
+  /**
+   * Replaces the known peers with `peers`, synced, in order with the log's other writes; `done`
+   * once durable. A failure is a storage failure like any other (every later write fails).
+   */
+  rememberPeers(peers: ReadonlyMap<number, KnownPeer>, done: Done): void {
+    const copy = new Map(peers);
+    const written: Done = (err) => {
+      if (err === null) this.known = copy;
+      done(err);
+    };
+    this.write(written, true, (shape) => ({ ops: [{ type: 'put', key: KNOWN_PEERS_KEY, value: encodeKnownPeers(copy) }], next: shape }));
   }
 
   /**
@@ -354,6 +386,7 @@ function checkHardState(path: string, hs: HardState): void {
 interface VerifiedState extends LoadedState {
   /** Undefined only for a brand-new (empty) database. */
   readonly meta: StorageMeta | undefined;
+  readonly knownPeers: ReadonlyMap<number, KnownPeer>;
   readonly lastIndex: number;
 }
 
@@ -363,6 +396,7 @@ interface VerifiedState extends LoadedState {
  */
 async function readAll(db: Db, path: string): Promise<VerifiedState> {
   let meta: StorageMeta | undefined;
+  let knownPeers: ReadonlyMap<number, KnownPeer> = new Map();
   let hardState = ZERO_HARD_STATE;
   let base = ZERO_BASE;
   const entries: Entry[] = [];
@@ -376,6 +410,7 @@ async function readAll(db: Db, path: string): Promise<VerifiedState> {
       }
       sawOther = true;
       if (key.equals(HARD_STATE_KEY)) hardState = decodeAt(path, 'hard state record', () => decodeHardState(value));
+      else if (key.equals(KNOWN_PEERS_KEY)) knownPeers = decodeAt(path, 'known peers record', () => decodeKnownPeers(value));
       else if (key.equals(BASE_KEY)) {
         base = decodeAt(path, 'base (snapshot metadata) record', () => decodeBase(value));
         prevTerm = base.term;
@@ -402,7 +437,7 @@ async function readAll(db: Db, path: string): Promise<VerifiedState> {
     throw new StorageError('STORAGE_IO', path, `cannot read storage at ${path}: ${describeError(err)}`, { cause: err });
   }
   if (meta === undefined && sawOther) throw corrupt(path, 'log records present but the metadata record (cluster id, node id) is missing');
-  return { meta, hardState, snapshot: base, entries, lastIndex: base.index + entries.length };
+  return { meta, knownPeers, hardState, snapshot: base, entries, lastIndex: base.index + entries.length };
 }
 
 function decodeAt<T>(path: string, what: string, decode: () => T): T {
@@ -418,9 +453,14 @@ function corrupt(path: string, what: string, cause?: unknown): StorageError {
   return new StorageError(
     'STORAGE_CORRUPT',
     path,
-    `storage at ${path} is corrupt: ${what}. Refusing to start rather than serve wrong data; restore this node from a replica (remove the directory to rejoin empty) or from a backup.`,
+    `storage at ${path} is corrupt: ${what}. Refusing to start rather than serve wrong data; replace this node from the others (see docs/operations.md#a-nodes-data-is-damaged) or restore it from a backup.`,
     cause !== undefined ? { cause } : undefined,
   );
+}
+
+/** A fresh data identity: 128 random bits, hex. */
+function newDataId(): string {
+  return randomBytes(16).toString('hex');
 }
 
 function closedError(path: string): StorageError {

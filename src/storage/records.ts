@@ -3,9 +3,10 @@
  * so the format is explicit, stable and independent of any serializer's version.
  *
  * Keys of the LevelDB log (one byte of prefix, so the kinds never interleave):
- *   0x01                      metadata: format version, cluster id, node id
+ *   0x01                      metadata: format version, cluster id, node id, data identity
  *   0x02                      hard state
  *   0x03                      the log's base (snapshot metadata the log was compacted to)
+ *   0x04                      the peers this node knows, each by its data identity
  *   0x10 ‖ u64 BE index       one entry; big-endian so byte order = index order
  *
  * Every value is a record: `u32 BE crc32 ‖ u8 kind ‖ payload`, the CRC covering kind and
@@ -24,16 +25,20 @@ import {
 import { crc32 } from './crc32.js';
 import { RecordError } from './storage-error.js';
 
-/** Version of the on-disk layout, stored in the metadata record. */
-export const FORMAT_VERSION = 1;
+/**
+ * Version of the on-disk layout, stored in the metadata record. 2 added the data identity to
+ * the metadata and the known-peers record; a version 1 directory is upgraded when opened.
+ */
+export const FORMAT_VERSION = 2;
 
 export const META_KEY: Buffer = Buffer.from([0x01]);
 export const HARD_STATE_KEY: Buffer = Buffer.from([0x02]);
 export const BASE_KEY: Buffer = Buffer.from([0x03]);
+export const KNOWN_PEERS_KEY: Buffer = Buffer.from([0x04]);
 const ENTRY_PREFIX = 0x10;
 
 /** Record kinds (the byte after the CRC). */
-const KIND = { meta: 1, hardState: 2, base: 3, entry: 4, snapshotFile: 5 } as const;
+const KIND = { meta: 1, hardState: 2, base: 3, entry: 4, snapshotFile: 5, knownPeers: 6 } as const;
 type Kind = keyof typeof KIND;
 
 const TWO_32 = 0x1_0000_0000;
@@ -269,15 +274,28 @@ export interface StorageMeta {
   readonly formatVersion: number;
   readonly clusterId: string;
   readonly nodeId: number;
+  /**
+   * A random name this directory got when it was created (absent in a version 1 directory until
+   * it is upgraded): a node whose directory was wiped comes back under the same node id with
+   * another one, which its peers notice (docs/design.md#data-identity).
+   */
+  readonly dataId?: string;
 }
+
+/** Longest data identity stored or accepted. */
+export const MAX_DATA_ID_LENGTH = 64;
 
 export function encodeMeta(m: StorageMeta): Buffer {
   const cluster = Buffer.from(m.clusterId, 'utf8');
-  const buf = Buffer.allocUnsafe(5 + 4 + 8 + 4 + cluster.length);
+  const dataId = Buffer.from(m.dataId ?? '', 'utf8');
+  if (dataId.length > MAX_DATA_ID_LENGTH) throw new RecordError(`data identity longer than ${MAX_DATA_ID_LENGTH} bytes`);
+  const buf = Buffer.allocUnsafe(5 + 4 + 8 + 4 + cluster.length + 4 + dataId.length);
   buf.writeUInt32BE(m.formatVersion, 5);
   writeU64(buf, 9, m.nodeId);
   buf.writeUInt32BE(cluster.length, 17);
   cluster.copy(buf, 21);
+  buf.writeUInt32BE(dataId.length, 21 + cluster.length);
+  dataId.copy(buf, 25 + cluster.length);
   return seal(buf, 'meta');
 }
 
@@ -285,9 +303,59 @@ export function decodeMeta(value: Uint8Array): StorageMeta {
   const r = openRecord(value, 'meta');
   const formatVersion = r.u32();
   const nodeId = r.u64();
-  const clusterId = Buffer.from(r.sub(r.u32()).rest()).toString('utf8');
+  const clusterId = utf8(r.sub(r.u32()).rest());
+  // Version 1 ends here; from version 2 the data identity follows.
+  const dataId = r.more() ? utf8(r.sub(r.u32()).rest()) : '';
   r.end();
-  return { formatVersion, clusterId, nodeId };
+  return dataId !== '' ? { formatVersion, clusterId, nodeId, dataId } : { formatVersion, clusterId, nodeId };
+}
+
+function utf8(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('utf8');
+}
+
+// ---- known peers ----------------------------------------------------------------------------
+
+/**
+ * A peer as this node first knew it: the data identity it showed, and the admission (from its
+ * member context; '' for a founding member) under which it showed it.
+ */
+export interface KnownPeer {
+  readonly dataId: string;
+  readonly admission: string;
+}
+
+/** u32 count, then per peer: u64 id, u32 length ‖ data identity, u32 length ‖ admission. */
+export function encodeKnownPeers(peers: ReadonlyMap<number, KnownPeer>): Buffer {
+  const parts = [...peers].map(([id, p]) => ({ id, dataId: Buffer.from(p.dataId, 'utf8'), admission: Buffer.from(p.admission, 'utf8') }));
+  const size = parts.reduce((n, p) => n + 8 + 4 + p.dataId.length + 4 + p.admission.length, 0);
+  const buf = Buffer.allocUnsafe(5 + 4 + size);
+  buf.writeUInt32BE(parts.length, 5);
+  let at = 9;
+  for (const p of parts) {
+    writeU64(buf, at, p.id);
+    at += 8;
+    for (const field of [p.dataId, p.admission]) {
+      buf.writeUInt32BE(field.length, at);
+      field.copy(buf, at + 4);
+      at += 4 + field.length;
+    }
+  }
+  return seal(buf, 'knownPeers');
+}
+
+export function decodeKnownPeers(value: Uint8Array): Map<number, KnownPeer> {
+  const r = openRecord(value, 'knownPeers');
+  const count = r.u32();
+  const out = new Map<number, KnownPeer>();
+  for (let i = 0; i < count; i++) {
+    const id = r.u64();
+    const dataId = utf8(r.sub(r.u32()).rest());
+    const admission = utf8(r.sub(r.u32()).rest());
+    out.set(id, { dataId, admission });
+  }
+  r.end();
+  return out;
 }
 
 // ---- snapshot files --------------------------------------------------------------------------

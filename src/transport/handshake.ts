@@ -26,6 +26,8 @@ export const CloseCode = {
   NODE: 4004,
   /** Unsupported link protocol version. */
   VERSION: 4005,
+  /** The peer runs on another data directory than the one it was known by. */
+  IDENTITY: 4006,
   /** The handshake did not complete in time. */
   TIMEOUT: 4008,
   /** A newer authenticated connection from the same peer replaced this one. */

@@ -4,7 +4,13 @@
  * and a fault layer for chaos runs. See docs/design.md#peer-protocol.
  */
 export type { PeerTransport, TransportHandler } from './peer-transport.js';
-export { WsPeerTransport, DEFAULT_MAX_PAYLOAD, type TransportMetrics, type WsTransportOptions } from './ws-transport.js';
+export {
+  WsPeerTransport,
+  DEFAULT_MAX_PAYLOAD,
+  type PeerIdentities,
+  type TransportMetrics,
+  type WsTransportOptions,
+} from './ws-transport.js';
 export { MemoryNetwork, MemoryTransport, type MemoryNetworkPolicy, type Packet } from './memory-transport.js';
 export { FaultLayer, type FaultSettings } from './fault-layer.js';
 export { closeSocket, rawToBuffer } from './ws-common.js';

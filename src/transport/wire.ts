@@ -9,11 +9,12 @@
  *   0x03 chunk     u32 big-endian stream id, then raw snapshot bytes
  *
  * Handshake, dialer D → acceptor A (docs/design.md#peer-protocol):
- *   D→A hello {protocol, clusterId, from, to, nonce|null}   nonce only when D has a secret
+ *   D→A hello {protocol, clusterId, from, to, nonce|null, dataId}   nonce only when D has a secret
  *   A→D challenge {nonce, proof}   when A has a secret: proof = HMAC over D's nonce (A is real)
  *   D→A auth {proof}               proof = HMAC over A's nonce (D is real)
- *   A→D welcome                    after which D may send messages and snapshot streams
- * Without secrets, hello is answered by welcome directly.
+ *   A→D welcome {dataId}           after which D may send messages and snapshot streams
+ * Without secrets, hello is answered by welcome directly. `dataId` names the data directory each
+ * side runs on; each checks the other's once it is authenticated (docs/design.md#data-identity).
  */
 import type { Message, NodeId, SnapshotRequest } from '../raft/index.js';
 import { DecodeError, packValue, unpackValue } from '../protocol/index.js';
@@ -30,14 +31,16 @@ import {
   validateMessages,
 } from './message-codec.js';
 
-/** Link protocol version carried in `hello`. */
-export const PROTOCOL_VERSION = 1;
+/** Link protocol version carried in `hello` (2: data identities in hello and welcome). */
+export const PROTOCOL_VERSION = 2;
 /** Length of handshake nonces. */
 export const NONCE_BYTES = 32;
 /** Length of HMAC-SHA256 proofs. */
 export const PROOF_BYTES = 32;
 /** Longest cluster id accepted in a hello. */
 export const MAX_CLUSTER_ID_LENGTH = 256;
+/** Longest data identity accepted in a hello or welcome. */
+export const MAX_DATA_ID_LENGTH = 64;
 
 const KIND_MESSAGES = 0x01;
 const KIND_CONTROL = 0x02;
@@ -52,10 +55,13 @@ export type ControlFrame =
       readonly from: NodeId;
       readonly to: NodeId;
       readonly nonce: Uint8Array | null;
+      /** The dialer's data identity. */
+      readonly dataId: string;
     }
   | { readonly k: 'challenge'; readonly nonce: Uint8Array; readonly proof: Uint8Array }
   | { readonly k: 'auth'; readonly proof: Uint8Array }
-  | { readonly k: 'welcome' }
+  /** The acceptor's data identity. */
+  | { readonly k: 'welcome'; readonly dataId: string }
   /** Starts snapshot stream `stream` of `size` bytes for `message`. */
   | { readonly k: 'snap-begin'; readonly stream: number; readonly message: SnapshotRequest; readonly size: number }
   /** Ends it; `checksum` is the SHA-256 of all its bytes. */
@@ -114,15 +120,20 @@ function control(value: unknown): ControlFrame {
   const k = (value as { k?: unknown }).k;
   switch (k) {
     case 'hello': {
-      const r = plainRecord(value, path, ['k', 'protocol', 'clusterId', 'from', 'to', 'nonce']);
+      // A hello of another protocol version may have other fields: read the version first,
+      // so that the acceptor can say "unsupported protocol" rather than "unknown field".
+      const protocol = natural((value as { protocol?: unknown }).protocol, `${path}.protocol`);
+      if (protocol !== PROTOCOL_VERSION) return versionOnlyHello(value, protocol);
+      const r = plainRecord(value, path, ['k', 'protocol', 'clusterId', 'from', 'to', 'nonce', 'dataId']);
       const nonce = r['nonce'] === null ? null : exactBytes(r['nonce'], `${path}.nonce`, NONCE_BYTES);
       return {
         k,
-        protocol: natural(r['protocol'], `${path}.protocol`),
+        protocol,
         clusterId: string(r['clusterId'], `${path}.clusterId`, MAX_CLUSTER_ID_LENGTH),
         from: nodeId(r['from'], `${path}.from`),
         to: nodeId(r['to'], `${path}.to`),
         nonce,
+        dataId: string(r['dataId'], `${path}.dataId`, MAX_DATA_ID_LENGTH),
       };
     }
     case 'challenge': {
@@ -137,9 +148,10 @@ function control(value: unknown): ControlFrame {
       const r = plainRecord(value, path, ['k', 'proof']);
       return { k, proof: exactBytes(r['proof'], `${path}.proof`, PROOF_BYTES) };
     }
-    case 'welcome':
-      plainRecord(value, path, ['k']);
-      return { k };
+    case 'welcome': {
+      const r = plainRecord(value, path, ['k', 'dataId']);
+      return { k, dataId: string(r['dataId'], `${path}.dataId`, MAX_DATA_ID_LENGTH) };
+    }
     case 'snap-begin': {
       const r = plainRecord(value, path, ['k', 'stream', 'message', 'size']);
       const message = validateMessage(r['message'], `${path}.message`);
@@ -157,6 +169,16 @@ function control(value: unknown): ControlFrame {
     default:
       throw new DecodeError(`${path}.k`, 'unknown control frame');
   }
+}
+
+/**
+ * A hello of another protocol version, kept only so that the acceptor can refuse it by version:
+ * its other fields are not read (they may mean something else there).
+ */
+function versionOnlyHello(value: unknown, protocol: number): ControlFrame {
+  const v = value as { from?: unknown; to?: unknown };
+  const id = (x: unknown): NodeId => (typeof x === 'number' && Number.isSafeInteger(x) && x > 0 ? x : 0);
+  return { k: 'hello', protocol, clusterId: '', from: id(v.from), to: id(v.to), nonce: null, dataId: '' };
 }
 
 /**

@@ -53,11 +53,28 @@ export function newTransportMetrics(): TransportMetrics {
   };
 }
 
+/**
+ * The data identities of a node and its peers (docs/design.md#data-identity): each end of a
+ * peer connection names the data directory it runs on, and each checks the other's once the
+ * other is authenticated, so a node whose directory was wiped cannot come back under its old
+ * id and vote with a forgotten log.
+ */
+export interface PeerIdentities {
+  /** This node's data identity, sent in every handshake. */
+  readonly own: string;
+  /**
+   * Resolves `null` when the authenticated `peer` may run on the data directory named `dataId`,
+   * else the reason it may not (the connection is then refused with it). Never rejects.
+   */
+  check(peer: NodeId, dataId: string): Promise<string | null>;
+}
+
 /** Resolved settings and the transport's callbacks, shared by all links of one transport. */
 export interface LinkEnv {
   readonly id: NodeId;
   readonly clusterId: string;
   readonly secret: string | undefined;
+  readonly identities: PeerIdentities;
   /** The peers in force: replaced (never mutated) when the transport's set changes. */
   peers: ReadonlyMap<NodeId, string>;
   readonly maxPayload: number;

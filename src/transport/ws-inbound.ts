@@ -15,7 +15,7 @@ import { SnapshotAssembler } from './snapshot-stream.js';
 import { closeSocket, rawToBuffer, type LinkEnv, type WarnOnce } from './ws-common.js';
 import { PROTOCOL_VERSION, decodeFrame, encodeControl, type ControlFrame } from './wire.js';
 
-type InboundState = 'hello' | 'auth' | 'ready' | 'closed';
+type InboundState = 'hello' | 'auth' | 'identity' | 'ready' | 'closed';
 
 /** One connection a peer dialed to us, from handshake to close (see the module comment). */
 export class InboundConnection {
@@ -23,6 +23,8 @@ export class InboundConnection {
   /** The peer this connection claims (after hello) and proved (once ready) to be. */
   private claimed: NodeId | undefined;
   private nonce: Uint8Array | undefined;
+  /** The data identity the peer named in its hello. */
+  private dataId = '';
   private readonly timer: NodeJS.Timeout;
   private readonly assembler: SnapshotAssembler;
 
@@ -103,6 +105,7 @@ export class InboundConnection {
       return this.onControl(frame.control);
     }
     if (frame.kind !== 'control') return this.refuse(CloseCode.PROTOCOL, `${frame.kind} frame before handshake`);
+    if (this.state === 'identity') return this.refuse(CloseCode.PROTOCOL, `${frame.control.k} before welcome`);
     if (this.state === 'hello') return this.onHello(frame.control);
     return this.onAuth(frame.control);
   }
@@ -116,7 +119,8 @@ export class InboundConnection {
     if (c.clusterId !== env.clusterId) return this.refuse(CloseCode.CLUSTER, `wrong cluster id "${c.clusterId.slice(0, 40)}"`);
     if (c.to !== env.id) return this.refuse(CloseCode.NODE, `this is node ${env.id}, not ${c.to}`);
     if (!env.peers.has(c.from)) return this.refuse(CloseCode.NODE, `node ${c.from} is not a configured peer`);
-    if (env.secret === undefined) return this.ready();
+    this.dataId = c.dataId;
+    if (env.secret === undefined) return this.checkIdentity();
     if (c.nonce === null) return this.refuse(CloseCode.AUTH, 'authentication required');
     this.nonce = newNonce();
     this.state = 'auth';
@@ -134,14 +138,29 @@ export class InboundConnection {
     if (!proofMatches(expected, c.proof)) return this.refuse(CloseCode.AUTH, 'authentication failed');
     // The peer set may have changed since the hello was checked.
     if (!env.peers.has(this.claimed)) return this.refuse(CloseCode.NODE, `node ${this.claimed} is not a configured peer`);
-    this.ready();
+    this.checkIdentity();
+  }
+
+  /**
+   * Only an authenticated peer's data identity is checked: an impostor must not be able to
+   * make this node remember a wrong one.
+   */
+  private checkIdentity(): void {
+    const peer = this.claimed;
+    if (peer === undefined) return this.refuse(CloseCode.PROTOCOL, 'no hello');
+    this.state = 'identity';
+    void this.env.identities.check(peer, this.dataId).then((reason) => {
+      if (this.state !== 'identity') return; // closed meanwhile
+      if (reason !== null) return this.refuse(CloseCode.IDENTITY, reason);
+      this.ready();
+    });
   }
 
   private ready(): void {
     this.state = 'ready';
     clearTimeout(this.timer);
     this.warnings.reset(`in:${this.remote}`);
-    this.ws.send(encodeControl({ k: 'welcome' }));
+    this.ws.send(encodeControl({ k: 'welcome', dataId: this.env.identities.own }));
     this.env.logger.debug('inbound peer connection authenticated', { peer: this.claimed, remote: this.remote });
     this.onReady(this);
   }

@@ -38,6 +38,8 @@ export class PeerLink {
   private handshakeTimer: NodeJS.Timeout | undefined;
   private nonce: Uint8Array | null = null;
   private sawChallenge = false;
+  /** Set while the acceptor's data identity is being checked (between welcome and open). */
+  private checking = false;
   private queue: Message[] = [];
   private queuedBytes = 0;
   private flushScheduled = false;
@@ -71,6 +73,7 @@ export class PeerLink {
     const { env } = this;
     this.state = 'connecting';
     this.sawChallenge = false;
+    this.checking = false;
     this.dialError = '';
     this.nonce = env.secret !== undefined ? newNonce() : null;
     let ws: WebSocket;
@@ -101,7 +104,15 @@ export class PeerLink {
     this.handshakeTimer.unref();
     ws.on('open', () => {
       ws.send(
-        encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: env.clusterId, from: env.id, to: this.peer, nonce: this.nonce }),
+        encodeControl({
+          k: 'hello',
+          protocol: PROTOCOL_VERSION,
+          clusterId: env.clusterId,
+          from: env.id,
+          to: this.peer,
+          nonce: this.nonce,
+          dataId: env.identities.own,
+        }),
       );
     });
     ws.on('message', (data, isBinary) => this.onFrame(ws, data, isBinary));
@@ -139,6 +150,7 @@ export class PeerLink {
     const c = frame.control;
     const { env } = this;
     if (this.state === 'connecting') {
+      if (this.checking) return this.refuse(ws, CloseCode.PROTOCOL, `${c.k} after welcome`);
       if (c.k === 'challenge' && env.secret !== undefined && this.nonce !== null && !this.sawChallenge) {
         // Mutual authentication: the acceptor must prove the secret over *our* nonce before we
         // answer its challenge, so a rogue acceptor learns nothing and gets no traffic.
@@ -150,7 +162,7 @@ export class PeerLink {
       }
       if (c.k === 'welcome') {
         if (env.secret !== undefined && !this.sawChallenge) return this.refuse(ws, CloseCode.AUTH, 'acceptor did not authenticate');
-        return this.onOpen();
+        return this.checkIdentity(ws, c.dataId);
       }
       if (c.k === 'challenge' && env.secret === undefined) return this.refuse(ws, CloseCode.AUTH, 'no secret configured here');
       return this.refuse(ws, CloseCode.PROTOCOL, `unexpected ${c.k} during handshake`);
@@ -163,6 +175,17 @@ export class PeerLink {
     }
     this.warnings.warn('protocol', 'unexpected frame from peer acceptor', { peer: this.peer, k: c.k });
     closeSocket(ws, CloseCode.PROTOCOL, `unexpected ${c.k}`);
+  }
+
+  /** The acceptor is authenticated; its data identity must be the one it is known by. */
+  private checkIdentity(ws: WebSocket, dataId: string): void {
+    this.checking = true;
+    void this.env.identities.check(this.peer, dataId).then((reason) => {
+      if (ws !== this.ws || this.state !== 'connecting') return; // closed or redialled meanwhile
+      this.checking = false;
+      if (reason !== null) return this.refuse(ws, CloseCode.IDENTITY, reason);
+      this.onOpen();
+    });
   }
 
   private onOpen(): void {

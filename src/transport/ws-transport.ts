@@ -23,12 +23,12 @@ import { silentLogger, type Logger, type Message, type NodeId, type SnapshotRequ
 import type { FaultLayer } from './fault-layer.js';
 import { CloseCode } from './handshake.js';
 import { checkPeerSet, samePeerSet, type PeerTransport, type TransportHandler } from './peer-transport.js';
-import { WarnOnce, newTransportMetrics, type LinkEnv, type TransportMetrics } from './ws-common.js';
+import { WarnOnce, newTransportMetrics, type LinkEnv, type PeerIdentities, type TransportMetrics } from './ws-common.js';
 import { InboundConnection } from './ws-inbound.js';
 import { MAX_CLUSTER_ID_LENGTH } from './wire.js';
 import { PeerLink } from './ws-link.js';
 
-export type { TransportMetrics } from './ws-common.js';
+export type { PeerIdentities, TransportMetrics } from './ws-common.js';
 
 /** Default largest peer frame: 16 MiB (docs/design.md#limits). */
 export const DEFAULT_MAX_PAYLOAD = 16 * 1024 * 1024;
@@ -46,6 +46,12 @@ export interface WsTransportOptions {
   readonly peers: ReadonlyMap<NodeId, string>;
   /** Cluster secret: enables HMAC-SHA256 challenge–response, both ways. */
   readonly secret?: string;
+  /**
+   * This node's data identity and the check of its peers' (docs/design.md#data-identity). A
+   * node always gives one; without it (tests of the transport alone) the identity sent is ''
+   * and every peer's is accepted.
+   */
+  readonly identities?: PeerIdentities;
   /** Largest frame sent or accepted, on both server and client sockets (default 16 MiB). */
   readonly maxPayload?: number;
   /** Per-peer bound on queued plus socket-buffered bytes before batches drop (default 8 MiB). */
@@ -123,6 +129,7 @@ export class WsPeerTransport implements PeerTransport {
       id: opts.id,
       clusterId: opts.clusterId,
       secret: opts.secret,
+      identities: opts.identities ?? { own: '', check: () => Promise.resolve(null) },
       peers: new Map(opts.peers),
       maxPayload,
       maxBufferedBytes: positiveInt('maxBufferedBytes', opts.maxBufferedBytes, 8 * 1024 * 1024),

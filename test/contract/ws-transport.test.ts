@@ -135,7 +135,15 @@ describe('WsPeerTransport: a removed peer, seen from the wire', () => {
     const guarded = await node1(`127.0.0.1:${unused.port}`, 'a secret');
     const pending = rawPeer(guarded.port);
     await pending.opened;
-    pending.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 2, to: 1, nonce: new Uint8Array(32) });
+    pending.sendControl({
+      k: 'hello',
+      protocol: PROTOCOL_VERSION,
+      clusterId: CLUSTER,
+      from: 2,
+      to: 1,
+      nonce: new Uint8Array(32),
+      dataId: 'd',
+    });
     await eventually(() => pending.frames.some((f) => f.kind === 'control' && f.control.k === 'challenge'), 'challenge');
 
     plain.t.setPeers(new Map());

@@ -49,8 +49,18 @@ function sampleMessage(): Message {
   }
 }
 
-function hello(clusterId: string): Buffer {
-  return encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId, from: 2, to: 1, nonce: null });
+function hello(clusterId: string, dataId = 'd'): Buffer {
+  return encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId, from: 2, to: 1, nonce: null, dataId });
+}
+
+/**
+ * The data identity node `id` runs on, from its "node started" log line: a forger posing as a
+ * member must show it to get past the handshake (docs/design.md#data-identity).
+ */
+function dataIdOf(cluster: ProcessCluster, id: number): string {
+  const dataId = /"dataId":"([0-9a-f]+)"/.exec(cluster.logTail(id, 500))?.[1];
+  if (dataId === undefined) throw new Error(`no dataId in node ${id}'s log`);
+  return dataId;
 }
 
 /** A frame an unauthenticated stranger might send. */
@@ -96,14 +106,19 @@ async function barrage(
           resolve();
         }
       };
-      ws.on('open', () => {
-        if (opening !== undefined) ws.send(opening);
+      const fire = (): void => {
         for (let k = 0; k < perConnection && ws.readyState === WebSocket.OPEN; k++) {
           ws.send(next());
           sent++;
         }
         // Give the node a moment to read them, then hang up if it has not.
         setTimeout(() => ws.terminate(), 200).unref();
+      };
+      ws.on('open', () => {
+        if (opening === undefined) return fire();
+        // Past the handshake: the frames follow the node's welcome.
+        ws.send(opening);
+        ws.once('message', fire);
       });
       ws.on('close', finish);
       ws.on('error', finish);
@@ -212,7 +227,7 @@ describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
           }
         }
       };
-      const sent = await barrage(cluster.address(1), 400, 8, 50, hello('it'), malformed);
+      const sent = await barrage(cluster.address(1), 400, 8, 50, hello('it', dataIdOf(cluster, 2)), malformed);
       console.log(`authenticated fuzz: ${skippedValid} mutations that stayed well-formed were not sent`);
       console.log(
         `authenticated fuzz (seed ${SEED}): ${sent} frames sent on 400 connections, ${await refusedByNode(cluster.address(1))} refused by the node`,
@@ -244,12 +259,15 @@ describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
       // A peer past the handshake (this cluster has no secret) sends the metadata of a snapshot
       // without its stream: the node must refuse the frame, not ask its core to install data it
       // never received.
+      const dataId = dataIdOf(cluster, claimed);
       const closed = await new Promise<number>((resolve, reject) => {
         const ws = new WebSocket(`ws://${cluster.address(target)}/raft`);
         ws.on('open', () => {
-          ws.send(encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: 'it', from: claimed, to: target, nonce: null }));
-          ws.send(encodeMessagesFrame([snapshot]));
+          ws.send(
+            encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: 'it', from: claimed, to: target, nonce: null, dataId }),
+          );
         });
+        ws.once('message', () => ws.send(encodeMessagesFrame([snapshot])));
         ws.on('close', (code) => resolve(code));
         ws.on('error', reject);
       });
@@ -280,14 +298,22 @@ describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
         { type: 'heartbeat', from: claimed, to: target, term, commit: 1, context: null },
         { type: 'append-response', from: claimed, to: target, term, index: 1_000_000_000, reject: false, hintIndex: 0, hintTerm: 0 },
       ];
+      // It shows the claimed member's own data identity (docs/design.md#data-identity), as a
+      // member would, and waits for the welcome.
+      const dataId = dataIdOf(cluster, claimed);
       const ws = new WebSocket(`ws://${cluster.address(target)}/raft`);
       await new Promise<void>((resolve, reject) => {
         ws.on('open', () => {
-          ws.send(encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: 'it', from: claimed, to: target, nonce: null }));
+          ws.send(
+            encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: 'it', from: claimed, to: target, nonce: null, dataId }),
+          );
+        });
+        ws.on('message', () => {
           ws.send(encodeMessagesFrame(forged));
           resolve();
         });
         ws.on('error', reject);
+        ws.on('close', (code, reason) => reject(new Error(`closed ${code} ${reason.toString()}`)));
       });
       await waitFor(
         'the forged messages refused',

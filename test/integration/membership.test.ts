@@ -5,9 +5,11 @@
  * is a distinct power of two, so the final value shows none was lost or applied twice; the
  * remaining members must converge on one state digest. An SDK client given only the first
  * leader's address learns the other members and outlives that node's removal. A machine whose
- * disk died is replaced by a new node with `member replace`.
+ * disk died is replaced by a new node with `member replace`. A node whose data directory was
+ * wiped is refused under its old id (docs/design.md#data-identity) until it is removed and
+ * added again.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../../scripts/lib/cluster.js';
@@ -26,6 +28,45 @@ async function statusAt(address: string): Promise<NodeStatus | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Resolves once every node at `addresses` answers with one applied index and digest. */
+async function converged(what: string, addresses: readonly string[]): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      const sts = await Promise.all(addresses.map((a) => statusAt(a)));
+      if (sts.some((st) => st === undefined)) return undefined;
+      return new Set(sts.map((st) => `${st?.applied}/${st?.digest}`)).size === 1 ? true : undefined;
+    },
+    20_000,
+  );
+}
+
+/**
+ * A running 3-node cluster, its first leader, and `write`, which adds each delta through the
+ * shared {@link CounterWriter} and keeps the sum the counter must show.
+ */
+async function writingCluster(): Promise<{
+  c: ProcessCluster;
+  leader: NodeStatus;
+  write: (...deltas: number[]) => Promise<void>;
+  expected: () => number;
+}> {
+  const c = await ProcessCluster.create({ nodes: 3 });
+  cluster = c;
+  c.startAll();
+  const leader = await c.waitForLeader(c.ids, 15_000);
+  const w = new CounterWriter(c);
+  writer = w;
+  let sum = 0;
+  const write = async (...deltas: number[]): Promise<void> => {
+    for (const delta of deltas) {
+      await w.add(delta);
+      sum += delta;
+    }
+  };
+  return { c, leader, write, expected: () => sum };
 }
 
 let cluster: ProcessCluster | undefined;
@@ -144,16 +185,8 @@ describe('membership changes on real processes', () => {
     'replaces a machine whose data directory was wiped: member replace adds the new node, then removes the old',
     { timeout: 180_000 },
     async () => {
-      const c = await ProcessCluster.create({ nodes: 3 });
-      cluster = c;
-      c.startAll();
-      const leader = await c.waitForLeader(c.ids, 15_000);
-      writer = new CounterWriter(c);
-      let expected = 0;
-      for (const delta of [1, 2, 4]) {
-        await writer.add(delta);
-        expected += delta;
-      }
+      const { c, leader, write, expected } = await writingCluster();
+      await write(1, 2, 4);
       // The machine of a follower dies with its disk.
       const dead = c.ids.find((id) => id !== leader.id) ?? 0;
       await c.kill(dead);
@@ -169,21 +202,63 @@ describe('membership changes on real processes', () => {
       expect(view.members.map((m) => `${m.id}:${m.role}`).sort()).toEqual(
         [...c.ids.filter((id) => id !== dead), 4].sort().map((id) => `${id}:voter`),
       );
-      for (const delta of [8, 16]) {
-        await writer.add(delta);
-        expected += delta;
-      }
-      expect(await writer.read()).toBe(expected);
+      await write(8, 16);
+      expect(await writer?.read()).toBe(expected());
       // The new node holds the whole state: it converges with the others.
-      const addresses = [...alive, fresh];
+      await converged('the replaced cluster at one state', [...alive, fresh]);
+    },
+  );
+
+  it(
+    'a node restarted with a wiped data directory is refused under its old id, and rejoins once removed and added again',
+    { timeout: 180_000 },
+    async () => {
+      const { c, leader, write, expected } = await writingCluster();
+      await write(1, 2, 4);
+      const wiped = c.ids.find((id) => id !== leader.id) ?? 0;
+      const others = c.ids.filter((id) => id !== wiped);
+      const endpoints = others.map((id) => c.address(id)).join(',');
+      await c.kill(wiped);
+      rmSync(join(c.dir, 'data', `node-${wiped}`), { recursive: true, force: true });
+      // Back under its old id with an empty directory, as if nothing happened: it has forgotten
+      // its votes and log, so the others must not count it.
+      c.start(wiped);
+      const logOf = (id: number): string => readFileSync(join(c.dir, 'logs', `node-${id}.log`), 'utf8');
       await waitFor(
-        'the replaced cluster at one state',
-        async () => {
-          const sts = await Promise.all(addresses.map((a) => statusAt(a)));
-          if (sts.some((s) => s === undefined)) return undefined;
-          return new Set(sts.map((s) => `${s?.applied}/${s?.digest}`)).size === 1 ? true : undefined;
-        },
+        'both other nodes refusing the wiped node',
+        () => others.every((id) => logOf(id).includes('peer refused: it runs on another data directory')),
         20_000,
+      );
+      await write(8, 16);
+      const cut = await statusAt(c.address(wiped));
+      expect(cut?.applied, 'the wiped node received nothing').toBe(0);
+      expect(cut?.commit).toBe(0);
+
+      // The documented way back: remove it, start it empty with --join, add it again.
+      const removed = await runCli(['member', 'remove', String(wiped), '--json', '--endpoints', endpoints]);
+      expect(removed.code, removed.stderr).toBe(0);
+      await c.kill(wiped);
+      rmSync(join(c.dir, 'data', `node-${wiped}`), { recursive: true, force: true });
+      c.start(wiped, ['--join', endpoints, '--address', c.address(wiped)]);
+      const added = await runCli([
+        'member',
+        'add',
+        '--id',
+        String(wiped),
+        '--address',
+        c.address(wiped),
+        '--json',
+        '--endpoints',
+        endpoints,
+      ]);
+      expect(added.code, added.stderr).toBe(0);
+      const view = JSON.parse(added.stdout) as MembersView;
+      expect(view.members.map((m) => `${m.id}:${m.role}`).sort()).toEqual(c.ids.map((id) => `${id}:voter`));
+      await write(32, 64);
+      expect(await writer?.read()).toBe(expected());
+      await converged(
+        'the re-added node at the same state as the others',
+        c.ids.map((id) => c.address(id)),
       );
     },
   );

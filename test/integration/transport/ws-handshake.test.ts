@@ -2,7 +2,8 @@
  * WsPeerTransport handshake over real sockets on 127.0.0.1: matching settings connect; wrong
  * cluster id, wrong or missing secret, wrong addressee, unknown sender, bad protocol version,
  * a rogue acceptor and a silent client are refused with a 4xxx code, logged, counted, and
- * nothing they send is delivered.
+ * nothing they send is delivered. Each side checks the other's data identity, and only once
+ * the other is authenticated.
  */
 import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../../../src/raft/index.js';
@@ -30,6 +31,94 @@ async function pump(a: WsPeerTransport, cond: () => boolean, what: string, deadl
   );
 }
 
+/** Identities that accept exactly the data identities in `accepted` (per peer) and record what they were asked. */
+function identities(
+  own: string,
+  accepted: ReadonlyMap<NodeId, string>,
+): { own: string; asked: string[]; check(peer: NodeId, dataId: string): Promise<string | null> } {
+  const asked: string[] = [];
+  return {
+    own,
+    asked,
+    check: (peer, dataId) => {
+      asked.push(`${peer}:${dataId}`);
+      return Promise.resolve(accepted.get(peer) === dataId ? null : `node ${peer} has another data directory`);
+    },
+  };
+}
+
+describe('WsPeerTransport data identities', () => {
+  it('each side names its data directory and checks the other: matching ones connect', async () => {
+    const ids = new Map([
+      [1, identities('disk-1', new Map([[2, 'disk-2']]))],
+      [2, identities('disk-2', new Map([[1, 'disk-1']]))],
+    ]);
+    const c = await cluster([1, 2], (id) => {
+      const own = ids.get(id);
+      return own !== undefined ? { identities: own } : {};
+    });
+    const r2 = new Recorder();
+    get(c, 1).start(new Recorder());
+    get(c, 2).start(r2);
+    await pump(get(c, 1), () => r2.messages.length > 0, 'delivery');
+    // Node 2 checked node 1 as acceptor; node 1 checked node 2 as dialer (welcome).
+    expect(ids.get(2)?.asked).toContain('1:disk-1');
+    expect(ids.get(1)?.asked).toContain('2:disk-2');
+  });
+
+  it('an acceptor refuses a dialer on another data directory with 4006, and delivers nothing', async () => {
+    const c = await cluster([1, 2], (id) => ({
+      identities: id === 1 ? identities('wiped-1', new Map([[2, 'disk-2']])) : identities('disk-2', new Map([[1, 'disk-1']])),
+    }));
+    const r2 = new Recorder();
+    get(c, 1).start(new Recorder());
+    get(c, 2).start(r2);
+    await pump(get(c, 1), () => get(c, 2).metrics.rejectedHandshakes >= 2, 'refusals');
+    expect(r2.messages).toEqual([]);
+    const raw = rawPeer(port(c, 2));
+    await raw.opened;
+    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 1, to: 2, nonce: null, dataId: 'wiped-1' });
+    await eventually(() => raw.closed !== undefined, 'close');
+    expect(raw.closed).toEqual({ code: CloseCode.IDENTITY, reason: 'node 1 has another data directory' });
+    expect(raw.frames).toEqual([]); // no welcome
+  });
+
+  it('a dialer refuses an acceptor on another data directory, and sends it nothing', async () => {
+    const acceptor = await fakeAcceptor();
+    cleanups.push(() => acceptor.close());
+    const c = await cluster([1], () => ({
+      peers: new Map([[2, `127.0.0.1:${acceptor.server.port}`]]),
+      identities: identities('disk-1', new Map([[2, 'disk-2']])),
+    }));
+    get(c, 1).start(new Recorder());
+    // The fake acceptor welcomes with data identity 'd'.
+    await pump(get(c, 1), () => get(c, 1).metrics.rejectedHandshakes >= 1, 'refusal');
+    expect(acceptor.frames.filter((f) => f.kind === 'messages')).toEqual([]);
+  });
+
+  it('only an authenticated dialer is checked: a wrong proof never reaches the identity check', async () => {
+    const checked = identities('disk-2', new Map([[1, 'disk-1']]));
+    const c = await cluster([1, 2], (id) => (id === 2 ? { secret: 's3cret', identities: checked } : { secret: 's3cret' }));
+    get(c, 2).start(new Recorder());
+    const raw = rawPeer(port(c, 2));
+    await raw.opened;
+    raw.sendControl({
+      k: 'hello',
+      protocol: PROTOCOL_VERSION,
+      clusterId: CLUSTER,
+      from: 1,
+      to: 2,
+      nonce: new Uint8Array(32).fill(1),
+      dataId: 'planted',
+    });
+    await eventually(() => raw.frames.length > 0, 'challenge');
+    raw.sendControl({ k: 'auth', proof: new Uint8Array(32) });
+    await eventually(() => raw.closed !== undefined, 'close');
+    expect(raw.closed?.code).toBe(CloseCode.AUTH);
+    expect(checked.asked).toEqual([]);
+  });
+});
+
 describe('WsPeerTransport handshake', () => {
   it('connects with matching secrets (mutual HMAC) and delivers', async () => {
     const c = await cluster([1, 2], () => ({ secret: 'correct horse' }));
@@ -49,7 +138,7 @@ describe('WsPeerTransport handshake', () => {
     expect(r2.messages).toEqual([]);
     const raw = rawPeer(port(c, 2));
     await raw.opened;
-    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: 'other-cluster', from: 1, to: 2, nonce: null });
+    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: 'other-cluster', from: 1, to: 2, nonce: null, dataId: 'd' });
     await eventually(() => raw.closed !== undefined, 'close');
     expect(raw.closed?.code).toBe(CloseCode.CLUSTER);
     expect(raw.closed?.reason).toContain('cluster');
@@ -76,7 +165,7 @@ describe('WsPeerTransport handshake', () => {
     const raw = rawPeer(port(c, 2));
     await raw.opened;
     const nonce = new Uint8Array(32).fill(1);
-    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 1, to: 2, nonce });
+    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 1, to: 2, nonce, dataId: 'd' });
     await eventually(() => raw.frames.length > 0, 'challenge');
     const challenge = raw.frames[0];
     if (challenge?.kind !== 'control' || challenge.control.k !== 'challenge') throw new Error('expected a challenge');
@@ -107,7 +196,7 @@ describe('WsPeerTransport handshake', () => {
     expect(r2.messages).toEqual([]);
     const raw = rawPeer(port(c, 1));
     await raw.opened;
-    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 2, to: 1, nonce: null });
+    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 2, to: 1, nonce: null, dataId: 'd' });
     await eventually(() => raw.closed !== undefined, 'close');
     expect(raw.closed).toEqual({ code: CloseCode.AUTH, reason: 'authentication required' });
   });
@@ -116,10 +205,10 @@ describe('WsPeerTransport handshake', () => {
     const c = await cluster([1, 2]);
     get(c, 2).start(new Recorder());
     const cases: Array<[Parameters<ReturnType<typeof rawPeer>['sendControl']>[0], number]> = [
-      [{ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 1, to: 3, nonce: null }, CloseCode.NODE],
-      [{ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 9, to: 2, nonce: null }, CloseCode.NODE],
-      [{ k: 'hello', protocol: PROTOCOL_VERSION + 1, clusterId: CLUSTER, from: 1, to: 2, nonce: null }, CloseCode.VERSION],
-      [{ k: 'welcome' }, CloseCode.PROTOCOL],
+      [{ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 1, to: 3, nonce: null, dataId: 'd' }, CloseCode.NODE],
+      [{ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 9, to: 2, nonce: null, dataId: 'd' }, CloseCode.NODE],
+      [{ k: 'hello', protocol: PROTOCOL_VERSION + 1, clusterId: CLUSTER, from: 1, to: 2, nonce: null, dataId: 'd' }, CloseCode.VERSION],
+      [{ k: 'welcome', dataId: 'd' }, CloseCode.PROTOCOL],
     ];
     for (const [hello, code] of cases) {
       const raw = rawPeer(port(c, 2));

@@ -148,7 +148,7 @@ export function rawPeer(port: number, maxPayload = 64 * 1024 * 1024): RawPeer {
 export async function handshakenPeer(port: number, from: NodeId, to: NodeId): Promise<RawPeer> {
   const p = rawPeer(port);
   await p.opened;
-  p.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from, to, nonce: null });
+  p.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from, to, nonce: null, dataId: 'd' });
   await eventually(() => p.frames.some((f) => f.kind === 'control' && f.control.k === 'welcome') || p.closed !== undefined, 'welcome');
   if (p.closed !== undefined) throw new Error(`handshake refused: ${p.closed.code} ${p.closed.reason}`);
   return p;
@@ -166,7 +166,7 @@ export interface FakeAcceptor {
 }
 
 export async function fakeAcceptor(
-  onHello: (ws: WebSocket, socket: Duplex) => void = (ws) => ws.send(encodeControl({ k: 'welcome' })),
+  onHello: (ws: WebSocket, socket: Duplex) => void = (ws) => ws.send(encodeControl({ k: 'welcome', dataId: 'd' })),
 ): Promise<FakeAcceptor> {
   const server = await startServer();
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024, perMessageDeflate: false });

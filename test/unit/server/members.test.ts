@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConfState, Status } from '../../../src/raft/index.js';
 import { confChangeOf, membersView, parseMemberChange, refusalMessage } from '../../../src/server/member-routes.js';
-import { MemberDirectory, decodeMemberContext, encodeMemberContext } from '../../../src/server/members.js';
+import { MemberDirectory, admissionOf, decodeMemberContext, encodeMemberContext, newAdmission } from '../../../src/server/members.js';
 
 const file = new Map([
   [1, '127.0.0.1:7101'],
@@ -14,15 +14,25 @@ const file = new Map([
   [3, '127.0.0.1:7103'],
 ]);
 /** Nodes 1–3 from the file, node 4 added with its address, node 2 removed. */
-const grown: ConfState = { voters: [1, 3, 4], learners: [], contexts: [{ id: 4, context: encodeMemberContext('10.0.0.4:7104') }] };
+const grown: ConfState = { voters: [1, 3, 4], learners: [], contexts: [{ id: 4, context: encodeMemberContext('10.0.0.4:7104', 'a1') }] };
 
 describe('member contexts', () => {
-  it('carry an address, and anything else decodes to none', () => {
-    expect(decodeMemberContext(encodeMemberContext('h:1'))).toBe('h:1');
-    for (const bad of ['', 'not json', '[]', '{"address":7}', '{"address":""}', 'null']) {
-      expect([bad, decodeMemberContext(new TextEncoder().encode(bad))]).toEqual([bad, undefined]);
+  it('carry an address and an admission, and anything else decodes to nothing', () => {
+    expect(decodeMemberContext(encodeMemberContext('h:1', 'f00d'))).toEqual({ address: 'h:1', admission: 'f00d' });
+    // A context written before admissions existed.
+    expect(decodeMemberContext(new TextEncoder().encode('{"address":"h:2"}'))).toEqual({ address: 'h:2' });
+    for (const bad of ['', 'not json', '[]', '{"address":7,"admission":false}', '{"address":"","admission":""}', 'null']) {
+      expect([bad, decodeMemberContext(new TextEncoder().encode(bad))]).toEqual([bad, {}]);
     }
-    expect(decodeMemberContext(Uint8Array.from([0xff, 0xfe]))).toBeUndefined();
+    expect(decodeMemberContext(Uint8Array.from([0xff, 0xfe]))).toEqual({});
+  });
+
+  it("give a member's admission: its context's, '' for a founding member, none for a non-member", () => {
+    expect(admissionOf(grown, 4)).toBe('a1');
+    expect(admissionOf(grown, 1)).toBe('');
+    expect(admissionOf(grown, 2)).toBeUndefined();
+    expect(newAdmission()).toMatch(/^[0-9a-f]{16}$/);
+    expect(newAdmission()).not.toBe(newAdmission());
   });
 });
 
@@ -107,7 +117,10 @@ describe('POST /admin/members requests', () => {
     expect(add).toEqual({ action: 'add-learner', id: 4, address: '10.0.0.4:7104' });
     const cc = confChangeOf(add as Exclude<typeof add, string>);
     expect(cc.type).toBe('add-learner');
-    expect(decodeMemberContext(cc.context ?? new Uint8Array())).toBe('10.0.0.4:7104');
+    // Each add is a new admission (docs/design.md#data-identity).
+    const info = decodeMemberContext(cc.context ?? new Uint8Array());
+    expect(info.address).toBe('10.0.0.4:7104');
+    expect(info.admission).toMatch(/^[0-9a-f]{16}$/);
     expect(parseMemberChange({ action: 'promote', id: 4 })).toEqual({ action: 'promote', id: 4 });
     expect(parseMemberChange({ action: 'remove', id: 2 })).toEqual({ action: 'remove', id: 2 });
   });

@@ -12,7 +12,7 @@ import { SeededRandom, type Entry } from '../../../src/raft/index.js';
 import type { PersistBatch } from '../../../src/storage/durable-log.js';
 import { LevelDurableLog } from '../../../src/storage/level-durable-log.js';
 import { MemoryDurableLog } from '../../../src/storage/memory-durable-log.js';
-import { BASE_KEY, HARD_STATE_KEY, META_KEY, encodeEntry, entryKey } from '../../../src/storage/records.js';
+import { BASE_KEY, HARD_STATE_KEY, KNOWN_PEERS_KEY, META_KEY, encodeEntry, encodeMeta, entryKey } from '../../../src/storage/records.js';
 import { StorageError } from '../../../src/storage/storage-error.js';
 import { compact, entry, persist } from '../../contract/durable-log.contract.js';
 
@@ -65,6 +65,70 @@ async function seeded(n: number): Promise<string> {
 const view = (entries: readonly Entry[]): string[] =>
   entries.map((e) => `${e.index}/${e.term}/${e.type}/${Buffer.from(e.data).toString('hex')}`);
 
+describe('LevelDurableLog: data identity and known peers', () => {
+  it('a new directory gets a random data identity that survives reopening; another directory gets another', async () => {
+    const path = await seeded(1);
+    const first = await LevelDurableLog.open({ path, ...ids });
+    const dataId = first.dataId;
+    expect(dataId).toMatch(/^[0-9a-f]{32}$/);
+    await first.close();
+    const again = await LevelDurableLog.open({ path, ...ids });
+    expect(again.dataId).toBe(dataId);
+    await again.close();
+    // The same cluster and node id in a wiped (new) directory: a different identity.
+    const wiped = await LevelDurableLog.open({ path: await tempPath(), ...ids });
+    expect(wiped.dataId).not.toBe(dataId);
+    await wiped.close();
+  });
+
+  it('a version 1 directory is upgraded: it gets an identity and keeps its log', async () => {
+    const path = await seeded(3);
+    await withRaw(path, (db) => db.put(META_KEY, encodeMeta({ formatVersion: 1, clusterId: 'alpha', nodeId: 1 })));
+    const log = await LevelDurableLog.open({ path, ...ids });
+    expect(log.meta).toMatchObject({ formatVersion: 2 });
+    expect(log.dataId).toMatch(/^[0-9a-f]{32}$/);
+    expect((await log.load()).entries.map((e) => e.index)).toEqual([1, 2, 3]);
+    await log.close();
+    const again = await LevelDurableLog.open({ path, ...ids });
+    expect(again.dataId).toBe(log.dataId);
+    await again.close();
+  });
+
+  it('known peers are written durably, in order with the log, and read back on reopen', async () => {
+    const path = await seeded(1);
+    const log = await LevelDurableLog.open({ path, ...ids });
+    expect(log.knownPeers().size).toBe(0);
+    const peers = new Map([
+      [2, { dataId: 'a'.repeat(32), admission: '' }],
+      [7, { dataId: 'b'.repeat(32), admission: '0f3c' }],
+    ]);
+    await new Promise<void>((resolve, reject) => log.rememberPeers(peers, (err) => (err === null ? resolve() : reject(err))));
+    expect(log.knownPeers()).toEqual(peers);
+    // Entries after it are unaffected, and the record is not taken for an entry.
+    await persist(log, { entries: [entry(2, 1)], sync: true });
+    await log.close();
+    const again = await LevelDurableLog.open({ path, ...ids });
+    expect(again.knownPeers()).toEqual(peers);
+    expect((await again.load()).entries.map((e) => e.index)).toEqual([1, 2]);
+    await again.close();
+  });
+
+  it('a damaged known-peers record is reported by name', async () => {
+    const path = await seeded(1);
+    const log = await LevelDurableLog.open({ path, ...ids });
+    await new Promise<void>((resolve) => log.rememberPeers(new Map([[2, { dataId: 'x', admission: '' }]]), () => resolve()));
+    await log.close();
+    await withRaw(path, async (db) => {
+      const v = Buffer.from(await db.get(KNOWN_PEERS_KEY));
+      v.writeUInt8(v.readUInt8(v.length - 1) ^ 0xff, v.length - 1);
+      await db.put(KNOWN_PEERS_KEY, v);
+    });
+    const err = await openError(LevelDurableLog.open({ path, ...ids }));
+    expect(err.code).toBe('STORAGE_CORRUPT');
+    expect(err.message).toContain('known peers record');
+  });
+});
+
 describe('LevelDurableLog: ownership and locking', () => {
   it('records cluster and node id on first open and refuses another cluster', async () => {
     const path = await seeded(1);
@@ -75,7 +139,7 @@ describe('LevelDurableLog: ownership and locking', () => {
     expect(err.message).toContain('"beta"');
     // The refused open released the database: the right identity still opens it.
     const log = await LevelDurableLog.open({ path, ...ids });
-    expect(log.meta).toEqual({ formatVersion: 1, clusterId: 'alpha', nodeId: 1 });
+    expect(log.meta).toMatchObject({ formatVersion: 2, clusterId: 'alpha', nodeId: 1 });
     await log.close();
   });
 

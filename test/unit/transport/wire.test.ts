@@ -17,11 +17,11 @@ const n32 = new Uint8Array(32).fill(7);
 
 describe('wire frames', () => {
   const controls: ControlFrame[] = [
-    { k: 'hello', protocol: 1, clusterId: 'c', from: 1, to: 2, nonce: null },
-    { k: 'hello', protocol: 1, clusterId: 'c', from: 1, to: 2, nonce: n32 },
+    { k: 'hello', protocol: 2, clusterId: 'c', from: 1, to: 2, nonce: null, dataId: 'd' },
+    { k: 'hello', protocol: 2, clusterId: 'c', from: 1, to: 2, nonce: n32, dataId: 'd' },
     { k: 'challenge', nonce: n32, proof: n32 },
     { k: 'auth', proof: n32 },
-    { k: 'welcome' },
+    { k: 'welcome', dataId: 'd' },
     { k: 'snap-begin', stream: 5, message: snap, size: 1000 },
     { k: 'snap-end', stream: 5, checksum: n32 },
     { k: 'snap-ack', stream: 0xffffffff, ok: true },
@@ -54,8 +54,8 @@ describe('wire frames', () => {
 
   it('refuses bad control frames, naming the field', () => {
     const bad: Array<[unknown, string]> = [
-      [{ k: 'hello', protocol: 1, clusterId: 'c', from: 1, to: 2, nonce: new Uint8Array(3) }, 'control.nonce'],
-      [{ k: 'hello', protocol: 1, clusterId: 7, from: 1, to: 2, nonce: null }, 'control.clusterId'],
+      [{ k: 'hello', protocol: 2, clusterId: 'c', from: 1, to: 2, nonce: new Uint8Array(3), dataId: 'd' }, 'control.nonce'],
+      [{ k: 'hello', protocol: 2, clusterId: 7, from: 1, to: 2, nonce: null, dataId: 'd' }, 'control.clusterId'],
       [{ k: 'welcome', extra: true }, 'control.extra'],
       [{ k: 'dance' }, 'control.k'],
       [{ k: 'snap-begin', stream: 1, message: { ...snap, type: 'timeout-now', snapshot: undefined }, size: 1 }, 'control.message'],
