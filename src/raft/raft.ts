@@ -788,7 +788,7 @@ export class Raft implements LeaderContext {
       if (behind) return drop('learner-behind');
     }
     const { firstIndex } = this.appendEntries([{ type: 'config', data: encodeConfigEntry({ change: cc, conf: next }) }]);
-    this.cfg.logger.info('membership change proposed', { ...this.logFields(), change: cc.type, node: cc.node, index: firstIndex });
+    this.cfg.logger.info('membership change proposed', { ...this.logFields(), change: cc.type, member: cc.node, index: firstIndex });
     replication.bcastAppend(this);
     return { type: 'accepted', term: this.term, index: firstIndex };
   }

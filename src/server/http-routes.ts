@@ -137,7 +137,7 @@ async function changeMembers(req: IncomingMessage, res: ServerResponse, ctx: Htt
   const { tickMs, electionTicks } = ctx.config;
   const outcome = await proposeAndWait(ctx.host, confChangeOf(request), tickMs, 20 * electionTicks * tickMs);
   const view = (): MembersView => membersView(ctx.host.status(true), ctx.directory);
-  ctx.logger.info('membership change', { action: request.action, node: request.id, outcome: outcome.type, ...outcomeFields(outcome) });
+  ctx.logger.info('membership change', { action: request.action, member: request.id, outcome: outcome.type, ...outcomeFields(outcome) });
   if (outcome.type === 'committed') return sendJson(res, 200, { index: outcome.index, ...view() });
   if (outcome.type === 'unknown') {
     return sendJson(res, 503, {

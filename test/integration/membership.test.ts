@@ -20,15 +20,7 @@ import type { MembersView } from '../../src/server/member-routes.js';
 import { connect, type RaftlockClient } from '../../src/client/index.js';
 import { runCli } from './support/cli.js';
 import { CounterWriter } from './support/counter-writer.js';
-
-async function statusAt(address: string): Promise<NodeStatus | undefined> {
-  try {
-    const res = await fetch(`http://${address}/status`, { signal: AbortSignal.timeout(2000) });
-    return res.ok ? ((await res.json()) as NodeStatus) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { statusAt } from './support/status.js';
 
 /** Resolves once every node at `addresses` answers with one applied index and digest. */
 async function converged(what: string, addresses: readonly string[]): Promise<void> {
