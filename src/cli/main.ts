@@ -31,9 +31,15 @@ program
   .option('--listen <host:port>', 'overrides the address this node listens on')
   .option(
     '--join <host:port,…>',
-    'join the running cluster of these members (then add it with `raftlock member add`) instead of founding one',
+    'join the running cluster of these members (then add it with `raftlock member add`, or give --add-self) instead of founding one',
   )
   .option('--address <host:port>', "this node's address, when it is not in the configuration file (with --join)")
+  .option(
+    '--add-self',
+    'with --join: ask the leader to add this node (as `raftlock member add` does: a learner, then a voter once caught up); needs a token of role admin when the cluster requires tokens',
+  )
+  .option('--learner', 'with --add-self: stay a learner (a read replica)')
+  .option('--token <token>', 'client token for --join and --add-self (default: env RAFTLOCK_TOKEN)')
   .option('--insecure', 'allow a non-loopback address without a peer secret (anyone reaching the port can pose as a member)')
   .addOption(new Option('--enable-faults', 'enable the fault-injection layer (tests and chaos runs only)').hideHelp())
   .addOption(new Option('--stop-on-stdin-close', 'stop gracefully when stdin closes (cluster up: its nodes stop if it dies)').hideHelp())
@@ -58,6 +64,9 @@ program
       insecure?: boolean;
       stopOnStdinClose?: boolean;
       join?: string;
+      addSelf?: boolean;
+      learner?: boolean;
+      token?: string;
       address?: string;
     }) => {
       await runStart(opts);

@@ -254,4 +254,47 @@ describe('membership changes on real processes', () => {
       );
     },
   );
+
+  it(
+    'a node started with --join --add-self adds itself with an admin token; with a read token it is refused and says what to do',
+    {
+      timeout: 180_000,
+    },
+    async () => {
+      const c = await ProcessCluster.create({
+        nodes: 3,
+        clientToken: 'admin-secret',
+        extraTokens: [{ name: 'reader', role: 'read', token: 'read-secret' }],
+      });
+      cluster = c;
+      c.startAll();
+      await c.waitForLeader(c.ids, 15_000);
+      const [p4, p5] = await freePorts(2);
+      const endpoints = c.ids.map((id) => c.address(id)).join(',');
+      const list = async (): Promise<MembersView> => {
+        const r = await runCli(['member', 'list', '--json', '--token', 'read-secret', '--endpoints', endpoints]);
+        expect(r.code, r.stderr).toBe(0);
+        return JSON.parse(r.stdout) as MembersView;
+      };
+      // A read token lists the members (for --join) but may not change them.
+      c.startExtra(105, c.configPath, 5, ['--join', endpoints, '--address', `127.0.0.1:${p5}`, '--add-self', '--token', 'read-secret']);
+      const logOf = (slot: number): string => readFileSync(join(c.dir, 'logs', `process-${slot}.log`), 'utf8');
+      await waitFor('node 5 giving up', () => logOf(105).includes('--add-self: this node was not added'), 30_000);
+      expect(logOf(105)).toContain('raftlock member add');
+      expect((await list()).members.map((m) => m.id)).toEqual([1, 2, 3]);
+      // An admin token: added as a learner, caught up, promoted, with no operator command.
+      c.startExtra(104, c.configPath, 4, ['--join', endpoints, '--address', `127.0.0.1:${p4}`, '--add-self', '--token', 'admin-secret']);
+      await waitFor(
+        'node 4 a voter',
+        async () => ((await list()).members.some((m) => m.id === 4 && m.role === 'voter') ? true : undefined),
+        60_000,
+      );
+      // Restarted, it finds itself a member and changes nothing.
+      await c.stop(104);
+      const before = (await list()).configIndex;
+      c.startExtra(104, c.configPath, 4, ['--join', endpoints, '--address', `127.0.0.1:${p4}`, '--add-self', '--token', 'admin-secret']);
+      await waitFor('node 4 seeing itself a member', () => logOf(104).includes('--add-self: already a member'), 30_000);
+      expect((await list()).configIndex).toBe(before);
+    },
+  );
 });

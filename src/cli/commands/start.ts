@@ -7,8 +7,17 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { createJsonLogger, loadConfigFile, parseLogLevel, startNode, type ClusterConfig, type Logger } from '../../server/index.js';
 import { parseEndpointList } from '../../client/index.js';
+import {
+  createJsonLogger,
+  loadConfigFile,
+  parseLogLevel,
+  startNode,
+  type ClusterConfig,
+  type Logger,
+  type MembersView,
+} from '../../server/index.js';
+import { addMember, fetchMembers, sendChange, waitCaughtUp } from '../admin-client.js';
 import { shippedConfig } from '../endpoints.js';
 
 export interface StartArgs {
@@ -26,34 +35,28 @@ export interface StartArgs {
   readonly join?: string;
   /** This node's own address when it is not in the configuration file (with --join). */
   readonly address?: string;
+  /** With --join: have the leader add this node (learner, then voter unless `learner`). */
+  readonly addSelf?: boolean;
+  readonly learner?: boolean;
+  /** Client token for --join and --add-self (default: env RAFTLOCK_TOKEN). */
+  readonly token?: string;
 }
 
 /**
  * The members of the cluster to join, as the first of `endpoints` that answers lists them
- * (`GET /admin/members`, with RAFTLOCK_TOKEN when the cluster requires a token).
+ * (`GET /admin/members`, with a token of role read when the cluster requires one).
  */
-export async function fetchJoinMembers(endpoints: readonly string[], token = process.env.RAFTLOCK_TOKEN): Promise<Map<number, string>> {
-  const failures: string[] = [];
-  for (const endpoint of endpoints) {
-    try {
-      const headers: Record<string, string> = token !== undefined && token !== '' ? { authorization: `Bearer ${token}` } : {};
-      const res = await fetch(`http://${endpoint}/admin/members`, { headers, signal: AbortSignal.timeout(5000) });
-      if (!res.ok) {
-        failures.push(
-          `${endpoint}: HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (set RAFTLOCK_TOKEN to a token of role read)' : ''}`,
-        );
-        continue;
-      }
-      const body = (await res.json()) as { members?: Array<{ id: number; address: string | null }> };
-      const members = new Map<number, string>();
-      for (const m of body.members ?? []) if (m.address !== null) members.set(m.id, m.address);
-      if (members.size > 0) return members;
-      failures.push(`${endpoint}: no members listed`);
-    } catch (err) {
-      failures.push(`${endpoint}: ${(err as { cause?: { code?: string } }).cause?.code ?? String(err)}`);
-    }
+export async function fetchJoinMembers(endpoints: readonly string[], token: string | undefined): Promise<Map<number, string>> {
+  let view: MembersView;
+  try {
+    ({ view } = await fetchMembers(endpoints, token));
+  } catch (err) {
+    throw new Error(`--join: ${err instanceof Error ? err.message : String(err)}; give the addresses of running nodes`);
   }
-  throw new Error(`--join: no running member answered (${failures.join('; ')}); give the addresses of running nodes`);
+  const members = new Map<number, string>();
+  for (const m of view.members) if (m.address !== null) members.set(m.id, m.address);
+  if (members.size === 0) throw new Error('--join: the cluster lists no member with an address');
+  return members;
 }
 
 /**
@@ -76,8 +79,59 @@ async function joinOptions(args: StartArgs, config: ClusterConfig, id: number): 
   const address = args.address ?? config.nodes.find((n) => n.id === id)?.address;
   if (address === undefined)
     throw new Error(`--join: node ${id} is not in the configuration file, so give its own address with --address host:port`);
-  const members = await fetchJoinMembers(parseEndpointList(args.join ?? '', { field: '--join', urls: false }));
+  const members = await fetchJoinMembers(joinEndpoints(args), tokenOf(args));
   return { address, members };
+}
+
+const joinEndpoints = (args: StartArgs): string[] => parseEndpointList(args.join ?? '', { field: '--join', urls: false });
+const tokenOf = (args: StartArgs): string | undefined => args.token ?? process.env.RAFTLOCK_TOKEN;
+
+/** How long --add-self keeps trying while the cluster refuses for now (no leader, a change pending). */
+const ADD_SELF_TRIES_MS = 120_000;
+
+/**
+ * `--add-self`: once the node serves, asks the cluster to add it, as `raftlock member add` does,
+ * unless it is a member already (a restart). Retries what may pass later (no leader yet, another
+ * change pending, the leader just elected) for a while; logs the outcome. The node runs on
+ * whatever happens: an operator can still add it.
+ */
+async function addSelf(args: StartArgs, id: number, address: string, logger: Logger): Promise<void> {
+  const endpoints = joinEndpoints(args);
+  const token = tokenOf(args);
+  const learner = args.learner === true;
+  const deadline = Date.now() + ADD_SELF_TRIES_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { view } = await fetchMembers(endpoints, token);
+      const self = view.members.find((m) => m.id === id);
+      if (self !== undefined && (learner || self.role === 'voter')) {
+        logger.info('--add-self: already a member', { role: self.role });
+        return;
+      }
+      logger.info('--add-self: asking the leader to add this node', { address, learner, attempt });
+      const after =
+        self === undefined
+          ? await addMember(endpoints, token, id, address, { learner, waitMs: 60_000 })
+          : await promoteWhenCaughtUp(endpoints, token, id);
+      logger.info('--add-self: added', { role: after.members.find((m) => m.id === id)?.role, configIndex: after.configIndex });
+      return;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const retry = Date.now() < deadline && !/AUTH|FORBIDDEN|HTTP 40[13]|already-member|INVALID_ARGUMENT/.test(message);
+      if (!retry) {
+        logger.error('--add-self: this node was not added; add it with `raftlock member add`', { error: message, address });
+        return;
+      }
+      logger.warn('--add-self: not added yet; retrying', { error: message, attempt });
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 500 * attempt)));
+    }
+  }
+}
+
+/** A learner left from an earlier --add-self (stopped before its promotion): promote it. */
+async function promoteWhenCaughtUp(endpoints: readonly string[], token: string | undefined, id: number): Promise<MembersView> {
+  await waitCaughtUp(endpoints, token, id, 60_000);
+  return sendChange(endpoints, token, { action: 'promote', id });
 }
 
 /** Parses `--dial 2=127.0.0.1:9002,3=127.0.0.1:9003` (chaos runs' per-link proxies). */
@@ -103,6 +157,10 @@ export async function runStart(args: StartArgs): Promise<void> {
     level: parseLogLevel(process.env.RAFTLOCK_LOG_LEVEL),
     context: () => ({ node: id, ...(status?.() ?? {}) }),
   });
+  if (args.addSelf === true && args.join === undefined)
+    throw new Error(
+      '--add-self needs --join host:port,… (the running members to ask), and --address when the node is not in the configuration file',
+    );
   const join = args.join !== undefined ? await joinOptions(args, config, id) : undefined;
   const node = await startNode({
     config,
@@ -134,6 +192,7 @@ export async function runStart(args: StartArgs): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   if (args.stopOnStdinClose === true) stopWhenStdinCloses(() => stop({ reason: 'stdin closed: the supervisor is gone' }));
+  if (args.addSelf === true && join !== undefined) void addSelf(args, id, join.address, logger);
 }
 
 /** Stops `node` gracefully once (later calls do nothing), then exits 0, or 1 if the stop failed. */
