@@ -403,31 +403,36 @@ async function readAll(db: Db, path: string): Promise<VerifiedState> {
   let sawOther = false;
   let prevTerm = 0;
   try {
-    for await (const [key, value] of db.iterator()) {
-      if (key.equals(META_KEY)) {
-        meta = decodeAt(path, 'metadata record', () => decodeMeta(value));
-        continue;
+    for await (const batch of batches(db))
+      for (const [key, value] of batch) {
+        if (key.equals(META_KEY)) {
+          meta = decodeAt(path, 'metadata record', () => decodeMeta(value));
+          continue;
+        }
+        sawOther = true;
+        if (key.equals(HARD_STATE_KEY)) hardState = decodeAt(path, 'hard state record', () => decodeHardState(value));
+        else if (key.equals(KNOWN_PEERS_KEY)) knownPeers = decodeAt(path, 'known peers record', () => decodeKnownPeers(value));
+        else if (key.equals(BASE_KEY)) {
+          base = decodeAt(path, 'base (snapshot metadata) record', () => decodeBase(value));
+          prevTerm = base.term;
+        } else {
+          const index = parseEntryKey(key);
+          if (index === undefined) throw corrupt(path, `unexpected key ${keyHex(key)}`);
+          const e = decodeAt(
+            path,
+            () => `entry ${index} (key ${keyHex(key)})`,
+            () => decodeEntry(value),
+          );
+          const expected = base.index + entries.length + 1;
+          if (e.index !== index) throw corrupt(path, `entry ${index} (key ${keyHex(key)}) holds the record of entry ${e.index}`);
+          if (index <= base.index)
+            throw corrupt(path, `entry ${index} is at or below the log's base ${base.index} (it should have been compacted away)`);
+          if (index !== expected) throw corrupt(path, `gap in the log: expected entry ${expected}, found entry ${index}`);
+          if (e.term < prevTerm) throw corrupt(path, `entry ${index} has term ${e.term}, lower than the ${prevTerm} before it`);
+          prevTerm = e.term;
+          entries.push(e);
+        }
       }
-      sawOther = true;
-      if (key.equals(HARD_STATE_KEY)) hardState = decodeAt(path, 'hard state record', () => decodeHardState(value));
-      else if (key.equals(KNOWN_PEERS_KEY)) knownPeers = decodeAt(path, 'known peers record', () => decodeKnownPeers(value));
-      else if (key.equals(BASE_KEY)) {
-        base = decodeAt(path, 'base (snapshot metadata) record', () => decodeBase(value));
-        prevTerm = base.term;
-      } else {
-        const index = parseEntryKey(key);
-        if (index === undefined) throw corrupt(path, `unexpected key ${keyHex(key)}`);
-        const e = decodeAt(path, `entry ${index} (key ${keyHex(key)})`, () => decodeEntry(value));
-        const expected = base.index + entries.length + 1;
-        if (e.index !== index) throw corrupt(path, `entry ${index} (key ${keyHex(key)}) holds the record of entry ${e.index}`);
-        if (index <= base.index)
-          throw corrupt(path, `entry ${index} is at or below the log's base ${base.index} (it should have been compacted away)`);
-        if (index !== expected) throw corrupt(path, `gap in the log: expected entry ${expected}, found entry ${index}`);
-        if (e.term < prevTerm) throw corrupt(path, `entry ${index} has term ${e.term}, lower than the ${prevTerm} before it`);
-        prevTerm = e.term;
-        entries.push(e);
-      }
-    }
   } catch (err) {
     if (err instanceof StorageError) throw err;
     // LevelDB's own checksums (blocks, write-ahead log) also surface here.
@@ -440,11 +445,30 @@ async function readAll(db: Db, path: string): Promise<VerifiedState> {
   return { meta, knownPeers, hardState, snapshot: base, entries, lastIndex: base.index + entries.length };
 }
 
-function decodeAt<T>(path: string, what: string, decode: () => T): T {
+/**
+ * Every record in key order, in batches: one `nextv` round trip per thousand records rather
+ * than one per record (a third of the time of opening a 100,000-entry log went to iterating
+ * record by record).
+ */
+async function* batches(db: Db): AsyncGenerator<Array<[Buffer, Buffer]>> {
+  const it = db.iterator();
+  try {
+    for (;;) {
+      const batch = await it.nextv(1000);
+      if (batch.length === 0) return;
+      yield batch;
+    }
+  } finally {
+    await it.close();
+  }
+}
+
+/** `decode()`, a record error turned into STORAGE_CORRUPT naming `what` (built only then). */
+function decodeAt<T>(path: string, what: string | (() => string), decode: () => T): T {
   try {
     return decode();
   } catch (err) {
-    if (err instanceof RecordError) throw corrupt(path, `${what}: ${err.message}`, err);
+    if (err instanceof RecordError) throw corrupt(path, `${typeof what === 'string' ? what : what()}: ${err.message}`, err);
     throw err;
   }
 }

@@ -136,6 +136,18 @@ class Reader {
     return out;
   }
 
+  /**
+   * The remaining bytes as a view of the record, not a copy: for entries, of which a boot reads
+   * every one (a copy each was a tenth of the time of opening a 100,000-entry log, and most of
+   * its garbage). The record's buffer must not be reused by its owner; a value read from
+   * LevelDB is not.
+   */
+  view(): Uint8Array {
+    const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.offset, this.limit - this.offset);
+    this.offset = this.limit;
+    return out;
+  }
+
   /** Whether bytes remain (an optional trailing part). */
   more(): boolean {
     return this.offset < this.limit;
@@ -164,6 +176,7 @@ export function encodeEntry(e: Entry): Buffer {
   return seal(buf, 'entry');
 }
 
+/** An entry record; its data is a view of `value` (see {@link Reader.view}). */
 export function decodeEntry(value: Uint8Array): Entry {
   const r = openRecord(value, 'entry');
   const typeByte = r.u8();
@@ -171,7 +184,7 @@ export function decodeEntry(value: Uint8Array): Entry {
   if (type === undefined) throw new RecordError(`unknown entry type ${typeByte}`);
   const index = r.u64();
   const term = r.u64();
-  return { index, term, type, data: r.rest() };
+  return { index, term, type, data: r.view() };
 }
 
 // ---- hard state ------------------------------------------------------------------------------
