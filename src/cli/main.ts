@@ -43,6 +43,9 @@ program
   .option('--insecure', 'allow a non-loopback address without a peer secret (anyone reaching the port can pose as a member)')
   .addOption(new Option('--enable-faults', 'enable the fault-injection layer (tests and chaos runs only)').hideHelp())
   .addOption(new Option('--stop-on-stdin-close', 'stop gracefully when stdin closes (cluster up: its nodes stop if it dies)').hideHelp())
+  .addOption(
+    new Option('--no-link-liveness', "peer links neither ping nor close silent connections (chaos runs' negative control only)").hideHelp(),
+  )
   .addOption(new Option('--clock-offset <ms>', "skew this node's log clock by ms (chaos runs only)").hideHelp())
   .addOption(new Option('--dial <id=host:port,…>', "dial these peers at other addresses (chaos runs' link proxies)").hideHelp())
   .addOption(
@@ -58,6 +61,7 @@ program
       dataDir?: string;
       listen?: string;
       enableFaults?: boolean;
+      linkLiveness?: boolean;
       clockOffset?: string;
       dial?: string;
       unsafeRawPropose?: boolean;

@@ -46,6 +46,13 @@ export interface StartNodeOptions {
   /** Enables the fault-injection layer (tests and chaos runs only; off by default). */
   readonly enableFaults?: boolean;
   /**
+   * Whether peer links watch their peers: ping, close a link silent for two election timeouts
+   * (at least 1 s) and redial it within about half a second of the peer answering again
+   * (docs/design.md#peer-protocol). On by default; off only for the chaos runs' negative
+   * control, which shows what a cut costs without it.
+   */
+  readonly linkLiveness?: boolean;
+  /**
    * Serves `POST /admin/propose`, which appends raw entries to the log: for tests and the raw
    * Raft benchmark only. Refused on a non-loopback address, since a raw entry can carry
    * anything (a `tick` stamped with a forged time expires every session). Off by default.
@@ -110,6 +117,9 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     identities,
     ...(config.secret !== undefined ? { secret: config.secret } : {}),
     maxPayload: config.limits.maxPeerFrameBytes,
+    // Link silence, dial timeouts and redial backoff scale with the election timeout.
+    electionTimeoutMs: config.tickMs * config.electionTicks,
+    linkLiveness: opts.linkLiveness !== false,
     logger,
     ...(faults !== undefined ? { faults } : {}),
   });

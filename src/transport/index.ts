@@ -11,6 +11,7 @@ export {
   type TransportMetrics,
   type WsTransportOptions,
 } from './ws-transport.js';
+export { linkTimings, DEFAULT_ELECTION_TIMEOUT_MS, type LinkTimings } from './link-liveness.js';
 export { MemoryNetwork, MemoryTransport, type MemoryNetworkPolicy, type Packet } from './memory-transport.js';
 export { FaultLayer, type FaultSettings } from './fault-layer.js';
 export { closeSocket, rawToBuffer } from './ws-common.js';

@@ -5,6 +5,11 @@
  * whose node could not reach anyone with nothing to read. So an outage is reported once it has
  * lasted a short grace (a peer still starting when this node dials it is not news), then again
  * at doubling intervals while it lasts, and its end is reported with how long it lasted.
+ *
+ * A link that goes down is news at once (`peer link down`, with why: the peer closed it, the
+ * connection was lost, or this side found it silent), and so is its coming back (`peer link
+ * up`, with how long it was down and how many dials failed meanwhile), however short the outage:
+ * an operator reading a log after a network blip wants both ends of it.
  */
 import type { Logger, NodeId } from '../raft/index.js';
 
@@ -20,9 +25,11 @@ export interface ReachabilityTiming {
 
 export const DEFAULT_REACHABILITY_TIMING: ReachabilityTiming = { graceMs: 5_000, firstRepeatMs: 30_000, maxRepeatMs: 600_000 };
 
-/** An outage in progress: since when, how many dials failed, whether and when it was reported. */
+/** An outage in progress: since when, why, how many dials failed, whether and when it was reported. */
 interface Outage {
   readonly since: number;
+  /** Why the link went down, when it had been up ('' for a peer never reached yet). */
+  readonly cause: string;
   failedDials: number;
   reported: boolean;
   nextReportAt: number;
@@ -46,26 +53,41 @@ export class ReachabilityLog {
     private readonly timing: ReachabilityTiming = DEFAULT_REACHABILITY_TIMING,
   ) {}
 
-  /** The link is open: `peer reachable again` after a reported outage, else `peer link up`. */
+  /**
+   * The link is open: `peer reachable again` after a reported outage, else `peer link up`; after
+   * a link that was down (or dials that failed), with `downMs`, `failedDials` and the `cause` it
+   * went down for.
+   */
   up(): void {
     const outage = this.outage;
     this.outage = undefined;
-    if (outage?.reported === true) {
-      this.logger.info('peer reachable again', {
-        peer: this.peer,
-        address: this.address,
-        downMs: this.now() - outage.since,
-        failedDials: outage.failedDials,
-      });
-    } else {
+    if (outage === undefined) {
       this.logger.info('peer link up', { peer: this.peer, address: this.address });
+      return;
     }
+    const fields = {
+      peer: this.peer,
+      address: this.address,
+      downMs: this.now() - outage.since,
+      failedDials: outage.failedDials,
+      ...(outage.cause !== '' ? { cause: outage.cause } : {}),
+    };
+    this.logger.info(outage.reported ? 'peer reachable again' : 'peer link up', fields);
   }
 
-  /** An open connection closed: logged at once (it is news), and an outage begins. */
-  down(code: number, reason: string): void {
-    this.logger.info('peer link down', { peer: this.peer, code, reason });
-    this.outage ??= this.newOutage();
+  /**
+   * An open connection closed: logged at once (it is news), and an outage begins. `cause` says
+   * why in words (this side found the link silent, the connection was lost, the peer closed it).
+   */
+  down(code: number, reason: string, cause = ''): void {
+    this.logger.info('peer link down', {
+      peer: this.peer,
+      address: this.address,
+      code,
+      reason,
+      ...(cause !== '' ? { cause } : {}),
+    });
+    this.outage ??= this.newOutage(cause);
   }
 
   /** A dial failed (`error` says why): reported once the outage outlasts the grace, then with back-off. */
@@ -87,7 +109,7 @@ export class ReachabilityLog {
     this.logger.info('peer still unreachable', fields);
   }
 
-  private newOutage(): Outage {
-    return { since: this.now(), failedDials: 0, reported: false, nextReportAt: 0, repeatMs: this.timing.firstRepeatMs };
+  private newOutage(cause = ''): Outage {
+    return { since: this.now(), cause, failedDials: 0, reported: false, nextReportAt: 0, repeatMs: this.timing.firstRepeatMs };
   }
 }

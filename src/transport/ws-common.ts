@@ -5,6 +5,7 @@
 import type WebSocket from 'ws';
 import type { Logger, Message, NodeId, SnapshotRequest } from '../raft/index.js';
 import type { FaultLayer } from './fault-layer.js';
+import type { LinkTimings } from './link-liveness.js';
 
 /**
  * Transport counters (monotonic). A type alias, not an interface, so it can be read as a
@@ -82,9 +83,8 @@ export interface LinkEnv {
   readonly maxSnapshotBytes: number;
   readonly snapshotChunkBytes: number;
   readonly snapshotTimeoutMs: number;
-  readonly handshakeTimeoutMs: number;
-  readonly backoffBaseMs: number;
-  readonly backoffCapMs: number;
+  /** Liveness, dial timeouts and redial backoff (link-liveness.ts). */
+  readonly timings: LinkTimings;
   readonly random: () => number;
   readonly logger: Logger;
   readonly metrics: TransportMetrics;

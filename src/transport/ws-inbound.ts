@@ -6,11 +6,18 @@
  * Anything wrong (undecodable frame, wrong cluster, unknown sender, failed proof, unexpected
  * frame) closes this one connection with a 4xxx code and a reason, is logged and counted, and
  * never disturbs other connections or the process.
+ *
+ * An authenticated connection from which nothing (no frame, no ping, no pong) arrived for the
+ * silence bound is terminated (link-liveness.ts): its path is dead, and the peer's fresh dial
+ * must not find a stale connection in its way. The dialer's pings keep a healthy idle one
+ * alive; when they stop coming (a dialer without liveness, or a quiet one), this side pings.
  */
+import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import type { Message, NodeId } from '../raft/index.js';
 import { DecodeError } from '../protocol/index.js';
 import { CloseCode, newNonce, proof, proofMatches } from './handshake.js';
+import { watchConnection } from './link-liveness.js';
 import { SnapshotAssembler } from './snapshot-stream.js';
 import { closeSocket, rawToBuffer, type LinkEnv, type WarnOnce } from './ws-common.js';
 import { PROTOCOL_VERSION, decodeFrame, encodeControl, type ControlFrame } from './wire.js';
@@ -27,10 +34,13 @@ export class InboundConnection {
   private dataId = '';
   private readonly timer: NodeJS.Timeout;
   private readonly assembler: SnapshotAssembler;
+  private stopWatch: () => void = () => {};
 
   constructor(
     private readonly env: LinkEnv,
     readonly ws: WebSocket,
+    /** The connection's socket, read by the liveness watch. */
+    private readonly socket: Duplex,
     /** Remote address, for logs. */
     private readonly remote: string,
     private readonly warnings: WarnOnce,
@@ -40,7 +50,7 @@ export class InboundConnection {
   ) {
     this.assembler = new SnapshotAssembler(env.maxSnapshotBytes);
     // An unauthenticated connection must not linger: it holds a slot of the bounded pool.
-    this.timer = setTimeout(() => this.refuse(CloseCode.TIMEOUT, 'handshake timeout'), env.handshakeTimeoutMs);
+    this.timer = setTimeout(() => this.refuse(CloseCode.TIMEOUT, 'handshake timeout'), env.timings.handshakeTimeoutMs);
     this.timer.unref();
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     // Oversized frames (1009), bad opcodes, invalid UTF-8: ws reports here, then closes itself.
@@ -49,6 +59,7 @@ export class InboundConnection {
     });
     ws.on('close', () => {
       this.state = 'closed';
+      this.stopWatch();
       clearTimeout(this.timer);
       this.assembler.abort();
       this.onClosed(this);
@@ -75,6 +86,7 @@ export class InboundConnection {
     if (this.state !== 'ready') this.env.metrics.rejectedHandshakes++;
     this.warnings.warn(`in:${this.remote}`, 'refused peer connection', { remote: this.remote, claimedPeer: this.claimed, code, reason });
     this.state = 'closed';
+    this.stopWatch();
     clearTimeout(this.timer);
     closeSocket(this.ws, code, reason);
   }
@@ -83,6 +95,7 @@ export class InboundConnection {
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.stopWatch();
     clearTimeout(this.timer);
     closeSocket(this.ws, code, reason);
   }
@@ -162,7 +175,29 @@ export class InboundConnection {
     this.warnings.reset(`in:${this.remote}`);
     this.ws.send(encodeControl({ k: 'welcome', dataId: this.env.identities.own }));
     this.env.logger.debug('inbound peer connection authenticated', { peer: this.claimed, remote: this.remote });
+    // Watched once authenticated: before that the handshake timeout bounds the connection.
+    this.stopWatch = watchConnection({
+      ws: this.ws,
+      socket: this.socket,
+      timings: this.env.timings,
+      ping: 'when-quiet',
+      onSilent: (silentMs) => this.onSilent(silentMs),
+    });
     this.onReady(this);
+  }
+
+  /** Nothing arrived for the silence bound: the path is dead, so no close handshake is tried. */
+  private onSilent(silentMs: number): void {
+    if (this.state === 'closed') return;
+    this.env.logger.info('closed a silent peer connection', {
+      peer: this.claimed,
+      remote: this.remote,
+      silentMs,
+      boundMs: this.env.timings.silenceMs,
+    });
+    this.state = 'closed';
+    clearTimeout(this.timer);
+    this.ws.terminate();
   }
 
   private onMessages(messages: readonly Message[]): void {

@@ -8,11 +8,19 @@
  * `closed` once the transport stops. Messages sent while `connecting` wait in a bounded queue
  * (a freshly started node would otherwise drop its first heartbeats); while in `backoff` they
  * are dropped at once and the core is told the peer is unreachable.
+ *
+ * Liveness (link-liveness.ts): from TCP connect on, the link pings its peer and counts every
+ * byte it reads as hearing it; silence past the bound terminates the socket (a dead path would
+ * never complete a close handshake) and the link redials. The TCP connect has its own short
+ * timeout, so a dial whose SYN was lost on a cut path is retried rather than left to the
+ * kernel's 1 s, 3 s, 7 s… SYN retransmissions.
  */
+import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { DecodeError, zeroMask } from '../protocol/index.js';
 import { ENTRY_OVERHEAD_BYTES, type Message, type NodeId, type SnapshotRequest } from '../raft/index.js';
 import { CloseCode, newNonce, proof, proofMatches } from './handshake.js';
+import { tuneSocket, watchConnection } from './link-liveness.js';
 import { ReachabilityLog } from './reachability-log.js';
 import { OutgoingSnapshot } from './snapshot-stream.js';
 import { WarnOnce, closeSocket, rawToBuffer, type LinkEnv } from './ws-common.js';
@@ -28,6 +36,13 @@ function estimateSize(m: Message): number {
   return n;
 }
 
+/** Why a connection this side did not end was closed, in words, for the `peer link down` line. */
+function closeCause(code: number, reason: string): string {
+  if (code === 1006) return 'connection lost (no close frame)';
+  if (code === CloseCode.GOING_AWAY) return 'peer stopping';
+  return reason !== '' ? `closed by peer: ${reason}` : `closed by peer (code ${code})`;
+}
+
 /** This node's outbound connection to one peer (see the module comment). */
 export class PeerLink {
   private state: LinkState = 'idle';
@@ -36,6 +51,11 @@ export class PeerLink {
   private openedAt = 0;
   private redialTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  /** Stops the liveness watch of the current socket (a no-op when none runs). */
+  private stopWatch: () => void = () => {};
+  /** Why this side ended the current connection, when it did (for the `peer link down` line). */
+  private downCause = '';
   private nonce: Uint8Array | null = null;
   private sawChallenge = false;
   /** Set while the acceptor's data identity is being checked (between welcome and open). */
@@ -71,19 +91,32 @@ export class PeerLink {
 
   private dial(): void {
     const { env } = this;
+    const { timings } = env;
     this.state = 'connecting';
     this.sawChallenge = false;
     this.checking = false;
     this.dialError = '';
+    this.downCause = '';
     this.nonce = env.secret !== undefined ? newNonce() : null;
+    // ws calls this from inside its constructor, before `ws` below is assigned: the socket is
+    // handed over through this variable.
+    let socket: Socket | undefined;
     let ws: WebSocket;
     try {
       ws = new WebSocket(`ws://${this.address}/raft`, {
         maxPayload: env.maxPayload,
         perMessageDeflate: false,
-        handshakeTimeout: env.handshakeTimeoutMs,
+        handshakeTimeout: timings.handshakeTimeoutMs,
         followRedirects: false,
         generateMask: zeroMask,
+        // ws only ever calls it with an options object (the overloads are net.connect's type).
+        createConnection: ((options: NetConnectOpts) => {
+          // As ws's own: `path` here is the HTTP path, which net would take for a Unix socket.
+          const s = netConnect({ ...options, path: undefined } as NetConnectOpts);
+          socket = s;
+          tuneSocket(s, timings);
+          return s;
+        }) as typeof netConnect,
       });
     } catch (err) {
       // A malformed address throws synchronously; keep retrying quietly like any failure.
@@ -96,12 +129,17 @@ export class PeerLink {
     ws.binaryType = 'nodebuffer';
     this.handshakeTimer = setTimeout(() => {
       if (this.ws === ws && this.state === 'connecting') {
-        this.warnings.warn('handshake', 'peer handshake timed out', { peer: this.peer, address: this.address });
-        this.dialError = 'handshake timed out';
+        this.warnings.warn('handshake', 'peer handshake timed out', {
+          peer: this.peer,
+          address: this.address,
+          timeoutMs: timings.handshakeTimeoutMs,
+        });
+        this.dialError = `handshake not complete within ${timings.handshakeTimeoutMs} ms`;
         ws.terminate();
       }
-    }, env.handshakeTimeoutMs);
+    }, timings.handshakeTimeoutMs);
     this.handshakeTimer.unref();
+    if (socket !== undefined) this.watchSocket(ws, socket);
     ws.on('open', () => {
       ws.send(
         encodeControl({
@@ -118,10 +156,50 @@ export class PeerLink {
     ws.on('message', (data, isBinary) => this.onFrame(ws, data, isBinary));
     // Without a listener ws rethrows errors; they are followed by 'close', handled there.
     ws.on('error', (err) => {
-      if (this.ws === ws) this.dialError = err.message;
+      // The first cause is the one to report: terminating a dial makes ws add its own.
+      if (this.ws === ws && this.dialError === '') this.dialError = err.message;
       env.logger.debug('peer link error', { peer: this.peer, error: err.message });
     });
     ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()));
+  }
+
+  /**
+   * Bounds the TCP connect, then watches the connection for silence from the moment it is
+   * connected: during the upgrade and handshake too, where a path that dies is otherwise noticed
+   * only at the (longer) handshake timeout.
+   */
+  private watchSocket(ws: WebSocket, socket: Socket): void {
+    const { timings } = this.env;
+    const watch = (): void => {
+      if (this.ws !== ws || this.state === 'closed') return;
+      this.stopWatch = watchConnection({
+        ws,
+        socket,
+        timings,
+        ping: 'always',
+        sendProgress: () => ws.bufferedAmount,
+        onSilent: (silentMs) => {
+          if (this.ws !== ws) return;
+          const cause = `no answer for ${silentMs} ms (bound ${timings.silenceMs} ms)`;
+          if (this.state === 'open') this.downCause = cause;
+          else if (this.dialError === '') this.dialError = cause;
+          ws.terminate();
+        },
+      });
+    };
+    if (!socket.connecting) return watch();
+    socket.once('connect', watch);
+    if (timings.connectTimeoutMs <= 0) return;
+    this.connectTimer = setTimeout(() => {
+      // Judged after the I/O already pending: this process may itself have stalled past the
+      // bound, with the connect completed but not yet seen.
+      setImmediate(() => {
+        if (this.ws !== ws || !socket.connecting) return;
+        if (this.dialError === '') this.dialError = `TCP connect not complete within ${timings.connectTimeoutMs} ms`;
+        ws.terminate();
+      });
+    }, timings.connectTimeoutMs);
+    this.connectTimer.unref();
   }
 
   /** Refuses the acceptor (this node is the one saying no). */
@@ -203,19 +281,22 @@ export class PeerLink {
     if (ws !== this.ws) return;
     this.ws = undefined;
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.connectTimer);
+    this.stopWatch();
+    this.stopWatch = () => {};
     if (this.state === 'closed') {
       for (const w of this.closeWaiters.splice(0)) w();
       return;
     }
     const wasOpen = this.state === 'open';
-    if (wasOpen) this.reachability.down(code, reason);
+    if (wasOpen) this.reachability.down(code, reason, this.downCause !== '' ? this.downCause : closeCause(code, reason));
     else {
       if (code >= 4000)
         this.warnings.warn('closed', 'peer refused our connection', { peer: this.peer, address: this.address, code, reason });
       this.reachability.dialFailed(reason !== '' ? `${reason} (${code})` : this.dialError !== '' ? this.dialError : `closed (${code})`);
     }
     // A link that stayed up a while earns a fresh backoff; one that flaps keeps backing off.
-    if (wasOpen && Date.now() - this.openedAt >= this.env.backoffCapMs) this.attempt = 0;
+    if (wasOpen && Date.now() - this.openedAt >= this.env.timings.backoffCapMs) this.attempt = 0;
     this.onDown();
   }
 
@@ -224,7 +305,8 @@ export class PeerLink {
     this.state = 'backoff';
     this.dropQueue();
     this.failSnapshots();
-    const ceiling = Math.min(this.env.backoffCapMs, this.env.backoffBaseMs * 2 ** Math.min(this.attempt, 20));
+    const { backoffBaseMs, backoffCapMs } = this.env.timings;
+    const ceiling = Math.min(backoffCapMs, backoffBaseMs * 2 ** Math.min(this.attempt, 20));
     this.attempt++;
     // "Equal jitter": at least half the ceiling so a dead peer is not hammered, plus a random
     // half so nodes restarted together do not redial in lockstep.
@@ -371,6 +453,8 @@ export class PeerLink {
     this.state = 'closed';
     clearTimeout(this.redialTimer);
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.connectTimer);
+    this.stopWatch();
     this.dropQueue();
     this.failSnapshots();
     const ws = this.ws;

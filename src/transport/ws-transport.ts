@@ -22,6 +22,7 @@ import { MAX_INCOMING_SNAPSHOT_BYTES } from '../protocol/index.js';
 import { silentLogger, type Logger, type Message, type NodeId, type SnapshotRequest } from '../raft/index.js';
 import type { FaultLayer } from './fault-layer.js';
 import { CloseCode } from './handshake.js';
+import { DEFAULT_ELECTION_TIMEOUT_MS, linkTimings, tuneSocket, type LinkTimings } from './link-liveness.js';
 import { checkPeerSet, samePeerSet, type PeerTransport, type TransportHandler } from './peer-transport.js';
 import { WarnOnce, newTransportMetrics, type LinkEnv, type PeerIdentities, type TransportMetrics } from './ws-common.js';
 import { InboundConnection } from './ws-inbound.js';
@@ -62,9 +63,30 @@ export interface WsTransportOptions {
   readonly snapshotChunkBytes?: number;
   /** A snapshot stream fails after this long without progress or ack (default 30 s). */
   readonly snapshotTimeoutMs?: number;
-  /** Dial plus handshake must finish within this (default 5 s). */
+  /**
+   * The cluster's election timeout (`tickMs × electionTicks`), from which the link timings below
+   * default ({@link linkTimings}; default 500 ms, the configuration's default).
+   */
+  readonly electionTimeoutMs?: number;
+  /**
+   * Whether links watch their peers (default true): ping, close a link silent for longer than
+   * `silenceTimeoutMs` and redial it, bound the TCP connect, set keep-alive. False restores the
+   * links as they were before (no pings, 5 s handshakes, backoff capped at 2 s): the negative
+   * control of chaos runs.
+   */
+  readonly linkLiveness?: boolean;
+  /** A link silent for longer than this is closed and redialled (default twice the election timeout, at least 1 s). */
+  readonly silenceTimeoutMs?: number;
+  /** How often a link pings and judges its silence (default a quarter of `silenceTimeoutMs`). */
+  readonly pingIntervalMs?: number;
+  /** The TCP connect of a dial must finish within this (default half the election timeout, at least 250 ms). */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Dial plus handshake must finish within this, and an inbound connection must authenticate
+   * within it (default four election timeouts, at least 2 s; 5 s without liveness).
+   */
   readonly handshakeTimeoutMs?: number;
-  /** Reconnect backoff: first ceiling and cap (defaults 50 ms, 2 s). */
+  /** Reconnect backoff: first ceiling and cap (defaults 50 ms and half the election timeout, at least 250 ms; 2 s without liveness). */
   readonly backoffBaseMs?: number;
   readonly backoffCapMs?: number;
   /** Unauthenticated inbound connections allowed at once; more get HTTP 503 (default 32). */
@@ -88,6 +110,26 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
   const v = value ?? fallback;
   if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`WsPeerTransport: ${name} must be an integer ≥ ${min}, got ${v}`);
   return v;
+}
+
+/** The link timings: derived from the election timeout, then any explicit option applied. */
+function resolveTimings(opts: WsTransportOptions): LinkTimings {
+  const d = linkTimings(positiveInt('electionTimeoutMs', opts.electionTimeoutMs, DEFAULT_ELECTION_TIMEOUT_MS), opts.linkLiveness !== false);
+  const silenceMs = d.liveness ? positiveInt('silenceTimeoutMs', opts.silenceTimeoutMs, d.silenceMs) : 0;
+  const t: LinkTimings = {
+    liveness: d.liveness,
+    silenceMs,
+    pingIntervalMs: d.liveness ? positiveInt('pingIntervalMs', opts.pingIntervalMs, Math.max(1, Math.floor(silenceMs / 4))) : 0,
+    connectTimeoutMs: d.liveness ? positiveInt('connectTimeoutMs', opts.connectTimeoutMs, d.connectTimeoutMs) : 0,
+    handshakeTimeoutMs: positiveInt('handshakeTimeoutMs', opts.handshakeTimeoutMs, d.handshakeTimeoutMs),
+    backoffBaseMs: positiveInt('backoffBaseMs', opts.backoffBaseMs, d.backoffBaseMs),
+    backoffCapMs: positiveInt('backoffCapMs', opts.backoffCapMs, d.backoffCapMs),
+  };
+  if (t.liveness && t.pingIntervalMs >= t.silenceMs)
+    throw new RangeError(
+      `WsPeerTransport: pingIntervalMs (${t.pingIntervalMs}) must be shorter than silenceTimeoutMs (${t.silenceMs}), or healthy links are closed for silence`,
+    );
+  return t;
 }
 
 /**
@@ -136,9 +178,7 @@ export class WsPeerTransport implements PeerTransport {
       maxSnapshotBytes: positiveInt('maxSnapshotBytes', opts.maxSnapshotBytes, MAX_INCOMING_SNAPSHOT_BYTES, 0),
       snapshotChunkBytes: positiveInt('snapshotChunkBytes', opts.snapshotChunkBytes, 256 * 1024, 1024),
       snapshotTimeoutMs: positiveInt('snapshotTimeoutMs', opts.snapshotTimeoutMs, 30_000),
-      handshakeTimeoutMs: positiveInt('handshakeTimeoutMs', opts.handshakeTimeoutMs, 5_000),
-      backoffBaseMs: positiveInt('backoffBaseMs', opts.backoffBaseMs, 50),
-      backoffCapMs: positiveInt('backoffCapMs', opts.backoffCapMs, 2_000),
+      timings: resolveTimings(opts),
       random: opts.random ?? Math.random,
       logger,
       metrics: this.metrics,
@@ -147,6 +187,11 @@ export class WsPeerTransport implements PeerTransport {
       deliver: (peer, messages) => this.deliver(peer, messages),
       deliverSnapshot: (peer, message, data) => this.deliverSnapshot(peer, message, data),
     };
+    if (!this.env.timings.liveness)
+      logger.warn('peer link liveness is off: a link cut without a close is not noticed, and comes back only when TCP retransmits', {
+        handshakeTimeoutMs: this.env.timings.handshakeTimeoutMs,
+        backoffCapMs: this.env.timings.backoffCapMs,
+      });
     // noServer: the node's HTTP server routes `/raft` upgrades here. maxPayload is explicit
     // (ws defaults to 100 MiB); compression is off (CPU for little gain on binary frames, and
     // a decompression-bomb surface).
@@ -302,6 +347,7 @@ export class WsPeerTransport implements PeerTransport {
       return;
     }
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    tuneSocket(socket, this.env.timings);
     try {
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         if (this.handler === undefined) {
@@ -311,6 +357,7 @@ export class WsPeerTransport implements PeerTransport {
         const conn = new InboundConnection(
           this.env,
           ws,
+          socket,
           remote,
           this.warnings,
           (ready) => this.retireOlder(ready),

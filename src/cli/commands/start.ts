@@ -26,6 +26,8 @@ export interface StartArgs {
   readonly dataDir?: string;
   readonly listen?: string;
   readonly enableFaults?: boolean;
+  /** False with the hidden --no-link-liveness (chaos runs' negative control). */
+  readonly linkLiveness?: boolean;
   readonly clockOffset?: string;
   readonly dial?: string;
   readonly unsafeRawPropose?: boolean;
@@ -169,6 +171,7 @@ export async function runStart(args: StartArgs): Promise<void> {
     ...(args.dataDir !== undefined ? { dataDir: args.dataDir } : {}),
     ...(args.listen !== undefined ? { listen: args.listen } : {}),
     ...(args.enableFaults === true ? { enableFaults: true } : {}),
+    ...(args.linkLiveness === false ? { linkLiveness: false } : {}),
     ...(clockOffsetMs !== 0 ? { clockOffsetMs } : {}),
     ...(args.dial !== undefined ? { dialAddresses: parseDial(args.dial) } : {}),
     ...(args.unsafeRawPropose === true ? { unsafeRawPropose: true } : {}),

@@ -57,6 +57,34 @@ describe('ReachabilityLog', () => {
     expect(lines.at(-1)).toMatchObject({ msg: 'peer unreachable', fields: { downMs: 5_000, failedDials: 2 } });
   });
 
+  it('a short outage is logged at both ends: why the link went down, then how long it was down', () => {
+    const { log, lines, advance } = harness();
+    log.up();
+    advance(60_000);
+    log.down(1006, '', 'no answer for 1180 ms (bound 1000 ms)');
+    advance(250);
+    log.dialFailed('TCP connect not complete within 250 ms');
+    advance(1_000);
+    log.dialFailed('TCP connect not complete within 250 ms');
+    advance(300);
+    log.up();
+    expect(lines.map((l) => l.msg)).toEqual(['peer link up', 'peer link down', 'peer link up']);
+    expect(lines[1]?.fields).toEqual({
+      peer: 2,
+      address: '127.0.0.1:7102',
+      code: 1006,
+      reason: '',
+      cause: 'no answer for 1180 ms (bound 1000 ms)',
+    });
+    expect(lines[2]?.fields).toEqual({
+      peer: 2,
+      address: '127.0.0.1:7102',
+      downMs: 1_550,
+      failedDials: 2,
+      cause: 'no answer for 1180 ms (bound 1000 ms)',
+    });
+  });
+
   it('a peer still starting when we first dial it is not reported: only "peer link up"', () => {
     const { log, lines, advance } = harness();
     log.dialFailed('connect ECONNREFUSED 127.0.0.1:7102');
