@@ -115,6 +115,9 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     clusterId: config.clusterId,
     peers,
     identities,
+    // A node that does not know this one yet (it missed the change that added it) answers here.
+    address: directory.addressOf({ voters: [], learners: [] }, id) ?? '',
+    dialAddressOf: (peer) => opts.dialAddresses?.get(peer),
     ...(config.secret !== undefined ? { secret: config.secret } : {}),
     maxPayload: config.limits.maxPeerFrameBytes,
     // Link silence, dial timeouts and redial backoff scale with the election timeout.

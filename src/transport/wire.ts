@@ -9,12 +9,14 @@
  *   0x03 chunk     u32 big-endian stream id, then raw snapshot bytes
  *
  * Handshake, dialer D → acceptor A (docs/design.md#peer-protocol):
- *   D→A hello {protocol, clusterId, from, to, nonce|null, dataId}   nonce only when D has a secret
+ *   D→A hello {protocol, clusterId, from, to, nonce|null, dataId, address}   nonce only with a secret
  *   A→D challenge {nonce, proof}   when A has a secret: proof = HMAC over D's nonce (A is real)
  *   D→A auth {proof}               proof = HMAC over A's nonce (D is real)
  *   A→D welcome {dataId}           after which D may send messages and snapshot streams
  * Without secrets, hello is answered by welcome directly. `dataId` names the data directory each
  * side runs on; each checks the other's once it is authenticated (docs/design.md#data-identity).
+ * `address` is where D is reached ('' if it cannot say): a node not in A's configuration (yet) is
+ * answered there (docs/design.md#peer-protocol).
  */
 import type { Message, NodeId, SnapshotRequest } from '../raft/index.js';
 import { DecodeError, packValue, unpackValue } from '../protocol/index.js';
@@ -41,6 +43,8 @@ export const PROOF_BYTES = 32;
 export const MAX_CLUSTER_ID_LENGTH = 256;
 /** Longest data identity accepted in a hello or welcome. */
 export const MAX_DATA_ID_LENGTH = 64;
+/** Longest address accepted in a hello (a DNS name of 253 characters, a colon and a port). */
+export const MAX_ADDRESS_LENGTH = 260;
 
 const KIND_MESSAGES = 0x01;
 const KIND_CONTROL = 0x02;
@@ -57,6 +61,8 @@ export type ControlFrame =
       readonly nonce: Uint8Array | null;
       /** The dialer's data identity. */
       readonly dataId: string;
+      /** Where the dialer is reached (`host:port`), or ''. */
+      readonly address: string;
     }
   | { readonly k: 'challenge'; readonly nonce: Uint8Array; readonly proof: Uint8Array }
   | { readonly k: 'auth'; readonly proof: Uint8Array }
@@ -124,7 +130,7 @@ function control(value: unknown): ControlFrame {
       // so that the acceptor can say "unsupported protocol" rather than "unknown field".
       const protocol = natural((value as { protocol?: unknown }).protocol, `${path}.protocol`);
       if (protocol !== PROTOCOL_VERSION) return versionOnlyHello(value, protocol);
-      const r = plainRecord(value, path, ['k', 'protocol', 'clusterId', 'from', 'to', 'nonce', 'dataId']);
+      const r = plainRecord(value, path, ['k', 'protocol', 'clusterId', 'from', 'to', 'nonce', 'dataId', 'address']);
       const nonce = r['nonce'] === null ? null : exactBytes(r['nonce'], `${path}.nonce`, NONCE_BYTES);
       return {
         k,
@@ -134,6 +140,7 @@ function control(value: unknown): ControlFrame {
         to: nodeId(r['to'], `${path}.to`),
         nonce,
         dataId: string(r['dataId'], `${path}.dataId`, MAX_DATA_ID_LENGTH),
+        address: string(r['address'], `${path}.address`, MAX_ADDRESS_LENGTH),
       };
     }
     case 'challenge': {
@@ -178,7 +185,7 @@ function control(value: unknown): ControlFrame {
 function versionOnlyHello(value: unknown, protocol: number): ControlFrame {
   const v = value as { from?: unknown; to?: unknown };
   const id = (x: unknown): NodeId => (typeof x === 'number' && Number.isSafeInteger(x) && x > 0 ? x : 0);
-  return { k: 'hello', protocol, clusterId: '', from: id(v.from), to: id(v.to), nonce: null, dataId: '' };
+  return { k: 'hello', protocol, clusterId: '', from: id(v.from), to: id(v.to), nonce: null, dataId: '', address: '' };
 }
 
 /**

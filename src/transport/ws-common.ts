@@ -76,6 +76,13 @@ export interface LinkEnv {
   readonly clusterId: string;
   readonly secret: string | undefined;
   readonly identities: PeerIdentities;
+  /** Where this node is reached, sent in every hello ('' when not known). */
+  readonly ownAddress: () => string;
+  /**
+   * Whether `peer`, not in {@link peers}, may call in from `address` (a member this node does
+   * not know of yet): its address is usable and the table of callers has room.
+   */
+  mayCall(peer: NodeId, address: string): boolean;
   /** The peers in force: replaced (never mutated) when the transport's set changes. */
   peers: ReadonlyMap<NodeId, string>;
   readonly maxPayload: number;

@@ -32,6 +32,8 @@ export class InboundConnection {
   private nonce: Uint8Array | undefined;
   /** The data identity the peer named in its hello. */
   private dataId = '';
+  /** Where the peer said, in its hello, it is reached ('' if it did not). */
+  private said = '';
   private readonly timer: NodeJS.Timeout;
   private readonly assembler: SnapshotAssembler;
   private stopWatch: () => void = () => {};
@@ -131,7 +133,8 @@ export class InboundConnection {
       return this.refuse(CloseCode.VERSION, `unsupported protocol ${c.protocol}, want ${PROTOCOL_VERSION}`);
     if (c.clusterId !== env.clusterId) return this.refuse(CloseCode.CLUSTER, `wrong cluster id "${c.clusterId.slice(0, 40)}"`);
     if (c.to !== env.id) return this.refuse(CloseCode.NODE, `this is node ${env.id}, not ${c.to}`);
-    if (!env.peers.has(c.from)) return this.refuse(CloseCode.NODE, `node ${c.from} is not a configured peer`);
+    this.said = c.address;
+    if (!this.admissible(c.from)) return this.refuse(CloseCode.NODE, `node ${c.from} is not a configured peer`);
     this.dataId = c.dataId;
     if (env.secret === undefined) return this.checkIdentity();
     if (c.nonce === null) return this.refuse(CloseCode.AUTH, 'authentication required');
@@ -150,8 +153,22 @@ export class InboundConnection {
     const expected = proof(env.secret, 'dialer', this.nonce, env.clusterId, this.claimed, env.id);
     if (!proofMatches(expected, c.proof)) return this.refuse(CloseCode.AUTH, 'authentication failed');
     // The peer set may have changed since the hello was checked.
-    if (!env.peers.has(this.claimed)) return this.refuse(CloseCode.NODE, `node ${this.claimed} is not a configured peer`);
+    if (!this.admissible(this.claimed)) return this.refuse(CloseCode.NODE, `node ${this.claimed} is not a configured peer`);
     this.checkIdentity();
+  }
+
+  /**
+   * A configured peer, or one outside the configuration that says where to answer it: a member
+   * added while this node was away (the leader, perhaps) must be heard and answered, or this node
+   * never learns the configuration that names it (docs/design.md#membership, "Who may speak").
+   */
+  admissible(peer: NodeId): boolean {
+    return this.env.peers.has(peer) || this.env.mayCall(peer, this.said);
+  }
+
+  /** Where the peer said it is reached ('' if it did not): where to answer it when it is not a configured peer. */
+  get helloAddress(): string {
+    return this.said;
   }
 
   /**

@@ -150,6 +150,7 @@ export class PeerLink {
           to: this.peer,
           nonce: this.nonce,
           dataId: env.identities.own,
+          address: env.ownAddress(),
         }),
       );
     });

@@ -53,6 +53,13 @@ export interface WsTransportOptions {
    * and every peer's is accepted.
    */
   readonly identities?: PeerIdentities;
+  /**
+   * Where this node is reached (`host:port`, or a function giving it), sent in every hello so
+   * that a node that does not know this one yet can answer it. Default ''.
+   */
+  readonly address?: string | (() => string);
+  /** Where to dial a peer that called in from outside the configuration, instead of its own address (chaos runs' proxies). */
+  readonly dialAddressOf?: (peer: NodeId) => string | undefined;
   /** Largest frame sent or accepted, on both server and client sockets (default 16 MiB). */
   readonly maxPayload?: number;
   /** Per-peer bound on queued plus socket-buffered bytes before batches drop (default 8 MiB). */
@@ -98,13 +105,22 @@ export interface WsTransportOptions {
   readonly random?: () => number;
 }
 
+/** The address form a link can dial. */
+const DIALABLE = /^[^\s/]+:\d{1,5}$/;
+
 /** {@link checkPeerSet} plus the address form a link can dial. */
 function checkPeers(self: NodeId, peers: ReadonlyMap<NodeId, string>): void {
   checkPeerSet('WsPeerTransport', self, peers);
   for (const [peer, address] of peers) {
-    if (!/^[^\s/]+:\d{1,5}$/.test(address)) throw new RangeError(`WsPeerTransport: peer ${peer} address "${address}" is not host:port`);
+    if (!DIALABLE.test(address)) throw new RangeError(`WsPeerTransport: peer ${peer} address "${address}" is not host:port`);
   }
 }
+
+/**
+ * Most peers from outside the configuration answered at once: each costs an outbound link, and
+ * a cluster has at most a handful of members this node may not know of yet.
+ */
+export const MAX_CALLERS = 16;
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
   const v = value ?? fallback;
@@ -151,6 +167,9 @@ export class WsPeerTransport implements PeerTransport {
   private local: Message[] = [];
   private localScheduled = false;
   private readonly unreachablePending = new Set<NodeId>();
+  /** Peers outside the configuration with an authenticated connection to us, and where they are answered. */
+  private readonly callers = new Map<NodeId, string>();
+  private readonly dialAddressOf: (peer: NodeId) => string | undefined;
   private closed = false;
 
   constructor(opts: WsTransportOptions) {
@@ -163,6 +182,7 @@ export class WsPeerTransport implements PeerTransport {
     checkPeers(opts.id, opts.peers);
     if (opts.secret !== undefined && opts.secret.length === 0) throw new RangeError('WsPeerTransport: secret must not be empty');
     this.id = opts.id;
+    this.dialAddressOf = opts.dialAddressOf ?? (() => undefined);
     const logger = opts.logger ?? silentLogger;
     const maxPayload = positiveInt('maxPayload', opts.maxPayload, DEFAULT_MAX_PAYLOAD, 4096);
     this.maxPendingHandshakes = positiveInt('maxPendingHandshakes', opts.maxPendingHandshakes, 32);
@@ -172,6 +192,8 @@ export class WsPeerTransport implements PeerTransport {
       clusterId: opts.clusterId,
       secret: opts.secret,
       identities: opts.identities ?? { own: '', check: () => Promise.resolve(null) },
+      ownAddress: typeof opts.address === 'function' ? opts.address : () => (opts.address as string | undefined) ?? '',
+      mayCall: (peer, address) => peer !== opts.id && DIALABLE.test(address) && (this.callers.has(peer) || this.callers.size < MAX_CALLERS),
       peers: new Map(opts.peers),
       maxPayload,
       maxBufferedBytes: positiveInt('maxBufferedBytes', opts.maxBufferedBytes, 8 * 1024 * 1024),
@@ -233,13 +255,54 @@ export class WsPeerTransport implements PeerTransport {
     }
     for (const c of this.inbound) {
       const claimed = c.claimedPeer;
-      if (claimed !== undefined && !peers.has(claimed)) c.refuse(CloseCode.NODE, `node ${claimed} is no longer a configured peer`);
+      // A peer that left the configuration and cannot be answered as a caller is let go.
+      if (claimed !== undefined && !c.admissible(claimed)) c.refuse(CloseCode.NODE, `node ${claimed} is no longer a configured peer`);
     }
     if (this.handler === undefined) return;
     for (const [peer, address] of peers) {
+      if (this.callers.has(peer)) {
+        // Configured now: its link is the configuration's, at the configured address.
+        const link = this.links.get(peer);
+        this.callers.delete(peer);
+        if (link !== undefined && link.address === address) continue;
+        if (link !== undefined) {
+          this.links.delete(peer);
+          this.track(link.close());
+        }
+      }
       if (this.links.has(peer)) continue;
       if (!before.has(peer)) this.env.logger.info('peer added', { peer, address });
       this.openLink(peer, address);
+    }
+    // A peer that left the configuration but still calls in is answered as a caller.
+    for (const c of this.inbound) this.answerCaller(c);
+  }
+
+  /**
+   * Gives an authenticated peer from outside the configuration a link to answer it on (at its
+   * dial override, else where its hello said), once.
+   */
+  private answerCaller(c: InboundConnection): void {
+    const peer = c.peer;
+    if (peer === undefined || this.env.peers.has(peer) || this.handler === undefined) return;
+    if (this.links.has(peer) || !this.env.mayCall(peer, c.helloAddress)) return;
+    const address = this.dialAddressOf(peer) ?? c.helloAddress;
+    this.callers.set(peer, address);
+    this.env.logger.info('answering a peer from outside the configuration', { peer, address });
+    this.openLink(peer, address);
+  }
+
+  /** An inbound connection closed: a caller with no other connection to us is no longer answered. */
+  private inboundGone(gone: InboundConnection): void {
+    this.inbound.delete(gone);
+    const peer = gone.claimedPeer;
+    if (peer === undefined || !this.callers.has(peer)) return;
+    for (const c of this.inbound) if (c.claimedPeer === peer) return;
+    this.callers.delete(peer);
+    const link = this.links.get(peer);
+    if (link !== undefined && !this.env.peers.has(peer)) {
+      this.links.delete(peer);
+      this.track(link.close());
     }
   }
 
@@ -360,8 +423,11 @@ export class WsPeerTransport implements PeerTransport {
           socket,
           remote,
           this.warnings,
-          (ready) => this.retireOlder(ready),
-          (gone) => this.inbound.delete(gone),
+          (ready) => {
+            this.retireOlder(ready);
+            this.answerCaller(ready);
+          },
+          (gone) => this.inboundGone(gone),
         );
         this.inbound.add(conn);
       });

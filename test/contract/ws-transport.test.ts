@@ -143,6 +143,7 @@ describe('WsPeerTransport: a removed peer, seen from the wire', () => {
       to: 1,
       nonce: new Uint8Array(32),
       dataId: 'd',
+      address: '',
     });
     await eventually(() => pending.frames.some((f) => f.kind === 'control' && f.control.k === 'challenge'), 'challenge');
 

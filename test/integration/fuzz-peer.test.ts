@@ -50,7 +50,7 @@ function sampleMessage(): Message {
 }
 
 function hello(clusterId: string, dataId = 'd'): Buffer {
-  return encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId, from: 2, to: 1, nonce: null, dataId });
+  return encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId, from: 2, to: 1, nonce: null, dataId, address: '' });
 }
 
 /**
@@ -264,7 +264,16 @@ describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
         const ws = new WebSocket(`ws://${cluster.address(target)}/raft`);
         ws.on('open', () => {
           ws.send(
-            encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: 'it', from: claimed, to: target, nonce: null, dataId }),
+            encodeControl({
+              k: 'hello',
+              protocol: PROTOCOL_VERSION,
+              clusterId: 'it',
+              from: claimed,
+              to: target,
+              nonce: null,
+              dataId,
+              address: '',
+            }),
           );
         });
         ws.once('message', () => ws.send(encodeMessagesFrame([snapshot])));
@@ -305,7 +314,16 @@ describe(`peer endpoint fuzzing (FUZZ_SEED=${SEED})`, () => {
       await new Promise<void>((resolve, reject) => {
         ws.on('open', () => {
           ws.send(
-            encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: 'it', from: claimed, to: target, nonce: null, dataId }),
+            encodeControl({
+              k: 'hello',
+              protocol: PROTOCOL_VERSION,
+              clusterId: 'it',
+              from: claimed,
+              to: target,
+              nonce: null,
+              dataId,
+              address: '',
+            }),
           );
         });
         ws.on('message', () => {

@@ -297,4 +297,25 @@ describe('membership changes on real processes', () => {
       expect((await list()).configIndex).toBe(before);
     },
   );
+
+  it('a node that was down while a member was added catches up when that member leads', { timeout: 180_000 }, async () => {
+    const { c, leader, write, expected } = await writingCluster();
+    await write(1, 2);
+    const away = c.ids.find((id) => id !== leader.id) ?? 0;
+    await c.stop(away);
+    const [p4] = await freePorts(1);
+    const a4 = `127.0.0.1:${p4}`;
+    const endpoints = c.ids.map((id) => c.address(id)).join(',');
+    c.startExtra(104, c.configPath, 4, ['--join', endpoints, '--address', a4]);
+    const added = await runCli(['member', 'add', '--id', '4', '--address', a4, '--json', '--endpoints', endpoints]);
+    expect(added.code, added.stderr).toBe(0);
+    const moved = await runCli(['leader', 'transfer', '4', '--json', '--endpoints', endpoints]);
+    expect(moved.code, moved.stderr).toBe(0);
+    await write(4, 8);
+    // Back, it knows nothing of node 4, the leader: it must hear it and answer it anyway.
+    c.start(away);
+    await write(16);
+    expect(await writer?.read()).toBe(expected());
+    await converged('the node that was away at the same state as the others', [...c.ids.map((id) => c.address(id)), a4]);
+  });
 });

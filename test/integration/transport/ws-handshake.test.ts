@@ -9,8 +9,18 @@ import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../../../src/raft/index.js';
 import { CloseCode, proof } from '../../../src/transport/handshake.js';
 import { PROTOCOL_VERSION, encodeControl, encodeMessagesFrame } from '../../../src/transport/wire.js';
-import { WsPeerTransport } from '../../../src/transport/ws-transport.js';
-import { CLUSTER, Recorder, eventually, fakeAcceptor, heartbeat, rawPeer, type WsCluster, useWsFixture } from './ws-harness.js';
+import { MAX_CALLERS, WsPeerTransport } from '../../../src/transport/ws-transport.js';
+import {
+  CLUSTER,
+  Recorder,
+  eventually,
+  fakeAcceptor,
+  heartbeat,
+  rawPeer,
+  type RawPeer,
+  type WsCluster,
+  useWsFixture,
+} from './ws-harness.js';
 
 const { cleanups, cluster, get } = useWsFixture();
 
@@ -77,7 +87,16 @@ describe('WsPeerTransport data identities', () => {
     expect(r2.messages).toEqual([]);
     const raw = rawPeer(port(c, 2));
     await raw.opened;
-    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 1, to: 2, nonce: null, dataId: 'wiped-1' });
+    raw.sendControl({
+      k: 'hello',
+      protocol: PROTOCOL_VERSION,
+      clusterId: CLUSTER,
+      from: 1,
+      to: 2,
+      nonce: null,
+      dataId: 'wiped-1',
+      address: '',
+    });
     await eventually(() => raw.closed !== undefined, 'close');
     expect(raw.closed).toEqual({ code: CloseCode.IDENTITY, reason: 'node 1 has another data directory' });
     expect(raw.frames).toEqual([]); // no welcome
@@ -110,12 +129,76 @@ describe('WsPeerTransport data identities', () => {
       to: 2,
       nonce: new Uint8Array(32).fill(1),
       dataId: 'planted',
+      address: '',
     });
     await eventually(() => raw.frames.length > 0, 'challenge');
     raw.sendControl({ k: 'auth', proof: new Uint8Array(32) });
     await eventually(() => raw.closed !== undefined, 'close');
     expect(raw.closed?.code).toBe(CloseCode.AUTH);
     expect(checked.asked).toEqual([]);
+  });
+});
+
+describe('WsPeerTransport peers from outside the configuration', () => {
+  it('a peer this node does not know yet, which says where it is reached, is heard and answered there', async () => {
+    let a1 = '';
+    const c = await cluster([1, 2], (id) => (id === 1 ? { address: () => a1 } : {}));
+    a1 = `127.0.0.1:${port(c, 1)}`;
+    // Node 2 missed the change that made node 1 a member (node 1 may be the new leader).
+    get(c, 2).setPeers(new Map());
+    const r1 = new Recorder();
+    const r2 = new Recorder();
+    get(c, 1).start(r1);
+    get(c, 2).start(r2);
+    await pump(get(c, 1), () => r2.messages.length > 0, 'node 2 hearing node 1');
+    await eventually(() => {
+      get(c, 2).send([heartbeat(2, 1, 1)]);
+      return r1.messages.length > 0;
+    }, 'node 1 hearing node 2 on the link node 2 opened to it');
+    expect(get(c, 2).connectedPeers()).toEqual([1]);
+    // Once node 1 is gone, node 2 stops answering it.
+    await get(c, 1).close();
+    await eventually(() => get(c, 2).connectedPeers().length === 0 && get(c, 2).acceptedPeers().length === 0, 'caller link closed');
+  });
+
+  it('one that does not say where it is reached is refused, and so is one more than the callers table holds', async () => {
+    const c = await cluster([2], () => ({ peers: new Map() }));
+    get(c, 2).start(new Recorder());
+    const silent = rawPeer(port(c, 2));
+    await silent.opened;
+    silent.sendControl({
+      k: 'hello',
+      protocol: PROTOCOL_VERSION,
+      clusterId: CLUSTER,
+      from: 7,
+      to: 2,
+      nonce: null,
+      dataId: 'd',
+      address: '',
+    });
+    await eventually(() => silent.closed !== undefined, 'close');
+    expect(silent.closed?.code).toBe(CloseCode.NODE);
+    const raws: RawPeer[] = [];
+    for (let id = 10; id < 10 + MAX_CALLERS + 1; id++) {
+      const raw = rawPeer(port(c, 2));
+      await raw.opened;
+      // Where nobody listens: the answering link just keeps redialling.
+      raw.sendControl({
+        k: 'hello',
+        protocol: PROTOCOL_VERSION,
+        clusterId: CLUSTER,
+        from: id,
+        to: 2,
+        nonce: null,
+        dataId: 'd',
+        address: '127.0.0.1:9',
+      });
+      raws.push(raw);
+    }
+    await eventually(() => raws.every((r) => r.closed !== undefined || r.frames.length > 0), 'every caller answered');
+    expect(raws.filter((r) => r.closed?.code === CloseCode.NODE)).toHaveLength(1);
+    expect(get(c, 2).acceptedPeers()).toHaveLength(MAX_CALLERS);
+    for (const r of raws) r.ws.terminate();
   });
 });
 
@@ -138,7 +221,16 @@ describe('WsPeerTransport handshake', () => {
     expect(r2.messages).toEqual([]);
     const raw = rawPeer(port(c, 2));
     await raw.opened;
-    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: 'other-cluster', from: 1, to: 2, nonce: null, dataId: 'd' });
+    raw.sendControl({
+      k: 'hello',
+      protocol: PROTOCOL_VERSION,
+      clusterId: 'other-cluster',
+      from: 1,
+      to: 2,
+      nonce: null,
+      dataId: 'd',
+      address: '',
+    });
     await eventually(() => raw.closed !== undefined, 'close');
     expect(raw.closed?.code).toBe(CloseCode.CLUSTER);
     expect(raw.closed?.reason).toContain('cluster');
@@ -165,7 +257,7 @@ describe('WsPeerTransport handshake', () => {
     const raw = rawPeer(port(c, 2));
     await raw.opened;
     const nonce = new Uint8Array(32).fill(1);
-    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 1, to: 2, nonce, dataId: 'd' });
+    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 1, to: 2, nonce, dataId: 'd', address: '' });
     await eventually(() => raw.frames.length > 0, 'challenge');
     const challenge = raw.frames[0];
     if (challenge?.kind !== 'control' || challenge.control.k !== 'challenge') throw new Error('expected a challenge');
@@ -196,7 +288,7 @@ describe('WsPeerTransport handshake', () => {
     expect(r2.messages).toEqual([]);
     const raw = rawPeer(port(c, 1));
     await raw.opened;
-    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 2, to: 1, nonce: null, dataId: 'd' });
+    raw.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 2, to: 1, nonce: null, dataId: 'd', address: '' });
     await eventually(() => raw.closed !== undefined, 'close');
     expect(raw.closed).toEqual({ code: CloseCode.AUTH, reason: 'authentication required' });
   });
@@ -205,9 +297,18 @@ describe('WsPeerTransport handshake', () => {
     const c = await cluster([1, 2]);
     get(c, 2).start(new Recorder());
     const cases: Array<[Parameters<ReturnType<typeof rawPeer>['sendControl']>[0], number]> = [
-      [{ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 1, to: 3, nonce: null, dataId: 'd' }, CloseCode.NODE],
-      [{ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 9, to: 2, nonce: null, dataId: 'd' }, CloseCode.NODE],
-      [{ k: 'hello', protocol: PROTOCOL_VERSION + 1, clusterId: CLUSTER, from: 1, to: 2, nonce: null, dataId: 'd' }, CloseCode.VERSION],
+      [
+        { k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 1, to: 3, nonce: null, dataId: 'd', address: '' },
+        CloseCode.NODE,
+      ],
+      [
+        { k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from: 9, to: 2, nonce: null, dataId: 'd', address: '' },
+        CloseCode.NODE,
+      ],
+      [
+        { k: 'hello', protocol: PROTOCOL_VERSION + 1, clusterId: CLUSTER, from: 1, to: 2, nonce: null, dataId: 'd', address: '' },
+        CloseCode.VERSION,
+      ],
       [{ k: 'welcome', dataId: 'd' }, CloseCode.PROTOCOL],
     ];
     for (const [hello, code] of cases) {

@@ -148,7 +148,7 @@ export function rawPeer(port: number, maxPayload = 64 * 1024 * 1024): RawPeer {
 export async function handshakenPeer(port: number, from: NodeId, to: NodeId): Promise<RawPeer> {
   const p = rawPeer(port);
   await p.opened;
-  p.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from, to, nonce: null, dataId: 'd' });
+  p.sendControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from, to, nonce: null, dataId: 'd', address: '' });
   await eventually(() => p.frames.some((f) => f.kind === 'control' && f.control.k === 'welcome') || p.closed !== undefined, 'welcome');
   if (p.closed !== undefined) throw new Error(`handshake refused: ${p.closed.code} ${p.closed.reason}`);
   return p;

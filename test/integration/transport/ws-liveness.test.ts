@@ -239,7 +239,9 @@ describe('peer-link liveness', () => {
         ws.once('open', () => resolve());
         ws.once('error', reject);
       });
-      ws.send(encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from, to: 2, nonce: null, dataId: 'd' }));
+      ws.send(
+        encodeControl({ k: 'hello', protocol: PROTOCOL_VERSION, clusterId: CLUSTER, from, to: 2, nonce: null, dataId: 'd', address: '' }),
+      );
       await eventually(() => welcomed, `welcome for ${from}`);
       cleanups.push(async () => void ws.terminate());
       return { closed: () => closed, ws };

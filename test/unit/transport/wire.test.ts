@@ -17,8 +17,8 @@ const n32 = new Uint8Array(32).fill(7);
 
 describe('wire frames', () => {
   const controls: ControlFrame[] = [
-    { k: 'hello', protocol: 2, clusterId: 'c', from: 1, to: 2, nonce: null, dataId: 'd' },
-    { k: 'hello', protocol: 2, clusterId: 'c', from: 1, to: 2, nonce: n32, dataId: 'd' },
+    { k: 'hello', protocol: 2, clusterId: 'c', from: 1, to: 2, nonce: null, dataId: 'd', address: '' },
+    { k: 'hello', protocol: 2, clusterId: 'c', from: 1, to: 2, nonce: n32, dataId: 'd', address: '' },
     { k: 'challenge', nonce: n32, proof: n32 },
     { k: 'auth', proof: n32 },
     { k: 'welcome', dataId: 'd' },
@@ -54,8 +54,8 @@ describe('wire frames', () => {
 
   it('refuses bad control frames, naming the field', () => {
     const bad: Array<[unknown, string]> = [
-      [{ k: 'hello', protocol: 2, clusterId: 'c', from: 1, to: 2, nonce: new Uint8Array(3), dataId: 'd' }, 'control.nonce'],
-      [{ k: 'hello', protocol: 2, clusterId: 7, from: 1, to: 2, nonce: null, dataId: 'd' }, 'control.clusterId'],
+      [{ k: 'hello', protocol: 2, clusterId: 'c', from: 1, to: 2, nonce: new Uint8Array(3), dataId: 'd', address: '' }, 'control.nonce'],
+      [{ k: 'hello', protocol: 2, clusterId: 7, from: 1, to: 2, nonce: null, dataId: 'd', address: '' }, 'control.clusterId'],
       [{ k: 'welcome', extra: true }, 'control.extra'],
       [{ k: 'dance' }, 'control.k'],
       [{ k: 'snap-begin', stream: 1, message: { ...snap, type: 'timeout-now', snapshot: undefined }, size: 1 }, 'control.message'],
