@@ -1,7 +1,7 @@
 /**
- * `npm run chaos -- [--nodes 3|5] [--duration 60s] [--nemesis kill,pause,partition,clock]
+ * `npm run chaos -- [--nodes 3|5] [--duration 60s] [--nemesis kill,pause,partition,clock,membership]
  * [--workload counters,locks] [--clients 16] [--seed S] [--out DIR] [--no-fencing]`
- * (docs/testing.md#chaos).
+ * (docs/testing.md#chaos, docs/operations.md#chaos-runs).
  *
  * Progress goes to stderr; the last line on stdout is the verdict:
  * `chaos: <verdict>, <ops> ops checked, <faults> faults, <anomalies> anomalies`. Exit 0 only on
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseDuration } from '../src/cli/duration.js';
 import { runChaos } from './chaos/run.js';
-import { NEMESES, type NemesisName } from './chaos/nemesis.js';
+import { DEFAULT_NEMESES, NEMESES, type NemesisName } from './chaos/nemesis.js';
 
 function list<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
   const items = value
@@ -28,12 +28,18 @@ const program = new Command()
   .description('run a real cluster under faults with concurrent clients, check the history, write a report')
   .addOption(new Option('--nodes <n>', 'cluster size').choices(['3', '5']).default('3'))
   .option('--duration <d>', 'how long the workload and the nemesis run', '60s')
-  .option('--nemesis <list>', `faults to inject (${NEMESES.join(',')}; "none" for none)`, NEMESES.join(','))
+  .option('--nemesis <list>', `faults to inject (${NEMESES.join(',')}; "none" for none)`, DEFAULT_NEMESES.join(','))
   .option('--workload <list>', 'counters,locks', 'counters,locks')
   .option('--clients <n>', 'concurrent SDK clients (spread over up to 4 client processes)', '16')
   .option('--seed <n>', 'seed of the nemesis and the workload (default: random, printed)')
   .option('--out <dir>', 'where data, logs, history.json, nemesis.json, summary.json and report.html go')
   .option('--no-fencing', 'the resource accepts writes from any holder (negative control: must fail under pauses)')
+  .addOption(
+    new Option(
+      '--check-removed',
+      'with membership: restart removed nodes at the end and compare their state hashes too (negative control: must fail)',
+    ).hideHelp(),
+  )
   .action(
     async (opts: {
       nodes: string;
@@ -44,6 +50,7 @@ const program = new Command()
       seed?: string;
       out?: string;
       fencing: boolean;
+      checkRemoved?: boolean;
     }) => {
       const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 1_000_000);
       if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got ${opts.seed}`);
@@ -52,6 +59,8 @@ const program = new Command()
       const durationMs = parseDuration(opts.duration, '--duration');
       if (durationMs < 5_000) throw new Error('--duration must be at least 5s');
       const nemeses = opts.nemesis === 'none' ? [] : list<NemesisName>(opts.nemesis, NEMESES, '--nemesis');
+      if (opts.checkRemoved === true && !nemeses.includes('membership'))
+        throw new Error('--check-removed needs the membership nemesis (--nemesis membership,…): without it no node is removed');
       const workloads = list(opts.workload, ['counters', 'locks'] as const, '--workload');
       if (workloads.length === 0) throw new Error('--workload: give counters, locks or both');
       const out = opts.out ?? join('chaos-runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-seed-${seed}`);
@@ -59,7 +68,7 @@ const program = new Command()
         process.stderr.write(`[chaos] ${line}\n`);
       };
       log(
-        `seed ${seed}; ${opts.nodes} nodes, ${clients} clients, ${workloads.join('+')}, nemesis ${nemeses.join(',') || 'none'}, ${opts.duration}, fencing ${opts.fencing ? 'on' : 'OFF'}; out ${out}`,
+        `seed ${seed}; ${opts.nodes} nodes, ${clients} clients, ${workloads.join('+')}, nemesis ${nemeses.join(',') || 'none'}, ${opts.duration}, fencing ${opts.fencing ? 'on' : 'OFF'}${opts.checkRemoved === true ? ', removed nodes checked (negative control)' : ''}; out ${out}`,
       );
       const s = await runChaos({
         nodes: Number(opts.nodes) as 3 | 5,
@@ -70,9 +79,16 @@ const program = new Command()
         seed,
         out,
         fencing: opts.fencing,
+        checkRemoved: opts.checkRemoved === true,
         log,
       });
       for (const a of s.anomalies.slice(0, 10)) log(`anomaly (${a.kind}): ${a.message}`);
+      if (s.membership !== undefined) {
+        const m = s.membership;
+        log(
+          `members ${m.initial.join(',')} -> ${m.final.join(',')}; committed ${m.committed.add} add, ${m.committed.remove} remove, ${m.committed.replace} replace; removed ${m.removed.join(',') || 'none'}`,
+        );
+      }
       log(`report: ${join(out, 'report.html')}`);
       process.stdout.write(`chaos: ${s.verdict}, ${s.ops.checked} ops checked, ${s.faults} faults, ${s.anomalies.length} anomalies\n`);
       process.exitCode = s.verdict === 'pass' ? 0 : 1;

@@ -7,12 +7,18 @@
  *   longer than the session TTL, so its lease runs out under it;
  * - `partition`: isolate one node, isolate the leader, majority/minority, a bridge (two sides
  *   that only one node can hear), one-way (a node that can hear but not be heard);
- * - `clock`: a node restarted with its log clock skewed (`raftlock start --clock-offset`).
+ * - `clock`: a node restarted with its log clock skewed (`raftlock start --clock-offset`);
+ * - `membership`: nodes added, removed and replaced (membership.ts), in a loop of its own that
+ *   runs alongside the others, so that changes happen during the other faults.
+ *
+ * The other faults target the members of their moment (`cluster.ids`), and their heals restart
+ * only nodes that are still members: a node removed while killed stays down.
  */
 import type { ProcessCluster } from '../lib/cluster.js';
 import { Rng } from '../lib/rng.js';
-import type { FaultKind, NemesisEvent } from '../lib/chaos/types.js';
+import type { ChangeOutcome, FaultKind, MembershipSummary, NemesisEvent } from '../lib/chaos/types.js';
 import { sleep } from '../lib/wait.js';
+import { MembershipNemesis } from './membership.js';
 
 /** A client process the nemesis may pause. */
 export interface PausableWorker {
@@ -33,11 +39,21 @@ export interface NemesisTarget {
   readonly sessionTtlMs: number;
   /** Progress lines. */
   readonly log: (line: string) => void;
+  /**
+   * Negative control of the membership nemesis: the removed nodes start again at the end (the
+   * run then includes them in its state-hash check, which must fail).
+   */
+  readonly restartRemoved?: boolean;
 }
 
 /** The nemesis kinds a run may enable. */
-export const NEMESES = ['kill', 'pause', 'partition', 'clock'] as const;
+export const NEMESES = ['kill', 'pause', 'partition', 'clock', 'membership'] as const;
 export type NemesisName = (typeof NEMESES)[number];
+/** What a run enables unless told otherwise: every kind but `membership`, which is asked for by name. */
+export const DEFAULT_NEMESES: readonly NemesisName[] = ['kill', 'pause', 'partition', 'clock'];
+
+/** How long a membership change in flight at the run's end may still take before it is cut short. */
+const MEMBERSHIP_GRACE_MS = 15_000;
 
 export class Nemesis {
   readonly events: NemesisEvent[] = [];
@@ -45,31 +61,76 @@ export class Nemesis {
   private stopping = false;
   /** Heals the fault in progress (set while one is held). */
   private healCurrent: (() => Promise<void>) | undefined;
+  /** The one-at-a-time faults (all enabled kinds but `membership`). */
+  private readonly faultKinds: readonly NemesisName[];
+  private readonly membership: MembershipNemesis | undefined;
 
   constructor(
     private readonly t: NemesisTarget,
-    private readonly kinds: readonly NemesisName[],
+    kinds: readonly NemesisName[],
     seed: number,
   ) {
     this.r = new Rng(seed ^ 0x5eed);
+    this.faultKinds = kinds.filter((k) => k !== 'membership');
+    this.membership = kinds.includes('membership')
+      ? new MembershipNemesis(
+          {
+            cluster: t.cluster,
+            clock: t.clock,
+            log: t.log,
+            begin: (kind, description, nodes) => this.begin(kind, description, nodes),
+            end: (id, outcome, reason) => this.end(id, outcome, reason),
+          },
+          seed,
+          t.restartRemoved === true,
+        )
+      : undefined;
   }
 
-  /** Injects faults until `untilMs` (run time), then heals the last one. */
+  /** Injects faults (and makes membership changes) until `untilMs` (run time), then heals the last fault. */
   async run(untilMs: number): Promise<void> {
+    await Promise.all([this.faults(untilMs), this.membership?.run(untilMs)]);
+  }
+
+  private async faults(untilMs: number): Promise<void> {
+    if (this.faultKinds.length === 0) return;
     await sleep(1_000 + this.r.int(1_000)); // let the workload start before the first fault
     while (!this.stopping && this.t.clock() < untilMs - 1_500) {
-      const kind = this.r.pick(this.kinds);
+      // A new fault waits while a membership change is under way (membership.ts says why).
+      if (this.membership?.busy === true) {
+        await sleep(50);
+        continue;
+      }
+      const kind = this.r.pick(this.faultKinds);
       await this.inject(kind, untilMs);
       await sleep(150 + this.r.int(300));
     }
   }
 
-  /** Stops injecting; the fault in progress is healed by {@link healAll}. */
+  /**
+   * Stops injecting; the fault in progress is healed by {@link healAll}. A membership change in
+   * flight may finish, within a grace of 15 s, then it is cut short.
+   */
   stop(): void {
     this.stopping = true;
+    this.membership?.stop(MEMBERSHIP_GRACE_MS);
   }
 
-  /** Heals everything: the current fault, paused processes, cut links, dead nodes. */
+  /** With the membership nemesis: what it did (after {@link healAll}). */
+  membershipSummary(): MembershipSummary | undefined {
+    return this.membership?.summary();
+  }
+
+  /** Nodes whose removal committed (the membership nemesis), in order. */
+  get removedNodes(): readonly number[] {
+    return this.membership?.removedNodes ?? [];
+  }
+
+  /**
+   * Heals everything: the current fault, paused processes, cut links, dead members; then, with
+   * the membership nemesis, settles the membership (membership.ts): the configuration's members
+   * run, other nodes are stopped, and `cluster.ids` is the configuration's members.
+   */
   async healAll(): Promise<void> {
     const h = this.healCurrent;
     this.healCurrent = undefined;
@@ -77,10 +138,9 @@ export class Nemesis {
     const c = this.t.cluster;
     c.healLinks();
     for (const w of this.t.workers) w.resume();
-    for (const id of c.ids) {
-      if (c.isPaused(id)) c.resume(id);
-      if (!c.isRunning(id)) c.start(id);
-    }
+    for (const id of c.slots) if (c.isPaused(id)) c.resume(id);
+    for (const id of c.ids) if (!c.isRunning(id)) c.start(id);
+    await this.membership?.settle();
   }
 
   private begin(kind: FaultKind, description: string, nodes: readonly number[]): number {
@@ -90,10 +150,22 @@ export class Nemesis {
     return id;
   }
 
-  private end(id: number): void {
+  private end(id: number, outcome?: ChangeOutcome, reason?: string): void {
     const k = id - 1;
     const e = this.events[k];
-    if (e !== undefined && e.end === null) this.events[k] = { ...e, end: this.t.clock() };
+    if (e !== undefined && e.end === null)
+      this.events[k] = {
+        ...e,
+        end: this.t.clock(),
+        ...(outcome !== undefined ? { outcome } : {}),
+        ...(reason !== undefined ? { reason } : {}),
+      };
+  }
+
+  /** Starts node `v` again if it is down and still a member (a node removed meanwhile stays down). */
+  private revive(v: number): void {
+    const c = this.t.cluster;
+    if (c.isMember(v) && !c.isRunning(v)) c.start(v);
   }
 
   /** Holds a fault for `ms` (cut short at the run's end), then heals it. */
@@ -134,10 +206,11 @@ export class Nemesis {
             : shape === 'leader'
               ? [leader]
               : this.r.shuffle(ids).slice(0, shape === 'minority' ? minority : majority);
+        if (victims.length === 0) return; // a minority of one or two members is nobody
         const id = this.begin('kill', `kill -9 ${shape} (node ${victims.join(', ')}), restart after`, victims);
         await Promise.all(victims.map((v) => c.kill(v)));
         await this.hold(id, 500 + this.r.int(1_000), untilMs, () => {
-          for (const v of victims) if (!c.isRunning(v)) c.start(v);
+          for (const v of victims) this.revive(v);
         });
         return;
       }
@@ -219,7 +292,10 @@ export class Nemesis {
         const offset = (this.r.next() < 0.5 ? -1 : 1) * (200 + this.r.int(1_300));
         const id = this.begin('clock', `clock skew: node ${v} restarted with its clock ${offset > 0 ? '+' : ''}${offset} ms off`, [v]);
         await c.restart(v, ['--clock-offset', String(offset)]);
-        await this.hold(id, 1_000 + this.r.int(1_000), untilMs, () => c.restart(v));
+        await this.hold(id, 1_000 + this.r.int(1_000), untilMs, async () => {
+          // Removed meanwhile: it stays down (it was stopped with its skewed clock).
+          if (c.isMember(v)) await c.restart(v);
+        });
         return;
       }
     }

@@ -1,13 +1,15 @@
 /**
  * One chaos run (docs/testing.md#chaos): start the cluster, the client processes and the nemesis; after the
- * run's duration heal everything, wait for a leader, stop the clients, compare the replicas'
- * state hashes, check the history and the fenced resource's log, and write the records and
- * the report to `out`. The verdict passes only when all of that holds.
+ * run's duration heal everything, wait for a leader, see every client complete an operation
+ * again, stop the clients, compare the state hashes of the final members, check the history and
+ * the fenced resource's log, and write the records and the report to `out`. The verdict passes
+ * only when all of that holds.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureBuilt } from '../lib/build.js';
 import { ProcessCluster } from '../lib/cluster.js';
 import { sleep, waitFor } from '../lib/wait.js';
 import { buckets, checkHistory } from './checks.js';
@@ -16,6 +18,7 @@ import type { FromWorker, ToWorker } from './protocol.js';
 import { renderReport } from '../lib/chaos/report.js';
 import { checkResource, FencedResource } from './resource.js';
 import type { Anomaly, HistoryOp, Summary } from '../lib/chaos/types.js';
+import type { NodeStatus } from '../../src/server/index.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -29,6 +32,11 @@ export interface ChaosOptions {
   readonly seed: number;
   readonly out: string;
   readonly fencing: boolean;
+  /**
+   * Negative control of the membership nemesis: removed nodes start again at the end and their
+   * state hashes are compared with the members' (which must fail: nobody replicates to them).
+   */
+  readonly checkRemoved?: boolean;
   /** Progress lines (stderr in the CLI). */
   readonly log: (line: string) => void;
 }
@@ -37,6 +45,16 @@ const TICK_MS = 50;
 const ELECTION_TICKS = 10;
 const SESSION_TTL_MS = 3_000;
 const OP_TIMEOUT_MS = 4_000;
+/** How long after the heal every client has to complete an operation. */
+const CLIENTS_AFTER_HEAL_MS = 20_000;
+
+/**
+ * Spare slots for the membership nemesis: each add or replace takes a new one (ids are never
+ * reused), about one every 4 s of run at most.
+ */
+function sparesFor(o: ChaosOptions): number {
+  return o.nemeses.includes('membership') ? Math.min(16, Math.max(4, Math.ceil(o.durationMs / 4_000))) : 0;
+}
 
 const wall = (): number => performance.timeOrigin + performance.now();
 
@@ -94,7 +112,12 @@ class Worker implements PausableWorker {
 export async function runChaos(o: ChaosOptions): Promise<Summary> {
   mkdirSync(o.out, { recursive: true });
   const startedAt = new Date().toISOString();
+  // The nodes and the member commands run from dist/ (rebuilt first if src/ is newer): a start
+  // through tsx takes twice as long, and on a loaded machine the seconds a restarted or joining
+  // node needs are seconds the cluster runs short.
+  ensureBuilt(o.log);
   const cluster = await ProcessCluster.create({
+    runtime: 'dist',
     nodes: o.nodes,
     dir: o.out,
     clusterId: 'chaos',
@@ -102,11 +125,14 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
     electionTicks: ELECTION_TICKS,
     snapshotEvery: 2_000,
     peerLinks: true,
+    spares: sparesFor(o),
   });
   const workers: Worker[] = [];
   const history: HistoryOp[] = [];
   const resource = new FencedResource(o.fencing);
   const errors: string[] = [];
+  /** Per client: when its latest successful operation returned. */
+  const lastOk = new Map<string, number>();
   let t0 = wall();
   const clock = (): number => wall() - t0;
   try {
@@ -128,6 +154,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
         switch (m.type) {
           case 'op':
             history.push({ ...m.op, id: history.length });
+            if (m.op.status === 'ok' && m.op.return !== null) lastOk.set(m.op.client, m.op.return);
             break;
           case 'write':
             wk.send({ type: 'write-result', req: m.req, accepted: resource.write(clock(), m.lock, m.client, m.token) });
@@ -171,7 +198,15 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
     }
 
     const nemesis = new Nemesis(
-      { cluster, workers, clock, electionTimeoutMs: TICK_MS * ELECTION_TICKS, sessionTtlMs: SESSION_TTL_MS, log: o.log },
+      {
+        cluster,
+        workers,
+        clock,
+        electionTimeoutMs: TICK_MS * ELECTION_TICKS,
+        sessionTtlMs: SESSION_TTL_MS,
+        log: o.log,
+        restartRemoved: o.checkRemoved === true,
+      },
       o.nemeses,
       o.seed,
     );
@@ -196,23 +231,39 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
     const leaderAfterHealMs = leader === undefined ? null : Math.round(clock() - healedAt);
     o.log(`healed at ${(healedAt / 1000).toFixed(1)}s; leader ${leader ?? 'none'} after ${leaderAfterHealMs ?? '-'} ms`);
 
+    // Every client must complete an operation after the heal. One that cannot reach the cluster
+    // any more would not: say, one whose endpoints were all removed and that did not follow the
+    // members.
+    const clientNames = workers.flatMap((w) => Array.from({ length: w.clients }, (_, k) => `w${w.worker}c${k}`));
+    const waiting = (): string[] => clientNames.filter((n) => (lastOk.get(n) ?? -1) < healedAt);
+    await waitFor('every client to complete an operation after the heal', () => waiting().length === 0, CLIENTS_AFTER_HEAL_MS, 100).catch(
+      () => undefined,
+    );
+    const stuck = waiting();
+
     for (const wk of workers) wk.send({ type: 'stop' });
     await Promise.race([Promise.all(workers.map((w) => w.done)), sleep(OP_TIMEOUT_MS + 15_000)]);
     const durationMs = Math.round(clock());
 
-    // Every replica must reach the same state: same applied index, same digest.
+    // Every replica must reach the same state: same applied index, same digest, same members.
+    // The replicas are the final members (`cluster.ids` after the heal), not nodes removed on
+    // the way; the negative control adds those.
+    const members = cluster.ids;
+    const compared = o.checkRemoved === true ? [...members, ...nemesis.removedNodes.filter((id) => !members.includes(id))] : members;
+    const sameMembers = (s: NodeStatus): boolean => s.members.length === members.length && s.members.every((m) => members.includes(m.id));
     const converged = await waitFor(
       'replicas at one applied index',
       async () => {
-        const sts = await cluster.statuses();
-        if (sts.length !== o.nodes) return undefined;
+        const sts = await cluster.statuses(compared);
+        if (sts.length !== compared.length) return undefined;
         const applied = new Set(sts.map((s) => s.applied));
-        return applied.size === 1 ? sts : undefined;
+        return applied.size === 1 && sts.every(sameMembers) ? sts : undefined;
       },
       20_000,
     ).catch(() => undefined);
+    const last = converged ?? (await cluster.statuses(compared));
     const stateHashes: Record<string, string> = {};
-    for (const s of converged ?? (await cluster.statuses())) stateHashes[String(s.id)] = s.digest;
+    for (const s of last) stateHashes[String(s.id)] = s.digest;
     const hashesEqual = converged !== undefined && new Set(Object.values(stateHashes)).size === 1;
 
     const anomalies: Anomaly[] = [];
@@ -226,15 +277,30 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
         ops: [],
       });
     }
-    if (!hashesEqual)
+    if (!hashesEqual) {
+      const seen = last.map((s) => `node ${s.id} at ${s.applied} with members ${s.members.map((m) => m.id).join(',')}`);
+      const silent = compared.filter((id) => !last.some((s) => s.id === id));
       anomalies.push({
         kind: 'replicas-diverged',
         message:
           converged === undefined
-            ? 'the replicas did not reach one applied index within 20 s'
+            ? `the replicas (${compared.join(',')}) did not reach one applied index with the members ${members.join(',')} within 20 s: ${seen.join('; ')}${silent.length > 0 ? `; no answer from ${silent.join(',')}` : ''}`
             : `state hashes differ at one applied index: ${JSON.stringify(stateHashes)}`,
         ops: [],
       });
+    }
+    if (stuck.length > 0) {
+      const lastError = (client: string): string =>
+        history.findLast((op) => op.client === client && op.status !== 'ok')?.error ?? 'no error recorded';
+      anomalies.push({
+        kind: 'clients-stuck',
+        message: `${stuck.length} client(s) completed no operation within ${CLIENTS_AFTER_HEAL_MS / 1000} s of the heal: ${stuck
+          .slice(0, 5)
+          .map((n) => `${n} (last error ${lastError(n)})`)
+          .join(', ')}`,
+        ops: [],
+      });
+    }
     // A client process that did not report everything leaves operations out of the history,
     // which could hide an anomaly or invent one: the run cannot be judged.
     const silent = workers.filter((w) => !w.reportedAll).map((w) => w.worker);
@@ -250,6 +316,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
     anomalies.push(...checked.anomalies, ...checkResource(resource.log, history));
 
     const count = (s: HistoryOp['status']): number => history.filter((op) => op.status === s).length;
+    const membership = nemesis.membershipSummary();
     const summary: Summary = {
       verdict: anomalies.length === 0 ? 'pass' : 'fail',
       seed: o.seed,
@@ -268,6 +335,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
       hashesEqual,
       buckets: buckets(history, durationMs),
       startedAt,
+      ...(membership !== undefined ? { membership } : {}),
     };
     writeFileSync(join(o.out, 'history.json'), JSON.stringify(history));
     writeFileSync(join(o.out, 'nemesis.json'), JSON.stringify(nemesis.events, null, 1));

@@ -18,14 +18,24 @@
  * so every leader hint given to clients, keeps the nodes' real addresses (with proxies in the
  * configuration instead, clients following a hint into a blocked proxy stall for a connect
  * timeout).
+ *
+ * Membership changes (`spares`): a cluster can have slots beyond the configuration file's nodes
+ * for nodes that join it later (`raftlock start --join`, docs/operations.md#changing-the-members).
+ * Their ports are held open here until their first start, so nothing else (a proxy on an
+ * ephemeral port, say) takes them meanwhile; and their links get proxies up front like the
+ * others, because a node's `--dial` is fixed when it starts: a founding node must already know
+ * the proxy it will dial a later member through. {@link ids} are the members as the harness
+ * counts them (the file's nodes until {@link admit} and {@link retire} say otherwise); a start
+ * of a slot outside the file passes `--join` and `--address` itself, restarts included.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashToken, type NodeStatus, type Role } from '../../src/server/index.js';
 import { REPO } from './build.js';
 import { LinkProxy } from './link-proxy.js';
-import { freePorts } from './ports.js';
 import { ServerProcess, tailOfFile } from './processes.js';
 import { waitFor } from './wait.js';
 
@@ -82,6 +92,46 @@ export interface ClusterOptions {
   readonly rawPropose?: boolean;
   /** Timeout of one `/status` or `/healthz` request (default 1,000 ms; a loaded node may need more). */
   readonly httpTimeoutMs?: number;
+  /**
+   * Slots for nodes that join the running cluster later: ids `nodes + 1` … `nodes + spares`,
+   * outside the configuration file, each on a loopback port held here until its first start
+   * and, with `peerLinks`, with proxies on its links (see the module comment). Default 0.
+   */
+  readonly spares?: number;
+}
+
+/** What {@link ProcessCluster.cli} returns: the command's exit code (null if killed) and output. */
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Whether it was killed for running past its time limit or for an abort. */
+  readonly killed: boolean;
+}
+
+/** CLI processes still running; SIGKILLed by PID if this process exits first. */
+const LIVE_CLIS = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of LIVE_CLIS) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/** Listens on a free loopback port and keeps it, so that nothing else binds it until released. */
+async function holdPort(): Promise<{ port: number; server: Server }> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  server.unref();
+  const a = server.address();
+  if (a === null || typeof a !== 'object') throw new Error('a held port has no address');
+  return { port: a.port, server };
 }
 
 export class ProcessCluster {
@@ -89,17 +139,23 @@ export class ProcessCluster {
   readonly configPath: string;
   /** The configuration written to {@link configPath}. */
   readonly config: Readonly<Record<string, unknown>>;
-  readonly addresses: ReadonlyMap<number, string>;
   readonly runtime: Runtime;
   /** Processes by slot: a node's id, or the slot given to {@link startExtra}. */
   private readonly procs = new Map<number, ServerProcess>();
   /** `links.get(i).get(j)`: the proxy node i dials node j through. */
   private readonly links = new Map<number, Map<number, LinkProxy>>();
+  /** The members as the harness counts them (see {@link ids}). */
+  private readonly memberIds: Set<number>;
+  /** Ports of spare slots, held until the slot's first start. */
+  private readonly heldPorts = new Map<number, Server>();
 
   private constructor(
     dir: string,
     config: Record<string, unknown>,
-    addresses: Map<number, string>,
+    /** Every slot's address: the configuration file's nodes, then the spares. */
+    private readonly slotAddresses: Map<number, string>,
+    /** The configuration file's node ids. */
+    private readonly fileIds: ReadonlySet<number>,
     private readonly opts: ClusterOptions,
     /** Whether {@link dir} was created here (and is removed by destroy). */
     private readonly ownsDir: boolean,
@@ -107,7 +163,7 @@ export class ProcessCluster {
     this.dir = dir;
     this.configPath = join(dir, 'cluster.json');
     this.config = config;
-    this.addresses = addresses;
+    this.memberIds = new Set(fileIds);
     this.runtime = opts.runtime ?? 'source';
   }
 
@@ -116,8 +172,10 @@ export class ProcessCluster {
     const ownsDir = opts.dir === undefined;
     const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'raftlock-cluster-'));
     mkdirSync(join(dir, 'logs'), { recursive: true });
-    const ports = await freePorts(opts.nodes);
-    const nodes = ports.map((port, k) => ({ id: k + 1, address: `127.0.0.1:${port}` }));
+    // Every slot's port stays bound here while the proxies below take ephemeral ports of their
+    // own, or one of them could take a node's; the founding nodes' are released at the end.
+    const held = await Promise.all(Array.from({ length: opts.nodes + (opts.spares ?? 0) }, () => holdPort()));
+    const nodes = held.slice(0, opts.nodes).map((h, k) => ({ id: k + 1, address: `127.0.0.1:${h.port}` }));
     const config: Record<string, unknown> = {
       clusterId: opts.clusterId ?? 'it',
       nodes,
@@ -138,31 +196,84 @@ export class ProcessCluster {
         : {}),
       ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
     };
-    const cluster = new ProcessCluster(dir, config, new Map(nodes.map((n) => [n.id, n.address])), opts, ownsDir);
+    const slots = new Map(held.map((h, k) => [k + 1, `127.0.0.1:${h.port}`]));
+    const cluster = new ProcessCluster(dir, config, slots, new Set(nodes.map((n) => n.id)), opts, ownsDir);
+    held.forEach((h, k) => cluster.heldPorts.set(k + 1, h.server));
     writeFileSync(cluster.configPath, JSON.stringify(config, null, 2));
-    if (opts.peerLinks === true) {
-      try {
-        for (const i of cluster.ids) {
+    try {
+      if (opts.peerLinks === true) {
+        for (const i of cluster.slots) {
           const m = new Map<number, LinkProxy>();
           cluster.links.set(i, m);
-          for (const j of cluster.ids) if (j !== i) m.set(j, await LinkProxy.start(cluster.address(j), 'drop'));
+          for (const j of cluster.slots) if (j !== i) m.set(j, await LinkProxy.start(cluster.address(j), 'drop'));
         }
-      } catch (err) {
-        await cluster.destroy();
-        throw err;
       }
+    } catch (err) {
+      await cluster.destroy();
+      throw err;
+    }
+    // The founding nodes' ports are free again, as callers expect of a cluster not yet started;
+    // spare slots keep theirs until their first start.
+    for (const n of nodes) {
+      const server = cluster.heldPorts.get(n.id);
+      cluster.heldPorts.delete(n.id);
+      await new Promise<void>((resolve) => server?.close(() => resolve()) ?? resolve());
     }
     return cluster;
   }
 
+  /**
+   * The members as the harness counts them, in id order: the configuration file's nodes, plus
+   * those {@link admit}ted, minus those {@link retire}d. Without membership changes, the file's.
+   */
   get ids(): number[] {
-    return [...this.addresses.keys()];
+    return [...this.memberIds].sort((a, b) => a - b);
   }
 
+  /** Every slot: the configuration file's nodes and the spares, in id order. */
+  get slots(): number[] {
+    return [...this.slotAddresses.keys()].sort((a, b) => a - b);
+  }
+
+  /** The members' addresses ({@link ids}), by id. */
+  get addresses(): ReadonlyMap<number, string> {
+    return new Map(this.ids.map((id) => [id, this.address(id)]));
+  }
+
+  /** The address of slot `id` (a member, a spare or a retired node). */
   address(id: number): string {
-    const a = this.addresses.get(id);
+    const a = this.slotAddresses.get(id);
     if (a === undefined) throw new Error(`no node ${id}`);
     return a;
+  }
+
+  /** Whether slot `id` is in the configuration file (else it starts with `--join`). */
+  inConfigFile(id: number): boolean {
+    return this.fileIds.has(id);
+  }
+
+  /** Whether the harness counts node `id` as a member now. */
+  isMember(id: number): boolean {
+    return this.memberIds.has(id);
+  }
+
+  /** Counts slot `id` as a member from now on (it joined the cluster's configuration). */
+  admit(id: number): void {
+    this.address(id);
+    this.memberIds.add(id);
+  }
+
+  /**
+   * Stops counting node `id` as a member (it left the configuration, or is a failed machine
+   * being replaced): faults no longer target it and nothing here restarts it on its own.
+   */
+  retire(id: number): void {
+    this.memberIds.delete(id);
+  }
+
+  /** Spare slots never started: where the next new node goes, lowest id first. */
+  get spareIds(): number[] {
+    return this.slots.filter((id) => !this.fileIds.has(id) && !this.memberIds.has(id) && !this.procs.has(id));
   }
 
   /** The client endpoints (`host:port`) of every node, in id order. */
@@ -175,13 +286,36 @@ export class ProcessCluster {
     return [...this.procs.values()].filter((p) => p.running).map((p) => p.pid);
   }
 
-  /** Starts node `id` (`raftlock start`), with `extraArgs` after the command's own. */
+  /**
+   * Starts node `id` (`raftlock start`), with `extraArgs` after the command's own. A slot
+   * outside the configuration file starts with `--address` and `--join` listing the other
+   * running nodes (members first, paused ones last): with data it rejoins as the member its log
+   * says it is, without data it waits to be added.
+   */
   start(id: number, extraArgs: readonly string[] = []): void {
     this.address(id);
     const dial = this.links.get(id);
     const dialArgs = dial === undefined ? [] : ['--dial', [...dial].map(([j, p]) => `${j}=${p.address}`).join(',')];
     const rawArgs = this.opts.rawPropose === true ? ['--unsafe-raw-propose'] : [];
-    this.spawn(id, `node-${id}`, this.configPath, id, [...dialArgs, ...rawArgs, ...extraArgs]);
+    const joinArgs = this.fileIds.has(id) ? [] : ['--join', this.joinEndpoints(id).join(','), '--address', this.address(id)];
+    const held = this.heldPorts.get(id);
+    if (held !== undefined) {
+      // Released just before the node binds it (the node takes far longer to start than this).
+      this.heldPorts.delete(id);
+      held.close();
+    }
+    this.spawn(id, `node-${id}`, this.configPath, id, [...dialArgs, ...rawArgs, ...joinArgs, ...extraArgs]);
+  }
+
+  /**
+   * Where a node joining as `id` asks for the members: the other members, those running first
+   * (a stopped one refuses at once; a paused one would hold the start for a request timeout).
+   * Not nodes that wait to join themselves: they list no members.
+   */
+  private joinEndpoints(id: number): string[] {
+    const others = this.ids.filter((j) => j !== id);
+    const up = others.filter((j) => this.isRunning(j) && !this.isPaused(j));
+    return [...up, ...others.filter((j) => !up.includes(j))].map((j) => this.address(j));
   }
 
   /**
@@ -189,7 +323,7 @@ export class ProcessCluster {
    * configuration: a rogue peer, for example. Stopped by destroy() like the others.
    */
   startExtra(slot: number, configPath: string, id: number, extraArgs: readonly string[] = []): void {
-    if (this.addresses.has(slot)) throw new Error(`slot ${slot} is a node id`);
+    if (this.slotAddresses.has(slot)) throw new Error(`slot ${slot} is a node id`);
     this.spawn(slot, `process-${slot}`, configPath, id, extraArgs);
   }
 
@@ -355,6 +489,39 @@ export class ProcessCluster {
     );
   }
 
+  /**
+   * Runs `raftlock ARGS` the way the nodes run (dist or source), as an operator would, with this
+   * cluster's token in `RAFTLOCK_TOKEN`; resolves once it exits with its code and output. It is
+   * SIGKILLed (by its PID) past `timeoutMs`, or when `signal` aborts, and then `killed` is true.
+   */
+  cli(args: readonly string[], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<CliResult> {
+    const cli = this.runtime === 'dist' ? [join(REPO, 'dist/cli/main.js')] : ['--import', 'tsx', join(REPO, 'src/cli/main.ts')];
+    const env = { ...process.env, ...(this.opts.clientToken !== undefined ? { RAFTLOCK_TOKEN: this.opts.clientToken } : {}) };
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [...cli, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      LIVE_CLIS.add(child);
+      let stdout = '';
+      let stderr = '';
+      let killed = false;
+      const kill = (): void => {
+        killed = true;
+        child.kill('SIGKILL');
+      };
+      const timer = setTimeout(kill, opts.timeoutMs ?? 60_000);
+      opts.signal?.addEventListener('abort', kill, { once: true });
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      // 'close', not 'exit': the output may still be in flight when the process exits.
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', kill);
+        LIVE_CLIS.delete(child);
+        resolve({ code, stdout, stderr, killed });
+      });
+      if (opts.signal?.aborted === true) kill();
+    });
+  }
+
   /** Elections started so far by all nodes together (`raftlock_elections_total` from /metrics). */
   async elections(): Promise<number> {
     let total = 0;
@@ -414,6 +581,8 @@ export class ProcessCluster {
     const graceMs = opts.graceMs;
     await Promise.all([...this.procs.values()].map((p) => (graceMs === undefined ? p.kill('SIGKILL') : p.stop(graceMs))));
     for (const m of this.links.values()) for (const p of m.values()) await p.close();
+    for (const s of this.heldPorts.values()) s.close();
+    this.heldPorts.clear();
     if (this.ownsDir && opts.keepData !== true) rmSync(this.dir, { recursive: true, force: true });
   }
 

@@ -2,10 +2,14 @@
  * The chaos run in CI (docs/testing.md#chaos), driven through its entry point as a user
  * runs it (`npm run chaos`, here `tsx scripts/chaos.ts`): a 30-second 3-node run with the kill,
  * pause and partition nemeses must pass (history linearizable, no stale write through the
- * fenced resource, replicas converged, a leader within 3 s of the last heal); and the negative
- * control (docs/testing.md#negative-controls), the same kind of run with fencing off under
- * client pauses, must report the stale write. Seeds are fixed and printed; a failed run's
- * records stay in its temporary folder.
+ * fenced resource, replicas converged, a leader within 3 s of the last heal, every client
+ * working after it); and the negative control (docs/testing.md#negative-controls), the same
+ * kind of run with fencing off under client pauses, must report the stale write. With the
+ * membership nemesis (docs/operations.md#chaos-runs), a 30-second run that adds, removes and
+ * replaces nodes among kills and partitions must pass the same checks, over the final members;
+ * its negative control restarts the removed nodes and includes them in the state-hash check,
+ * which must then fail. Seeds are fixed (or `CHAOS_SEED`) and printed; a failed run's records
+ * stay in its temporary folder.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { Summary } from '../../scripts/lib/chaos/types.js';
+import type { NemesisEvent, Summary } from '../../scripts/lib/chaos/types.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -77,6 +81,97 @@ describe('chaos', () => {
     expect(s.ops.checked, context).toBeGreaterThan(1_000);
     expect(s.hashesEqual, context).toBe(true);
     expect(s.resource.accepted, context).toBeGreaterThan(0);
+    rmSync(r.out, { recursive: true, force: true });
+  }, 180_000);
+
+  it('30 s, 3 nodes, membership + kill + partition: nodes added, removed and replaced, every check holding', async () => {
+    const seed = Number(process.env.CHAOS_SEED ?? 33);
+    const r = await chaos(
+      'membership',
+      [
+        '--nodes',
+        '3',
+        '--duration',
+        '30s',
+        '--nemesis',
+        'membership,kill,partition',
+        '--workload',
+        'counters,locks',
+        '--clients',
+        '8',
+        '--seed',
+        String(seed),
+      ],
+      170_000,
+    );
+    const s = r.summary;
+    const context = `seed ${seed}, records in ${r.out}\n${r.log}\n${JSON.stringify(s.anomalies, null, 1)}`;
+    expect(s.anomalies, context).toEqual([]);
+    expect(s.verdict, context).toBe('pass');
+    expect(r.code, context).toBe(0);
+    expect(s.ops.checked, context).toBeGreaterThan(1_000);
+    expect(s.resource.accepted, context).toBeGreaterThan(0);
+    // Every kind of change committed at least once, as the fault windows record it.
+    const events = JSON.parse(readFileSync(join(r.out, 'nemesis.json'), 'utf8')) as NemesisEvent[];
+    for (const kind of ['member-add', 'member-remove', 'member-replace'] as const)
+      expect(events.filter((e) => e.kind === kind && e.outcome === 'committed').length, `${kind} committed; ${context}`).toBeGreaterThan(0);
+    // The other faults ran too, and every change attempt has an outcome.
+    expect(events.filter((e) => e.kind === 'kill' || e.kind === 'partition').length, context).toBeGreaterThan(0);
+    expect(
+      events.filter((e) => e.kind.startsWith('member-') && e.outcome === undefined),
+      context,
+    ).toEqual([]);
+    // The state hashes compared are those of the final members: 3 to 5 of them, no removed node.
+    const m = s.membership;
+    expect(m, context).toBeDefined();
+    if (m === undefined) return;
+    expect(m.committed.add + m.committed.remove + m.committed.replace, context).toBeGreaterThanOrEqual(3);
+    expect(m.removed.length, context).toBeGreaterThanOrEqual(2); // one remove, one replace at least
+    expect(
+      m.final.filter((id) => m.removed.includes(id)),
+      context,
+    ).toEqual([]);
+    expect(m.final.length, context).toBeGreaterThanOrEqual(3);
+    expect(m.final.length, context).toBeLessThanOrEqual(5);
+    expect(Object.keys(s.stateHashes).map(Number).sort(), context).toEqual([...m.final].sort());
+    expect(s.hashesEqual, context).toBe(true);
+    rmSync(r.out, { recursive: true, force: true });
+  }, 180_000);
+
+  it('negative control: a state-hash check that includes the removed nodes fails', async () => {
+    const seed = Number(process.env.CHAOS_SEED ?? 34);
+    const r = await chaos(
+      'check-removed',
+      [
+        '--nodes',
+        '3',
+        '--duration',
+        '15s',
+        '--nemesis',
+        'membership',
+        '--workload',
+        'counters',
+        '--clients',
+        '4',
+        '--seed',
+        String(seed),
+        '--check-removed',
+      ],
+      170_000,
+    );
+    const s = r.summary;
+    const context = `seed ${seed}, records in ${r.out}\n${r.log}\n${JSON.stringify(s.anomalies, null, 1)}`;
+    const removed = s.membership?.removed ?? [];
+    expect(removed.length, context).toBeGreaterThan(0);
+    expect(s.verdict, context).toBe('fail');
+    expect(r.code, context).toBe(1);
+    // Only that check fails, and on the removed nodes: they were compared and left behind.
+    expect(
+      s.anomalies.map((a) => a.kind),
+      context,
+    ).toEqual(['replicas-diverged']);
+    for (const id of removed) expect(Object.keys(s.stateHashes), context).toContain(String(id));
+    expect(s.hashesEqual, context).toBe(false);
     rmSync(r.out, { recursive: true, force: true });
   }, 180_000);
 

@@ -76,6 +76,9 @@ export const FAULT_COLOR: Readonly<Record<FaultKind, string>> = {
   partition: '#f59f00',
   clock: '#d6336c',
   'pause-client': '#0c8599',
+  'member-add': '#2f9e44',
+  'member-remove': '#7048e8',
+  'member-replace': '#495057',
 };
 const faultColor = (k: string): string => FAULT_COLOR[k as FaultKind] ?? '#868e96';
 
@@ -119,10 +122,17 @@ function timeAxis(s: TimeScale, y0: number, y1: number): string {
 
 const faultEnd = (f: NemesisEvent, s: TimeScale): number => (f.end === null ? s.end : f.end);
 
+/** A membership change's outcome, as ` · committed` or ` · refused (change-pending), retried later`; empty for other faults. */
+export function outcomeText(f: NemesisEvent): string {
+  if (f.outcome === undefined) return '';
+  const why = f.reason !== undefined ? ` (${f.reason})` : '';
+  return ` · ${f.outcome}${why}${f.outcome === 'committed' ? '' : ', retried later'}`;
+}
+
 function faultTitle(f: NemesisEvent): string {
   const nodes = f.nodes.length > 0 ? ` · nodes ${f.nodes.join(',')}` : '';
   const end = f.end === null ? 'end of run (healed then)' : fmtTime(f.end);
-  return `fault #${f.id} ${f.kind}: ${f.description}${nodes} · ${fmtTime(f.start)} → ${end}`;
+  return `fault #${f.id} ${f.kind}: ${f.description}${nodes} · ${fmtTime(f.start)} → ${end}${outcomeText(f)}`;
 }
 
 /** Translucent fault bands spanning y0..y1; `attr` marks timeline bands for tests and styling. */

@@ -16,11 +16,12 @@ import {
   fmtOutput,
   fmtTime,
   latencySvg,
+  outcomeText,
   throughputSvg,
   timeScale,
   timelineSvg,
 } from './report-svg.js';
-import type { Anomaly, HistoryOp, NemesisEvent, ResourceWrite, Summary } from './types.js';
+import type { Anomaly, HistoryOp, MembershipSummary, NemesisEvent, ResourceWrite, Summary } from './types.js';
 
 /** What the report is drawn from: the contents of `summary.json`, `history.json`, `nemesis.json`, `resource.json`. */
 export interface ReportInput {
@@ -131,6 +132,7 @@ function header(s: Summary, end: number): string {
       s.fencing ? '' : 'bad',
     ),
     card('Cluster', `${num(s.nodes)} nodes`, `${num(s.clients)} clients · ${list(s.workloads)}`),
+    ...(s.membership !== undefined ? [membershipCard(s.membership)] : []),
     card('Duration', esc(fmtDuration(s.durationMs)), `started ${esc(s.startedAt)}`),
     card(
       'Leader after heal',
@@ -146,6 +148,19 @@ function header(s: Summary, end: number): string {
 <div class="sub">${num(s.nodes)} nodes · ${num(s.clients)} clients · ${esc(fmtDuration(end))} · seed ${num(s.seed)} · ${esc(s.startedAt)}</div></div></header>
 <div class="cards">${cards.join('')}</div>
 <nav><a href="#timeline">Timeline</a><a href="#throughput">Throughput &amp; latency</a><a href="#faults">Faults (${num(s.faults)})</a><a href="#anomalies">Anomalies (${num(s.anomalies.length)})</a></nav>`;
+}
+
+/** The membership nemesis's card: the members at the start and at the end, and the changes that committed or not. */
+function membershipCard(m: MembershipSummary): string {
+  const failed = Object.entries(m.notCommitted)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => `${esc(k)} ×${num(n)}`);
+  const detail = [
+    `committed: ${num(m.committed.add)} add · ${num(m.committed.remove)} remove · ${num(m.committed.replace)} replace`,
+    `removed: ${list(m.removed)}`,
+    `not committed (retried): ${failed.length > 0 ? failed.join(', ') : 'none'}`,
+  ].join('<br>');
+  return card('Members', `${list(m.initial)} → ${list(m.final)}`, detail, 'wide');
 }
 
 const sw = (color: string, extra = ''): string => `<span class="sw" style="background:${color}${extra}"></span>`;
@@ -190,7 +205,7 @@ function faultsSection(faults: readonly NemesisEvent[], end: number): string {
     .sort((a, b) => a.start - b.start || a.id - b.id)
     .map((f) => {
       const stop = f.end ?? end;
-      return `<tr><td class="num">${esc(f.id)}</td><td>${sw(FAULT_COLOR[f.kind] ?? '#868e96')}${esc(f.kind)}</td><td>${esc(f.description)}</td><td>${f.nodes.length > 0 ? esc(f.nodes.join(', ')) : '—'}</td><td class="num">${esc(fmtTime(f.start))}</td><td class="num">${f.end === null ? 'end of run' : esc(fmtTime(f.end))}</td><td class="num">${esc(fmtDuration(stop - f.start))}</td></tr>`;
+      return `<tr><td class="num">${esc(f.id)}</td><td>${sw(FAULT_COLOR[f.kind] ?? '#868e96')}${esc(f.kind)}</td><td>${esc(f.description + outcomeText(f))}</td><td>${f.nodes.length > 0 ? esc(f.nodes.join(', ')) : '—'}</td><td class="num">${esc(fmtTime(f.start))}</td><td class="num">${f.end === null ? 'end of run' : esc(fmtTime(f.end))}</td><td class="num">${esc(fmtDuration(stop - f.start))}</td></tr>`;
     });
   return `<section id="faults"><h2>Faults (${faults.length})</h2><table><thead><tr><th>#</th><th>kind</th><th>description</th><th>nodes</th><th>start</th><th>end</th><th>duration</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
 }

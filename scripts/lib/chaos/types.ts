@@ -40,8 +40,17 @@ export interface HistoryOp {
   readonly error?: string;
 }
 
-/** Kinds of fault the nemesis injects. */
-export type FaultKind = 'kill' | 'pause' | 'partition' | 'clock' | 'pause-client';
+/** Kinds of fault the nemesis injects; `member-*` are membership changes (one attempt each). */
+export type FaultKind = 'kill' | 'pause' | 'partition' | 'clock' | 'pause-client' | 'member-add' | 'member-remove' | 'member-replace';
+
+/**
+ * How a membership change attempt ended: `committed` (the change, or the part of it still to
+ * do, is in the committed configuration), `refused` (the cluster said no, with a reason:
+ * `change-pending`, `not-ready`, `learner-behind`, `leader-unknown`…; nothing changed),
+ * `unknown` (it may still commit: leadership changed, a timeout, or cut short at the run's end),
+ * `failed` (anything else, e.g. an unexpected answer). All but `committed` are retried later.
+ */
+export type ChangeOutcome = 'committed' | 'refused' | 'unknown' | 'failed';
 
 /** One fault: when it began and when it was healed (null: still active at the end, healed then). */
 export interface NemesisEvent {
@@ -53,6 +62,23 @@ export interface NemesisEvent {
   readonly nodes: readonly number[];
   readonly start: number;
   readonly end: number | null;
+  /** Membership changes only: how the attempt ended. */
+  readonly outcome?: ChangeOutcome;
+  /** Membership changes only: the refusal reason, or what made the outcome unknown or failed. */
+  readonly reason?: string;
+}
+
+/** What the membership nemesis did (`summary.json`, runs with `membership` only). */
+export interface MembershipSummary {
+  /** The voters the run started with, and the members (voters and learners) it ended with. */
+  readonly initial: readonly number[];
+  readonly final: readonly number[];
+  /** Nodes whose removal committed (removed or replaced), in order. */
+  readonly removed: readonly number[];
+  /** Changes that committed, by kind. */
+  readonly committed: { readonly add: number; readonly remove: number; readonly replace: number };
+  /** Attempts that did not commit, by outcome and reason (e.g. `refused: change-pending`). */
+  readonly notCommitted: Readonly<Record<string, number>>;
 }
 
 /** One write the fenced resource saw: accepted or rejected as stale. */
@@ -68,7 +94,7 @@ export interface ResourceWrite {
 
 /** Something the checks found wrong, with the operations involved (ids in history.json). */
 export interface Anomaly {
-  readonly kind: 'not-linearizable' | 'stale-write' | 'replicas-diverged' | 'no-leader-after-heal' | 'inconclusive';
+  readonly kind: 'not-linearizable' | 'stale-write' | 'replicas-diverged' | 'no-leader-after-heal' | 'clients-stuck' | 'inconclusive';
   readonly message: string;
   /** Counter or lock name, when the anomaly is about one. */
   readonly key?: string;
@@ -101,9 +127,11 @@ export interface Summary {
   readonly resource: { readonly accepted: number; readonly rejected: number };
   /** Milliseconds from the last heal until every node agreed on a leader (null: never). */
   readonly leaderAfterHealMs: number | null;
-  /** Every replica's state hash after the heal, by node id. */
+  /** Every replica's state hash after the heal, by node id: the final members'. */
   readonly stateHashes: Readonly<Record<string, string>>;
   readonly hashesEqual: boolean;
+  /** Runs with the `membership` nemesis: the changes and the members at the end. */
+  readonly membership?: MembershipSummary;
   readonly buckets: readonly Bucket[];
   readonly startedAt: string;
 }
