@@ -36,7 +36,11 @@ export function withClientOptions(cmd: Command): Command {
   return cmd
     .option('--endpoints <list>', 'host:port,… of the nodes (default: env RAFTLOCK_ENDPOINTS or the three-node loopback config)')
     .option('--token <token>', 'client token, when the cluster requires one (default: env RAFTLOCK_TOKEN)')
-    .option('--timeout <duration>', 'deadline of each request, failover and retries included', '15s')
+    .option(
+      '--timeout <duration>',
+      'deadline of each request, failover and retries included (with no node reachable at all, the command fails after about 1.5 s)',
+      '15s',
+    )
     .option('--json', 'machine-readable output: one JSON object on stdout, errors included', false);
 }
 
@@ -109,11 +113,22 @@ const HINTS: Readonly<Record<string, string>> = {
 
 const SESSION_AUTH_HINT = "the session's secret does not match: pass the whole handle ID:SECRET that `raftlock lock acquire` printed";
 
+/** When no endpoint could be reached at all (the message names each one's cause). */
+const UNREACHABLE_HINT =
+  'start the cluster (`raftlock cluster up`, or `npm start` in a raftlock checkout) or fix --endpoints / RAFTLOCK_ENDPOINTS; `raftlock status` shows which nodes answer';
+
+/** The hint for `err`: by its code, or for the cases of a code that need their own. */
+function hintFor(err: RaftlockError): string {
+  if (err instanceof AuthError && err.field === 'session') return SESSION_AUTH_HINT;
+  // By name: the SDK's internal class is not part of its surface (docs/design.md#layers).
+  if (err instanceof UnavailableError && err.cause instanceof Error && err.cause.name === 'UnreachableError') return UNREACHABLE_HINT;
+  return HINTS[err.code] ?? '';
+}
+
 function report(err: unknown): ErrorReport {
   if (err instanceof RaftlockError) {
     const unknown = err instanceof UnavailableError && err.outcomeUnknown;
-    const base = err instanceof AuthError && err.field === 'session' ? SESSION_AUTH_HINT : (HINTS[err.code] ?? '');
-    const hint = base + (unknown ? '; the write may have been applied (at most once): check before retrying' : '');
+    const hint = hintFor(err) + (unknown ? '; the write may have been applied (at most once): check before retrying' : '');
     return {
       code: err.code,
       message: err.message,

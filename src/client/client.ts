@@ -39,10 +39,21 @@ export interface ConnectOptions {
    * default `waitMs` of {@link RaftlockClient.lock}.
    */
   readonly timeoutMs?: number;
-  /** Longest wait for a connection to open (default 2 s). */
+  /** Longest wait for a connection to open (default 1 s); an endpoint that does not is skipped. */
   readonly connectTimeoutMs?: number;
-  /** Longest wait for one attempt's answer before retrying elsewhere (default 5 s). */
+  /**
+   * Longest wait for one attempt's answer before retrying elsewhere, with the same
+   * `(session, seq)` for a write (default 2 s). A queued `lock()` wait is exempt: the
+   * cluster answers it when the wait ends.
+   */
   readonly attemptTimeoutMs?: number;
+  /**
+   * How long a connection may stay silent before it is dropped and the call moves to another
+   * node (default 1 s). The SDK pings a connection it has heard nothing on for half this; a
+   * paused or cut-off node answers neither requests nor pings. Raise it for nodes whose event
+   * loop may stall longer.
+   */
+  readonly livenessTimeoutMs?: number;
   /**
    * How long before the lease could end, by this client's clock, locks' signals fire when no
    * keep-alive was acknowledged (allowance for clock drift and delays). Default
@@ -183,8 +194,9 @@ export class RaftlockClient implements AsyncDisposable {
     this.cluster = new ClusterClient({
       endpoints,
       ...(opts.token !== undefined ? { token: opts.token } : {}),
-      ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
-      ...(opts.attemptTimeoutMs !== undefined ? { attemptTimeoutMs: opts.attemptTimeoutMs } : {}),
+      ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: positive(opts.connectTimeoutMs, 0, 'connectTimeoutMs') } : {}),
+      ...(opts.attemptTimeoutMs !== undefined ? { attemptTimeoutMs: positive(opts.attemptTimeoutMs, 0, 'attemptTimeoutMs') } : {}),
+      ...(opts.livenessTimeoutMs !== undefined ? { livenessTimeoutMs: positive(opts.livenessTimeoutMs, 0, 'livenessTimeoutMs') } : {}),
       discoverMembers: opts.discoverMembers !== false,
     });
   }
@@ -477,7 +489,7 @@ export class RaftlockClient implements AsyncDisposable {
       case 'aborted':
         throw w.signal.reason;
       case 'timeout':
-        throw new UnavailableError('no session could be opened in time', false);
+        throw new UnavailableError(`no session could be opened in time (${this.cluster.problemSummary})`, false);
     }
   }
 

@@ -1,9 +1,16 @@
 /**
  * Talks to a cluster rather than a node: finds the leader (following `NOT_LEADER` hints, else
- * trying the endpoints in turn), reconnects with backoff, and retries a request until it gets
- * an answer or its deadline passes. It never changes a request between attempts except through
- * the caller's `build` function, so a write retried here keeps its `(session, seq)` and is
- * applied at most once (docs/design.md#exactly-once-writes).
+ * asking every endpoint at once, see discovery.ts), notices a node gone silent (pings, see
+ * liveness.ts) and moves on, and retries a request until it gets an answer or its deadline
+ * passes. It never changes a request between attempts except through the caller's `build`
+ * function, so a write retried here keeps its `(session, seq)` and is applied at most once
+ * (docs/design.md#exactly-once-writes).
+ *
+ * Time limits, by default: a connection opens within 1 s, a silent node is dropped after 1 s
+ * without an answer or a pong, and one attempt waits at most 2 s for its answer. All three are
+ * well below a call's deadline (15 s by default), so a call survives a dead, paused or
+ * cut-off node by trying the others. A client that never reached any node fails fast instead
+ * (about 1.5 s, each endpoint's cause named): nothing suggests a cluster is there at all.
  */
 import { setMaxListeners } from 'node:events';
 import {
@@ -16,7 +23,8 @@ import {
   type RequestBody,
   type RequestOf,
 } from '../protocol/index.js';
-import { Connection, ConnectionLostError } from './connection.js';
+import { Connection, ConnectionLostError, hostOf } from './connection.js';
+import { FAIL_FAST_MS, FOLLOWER_GRACE_MS, LeaderSearch, type NodeAnswer } from './discovery.js';
 import { endpointUrl, parseEndpointList } from './endpoints.js';
 import {
   AuthError,
@@ -47,10 +55,18 @@ export interface ClusterClientOptions {
   readonly endpoints: readonly string[];
   /** Client token, when the cluster requires one. */
   readonly token?: string;
-  /** Longest wait for a WebSocket to open (default 2,000 ms). */
+  /**
+   * Longest wait for a WebSocket to open (default 1,000 ms). While leader discovery keeps
+   * timing out on one endpoint, its wait there doubles, up to four times this.
+   */
   readonly connectTimeoutMs?: number;
-  /** Longest wait for one attempt's answer before trying again elsewhere (default 5,000 ms). */
+  /** Longest wait for one attempt's answer before trying again elsewhere (default 2,000 ms). */
   readonly attemptTimeoutMs?: number;
+  /**
+   * How long a connection may stay silent (no answer, no pong to the pings sent meanwhile)
+   * before it is dropped as dead and the call moves on (default 1,000 ms).
+   */
+  readonly livenessTimeoutMs?: number;
   /** Keep the endpoint list to the members the nodes list (see `ConnectOptions.discoverMembers`). */
   readonly discoverMembers?: boolean;
 }
@@ -172,25 +188,102 @@ function checkedValue<O extends RequestBody['op']>(op: O, value: unknown): OpVal
   }
 }
 
+/** Default of {@link ClusterClientOptions.connectTimeoutMs}. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
+/** Default of {@link ClusterClientOptions.attemptTimeoutMs}. */
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 2_000;
+/** Default of {@link ClusterClientOptions.livenessTimeoutMs}. */
+export const DEFAULT_LIVENESS_TIMEOUT_MS = 1_000;
+
+/** How long an endpoint that just failed this client stays a suspect to leader searches. */
+const SUSPECT_MS = 3_000;
+/** Longest pause between two `status` questions to one endpoint during a leader search. */
+const SEARCH_POLL_MAX_MS = 250;
+
+/**
+ * A leader search gave up: every endpoint was unreachable, for a client that never reached a
+ * node. Calls reject with an {@link UnavailableError} whose `cause` is this (the CLI words its
+ * hint by the name `UnreachableError`). @internal
+ */
+export class UnreachableError extends Error {
+  override readonly name = 'UnreachableError';
+}
+
+/** A leader search under way, shared by the calls waiting for it. */
+interface Search {
+  readonly result: Promise<Connection>;
+  /** Calls waiting for it; when the last one leaves, the search is cancelled. */
+  waiters: number;
+  cancel(): void;
+}
+
+/** A `status` answer as a leader search reads it. */
+interface StatusAnswer {
+  readonly node: NodeAnswer;
+  /** The members' client URLs (empty when the node lists none). */
+  readonly members: string[];
+}
+
+/** The leader-search view of a `status` answer, or what is wrong with it. */
+function statusAnswer(resp: ClientResponse): StatusAnswer | string {
+  if (!resp.ok) return `status refused (${resp.error.code}: ${resp.error.message})`;
+  let v: NodeRoleValue;
+  try {
+    v = parseValue('status', resp.value);
+  } catch (err) {
+    return `answered status wrongly (${err instanceof Error ? err.message : String(err)})`;
+  }
+  const url = (address: string | null): string | null => {
+    if (address === null) return null;
+    try {
+      return endpointUrl(address);
+    } catch {
+      return null; // an address we cannot dial tells us nothing
+    }
+  };
+  return {
+    node: { role: v.role, term: v.term, leaderUrl: url(v.leaderAddress) },
+    members: (v.members ?? []).flatMap((m) => {
+      const u = url(m.address);
+      return u === null ? [] : [u];
+    }),
+  };
+}
+
+/** A failure's few words for messages (a {@link ConnectionLostError}'s `problem`). */
+function problemOf(err: unknown): string {
+  if (err instanceof ConnectionLostError) return err.problem;
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Leader discovery, connections and retries for one client. */
 export class ClusterClient {
   /** Where the cluster is: the endpoints given, then the members the nodes list. */
   private urls: readonly string[];
-  private target: string;
-  private nextIndex = 0;
   private conn: Connection | undefined;
+  /** A dial of a leader that a node named (`NOT_LEADER`), shared by the calls waiting for it. */
   private connecting: Promise<Connection> | undefined;
+  /** The leader a node named, to dial next instead of searching. */
+  private hint: string | undefined;
+  private search: Search | undefined;
   private readonly closer = new AbortController();
   private readonly connectTimeoutMs: number;
   private readonly attemptTimeoutMs: number;
+  private readonly livenessTimeoutMs: number;
   /** Secrets of the sessions this client acts for, by id. */
   private readonly secrets = new Map<number, string>();
+  /** Whether a connection to a node ever opened: until then an unreachable cluster fails fast. */
+  private reached = false;
+  /** Endpoints that failed this client lately, with the time they stop being suspects. */
+  private readonly suspects = new Map<string, number>();
+  /** What each endpoint last said or why it failed, since the last answered request (for messages). */
+  private readonly problems = new Map<string, string>();
 
   constructor(private readonly opts: ClusterClientOptions) {
     this.urls = parseEndpointList(opts.endpoints).map(endpointUrl);
-    this.target = this.urls[0] as string;
-    this.connectTimeoutMs = opts.connectTimeoutMs ?? 2_000;
-    this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 5_000;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.attemptTimeoutMs = opts.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
+    this.livenessTimeoutMs = opts.livenessTimeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS;
     // Every call in flight listens for the close: with more than 10 concurrent calls Node would
     // print a (false) "possible memory leak" warning in the user's process.
     setMaxListeners(0, this.closer.signal);
@@ -206,63 +299,67 @@ export class ClusterClient {
     return this.closer.signal;
   }
 
+  /**
+   * What each endpoint last said or why it failed (`127.0.0.1:7101: connection refused; …`),
+   * since the last answered request: the cause to name when a call gives up.
+   */
+  get problemSummary(): string {
+    if (this.problems.size === 0) return 'no node answered yet';
+    return [...this.problems].map(([url, problem]) => `${hostOf(url)}: ${problem}`).join('; ');
+  }
+
   /** Closes the connection; running and later calls reject with {@link ClientClosedError}. */
   close(): void {
     if (this.closed) return;
     this.closer.abort(new ClientClosedError());
+    this.search?.cancel();
     this.conn?.close();
     this.conn = undefined;
   }
 
   /**
    * Sends a request until it is answered, following the leader. Resolves with a success;
-   * rejects with {@link RemoteError} for a refusal, {@link UnavailableError} at the deadline,
+   * rejects with {@link RemoteError} for a refusal, {@link UnavailableError} at the deadline (or
+   * sooner, when the client never reached a node and none is reachable),
    * {@link ClientClosedError} if the client closes, or the signal's reason if aborted.
    */
   async call<B extends RequestBody>(spec: CallSpec<B>): Promise<CallResult<OpValues[B['op']]>> {
+    const started = now();
     let unknown = false;
     let backoff = 10;
-    let lastProblem = 'no attempt made';
+    /** Attempts failed in a row: the first moves on at once, the next ones pause first. */
+    let failures = 0;
     let unavailableHere = 0;
-    /** Endpoints tried since the last pause: a full round without a leader earns a pause. */
-    let tried = 0;
-    /**
-     * Nodes that said "not leader, and I know no leader" in this round. A hint pointing at one
-     * of them is stale (a cut-off follower still naming the old leader): following it would
-     * ping-pong between the two until the follower learns better.
-     */
-    const leaderless = new Set<string>();
+    /** Leader hints followed since the last pause: two in a row that lead nowhere mean a search. */
+    let hops = 0;
     const pause = async (): Promise<void> => {
-      tried = 0;
-      leaderless.clear();
+      hops = 0;
       const w = await waitFor(new Promise<never>(() => {}), Math.min(backoff, spec.deadline - now()), [spec.signal, this.closer.signal]);
       backoff = Math.min(backoff * 2, 500);
       if (w.kind === 'aborted') this.raiseAbort(w.signal, spec.write && unknown);
     };
-    // Moving on to the next endpoint is immediate until every endpoint was tried once: after a
-    // partition the old leader's side answers quickly with no (or a stale) leader, and pausing
-    // at each of them would delay finding the new leader by seconds.
-    const nextEndpoint = async (): Promise<void> => {
-      this.advance();
-      if (++tried >= this.urls.length) await pause();
+    // A failover should cost no pause: the first failure moves on at once (a hint, or a
+    // search). Failing again and again earns a growing pause, so a node that accepts and fails
+    // every request at once is not hammered.
+    const failed = async (): Promise<void> => {
+      if (++failures >= 2) await pause();
     };
     for (;;) {
       if (this.closed) throw new ClientClosedError(spec.write && unknown);
       if (spec.signal?.aborted === true) throw spec.signal.reason;
-      const remaining = spec.deadline - now();
-      if (remaining <= 0) {
+      if (spec.deadline - now() <= 0) {
         throw new UnavailableError(
-          `no leader answered in time (${lastProblem})${spec.write && unknown ? '; the write may have been applied (at most once)' : ''}`,
+          `no leader answered within ${Math.round(now() - started)} ms (${this.problemSummary})${spec.write && unknown ? '; the write may have been applied (at most once)' : ''}`,
           spec.write && unknown,
         );
       }
-      const c = await waitFor(this.connection(), remaining, [spec.signal, this.closer.signal]);
+      const c = await this.connection(spec.deadline, spec.signal);
       if (c.kind === 'aborted') this.raiseAbort(c.signal, spec.write && unknown);
       if (c.kind === 'timeout') continue;
       if (c.kind === 'error') {
         if (c.error instanceof AuthError) throw c.error;
-        lastProblem = c.error instanceof Error ? c.error.message : String(c.error);
-        await nextEndpoint();
+        if (c.error instanceof UnreachableError) throw new UnavailableError(c.error.message, spec.write && unknown, { cause: c.error });
+        await failed();
         continue;
       }
       const conn = c.value;
@@ -294,20 +391,22 @@ export class ClusterClient {
       if (r.kind === 'timeout') {
         req.cancel();
         if (spec.write && sent) unknown = true;
-        lastProblem = `no answer from ${conn.url} within ${Math.round(attemptMs)} ms`;
-        // A parked request may simply still be waiting: ask again on the same connection. A
-        // call that merely reached its deadline keeps its (healthy) connection for the next.
+        // A parked request may simply still be waiting: ask again on the same connection (a
+        // dead node is noticed by the connection's liveness check, not here). A call that
+        // merely reached its deadline keeps its (healthy) connection for the next.
         if (spec.parked !== true && nodeTooSlow) {
+          this.noteProblem(conn.url, `no answer to ${body.op} within ${Math.round(attemptMs)} ms`);
+          this.suspect(conn.url);
           this.drop(conn);
-          this.advance();
         }
         continue;
       }
       if (r.kind === 'error') {
         if (spec.write && sent) unknown = true;
-        lastProblem = r.error instanceof Error ? r.error.message : String(r.error);
+        this.noteProblem(conn.url, problemOf(r.error));
+        this.suspect(conn.url);
         this.drop(conn);
-        await nextEndpoint();
+        await failed();
         continue;
       }
       const resp: ClientResponse = r.value;
@@ -316,43 +415,43 @@ export class ClusterClient {
         if (value instanceof DecodeError) {
           // The node speaks the protocol wrongly: as good as no answer; ask another.
           if (spec.write) unknown = true;
-          lastProblem = `${conn.url} answered ${body.op} with an invalid ${value.message}`;
+          this.noteProblem(conn.url, `answered ${body.op} with an invalid ${value.message}`);
+          this.suspect(conn.url);
           this.drop(conn);
-          await nextEndpoint();
+          await failed();
           continue;
         }
+        this.answeredBy(conn.url);
         this.noteSession(conn, body, value);
         return { value, index: resp.index, sentAt };
       }
       const e = resp.error;
       if (e.code === 'SESSION_EXPIRED' && 'session' in body) this.forgetSession(body.session);
       if (e.code === 'NOT_LEADER') {
-        lastProblem = e.message;
+        this.noteProblem(conn.url, e.message);
         unavailableHere = 0;
-        if (e.leaderAddress !== undefined) {
-          const url = endpointUrl(e.leaderAddress);
-          if (url !== conn.url && !leaderless.has(url)) {
-            this.drop(conn);
-            this.target = url;
-            tried++;
-            continue;
-          }
-        } else {
-          leaderless.add(conn.url);
-        }
         this.drop(conn);
-        await nextEndpoint();
+        const named = e.leaderAddress !== undefined ? this.urlOf(e.leaderAddress) : undefined;
+        // Follow the hint unless it leads back here, or to a node that just failed us, or
+        // hints keep leading to nodes that are not the leader (a cut-off follower still
+        // naming the old leader): then ask every endpoint instead.
+        if (named !== undefined && named !== conn.url && hops < 2 && !this.isSuspect(named)) {
+          hops++;
+          this.hint = named;
+          continue;
+        }
+        await failed();
         continue;
       }
       if (e.code === 'UNAVAILABLE') {
-        lastProblem = e.message;
+        this.noteProblem(conn.url, e.message);
         if (e.outcomeUnknown === true) unknown = true;
         // The node is up but cannot serve now (election, stepping down, stopping): try it
-        // again after a pause, and another node if it keeps failing.
+        // again after a pause, and the others if it keeps failing.
         if (++unavailableHere >= 3) {
           unavailableHere = 0;
+          this.suspect(conn.url);
           this.drop(conn);
-          this.advance();
         }
         await pause();
         continue;
@@ -405,39 +504,222 @@ export class ClusterClient {
     return secret === undefined ? undefined : { op: 'bind', session, secret };
   }
 
-  /** The open connection to the current target, opening it (and saying hello) if needed. */
-  private connection(): Promise<Connection> {
-    if (this.conn !== undefined && this.conn.isOpen) return Promise.resolve(this.conn);
-    if (this.connecting !== undefined) return this.connecting;
-    const url = this.target;
-    const p = (async () => {
-      const conn = await Connection.open(url, this.connectTimeoutMs);
-      if (this.closed) {
+  /**
+   * The connection to use: the open one; else a dial of the leader a node just named; else a
+   * leader search over every endpoint at once (shared by the calls waiting, cancelled when the
+   * last of them leaves). Waits until `deadline` at most.
+   */
+  private async connection(deadline: number, signal: AbortSignal | undefined): Promise<Waited<Connection>> {
+    const signals = [signal, this.closer.signal];
+    if (this.conn !== undefined && this.conn.isOpen) return { kind: 'value', value: this.conn };
+    if (this.connecting === undefined && this.hint !== undefined) this.connecting = this.dialHint(this.hint);
+    this.hint = undefined;
+    if (this.connecting !== undefined) return waitFor(this.connecting, deadline - now(), signals);
+    const search = (this.search ??= this.startSearch());
+    search.waiters++;
+    try {
+      return await waitFor(search.result, deadline - now(), signals);
+    } finally {
+      if (--search.waiters === 0) search.cancel();
+    }
+  }
+
+  /** Opens a connection to `url` and says hello (with the token, if any). */
+  private async dial(url: string, timeoutMs: number, signal?: AbortSignal): Promise<Connection> {
+    const conn = await Connection.open(url, timeoutMs, { livenessMs: this.livenessTimeoutMs, ...(signal !== undefined ? { signal } : {}) });
+    this.reached = true;
+    if (this.closed) {
+      conn.close();
+      throw new ClientClosedError();
+    }
+    if (this.opts.token !== undefined) {
+      const r = await waitFor(conn.send({ op: 'hello', token: this.opts.token }).response, timeoutMs, [signal]);
+      if (r.kind === 'aborted') {
         conn.close();
-        throw new ClientClosedError();
+        throw new ConnectionLostError(`opening ${url} was given up`, 'given up');
       }
-      if (this.opts.token !== undefined) {
-        const r = await waitFor(conn.send({ op: 'hello', token: this.opts.token }).response, this.connectTimeoutMs, []);
-        if (r.kind !== 'value') {
-          conn.close();
-          throw new ConnectionLostError(`no answer to hello from ${url}`);
-        }
-        if (!r.value.ok) {
-          conn.close();
-          if (r.value.error.code === 'AUTH') throw new AuthError(r.value.error.message);
-          throw new ConnectionLostError(`hello refused by ${url}: ${r.value.error.message}`);
-        }
+      if (r.kind !== 'value') {
+        conn.close();
+        const problem = r.kind === 'error' ? problemOf(r.error) : `no answer to hello within ${Math.round(timeoutMs)} ms`;
+        throw new ConnectionLostError(`no answer to hello from ${url}: ${problem}`, problem, r.kind === 'timeout');
       }
-      this.conn = conn;
-      if (this.opts.discoverMembers === true) this.refreshMembers(conn);
-      return conn;
-    })();
-    this.connecting = p;
+      if (!r.value.ok) {
+        conn.close();
+        if (r.value.error.code === 'AUTH') throw new AuthError(r.value.error.message);
+        throw new ConnectionLostError(`hello refused by ${url}: ${r.value.error.message}`, `hello refused: ${r.value.error.message}`);
+      }
+    }
+    return conn;
+  }
+
+  /** Dials the leader a node named; a failure makes it a suspect (the next try searches). */
+  private dialHint(url: string): Promise<Connection> {
+    const p = this.dial(url, this.connectTimeoutMs).then(
+      (conn) => this.adopt(conn, false),
+      (err: unknown) => {
+        this.noteProblem(url, problemOf(err));
+        this.suspect(url);
+        throw err;
+      },
+    );
     const clear = (): void => {
       if (this.connecting === p) this.connecting = undefined;
     };
     p.then(clear, clear);
     return p;
+  }
+
+  /**
+   * Makes `conn` the client's connection and returns the one to use: `conn`, or the open one
+   * another path set meanwhile (then `conn` is closed: one connection per client).
+   */
+  private adopt(conn: Connection, membersKnown: boolean): Connection {
+    if (this.closed) {
+      conn.close();
+      throw new ClientClosedError();
+    }
+    if (this.conn !== undefined && this.conn !== conn && this.conn.isOpen) {
+      conn.close();
+      return this.conn;
+    }
+    this.conn = conn;
+    if (!membersKnown && this.opts.discoverMembers === true) this.refreshMembers(conn);
+    return conn;
+  }
+
+  /**
+   * Starts a leader search (discovery.ts): every endpoint dialled and asked `status` at once,
+   * again and again with a short backoff, until the search decides; the winner's connection is
+   * kept, the others closed.
+   */
+  private startSearch(): Search {
+    const t0 = now();
+    const suspects = new Set<string>();
+    for (const [url, until] of this.suspects) if (until > t0) suspects.add(url);
+    const search = new LeaderSearch(this.urls, t0, {
+      suspects,
+      failFast: !this.reached,
+      followHints: this.opts.discoverMembers === true,
+    });
+    const stop = new AbortController();
+    const conns = new Map<string, Connection>();
+    let done = false;
+    let resolveResult: (c: Connection) => void = () => {};
+    let rejectResult: (e: unknown) => void = () => {};
+    const result = new Promise<Connection>((resolve, reject) => {
+      resolveResult = resolve;
+      rejectResult = reject;
+    });
+    result.catch(() => {}); // a search cancelled when nobody waits any more ends unheard
+    const timers: NodeJS.Timeout[] = [];
+    const onClose = (): void => finish(undefined, new ClientClosedError());
+    const handle: Search = { result, waiters: 0, cancel: () => finish(undefined, new Error('leader search abandoned')) };
+    const finish = (winner: Connection | undefined, error?: unknown): void => {
+      if (done) return;
+      done = true;
+      stop.abort();
+      for (const t of timers) clearTimeout(t);
+      this.closer.signal.removeEventListener('abort', onClose);
+      for (const c of conns.values()) if (c !== winner) c.close();
+      if (this.search === handle) this.search = undefined;
+      if (winner === undefined) {
+        rejectResult(error);
+        return;
+      }
+      try {
+        resolveResult(this.adopt(winner, true));
+      } catch (err) {
+        rejectResult(err);
+      }
+    };
+    const evaluate = (): void => {
+      if (done) return;
+      const d = search.decide(now());
+      if (d === undefined) {
+        for (const url of search.hintsToDial()) void probe(url);
+        return;
+      }
+      if (d.kind === 'unreachable') {
+        finish(undefined, new UnreachableError(d.message));
+        return;
+      }
+      const winner = conns.get(d.url);
+      // Lost between its answer and now: its probe redials; decide again then.
+      if (winner === undefined || !winner.isOpen) search.failed(d.url, 'connection lost');
+      else finish(winner);
+    };
+    const probe = async (url: string): Promise<void> => {
+      let restMs = 10;
+      let connectMs = this.connectTimeoutMs;
+      const rest = async (): Promise<void> => {
+        await waitFor(new Promise<never>(() => {}), restMs, [stop.signal]);
+        restMs = Math.min(restMs * 2, SEARCH_POLL_MAX_MS);
+      };
+      const fail = (problem: string): void => {
+        search.failed(url, problem);
+        this.noteProblem(url, problem);
+        evaluate();
+      };
+      while (!done) {
+        let conn = conns.get(url);
+        if (conn === undefined || !conn.isOpen) {
+          conns.delete(url);
+          try {
+            conn = await this.dial(url, connectMs, stop.signal);
+          } catch (err) {
+            if (done) return;
+            if (err instanceof AuthError || err instanceof ClientClosedError) return finish(undefined, err);
+            // A node slow to accept (a loaded machine) gets longer each time, within bounds.
+            if (err instanceof ConnectionLostError && err.timedOut) connectMs = Math.min(connectMs * 2, 4 * this.connectTimeoutMs);
+            fail(problemOf(err));
+            await rest();
+            continue;
+          }
+          if (done) {
+            conn.close();
+            return;
+          }
+          conns.set(url, conn);
+          search.opened(url);
+        }
+        const req = conn.send({ op: 'status' });
+        const r = await waitFor(req.response, this.attemptTimeoutMs, [stop.signal]);
+        if (done) {
+          req.cancel();
+          return;
+        }
+        // Every role may ask `status`: AUTH means this client's token is missing or refused,
+        // which no other endpoint will see differently.
+        if (r.kind === 'value' && !r.value.ok && r.value.error.code === 'AUTH') {
+          return finish(undefined, new AuthError(r.value.error.message, r.value.error.field));
+        }
+        const answer =
+          r.kind === 'value'
+            ? statusAnswer(r.value)
+            : r.kind === 'error'
+              ? problemOf(r.error)
+              : `no answer to status within ${this.attemptTimeoutMs} ms`;
+        if (typeof answer === 'string') {
+          req.cancel();
+          conn.close();
+          conns.delete(url);
+          fail(answer);
+        } else {
+          if (this.opts.discoverMembers === true && answer.members.length > 0) this.urls = answer.members;
+          search.answered(url, answer.node);
+          if (answer.node.role !== 'leader') this.noteProblem(url, search.causeOf(url));
+          evaluate();
+        }
+        if (done) return;
+        await rest();
+      }
+    };
+    this.closer.signal.addEventListener('abort', onClose, { once: true });
+    // Rules that depend on time alone (settling for a follower, failing fast) need a look even
+    // when no endpoint says anything more.
+    timers.push(setTimeout(evaluate, FOLLOWER_GRACE_MS), setTimeout(evaluate, FAIL_FAST_MS));
+    for (const url of search.urls) void probe(url);
+    return handle;
   }
 
   /**
@@ -450,16 +732,18 @@ export class ClusterClient {
     const req = conn.send({ op: 'status' });
     void waitFor(req.response, this.connectTimeoutMs, [this.closer.signal]).then((r) => {
       if (r.kind !== 'value') return req.cancel();
-      if (!r.value.ok) return;
-      let listed: NodeRoleValue['members'];
-      try {
-        listed = parseValue('status', r.value.value).members;
-      } catch {
-        return; // a node that answers wrongly tells us nothing
-      }
-      const urls = (listed ?? []).flatMap((m) => (m.address !== null ? [endpointUrl(m.address)] : []));
-      if (urls.length > 0) this.urls = urls;
+      const answer = statusAnswer(r.value);
+      if (typeof answer !== 'string' && answer.members.length > 0) this.urls = answer.members;
     });
+  }
+
+  /** The client URL of a leader address a node named, or undefined if it cannot be dialled. */
+  private urlOf(address: string): string | undefined {
+    try {
+      return endpointUrl(address);
+    } catch {
+      return undefined;
+    }
   }
 
   private drop(conn: Connection): void {
@@ -467,14 +751,22 @@ export class ClusterClient {
     if (this.conn === conn) this.conn = undefined;
   }
 
-  /** Moves on to the next configured endpoint. */
-  private advance(): void {
-    const here = this.urls.indexOf(this.target);
-    this.nextIndex = here >= 0 ? (here + 1) % this.urls.length : this.nextIndex % this.urls.length;
-    this.target = this.urls[this.nextIndex] as string;
-    if (this.conn !== undefined && this.conn.url !== this.target) {
-      this.conn.close();
-      this.conn = undefined;
-    }
+  /** `url` failed this client: leader searches for a while trust its claims last. */
+  private suspect(url: string): void {
+    this.suspects.set(url, now() + SUSPECT_MS);
+  }
+
+  private isSuspect(url: string): boolean {
+    return (this.suspects.get(url) ?? 0) > now();
+  }
+
+  private noteProblem(url: string, problem: string): void {
+    this.problems.set(url, problem);
+  }
+
+  /** `url` answered a request: earlier problems are history. */
+  private answeredBy(url: string): void {
+    this.problems.clear();
+    this.suspects.delete(url);
   }
 }

@@ -3,6 +3,11 @@
  * clean failure of every pending request when the socket closes. No retries here: the
  * {@link ClusterClient} decides what a failure means.
  *
+ * With `livenessMs`, the connection also notices a node that went silent without closing (a
+ * paused process, packets dropped on the way): it pings when nothing was heard for a while and
+ * fails like a closed socket once nothing, not even a pong, came for `livenessMs` (see
+ * liveness.ts). Without it (raw use by scripts), only a close or an error ends the connection.
+ *
  * The socket keeps the process alive only while a request is pending on it (as Node's own
  * HTTP agent does with idle keep-alive sockets): a program that is done, and forgot
  * `close()`, exits instead of hanging on an idle connection. Its session then ends by expiry.
@@ -10,10 +15,76 @@
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { corkUntilTickEnd, decodeResponse, encodeRequest, zeroMask, type ClientResponse, type RequestBody } from '../protocol/index.js';
+import { SilenceWatch } from './liveness.js';
 
-/** The socket closed (or failed) before the response arrived. */
+/** The socket closed, failed, went silent or never opened before the response arrived. */
 export class ConnectionLostError extends Error {
   override readonly name = 'ConnectionLostError';
+  constructor(
+    message: string,
+    /**
+     * What went wrong in a few words, without the address (`connection refused`, `no answer
+     * within 1000 ms`): what an error listing every endpoint's cause shows after each address.
+     */
+    readonly problem: string = message,
+    /** Whether the node did not answer in time (as opposed to refusing or closing). */
+    readonly timedOut = false,
+  ) {
+    super(message);
+  }
+}
+
+/** How {@link Connection.open} sets up a connection. */
+export interface ConnectionOptions {
+  /**
+   * Drop the connection when the node stays silent this long (no answer, no pong to the pings
+   * sent meanwhile). Undefined or 0: never (only a close or an error ends it).
+   */
+  readonly livenessMs?: number;
+  /**
+   * Gives the opening up (rejecting with {@link ConnectionLostError}) when aborted: a search
+   * that found what it needed leaves no dial behind to keep the process alive.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** The `host:port` of a `/client` URL, for messages. */
+export function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Why a connection could not be opened, in a few words: what the operating system or the
+ * server said (refused, DNS, unreachable, an HTTP answer instead of an upgrade).
+ */
+export function openProblem(err: Error & { readonly code?: unknown }): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+      return 'host not found (DNS)';
+    case 'EAI_AGAIN':
+      return 'DNS lookup failed for now (EAI_AGAIN)';
+    case 'ETIMEDOUT':
+      return 'connection timed out';
+    case 'EHOSTUNREACH':
+      return 'host unreachable';
+    case 'ENETUNREACH':
+      return 'network unreachable';
+    case 'ECONNRESET':
+      return 'connection reset';
+  }
+  const http = /Unexpected server response: (\d+)/.exec(err.message);
+  if (http !== null) {
+    return http[1] === '503'
+      ? 'connection refused by the node (HTTP 503: stopping, or at its connection limit)'
+      : `answered HTTP ${http[1]} instead of a WebSocket upgrade (not a raftlock client address?)`;
+  }
+  return typeof err.code === 'string' ? `${err.code}: ${err.message}` : err.message;
 }
 
 // Where it lived first; scripts still import it from here.
@@ -26,6 +97,8 @@ export class Connection {
   private closedError: Error | undefined;
   /** Sessions proven on this connection (opened here, or bound). */
   readonly bound = new Set<number>();
+  private readonly watch: SilenceWatch | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly ws: WebSocket,
@@ -33,15 +106,25 @@ export class Connection {
     readonly url: string,
     /** The TCP socket under `ws`, corked while a burst of requests is written. */
     private readonly socket: Socket | undefined,
+    livenessMs: number,
   ) {
+    if (livenessMs > 0) {
+      const watch = new SilenceWatch(livenessMs, performance.now());
+      this.watch = watch;
+      ws.on('pong', () => watch.heard(performance.now()));
+      // Unref'd: watching an idle connection must not keep the process alive (module comment).
+      this.watchTimer = setInterval(() => this.checkSilence(), watch.checkEveryMs);
+      this.watchTimer.unref();
+    }
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      this.watch?.heard(performance.now());
       if (!isBinary) return;
       let r: ClientResponse;
       try {
         r = decodeResponse(data);
       } catch {
         // A response we cannot read: the node speaks the protocol wrongly; give up on it.
-        this.fail(new ConnectionLostError(`undecodable response from ${url}`));
+        this.fail(new ConnectionLostError(`undecodable response from ${url}`, 'answered with an undecodable frame'));
         return;
       }
       if (r.id === null) return; // an answer to a frame we did not send well: nothing to match
@@ -50,39 +133,61 @@ export class Connection {
       this.forget(r.id);
       p.resolve(r);
     });
-    ws.on('close', (code, reason) =>
-      this.fail(new ConnectionLostError(`connection to ${url} closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`)),
-    );
-    ws.on('error', (err) => this.fail(new ConnectionLostError(`connection to ${url} failed: ${err.message}`)));
+    ws.on('close', (code, reason) => {
+      const problem = `closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`;
+      this.fail(new ConnectionLostError(`connection to ${url} ${problem}`, problem));
+    });
+    ws.on('error', (err) => this.fail(new ConnectionLostError(`connection to ${url} failed: ${err.message}`, openProblem(err))));
     this.holdProcessWhileBusy();
   }
 
-  /** Opens a connection; rejects with {@link ConnectionLostError} if it cannot within `timeoutMs`. */
-  static open(url: string, timeoutMs: number): Promise<Connection> {
+  /**
+   * Opens a connection; rejects with {@link ConnectionLostError} (its `problem` saying why:
+   * refused, DNS, no answer within `timeoutMs`…) if it cannot within `timeoutMs`.
+   */
+  static open(url: string, timeoutMs: number, options: ConnectionOptions = {}): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, {
         perMessageDeflate: false,
         maxPayload: 16 * 1024 * 1024,
-        handshakeTimeout: Math.max(1, timeoutMs),
+        // Later than the timer below, which names the timeout the caller chose.
+        handshakeTimeout: Math.max(1, timeoutMs) + 1_000,
         generateMask: zeroMask,
       });
       let socket: Socket | undefined;
       ws.once('upgrade', (res) => {
         socket = res.socket;
       });
-      const timer = setTimeout(() => {
+      const signal = options.signal;
+      const onAbort = (): void => {
+        clearTimeout(timer);
         ws.terminate();
-        reject(new ConnectionLostError(`could not connect to ${url} within ${timeoutMs} ms`));
+        reject(new ConnectionLostError(`opening ${url} was given up`, 'given up'));
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        ws.terminate();
+        const problem = `no answer within ${Math.round(timeoutMs)} ms`;
+        reject(new ConnectionLostError(`could not connect to ${url}: ${problem}`, problem, true));
       }, timeoutMs);
       ws.once('open', () => {
         clearTimeout(timer);
-        resolve(new Connection(ws, url, socket));
+        signal?.removeEventListener('abort', onAbort);
+        if (signal?.aborted === true) {
+          ws.terminate();
+          reject(new ConnectionLostError(`opening ${url} was given up`, 'given up'));
+          return;
+        }
+        resolve(new Connection(ws, url, socket, options.livenessMs ?? 0));
       });
       ws.once('error', (err) => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         ws.terminate();
-        reject(new ConnectionLostError(`could not connect to ${url}: ${err.message}`));
+        reject(new ConnectionLostError(`could not connect to ${url}: ${err.message}`, openProblem(err)));
       });
+      if (signal?.aborted === true) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -121,7 +226,34 @@ export class Connection {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
   }
 
+  /** A liveness check (see {@link SilenceWatch}): ping, or give the silent node up. */
+  private checkSilence(): void {
+    const watch = this.watch;
+    if (watch === undefined || this.closedError !== undefined) return;
+    const t = performance.now();
+    const verdict = watch.check(t);
+    if (verdict === 'ping') {
+      try {
+        this.ws.ping();
+      } catch {
+        // Not open any more: the close event says so.
+      }
+    } else if (verdict === 'silent') {
+      // Timers run before the event loop reads the sockets: a pong that arrived while this
+      // process was busy is still unread. Judge after this turn's I/O (setImmediate runs after
+      // the poll phase), so the node is not dropped for an answer we had not read yet.
+      setImmediate(() => {
+        const now = performance.now();
+        if (this.closedError !== undefined || watch.silentFor(now) < watch.timeoutMs) return;
+        const problem = `silent for ${Math.round(watch.silentFor(now))} ms, pings unanswered (paused, overloaded or cut off)`;
+        this.fail(new ConnectionLostError(`${this.url} went silent: ${problem}; the connection was dropped`, problem, true));
+      });
+    }
+  }
+
   private fail(err: Error): void {
+    if (this.watchTimer !== undefined) clearInterval(this.watchTimer);
+    this.watchTimer = undefined;
     if (this.closedError === undefined) this.closedError = err;
     const all = [...this.pending.values()];
     this.pending.clear();

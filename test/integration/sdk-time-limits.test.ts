@@ -18,6 +18,7 @@ import type { ClientCluster } from './support/client-cluster.js';
 import { endpointsOf } from './support/sdk-cluster.js';
 import { sdkClients } from './support/sdk-clients.js';
 import { waitFor } from '../../scripts/lib/wait.js';
+import { timed } from './support/timed.js';
 
 const DIST_CLIENT = fileURLToPath(new URL('../../dist/client/index.js', import.meta.url));
 
@@ -33,16 +34,6 @@ async function heldByA(name: string): Promise<{ c: ClientCluster; a: RaftlockCli
 /** Waiters queued for `name`, as every node's state machine has it (the largest count). */
 function waiters(c: ClientCluster, name: string): number {
   return Math.max(...c.nodes.map((n) => n.service.machine.lockInfo(name).waiters));
-}
-
-/** How long `p` takes to settle, and how. */
-async function timed(p: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
-  const started = performance.now();
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  return { ms: performance.now() - started, error };
 }
 
 // A test may stop the cluster first: closing then gives up after 2 s instead of the default 5 s.
