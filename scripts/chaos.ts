@@ -1,6 +1,7 @@
 /**
  * `npm run chaos -- [--nodes 3|5] [--duration 60s] [--nemesis kill,pause,partition,clock,membership]
- * [--workload counters,locks] [--clients 16] [--seed S] [--out DIR] [--no-fencing]`
+ * [--workload counters,locks] [--clients 16] [--seed S] [--out DIR] [--no-fencing] [--network proxy|netns]
+ * [--cpu-hog N]`
  * (docs/testing.md#chaos, docs/operations.md#chaos-runs).
  *
  * Progress goes to stderr; the last line on stdout is the verdict:
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseDuration } from '../src/cli/duration.js';
 import { runChaos } from './chaos/run.js';
+import { netnsUnavailable } from './lib/netns.js';
 import { DEFAULT_NEMESES, NEMESES, type NemesisName } from './chaos/nemesis.js';
 
 function list<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
@@ -33,6 +35,15 @@ const program = new Command()
   .option('--clients <n>', 'concurrent SDK clients (spread over up to 4 client processes)', '16')
   .option('--seed <n>', 'seed of the nemesis and the workload (default: random, printed)')
   .option('--out <dir>', 'where data, logs, history.json, nemesis.json, summary.json and report.html go')
+  .addOption(
+    new Option(
+      '--network <mode>',
+      'how partitions cut links: proxy (link proxies, any user) or netns (namespaces and nftables; Linux, root)',
+    )
+      .choices(['proxy', 'netns'])
+      .default('proxy'),
+  )
+  .option('--cpu-hog <n>', 'busy processes loading the machine during the run', '0')
   .option('--no-fencing', 'the resource accepts writes from any holder (negative control: must fail under pauses)')
   .addOption(
     new Option(
@@ -50,6 +61,8 @@ const program = new Command()
       seed?: string;
       out?: string;
       fencing: boolean;
+      network: 'proxy' | 'netns';
+      cpuHog: string;
       checkRemoved?: boolean;
     }) => {
       const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 1_000_000);
@@ -61,6 +74,11 @@ const program = new Command()
       const nemeses = opts.nemesis === 'none' ? [] : list<NemesisName>(opts.nemesis, NEMESES, '--nemesis');
       if (opts.checkRemoved === true && !nemeses.includes('membership'))
         throw new Error('--check-removed needs the membership nemesis (--nemesis membership,…): without it no node is removed');
+      const cpuHog = Number(opts.cpuHog);
+      if (!Number.isSafeInteger(cpuHog) || cpuHog < 0 || cpuHog > 64) throw new Error(`--cpu-hog must be 0..64, got ${opts.cpuHog}`);
+      // Said before anything starts: what to install, or the mode that needs nothing.
+      const noNetns = opts.network === 'netns' ? netnsUnavailable() : undefined;
+      if (noNetns !== undefined) throw new Error(`--network netns: ${noNetns}`);
       const workloads = list(opts.workload, ['counters', 'locks'] as const, '--workload');
       if (workloads.length === 0) throw new Error('--workload: give counters, locks or both');
       const out = opts.out ?? join('chaos-runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-seed-${seed}`);
@@ -68,7 +86,7 @@ const program = new Command()
         process.stderr.write(`[chaos] ${line}\n`);
       };
       log(
-        `seed ${seed}; ${opts.nodes} nodes, ${clients} clients, ${workloads.join('+')}, nemesis ${nemeses.join(',') || 'none'}, ${opts.duration}, fencing ${opts.fencing ? 'on' : 'OFF'}${opts.checkRemoved === true ? ', removed nodes checked (negative control)' : ''}; out ${out}`,
+        `seed ${seed}; ${opts.nodes} nodes, ${clients} clients, ${workloads.join('+')}, nemesis ${nemeses.join(',') || 'none'}, ${opts.duration}, fencing ${opts.fencing ? 'on' : 'OFF'}, ${opts.network} network${cpuHog > 0 ? `, ${cpuHog} cpu hogs` : ''}${opts.checkRemoved === true ? ', removed nodes checked (negative control)' : ''}; out ${out}`,
       );
       const s = await runChaos({
         nodes: Number(opts.nodes) as 3 | 5,
@@ -80,6 +98,8 @@ const program = new Command()
         out,
         fencing: opts.fencing,
         checkRemoved: opts.checkRemoved === true,
+        network: opts.network,
+        cpuHog,
         log,
       });
       for (const a of s.anomalies.slice(0, 10)) log(`anomaly (${a.kind}): ${a.message}`);
@@ -89,14 +109,16 @@ const program = new Command()
           `members ${m.initial.join(',')} -> ${m.final.join(',')}; committed ${m.committed.add} add, ${m.committed.remove} remove, ${m.committed.replace} replace; removed ${m.removed.join(',') || 'none'}`,
         );
       }
+      if (s.cpuHog.processes > 0) log(`cpu hog: ${s.cpuHog.processes} busy processes ran during the run (pids ${s.cpuHog.pids.join(',')})`);
       log(`report: ${join(out, 'report.html')}`);
       process.stdout.write(`chaos: ${s.verdict}, ${s.ops.checked} ops checked, ${s.faults} faults, ${s.anomalies.length} anomalies\n`);
       process.exitCode = s.verdict === 'pass' ? 0 : 1;
     },
   );
 
-// Interrupted: exit at once; the exit hooks SIGKILL the nodes and client processes this run
-// started (by their PIDs). The records written so far stay in --out.
+// Interrupted: exit at once; the exit hooks SIGKILL the nodes, client and cpu-hog processes this
+// run started (by their PIDs) and remove its namespace network. The records written so far stay
+// in --out.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     process.stderr.write(`chaos: interrupted by ${signal}; stopping the processes of this run\n`);

@@ -26,7 +26,8 @@
  * founding nodes, and the nodes it joins dial it through its proxies too. The alternative, new
  * nodes talking directly, would leave them outside every later partition, and once every founding
  * node had been replaced the run would partition nothing at all. A partition cuts the members of
- * its moment: a node added while one holds is on both sides.
+ * its moment: a node added while one holds is on both sides. With `--network netns` the spare
+ * slots have namespaces from the start instead, and cuts are drops there: the same holds.
  *
  * **Turns.** Every 1–3 s a change falls due and gets up to four attempts; meanwhile the other
  * faults start nothing new (see {@link MembershipNemesis.busy}), but the fault in effect goes on,

@@ -6,7 +6,8 @@
  *   longer than the session TTL; and of a client process that holds a lock (`pause-client`),
  *   longer than the session TTL, so its lease runs out under it;
  * - `partition`: isolate one node, isolate the leader, majority/minority, a bridge (two sides
- *   that only one node can hear), one-way (a node that can hear but not be heard);
+ *   that only one node can hear), one-way (a node that can hear but not be heard); cut by the
+ *   cluster's link proxies, or with `--network netns` by nftables drops in the nodes' namespaces;
  * - `clock`: a node restarted with its log clock skewed (`raftlock start --clock-offset`);
  * - `membership`: nodes added, removed and replaced (membership.ts), in a loop of its own that
  *   runs alongside the others, so that changes happen during the other faults.

@@ -5,14 +5,16 @@
  * the fenced resource's log, and write the records and the report to `out`. The verdict passes
  * only when all of that holds.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureBuilt } from '../lib/build.js';
 import { ProcessCluster } from '../lib/cluster.js';
+import { NetnsNetwork, netnsUnavailable, sweepStaleNetworks } from '../lib/netns.js';
 import { sleep, waitFor } from '../lib/wait.js';
 import { buckets, checkHistory } from './checks.js';
+import { availabilityBars, checkAvailability, LeaderSampler, sampleRejoin } from './availability.js'; // availability
 import { Nemesis, type NemesisName, type PausableWorker } from './nemesis.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { renderReport } from '../lib/chaos/report.js';
@@ -37,8 +39,22 @@ export interface ChaosOptions {
    * state hashes are compared with the members' (which must fail: nobody replicates to them).
    */
   readonly checkRemoved?: boolean;
+  /**
+   * How faults cut links: `proxy` (link proxies on loopback, any user) or `netns` (a network
+   * namespace per node and nftables drops; Linux, root, `nft`). Default `proxy`.
+   */
+  readonly network?: 'proxy' | 'netns';
+  /** Busy-looping processes kept running during the run, to load the machine. Default 0. */
+  readonly cpuHog?: number;
   /** Progress lines (stderr in the CLI). */
   readonly log: (line: string) => void;
+}
+
+/** What a run's `summary.json` adds to {@link Summary}: how it ran. */
+export interface RunConditions {
+  readonly network: 'proxy' | 'netns';
+  /** The busy processes that loaded the machine (`--cpu-hog`), by PID. */
+  readonly cpuHog: { readonly processes: number; readonly pids: readonly number[] };
 }
 
 const TICK_MS = 50;
@@ -69,6 +85,42 @@ process.once('exit', () => {
     }
   }
 });
+
+/** Namespace networks of runs in progress: removed at exit whatever ends the process (Ctrl-C, an uncaught error). */
+const LIVE_NETWORKS = new Set<NetnsNetwork>();
+process.once('exit', () => {
+  for (const n of LIVE_NETWORKS) n.destroy();
+});
+
+/**
+ * Makes the namespace network of a `--network netns` run, one namespace per slot (the spares of
+ * the membership nemesis included), after removing those that crashed runs left behind.
+ */
+async function createNetwork(slots: number, log: (line: string) => void): Promise<NetnsNetwork> {
+  const why = netnsUnavailable();
+  if (why !== undefined) throw new Error(`--network netns: ${why}`);
+  const swept = sweepStaleNetworks();
+  if (swept.length > 0) log(`removed the namespace networks of dead runs: ${swept.join(', ')}`);
+  const net = await NetnsNetwork.create(Array.from({ length: slots }, (_, k) => k + 1));
+  LIVE_NETWORKS.add(net);
+  log(`network ${net.tag}: ${slots} namespaces on a bridge at ${net.hostAddress}`);
+  return net;
+}
+
+/**
+ * Starts `n` processes that spin on the CPU for `ms` at most (so a leaked one ends by itself);
+ * the caller SIGKILLs them by PID when the run ends. They load the machine the nodes run on.
+ */
+function startCpuHogs(n: number, ms: number): ChildProcess[] {
+  return Array.from({ length: n }, () => {
+    const child = spawn(process.execPath, ['-e', `const end = Date.now() + ${Math.round(ms)}; while (Date.now() < end) {}`], {
+      stdio: 'ignore',
+    });
+    LIVE_WORKERS.add(child);
+    child.once('exit', () => LIVE_WORKERS.delete(child));
+    return child;
+  });
+}
 
 class Worker implements PausableWorker {
   readonly holding = new Set<string>();
@@ -109,24 +161,38 @@ class Worker implements PausableWorker {
 }
 
 /** Runs the whole thing; never throws for a failed verdict (only for a broken harness). */
-export async function runChaos(o: ChaosOptions): Promise<Summary> {
+export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions> {
   mkdirSync(o.out, { recursive: true });
   const startedAt = new Date().toISOString();
   // The nodes and the member commands run from dist/ (rebuilt first if src/ is newer): a start
   // through tsx takes twice as long, and on a loaded machine the seconds a restarted or joining
   // node needs are seconds the cluster runs short.
   ensureBuilt(o.log);
-  const cluster = await ProcessCluster.create({
-    runtime: 'dist',
-    nodes: o.nodes,
-    dir: o.out,
-    clusterId: 'chaos',
-    tickMs: TICK_MS,
-    electionTicks: ELECTION_TICKS,
-    snapshotEvery: 2_000,
-    peerLinks: true,
-    spares: sparesFor(o),
-  });
+  const networkMode = o.network ?? 'proxy';
+  const network = networkMode === 'netns' ? await createNetwork(o.nodes + sparesFor(o), o.log) : undefined;
+  let cluster: ProcessCluster;
+  try {
+    cluster = await ProcessCluster.create({
+      runtime: 'dist',
+      nodes: o.nodes,
+      dir: o.out,
+      clusterId: 'chaos',
+      tickMs: TICK_MS,
+      electionTicks: ELECTION_TICKS,
+      snapshotEvery: 2_000,
+      // With namespaces, cuts are nftables drops: no proxies.
+      ...(network !== undefined ? { network } : { peerLinks: true }),
+      spares: sparesFor(o),
+    });
+  } catch (err) {
+    network?.destroy();
+    if (network !== undefined) LIVE_NETWORKS.delete(network);
+    throw err;
+  }
+  // The hogs outlive the workload by the heal and the checks (a minute at most), then end by
+  // themselves should this process die without killing them.
+  const hogs = startCpuHogs(o.cpuHog ?? 0, o.durationMs + 120_000);
+  if (hogs.length > 0) o.log(`cpu hog: ${hogs.length} busy processes (pids ${hogs.map((h) => h.pid).join(',')})`);
   const workers: Worker[] = [];
   const history: HistoryOp[] = [];
   const resource = new FencedResource(o.fencing);
@@ -138,7 +204,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
   try {
     cluster.startAll();
     await cluster.waitForLeader(cluster.ids, 30_000);
-    o.log(`cluster of ${o.nodes} up: ${cluster.endpoints.join(',')}`);
+    o.log(`cluster of ${o.nodes} up (${networkMode} network): ${cluster.endpoints.join(',')}`);
 
     // Client processes: up to 4, clients spread over them; workloads alternate by client.
     const nWorkers = Math.max(1, Math.min(4, o.clients));
@@ -178,6 +244,8 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
       workers.push(wk);
     }
     t0 = wall();
+    const sampler = new LeaderSampler(cluster, clock); // availability
+    sampler.start(); // availability
     let k = 0;
     for (const wk of workers) {
       const roles = Array.from({ length: wk.clients }, () => o.workloads[k++ % o.workloads.length] as 'counters' | 'locks');
@@ -224,6 +292,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
     // several election timeouts, 500 ms here, once every fault is gone).
     await nemesis.healAll();
     const healedAt = clock();
+    const rejoining = sampleRejoin(cluster, clock, healedAt, 20_000); // availability
     const leader = await cluster.waitForLeader(cluster.ids, 30_000).then(
       (s) => s.id,
       () => undefined,
@@ -240,6 +309,9 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
       () => undefined,
     );
     const stuck = waiting();
+    const stopAt = clock(); // availability
+    sampler.stop(); // availability
+    const rejoinSamples = await rejoining; // availability
 
     for (const wk of workers) wk.send({ type: 'stop' });
     await Promise.race([Promise.all(workers.map((w) => w.done)), sleep(OP_TIMEOUT_MS + 15_000)]);
@@ -314,10 +386,22 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
     o.log(`checking ${history.length} operations…`);
     const checked = checkHistory(history, 120_000);
     anomalies.push(...checked.anomalies, ...checkResource(resource.log, history));
+    const availability = checkAvailability({
+      history,
+      leaderSamples: sampler.samples,
+      rejoinSamples,
+      events: nemesis.events,
+      clients: clientNames,
+      members,
+      healedAt,
+      endMs: stopAt,
+      bars: availabilityBars(process.env),
+    }); // availability
+    anomalies.push(...availability.anomalies); // availability
 
     const count = (s: HistoryOp['status']): number => history.filter((op) => op.status === s).length;
     const membership = nemesis.membershipSummary();
-    const summary: Summary = {
+    const summary: Summary & RunConditions = {
       verdict: anomalies.length === 0 ? 'pass' : 'fail',
       seed: o.seed,
       nodes: o.nodes,
@@ -336,6 +420,9 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
       buckets: buckets(history, durationMs),
       startedAt,
       ...(membership !== undefined ? { membership } : {}),
+      availability: availability.summary, // availability
+      network: networkMode,
+      cpuHog: { processes: hogs.length, pids: hogs.flatMap((h) => (h.pid !== undefined ? [h.pid] : [])) },
     };
     writeFileSync(join(o.out, 'history.json'), JSON.stringify(history));
     writeFileSync(join(o.out, 'nemesis.json'), JSON.stringify(nemesis.events, null, 1));
@@ -348,6 +435,11 @@ export async function runChaos(o: ChaosOptions): Promise<Summary> {
       w.resume();
       if (w.child.exitCode === null) w.child.kill('SIGKILL');
     }
+    for (const h of hogs) if (h.exitCode === null) h.kill('SIGKILL');
     await cluster.destroy();
+    if (network !== undefined) {
+      network.destroy();
+      LIVE_NETWORKS.delete(network);
+    }
   }
 }

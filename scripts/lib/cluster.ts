@@ -27,8 +27,16 @@
  * the proxy it will dial a later member through. {@link ids} are the members as the harness
  * counts them (the file's nodes until {@link admit} and {@link retire} say otherwise); a start
  * of a slot outside the file passes `--join` and `--address` itself, restarts included.
+ *
+ * With a `network` (a {@link NetnsNetwork}, scripts/lib/netns.ts), every slot runs in its own
+ * network namespace instead, on its namespace address and port 7000 + slot (each namespace has
+ * its ports to itself, so nothing is held), and {@link block}, {@link partition} and
+ * {@link healLinks} cut and heal with nftables drops there: no proxies, no `--dial`. The
+ * configuration then carries a peer `secret` (one is made when none is given), since a node
+ * refuses a non-loopback address without one. The caller owns the network and destroys it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,6 +44,7 @@ import { join } from 'node:path';
 import { hashToken, type NodeStatus, type Role } from '../../src/server/index.js';
 import { REPO } from './build.js';
 import { LinkProxy } from './link-proxy.js';
+import type { NetnsNetwork } from './netns.js';
 import { ServerProcess, tailOfFile } from './processes.js';
 import { waitFor } from './wait.js';
 
@@ -98,7 +107,17 @@ export interface ClusterOptions {
    * and, with `peerLinks`, with proxies on its links (see the module comment). Default 0.
    */
   readonly spares?: number;
+  /**
+   * Run every slot (1 … `nodes + spares`, each one a slot of the network) in its own namespace
+   * of this network, listening on its namespace address, port 7000 + slot; cuts are nftables
+   * drops (see the module comment). Excludes `peerLinks`. Not destroyed by
+   * {@link ProcessCluster.destroy}: the caller made it and removes it.
+   */
+  readonly network?: NetnsNetwork;
 }
+
+/** Where a node listens inside its own namespace (each namespace has its ports to itself). */
+const NETNS_BASE_PORT = 7000;
 
 /** What {@link ProcessCluster.cli} returns: the command's exit code (null if killed) and output. */
 export interface CliResult {
@@ -169,13 +188,27 @@ export class ProcessCluster {
 
   /** Writes the configuration (free loopback ports) and, with `peerLinks`, starts the proxies; starts no node. */
   static async create(opts: ClusterOptions): Promise<ProcessCluster> {
+    const total = opts.nodes + (opts.spares ?? 0);
+    const net = opts.network;
+    if (net !== undefined) {
+      if (opts.peerLinks === true)
+        throw new Error('a cluster on a netns network cuts links with nftables: leave peerLinks (the proxies) off');
+      const missing = Array.from({ length: total }, (_, k) => k + 1).filter((s) => !net.slots.includes(s));
+      if (missing.length > 0)
+        throw new Error(`the netns network has no namespace for slot(s) ${missing.join(',')}: create it with slots 1..${total}`);
+    }
     const ownsDir = opts.dir === undefined;
     const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'raftlock-cluster-'));
     mkdirSync(join(dir, 'logs'), { recursive: true });
     // Every slot's port stays bound here while the proxies below take ephemeral ports of their
-    // own, or one of them could take a node's; the founding nodes' are released at the end.
-    const held = await Promise.all(Array.from({ length: opts.nodes + (opts.spares ?? 0) }, () => holdPort()));
-    const nodes = held.slice(0, opts.nodes).map((h, k) => ({ id: k + 1, address: `127.0.0.1:${h.port}` }));
+    // own, or one of them could take a node's; the founding nodes' are released at the end. In
+    // a namespace a slot has its ports to itself: nothing to hold.
+    const held = net !== undefined ? [] : await Promise.all(Array.from({ length: total }, () => holdPort()));
+    const slotAddress = (slot: number): string =>
+      net !== undefined ? `${net.address(slot)}:${NETNS_BASE_PORT + slot}` : `127.0.0.1:${held[slot - 1]?.port}`;
+    const nodes = Array.from({ length: opts.nodes }, (_, k) => ({ id: k + 1, address: slotAddress(k + 1) }));
+    // A node refuses a non-loopback address without a peer secret.
+    const secret = opts.secret ?? (net !== undefined ? randomBytes(24).toString('hex') : undefined);
     const config: Record<string, unknown> = {
       clusterId: opts.clusterId ?? 'it',
       nodes,
@@ -184,7 +217,7 @@ export class ProcessCluster {
       electionTicks: opts.electionTicks ?? 10,
       heartbeatTicks: 1,
       ...(opts.snapshotEvery !== undefined ? { snapshotEvery: opts.snapshotEvery } : {}),
-      ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
+      ...(secret !== undefined ? { secret } : {}),
       ...(opts.clientToken !== undefined
         ? {
             clientTokens: [{ name: 'test-admin', role: 'admin', token: opts.clientToken }, ...(opts.extraTokens ?? [])].map((t) => ({
@@ -196,7 +229,7 @@ export class ProcessCluster {
         : {}),
       ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
     };
-    const slots = new Map(held.map((h, k) => [k + 1, `127.0.0.1:${h.port}`]));
+    const slots = new Map(Array.from({ length: total }, (_, k) => [k + 1, slotAddress(k + 1)] as const));
     const cluster = new ProcessCluster(dir, config, slots, new Set(nodes.map((n) => n.id)), opts, ownsDir);
     held.forEach((h, k) => cluster.heldPorts.set(k + 1, h.server));
     writeFileSync(cluster.configPath, JSON.stringify(config, null, 2));
@@ -334,10 +367,16 @@ export class ProcessCluster {
   private spawn(slot: number, name: string, configPath: string, id: number, extraArgs: readonly string[]): void {
     if (this.procs.get(slot)?.running === true) throw new Error(`${name} is already running`);
     const cli = this.runtime === 'dist' ? [join(REPO, 'dist/cli/main.js')] : ['--import', 'tsx', join(REPO, 'src/cli/main.ts')];
+    const args = [...(this.opts.nodeArgs?.(id) ?? []), ...cli, 'start', '--config', configPath, '--id', String(id), ...extraArgs];
+    // In a namespace network a node slot runs in its namespace (`ip netns exec` execs the node:
+    // the PID signalled is the node's); an extra process runs in the root namespace.
+    const net = this.opts.network;
+    const { command, args: argv } =
+      net !== undefined && this.slotAddresses.has(slot) ? net.wrap(slot, process.execPath, args) : { command: process.execPath, args };
     const p = ServerProcess.start(
       `raftlock ${name}`,
-      process.execPath,
-      [...(this.opts.nodeArgs?.(id) ?? []), ...cli, 'start', '--config', configPath, '--id', String(id), ...extraArgs],
+      command,
+      argv,
       join(this.dir, 'logs', `${name}.log`),
       { ...process.env, RAFTLOCK_LOG_LEVEL: this.opts.logLevel ?? 'info' },
       REPO,
@@ -385,12 +424,21 @@ export class ProcessCluster {
     return p;
   }
 
-  /** Cuts the directed link from → to (from's messages no longer reach to). Needs `peerLinks`. */
+  /**
+   * Cuts the directed link from → to (from's messages no longer reach to). Needs `peerLinks` or
+   * a `network` (there an nftables drop in `to`'s namespace of what `from` sends).
+   */
   block(from: number, to: number): void {
+    if (this.opts.network !== undefined) {
+      this.address(from);
+      this.address(to);
+      this.opts.network.block(from, to);
+      return;
+    }
     this.link(from, to).block();
   }
 
-  /** Cuts every link between the two groups, both ways. Needs `peerLinks`. */
+  /** Cuts every link between the two groups, both ways. Needs `peerLinks` or a `network`. */
   partition(a: readonly number[], b: readonly number[]): void {
     for (const i of a) {
       for (const j of b) {
@@ -400,8 +448,9 @@ export class ProcessCluster {
     }
   }
 
-  /** Heals every peer link. */
+  /** Heals every peer link (with a `network`, removes every cut in it). */
   healLinks(): void {
+    this.opts.network?.heal();
     for (const m of this.links.values()) for (const p of m.values()) p.heal();
   }
 

@@ -91,13 +91,25 @@ export function sweepStaleNetworks(): string[] {
   return removed;
 }
 
-/** Deletes the namespaces and the bridge carrying `tag` (veths go with their namespace). */
+/**
+ * Deletes the namespaces, the veth pairs and the bridge carrying `tag`. The veths are deleted
+ * explicitly: a namespace outlives its name and its processes while a socket of a killed node
+ * still retransmits into a cut (an orphaned TCP connection holds its namespace for minutes), and
+ * its veth pair, visible in the root namespace, with it. Lifting the cuts first lets such
+ * connections end at once.
+ */
 function removeTagged(tag: string): void {
-  for (const ns of run('ip', ['netns', 'list'])
+  const namespaces = run('ip', ['netns', 'list'])
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith(`${tag}-`)))
-    tryRun('ip', ['netns', 'del', ns]);
+    .filter((n) => n.startsWith(`${tag}-`));
+  for (const ns of namespaces) tryRun('ip', ['netns', 'exec', ns, 'nft', 'delete', 'table', 'inet', TABLE]);
+  for (const link of run('ip', ['-o', 'link', 'show'])
+    .split('\n')
+    .map((l) => (l.split(':')[1] ?? '').trim().split('@')[0] ?? '')
+    .filter((n) => n.startsWith(`${tag}v`)))
+    tryRun('ip', ['link', 'del', link]);
+  for (const ns of namespaces) tryRun('ip', ['netns', 'del', ns]);
   tryRun('ip', ['link', 'del', `${tag}br`]);
 }
 

@@ -8,48 +8,61 @@
  * membership nemesis (docs/operations.md#chaos-runs), a 30-second run that adds, removes and
  * replaces nodes among kills and partitions must pass the same checks, over the final members;
  * its negative control restarts the removed nodes and includes them in the state-hash check,
- * which must then fail. Seeds are fixed (or `CHAOS_SEED`) and printed; a failed run's records
- * stay in its temporary folder.
+ * which must then fail. On real partitions (`--network netns`: a namespace per node, nftables
+ * cuts; docs/operations.md#chaos-runs), a 5-node run with the same nemeses must pass the same
+ * checks and leave no namespace behind, also when interrupted; skipped, with the reason, where
+ * namespaces are unavailable (not root, no `nft`). Seeds are fixed (or `CHAOS_SEED`) and
+ * printed; a failed run's records stay in its temporary folder.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { NemesisEvent, Summary } from '../../scripts/lib/chaos/types.js';
+import type { NemesisEvent } from '../../scripts/lib/chaos/types.js';
+import { netnsUnavailable } from '../../scripts/lib/netns.js';
+import { waitFor } from '../../scripts/lib/wait.js';
+import { runChaos, type ChaosRun } from './run-chaos.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-interface ChaosRun {
-  readonly code: number | null;
-  readonly summary: Summary;
-  readonly out: string;
-  /** The run's progress lines (stderr) and its verdict line (stdout), for failure messages. */
-  readonly log: string;
+const NO_NETNS = netnsUnavailable();
+
+/** The tag of the namespace network a run's log names (`network rlkXXXX: …`). */
+function networkTag(log: string): string | undefined {
+  return /network (rlk[0-9a-f]{4}):/.exec(log)?.[1];
 }
 
-/** Runs `scripts/chaos.ts ARGS --out <temp>`; interrupted (SIGTERM) if it outlives `limitMs`. */
-async function chaos(name: string, args: readonly string[], limitMs: number): Promise<ChaosRun> {
-  const out = mkdtempSync(join(tmpdir(), `raftlock-chaos-${name}-`));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'scripts/chaos.ts'), ...args, '--out', out], {
-    cwd: REPO,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (log += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
-  const limit = setTimeout(() => child.kill('SIGTERM'), limitMs);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  clearTimeout(limit);
-  let summary: Summary;
-  try {
-    summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
-  } catch (err) {
-    throw new Error(`chaos ${args.join(' ')} exited with ${code} and wrote no summary (${String(err)}); records in ${out}\n${log}`);
-  }
-  return { code, summary, out, log };
+/** What is left of the network tagged `tag`: namespaces, links and its state file. */
+function leftovers(tag: string): string[] {
+  const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
+  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout ?? '';
+  return [
+    ...netns
+      .split('\n')
+      .filter((l) => l.startsWith(`${tag}-`))
+      .map((l) => `namespace ${l.split(' ')[0]}`),
+    ...links
+      .split('\n')
+      .filter((l) => l.includes(tag))
+      .map((l) => `link ${l.split(':')[1]?.trim()}`),
+    ...(existsSync(`/tmp/raftlock-netns/${tag}.json`) ? [`state file /tmp/raftlock-netns/${tag}.json`] : []),
+  ];
 }
+
+/**
+ * What is left of the network `tag` once the kernel had time to free it (a namespace goes, with
+ * its links, when its last process has died): empty, or the leftovers after 15 s.
+ */
+async function noLeftovers(tag: string): Promise<string[]> {
+  return waitFor(`network ${tag} gone`, () => leftovers(tag).length === 0, 15_000).then(
+    () => [],
+    () => leftovers(tag),
+  );
+}
+
+const chaos = (name: string, args: readonly string[], limitMs: number): Promise<ChaosRun> => runChaos(name, args, limitMs);
 
 describe('chaos', () => {
   it('30 s, 3 nodes, kill + pause + partition: linearizable, fenced, converged, leader after heal', async () => {
@@ -208,4 +221,102 @@ describe('chaos', () => {
     ).toEqual([]);
     rmSync(r.out, { recursive: true, force: true });
   }, 180_000);
+
+  it.skipIf(NO_NETNS !== undefined)(
+    `60 s, 5 nodes, real partitions (--network netns), kill + pause + partition: every check holding, no namespace left${NO_NETNS !== undefined ? ` (skipped: ${NO_NETNS})` : ''}`,
+    async () => {
+      const seed = Number(process.env.CHAOS_SEED ?? 35);
+      const r = await chaos(
+        'netns',
+        [
+          '--network',
+          'netns',
+          '--nodes',
+          '5',
+          '--duration',
+          '60s',
+          '--nemesis',
+          'kill,pause,partition',
+          '--workload',
+          'counters,locks',
+          '--clients',
+          '8',
+          '--seed',
+          String(seed),
+        ],
+        290_000,
+      );
+      const s = r.summary;
+      const context = `seed ${seed}, records in ${r.out}\n${r.log}\n${JSON.stringify(s.anomalies, null, 1)}`;
+      expect(s.anomalies, context).toEqual([]);
+      expect(s.verdict, context).toBe('pass');
+      expect(r.code, context).toBe(0);
+      expect(s.nodes, context).toBe(5);
+      expect(s.ops.checked, context).toBeGreaterThan(1_000);
+      expect(s.hashesEqual, context).toBe(true);
+      expect(s.resource.accepted, context).toBeGreaterThan(0);
+      // The nodes ran in the namespaces (their addresses are the network's, not loopback) and
+      // partitions were among the faults.
+      expect(r.log, context).toMatch(/cluster of 5 up \(netns network\): (10\.213\.\d+\.\d+:\d+,?){5}/);
+      const events = JSON.parse(readFileSync(join(r.out, 'nemesis.json'), 'utf8')) as NemesisEvent[];
+      expect(events.filter((e) => e.kind === 'partition').length, context).toBeGreaterThan(0);
+      const tag = networkTag(r.log);
+      expect(tag, context).toBeDefined();
+      expect(await noLeftovers(tag ?? ''), context).toEqual([]);
+      rmSync(r.out, { recursive: true, force: true });
+    },
+    300_000,
+  );
+
+  it.skipIf(NO_NETNS !== undefined)(
+    `a netns run interrupted (SIGTERM) mid-run leaves no namespace, link or state file behind${NO_NETNS !== undefined ? ` (skipped: ${NO_NETNS})` : ''}`,
+    async () => {
+      const out = mkdtempSync(join(tmpdir(), 'raftlock-chaos-netns-interrupted-'));
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(REPO, 'scripts/chaos.ts'),
+          '--network',
+          'netns',
+          '--nodes',
+          '3',
+          '--duration',
+          '60s',
+          '--nemesis',
+          'partition',
+          '--seed',
+          '36',
+          '--out',
+          out,
+        ],
+        { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let log = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (log += d));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      // Interrupted once a partition is in force: nodes running in the namespaces, a cut set.
+      const interrupted = await new Promise<boolean>((resolve) => {
+        const limit = setTimeout(() => resolve(false), 120_000);
+        child.stderr.setEncoding('utf8').on('data', (d: string) => {
+          log += d;
+          if (/fault \d+ at [\d.]+s: partition/.test(log)) {
+            clearTimeout(limit);
+            resolve(true);
+          }
+        });
+      });
+      child.kill('SIGTERM');
+      const code = await exited;
+      const context = `records in ${out}\n${log}`;
+      expect(interrupted, context).toBe(true);
+      expect(code, context).toBe(143);
+      const tag = networkTag(log);
+      expect(tag, context).toBeDefined();
+      expect(await noLeftovers(tag ?? ''), context).toEqual([]);
+      rmSync(out, { recursive: true, force: true });
+    },
+    180_000,
+  );
 });

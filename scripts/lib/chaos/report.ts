@@ -21,7 +21,16 @@ import {
   timeScale,
   timelineSvg,
 } from './report-svg.js';
-import type { Anomaly, HistoryOp, MembershipSummary, NemesisEvent, ResourceWrite, Summary } from './types.js';
+import type {
+  Anomaly,
+  AvailabilitySummary,
+  FaultKind,
+  HistoryOp,
+  MembershipSummary,
+  NemesisEvent,
+  ResourceWrite,
+  Summary,
+} from './types.js';
 
 /** What the report is drawn from: the contents of `summary.json`, `history.json`, `nemesis.json`, `resource.json`. */
 export interface ReportInput {
@@ -140,6 +149,7 @@ function header(s: Summary, end: number): string {
       'from the last heal until all nodes agree',
       leader === null ? 'bad' : '',
     ),
+    ...(s.availability !== undefined ? availabilityCards(s.availability) : []),
     card('State hashes', s.hashesEqual ? 'equal' : 'DIFFER', hashList, `wide ${s.hashesEqual ? 'good' : 'bad'}`),
     card('Seed', num(s.seed), `replay with --seed ${num(s.seed)}`),
   ];
@@ -147,7 +157,7 @@ function header(s: Summary, end: number): string {
 <div class="headline">chaos: ${esc(s.verdict)}, ${num(s.ops.checked)} ops checked, ${num(s.faults)} faults, ${num(s.anomalies.length)} anomalies</div>
 <div class="sub">${num(s.nodes)} nodes · ${num(s.clients)} clients · ${esc(fmtDuration(end))} · seed ${num(s.seed)} · ${esc(s.startedAt)}</div></div></header>
 <div class="cards">${cards.join('')}</div>
-<nav><a href="#timeline">Timeline</a><a href="#throughput">Throughput &amp; latency</a><a href="#faults">Faults (${num(s.faults)})</a><a href="#anomalies">Anomalies (${num(s.anomalies.length)})</a></nav>`;
+<nav><a href="#timeline">Timeline</a><a href="#throughput">Throughput &amp; latency</a><a href="#faults">Faults (${num(s.faults)})</a>${s.availability !== undefined ? '<a href="#availability">Availability</a>' : ''}<a href="#anomalies">Anomalies (${num(s.anomalies.length)})</a></nav>`;
 }
 
 /** The membership nemesis's card: the members at the start and at the end, and the changes that committed or not. */
@@ -208,6 +218,61 @@ function faultsSection(faults: readonly NemesisEvent[], end: number): string {
       return `<tr><td class="num">${esc(f.id)}</td><td>${sw(FAULT_COLOR[f.kind] ?? '#868e96')}${esc(f.kind)}</td><td>${esc(f.description + outcomeText(f))}</td><td>${f.nodes.length > 0 ? esc(f.nodes.join(', ')) : '—'}</td><td class="num">${esc(fmtTime(f.start))}</td><td class="num">${f.end === null ? 'end of run' : esc(fmtTime(f.end))}</td><td class="num">${esc(fmtDuration(stop - f.start))}</td></tr>`;
     });
   return `<section id="faults"><h2>Faults (${faults.length})</h2><table><thead><tr><th>#</th><th>kind</th><th>description</th><th>nodes</th><th>start</th><th>end</th><th>duration</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
+}
+
+/** The header cards of the availability checks: the worst no-progress stretch and heal-to-rejoin, red past their bars. */
+function availabilityCards(a: AvailabilitySummary): string[] {
+  const rejoin = a.healToRejoinMs;
+  return [
+    card(
+      'Worst no-progress',
+      esc(fmtDuration(a.worstGapMs)),
+      `a client that could reach a leader (bar ${esc(fmtDuration(a.bars.noProgressMs))})`,
+      a.worstGapMs > a.bars.noProgressMs ? 'bad' : '',
+    ),
+    card(
+      'Heal to rejoin',
+      rejoin === null ? 'never' : esc(fmtDuration(rejoin)),
+      `every node caught up after the final heal (bar ${esc(fmtDuration(a.bars.rejoinMs))})`,
+      rejoin === null || rejoin > a.bars.rejoinMs ? 'bad' : '',
+    ),
+  ];
+}
+
+const ms = (v: number | null, bar?: number): string =>
+  v === null ? '—' : `<span${bar !== undefined && v > bar ? ' class="st-fail"' : ''}>${esc(fmtDuration(v))}</span>`;
+
+/**
+ * The availability section: per fault kind the worst no-progress stretch, the slowest leader
+ * and rejoin after a heal; per fault its own figures; per node its rejoin after the final heal.
+ */
+function availabilitySection(a: AvailabilitySummary): string {
+  const kinds = Object.entries(a.byKind).sort(([x], [y]) => x.localeCompare(y));
+  const kindRows = kinds.map(
+    ([kind, k]) =>
+      `<tr><td>${sw(FAULT_COLOR[kind as FaultKind] ?? '#868e96')}${esc(kind)}</td><td class="num">${num(k.faults)}</td><td class="num">${ms(k.worstGapMs, a.bars.noProgressMs)}</td><td class="num">${ms(k.worstLeaderAfterHealMs, a.bars.leaderAfterHealMs)}</td><td class="num">${ms(k.worstRejoinAfterHealMs)}</td></tr>`,
+  );
+  const faultRows = a.faults.map(
+    (f) =>
+      `<tr><td class="num">${esc(f.id)}</td><td>${esc(f.kind)}</td><td class="num">${esc(fmtTime(f.start))}</td><td class="num">${esc(fmtTime(f.end))}</td><td class="num">${ms(f.leaderFromStartMs)}</td><td class="num">${f.cutShort ? 'next fault first' : ms(f.leaderAfterHealMs, a.bars.leaderAfterHealMs)}</td><td class="num">${ms(f.rejoinAfterHealMs)}</td><td class="num">${ms(f.worstGapMs, a.bars.noProgressMs)}</td><td class="mono">${esc(f.worstGapClient ?? '—')}</td></tr>`,
+  );
+  const nodes = Object.entries(a.rejoinMs)
+    .sort(([x], [y]) => Number(x) - Number(y))
+    .map(([id, v]) => `node ${esc(id)}: ${v === null ? '<span class="st-fail">not back</span>' : ms(v, a.bars.rejoinMs)}`)
+    .join(' · ');
+  const byKind =
+    kinds.length === 0
+      ? '<p>No faults were injected.</p>'
+      : `<table><thead><tr><th>fault kind</th><th>faults</th><th>worst no-progress gap</th><th>slowest leader after heal</th><th>slowest heal to rejoin</th></tr></thead><tbody>${kindRows.join('')}</tbody></table>`;
+  return `<section id="availability"><h2>Availability</h2>
+<p class="sub">Bars: a leader agreed by a majority within ${esc(fmtDuration(a.bars.leaderAfterHealMs))} of each heal; every node back within ${esc(fmtDuration(a.bars.rejoinMs))} of the final heal; no client that can reach a leader without a successful operation for more than ${esc(fmtDuration(a.bars.noProgressMs))}. Leadership polled ${num(a.leaderSamples)} times.</p>
+${byKind}
+<p>After the final heal: ${nodes || '—'} (slowest ${a.healToRejoinMs === null ? 'never' : esc(fmtDuration(a.healToRejoinMs))}).</p>
+${
+  faultRows.length > 0
+    ? `<details><summary>Per fault</summary><table><thead><tr><th>#</th><th>kind</th><th>start</th><th>heal</th><th>leader from start</th><th>leader after heal</th><th>rejoin after heal</th><th>worst no-progress gap</th><th>client</th></tr></thead><tbody>${faultRows.join('')}</tbody></table></details>`
+    : ''
+}</section>`;
 }
 
 function opsTable(ids: readonly number[], byId: ReadonlyMap<number, HistoryOp>): string {
@@ -318,6 +383,7 @@ ${header(summary, end)}
 ${timelineSection(input, end, anomalous)}
 ${chartsSection(input, end)}
 ${faultsSection(nemesis, end)}
+${summary.availability !== undefined ? availabilitySection(summary.availability) : ''}
 ${anomaliesSection(input, byId)}
 <p class="note" style="margin-top:28px">Times are milliseconds since the run started, on one clock shared by every process. Generated by scripts/lib/chaos/report.ts.</p>
 </main></body></html>

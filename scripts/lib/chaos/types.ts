@@ -66,6 +66,12 @@ export interface NemesisEvent {
   readonly outcome?: ChangeOutcome;
   /** Membership changes only: the refusal reason, or what made the outcome unknown or failed. */
   readonly reason?: string;
+  /**
+   * Client processes (worker numbers) the fault stopped or cut off from the nodes, when the
+   * nemesis says so; a `pause-client` fault without it names its process in `description`.
+   * The availability checks do not hold those clients to the no-progress bar during the window.
+   */
+  readonly workers?: readonly number[];
 }
 
 /** What the membership nemesis did (`summary.json`, runs with `membership` only). */
@@ -94,7 +100,17 @@ export interface ResourceWrite {
 
 /** Something the checks found wrong, with the operations involved (ids in history.json). */
 export interface Anomaly {
-  readonly kind: 'not-linearizable' | 'stale-write' | 'replicas-diverged' | 'no-leader-after-heal' | 'clients-stuck' | 'inconclusive';
+  readonly kind:
+    | 'not-linearizable'
+    | 'stale-write'
+    | 'replicas-diverged'
+    | 'no-leader-after-heal'
+    | 'clients-stuck'
+    | 'inconclusive'
+    /** A member back in the cluster later than the bar after the final heal. */
+    | 'slow-rejoin'
+    /** A client that could reach a leader went longer than the bar without a successful operation. */
+    | 'client-no-progress';
   readonly message: string;
   /** Counter or lock name, when the anomaly is about one. */
   readonly key?: string;
@@ -134,4 +150,80 @@ export interface Summary {
   readonly membership?: MembershipSummary;
   readonly buckets: readonly Bucket[];
   readonly startedAt: string;
+  /** The availability figures (absent in records of runs made before they existed). */
+  readonly availability?: AvailabilitySummary;
+}
+
+/**
+ * One round of the runner's leadership polling (`GET /healthz` of every member): each member's
+ * view, or null when it did not answer (killed, stopped, unreachable).
+ */
+export interface LeaderSample {
+  readonly time: number;
+  readonly members: readonly number[];
+  readonly views: Readonly<Record<string, { readonly role: string; readonly term: number; readonly leader: number } | null>>;
+}
+
+/** One round of `GET /status` of every member after the final heal (those that answered). */
+export interface RejoinSample {
+  readonly time: number;
+  readonly nodes: ReadonlyArray<{
+    readonly id: number;
+    readonly role: string;
+    readonly term: number;
+    readonly leader: number;
+    readonly commit: number;
+    readonly applied: number;
+  }>;
+}
+
+/** The availability figures of one fault window. */
+export interface FaultAvailability {
+  readonly id: number;
+  readonly kind: FaultKind;
+  readonly start: number;
+  readonly end: number;
+  /** From the start to the leader the cluster settled on for the rest of the window (0: one held throughout; null: none). */
+  readonly leaderFromStartMs: number | null;
+  /** From the heal to a leader agreed by a majority (null: none before the next fault or the end). */
+  readonly leaderAfterHealMs: number | null;
+  /** The next fault began before a leader came after this heal. */
+  readonly cutShort: boolean;
+  /**
+   * From the heal until every member answered `/healthz` naming that leader at its term (null:
+   * not before the next fault or the end). The final heal's stricter figure, which also waits
+   * for each node to catch up, is {@link AvailabilitySummary.rejoinMs}.
+   */
+  readonly rejoinAfterHealMs: number | null;
+  /** The longest no-progress stretch of any client that overlaps the window or the bar's time after its heal. */
+  readonly worstGapMs: number;
+  readonly worstGapClient: string | null;
+}
+
+/** `summary.json`'s `availability`: the figures the availability verdict is drawn from. */
+export interface AvailabilitySummary {
+  readonly bars: { readonly leaderAfterHealMs: number; readonly rejoinMs: number; readonly noProgressMs: number };
+  /** How many leadership polling rounds the run took. */
+  readonly leaderSamples: number;
+  /** The longest no-progress stretch of any client while it could reach a leader. */
+  readonly worstGapMs: number;
+  /** Per client: its longest such stretch. */
+  readonly clientGaps: Readonly<Record<string, number>>;
+  readonly faults: readonly FaultAvailability[];
+  /** Per final member: milliseconds from the final heal until it was back in the cluster (null: not seen). */
+  readonly rejoinMs: Readonly<Record<string, number | null>>;
+  /** The slowest of those (null if one was never seen back). */
+  readonly healToRejoinMs: number | null;
+  /** Per fault kind: count, worst no-progress gap, slowest leader and slowest rejoin after a heal. */
+  readonly byKind: Readonly<
+    Record<
+      string,
+      {
+        readonly faults: number;
+        readonly worstGapMs: number;
+        readonly worstLeaderAfterHealMs: number | null;
+        readonly worstRejoinAfterHealMs: number | null;
+      }
+    >
+  >;
 }
