@@ -142,7 +142,8 @@ function longestPerClient(stretches: readonly ClientGap[], clients: readonly str
  * time. Not counted: time before the client's first call and after `endMs` (when the runner
  * told the clients to stop), the windows of faults that stopped or cut off the client's
  * process, and the part of a lock acquire that the client asked to wait (`waitMs`): a lock held
- * by someone else is not unavailability. A stretch ends at the return of an `ok` operation.
+ * by someone else is not unavailability; nor the time it holds a lock, from its acquire's return
+ * to its next call (its own work). A stretch ends at the return of an `ok` operation.
  * Stretches of no eligible time are left out.
  */
 export function noProgressStretches(
@@ -163,12 +164,20 @@ export function noProgressStretches(
     const waiting = ops
       .filter((op) => op.kind === 'lock' && op.status === 'ok' && (op.input as LockInput).op === 'acquire' && op.return !== null)
       .map((op): Interval => [op.call, Math.min(op.return as number, op.call + (op.input as { waitMs: number }).waitMs)]);
+    // While it holds a lock the client does its own work (the fenced resource's writes go through
+    // the runner): from an acquire's return to its next call, it is not waiting on the cluster.
+    const sorted = [...ops].sort((x, y) => x.call - y.call);
+    const holding = sorted.flatMap((op, k): Interval[] => {
+      const next = sorted[k + 1];
+      const held = op.kind === 'lock' && op.status === 'ok' && (op.input as LockInput).op === 'acquire' && op.return !== null;
+      return held && next !== undefined ? [[op.return, next.call]] : [];
+    });
     const eligible = subtract(
       subtract(
         leader.map(([s, e]): Interval => [Math.max(s, first), Math.min(e, endMs)]).filter(([s, e]) => e > s),
         merge(cutOff),
       ),
-      merge(waiting),
+      merge([...waiting, ...holding]),
     );
     const progress = ops
       .filter((op) => op.status === 'ok' && op.return !== null)

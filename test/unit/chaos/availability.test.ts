@@ -175,6 +175,16 @@ describe('clientGaps', () => {
     const lockHistory = (waitMs: number): HistoryOp[] => [...steady('b', 0, 1_000), acquire(waitMs), ...steady('b', 3_850, 6_000)];
     expect(clientGaps(lockHistory(3_000), samples(0, 6_000, 1), [], ['b'], 6_000)[0]?.gapMs).toBeLessThan(100);
     expect(clientGaps(lockHistory(500), samples(0, 6_000, 1), [], ['b'], 6_000)[0]?.gapMs).toBeGreaterThan(2_200);
+    // Holding a lock 2.5 s (its own work, then the release) is not a stall; the same 2.5 s with
+    // no lock held is.
+    const held = (kind: 'lock' | 'counter'): HistoryOp[] => [
+      ...steady('c', 0, 1_000),
+      { ...acquire(100), client: 'c', kind, call: 1_000, return: 1_050, output: { acquired: true, token: 7 } },
+      { ...ok('c', 3_550, 3_560), kind: 'lock', input: { op: 'release', token: 7 }, output: 'ok' },
+      ...steady('c', 3_600, 6_000),
+    ];
+    expect(clientGaps(held('lock'), samples(0, 6_000, 1), [], ['c'], 6_000)[0]?.gapMs).toBeLessThan(100);
+    expect(clientGaps(held('counter'), samples(0, 6_000, 1), [], ['c'], 6_000)[0]?.gapMs).toBeGreaterThan(2_400);
   });
 
   it('failed and unknown operations are no progress', () => {
