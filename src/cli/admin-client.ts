@@ -111,7 +111,7 @@ function reason(err: unknown): string {
 }
 
 /** Waits until learner `id` has caught up (lag ≤ `slack` at the leader), up to `timeoutMs`. */
-export async function waitCaughtUp(endpoints: readonly string[], token: string | undefined, id: number, timeoutMs: number): Promise<void> {
+async function waitCaughtUp(endpoints: readonly string[], token: string | undefined, id: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { view } = await fetchMembers(endpoints, token);
@@ -142,7 +142,16 @@ export async function addMember(
   opts: { readonly learner: boolean; readonly waitMs: number },
 ): Promise<MembersView> {
   const view = await sendChange(endpoints, token, { action: 'add-learner', id, address });
-  if (opts.learner) return view;
-  await waitCaughtUp(endpoints, token, id, opts.waitMs);
+  return opts.learner ? view : promoteWhenCaughtUp(endpoints, token, id, opts.waitMs);
+}
+
+/** Waits until learner `id` has caught up (up to `waitMs`), then promotes it. The members after it. */
+export async function promoteWhenCaughtUp(
+  endpoints: readonly string[],
+  token: string | undefined,
+  id: number,
+  waitMs: number,
+): Promise<MembersView> {
+  await waitCaughtUp(endpoints, token, id, waitMs);
   return sendChange(endpoints, token, { action: 'promote', id });
 }

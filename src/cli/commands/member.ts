@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { MembersView } from '../../server/index.js';
-import { AdminError, addMember, call, errorText, fetchMembers, sendChange, waitCaughtUp } from '../admin-client.js';
+import { AdminError, addMember, call, errorText, fetchMembers, promoteWhenCaughtUp, sendChange } from '../admin-client.js';
 import { parseEndpoints } from '../endpoints.js';
 import { formatTable } from '../table.js';
 
@@ -111,8 +111,7 @@ export function registerMemberCommands(program: Command): void {
       const id = o.newId ?? Math.max(...view.members.map((m) => m.id)) + 1;
       process.stderr.write(`replacing node ${oldId} by node ${id} at ${o.address}\n`);
       await sendChange(endpoints, tokenOf(o), { action: 'add-learner', id, address: o.address });
-      await waitCaughtUp(endpoints, tokenOf(o), id, o.wait);
-      await sendChange(endpoints, tokenOf(o), { action: 'promote', id });
+      await promoteWhenCaughtUp(endpoints, tokenOf(o), id, o.wait);
       print(await sendChange(endpoints, tokenOf(o), { action: 'remove', id: oldId }), o.json);
     }),
   );

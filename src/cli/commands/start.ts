@@ -17,7 +17,7 @@ import {
   type Logger,
   type MembersView,
 } from '../../server/index.js';
-import { addMember, fetchMembers, sendChange, waitCaughtUp } from '../admin-client.js';
+import { addMember, fetchMembers, promoteWhenCaughtUp } from '../admin-client.js';
 import { shippedConfig } from '../endpoints.js';
 
 export interface StartArgs {
@@ -114,7 +114,7 @@ async function addSelf(args: StartArgs, id: number, address: string, logger: Log
       const after =
         self === undefined
           ? await addMember(endpoints, token, id, address, { learner, waitMs: 60_000 })
-          : await promoteWhenCaughtUp(endpoints, token, id);
+          : await promoteWhenCaughtUp(endpoints, token, id, 60_000); // a learner left from an earlier --add-self
       logger.info('--add-self: added', { role: after.members.find((m) => m.id === id)?.role, configIndex: after.configIndex });
       return;
     } catch (err) {
@@ -128,12 +128,6 @@ async function addSelf(args: StartArgs, id: number, address: string, logger: Log
       await new Promise((r) => setTimeout(r, Math.min(5_000, 500 * attempt)));
     }
   }
-}
-
-/** A learner left from an earlier --add-self (stopped before its promotion): promote it. */
-async function promoteWhenCaughtUp(endpoints: readonly string[], token: string | undefined, id: number): Promise<MembersView> {
-  await waitCaughtUp(endpoints, token, id, 60_000);
-  return sendChange(endpoints, token, { action: 'promote', id });
 }
 
 /** Parses `--dial 2=127.0.0.1:9002,3=127.0.0.1:9003` (chaos runs' per-link proxies). */
