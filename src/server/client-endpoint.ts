@@ -214,6 +214,8 @@ export class ClientEndpoint {
 
   /** Takes over an HTTP upgrade request for `/client` (the node's server routes it here). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // A raw socket with no 'error' listener turns a client's reset into an uncaught exception.
+    socket.on('error', () => socket.destroy());
     if (this.closed || this.connections.size >= this.settings.maxConnections) {
       this.metrics.refusedUpgrades++;
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');

@@ -420,7 +420,10 @@ function createNodeServer(ctx: Parameters<typeof handleHttp>[2], transport: WsPe
     const path = (req.url ?? '').split('?')[0];
     if (path === '/raft') transport.handleUpgrade(req, socket, head);
     else if (path === '/client') clients.handleUpgrade(req, socket, head);
-    else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    else {
+      socket.on('error', () => socket.destroy());
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    }
   });
   server.on('clientError', (_err, socket) => socket.destroy());
   return server;

@@ -4,6 +4,7 @@
  * driven by a raw WebSocket client speaking the protocol. Deadlines are generous; nothing
  * asserts on timing.
  */
+import { connect as connectTcp } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeRequest, type ClientResponse } from '../../src/protocol/client-protocol.js';
 import { packValue } from '../../src/protocol/index.js';
@@ -402,6 +403,34 @@ describe('/client endpoint: bad input', () => {
     expect(await a.closed).toBe(1001);
     expect(await b.closed).toBe(1001);
     await waitFor('no connections', () => leader.endpoint.connectionCount === 0);
+  });
+
+  it('a closed endpoint answers 503, and a caller that resets the socket crashes nothing', async () => {
+    const c = await setup();
+    const leader = await c.leader();
+    leader.endpoint.close();
+    const [host, port] = leader.address.split(':') as [string, string];
+    // Many times over: the server-side read sees ECONNRESET only when the reset wins the race.
+    for (let i = 0; i < 20; i++) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connectTcp({ host, port: Number(port) }, () => {
+          socket.write(
+            `GET /client HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${'A'.repeat(22)}==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          );
+          socket.write('more bytes the server never reads');
+        });
+        socket.once('data', (d) => {
+          socket.resetAndDestroy();
+          resolve(d.toString('latin1').split('\r\n')[0] ?? '');
+        });
+        socket.once('error', reject);
+      });
+      expect(answer).toBe('HTTP/1.1 503 Service Unavailable');
+    }
+    // The process is still here and the other nodes still serve.
+    const other = c.nodes.find((n) => n !== leader) as (typeof c.nodes)[number];
+    const client = await connect(other.address);
+    expect((await client.request({ op: 'status' })).ok).toBe(true);
   });
 });
 
