@@ -14,7 +14,7 @@ export type ToWorker =
       /** Per client, in order: which workload it runs. */
       readonly roles: readonly ('counters' | 'locks')[];
       readonly seed: number;
-      /** The run's time zero, on `performance.timeOrigin + performance.now()`. */
+      /** The run's time zero, on the run's shared clock (`scripts/lib/chaos/shared-clock.ts`). */
       readonly t0: number;
       readonly sessionTtlMs: number;
       readonly opTimeoutMs: number;

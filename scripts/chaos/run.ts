@@ -20,6 +20,7 @@ import type { FromWorker, ToWorker } from './protocol.js';
 import { renderReport } from '../lib/chaos/report.js';
 import { checkResource, FencedResource } from './resource.js';
 import type { Anomaly, HistoryOp, Summary } from '../lib/chaos/types.js';
+import { sharedNow } from '../lib/chaos/shared-clock.js';
 import type { NodeStatus } from '../../src/server/index.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -72,7 +73,8 @@ function sparesFor(o: ChaosOptions): number {
   return o.nemeses.includes('membership') ? Math.min(16, Math.max(4, Math.ceil(o.durationMs / 4_000))) : 0;
 }
 
-const wall = (): number => performance.timeOrigin + performance.now();
+/** The run's clock, shared with the client processes (they order their operations on it). */
+const wall = sharedNow;
 
 /** Client processes still running; SIGKILLed by PID if this process exits first (the nodes are, by the launcher). */
 const LIVE_WORKERS = new Set<ChildProcess>();

@@ -23,6 +23,7 @@ import {
 import type { FromWorker, ToWorker } from './protocol.js';
 import { Rng } from '../lib/rng.js';
 import type { CounterInput, HistoryOp, LockInput } from '../lib/chaos/types.js';
+import { sharedNow } from '../lib/chaos/shared-clock.js';
 import { sleep } from '../lib/wait.js';
 
 type Start = Extract<ToWorker, { type: 'start' }>;
@@ -38,7 +39,7 @@ const pending = new Map<object, Omit<HistoryOp, 'id' | 'status' | 'return'>>();
 const writes = new Map<number, (accepted: boolean) => void>();
 let nextReq = 1;
 
-const clock = (): number => performance.timeOrigin + performance.now() - cfg.t0;
+const clock = (): number => sharedNow() - cfg.t0;
 
 type Base = Omit<HistoryOp, 'id' | 'status' | 'return' | 'output' | 'error' | 'call'>;
 

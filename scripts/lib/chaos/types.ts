@@ -2,9 +2,8 @@
 /**
  * The records of a chaos run (`npm run chaos`): what `history.json`, `nemesis.json`
  * and `summary.json` hold, and what the report is drawn from. Times are milliseconds since the
- * run started, on one clock shared by every process of the run (`performance.timeOrigin +
- * performance.now()` minus the run's start), so operations of different client processes and
- * fault windows can be compared.
+ * run started, on one clock shared by every process of the run (`shared-clock.ts`), so
+ * operations of different client processes and fault windows can be compared.
  */
 
 /** A counter operation's input (matches the checker's counter model). */
