@@ -71,7 +71,14 @@ async function record<T>(
       (err instanceof UnavailableError || err instanceof SessionExpiredError
         ? !err.outcomeUnknown
         : err instanceof RaftlockError && ['INVALID_ARGUMENT', 'OVERFLOW', 'FENCED', 'LIMIT_EXCEEDED', 'NOT_HELD'].includes(err.code));
-    send({ type: 'op', op: { ...base, call, return: clock(), status: definite ? 'fail' : 'unknown', error: code } });
+    const ret = clock();
+    send({ type: 'op', op: { ...base, call, return: ret, status: definite ? 'fail' : 'unknown', error: code } });
+    // The client's log (logs/client-N.log): why an operation failed, in the SDK's words (which
+    // nodes it tried and what each did), for the availability checks' findings.
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(
+      `${JSON.stringify({ t: Math.round(ret), client: base.client, kind: base.kind, key: base.key, input: base.input, call: Math.round(call), error: code, message })}\n`,
+    );
     return { ok: false };
   } finally {
     pending.delete(token);

@@ -424,27 +424,26 @@ export class RaftlockClient implements AsyncDisposable {
   }
 
   /**
-   * Sends one write of session `s` with `seq`, retrying it as it is until answered.
-   * `onAttempt` is called as each attempt is built, just before it may go out.
+   * Sends one write of session `s` with `seq`, retrying it until answered. `body` is the write,
+   * or a function that builds each attempt's just before it may go out (the same op: a retry
+   * of `seq` is answered as the first attempt if that was applied).
    */
   private async send<B extends WriteBody>(
     s: Session,
     seq: number,
-    body: B,
+    body: B | (() => B),
     fence: Fence | undefined,
     deadline: number,
     signal: AbortSignal | undefined,
     parked: boolean,
-    onAttempt?: () => void,
   ): Promise<OpValues[B['op']]> {
     try {
       const r = await this.cluster.call({
         // The body plus the session's fields is the request of the body's op.
         /* eslint-disable @typescript-eslint/no-unnecessary-type-assertion -- wrong: tsc needs the cast (a block: Prettier wraps this) */
         build: () => {
-          onAttempt?.();
           return {
-            ...body,
+            ...(typeof body === 'function' ? body() : body),
             session: s.id,
             seq,
             ackedSeq: s.ackedSeq,
@@ -536,14 +535,19 @@ export class RaftlockClient implements AsyncDisposable {
     let handedOver = false;
     try {
       const s = await this.sessionFor(deadline, opts.signal);
-      // The server queues it for what is left of the wait (0: a last try).
-      const serverWait = waitMs === 0 ? 0 : Math.max(0, Math.floor(waitEnd - now()));
+      // The server queues it for what is left of the wait (0: a last try), counted again at each
+      // attempt: a retry after a failover must not start the caller's wait over. (One applied
+      // already answers as it was; one that was not is the same acquire with less patience.)
+      const serverWait = (): number => (waitMs === 0 ? 0 : Math.max(0, Math.floor(waitEnd - now())));
       const seq = s.allocSeq();
       let settled = false;
       let attempted = false;
       try {
-        const body = { op: 'acquire', name, waitMs: serverWait } as const;
-        const v = await this.send(s, seq, body, undefined, deadline, opts.signal, serverWait > 0, () => (attempted = true));
+        const body = (): { readonly op: 'acquire'; readonly name: string; readonly waitMs: number } => {
+          attempted = true;
+          return { op: 'acquire', name, waitMs: serverWait() };
+        };
+        const v = await this.send(s, seq, body, undefined, deadline, opts.signal, serverWait() > 0);
         settled = v.status !== 'queued';
         switch (v.status) {
           case 'granted':

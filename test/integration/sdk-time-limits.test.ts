@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LockTimeoutError, UnavailableError, type Lock, type RaftlockClient } from '../../src/client/index.js';
 import type { ClientCluster } from './support/client-cluster.js';
-import { endpointsOf } from './support/sdk-cluster.js';
+import { endpointsOf, stopNode } from './support/sdk-cluster.js';
 import { sdkClients } from './support/sdk-clients.js';
 import { waitFor } from '../../scripts/lib/wait.js';
 import { timed } from './support/timed.js';
@@ -155,6 +155,38 @@ describe('lock() time limits', () => {
     // The grant nobody heard of is released in the background.
     const a = await client(c);
     await waitFor('the unheard grant released', async () => (await a.lockInfo('free')).holder === undefined, 15_000);
+  }, 60_000);
+
+  it('an acquire retried after a failover waits only what is left of the wait, not all of it again', async () => {
+    const { c, b } = await heldByA('busy');
+    const leader = await c.leader();
+    // b's first attempt is lost on the way (never submitted, never answered), as in a crash
+    // of the leader; every attempt's waitMs is recorded where it arrives.
+    const asked: number[] = [];
+    for (const n of c.nodes) {
+      const submit = n.service.submit.bind(n.service);
+      n.service.submit = (cmd, done, owner) => {
+        if (cmd.type === 'acquire' && cmd.session === b.sessionId) {
+          asked.push(cmd.waitMs);
+          if (asked.length === 1) return;
+        }
+        submit(cmd, done, owner);
+      };
+    }
+    const started = Date.now();
+    const call = timed(b.lock('busy', { waitMs: 1_000, timeoutMs: 30_000 }));
+    await waitFor('the first attempt lost', () => asked.length === 1);
+    // The leader fails once the caller's wait is over; the retry goes to the next leader.
+    await waitFor('the wait over', () => Date.now() - started > 1_200);
+    await stopNode(leader);
+    const { error } = await call;
+    expect(asked.length).toBeGreaterThanOrEqual(2);
+    expect(asked[0]).toBeGreaterThan(900);
+    // Nothing of the wait is left: the retry is a last try (it used to wait the full 1,000 ms again).
+    expect(asked.slice(1)).toEqual(asked.slice(1).map(() => 0));
+    // The cluster's own answer: held by a.
+    expect(error).toBeInstanceOf(LockTimeoutError);
+    expect(error).toMatchObject({ outcomeUnknown: false });
   }, 60_000);
 
   it('a cluster that cannot be reached is UNAVAILABLE, not LOCK_TIMEOUT', async () => {

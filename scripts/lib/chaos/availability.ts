@@ -141,8 +141,8 @@ function longestPerClient(stretches: readonly ClientGap[], clients: readonly str
  * majority-agreed leader existed and nothing cut the client off, measured in that eligible
  * time. Not counted: time before the client's first call and after `endMs` (when the runner
  * told the clients to stop), the windows of faults that stopped or cut off the client's
- * process, and the part of a lock acquire that the client asked to wait (`waitMs`): a lock held
- * by someone else is not unavailability; nor the time it holds a lock, from its acquire's return
+ * process, and the part of a lock acquire (answered or not) that the client asked to wait
+ * (`waitMs`): a lock held by someone else is not unavailability; nor the time it holds a lock, from its acquire's return
  * to its next call (its own work). A stretch ends at the return of an `ok` operation.
  * Stretches of no eligible time are left out.
  */
@@ -161,9 +161,10 @@ export function noProgressStretches(
     if (!Number.isFinite(first)) continue;
     const worker = (ops[0] as HistoryOp).worker;
     const cutOff = events.filter((e) => affectedWorkers(e).includes(worker)).map((e): Interval => [e.start, e.end ?? endMs]);
+    // Whatever the acquire's outcome: a wait that failed over to another leader still asked to wait.
     const waiting = ops
-      .filter((op) => op.kind === 'lock' && op.status === 'ok' && (op.input as LockInput).op === 'acquire' && op.return !== null)
-      .map((op): Interval => [op.call, Math.min(op.return as number, op.call + (op.input as { waitMs: number }).waitMs)]);
+      .filter((op) => op.kind === 'lock' && (op.input as LockInput).op === 'acquire')
+      .map((op): Interval => [op.call, Math.min(op.return ?? endMs, op.call + (op.input as { waitMs: number }).waitMs)]);
     // While it holds a lock the client does its own work (the fenced resource's writes go through
     // the runner): from an acquire's return to its next call, it is not waiting on the cluster.
     const sorted = [...ops].sort((x, y) => x.call - y.call);
@@ -373,7 +374,7 @@ export function checkAvailability(input: {
       message: `${slow.length} client(s) went longer than ${bars.noProgressMs} ms without a successful operation while a leader they could reach existed: ${slow
         .slice(0, 5)
         .map((g) => `${g.client} ${g.gapMs} ms (${Math.round(g.from)}–${Math.round(g.to)} ms)`)
-        .join(', ')}; see that client's log for the node it waited on`,
+        .join(', ')}; logs/client-N.log (N: the client's process, its name's w number) says why its operations failed`,
       ops: input.history
         .filter((op) => slow.some((g) => g.client === op.client && op.call <= g.to && (op.return ?? Infinity) >= g.from))
         .slice(0, 50)

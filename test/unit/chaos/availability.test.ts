@@ -175,6 +175,15 @@ describe('clientGaps', () => {
     const lockHistory = (waitMs: number): HistoryOp[] => [...steady('b', 0, 1_000), acquire(waitMs), ...steady('b', 3_850, 6_000)];
     expect(clientGaps(lockHistory(3_000), samples(0, 6_000, 1), [], ['b'], 6_000)[0]?.gapMs).toBeLessThan(100);
     expect(clientGaps(lockHistory(500), samples(0, 6_000, 1), [], ['b'], 6_000)[0]?.gapMs).toBeGreaterThan(2_200);
+    // So is one that ended UNAVAILABLE (its leader failed): the 3 s asked for are a wait, the 2 s after are not.
+    const unanswered: HistoryOp[] = [
+      ...steady('b', 0, 1_000),
+      { ...acquire(3_000), status: 'unknown', output: undefined, error: 'UNAVAILABLE', return: 6_000 },
+      ...steady('b', 6_050, 8_000),
+    ];
+    const gap = clientGaps(unanswered, samples(0, 8_000, 1), [], ['b'], 8_000)[0]?.gapMs ?? 0;
+    expect(gap).toBeGreaterThan(1_900);
+    expect(gap).toBeLessThan(2_200);
     // Holding a lock 2.5 s (its own work, then the release) is not a stall; the same 2.5 s with
     // no lock held is.
     const held = (kind: 'lock' | 'counter'): HistoryOp[] => [
