@@ -86,6 +86,21 @@ function subtract(a: readonly Interval[], cut: readonly Interval[]): Interval[] 
   return out;
 }
 
+/** The first `budget` ms of `leader` time from `from` on, ending by `until` at the latest. */
+function leaderTimeAfter(leader: readonly Interval[], from: number, budget: number, until: number): Interval[] {
+  const out: Interval[] = [];
+  let left = budget;
+  for (const [s, e] of leader) {
+    if (left <= 0) break;
+    const a = Math.max(s, from);
+    const b = Math.min(e, until, a + left);
+    if (b <= a) continue;
+    out.push([a, b]);
+    left -= b - a;
+  }
+  return out;
+}
+
 function merge(xs: readonly Interval[]): Interval[] {
   const sorted = [...xs].filter(([s, e]) => e > s).sort((x, y) => x[0] - y[0]);
   const out: [number, number][] = [];
@@ -141,8 +156,9 @@ function longestPerClient(stretches: readonly ClientGap[], clients: readonly str
  * majority-agreed leader existed and nothing cut the client off, measured in that eligible
  * time. Not counted: time before the client's first call and after `endMs` (when the runner
  * told the clients to stop), the windows of faults that stopped or cut off the client's
- * process, and the part of a lock acquire (answered or not) that the client asked to wait
- * (`waitMs`): a lock held by someone else is not unavailability; nor the time it holds a lock, from its acquire's return
+ * process, and the part of a lock acquire (answered or not) that the client asked to wait: its
+ * first `waitMs` of time with a leader, as the cluster counts a wait (a lock held by someone else
+ * is not unavailability); nor the time it holds a lock, from its acquire's return
  * to its next call (its own work). A stretch ends at the return of an `ok` operation.
  * Stretches of no eligible time are left out.
  */
@@ -161,10 +177,12 @@ export function noProgressStretches(
     if (!Number.isFinite(first)) continue;
     const worker = (ops[0] as HistoryOp).worker;
     const cutOff = events.filter((e) => affectedWorkers(e).includes(worker)).map((e): Interval => [e.start, e.end ?? endMs]);
-    // Whatever the acquire's outcome: a wait that failed over to another leader still asked to wait.
+    // Whatever the acquire's outcome: a wait that failed over to another leader still asked to
+    // wait. The cluster charges a queued wait only while it has a leader (docs/design.md, grace
+    // for queued waits), so the wait is the first `waitMs` of leader time after the call.
     const waiting = ops
       .filter((op) => op.kind === 'lock' && (op.input as LockInput).op === 'acquire')
-      .map((op): Interval => [op.call, Math.min(op.return ?? endMs, op.call + (op.input as { waitMs: number }).waitMs)]);
+      .flatMap((op) => leaderTimeAfter(leader, op.call, (op.input as { waitMs: number }).waitMs, op.return ?? endMs));
     // While it holds a lock the client does its own work (the fenced resource's writes go through
     // the runner): from an acquire's return to its next call, it is not waiting on the cluster.
     const sorted = [...ops].sort((x, y) => x.call - y.call);

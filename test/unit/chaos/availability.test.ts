@@ -184,6 +184,19 @@ describe('clientGaps', () => {
     const gap = clientGaps(unanswered, samples(0, 8_000, 1), [], ['b'], 8_000)[0]?.gapMs ?? 0;
     expect(gap).toBeGreaterThan(1_900);
     expect(gap).toBeLessThan(2_200);
+    // The cluster does not charge a queued wait while it has no leader: a 3 s wait called at 1 s,
+    // with no leader from 1.5 to 5 s, waits until 7.5 s; answered "not acquired" at 7.2 s, it
+    // was a wait throughout. Answered at 9 s, the last 1.5 s are not.
+    const outage = [...samples(0, 1_500, 1), ...samples(1_500, 5_000, 0), ...samples(5_000, 11_000, 2, 2)];
+    const acrossOutage = (ret: number): HistoryOp[] => [
+      ...steady('b', 0, 1_000),
+      { ...acquire(3_000), return: ret },
+      ...steady('b', ret + 10, 11_000),
+    ];
+    expect(clientGaps(acrossOutage(7_200), outage, [], ['b'], 11_000)[0]?.gapMs).toBeLessThan(100);
+    const late = clientGaps(acrossOutage(9_000), outage, [], ['b'], 11_000)[0]?.gapMs ?? 0;
+    expect(late).toBeGreaterThan(1_400);
+    expect(late).toBeLessThan(1_600);
     // Holding a lock 2.5 s (its own work, then the release) is not a stall; the same 2.5 s with
     // no lock held is.
     const held = (kind: 'lock' | 'counter'): HistoryOp[] => [
