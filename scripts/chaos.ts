@@ -51,6 +51,13 @@ const program = new Command()
       'with membership: restart removed nodes at the end and compare their state hashes too (negative control: must fail)',
     ).hideHelp(),
   )
+  .addOption(
+    new Option(
+      '--no-link-liveness',
+      'nodes run without peer-link liveness (negative control of the availability checks: must fail after long partitions)',
+    ).hideHelp(),
+  )
+  .addOption(new Option('--partition-ms <ms>', 'how long every partition lasts (default: 1 to 2.5 s, drawn per fault)').hideHelp())
   .action(
     async (opts: {
       nodes: string;
@@ -64,6 +71,8 @@ const program = new Command()
       network: 'proxy' | 'netns';
       cpuHog: string;
       checkRemoved?: boolean;
+      linkLiveness: boolean;
+      partitionMs?: string;
     }) => {
       const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 1_000_000);
       if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got ${opts.seed}`);
@@ -74,6 +83,9 @@ const program = new Command()
       const nemeses = opts.nemesis === 'none' ? [] : list<NemesisName>(opts.nemesis, NEMESES, '--nemesis');
       if (opts.checkRemoved === true && !nemeses.includes('membership'))
         throw new Error('--check-removed needs the membership nemesis (--nemesis membership,…): without it no node is removed');
+      const partitionMs = opts.partitionMs !== undefined ? Number(opts.partitionMs) : undefined;
+      if (partitionMs !== undefined && (!Number.isSafeInteger(partitionMs) || partitionMs < 100 || partitionMs > 600_000))
+        throw new Error(`--partition-ms must be 100..600000 (milliseconds), got ${opts.partitionMs}`);
       const cpuHog = Number(opts.cpuHog);
       if (!Number.isSafeInteger(cpuHog) || cpuHog < 0 || cpuHog > 64) throw new Error(`--cpu-hog must be 0..64, got ${opts.cpuHog}`);
       // Said before anything starts: what to install, or the mode that needs nothing.
@@ -86,7 +98,7 @@ const program = new Command()
         process.stderr.write(`[chaos] ${line}\n`);
       };
       log(
-        `seed ${seed}; ${opts.nodes} nodes, ${clients} clients, ${workloads.join('+')}, nemesis ${nemeses.join(',') || 'none'}, ${opts.duration}, fencing ${opts.fencing ? 'on' : 'OFF'}, ${opts.network} network${cpuHog > 0 ? `, ${cpuHog} cpu hogs` : ''}${opts.checkRemoved === true ? ', removed nodes checked (negative control)' : ''}; out ${out}`,
+        `seed ${seed}; ${opts.nodes} nodes, ${clients} clients, ${workloads.join('+')}, nemesis ${nemeses.join(',') || 'none'}, ${opts.duration}, fencing ${opts.fencing ? 'on' : 'OFF'}, ${opts.network} network${cpuHog > 0 ? `, ${cpuHog} cpu hogs` : ''}${opts.checkRemoved === true ? ', removed nodes checked (negative control)' : ''}${opts.linkLiveness ? '' : ', link liveness OFF (negative control)'}${partitionMs !== undefined ? `, partitions of ${partitionMs} ms` : ''}; out ${out}`,
       );
       const s = await runChaos({
         nodes: Number(opts.nodes) as 3 | 5,
@@ -100,6 +112,8 @@ const program = new Command()
         checkRemoved: opts.checkRemoved === true,
         network: opts.network,
         cpuHog,
+        noLinkLiveness: !opts.linkLiveness,
+        ...(partitionMs !== undefined ? { partitionMs } : {}),
         log,
       });
       for (const a of s.anomalies.slice(0, 10)) log(`anomaly (${a.kind}): ${a.message}`);

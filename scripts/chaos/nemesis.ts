@@ -45,6 +45,8 @@ export interface NemesisTarget {
    * run then includes them in its state-hash check, which must fail).
    */
   readonly restartRemoved?: boolean;
+  /** How long every partition lasts (default: 1 to 2.5 s, drawn per fault). */
+  readonly partitionMs?: number;
 }
 
 /** The nemesis kinds a run may enable. */
@@ -285,7 +287,8 @@ export class Nemesis {
           nodes = [v];
         }
         const id = this.begin('partition', description, nodes);
-        await this.hold(id, 1_000 + this.r.int(1_500), untilMs, () => c.healLinks());
+        const drawn = 1_000 + this.r.int(1_500);
+        await this.hold(id, this.t.partitionMs ?? drawn, untilMs, () => c.healLinks());
         return;
       }
       case 'clock': {

@@ -19,7 +19,7 @@ import { Nemesis, type NemesisName, type PausableWorker } from './nemesis.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { renderReport } from '../lib/chaos/report.js';
 import { checkResource, FencedResource } from './resource.js';
-import type { Anomaly, HistoryOp, Summary } from '../lib/chaos/types.js';
+import type { Anomaly, HistoryOp, RunConditions, Summary } from '../lib/chaos/types.js';
 import { sharedNow } from '../lib/chaos/shared-clock.js';
 import type { NodeStatus } from '../../src/server/index.js';
 
@@ -47,15 +47,15 @@ export interface ChaosOptions {
   readonly network?: 'proxy' | 'netns';
   /** Busy-looping processes kept running during the run, to load the machine. Default 0. */
   readonly cpuHog?: number;
+  /**
+   * Negative control of the availability checks: the nodes run without peer-link liveness
+   * (`raftlock start --no-link-liveness`), so a cut link waits for TCP's retransmission backoff.
+   */
+  readonly noLinkLiveness?: boolean;
+  /** How long every partition lasts (default: 1 to 2.5 s, drawn per fault). */
+  readonly partitionMs?: number;
   /** Progress lines (stderr in the CLI). */
   readonly log: (line: string) => void;
-}
-
-/** What a run's `summary.json` adds to {@link Summary}: how it ran. */
-export interface RunConditions {
-  readonly network: 'proxy' | 'netns';
-  /** The busy processes that loaded the machine (`--cpu-hog`), by PID. */
-  readonly cpuHog: { readonly processes: number; readonly pids: readonly number[] };
 }
 
 const TICK_MS = 50;
@@ -185,6 +185,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
       // With namespaces, cuts are nftables drops: no proxies.
       ...(network !== undefined ? { network } : { peerLinks: true }),
       spares: sparesFor(o),
+      ...(o.noLinkLiveness === true ? { startArgs: ['--no-link-liveness'] } : {}),
     });
   } catch (err) {
     network?.destroy();
@@ -276,6 +277,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
         sessionTtlMs: SESSION_TTL_MS,
         log: o.log,
         restartRemoved: o.checkRemoved === true,
+        ...(o.partitionMs !== undefined ? { partitionMs: o.partitionMs } : {}),
       },
       o.nemeses,
       o.seed,
@@ -425,6 +427,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
       availability: availability.summary, // availability
       network: networkMode,
       cpuHog: { processes: hogs.length, pids: hogs.flatMap((h) => (h.pid !== undefined ? [h.pid] : [])) },
+      linkLiveness: o.noLinkLiveness !== true,
     };
     writeFileSync(join(o.out, 'history.json'), JSON.stringify(history));
     writeFileSync(join(o.out, 'nemesis.json'), JSON.stringify(nemesis.events, null, 1));

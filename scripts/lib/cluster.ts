@@ -92,6 +92,8 @@ export interface ClusterOptions {
   readonly logLevel?: string;
   /** Extra `node` options for node `id`, asked at every start (e.g. `--inspect=127.0.0.1:PORT`, `--cpu-prof`). */
   readonly nodeArgs?: (id: number) => readonly string[];
+  /** `raftlock start` options given to every node at every start (e.g. `--no-link-liveness`). */
+  readonly startArgs?: readonly string[];
   /** Route every peer link through a proxy that {@link ProcessCluster.block} can cut. */
   readonly peerLinks?: boolean;
   /**
@@ -367,7 +369,17 @@ export class ProcessCluster {
   private spawn(slot: number, name: string, configPath: string, id: number, extraArgs: readonly string[]): void {
     if (this.procs.get(slot)?.running === true) throw new Error(`${name} is already running`);
     const cli = this.runtime === 'dist' ? [join(REPO, 'dist/cli/main.js')] : ['--import', 'tsx', join(REPO, 'src/cli/main.ts')];
-    const args = [...(this.opts.nodeArgs?.(id) ?? []), ...cli, 'start', '--config', configPath, '--id', String(id), ...extraArgs];
+    const args = [
+      ...(this.opts.nodeArgs?.(id) ?? []),
+      ...cli,
+      'start',
+      '--config',
+      configPath,
+      '--id',
+      String(id),
+      ...(this.opts.startArgs ?? []),
+      ...extraArgs,
+    ];
     // In a namespace network a node slot runs in its namespace (`ip netns exec` execs the node:
     // the PID signalled is the node's); an extra process runs in the root namespace.
     const net = this.opts.network;

@@ -10,8 +10,10 @@
  * its negative control restarts the removed nodes and includes them in the state-hash check,
  * which must then fail. On real partitions (`--network netns`: a namespace per node, nftables
  * cuts; docs/operations.md#chaos-runs), a 5-node run with the same nemeses must pass the same
- * checks and leave no namespace behind, also when interrupted; skipped, with the reason, where
- * namespaces are unavailable (not root, no `nft`). Seeds are fixed (or `CHAOS_SEED`) and
+ * checks and leave no namespace behind, also when interrupted; its negative control runs one
+ * 8 s partition without peer-link liveness, which must fail the availability checks (and pass
+ * with it, same seed). Skipped, with the reason, where namespaces are unavailable (not root, no
+ * `nft`). Seeds are fixed (or `CHAOS_SEED`) and
  * printed; a failed run's records stay in its temporary folder.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -266,6 +268,58 @@ describe('chaos', () => {
       rmSync(r.out, { recursive: true, force: true });
     },
     300_000,
+  );
+
+  it.skipIf(NO_NETNS !== undefined)(
+    `negative control: without link liveness, an 8 s partition leaves links dead past the heal and the availability check fails; with it, the same run passes${NO_NETNS !== undefined ? ` (skipped: ${NO_NETNS})` : ''}`,
+    async () => {
+      const seed = Number(process.env.CHAOS_SEED ?? 41);
+      // One long partition, healed by the run's end: the final heal is what the rejoin bar judges.
+      const args = (liveness: boolean): string[] => [
+        '--network',
+        'netns',
+        '--nodes',
+        '3',
+        '--duration',
+        '10s',
+        '--nemesis',
+        'partition',
+        '--partition-ms',
+        '8000',
+        '--workload',
+        'counters,locks',
+        '--clients',
+        '4',
+        '--seed',
+        String(seed),
+        ...(liveness ? [] : ['--no-link-liveness']),
+      ];
+      const off = await chaos('no-link-liveness', args(false), 170_000);
+      const offContext = `seed ${seed}, records in ${off.out}\n${off.log}\n${JSON.stringify(off.summary.anomalies, null, 1)}`;
+      expect(off.summary.verdict, offContext).toBe('fail');
+      expect(off.code, offContext).toBe(1);
+      expect(off.summary.linkLiveness, offContext).toBe(false);
+      // Only availability fails: the cluster itself stayed correct.
+      const kinds = new Set(off.summary.anomalies.map((a) => a.kind));
+      expect(
+        [...kinds].filter((k) => !['slow-rejoin', 'client-no-progress', 'no-leader-after-heal'].includes(k)),
+        offContext,
+      ).toEqual([]);
+      expect(kinds.has('slow-rejoin'), offContext).toBe(true);
+      expect(off.summary.hashesEqual, offContext).toBe(true);
+
+      const on = await chaos('link-liveness', args(true), 170_000);
+      const onContext = `seed ${seed}, records in ${on.out}\n${on.log}\n${JSON.stringify(on.summary.anomalies, null, 1)}`;
+      expect(on.summary.anomalies, onContext).toEqual([]);
+      expect(on.summary.verdict, onContext).toBe('pass');
+      expect(on.summary.linkLiveness, onContext).toBe(true);
+      // The same faults in both runs (same seed), so the difference is the liveness.
+      const faults = (r: ChaosRun): string[] =>
+        (JSON.parse(readFileSync(join(r.out, 'nemesis.json'), 'utf8')) as NemesisEvent[]).map((e) => e.description);
+      expect(faults(on), onContext).toEqual(faults(off));
+      for (const r of [off, on]) rmSync(r.out, { recursive: true, force: true });
+    },
+    360_000,
   );
 
   it.skipIf(NO_NETNS !== undefined)(

@@ -7,12 +7,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../../scripts/lib/build.js';
-import type { Summary } from '../../scripts/lib/chaos/types.js';
+import type { RunConditions, Summary } from '../../scripts/lib/chaos/types.js';
 
 /** A finished run: exit code, summary.json, where its records are, and its output. */
 export interface ChaosRun {
   readonly code: number | null;
-  readonly summary: Summary;
+  readonly summary: Summary & RunConditions;
   readonly out: string;
   /** The run's progress lines (stderr) and its verdict line (stdout), for failure messages. */
   readonly log: string;
@@ -40,9 +40,9 @@ export async function runChaos(
   const limit = setTimeout(() => child.kill('SIGTERM'), limitMs);
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   clearTimeout(limit);
-  let summary: Summary;
+  let summary: Summary & RunConditions;
   try {
-    summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
+    summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary & RunConditions;
   } catch (err) {
     throw new Error(`chaos ${args.join(' ')} exited with ${code} and wrote no summary (${String(err)}); records in ${out}\n${log}`);
   }

@@ -226,3 +226,12 @@ export interface AvailabilitySummary {
     >
   >;
 }
+
+/** What a run's `summary.json` adds to {@link Summary}: how it ran. */
+export interface RunConditions {
+  readonly network: 'proxy' | 'netns';
+  /** The busy processes that loaded the machine (`--cpu-hog`), by PID. */
+  readonly cpuHog: { readonly processes: number; readonly pids: readonly number[] };
+  /** False when the nodes ran without peer-link liveness (the negative control). */
+  readonly linkLiveness: boolean;
+}
