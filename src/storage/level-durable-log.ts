@@ -403,7 +403,12 @@ async function readAll(db: Db, path: string): Promise<VerifiedState> {
   let sawOther = false;
   let prevTerm = 0;
   try {
-    for await (const batch of batches(db))
+    // The fixed records first (their keys sort before every entry's), then the entries after the
+    // base only: a seek past the compacted ones, whose deletion markers LevelDB would otherwise
+    // step over one by one until its own compaction drops them (90,000 of them took most of
+    // the 260 ms of opening a default node's 10,000-entry log). Compaction deletes them in the
+    // batch that moves the base, so none is left to check.
+    for await (const batch of batches(db, { lt: entryKey(0) }))
       for (const [key, value] of batch) {
         if (key.equals(META_KEY)) {
           meta = decodeAt(path, 'metadata record', () => decodeMeta(value));
@@ -415,23 +420,24 @@ async function readAll(db: Db, path: string): Promise<VerifiedState> {
         else if (key.equals(BASE_KEY)) {
           base = decodeAt(path, 'base (snapshot metadata) record', () => decodeBase(value));
           prevTerm = base.term;
-        } else {
-          const index = parseEntryKey(key);
-          if (index === undefined) throw corrupt(path, `unexpected key ${keyHex(key)}`);
-          const e = decodeAt(
-            path,
-            () => `entry ${index} (key ${keyHex(key)})`,
-            () => decodeEntry(value),
-          );
-          const expected = base.index + entries.length + 1;
-          if (e.index !== index) throw corrupt(path, `entry ${index} (key ${keyHex(key)}) holds the record of entry ${e.index}`);
-          if (index <= base.index)
-            throw corrupt(path, `entry ${index} is at or below the log's base ${base.index} (it should have been compacted away)`);
-          if (index !== expected) throw corrupt(path, `gap in the log: expected entry ${expected}, found entry ${index}`);
-          if (e.term < prevTerm) throw corrupt(path, `entry ${index} has term ${e.term}, lower than the ${prevTerm} before it`);
-          prevTerm = e.term;
-          entries.push(e);
-        }
+        } else throw corrupt(path, `unexpected key ${keyHex(key)}`);
+      }
+    for await (const batch of batches(db, { gt: entryKey(base.index) }))
+      for (const [key, value] of batch) {
+        sawOther = true;
+        const index = parseEntryKey(key);
+        if (index === undefined) throw corrupt(path, `unexpected key ${keyHex(key)}`);
+        const e = decodeAt(
+          path,
+          () => `entry ${index} (key ${keyHex(key)})`,
+          () => decodeEntry(value),
+        );
+        const expected = base.index + entries.length + 1;
+        if (e.index !== index) throw corrupt(path, `entry ${index} (key ${keyHex(key)}) holds the record of entry ${e.index}`);
+        if (index !== expected) throw corrupt(path, `gap in the log: expected entry ${expected}, found entry ${index}`);
+        if (e.term < prevTerm) throw corrupt(path, `entry ${index} has term ${e.term}, lower than the ${prevTerm} before it`);
+        prevTerm = e.term;
+        entries.push(e);
       }
   } catch (err) {
     if (err instanceof StorageError) throw err;
@@ -450,8 +456,8 @@ async function readAll(db: Db, path: string): Promise<VerifiedState> {
  * than one per record (a third of the time of opening a 100,000-entry log went to iterating
  * record by record).
  */
-async function* batches(db: Db): AsyncGenerator<Array<[Buffer, Buffer]>> {
-  const it = db.iterator();
+async function* batches(db: Db, range: { readonly lt?: Buffer; readonly gt?: Buffer }): AsyncGenerator<Array<[Buffer, Buffer]>> {
+  const it = db.iterator(range);
   try {
     for (;;) {
       const batch = await it.nextv(1000);

@@ -202,6 +202,16 @@ describe('LevelDurableLog: corruption is detected on open, never repaired', () =
     expect(err.message).toMatch(/entry 3 .*holds the record of entry 4/);
   });
 
+  it('a key of no record kind is reported, among the fixed records and after the entries alike', async () => {
+    for (const key of [Buffer.from([0x07]), Buffer.from([0x10]), Buffer.from([0x20, 0x01])]) {
+      const path = await seeded(5);
+      await withRaw(path, (db) => db.put(key, Buffer.from('x')));
+      const err = await openError(LevelDurableLog.open({ path, ...ids }));
+      expect(err.code).toBe('STORAGE_CORRUPT');
+      expect(err.message).toContain(`unexpected key ${key.toString('hex')}`);
+    }
+  });
+
   it('terms going down is caught', async () => {
     const path = await tempPath();
     const log = await LevelDurableLog.open({ path, ...ids });
