@@ -251,10 +251,12 @@ export function noProgressStretches(
  * Per fault: the time to a majority-agreed leader from its start (the start of the leader
  * stretch that lasts until the heal; 0 if one lasted through it; null: none settled before the
  * heal) and from its heal (null: none before the next fault began or the samples ended; then
- * `cutShort` says the next fault came first), the time until every member follows that leader
- * again, and the longest of `stretches` (from {@link noProgressStretches}) that overlaps the
- * window or the 2 s after its heal (from the stretch's first counted moment to its end: time
- * the client was stopped or had no leader before that is not this fault's doing).
+ * `cutShort` says the next fault came first), the time until the nodes it struck (every member
+ * for a fault that names none) follow that leader again, before another fault strikes them
+ * (null: not within that time; always for a client pause), and the longest of `stretches`
+ * (from {@link noProgressStretches}) that overlaps the window or the 2 s after its heal (from
+ * the stretch's first counted moment to its end: time the client was stopped or had no leader
+ * before that is not this fault's doing).
  */
 export function faultAvailability(
   samples: readonly LeaderSample[],
@@ -271,7 +273,13 @@ export function faultAvailability(
     const next = starts.find((s) => s > end) ?? endMs;
     const after = leader.find(([s, t]) => t > end && s < next);
     const leaderAfterHealMs = after === undefined ? null : Math.round(Math.max(0, after[0] - end));
-    const back = samples.find((x) => x.time >= end && x.time < next && everyMemberFollows(x));
+    // The nodes it struck are back once they follow the agreed leader, unless another fault
+    // strikes them first: the nemesis starts the next fault well before a restarted node is up,
+    // so waiting for every member would leave most restarts unmeasured.
+    const strikes = (o: NemesisEvent): boolean =>
+      o.kind !== 'pause-client' && (o.nodes.length === 0 || e.nodes.length === 0 || o.nodes.some((n) => e.nodes.includes(n)));
+    const until = events.filter((o) => o.start > end && strikes(o)).reduce((m, o) => Math.min(m, o.start), endMs);
+    const back = e.kind === 'pause-client' ? undefined : samples.find((x) => x.time >= end && x.time < until && follows(x, e.nodes));
     const rejoinAfterHealMs = back === undefined ? null : Math.round(back.time - end);
     const worst = stretches
       .filter((g) => g.gapMs > 0 && g.countedFrom < end + DEFAULT_BARS.noProgressMs && g.to > e.start)
@@ -291,12 +299,12 @@ export function faultAvailability(
   });
 }
 
-/** Whether every member answered and names the majority-agreed leader at its term. */
-function everyMemberFollows(s: LeaderSample): boolean {
+/** Whether `nodes` (every member when empty) answered and name the majority-agreed leader at its term. */
+function follows(s: LeaderSample, nodes: readonly number[]): boolean {
   const leader = agreedLeader(s);
   if (leader === undefined) return false;
   const term = s.views[String(leader)]?.term;
-  return s.members.every((m) => {
+  return (nodes.length > 0 ? nodes : s.members).every((m) => {
     const v = s.views[String(m)];
     return v !== undefined && v !== null && v.leader === leader && v.term === term;
   });
