@@ -2,7 +2,8 @@
  * `npm run bench -- [--target raftlock|etcd|both] [--workload counter-hot,counter-distinct,
  * lock-hot,lock-distinct,get] [--concurrency 1,16,64] [--duration 10s] [--json]`
  * (docs/operations.md#benchmarks), and `npm run bench -- --scale`, also `npm run bench:scale`
- * (1M counters, 100k sessions: memory, snapshot, restart; bench/scale.ts).
+ * (1M counters, 100k sessions: memory, snapshot, restart; bench/scale.ts), and
+ * `npm run bench -- --restart` (restart to serving with a 100,000-entry log; bench/restart.ts).
  *
  * Starts its own clusters (raftlock: 3 nodes from dist/, etcd: 3 members of Debian's etcd 3.4)
  * on free loopback ports with data in temporary directories, runs every workload at every
@@ -21,6 +22,7 @@ import { ensureBuilt } from './lib/build.js';
 import { RaftlockTarget } from './bench/raftlock-workloads.js';
 import { jsonRow, ratioLine, tableHeader, tableRow, targetLines, type Row } from './bench/report.js';
 import { runScale } from './bench/scale.js';
+import { runRestart } from './bench/restart.js';
 import type { Target, TargetName } from './bench/workload.js';
 
 const GRACE_MS = 30_000;
@@ -67,6 +69,15 @@ async function main(): Promise<number> {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
     if (e.code === undefined || !e.code.startsWith('commander.')) process.stderr.write(`bench: ${e.message ?? String(err)}\n`);
     return 2;
+  }
+  if (o.restart !== undefined) {
+    return runRestart({
+      entries: o.restart.entries,
+      build: o.build,
+      json: o.json,
+      log: progress,
+      ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}),
+    });
   }
   if (o.scale !== undefined) {
     return runScale({

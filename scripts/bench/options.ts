@@ -20,6 +20,8 @@ export interface BenchOptions {
   /** `snapshotEvery` of the raftlock cluster (undefined: the config default, 10,000). */
   readonly snapshotEvery: number | undefined;
   readonly scale: { readonly counters: number; readonly sessions: number } | undefined;
+  /** `--restart`: the restart benchmark with this many log entries behind the restarts. */
+  readonly restart: { readonly entries: number } | undefined;
 }
 
 function list<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
@@ -64,6 +66,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     .option('--scale', 'run the scale benchmark instead: many counters and sessions in one cluster (memory, snapshot, restart)')
     .option('--scale-counters <n>', 'counters created by --scale', '1000000')
     .option('--scale-sessions <n>', 'sessions opened by --scale', '100000')
+    .option('--restart', 'run the restart benchmark instead: restarts to serving with a long log behind them (bench/restart.ts)')
+    .option('--restart-entries <n>', 'log entries written before --restart restarts nodes', '100000')
     .option('--snapshot-every <n>', 'snapshotEvery of the raftlock cluster (default: the config default, 10000; 0 = never)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stderr.write(s), writeErr: (s) => process.stderr.write(s) });
@@ -82,6 +86,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     scale?: boolean;
     scaleCounters: string;
     scaleSessions: string;
+    restart?: boolean;
+    restartEntries: string;
     snapshotEvery?: string;
   }>();
   const concurrency = [...new Set(o.concurrency.split(',').map((s) => count(s.trim(), '--concurrency', 1, 1024)))];
@@ -108,5 +114,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
             sessions: count(o.scaleSessions, '--scale-sessions', 0, 1_000_000),
           }
         : undefined,
+    restart: o.restart === true ? { entries: count(o.restartEntries, '--restart-entries', 1, 10_000_000) } : undefined,
   };
 }

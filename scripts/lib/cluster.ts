@@ -627,6 +627,13 @@ export class ProcessCluster {
     return undefined;
   }
 
+  /** The log file of the process in `slot` (every start of it appends there), once started. */
+  logFileOf(slot: number): string {
+    const p = this.procs.get(slot);
+    if (p === undefined) throw new Error(`slot ${slot} was never started`);
+    return p.logFile;
+  }
+
   /** The last log lines of a process (for failure messages and log assertions). */
   logTail(slot: number, lines = 30): string {
     const p = this.procs.get(slot);

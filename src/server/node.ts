@@ -97,7 +97,9 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   const logger = opts.logger ?? nodeLogger(id, () => host);
   checkPeerAuthentication(listen, config, opts.insecure === true, logger);
   const metrics = new NodeMetrics(() => host);
+  const started = performance.now();
   const storage = await openStorage(nodeDir, config, id, metrics);
+  const storageMs = performance.now() - started;
   const faults = opts.enableFaults === true ? new FaultLayer() : undefined;
   const known = new Map([...config.nodes.map((n) => [n.id, n.address] as const), ...(opts.join?.members ?? new Map())]);
   if (opts.join !== undefined) known.set(id, opts.join.address);
@@ -132,8 +134,11 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   // A founding member starts in the configuration file's; a joining node in none (it gets the
   // cluster's from the leader). Either way a log that already holds one takes precedence.
   const bootstrap = opts.join !== undefined ? { voters: [], learners: [] } : { voters: config.nodes.map((n) => n.id), learners: [] };
+  const restoring = performance.now();
   const h = createHost({ id, config, logger, storage, transport, service, bootstrap, onFatal: () => void stop() });
   host = h;
+  const restoreMs = performance.now() - restoring;
+  const replay = replayWatch(h, started, logger);
   service.attach(h);
   metrics.attach(transport);
   metrics.attachService(service);
@@ -179,6 +184,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     h.tick();
     service.tick();
     members();
+    replay();
   }, config.tickMs);
   logger.info('node started', {
     address: boundAddress,
@@ -186,6 +192,15 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     dataId: identities.own,
     peers: [...peers.values()],
     pid: process.pid,
+    // Where a restart spends its time (docs/operations.md#restarts): opening and verifying the
+    // log, restoring the newest snapshot; the replay of the log after it is logged when done.
+    startup: {
+      storageMs: Math.round(storageMs),
+      logEntries: storage.loaded.entries.length,
+      restoreMs: Math.round(restoreMs),
+      snapshotIndex: h.appliedIndex,
+      toReplay: Math.max(0, storage.loaded.hardState.commit - h.appliedIndex),
+    },
   });
   if (http.rawPropose) logger.warn('POST /admin/propose is served: raw log entries from anyone on this host (tests and benchmarks only)');
 
@@ -269,6 +284,22 @@ interface NodeStorage {
   /** The data identity and the peers known by theirs (kept in the log's database). */
   readonly peers: PeerBookStore;
   close(): Promise<void>;
+}
+
+/**
+ * Returns a check, for every tick, that logs `log replayed` once the host has applied every
+ * entry its log had committed when the node started (with how many, and the time since
+ * `started`), then does nothing.
+ */
+function replayWatch(h: RaftHost<ApplyOutput>, started: number, logger: Logger): () => void {
+  const from = h.appliedIndex;
+  const until = h.status(false).commit;
+  let done = until <= from;
+  return () => {
+    if (done || h.appliedIndex < until) return;
+    done = true;
+    logger.info('log replayed', { entries: until - from, sinceStartMs: Math.round(performance.now() - started) });
+  };
 }
 
 /** Opens the node's LevelDB log and snapshot folder and loads what they hold. */
