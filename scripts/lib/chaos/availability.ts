@@ -86,6 +86,13 @@ function subtract(a: readonly Interval[], cut: readonly Interval[]): Interval[] 
   return out;
 }
 
+/** How much of [from, to] `intervals` cover. */
+function overlap(intervals: readonly Interval[], from: number, to: number): number {
+  let sum = 0;
+  for (const [s, e] of intervals) sum += Math.max(0, Math.min(e, to) - Math.max(s, from));
+  return sum;
+}
+
 /** The first `budget` ms of `leader` time from `from` on, ending by `until` at the latest. */
 function leaderTimeAfter(leader: readonly Interval[], from: number, budget: number, until: number): Interval[] {
   const out: Interval[] = [];
@@ -251,9 +258,9 @@ export function noProgressStretches(
  * Per fault: the time to a majority-agreed leader from its start (the start of the leader
  * stretch that lasts until the heal; 0 if one lasted through it; null: none settled before the
  * heal) and from its heal (null: none before the next fault began or the samples ended; then
- * `cutShort` says the next fault came first), the time until the nodes it struck (every member
- * for a fault that names none) follow that leader again, before another fault strikes them
- * (null: not within that time; always for a client pause), and the longest of `stretches`
+ * `cutShort` says the next fault came first), the time with a leader until the nodes it struck
+ * (every member for a fault that names none) follow it again, before another fault strikes
+ * them (null: not within that time; always for a client pause), and the longest of `stretches`
  * (from {@link noProgressStretches}) that overlaps the window or the 2 s after its heal (from
  * the stretch's first counted moment to its end: time the client was stopped or had no leader
  * before that is not this fault's doing).
@@ -280,7 +287,9 @@ export function faultAvailability(
       o.kind !== 'pause-client' && (o.nodes.length === 0 || e.nodes.length === 0 || o.nodes.some((n) => e.nodes.includes(n)));
     const until = events.filter((o) => o.start > end && strikes(o)).reduce((m, o) => Math.min(m, o.start), endMs);
     const back = e.kind === 'pause-client' ? undefined : samples.find((x) => x.time >= end && x.time < until && follows(x, e.nodes));
-    const rejoinAfterHealMs = back === undefined ? null : Math.round(back.time - end);
+    // Counted only while a leader existed: time without one is the leader figures' (a kill of the
+    // majority right after a pause's heal is no slowness of the paused node's).
+    const rejoinAfterHealMs = back === undefined ? null : Math.round(overlap(leader, end, back.time));
     const worst = stretches
       .filter((g) => g.gapMs > 0 && g.countedFrom < end + DEFAULT_BARS.noProgressMs && g.to > e.start)
       .reduce<ClientGap | undefined>((w, g) => (w === undefined || g.gapMs > w.gapMs ? g : w), undefined);

@@ -337,6 +337,10 @@ describe('per-fault figures', () => {
       10_000,
     );
     expect(same[0]?.rejoinAfterHealMs).toBeNull();
+    // Time without any leader (here 5.2-5.9 s, another fault's doing) is not counted.
+    const leaderless = s.map((x) => (x.time >= 5_200 && x.time < 5_900 ? { ...x, views: { ...x.views, '1': null } } : x));
+    const [g] = faultAvailability(leaderless, [event(1, 'kill', 4_000, 5_000, { nodes: [3] })], [], 10_000);
+    expect(g?.rejoinAfterHealMs).toBe(500);
   });
 });
 
