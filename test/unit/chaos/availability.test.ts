@@ -265,6 +265,30 @@ describe('leader per fault', () => {
     expect(slow.anomalies.map((a) => a.kind)).toEqual(['no-leader-after-heal']);
     expect(slow.anomalies[0]?.message).toContain('3500 ms');
   });
+
+  it('a heal whose leader waited on nodes still restarting is only reported; once they answer, the next is judged', () => {
+    // Nodes 1 and 2 killed at 1 s and restarted at 1.5 s; they answer from 4 s (3 is up all along).
+    // A partition from 2 s to 3 s; the leader comes at 6.5 s.
+    const run = (upAt: number): ReturnType<typeof checkAvailability> => {
+      const s = [...samples(0, 1_000, 1), ...samples(1_000, 6_500, 0), ...samples(6_500, 12_000, 3, 2)].map((x) =>
+        x.time >= 1_000 && x.time < upAt ? { ...x, views: { ...x.views, '1': null, '2': null } } : x,
+      );
+      return checkAvailability({
+        history: [...steady('a', 0, 1_000), ...steady('a', 6_500, 12_000)],
+        leaderSamples: s,
+        rejoinSamples: [],
+        events: [event(1, 'kill', 1_000, 1_500, { nodes: [1, 2] }), event(2, 'partition', 2_000, 3_000, { nodes: [3] })],
+        clients: ['a'],
+        members: [],
+        healedAt: 12_000,
+        endMs: 12_000,
+      });
+    };
+    expect(run(4_000).anomalies).toEqual([]);
+    expect(run(4_000).summary.faults[1]?.leaderAfterHealMs).toBe(3_500);
+    // Had the restarted nodes answered before the partition began, its heal is judged.
+    expect(run(1_900).anomalies.map((a) => a.kind)).toEqual(['no-leader-after-heal']);
+  });
 });
 
 describe('per-fault figures', () => {
