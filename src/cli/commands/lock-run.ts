@@ -143,6 +143,16 @@ async function supervise(
   graceMs: number,
   ownGroup: boolean,
 ): Promise<number> {
+  // Listening before CMD exists: CMD may run (and be seen running) before this process is
+  // scheduled again after the spawn, and a SIGTERM with no listener would kill raftlock alone.
+  let target: Target | undefined;
+  let early: NodeJS.Signals | undefined;
+  const forward = (sig: NodeJS.Signals): void => {
+    if (target === undefined) early = sig;
+    else target.kill(sig);
+  };
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
   const child = spawn(file, args, {
     stdio: 'inherit',
     // A new process group (setsid-like) whose id is CMD's pid: signalled as one.
@@ -155,12 +165,8 @@ async function supervise(
     },
   });
   const ended = waitForExit(child);
-  const target = new Target(child, ownGroup);
-  const forward = (sig: NodeJS.Signals): void => {
-    target.kill(sig);
-  };
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
+  target = new Target(child, ownGroup);
+  if (early !== undefined) target.kill(early);
   let killTimer: NodeJS.Timeout | undefined;
   let lost: unknown;
   const onLost = (): void => {
