@@ -16,6 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { connect, RaftlockError, UnavailableError, type RaftlockClient } from '../../src/client/index.js';
 import { ProcessCluster, type Runtime } from '../lib/cluster.js';
+import { waitFor } from '../lib/wait.js';
 import { describeDelta, sampleLeader } from './raft-metrics.js';
 import { CounterTally, LockObserver, type Check, type Target, type WorkloadName, type WorkloadRun } from './workload.js';
 
@@ -70,6 +71,40 @@ export function describeCluster(c: ProcessCluster): string {
     return typeof v === 'number' || typeof v === 'string' ? String(v) : fallback;
   };
   return `${c.ids.length} nodes on 127.0.0.1 (${c.endpoints.join(', ')}), tickMs ${setting('tickMs')}, electionTicks ${setting('electionTicks')}, heartbeatTicks 1, snapshotEvery ${setting('snapshotEvery', '10000')}, fsync on (synced LevelDB batches), data in ${c.dir}, runtime ${c.runtime}`;
+}
+
+/**
+ * Connects to `cluster` and reads counter `name` linearizably, trying again every 10 ms until
+ * that works (the cluster may be starting): how long a restart takes to serve. Resolves with
+ * the connected client (the caller closes it) and the value read.
+ */
+export async function firstLinearizableRead(
+  cluster: ProcessCluster,
+  name: string,
+  clientId: string,
+): Promise<{ readonly client: RaftlockClient; readonly value: number }> {
+  let client: RaftlockClient | undefined;
+  let value: number | undefined;
+  try {
+    await waitFor(
+      'a linearizable read after the restart',
+      async () => {
+        try {
+          client ??= await connect({ endpoints: cluster.endpoints, clientId, timeoutMs: 2_000, connectTimeoutMs: 500 });
+          value = await client.counter(name).get({ timeoutMs: 1_000 });
+          return true;
+        } catch {
+          return undefined;
+        }
+      },
+      120_000,
+      10,
+    );
+  } catch (err) {
+    await client?.close();
+    throw err;
+  }
+  return { client: client as RaftlockClient, value: value as number };
 }
 
 /** Whether a failed write may still have been applied. */

@@ -25,7 +25,7 @@ import { ProcessCluster } from '../lib/cluster.js';
 import { ensureBuilt } from '../lib/build.js';
 import { waitFor } from '../lib/wait.js';
 import { loadLine, machineLines } from './environment.js';
-import { describeCluster } from './raftlock-workloads.js';
+import { describeCluster, firstLinearizableRead } from './raftlock-workloads.js';
 
 export interface RestartOptions {
   readonly entries: number;
@@ -196,24 +196,8 @@ async function restartCluster(cluster: ProcessCluster, log: (line: string) => vo
   await Promise.all(cluster.ids.map((id) => cluster.stop(id)));
   const t0 = performance.now();
   for (const id of cluster.ids) cluster.start(id);
-  let client: RaftlockClient | undefined;
-  try {
-    await waitFor(
-      'a linearizable read after the restart',
-      async () => {
-        try {
-          client ??= await connect({ endpoints: cluster.endpoints, clientId: 'restart-after', timeoutMs: 2_000, connectTimeoutMs: 500 });
-          await client.counter('restart/0-0').get({ timeoutMs: 1_000 });
-          return true;
-        } catch {
-          return undefined;
-        }
-      },
-      120_000,
-      10,
-    );
-    return Math.round(performance.now() - t0);
-  } finally {
-    await client?.close();
-  }
+  const { client } = await firstLinearizableRead(cluster, 'restart/0-0', 'restart-after');
+  const ms = Math.round(performance.now() - t0);
+  await client.close();
+  return ms;
 }

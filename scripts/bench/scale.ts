@@ -43,7 +43,7 @@ import { freePorts } from '../lib/ports.js';
 import { sleep, waitFor } from '../lib/wait.js';
 import { ensureBuilt } from '../lib/build.js';
 import type { ProcessCluster, Runtime } from '../lib/cluster.js';
-import { describeCluster, startBenchCluster } from './raftlock-workloads.js';
+import { describeCluster, firstLinearizableRead, startBenchCluster } from './raftlock-workloads.js';
 
 export interface ScaleOptions {
   readonly counters: number;
@@ -495,31 +495,16 @@ export async function runScale(o: ScaleOptions): Promise<number> {
       120_000,
       20,
     );
-    let serving: RaftlockClient | undefined;
-    let value: number | undefined;
-    await waitFor(
-      'a linearizable read after the restart',
-      async () => {
-        try {
-          serving ??= await connect({ endpoints: cluster.endpoints, clientId: 'scale-after', timeoutMs: 2_000, connectTimeoutMs: 500 });
-          value = await serving.counter(probeName).get({ timeoutMs: 1_000 });
-          return true;
-        } catch {
-          return undefined;
-        }
-      },
-      120_000,
-      10,
-    );
+    const { client: serving, value } = await firstLinearizableRead(cluster, probeName, 'scale-after');
     const restartMs = performance.now() - t0;
     await answered;
     const sample = Array.from({ length: 200 }, (_, k) => Math.floor((k * o.counters) / 200));
     let wrong = 0;
     for (const i of sample) {
-      const v = await (serving as RaftlockClient).counter(`scale/counter-${i}`).get();
+      const v = await serving.counter(`scale/counter-${i}`).get();
       if (v !== 1 && !(c.unknown.has(i) && v === 0)) wrong++;
     }
-    await (serving as RaftlockClient).close();
+    await serving.close();
     const afterRestart = await memoryOfAll(inspectPorts);
     out(
       `restart to serving: ${restartMs.toFixed(0)} ms from spawning the 3 nodes to the first linearizable read (value ${String(value)}, expected 7); nodes answered /healthz after ${cluster.ids.map((id) => `${Math.round(firstAnswer.get(id) ?? NaN)}`).join('/')} ms`,
