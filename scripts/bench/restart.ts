@@ -47,6 +47,7 @@ interface NodeRestart {
 
 /** What the node's `node started` and `log replayed` lines say. */
 interface StartupLog {
+  readonly processMs?: number;
   readonly storageMs?: number;
   readonly logEntries?: number;
   readonly restoreMs?: number;
@@ -93,7 +94,7 @@ export async function runRestart(o: RestartOptions): Promise<number> {
       const own = r.own;
       out(
         `${how} restart of follower ${r.node} (commit ${r.commitAtStop.toLocaleString('en-US')}): /healthz after ${r.healthzMs} ms, caught up after ${r.caughtUpMs} ms; ` +
-          `its log: opened ${String(own.logEntries)} entries in ${String(own.storageMs)} ms, snapshot restored in ${String(own.restoreMs)} ms, ` +
+          `its log: node code loaded after ${String(own.processMs)} ms, opened ${String(own.logEntries)} entries in ${String(own.storageMs)} ms, snapshot restored in ${String(own.restoreMs)} ms, ` +
           `${String(own.toReplay)} entries replayed by ${String(own.replayedSinceStartMs)} ms after the process began`,
       );
     }

@@ -32,9 +32,6 @@ export function booleanField(rec: Readonly<Record<string, unknown>>, field: stri
   return v;
 }
 
-const utf8 = new TextEncoder();
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /**
  * The name rule, for every lock, counter and client-id name in every layer: a string of 1 to
  * `maxNameBytes` UTF-8 bytes of well-formed Unicode. A lone surrogate is refused because it
@@ -44,12 +41,32 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export function checkName(v: unknown, field: string, maxNameBytes: number): string {
   if (typeof v !== 'string') throw new FieldError(field, `${field} must be a string, got ${describe(v)}`);
   if (v.length === 0) throw new FieldError(field, `${field} must not be empty`);
-  // A UTF-16 length above the byte limit already exceeds it; skips encoding huge strings.
+  // A UTF-16 length above the byte limit already exceeds it; skips measuring huge strings.
   if (v.length > maxNameBytes) throw new FieldError(field, `${field} is longer than ${maxNameBytes} UTF-8 bytes`);
-  if (LONE_SURROGATE.test(v)) throw new FieldError(field, `${field} is not well-formed Unicode (lone surrogate)`);
-  const bytes = utf8.encode(v).byteLength;
+  const bytes = utf8Length(v);
+  if (bytes < 0) throw new FieldError(field, `${field} is not well-formed Unicode (lone surrogate)`);
   if (bytes > maxNameBytes) throw new FieldError(field, `${field} is ${bytes} UTF-8 bytes, more than ${maxNameBytes}`);
   return v;
+}
+
+/**
+ * The UTF-8 length of `s`, or -1 if it holds a lone surrogate. One pass and no allocation: every
+ * name of every request and of every entry applied is measured (encoding each one to count its
+ * bytes was a sixth of the time of replaying a log).
+ */
+export function utf8Length(s: string): number {
+  let bytes = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c < 0xd800 || c > 0xdfff) bytes += 3;
+    else if (c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else return -1;
+  }
+  return bytes;
 }
 
 /**

@@ -42,14 +42,15 @@ export function packCanonical(value: unknown): Uint8Array {
 
 /**
  * Decodes one msgpack value spanning all of `bytes`, or `undefined` if they are not one. The
- * caller's bytes are left untouched: msgpackr caches a `dataView` property on the buffer it
- * reads, so it reads a copy (entries are small; snapshots are restored rarely).
+ * caller's object is left untouched: msgpackr caches a `dataView` property on the array it
+ * reads, so it reads a fresh view of the same memory (a copy per entry was a third of the time
+ * of decoding an entry at a replay). Binary values in the result may share that memory.
  * Values of msgpack's reserved types come back as objects that no validator here accepts.
  */
 export function unpack(bytes: Uint8Array): { value: unknown } | undefined {
   if (bytes.byteLength === 0) return undefined;
   try {
-    return { value: unpackValue(bytes.slice(), 'bytes') };
+    return { value: unpackValue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'bytes') };
   } catch {
     return undefined;
   }
