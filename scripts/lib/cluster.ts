@@ -37,10 +37,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeCertificates } from '../../src/cli/commands/certs.js';
+import { nodeRequest, type NodeAnswer } from '../../src/cli/node-http.js';
 import { hashToken, type NodeStatus, type Role } from '../../src/server/index.js';
 import { REPO } from './build.js';
 import { LinkProxy } from './link-proxy.js';
@@ -116,6 +118,12 @@ export interface ClusterOptions {
    * {@link ProcessCluster.destroy}: the caller made it and removes it.
    */
   readonly network?: NetnsNetwork;
+  /**
+   * TLS on every node (config `tls`): certificates made at creation by `raftlock certs init`
+   * into `<dir>/certs`, for every slot; the harness's own requests and {@link ProcessCluster.cli}
+   * use the CA and the client certificate (see {@link ProcessCluster.clientTls}).
+   */
+  readonly tls?: { readonly clientCertRequired?: boolean };
 }
 
 /** Where a node listens inside its own namespace (each namespace has its ports to itself). */
@@ -211,6 +219,14 @@ export class ProcessCluster {
     const nodes = Array.from({ length: opts.nodes }, (_, k) => ({ id: k + 1, address: slotAddress(k + 1) }));
     // A node refuses a non-loopback address without a peer secret.
     const secret = opts.secret ?? (net !== undefined ? randomBytes(24).toString('hex') : undefined);
+    const certs =
+      opts.tls !== undefined
+        ? makeCertificates({
+            nodes: total,
+            out: join(dir, 'certs'),
+            hosts: net !== undefined ? Array.from({ length: total }, (_, k) => net.address(k + 1)) : [],
+          })
+        : undefined;
     const config: Record<string, unknown> = {
       clusterId: opts.clusterId ?? 'it',
       nodes,
@@ -230,6 +246,16 @@ export class ProcessCluster {
           }
         : {}),
       ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
+      ...(certs !== undefined
+        ? {
+            tls: {
+              cert: join(certs.dir, 'node-{id}.pem'),
+              key: join(certs.dir, 'node-{id}-key.pem'),
+              ca: certs.ca.cert,
+              clientCertRequired: opts.tls?.clientCertRequired === true,
+            },
+          }
+        : {}),
     };
     const slots = new Map(Array.from({ length: total }, (_, k) => [k + 1, slotAddress(k + 1)] as const));
     const cluster = new ProcessCluster(dir, config, slots, new Set(nodes.map((n) => n.id)), opts, ownsDir);
@@ -471,18 +497,37 @@ export class ProcessCluster {
     return this.opts.clientToken !== undefined ? { authorization: `Bearer ${this.opts.clientToken}` } : {};
   }
 
-  /** `/status` of node `id`, or undefined if it is paused or does not answer in time. */
-  async status(id: number): Promise<NodeStatus | undefined> {
-    if (this.isPaused(id)) return undefined;
+  /** Where the certificates are, with TLS (`<dir>/certs`, as `raftlock certs init` lays them out). */
+  get certsDir(): string | undefined {
+    return this.opts.tls !== undefined ? join(this.dir, 'certs') : undefined;
+  }
+
+  /** What a client of this cluster needs for TLS (the CA, the client certificate), or undefined without. */
+  get clientTls(): { readonly ca: Buffer; readonly cert: Buffer; readonly key: Buffer } | undefined {
+    const d = this.certsDir;
+    if (d === undefined) return undefined;
+    return { ca: readFileSync(join(d, 'ca.pem')), cert: readFileSync(join(d, 'client.pem')), key: readFileSync(join(d, 'client-key.pem')) };
+  }
+
+  /** `GET path` at node `id` as a client of the cluster (token, TLS), or undefined without an answer. */
+  private async get(id: number, path: string, timeoutMs: number): Promise<NodeAnswer | undefined> {
+    const tls = this.clientTls;
+    const access = {
+      ...(this.opts.clientToken !== undefined ? { token: this.opts.clientToken } : {}),
+      ...(tls !== undefined ? { tls } : {}),
+    };
     try {
-      const res = await fetch(`http://${this.address(id)}/status`, {
-        headers: this.authorization(),
-        signal: AbortSignal.timeout(this.opts.httpTimeoutMs ?? 1_000),
-      });
-      return res.ok ? ((await res.json()) as NodeStatus) : undefined;
+      return await nodeRequest(this.address(id), 'GET', path, access, { timeoutMs });
     } catch {
       return undefined;
     }
+  }
+
+  /** `/status` of node `id`, or undefined if it is paused or does not answer in time. */
+  async status(id: number): Promise<NodeStatus | undefined> {
+    if (this.isPaused(id)) return undefined;
+    const res = await this.get(id, '/status', this.opts.httpTimeoutMs ?? 1_000);
+    return res?.status === 200 ? (res.body as unknown as NodeStatus) : undefined;
   }
 
   async statuses(ids: readonly number[] = this.ids): Promise<NodeStatus[]> {
@@ -496,12 +541,8 @@ export class ProcessCluster {
    */
   async health(id: number): Promise<NodeHealth | undefined> {
     if (this.isPaused(id)) return undefined;
-    try {
-      const res = await fetch(`http://${this.address(id)}/healthz`, { signal: AbortSignal.timeout(this.opts.httpTimeoutMs ?? 1_000) });
-      return (await res.json()) as NodeHealth;
-    } catch {
-      return undefined;
-    }
+    const res = await this.get(id, '/healthz', this.opts.httpTimeoutMs ?? 1_000);
+    return res?.status === 200 ? (res.body as unknown as NodeHealth) : undefined;
   }
 
   /** The leader every node among `ids` (default: those running) agrees on now, or undefined. */
@@ -557,7 +598,14 @@ export class ProcessCluster {
    */
   cli(args: readonly string[], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<CliResult> {
     const cli = this.runtime === 'dist' ? [join(REPO, 'dist/cli/main.js')] : ['--import', 'tsx', join(REPO, 'src/cli/main.ts')];
-    const env = { ...process.env, ...(this.opts.clientToken !== undefined ? { RAFTLOCK_TOKEN: this.opts.clientToken } : {}) };
+    const certs = this.certsDir;
+    const env = {
+      ...process.env,
+      ...(this.opts.clientToken !== undefined ? { RAFTLOCK_TOKEN: this.opts.clientToken } : {}),
+      ...(certs !== undefined
+        ? { RAFTLOCK_CACERT: join(certs, 'ca.pem'), RAFTLOCK_CERT: join(certs, 'client.pem'), RAFTLOCK_KEY: join(certs, 'client-key.pem') }
+        : {}),
+    };
     return new Promise((resolve) => {
       const child = spawn(process.execPath, [...cli, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
       LIVE_CLIS.add(child);
@@ -586,15 +634,9 @@ export class ProcessCluster {
   /** Elections started so far by all nodes together (`raftlock_elections_total` from /metrics). */
   async elections(): Promise<number> {
     let total = 0;
-    for (const a of this.addresses.values()) {
-      try {
-        const text = await (
-          await fetch(`http://${a}/metrics`, { headers: this.authorization(), signal: AbortSignal.timeout(5_000) })
-        ).text();
-        total += Number(/^raftlock_elections_total (\d+)/m.exec(text)?.[1] ?? 0);
-      } catch {
-        // not answering
-      }
+    for (const id of this.ids) {
+      const text = (await this.get(id, '/metrics', 5_000))?.text ?? '';
+      total += Number(/^raftlock_elections_total (\d+)/m.exec(text)?.[1] ?? 0);
     }
     return total;
   }

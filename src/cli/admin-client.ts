@@ -5,59 +5,35 @@
  * `raftlock leader transfer` and `raftlock start --join`.
  */
 import type { MembersView } from '../server/index.js';
+import { nodeRequest, type NodeAccess, type NodeAnswer } from './node-http.js';
 
 /** A failure of an admin request, with what to do in its message (exit code 1). */
 export class AdminError extends Error {}
 
 /** An HTTP answer: status and parsed JSON body (or the error that stopped it). */
-export interface Answer {
+export interface Answer extends NodeAnswer {
   readonly endpoint: string;
-  readonly status: number;
-  readonly body: Record<string, unknown>;
 }
 
 /** How long one request may take: a change waits for its commit (the node bounds that itself). */
 const REQUEST_TIMEOUT_MS = 30_000;
 
-export async function call(
-  endpoint: string,
-  method: 'GET' | 'POST',
-  path: string,
-  token: string | undefined,
-  body?: unknown,
-): Promise<Answer> {
-  const abort = new AbortController();
-  // A timer that keeps the process alive (AbortSignal.timeout's does not), see status.ts.
-  const timer = setTimeout(
-    () => abort.abort(new DOMException(`no answer within ${REQUEST_TIMEOUT_MS} ms`, 'TimeoutError')),
-    REQUEST_TIMEOUT_MS,
-  );
-  try {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (token !== undefined && token !== '') headers.authorization = `Bearer ${token}`;
-    const res = await fetch(`http://${endpoint}${path}`, {
-      method,
-      headers,
-      signal: abort.signal,
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const parsed = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-    return { endpoint, status: res.status, body: parsed };
-  } finally {
-    clearTimeout(timer);
-  }
+/** One request to a node's admin route, as `access` (token, TLS) allows. */
+export async function call(endpoint: string, method: 'GET' | 'POST', path: string, access: NodeAccess, body?: unknown): Promise<Answer> {
+  const answer = await nodeRequest(endpoint, method, path, access, {
+    timeoutMs: REQUEST_TIMEOUT_MS,
+    ...(body !== undefined ? { body } : {}),
+  });
+  return { endpoint, ...answer };
 }
 
 /** The first endpoint that answers `GET /admin/members`, then (if it does not lead) the leader's answer. */
-export async function fetchMembers(
-  endpoints: readonly string[],
-  token: string | undefined,
-): Promise<{ endpoint: string; view: MembersView }> {
+export async function fetchMembers(endpoints: readonly string[], access: NodeAccess): Promise<{ endpoint: string; view: MembersView }> {
   const failures: string[] = [];
   for (const endpoint of endpoints) {
     let answer: Answer;
     try {
-      answer = await call(endpoint, 'GET', '/admin/members', token);
+      answer = await call(endpoint, 'GET', '/admin/members', access);
     } catch (err) {
       failures.push(`${endpoint}: ${reason(err)}`);
       continue;
@@ -70,7 +46,7 @@ export async function fetchMembers(
     const view = answer.body as unknown as MembersView;
     if (view.leader === view.from || view.leaderAddress === null) return { endpoint, view };
     try {
-      const leader = await call(view.leaderAddress, 'GET', '/admin/members', token);
+      const leader = await call(view.leaderAddress, 'GET', '/admin/members', access);
       if (leader.status === 200) return { endpoint: view.leaderAddress, view: leader.body as unknown as MembersView };
     } catch {
       // The leader did not answer: what this node knows is still the configuration in force.
@@ -81,40 +57,35 @@ export async function fetchMembers(
 }
 
 /** Sends a change to the leader (following one redirect per answer), and returns its answer. */
-export async function sendChange(
-  endpoints: readonly string[],
-  token: string | undefined,
-  change: Record<string, unknown>,
-): Promise<MembersView> {
-  const { view } = await fetchMembers(endpoints, token);
+export async function sendChange(endpoints: readonly string[], access: NodeAccess, change: Record<string, unknown>): Promise<MembersView> {
+  const { view } = await fetchMembers(endpoints, access);
   let target = view.leaderAddress;
   for (let attempt = 0; attempt < 5 && target !== null; attempt++) {
-    const answer = await call(target, 'POST', '/admin/members', token, change);
+    const answer = await call(target, 'POST', '/admin/members', access, change);
     if (answer.status === 200) return answer.body as unknown as MembersView;
     const error = answer.body.error as { code?: string; leaderAddress?: string | null } | undefined;
     if (error?.code !== 'NOT_LEADER') throw new AdminError(`${String(change.action)} ${String(change.id)}: ${errorText(answer)}`);
     target = error.leaderAddress ?? null;
     if (target === null) await new Promise((r) => setTimeout(r, 500));
-    target ??= (await fetchMembers(endpoints, token)).view.leaderAddress;
+    target ??= (await fetchMembers(endpoints, access)).view.leaderAddress;
   }
   throw new AdminError('no leader is known: is a majority of the voters up? (raftlock status)');
 }
 
 export function errorText(a: Answer): string {
   const e = a.body.error as { code?: string; message?: string } | undefined;
-  return e !== undefined ? `${e.code ?? 'ERROR'}: ${e.message ?? ''}` : `HTTP ${a.status}`;
+  return e !== undefined ? `${e.code ?? 'ERROR'}: ${e.message ?? ''}` : `HTTP ${a.status}${a.reason !== undefined ? `: ${a.reason}` : ''}`;
 }
 
 function reason(err: unknown): string {
-  const cause = (err as { cause?: { code?: string } }).cause?.code;
-  return cause ?? (err instanceof Error ? err.message : String(err));
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Waits until learner `id` has caught up (lag ≤ `slack` at the leader), up to `timeoutMs`. */
-async function waitCaughtUp(endpoints: readonly string[], token: string | undefined, id: number, timeoutMs: number): Promise<void> {
+async function waitCaughtUp(endpoints: readonly string[], access: NodeAccess, id: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { view } = await fetchMembers(endpoints, token);
+    const { view } = await fetchMembers(endpoints, access);
     const m = view.members.find((x) => x.id === id);
     // Reachable too: a learner that never answered shows match 0, a small lag on a short log.
     if (m?.reachable === true && m.lag !== null && m.lag <= CAUGHT_UP_LAG) return;
@@ -136,22 +107,22 @@ const CAUGHT_UP_LAG = 64;
  */
 export async function addMember(
   endpoints: readonly string[],
-  token: string | undefined,
+  access: NodeAccess,
   id: number,
   address: string,
   opts: { readonly learner: boolean; readonly waitMs: number },
 ): Promise<MembersView> {
-  const view = await sendChange(endpoints, token, { action: 'add-learner', id, address });
-  return opts.learner ? view : promoteWhenCaughtUp(endpoints, token, id, opts.waitMs);
+  const view = await sendChange(endpoints, access, { action: 'add-learner', id, address });
+  return opts.learner ? view : promoteWhenCaughtUp(endpoints, access, id, opts.waitMs);
 }
 
 /** Waits until learner `id` has caught up (up to `waitMs`), then promotes it. The members after it. */
 export async function promoteWhenCaughtUp(
   endpoints: readonly string[],
-  token: string | undefined,
+  access: NodeAccess,
   id: number,
   waitMs: number,
 ): Promise<MembersView> {
-  await waitCaughtUp(endpoints, token, id, waitMs);
-  return sendChange(endpoints, token, { action: 'promote', id });
+  await waitCaughtUp(endpoints, access, id, waitMs);
+  return sendChange(endpoints, access, { action: 'promote', id });
 }

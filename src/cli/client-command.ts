@@ -1,6 +1,7 @@
 /**
  * What every client command of the CLI shares (docs/operations.md#client-commands):
- * `--endpoints` / RAFTLOCK_ENDPOINTS, `--token` / RAFTLOCK_TOKEN, `--timeout`, `--json`, and
+ * `--endpoints` / RAFTLOCK_ENDPOINTS, `--token` / RAFTLOCK_TOKEN, `--cacert`, `--cert`, `--key`
+ * (etcdctl's names; RAFTLOCK_CACERT, RAFTLOCK_CERT, RAFTLOCK_KEY), `--timeout`, `--json`, and
  * errors as one line that says what happened and what to do (or, with `--json`, one JSON object
  * with the stable code on stdout).
  *
@@ -9,7 +10,8 @@
  * one; `lock run` exits with its command's code.
  */
 import type { Command } from 'commander';
-import { AuthError, RaftlockError, UnavailableError } from '../client/index.js';
+import { readFileSync } from 'node:fs';
+import { AuthError, RaftlockError, UnavailableError, type ClientTls } from '../client/index.js';
 import { DurationError, parseDuration } from './duration.js';
 import { parseEndpoints } from './endpoints.js';
 
@@ -17,6 +19,9 @@ import { parseEndpoints } from './endpoints.js';
 export interface ClientFlags {
   readonly endpoints?: string;
   readonly token?: string;
+  readonly cacert?: string;
+  readonly cert?: string;
+  readonly key?: string;
   readonly timeout: string;
   readonly json: boolean;
 }
@@ -25,6 +30,8 @@ export interface ClientFlags {
 export interface ClientContext {
   readonly endpoints: string[];
   readonly token?: string;
+  /** From --cacert, --cert and --key (or their variables): with it, nodes are dialled over TLS. */
+  readonly tls?: ClientTls;
   readonly timeoutMs: number;
   readonly json: boolean;
   /** Prints a success: `human` as a line, or `data` as one JSON line with `--json`. */
@@ -36,12 +43,49 @@ export function withClientOptions(cmd: Command): Command {
   return cmd
     .option('--endpoints <list>', 'host:port,… of the nodes (default: env RAFTLOCK_ENDPOINTS or the three-node loopback config)')
     .option('--token <token>', 'client token, when the cluster requires one (default: env RAFTLOCK_TOKEN)')
+    .option('--cacert <file>', "CA certificate (PEM) that signed the nodes' certificates: talk TLS (default: env RAFTLOCK_CACERT)")
+    .option('--cert <file>', 'client certificate (PEM), when the cluster requires one (default: env RAFTLOCK_CERT)')
+    .option('--key <file>', "the client certificate's private key (PEM) (default: env RAFTLOCK_KEY)")
     .option(
       '--timeout <duration>',
       'deadline of each request, failover and retries included (with no node reachable at all, the command fails after about 1.5 s)',
       '15s',
     )
     .option('--json', 'machine-readable output: one JSON object on stdout, errors included', false);
+}
+
+/** The credentials of `ctx` as `connect()` takes them: the token and TLS settings it has. */
+export function credentials(ctx: Pick<ClientContext, 'token' | 'tls'>): { token?: string; tls?: ClientTls } {
+  return { ...(ctx.token !== undefined ? { token: ctx.token } : {}), ...(ctx.tls !== undefined ? { tls: ctx.tls } : {}) };
+}
+
+/**
+ * The TLS settings of `--cacert`, `--cert`, `--key` (else RAFTLOCK_CACERT, RAFTLOCK_CERT,
+ * RAFTLOCK_KEY), the files read; undefined when none is given. Shared by `raftlock status` and
+ * the member commands, which speak HTTPS to the same nodes.
+ */
+export function tlsFlags(flags: { readonly cacert?: string; readonly cert?: string; readonly key?: string }): ClientTls | undefined {
+  const env = (name: string): string | undefined => (process.env[name] === '' ? undefined : process.env[name]);
+  const files = {
+    ca: flags.cacert ?? env('RAFTLOCK_CACERT'),
+    cert: flags.cert ?? env('RAFTLOCK_CERT'),
+    key: flags.key ?? env('RAFTLOCK_KEY'),
+  };
+  if (files.ca === undefined && files.cert === undefined && files.key === undefined) return undefined;
+  if ((files.cert === undefined) !== (files.key === undefined))
+    throw new UsageError('--cert and --key go together (a client certificate and its key): give both, or neither');
+  const read = (file: string | undefined, flag: string): Buffer | undefined => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new UsageError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  const ca = read(files.ca, '--cacert');
+  const cert = read(files.cert, '--cert');
+  const key = read(files.key, '--key');
+  return { ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
 }
 
 /** A usage error found by the command itself (bad number, bad duration...). */
@@ -168,9 +212,11 @@ export async function runClientCommand(
 ): Promise<number> {
   try {
     const token = flags.token ?? process.env.RAFTLOCK_TOKEN;
+    const tls = tlsFlags(flags);
     const ctx: ClientContext = {
       endpoints: parseEndpoints(flags.endpoints),
       ...(token !== undefined && token !== '' ? { token } : {}),
+      ...(tls !== undefined ? { tls } : {}),
       timeoutMs: durationOption(flags.timeout, '--timeout'),
       json: flags.json,
       out: (human, data) => process.stdout.write(flags.json ? `${JSON.stringify(data)}\n` : `${human}\n`),

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { registerCertsCommands } from './commands/certs.js';
 import { runClusterUp } from './commands/cluster-up.js';
 import { registerCounterCommands } from './commands/counter.js';
 import { registerLockCommands } from './commands/lock.js';
@@ -12,6 +13,7 @@ import { runStart } from './commands/start.js';
 import { registerMemberCommands } from './commands/member.js';
 import { runStatus } from './commands/status.js';
 import { registerTokenCommands } from './commands/token.js';
+import { tlsFlags } from './client-command.js';
 import { parseEndpoints } from './endpoints.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -94,15 +96,22 @@ program
   .description('one row per node: id, address, role, term, leader, commit, applied, lag, reachable')
   .option('--endpoints <list>', 'host:port,… (default: env RAFTLOCK_ENDPOINTS or the three-node loopback config)')
   .option('--token <token>', 'client token (role read or above), when the cluster requires one (default: env RAFTLOCK_TOKEN)')
+  .option('--cacert <file>', "CA certificate (PEM) that signed the nodes' certificates: talk HTTPS (default: env RAFTLOCK_CACERT)")
+  .option('--cert <file>', 'client certificate (PEM), when the cluster requires one (default: env RAFTLOCK_CERT)')
+  .option('--key <file>', "the client certificate's private key (PEM) (default: env RAFTLOCK_KEY)")
   .option('--json', 'machine-readable output', false)
-  .action(async (opts: { endpoints?: string; token?: string; json: boolean }) => {
-    process.exitCode = await runStatus(parseEndpoints(opts.endpoints), opts.json, opts.token ?? process.env.RAFTLOCK_TOKEN);
+  .action(async (opts: { endpoints?: string; token?: string; cacert?: string; cert?: string; key?: string; json: boolean }) => {
+    const token = opts.token ?? process.env.RAFTLOCK_TOKEN;
+    const tls = tlsFlags(opts);
+    const access = { ...(token !== undefined ? { token } : {}), ...(tls !== undefined ? { tls } : {}) };
+    process.exitCode = await runStatus(parseEndpoints(opts.endpoints), opts.json, access);
   });
 
 registerLockCommands(program);
 registerCounterCommands(program);
 registerTokenCommands(program);
 registerMemberCommands(program);
+registerCertsCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);

@@ -4,6 +4,7 @@
  */
 import { DEFAULT_LIMITS, type LockInfo, type OpValues, type RequestBody } from '../protocol/index.js';
 import { ClusterClient, now, RemoteError, toRaftlockError, waitFor, type CallOptions } from './cluster-client.js';
+import type { ClientTls } from './connection.js';
 import { parseEndpointList } from './endpoints.js';
 import { Counter, type Fence, type ReadBody, type WriteBody, type WriteOptions } from './counter.js';
 import {
@@ -34,6 +35,13 @@ export interface ConnectOptions {
   readonly clientId?: string;
   /** The client token, when the cluster requires one. */
   readonly token?: string;
+  /**
+   * TLS, for a cluster whose nodes have `tls` in their configuration: the CA that signed the
+   * nodes' certificates, and this client's certificate and key when the cluster requires one
+   * (PEM strings or buffers). With it, `host:port` endpoints are dialled as `wss://`. A
+   * certificate that does not verify is {@link AuthError}, with the verifier's reason.
+   */
+  readonly tls?: ClientTls;
   /**
    * Default deadline of every call, retries and failover included (default 15 s); also the
    * default `waitMs` of {@link RaftlockClient.lock}.
@@ -198,6 +206,7 @@ export class RaftlockClient implements AsyncDisposable {
       ...(opts.attemptTimeoutMs !== undefined ? { attemptTimeoutMs: positive(opts.attemptTimeoutMs, 0, 'attemptTimeoutMs') } : {}),
       ...(opts.livenessTimeoutMs !== undefined ? { livenessTimeoutMs: positive(opts.livenessTimeoutMs, 0, 'livenessTimeoutMs') } : {}),
       discoverMembers: opts.discoverMembers !== false,
+      ...(opts.tls !== undefined ? { tls: checkTls(opts.tls) } : {}),
     });
   }
 
@@ -637,6 +646,19 @@ function callTimeout(opts: CallOptions, dflt: number): number {
   if (typeof t !== 'number' || !(t >= 0))
     throw new InvalidArgumentError(`timeoutMs must be a non-negative number (milliseconds), got ${String(t)}`, 'timeoutMs');
   return t;
+}
+
+/** `connect({ tls })` checked: PEM strings or buffers, a certificate only with its key. */
+function checkTls(tls: ClientTls): ClientTls {
+  const pem = (v: unknown): boolean => typeof v === 'string' || Buffer.isBuffer(v) || v instanceof Uint8Array;
+  const { ca, cert, key } = tls;
+  if (ca !== undefined && !pem(ca) && !(Array.isArray(ca) && ca.every(pem)))
+    throw new InvalidArgumentError('tls.ca must be PEM text or a buffer (or an array of them)', 'tls.ca');
+  if (cert !== undefined && !pem(cert)) throw new InvalidArgumentError('tls.cert must be PEM text or a buffer', 'tls.cert');
+  if (key !== undefined && !pem(key)) throw new InvalidArgumentError('tls.key must be PEM text or a buffer', 'tls.key');
+  if ((cert === undefined) !== (key === undefined))
+    throw new InvalidArgumentError('tls.cert and tls.key go together: give both, or neither', cert === undefined ? 'tls.cert' : 'tls.key');
+  return tls;
 }
 
 function positive(v: number | undefined, dflt: number, field: string): number {

@@ -23,7 +23,7 @@ import {
   type RequestBody,
   type RequestOf,
 } from '../protocol/index.js';
-import { Connection, ConnectionLostError, hostOf } from './connection.js';
+import { Connection, ConnectionLostError, hostOf, type ClientTls } from './connection.js';
 import { FAIL_FAST_MS, FOLLOWER_GRACE_MS, LeaderSearch, type NodeAnswer } from './discovery.js';
 import { endpointUrl, parseEndpointList } from './endpoints.js';
 import {
@@ -69,6 +69,8 @@ export interface ClusterClientOptions {
   readonly livenessTimeoutMs?: number;
   /** Keep the endpoint list to the members the nodes list (see `ConnectOptions.discoverMembers`). */
   readonly discoverMembers?: boolean;
+  /** TLS settings: `host:port` endpoints (and the addresses nodes name) are dialled as `wss://`. */
+  readonly tls?: ClientTls;
 }
 
 /** One request of {@link ClusterClient.call}. */
@@ -225,7 +227,7 @@ interface StatusAnswer {
 }
 
 /** The leader-search view of a `status` answer, or what is wrong with it. */
-function statusAnswer(resp: ClientResponse): StatusAnswer | string {
+function statusAnswer(resp: ClientResponse, secure: boolean): StatusAnswer | string {
   if (!resp.ok) return `status refused (${resp.error.code}: ${resp.error.message})`;
   let v: NodeRoleValue;
   try {
@@ -236,7 +238,7 @@ function statusAnswer(resp: ClientResponse): StatusAnswer | string {
   const url = (address: string | null): string | null => {
     if (address === null) return null;
     try {
-      return endpointUrl(address);
+      return endpointUrl(address, secure);
     } catch {
       return null; // an address we cannot dial tells us nothing
     }
@@ -280,7 +282,7 @@ export class ClusterClient {
   private readonly problems = new Map<string, string>();
 
   constructor(private readonly opts: ClusterClientOptions) {
-    this.urls = parseEndpointList(opts.endpoints).map(endpointUrl);
+    this.urls = parseEndpointList(opts.endpoints).map((e) => endpointUrl(e, opts.tls !== undefined));
     this.connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
     this.livenessTimeoutMs = opts.livenessTimeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS;
@@ -526,7 +528,11 @@ export class ClusterClient {
 
   /** Opens a connection to `url` and says hello (with the token, if any). */
   private async dial(url: string, timeoutMs: number, signal?: AbortSignal): Promise<Connection> {
-    const conn = await Connection.open(url, timeoutMs, { livenessMs: this.livenessTimeoutMs, ...(signal !== undefined ? { signal } : {}) });
+    const conn = await Connection.open(url, timeoutMs, {
+      livenessMs: this.livenessTimeoutMs,
+      ...(signal !== undefined ? { signal } : {}),
+      ...(this.opts.tls !== undefined ? { tls: this.opts.tls } : {}),
+    });
     this.reached = true;
     if (this.closed) {
       conn.close();
@@ -695,7 +701,7 @@ export class ClusterClient {
         }
         const answer =
           r.kind === 'value'
-            ? statusAnswer(r.value)
+            ? statusAnswer(r.value, this.opts.tls !== undefined)
             : r.kind === 'error'
               ? problemOf(r.error)
               : `no answer to status within ${this.attemptTimeoutMs} ms`;
@@ -732,7 +738,7 @@ export class ClusterClient {
     const req = conn.send({ op: 'status' });
     void waitFor(req.response, this.connectTimeoutMs, [this.closer.signal]).then((r) => {
       if (r.kind !== 'value') return req.cancel();
-      const answer = statusAnswer(r.value);
+      const answer = statusAnswer(r.value, this.opts.tls !== undefined);
       if (typeof answer !== 'string' && answer.members.length > 0) this.urls = answer.members;
     });
   }
@@ -740,7 +746,7 @@ export class ClusterClient {
   /** The client URL of a leader address a node named, or undefined if it cannot be dialled. */
   private urlOf(address: string): string | undefined {
     try {
-      return endpointUrl(address);
+      return endpointUrl(address, this.opts.tls !== undefined);
     } catch {
       return undefined;
     }

@@ -15,6 +15,7 @@
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { corkUntilTickEnd, decodeResponse, encodeRequest, zeroMask, type ClientResponse, type RequestBody } from '../protocol/index.js';
+import { AuthError } from './errors.js';
 import { SilenceWatch } from './liveness.js';
 
 /** The socket closed, failed, went silent or never opened before the response arrived. */
@@ -46,6 +47,44 @@ export interface ConnectionOptions {
    * that found what it needed leaves no dial behind to keep the process alive.
    */
   readonly signal?: AbortSignal;
+  /** TLS material for a `wss://` URL. */
+  readonly tls?: ClientTls;
+}
+
+/**
+ * TLS settings of a client (`connect({ tls })`): the CA that signed the nodes' certificates
+ * and, when the cluster requires client certificates, this client's certificate and key. PEM,
+ * as strings or buffers.
+ */
+export interface ClientTls {
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+}
+
+/** ws (and so `tls.connect`) options for `tls`; the PEM given as is. */
+function tlsOptions(tls: ClientTls | undefined): Record<string, unknown> {
+  if (tls === undefined) return {};
+  return {
+    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+    ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+    ...(tls.key !== undefined ? { key: tls.key } : {}),
+  };
+}
+
+/**
+ * The verifier's reason when `err` is a failed certificate check (the node's certificate not
+ * signed by the CA given, expired, for another host), else undefined.
+ */
+export function tlsProblem(err: Error & { readonly code?: unknown }): string | undefined {
+  const code = typeof err.code === 'string' ? err.code : '';
+  if (/CERT|ISSUER|SIGNATURE|ALTNAME|VERIFY/.test(code)) {
+    const hint = /SELF_SIGNED|ISSUER|LEAF_SIGNATURE/.test(code) ? " (is tls.ca the CA that signed the nodes' certificates?)" : '';
+    return `${code}: ${err.message}${hint}`;
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/i.test(err.message))
+    return `the node does not speak TLS (${err.message}): drop the tls option, or use ws://`;
+  return undefined;
 }
 
 /** The `host:port` of a `/client` URL, for messages. */
@@ -153,6 +192,7 @@ export class Connection {
         // Later than the timer below, which names the timeout the caller chose.
         handshakeTimeout: Math.max(1, timeoutMs) + 1_000,
         generateMask: zeroMask,
+        ...(url.startsWith('wss:') ? tlsOptions(options.tls) : {}),
       });
       let socket: Socket | undefined;
       ws.once('upgrade', (res) => {
@@ -180,11 +220,36 @@ export class Connection {
         }
         resolve(new Connection(ws, url, socket, options.livenessMs ?? 0));
       });
-      ws.once('error', (err) => {
+      // Handled here rather than by ws (which would only say "Unexpected server response"): the
+      // node says in a header why it refused, e.g. a client certificate it requires.
+      ws.once('unexpected-response', (req, res) => {
+        req.destroy();
+        const reason = res.headers['x-raftlock-reason'];
+        const problem = `answered HTTP ${res.statusCode ?? '?'}${typeof reason === 'string' ? `: ${reason}` : ''}`;
+        fail(
+          res.statusCode === 401
+            ? new AuthError(`${url} refused the connection: ${typeof reason === 'string' ? reason : 'HTTP 401'}`)
+            : typeof reason === 'string'
+              ? new ConnectionLostError(`could not connect to ${url}: ${problem}`, problem)
+              : new ConnectionLostError(
+                  `could not connect to ${url}: ${openProblem(new Error(`Unexpected server response: ${res.statusCode ?? '?'}`))}`,
+                  openProblem(new Error(`Unexpected server response: ${res.statusCode ?? '?'}`)),
+                ),
+        );
+      });
+      const fail = (err: Error): void => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         ws.terminate();
-        reject(new ConnectionLostError(`could not connect to ${url}: ${err.message}`, openProblem(err)));
+        reject(err);
+      };
+      ws.once('error', (err) => {
+        const tls = tlsProblem(err);
+        fail(
+          tls !== undefined
+            ? new AuthError(`TLS with ${url} failed: ${tls}`)
+            : new ConnectionLostError(`could not connect to ${url}: ${err.message}`, openProblem(err)),
+        );
       });
       if (signal?.aborted === true) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });

@@ -12,12 +12,15 @@
 import { isSessionSecret, type OpValues, type ReleaseValue, type RequestBody } from '../protocol/index.js';
 import { ClusterClient, now, RemoteError, toRaftlockError } from './cluster-client.js';
 import type { ReadBody } from './counter.js';
+import type { ClientTls } from './connection.js';
 import { InvalidArgumentError, LockTimeoutError } from './errors.js';
 
 /** Options of a {@link DetachedSessions} client. */
 export interface DetachedOptions {
   readonly endpoints: readonly string[];
   readonly token?: string;
+  /** TLS settings, as `connect({ tls })` takes them. */
+  readonly tls?: ClientTls;
   /** Deadline of each call, retries and failover included. */
   readonly timeoutMs: number;
 }
@@ -71,7 +74,11 @@ export class DetachedSessions {
   private readonly cluster: ClusterClient;
 
   constructor(private readonly opts: DetachedOptions) {
-    this.cluster = new ClusterClient({ endpoints: opts.endpoints, ...(opts.token !== undefined ? { token: opts.token } : {}) });
+    this.cluster = new ClusterClient({
+      endpoints: opts.endpoints,
+      ...(opts.token !== undefined ? { token: opts.token } : {}),
+      ...(opts.tls !== undefined ? { tls: opts.tls } : {}),
+    });
   }
 
   /**

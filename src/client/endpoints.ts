@@ -40,14 +40,16 @@ export function parseEndpointList(value: string | readonly string[], options: En
 }
 
 /**
- * The `/client` WebSocket URL of one endpoint: `host:port` → `ws://host:port/client`; a URL
- * keeps its path, `/client` when it has none. Throws {@link InvalidArgumentError} for an entry
+ * The `/client` WebSocket URL of one endpoint: `host:port` → `ws://host:port/client`, or
+ * `wss://` when `secure` (the client has TLS settings); a URL keeps its scheme and its path,
+ * `/client` when it has none. Throws {@link InvalidArgumentError} for an entry
  * {@link parseEndpointList} would refuse.
  */
-export function endpointUrl(endpoint: string): string {
+export function endpointUrl(endpoint: string, secure = false): string {
   const url = checkEndpoint(endpoint, 'endpoints', true);
   if (url.pathname === '' || url.pathname === '/') url.pathname = '/client';
-  return url.toString();
+  const text = url.toString();
+  return secure && !/^wss?:\/\//i.test(endpoint) ? text.replace(/^ws:/, 'wss:') : text;
 }
 
 /** The URL `entry` stands for, or {@link InvalidArgumentError} naming it and the rule. */

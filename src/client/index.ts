@@ -14,6 +14,7 @@ export { connect, RaftlockClient } from './client.js';
 export type { ConnectOptions, LockInfoOptions, LockOptions } from './client.js';
 export type { LockInfo } from '../protocol/index.js';
 export type { CallOptions } from './cluster-client.js';
+export type { ClientTls } from './connection.js';
 export { Counter } from './counter.js';
 export { parseEndpointList } from './endpoints.js';
 export type { EndpointListOptions } from './endpoints.js';

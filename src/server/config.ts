@@ -6,7 +6,7 @@
  * it most likely stands for ("did you mean …?").
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { DEFAULT_LIMITS, LIMIT_NAMES, LIMIT_RANGES, parseHostPort, type HostPort, type Limits } from '../protocol/index.js';
 import { isTokenHash, ROLES, type ClientTokenEntry, type Role } from './access.js';
 import { childPath, itemPath, JsonSyntaxError, parseJsonWithLayout, type JsonLayout, type TextPosition } from './config-json.js';
@@ -48,6 +48,38 @@ export interface ClusterConfig {
   /** Snapshot every this many applied entries (0 = never). */
   readonly snapshotEvery: number;
   readonly limits: NodeLimits;
+  /** TLS for every connection of the node's port (docs/operations.md#tls); absent: plain. */
+  readonly tls?: TlsConfig;
+}
+
+/**
+ * The config key `tls`: PEM files (absolute after loading; relative ones resolve against the
+ * configuration file's folder), read at start and again whenever they change. One file serves
+ * the whole cluster, so `cert` and `key` may hold `{id}`, which each node replaces with its id
+ * ({@link tlsFilesOf}).
+ */
+export interface TlsConfig {
+  /** This node's certificate chain, e.g. `certs/node-{id}.pem`. */
+  readonly cert: string;
+  /** Its private key, e.g. `certs/node-{id}-key.pem`. */
+  readonly key: string;
+  /** The CA(s) that sign peers' certificates and, if required, clients'. */
+  readonly ca: string;
+  /** Clients must present a certificate signed by `ca` (default false: a token or nothing). */
+  readonly clientCertRequired: boolean;
+  /**
+   * A peer's certificate must name the node id it claims, as the URI `raftlock://node/<id>` in
+   * its subjectAltName (default true), so one node's stolen key cannot pose as another.
+   */
+  readonly verifyPeerIds: boolean;
+}
+
+/** The placeholder of `tls.cert` and `tls.key` that stands for the node's id. */
+export const TLS_ID_PLACEHOLDER = '{id}';
+
+/** Node `id`'s own files of `tls`: `{id}` in `cert` and `key` replaced with its id. */
+export function tlsFilesOf(tls: TlsConfig, id: number): TlsConfig {
+  return { ...tls, cert: tls.cert.replaceAll(TLS_ID_PLACEHOLDER, String(id)), key: tls.key.replaceAll(TLS_ID_PLACEHOLDER, String(id)) };
 }
 
 /** The documented defaults of {@link NodeLimits}. */
@@ -124,6 +156,7 @@ const TOP_KEYS = [
 ] as const;
 const NODE_KEYS = ['id', 'address'] as const;
 const TOKEN_KEYS = ['name', 'role', 'hash'] as const;
+const TLS_KEYS = ['cert', 'key', 'ca', 'clientCertRequired', 'verifyPeerIds'] as const;
 const LIMIT_KEYS = Object.keys(DEFAULT_NODE_LIMITS);
 
 /**
@@ -314,7 +347,11 @@ export function validateConfig(
 }
 
 /** Every check of a configuration; undefined when any failed (then `p` says why). */
-function checkConfig(raw: unknown, opts: { baseDir: string; env?: NodeJS.ProcessEnv }, p: Problems): ClusterConfig | undefined {
+function checkConfig(
+  raw: unknown,
+  opts: { baseDir: string; configDir?: string; env?: NodeJS.ProcessEnv },
+  p: Problems,
+): ClusterConfig | undefined {
   if (!isRecord(raw)) return p.add('(root)', `must be a JSON object { "clusterId", "nodes", "dataDir", … }, ${got(raw)}`);
   checkKeys(raw, '', TOP_KEYS, p, { keys: LIMIT_KEYS, home: 'limits' });
   const clusterId = checkClusterId(raw.clusterId, p);
@@ -326,7 +363,7 @@ function checkConfig(raw: unknown, opts: { baseDir: string; env?: NodeJS.Process
   const ticks = checkTicks(raw, p);
   const secret = checkSecret(raw, opts.env, p);
   const clientTokens = raw.clientTokens === undefined ? [] : checkClientTokens(raw.clientTokens, p);
-  if (raw.tls !== undefined) p.add('tls', 'TLS (wss) is not supported by this version yet; remove the key');
+  const tls = raw.tls === undefined ? undefined : checkTls(raw.tls, opts.configDir ?? opts.baseDir, nodes?.map((n) => n.id) ?? [], p);
   const snapshotEvery = int(raw, 'snapshotEvery', 'snapshotEvery', 0, 100_000_000, p, 10_000);
   const limits = raw.limits === undefined ? DEFAULT_NODE_LIMITS : checkLimits(raw.limits, p);
   if (
@@ -337,7 +374,8 @@ function checkConfig(raw: unknown, opts: { baseDir: string; env?: NodeJS.Process
     secret === null ||
     clientTokens === undefined ||
     snapshotEvery === undefined ||
-    limits === undefined
+    limits === undefined ||
+    tls === null
   ) {
     return undefined;
   }
@@ -350,7 +388,53 @@ function checkConfig(raw: unknown, opts: { baseDir: string; env?: NodeJS.Process
     clientTokens,
     snapshotEvery,
     limits,
+    ...(tls !== undefined ? { tls } : {}),
   };
+}
+
+/**
+ * `tls`: `{ cert, key, ca }` PEM files that can be read (`cert` and `key` for every node of
+ * `ids` when they hold `{id}`), and two switches; `null` when invalid.
+ */
+function checkTls(v: unknown, baseDir: string, ids: readonly number[], p: Problems): TlsConfig | null {
+  if (!isRecord(v)) {
+    p.add('tls', `must be an object { "cert", "key", "ca" } of PEM file paths, ${got(v)}`);
+    return null;
+  }
+  checkKeys(v, 'tls', TLS_KEYS, p);
+  const file = (key: 'cert' | 'key' | 'ca', what: string): string | undefined => {
+    const path = v[key];
+    if (typeof path !== 'string' || path.length === 0) return p.add(`tls.${key}`, `must be the path of ${what} (PEM), ${got(path)}`);
+    const abs = resolve(baseDir, path);
+    const each = key !== 'ca' && abs.includes(TLS_ID_PLACEHOLDER) ? ids.map((id) => abs.replaceAll(TLS_ID_PLACEHOLDER, String(id))) : [abs];
+    const problems = each.map((f) => pemProblem(f, what)).filter((m) => m !== undefined);
+    if (problems.length > 0) return p.add(`tls.${key}`, problems.join('; '));
+    return abs;
+  };
+  const flag = (key: 'clientCertRequired' | 'verifyPeerIds', fallback: boolean): boolean | undefined => {
+    const b = v[key];
+    if (b === undefined) return fallback;
+    if (typeof b !== 'boolean') return p.add(`tls.${key}`, `must be true or false, ${got(b)}`);
+    return b;
+  };
+  const cert = file('cert', "this node's certificate");
+  const key = file('key', "this node's private key");
+  const ca = file('ca', 'the CA certificate');
+  const clientCertRequired = flag('clientCertRequired', false);
+  const verifyPeerIds = flag('verifyPeerIds', true);
+  if (cert === undefined || key === undefined || ca === undefined || clientCertRequired === undefined || verifyPeerIds === undefined)
+    return null;
+  return { cert, key, ca, clientCertRequired, verifyPeerIds };
+}
+
+/** Why `path` cannot serve as `what` (unreadable, or not PEM), or undefined. */
+function pemProblem(path: string, what: string): string | undefined {
+  try {
+    if (!readFileSync(path, 'utf8').includes('-----BEGIN ')) return `${path} is not PEM (no "-----BEGIN" line): expected ${what}`;
+  } catch (err) {
+    return `cannot read ${path}: ${(err as Error).message} (make test certificates with \`raftlock certs init\`)`;
+  }
+  return undefined;
 }
 
 /** Bounds the per-request work of checking a token (each configured hash is compared). */
@@ -435,7 +519,8 @@ function checkLimits(l: unknown, p: Problems): NodeLimits | undefined {
 }
 
 /**
- * Reads and validates a configuration file; relative `dataDir` resolves against `cwd`. Throws
+ * Reads and validates a configuration file; relative `dataDir` resolves against `cwd`, relative
+ * `tls` files against the file's folder. Throws
  * one {@link ConfigError}: unreadable, not JSON (line, column and the line quoted), or every
  * problem of its content, each with the line and column of its key in the file.
  */
@@ -459,7 +544,11 @@ export function loadConfigFile(path: string, opts: { cwd?: string; env?: NodeJS.
   for (const d of layout.duplicates) {
     p.add(d.path, `given twice (also at line ${d.first.line}, column ${d.first.column}); JSON keeps only the last: remove one`);
   }
-  const config = checkConfig(value, { baseDir: opts.cwd ?? process.cwd(), env: opts.env ?? process.env }, p);
+  const config = checkConfig(
+    value,
+    { baseDir: opts.cwd ?? process.cwd(), configDir: dirname(resolve(path)), env: opts.env ?? process.env },
+    p,
+  );
   if (config !== undefined && p.list.length === 0) return config;
   const located = p.list.map((problem) => ({ ...problem, ...positionOf(problem.key, layout) }));
   // In file order, as an editor walks them; those with no place in the file last.

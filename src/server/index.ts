@@ -10,6 +10,8 @@ export {
   loadConfigFile,
   ConfigError,
   DEFAULT_NODE_LIMITS,
+  tlsFilesOf,
+  type TlsConfig,
   type ConfigProblem,
   type ClusterConfig,
   type NodeLimits,

@@ -6,7 +6,8 @@
  * embeds; it is built from the small steps below, in the order they must happen.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { RaftHost, systemClock, type Clock } from '../host/index.js';
@@ -17,10 +18,11 @@ import { LockMachine, type ApplyOutput } from '../state-machine/index.js';
 import { FileSnapshotStore, LevelDurableLog, type DurableLog, type LoadedState } from '../storage/index.js';
 import { FaultLayer, WsPeerTransport } from '../transport/index.js';
 import { ClientEndpoint } from './client-endpoint.js';
-import { parseAddress, type ClusterConfig } from './config.js';
+import { parseAddress, tlsFilesOf, type ClusterConfig } from './config.js';
 import { handleHttp, sendJson } from './http-routes.js';
 import { MemberDirectory, admissionOf } from './members.js';
 import { PeerBook, type PeerBookStore } from './peer-book.js';
+import { clientCertificateProblem, createTlsServer, TlsMaterial } from './tls.js';
 import { Authenticator } from './access.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { NodeMetrics, timedLog } from './node-metrics.js';
@@ -86,6 +88,12 @@ export interface NodeHandle {
   status(): NodeStatus;
   /** Graceful stop: hands leadership over first when leader, then closes everything. */
   stop(): Promise<void>;
+  /**
+   * Re-reads the TLS certificate, key and CA (as a change of the files does by itself, and
+   * SIGHUP to `raftlock start`): new connections use them. False without TLS, or when the new
+   * files are not usable (the old ones stay; the log says why).
+   */
+  reloadTls(): boolean;
 }
 
 /** Starts a node: opens its storage, joins its peers, serves clients. See the module comment. */
@@ -96,6 +104,8 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   let host: RaftHost<ApplyOutput> | undefined;
   const logger = opts.logger ?? nodeLogger(id, () => host);
   checkPeerAuthentication(listen, config, opts.insecure === true, logger);
+  // Read before anything is opened: unusable certificates stop the start with the files named.
+  const tls = config.tls !== undefined ? new TlsMaterial(tlsFilesOf(config.tls, id), logger) : undefined;
   const metrics = new NodeMetrics(() => host);
   const started = performance.now();
   const storage = await openStorage(nodeDir, config, id, metrics);
@@ -126,6 +136,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     electionTimeoutMs: config.tickMs * config.electionTicks,
     linkLiveness: opts.linkLiveness !== false,
     logger,
+    ...(tls !== undefined ? { tls: tls.peerTls() } : {}),
     ...(faults !== undefined ? { faults } : {}),
   });
   const machine = new LockMachine({ limits: config.limits });
@@ -168,9 +179,9 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     rawPropose: opts.unsafeRawPropose === true,
     directory,
   };
-  const server = createNodeServer(http, transport, clients);
+  const { server, listener } = createNodeServer(http, transport, clients, tls);
   try {
-    boundAddress = await listenOn(server, listen, listenSource);
+    boundAddress = await listenOn(listener, listen, listenSource);
   } catch (err) {
     // A node that cannot listen (address taken or not on this machine) must leave nothing open:
     // an embedding process may try again, and the LevelDB lock would refuse it.
@@ -180,6 +191,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     await storage.close();
     throw err;
   }
+  tls?.watch();
   const ticker = setInterval(() => {
     h.tick();
     service.tick();
@@ -188,6 +200,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   }, config.tickMs);
   logger.info('node started', {
     address: boundAddress,
+    tls: tls !== undefined,
     dataDir: nodeDir,
     dataId: identities.own,
     peers: [...peers.values()],
@@ -215,14 +228,24 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
       service.releaseParked('node stopping');
       h.stop();
       await transport.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      tls?.stop();
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
       server.closeAllConnections();
       await storage.close();
       logger.info('node stopped');
     })();
     return stopping;
   };
-  return { id, address: boundAddress, host: h, service, faults, status, stop: () => stop() };
+  return {
+    id,
+    address: boundAddress,
+    host: h,
+    service,
+    faults,
+    status,
+    stop: () => stop(),
+    reloadTls: () => tls?.reload('asked') ?? false,
+  };
 }
 
 /** Where the node listens and keeps its data; refuses an id the configuration lacks. */
@@ -252,7 +275,7 @@ function placeNode(opts: StartNodeOptions): { readonly listen: HostPort; readonl
  * non-loopback address unless `insecure`, which is logged at every start.
  */
 function checkPeerAuthentication(listen: HostPort, config: ClusterConfig, insecure: boolean, logger: Logger): void {
-  if (isLoopback(listen.host) || config.secret !== undefined) return;
+  if (isLoopback(listen.host) || config.secret !== undefined || config.tls !== undefined) return;
   if (!insecure) {
     throw new Error(
       `node listens on ${listen.host}, beyond this machine, with no peer secret: anyone who reaches the port could pose as a member. Set "secret" in the configuration (or RAFTLOCK_SECRET), or start with --insecure on a network you trust`,
@@ -442,32 +465,53 @@ export function statusReporter(parts: {
   };
 }
 
-/** The node's one HTTP server: WebSocket upgrades to the peer or client endpoint, the rest to the routes. */
-function createNodeServer(ctx: Parameters<typeof handleHttp>[2], transport: WsPeerTransport, clients: ClientEndpoint): Server {
-  const server = createServer((req, res) => {
+/**
+ * The node's one HTTP(S) server: WebSocket upgrades to the peer or client endpoint, the rest to
+ * the routes. `listener` is what listens on the port: the server itself, or with TLS the
+ * listener in front of it (tls.ts). With TLS and `clientCertRequired`, everything but `/raft`
+ * (the transport checks peers) and `/healthz` (for load balancers) needs a client certificate.
+ */
+function createNodeServer(
+  ctx: Parameters<typeof handleHttp>[2],
+  transport: WsPeerTransport,
+  clients: ClientEndpoint,
+  tls: TlsMaterial | undefined,
+): { readonly server: Server; readonly listener: NetServer } {
+  const certRequired = tls?.config.clientCertRequired === true;
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const problem = pathOf(req) === '/healthz' ? null : clientCertificateProblem(req, certRequired);
+    if (problem !== null) return sendJson(res, 401, { error: { code: 'AUTH', message: problem } });
     handleHttp(req, res, ctx).catch((err: unknown) => {
       ctx.logger.warn('http handler failed', { error: String(err) });
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
     });
-  });
+  };
+  const front = tls !== undefined ? createTlsServer(tls, handler) : undefined;
+  const server: Server = front?.https ?? createServer(handler);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (path === '/raft') transport.handleUpgrade(req, socket, head);
-    else if (path === '/client') clients.handleUpgrade(req, socket, head);
-    else {
-      socket.on('error', () => socket.destroy());
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-    }
+    const path = pathOf(req);
+    if (path === '/raft') return transport.handleUpgrade(req, socket, head);
+    socket.on('error', () => socket.destroy());
+    if (path !== '/client') return void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    const problem = clientCertificateProblem(req, certRequired);
+    if (problem === null) return clients.handleUpgrade(req, socket, head);
+    socket.end(
+      `HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\nX-Raftlock-Reason: ${problem.replace(/[^\x20-\x7e]/g, '?')}\r\n\r\n`,
+    );
   });
   server.on('clientError', (_err, socket) => socket.destroy());
-  return server;
+  return { server, listener: front?.listener ?? server };
+}
+
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? '').split('?')[0] ?? '';
 }
 
 /**
  * Listens on `listen` and returns the address bound (port 0 becomes the port chosen). Fails
  * with {@link listenError}'s message, which says what to do, keeping the system error's `code`.
  */
-async function listenOn(server: Server, listen: HostPort, source: string): Promise<string> {
+async function listenOn(server: NetServer, listen: HostPort, source: string): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     const fail = (err: Error): void => reject(listenError(err, listen, source));
     server.once('error', fail);

@@ -15,3 +15,4 @@ export { linkTimings, DEFAULT_ELECTION_TIMEOUT_MS, type LinkTimings } from './li
 export { MemoryNetwork, MemoryTransport, type MemoryNetworkPolicy, type Packet } from './memory-transport.js';
 export { FaultLayer, type FaultSettings } from './fault-layer.js';
 export { closeSocket, rawToBuffer } from './ws-common.js';
+export { certifiedNodeIds, NODE_ID_URI, type PeerTls } from './peer-tls.js';

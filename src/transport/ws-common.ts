@@ -6,6 +6,7 @@ import type WebSocket from 'ws';
 import type { Logger, Message, NodeId, SnapshotRequest } from '../raft/index.js';
 import type { FaultLayer } from './fault-layer.js';
 import type { LinkTimings } from './link-liveness.js';
+import type { PeerTls } from './peer-tls.js';
 
 /**
  * Transport counters (monotonic). A type alias, not an interface, so it can be read as a
@@ -96,6 +97,8 @@ export interface LinkEnv {
   readonly logger: Logger;
   readonly metrics: TransportMetrics;
   readonly faults: FaultLayer | undefined;
+  /** Mutual TLS between peers (peer-tls.ts); undefined: plain `ws://`. */
+  readonly tls: PeerTls | undefined;
   /** Tells the handler (later, never re-entrantly) that sends to `peer` are failing. */
   unreachable(peer: NodeId): void;
   /** Validated messages from the authenticated `peer`, in arrival order. */

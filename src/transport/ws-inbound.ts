@@ -16,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import type { Message, NodeId } from '../raft/index.js';
 import { DecodeError } from '../protocol/index.js';
+import { peerCertificateProblem } from './peer-tls.js';
 import { CloseCode, newNonce, proof, proofMatches } from './handshake.js';
 import { watchConnection } from './link-liveness.js';
 import { SnapshotAssembler } from './snapshot-stream.js';
@@ -135,6 +136,10 @@ export class InboundConnection {
     if (c.to !== env.id) return this.refuse(CloseCode.NODE, `this is node ${env.id}, not ${c.to}`);
     this.said = c.address;
     if (!this.admissible(c.from)) return this.refuse(CloseCode.NODE, `node ${c.from} is not a configured peer`);
+    if (env.tls !== undefined) {
+      const problem = peerCertificateProblem(this.socket, c.from, env.tls.verifyPeerIds);
+      if (problem !== null) return this.refuse(CloseCode.AUTH, problem);
+    }
     this.dataId = c.dataId;
     if (env.secret === undefined) return this.checkIdentity();
     if (c.nonce === null) return this.refuse(CloseCode.AUTH, 'authentication required');

@@ -15,13 +15,15 @@
  * timeout, so a dial whose SYN was lost on a cut path is retried rather than left to the
  * kernel's 1 s, 3 s, 7 s… SYN retransmissions.
  */
-import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type NetConnectOpts, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import WebSocket from 'ws';
 import { DecodeError, zeroMask } from '../protocol/index.js';
 import { ENTRY_OVERHEAD_BYTES, type Message, type NodeId, type SnapshotRequest } from '../raft/index.js';
 import { CloseCode, newNonce, proof, proofMatches } from './handshake.js';
 import { tuneSocket, watchConnection } from './link-liveness.js';
 import { ReachabilityLog } from './reachability-log.js';
+import { peerServerIdentity } from './peer-tls.js';
 import { OutgoingSnapshot } from './snapshot-stream.js';
 import { WarnOnce, closeSocket, rawToBuffer, type LinkEnv } from './ws-common.js';
 import { PROTOCOL_VERSION, decodeFrame, encodeControl, encodeMessagesFrame } from './wire.js';
@@ -103,7 +105,7 @@ export class PeerLink {
     let socket: Socket | undefined;
     let ws: WebSocket;
     try {
-      ws = new WebSocket(`ws://${this.address}/raft`, {
+      ws = new WebSocket(`${env.tls !== undefined ? 'wss' : 'ws'}://${this.address}/raft`, {
         maxPayload: env.maxPayload,
         perMessageDeflate: false,
         handshakeTimeout: timings.handshakeTimeoutMs,
@@ -112,7 +114,7 @@ export class PeerLink {
         // ws only ever calls it with an options object (the overloads are net.connect's type).
         createConnection: ((options: NetConnectOpts) => {
           // As ws's own: `path` here is the HTTP path, which net would take for a Unix socket.
-          const s = netConnect({ ...options, path: undefined } as NetConnectOpts);
+          const s = this.connect({ ...options, path: undefined } as NetConnectOpts & ConnectionOptions);
           socket = s;
           tuneSocket(s, timings);
           return s;
@@ -162,6 +164,26 @@ export class PeerLink {
       env.logger.debug('peer link error', { peer: this.peer, error: err.message });
     });
     ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()));
+  }
+
+  /**
+   * The connection under a dial: TCP, or TLS presenting this node's certificate and checking
+   * the peer's (its CA, its host name, and with verifyPeerIds the node id it names).
+   */
+  private connect(options: NetConnectOpts & ConnectionOptions): Socket {
+    const tls = this.env.tls;
+    if (tls === undefined) return netConnect(options);
+    const { ca, cert, key } = tls.material();
+    const host = typeof options.host === 'string' ? options.host.replace(/^\[|\]$/g, '') : '';
+    return tlsConnect({
+      ...options,
+      ca,
+      cert,
+      key,
+      // SNI takes a host name only, never an IP literal.
+      ...(host !== '' && isIP(host) === 0 ? { servername: host } : { servername: '' }),
+      checkServerIdentity: peerServerIdentity(this.peer, tls.verifyPeerIds),
+    });
   }
 
   /**

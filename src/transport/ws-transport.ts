@@ -28,6 +28,7 @@ import { WarnOnce, newTransportMetrics, type LinkEnv, type PeerIdentities, type 
 import { InboundConnection } from './ws-inbound.js';
 import { MAX_CLUSTER_ID_LENGTH } from './wire.js';
 import { PeerLink } from './ws-link.js';
+import { unverifiedCertificate, type PeerTls } from './peer-tls.js';
 
 export type { PeerIdentities, TransportMetrics } from './ws-common.js';
 
@@ -101,6 +102,12 @@ export interface WsTransportOptions {
   readonly logger?: Logger;
   /** Fault injection (tests and chaos runs only). Absent: no faults, ever. */
   readonly faults?: FaultLayer;
+  /**
+   * Mutual TLS between peers: links dial `wss://` presenting this node's certificate, and an
+   * inbound connection must have presented one the CA signed (naming the claimed node id with
+   * `verifyPeerIds`). The node's HTTPS server terminates TLS for inbound connections.
+   */
+  readonly tls?: PeerTls;
   /** Random numbers in [0, 1) for backoff jitter (default Math.random). */
   readonly random?: () => number;
 }
@@ -205,6 +212,7 @@ export class WsPeerTransport implements PeerTransport {
       logger,
       metrics: this.metrics,
       faults: opts.faults,
+      tls: opts.tls,
       unreachable: (peer) => this.reportUnreachable(peer),
       deliver: (peer, messages) => this.deliver(peer, messages),
       deliverSnapshot: (peer, message, data) => this.deliverSnapshot(peer, message, data),
@@ -410,6 +418,18 @@ export class WsPeerTransport implements PeerTransport {
       return;
     }
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    if (this.env.tls !== undefined) {
+      // The chain is checked here, the node id at the hello (ws-inbound.ts): only then is it known.
+      const problem = unverifiedCertificate(socket);
+      if (problem !== null) {
+        this.metrics.rejectedHandshakes++;
+        this.warnings.warn(`tls:${req.socket.remoteAddress ?? '?'}`, 'refused peer connection', { remote, reason: problem });
+        socket.end(
+          `HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\nX-Raftlock-Reason: ${problem.replace(/[^\x20-\x7e]/g, '?')}\r\n\r\n`,
+        );
+        return;
+      }
+    }
     tuneSocket(socket, this.env.timings);
     try {
       this.wss.handleUpgrade(req, socket, head, (ws) => {

@@ -30,12 +30,14 @@
  * A node that dies while the cluster runs is reported, not restarted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseHostPort } from '../../protocol/index.js';
-import { parseLogLevel, type ClusterConfig } from '../../server/index.js';
+import { parseLogLevel, tlsFilesOf, type ClusterConfig } from '../../server/index.js';
 import { shippedConfig } from '../endpoints.js';
+import type { NodeAccess } from '../node-http.js';
 import { loadConfigOption } from './start.js';
 import { fetchStatuses, type StatusRow } from './status.js';
 
@@ -76,8 +78,13 @@ export async function runClusterUp(args: ClusterUpArgs): Promise<number> {
   const nodes = config.nodes.map((n) => new ChildNode(n.id, n.address, startArgs(configPath, n.id, args)));
   for (const n of nodes) say(`  node ${n.id}  ${n.address}  pid ${n.pid}  data ${args.dataDir ?? config.dataDir}/node-${n.id}`);
   const endpoints = nodes.map((n) => n.address).join(',');
-  say(`\nclient endpoints: ${endpoints}`);
-  say(`status:           raftlock status --endpoints ${endpoints}`);
+  // With TLS, the flags a client needs: the CA, and a client certificate when one is required.
+  const tlsFlags =
+    config.tls === undefined
+      ? ''
+      : ` --cacert ${config.tls.ca}${config.tls.clientCertRequired ? ' --cert CLIENT.pem --key CLIENT-key.pem' : ''}`;
+  say(`\nclient endpoints: ${endpoints}${config.tls !== undefined ? ' (TLS: wss:// and https://)' : ''}`);
+  say(`status:           raftlock status --endpoints ${endpoints}${tlsFlags}`);
   say('Ctrl-C stops the cluster.\n');
   return new Supervisor(config, nodes).run();
 }
@@ -104,12 +111,26 @@ async function refuseTakenAddresses(config: ClusterConfig, configPath: string): 
   const { port } = parseHostPort(node.address, 'address');
   const fix = `stop it, or pick other addresses in ${configPath}`;
   if (code !== 'EADDRINUSE') throw new Error(`node ${node.id} cannot listen on ${node.address} (${code ?? ''}): ${fix}`);
-  const [row] = await fetchStatuses([node.address], 1000, process.env.RAFTLOCK_TOKEN);
+  const [row] = await fetchStatuses([node.address], 1000, supervisorAccess(config));
   const who =
     row?.status !== undefined
       ? `raftlock node ${row.status.id} of cluster "${row.status.clusterId}" (pid ${row.status.pid}) is running there`
       : 'another raftlock cluster or program is running there';
   throw new Error(`node ${node.id}: port ${port} is in use (${node.address}, EADDRINUSE): ${who}; ${fix}`);
+}
+
+/**
+ * How `cluster up` asks its nodes for their status: RAFTLOCK_TOKEN, and with TLS the CA and
+ * the first node's certificate (a node's certificate is a client certificate too), so it works
+ * also when the configuration requires client certificates.
+ */
+function supervisorAccess(config: ClusterConfig): NodeAccess {
+  const token = process.env.RAFTLOCK_TOKEN;
+  const first = config.nodes[0];
+  const files = config.tls !== undefined && first !== undefined ? tlsFilesOf(config.tls, first.id) : undefined;
+  const tls =
+    files !== undefined ? { ca: readFileSync(files.ca), cert: readFileSync(files.cert), key: readFileSync(files.key) } : undefined;
+  return { ...(token !== undefined && token !== '' ? { token } : {}), ...(tls !== undefined ? { tls } : {}) };
 }
 
 /** The error code of binding `address` (then releasing it at once), or undefined if it binds. */
@@ -216,11 +237,14 @@ class Supervisor {
   /** Set once the stop has begun: exits from then on are expected. */
   private stopping = false;
   private readonly startedAt = Date.now();
+  private readonly access: NodeAccess;
 
   constructor(
     private readonly config: ClusterConfig,
     private readonly nodes: readonly ChildNode[],
-  ) {}
+  ) {
+    this.access = supervisorAccess(config);
+  }
 
   async run(): Promise<number> {
     const onSignal = (signal: NodeJS.Signals): void => this.requestStop(signal);
@@ -265,7 +289,7 @@ class Supervisor {
       const rows = await fetchStatuses(
         this.nodes.map((n) => n.address),
         1000,
-        process.env.RAFTLOCK_TOKEN,
+        this.access,
       );
       const gone = this.nodes.find((n) => !n.running);
       if (gone !== undefined) {
@@ -385,7 +409,7 @@ class Supervisor {
     const rows = await fetchStatuses(
       alive.map((n) => n.address),
       1000,
-      process.env.RAFTLOCK_TOKEN,
+      this.access,
     );
     const k = rows.findIndex((r, i) => r.status?.role === 'leader' && r.status.pid === alive[i]?.pid);
     return k < 0 ? undefined : alive[k];

@@ -10,7 +10,15 @@
 import type { Command } from 'commander';
 import { connect, type Fence } from '../../client/index.js';
 import { DetachedSessions } from '../../client/detached-session.js';
-import { parseInteger, runClientCommand, UsageError, withClientOptions, type ClientContext, type ClientFlags } from '../client-command.js';
+import {
+  credentials,
+  parseInteger,
+  runClientCommand,
+  UsageError,
+  withClientOptions,
+  type ClientContext,
+  type ClientFlags,
+} from '../client-command.js';
 
 interface WriteFlags extends ClientFlags {
   readonly fence?: string;
@@ -31,7 +39,7 @@ async function withWriter<T>(ctx: ClientContext, fn: (c: Awaited<ReturnType<type
     endpoints: ctx.endpoints,
     clientId: 'raftlock-cli',
     timeoutMs: ctx.timeoutMs,
-    ...(ctx.token !== undefined ? { token: ctx.token } : {}),
+    ...credentials(ctx),
   });
   try {
     return await fn(client);

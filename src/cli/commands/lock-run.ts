@@ -27,6 +27,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { connect, LockLostError, type Lock, type RaftlockClient } from '../../client/index.js';
 import {
+  credentials,
   durationOption,
   interruptSignal,
   printError,
@@ -123,7 +124,7 @@ async function runUnderLock(ctx: ClientContext, name: string, argv: readonly str
       clientId: 'raftlock-cli lock run',
       timeoutMs: ctx.timeoutMs,
       signal: interrupt.signal,
-      ...(ctx.token !== undefined ? { token: ctx.token } : {}),
+      ...credentials(ctx),
     });
     const lock = await client.lock(name, { waitMs, signal: interrupt.signal });
     interrupt.dispose(); // from here on, signals go to CMD

@@ -7,13 +7,18 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { MembersView } from '../../server/index.js';
 import { AdminError, addMember, call, errorText, fetchMembers, promoteWhenCaughtUp, sendChange } from '../admin-client.js';
+import { tlsFlags } from '../client-command.js';
 import { parseEndpoints } from '../endpoints.js';
+import type { NodeAccess } from '../node-http.js';
 import { formatTable } from '../table.js';
 
 /** What every member command takes. */
 interface Common {
   readonly endpoints?: string;
   readonly token?: string;
+  readonly cacert?: string;
+  readonly cert?: string;
+  readonly key?: string;
   readonly json: boolean;
 }
 
@@ -47,6 +52,9 @@ function options(cmd: Command): Command {
   return cmd
     .option('--endpoints <list>', 'host:port,… of any nodes (default: env RAFTLOCK_ENDPOINTS or the three-node loopback config)')
     .option('--token <token>', 'client token of role admin (read for list), when the cluster requires one (default: env RAFTLOCK_TOKEN)')
+    .option('--cacert <file>', "CA certificate (PEM) that signed the nodes' certificates: talk HTTPS (default: env RAFTLOCK_CACERT)")
+    .option('--cert <file>', 'client certificate (PEM), when the cluster requires one (default: env RAFTLOCK_CERT)')
+    .option('--key <file>', "the client certificate's private key (PEM) (default: env RAFTLOCK_KEY)")
     .option('--json', 'machine-readable output', false);
 }
 
@@ -60,13 +68,18 @@ async function run(body: () => Promise<void>): Promise<void> {
   }
 }
 
-const tokenOf = (o: Common): string | undefined => o.token ?? process.env.RAFTLOCK_TOKEN;
+/** The token and TLS settings of the flags (or their variables). */
+function accessOf(o: Common): NodeAccess {
+  const token = o.token ?? process.env.RAFTLOCK_TOKEN;
+  const tls = tlsFlags(o);
+  return { ...(token !== undefined ? { token } : {}), ...(tls !== undefined ? { tls } : {}) };
+}
 
 /** Registers `member …` and `leader transfer` on `program`. */
 export function registerMemberCommands(program: Command): void {
   const member = program.command('member').description('list and change the members of a running cluster');
   options(member.command('list').description('the members: id, address, voter or learner, replication progress at the leader')).action(
-    (o: Common) => run(async () => print((await fetchMembers(parseEndpoints(o.endpoints), tokenOf(o))).view, o.json)),
+    (o: Common) => run(async () => print((await fetchMembers(parseEndpoints(o.endpoints), accessOf(o))).view, o.json)),
   );
   options(
     member
@@ -82,7 +95,7 @@ export function registerMemberCommands(program: Command): void {
       .option('--wait <ms>', 'how long to wait for it to catch up before promoting', (v) => positiveId(v), 60_000),
   ).action((o: Common & { id: number; address: string; learner: boolean; wait: number }) =>
     run(async () => {
-      print(await addMember(parseEndpoints(o.endpoints), tokenOf(o), o.id, o.address, { learner: o.learner, waitMs: o.wait }), o.json);
+      print(await addMember(parseEndpoints(o.endpoints), accessOf(o), o.id, o.address, { learner: o.learner, waitMs: o.wait }), o.json);
     }),
   );
   for (const [name, action, what] of [
@@ -90,7 +103,7 @@ export function registerMemberCommands(program: Command): void {
     ['remove', 'remove', 'remove a voter or learner (the leader too: it hands over first)'],
   ] as const) {
     options(member.command(`${name} <id>`).description(what)).action((id: string, o: Common) =>
-      run(async () => print(await sendChange(parseEndpoints(o.endpoints), tokenOf(o), { action, id: positiveId(id) }), o.json)),
+      run(async () => print(await sendChange(parseEndpoints(o.endpoints), accessOf(o), { action, id: positiveId(id) }), o.json)),
     );
   }
   options(
@@ -106,13 +119,13 @@ export function registerMemberCommands(program: Command): void {
     run(async () => {
       const endpoints = parseEndpoints(o.endpoints);
       const oldId = positiveId(old);
-      const { view } = await fetchMembers(endpoints, tokenOf(o));
+      const { view } = await fetchMembers(endpoints, accessOf(o));
       if (!view.members.some((m) => m.id === oldId)) throw new AdminError(`node ${oldId} is not a member (raftlock member list)`);
       const id = o.newId ?? Math.max(...view.members.map((m) => m.id)) + 1;
       process.stderr.write(`replacing node ${oldId} by node ${id} at ${o.address}\n`);
-      await sendChange(endpoints, tokenOf(o), { action: 'add-learner', id, address: o.address });
-      await promoteWhenCaughtUp(endpoints, tokenOf(o), id, o.wait);
-      print(await sendChange(endpoints, tokenOf(o), { action: 'remove', id: oldId }), o.json);
+      await sendChange(endpoints, accessOf(o), { action: 'add-learner', id, address: o.address });
+      await promoteWhenCaughtUp(endpoints, accessOf(o), id, o.wait);
+      print(await sendChange(endpoints, accessOf(o), { action: 'remove', id: oldId }), o.json);
     }),
   );
   const leader = program.command('leader').description('the leadership of a running cluster');
@@ -121,9 +134,9 @@ export function registerMemberCommands(program: Command): void {
       run(async () => {
         const endpoints = parseEndpoints(o.endpoints);
         const target = positiveId(id);
-        const { view } = await fetchMembers(endpoints, tokenOf(o));
+        const { view } = await fetchMembers(endpoints, accessOf(o));
         if (view.leaderAddress === null) throw new AdminError('no leader is known: is a majority of the voters up? (raftlock status)');
-        const answer = await call(view.leaderAddress, 'POST', `/admin/transfer-leader?to=${target}`, tokenOf(o));
+        const answer = await call(view.leaderAddress, 'POST', `/admin/transfer-leader?to=${target}`, accessOf(o));
         if (answer.status !== 200) throw new AdminError(`leader transfer ${target}: ${errorText(answer)}`);
         if (answer.body.type === 'dropped' && answer.body.reason !== 'already-leader') {
           const why = { 'unknown-node': 'it is not a member', learner: 'it is a learner (promote it first)' }[String(answer.body.reason)];
@@ -131,7 +144,7 @@ export function registerMemberCommands(program: Command): void {
         }
         const deadline = Date.now() + 10_000;
         for (;;) {
-          const now = (await fetchMembers(endpoints, tokenOf(o))).view;
+          const now = (await fetchMembers(endpoints, accessOf(o))).view;
           if (now.leader === target) return print(now, o.json);
           if (Date.now() >= deadline) {
             throw new AdminError(

@@ -5,7 +5,7 @@
  * is then a pipe from its supervisor, and its closing (the supervisor is gone, even SIGKILLed)
  * stops the node the same graceful way, so a node is never left running without one.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseEndpointList } from '../../client/index.js';
 import {
@@ -13,12 +13,14 @@ import {
   loadConfigFile,
   parseLogLevel,
   startNode,
+  tlsFilesOf,
   type ClusterConfig,
   type Logger,
   type MembersView,
 } from '../../server/index.js';
 import { addMember, fetchMembers, promoteWhenCaughtUp } from '../admin-client.js';
 import { shippedConfig } from '../endpoints.js';
+import type { NodeAccess } from '../node-http.js';
 
 export interface StartArgs {
   readonly config: string;
@@ -48,10 +50,10 @@ export interface StartArgs {
  * The members of the cluster to join, as the first of `endpoints` that answers lists them
  * (`GET /admin/members`, with a token of role read when the cluster requires one).
  */
-export async function fetchJoinMembers(endpoints: readonly string[], token: string | undefined): Promise<Map<number, string>> {
+export async function fetchJoinMembers(endpoints: readonly string[], access: NodeAccess): Promise<Map<number, string>> {
   let view: MembersView;
   try {
-    ({ view } = await fetchMembers(endpoints, token));
+    ({ view } = await fetchMembers(endpoints, access));
   } catch (err) {
     throw new Error(`--join: ${err instanceof Error ? err.message : String(err)}; give the addresses of running nodes`);
   }
@@ -81,12 +83,22 @@ async function joinOptions(args: StartArgs, config: ClusterConfig, id: number): 
   const address = args.address ?? config.nodes.find((n) => n.id === id)?.address;
   if (address === undefined)
     throw new Error(`--join: node ${id} is not in the configuration file, so give its own address with --address host:port`);
-  const members = await fetchJoinMembers(joinEndpoints(args), tokenOf(args));
+  const members = await fetchJoinMembers(joinEndpoints(args), accessOf(args, config, id));
   return { address, members };
 }
 
 const joinEndpoints = (args: StartArgs): string[] => parseEndpointList(args.join ?? '', { field: '--join', urls: false });
-const tokenOf = (args: StartArgs): string | undefined => args.token ?? process.env.RAFTLOCK_TOKEN;
+/**
+ * How this node speaks to the cluster it joins: the token, and with TLS its own certificate
+ * (nodes' certificates are client certificates too) and CA.
+ */
+function accessOf(args: StartArgs, config: ClusterConfig, id: number): NodeAccess {
+  const token = args.token ?? process.env.RAFTLOCK_TOKEN;
+  const files = config.tls !== undefined ? tlsFilesOf(config.tls, id) : undefined;
+  const tls =
+    files !== undefined ? { ca: readFileSync(files.ca), cert: readFileSync(files.cert), key: readFileSync(files.key) } : undefined;
+  return { ...(token !== undefined ? { token } : {}), ...(tls !== undefined ? { tls } : {}) };
+}
 
 /** How long --add-self keeps trying while the cluster refuses for now (no leader, a change pending). */
 const ADD_SELF_TRIES_MS = 120_000;
@@ -97,14 +109,14 @@ const ADD_SELF_TRIES_MS = 120_000;
  * change pending, the leader just elected) for a while; logs the outcome. The node runs on
  * whatever happens: an operator can still add it.
  */
-async function addSelf(args: StartArgs, id: number, address: string, logger: Logger): Promise<void> {
+async function addSelf(args: StartArgs, config: ClusterConfig, id: number, address: string, logger: Logger): Promise<void> {
   const endpoints = joinEndpoints(args);
-  const token = tokenOf(args);
+  const access = accessOf(args, config, id);
   const learner = args.learner === true;
   const deadline = Date.now() + ADD_SELF_TRIES_MS;
   for (let attempt = 1; ; attempt++) {
     try {
-      const { view } = await fetchMembers(endpoints, token);
+      const { view } = await fetchMembers(endpoints, access);
       const self = view.members.find((m) => m.id === id);
       if (self !== undefined && (learner || self.role === 'voter')) {
         logger.info('--add-self: already a member', { role: self.role });
@@ -113,8 +125,8 @@ async function addSelf(args: StartArgs, id: number, address: string, logger: Log
       logger.info('--add-self: asking the leader to add this node', { address, learner, attempt });
       const after =
         self === undefined
-          ? await addMember(endpoints, token, id, address, { learner, waitMs: 60_000 })
-          : await promoteWhenCaughtUp(endpoints, token, id, 60_000); // a learner left from an earlier --add-self
+          ? await addMember(endpoints, access, id, address, { learner, waitMs: 60_000 })
+          : await promoteWhenCaughtUp(endpoints, access, id, 60_000); // a learner left from an earlier --add-self
       logger.info('--add-self: added', { role: after.members.find((m) => m.id === id)?.role, configIndex: after.configIndex });
       return;
     } catch (err) {
@@ -188,8 +200,10 @@ export async function runStart(args: StartArgs): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // As nginx and etcd do: SIGHUP re-reads the certificates (changed files are also noticed alone).
+  if (config.tls !== undefined) process.on('SIGHUP', () => void node.reloadTls());
   if (args.stopOnStdinClose === true) stopWhenStdinCloses(() => stop({ reason: 'stdin closed: the supervisor is gone' }));
-  if (args.addSelf === true && join !== undefined) void addSelf(args, id, join.address, logger);
+  if (args.addSelf === true && join !== undefined) void addSelf(args, config, id, join.address, logger);
 }
 
 /** Stops `node` gracefully once (later calls do nothing), then exits 0, or 1 if the stop failed. */

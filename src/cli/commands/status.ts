@@ -1,5 +1,6 @@
 /** `raftlock status [--endpoints E] [--json]`: one row per node, from each node's /status. */
 import { NO_LEADER, type NodeStatus } from '../../protocol/index.js';
+import { nodeRequest, NodeRequestError, type NodeAccess, type NodeAnswer } from '../node-http.js';
 import { formatTable } from '../table.js';
 
 export interface StatusRow {
@@ -10,34 +11,38 @@ export interface StatusRow {
 }
 
 /**
- * Fetches /status from every endpoint in parallel (2 s timeout each), with `token` as the
- * bearer credential when given (a cluster with client tokens needs one of role `read`).
+ * Fetches /status from every endpoint in parallel (2 s timeout each), as `access` allows: its
+ * token as the bearer credential (a cluster with client tokens needs one of role `read`), its
+ * TLS settings for nodes with TLS.
  */
-export async function fetchStatuses(endpoints: readonly string[], timeoutMs = 2000, token?: string): Promise<StatusRow[]> {
-  const headers: Record<string, string> = token !== undefined && token !== '' ? { authorization: `Bearer ${token}` } : {};
+export async function fetchStatuses(endpoints: readonly string[], timeoutMs = 2000, access: NodeAccess = {}): Promise<StatusRow[]> {
   return Promise.all(
     endpoints.map(async (endpoint): Promise<StatusRow> => {
-      // Not AbortSignal.timeout: its timer does not keep the process alive, and a port that
-      // accepts and drops connections leaves fetch pending with nothing else scheduled, so the
-      // process would exit mid-await (code 0, no output). This timer keeps it alive.
-      const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+      let res: NodeAnswer;
       try {
-        const res = await fetch(`http://${endpoint}/status`, { headers, signal: abort.signal });
-        if (res.status === 401 || res.status === 403) {
-          const why = token === undefined || token === '' ? 'a client token is required' : 'the token was refused';
-          return { endpoint, reachable: true, error: `AUTH: ${why} (--token or RAFTLOCK_TOKEN, role read or above)` };
-        }
-        if (!res.ok) return { endpoint, reachable: false, error: `HTTP ${res.status}` };
-        return { endpoint, reachable: true, status: (await res.json()) as NodeStatus };
+        res = await nodeRequest(endpoint, 'GET', '/status', access, { timeoutMs });
       } catch (err) {
-        const cause = (err as { cause?: { code?: string } }).cause?.code;
-        return { endpoint, reachable: false, error: cause ?? (err as Error).name };
-      } finally {
-        clearTimeout(timer);
+        return { endpoint, reachable: false, error: err instanceof NodeRequestError ? describeFailure(err) : String(err) };
       }
+      if (res.status === 401 || res.status === 403) return { endpoint, reachable: true, error: `AUTH: ${refusal(res, access)}` };
+      if (res.status !== 200)
+        return { endpoint, reachable: false, error: `HTTP ${res.status}${res.reason !== undefined ? `: ${res.reason}` : ''}` };
+      return { endpoint, reachable: true, status: res.body as unknown as NodeStatus };
     }),
   );
+}
+
+/** The code of a socket failure (ECONNREFUSED, TIMEOUT), with the whole message for TLS ones. */
+function describeFailure(err: NodeRequestError): string {
+  return /CERT|ISSUER|SIGNATURE|ALTNAME|VERIFY|WRONG_VERSION|EPROTO/.test(err.code) ? `${err.code}: ${err.message}` : err.code;
+}
+
+/** Why a node refused `/status`: what it said (a client certificate it requires), else the token. */
+function refusal(res: NodeAnswer, access: NodeAccess): string {
+  const said = (res.body.error as { message?: unknown } | undefined)?.message;
+  if (typeof said === 'string' && /certificate/.test(said)) return `${said} (--cert and --key)`;
+  const why = access.token === undefined || access.token === '' ? 'a client token is required' : 'the token was refused';
+  return `${why} (--token or RAFTLOCK_TOKEN, role read or above)`;
 }
 
 export function formatStatusTable(rows: readonly StatusRow[]): string {
@@ -67,8 +72,8 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
  * that joined since the endpoints were written shows up; the rows follow the given endpoints,
  * then the members found, by id.
  */
-export async function discoverStatuses(endpoints: readonly string[], timeoutMs = 2000, token?: string): Promise<StatusRow[]> {
-  const rows = await fetchStatuses(endpoints, timeoutMs, token);
+export async function discoverStatuses(endpoints: readonly string[], timeoutMs = 2000, access: NodeAccess = {}): Promise<StatusRow[]> {
+  const rows = await fetchStatuses(endpoints, timeoutMs, access);
   const seen = new Set(endpoints);
   const more: string[] = [];
   const members = rows.flatMap((r) => r.status?.members ?? []).sort((a, b) => a.id - b.id);
@@ -77,11 +82,11 @@ export async function discoverStatuses(endpoints: readonly string[], timeoutMs =
     seen.add(address);
     more.push(address);
   }
-  return more.length === 0 ? rows : [...rows, ...(await fetchStatuses(more, timeoutMs, token))];
+  return more.length === 0 ? rows : [...rows, ...(await fetchStatuses(more, timeoutMs, access))];
 }
 
-export async function runStatus(endpoints: readonly string[], json: boolean, token: string | undefined): Promise<number> {
-  const rows = await discoverStatuses(endpoints, 2000, token);
+export async function runStatus(endpoints: readonly string[], json: boolean, access: NodeAccess): Promise<number> {
+  const rows = await discoverStatuses(endpoints, 2000, access);
   if (json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   else process.stdout.write(`${formatStatusTable(rows)}\n`);
   const reachable = rows.filter((r) => r.reachable);

@@ -61,7 +61,8 @@ describe('cluster configuration', () => {
     [{ ...base, tickMs: 0 }, 'tickMs', /integer/],
     [{ ...base, electionTicks: 2, heartbeatTicks: 2 }, 'heartbeatTicks', /less than/],
     [{ ...base, secret: 'short' }, 'secret', /16/],
-    [{ ...base, tls: { cert: 'a' } }, 'tls', /not supported/],
+    [{ ...base, tls: { cert: '/nonexistent/a.pem' } }, 'tls.cert', /cannot read \/nonexistent\/a.pem.*certs init/],
+    [{ ...base, tls: 'on' }, 'tls', /must be an object/],
     [{ ...base, clientToken: 'plain-text-token' }, 'clientToken', /replaced by clientTokens.*token create/],
     [{ ...base, clientTokens: {} }, 'clientTokens', /array/],
     [{ ...base, clientTokens: [{ name: 'a', role: 'root', hash: HASH }] }, 'clientTokens[0].role', /read, write, admin/],
@@ -132,7 +133,7 @@ describe('every problem at once', () => {
       tickMS: 50,
       nodes: [{ id: 1, address: '127.0.0.1:7101' }, { id: 1, address: 'nowhere' }, 'node-3'],
       clientToken: 'old-style',
-      tls: {},
+      tls: true,
       limits: { maxNameBytes: 0, maxSesions: 5 },
     });
     expect(err.problems.map((p) => p.key)).toEqual([
@@ -152,7 +153,7 @@ describe('every problem at once', () => {
     expect(lines.slice(1)).toHaveLength(9);
     // The messages that say what to do survive being listed with others.
     expect(err.message).toContain('clientToken: replaced by clientTokens');
-    expect(err.message).toContain('tls: TLS (wss) is not supported by this version yet; remove the key');
+    expect(err.message).toContain('tls: must be an object { "cert", "key", "ca" } of PEM file paths, got true');
     expect(err.message).toContain('nodes[1].id: duplicate node id 1 (also nodes[0].id)');
     expect(err.message).toContain('tickMS: unknown key; did you mean "tickMs"?');
   });
@@ -247,5 +248,34 @@ describe('configuration files: line and column', () => {
     const path = join(dir, 'bom.json');
     writeFileSync(path, `\uFEFF${JSON.stringify(base)}`);
     expect(loadConfigFile(path, { cwd: dir, env: {} }).clusterId).toBe('local-3');
+  });
+});
+
+describe('tls', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raftlock-config-tls-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  for (const f of ['node.pem', 'node-key.pem', 'ca.pem']) writeFileSync(join(dir, f), pem);
+  writeFileSync(join(dir, 'plain.txt'), 'not a certificate');
+
+  it('paths resolve against the configuration file, not the working directory; switches default to safe', () => {
+    const path = join(dir, 'tls.json');
+    writeFileSync(path, JSON.stringify({ ...base, tls: { cert: 'node.pem', key: './node-key.pem', ca: join(dir, 'ca.pem') } }));
+    const c = loadConfigFile(path, { cwd: '/', env: {} });
+    expect(c.tls).toEqual({
+      cert: join(dir, 'node.pem'),
+      key: join(dir, 'node-key.pem'),
+      ca: join(dir, 'ca.pem'),
+      clientCertRequired: false,
+      verifyPeerIds: true,
+    });
+  });
+
+  it('every problem of the tls object is named, each by its key', () => {
+    const err = refusal({ ...base, tls: { cert: join(dir, 'plain.txt'), ca: 7, clientCertRequired: 'yes', verifyPeerId: false } });
+    expect(err.problems.map((p) => p.key).sort()).toEqual(['tls.ca', 'tls.cert', 'tls.clientCertRequired', 'tls.key', 'tls.verifyPeerId']);
+    expect(err.message).toContain('is not PEM');
+    expect(err.message).toContain('tls.verifyPeerId: unknown key; did you mean "verifyPeerIds"?');
+    expect(err.message).toContain('tls.clientCertRequired: must be true or false');
   });
 });
