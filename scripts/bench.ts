@@ -44,6 +44,16 @@ async function startTargets(o: BenchOptions, windowEnd: { t: number }): Promise<
       }),
     );
   }
+  if (o.targets.includes('raftlock-tls')) {
+    progress('starting a 3-node raftlock cluster with TLS...');
+    targets.push(
+      await RaftlockTarget.start({
+        runtime: o.runtime,
+        tls: true,
+        ...(o.snapshotEvery !== undefined ? { snapshotEvery: o.snapshotEvery } : {}),
+      }),
+    );
+  }
   if (o.targets.includes('etcd')) {
     const etcd = findEtcd();
     const mod = etcd === undefined ? undefined : await loadEtcd3();
@@ -188,6 +198,8 @@ async function main(): Promise<number> {
       }
       const raft = pair.find((r) => r.target === 'raftlock');
       const etcd = pair.find((r) => r.target === 'etcd');
+      const tls = pair.find((r) => r.target === 'raftlock-tls');
+      if (raft !== undefined && tls !== undefined) out(ratioLine(tls, raft));
       if (raft !== undefined && etcd !== undefined) out(ratioLine(raft, etcd));
     }
   }

@@ -57,6 +57,7 @@ const program = new Command()
       'nodes run without peer-link liveness (negative control of the availability checks: must fail after long partitions)',
     ).hideHelp(),
   )
+  .option('--tls', 'run the nodes with TLS (certificates made at start; peers over mutual TLS, clients over wss://)')
   .addOption(new Option('--partition-ms <ms>', 'how long every partition lasts (default: 1 to 2.5 s, drawn per fault)').hideHelp())
   .action(
     async (opts: {
@@ -73,6 +74,7 @@ const program = new Command()
       checkRemoved?: boolean;
       linkLiveness: boolean;
       partitionMs?: string;
+      tls?: boolean;
     }) => {
       const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 1_000_000);
       if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got ${opts.seed}`);
@@ -98,7 +100,7 @@ const program = new Command()
         process.stderr.write(`[chaos] ${line}\n`);
       };
       log(
-        `seed ${seed}; ${opts.nodes} nodes, ${clients} clients, ${workloads.join('+')}, nemesis ${nemeses.join(',') || 'none'}, ${opts.duration}, fencing ${opts.fencing ? 'on' : 'OFF'}, ${opts.network} network${cpuHog > 0 ? `, ${cpuHog} cpu hogs` : ''}${opts.checkRemoved === true ? ', removed nodes checked (negative control)' : ''}${opts.linkLiveness ? '' : ', link liveness OFF (negative control)'}${partitionMs !== undefined ? `, partitions of ${partitionMs} ms` : ''}; out ${out}`,
+        `seed ${seed}; ${opts.nodes} nodes, ${clients} clients, ${workloads.join('+')}, nemesis ${nemeses.join(',') || 'none'}, ${opts.duration}, fencing ${opts.fencing ? 'on' : 'OFF'}, ${opts.network} network${cpuHog > 0 ? `, ${cpuHog} cpu hogs` : ''}${opts.checkRemoved === true ? ', removed nodes checked (negative control)' : ''}${opts.linkLiveness ? '' : ', link liveness OFF (negative control)'}${partitionMs !== undefined ? `, partitions of ${partitionMs} ms` : ''}${opts.tls === true ? ', TLS' : ''}; out ${out}`,
       );
       const s = await runChaos({
         nodes: Number(opts.nodes) as 3 | 5,
@@ -114,6 +116,7 @@ const program = new Command()
         cpuHog,
         noLinkLiveness: !opts.linkLiveness,
         ...(partitionMs !== undefined ? { partitionMs } : {}),
+        ...(opts.tls === true ? { tls: true } : {}),
         log,
       });
       for (const a of s.anomalies.slice(0, 10)) log(`anomaly (${a.kind}): ${a.message}`);

@@ -62,6 +62,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         .default('dist'),
     )
     .option('--no-build', 'do not rebuild dist/ even if src/ is newer')
+    .option('--tls', 'also measure raftlock with TLS (certificates made at start, clients over wss://), each row next to plain raftlock')
     .option('--cpu-prof <dir>', 'write a V8 CPU profile of every raftlock node into <dir> (summarise: npm run bench:profile -- <dir>)')
     .option('--scale', 'run the scale benchmark instead: many counters and sessions in one cluster (memory, snapshot, restart)')
     .option('--scale-counters <n>', 'counters created by --scale', '1000000')
@@ -89,6 +90,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     restart?: boolean;
     restartEntries: string;
     snapshotEvery?: string;
+    tls?: boolean;
   }>();
   const concurrency = [...new Set(o.concurrency.split(',').map((s) => count(s.trim(), '--concurrency', 1, 1024)))];
   const durationMs = parseDuration(o.duration, '--duration');
@@ -96,7 +98,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const warmupMs = parseDuration(o.warmup, '--warmup');
   if (warmupMs > 60_000) throw new Error('--warmup must be at most 1m');
   return {
-    targets: o.target === 'both' ? ['raftlock', 'etcd'] : [o.target as TargetName],
+    targets: withTls(o.target === 'both' ? ['raftlock', 'etcd'] : [o.target as TargetName], o.tls === true),
     workloads: list(o.workload, WORKLOADS, '--workload'),
     concurrency,
     durationMs,
@@ -116,4 +118,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         : undefined,
     restart: o.restart === true ? { entries: count(o.restartEntries, '--restart-entries', 1, 10_000_000) } : undefined,
   };
+}
+
+/** With `--tls`, raftlock over TLS is measured right after plain raftlock (etcd, if asked, stays last). */
+function withTls(targets: readonly TargetName[], tls: boolean): TargetName[] {
+  if (!tls) return [...targets];
+  if (!targets.includes('raftlock'))
+    throw new Error('--tls measures raftlock with TLS next to plain raftlock: give --target raftlock or both');
+  return targets.flatMap((t): TargetName[] => (t === 'raftlock' ? ['raftlock', 'raftlock-tls'] : [t]));
 }

@@ -3,6 +3,7 @@
  * second, their mean latency, entries per write (group commit) and proposals. Printed beside
  * each raftlock row (stderr) to explain its throughput.
  */
+import type { ProcessCluster } from '../lib/cluster.js';
 
 interface Sample {
   readonly t: number;
@@ -20,10 +21,11 @@ function metric(text: string, name: string): number {
 }
 
 /** A sample of the leader's counters, or undefined when no leader answers. */
-export async function sampleLeader(addresses: readonly string[]): Promise<Sample | undefined> {
-  for (const address of addresses) {
+export async function sampleLeader(cluster: ProcessCluster): Promise<Sample | undefined> {
+  for (const id of cluster.ids) {
+    const address = cluster.address(id);
     try {
-      const text = await (await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(2_000) })).text();
+      const text = (await cluster.metrics(id, 2_000)) ?? '';
       if (metric(text, 'raftlock_role{role="leader"}') !== 1) continue;
       return {
         t: performance.now(),

@@ -14,7 +14,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { connect, RaftlockError, UnavailableError, type RaftlockClient } from '../../src/client/index.js';
+import { connect, RaftlockError, UnavailableError, type ClientTls, type RaftlockClient } from '../../src/client/index.js';
 import { ProcessCluster, type Runtime } from '../lib/cluster.js';
 import { waitFor } from '../lib/wait.js';
 import { describeDelta, sampleLeader } from './raft-metrics.js';
@@ -28,6 +28,8 @@ export interface BenchClusterOptions {
   readonly cpuProfDir?: string;
   /** Extra `node` options for node `id` (e.g. `--inspect=127.0.0.1:PORT`). */
   readonly nodeArgs?: (id: number) => readonly string[];
+  /** TLS on every node (certificates made at start), clients over wss:// (`--tls`). */
+  readonly tls?: boolean;
 }
 
 /**
@@ -49,6 +51,7 @@ export async function startBenchCluster(opts: BenchClusterOptions, waitForLeader
     httpTimeoutMs: 2_000,
     ...(opts.snapshotEvery !== undefined ? { snapshotEvery: opts.snapshotEvery } : {}),
     ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
+    ...(opts.tls === true ? { tls: {} } : {}),
     nodeArgs: (id) => [
       ...(opts.nodeArgs?.(id) ?? []),
       ...(prof !== undefined ? ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `node-${id}-${Date.now()}.cpuprofile`] : []),
@@ -90,7 +93,7 @@ export async function firstLinearizableRead(
       'a linearizable read after the restart',
       async () => {
         try {
-          client ??= await connect({ endpoints: cluster.endpoints, clientId, timeoutMs: 2_000, connectTimeoutMs: 500 });
+          client ??= await connect({ ...reachOf(cluster), clientId, timeoutMs: 2_000, connectTimeoutMs: 500 });
           value = await client.counter(name).get({ timeoutMs: 1_000 });
           return true;
         } catch {
@@ -107,6 +110,12 @@ export async function firstLinearizableRead(
   return { client: client as RaftlockClient, value: value as number };
 }
 
+/** Where and how a client reaches `cluster`: its endpoints and, with TLS, the CA and a client certificate. */
+export function reachOf(cluster: ProcessCluster): { endpoints: string[]; tls?: ClientTls } {
+  const tls = cluster.clientTls;
+  return { endpoints: cluster.endpoints, ...(tls !== undefined ? { tls } : {}) };
+}
+
 /** Whether a failed write may still have been applied. */
 function mayHaveApplied(err: unknown): boolean {
   if (err instanceof UnavailableError) return err.outcomeUnknown;
@@ -118,19 +127,21 @@ async function inBatches<T>(items: readonly T[], size: number, fn: (item: T) => 
 }
 
 export class RaftlockTarget implements Target {
-  readonly name = 'raftlock' as const;
+  readonly name: 'raftlock' | 'raftlock-tls';
   private rows = 0;
 
   private constructor(
     readonly cluster: ProcessCluster,
     private readonly client: RaftlockClient,
     private readonly lockWaitMs: number,
-  ) {}
+  ) {
+    this.name = cluster.clientTls !== undefined ? 'raftlock-tls' : 'raftlock';
+  }
 
   static async start(opts: BenchClusterOptions): Promise<RaftlockTarget> {
     const cluster = await startBenchCluster(opts);
     try {
-      const client = await connect({ endpoints: cluster.endpoints, clientId: 'bench' });
+      const client = await connect({ ...reachOf(cluster), clientId: 'bench' });
       return new RaftlockTarget(cluster, client, 30_000);
     } catch (err) {
       await cluster.destroy({ graceMs: 15_000 });
@@ -140,7 +151,7 @@ export class RaftlockTarget implements Target {
 
   describe(): string[] {
     return [
-      `raftlock: ${describeCluster(this.cluster)}`,
+      `${this.name}: ${describeCluster(this.cluster)}${this.name === 'raftlock-tls' ? ', TLS (wss://, mutual TLS between peers, EC P-256 certificates)' : ''}`,
       'raftlock client: the SDK (src/client), one WebSocket client per process (per worker in lock-hot)',
     ];
   }
@@ -155,8 +166,8 @@ export class RaftlockTarget implements Target {
 
   async prepare(workload: WorkloadName, concurrency: number): Promise<WorkloadRun> {
     const run = await this.build(workload, concurrency);
-    const before = await sampleLeader(this.cluster.endpoints);
-    return { ...run, notes: async () => describeDelta(before, await sampleLeader(this.cluster.endpoints)) };
+    const before = await sampleLeader(this.cluster);
+    return { ...run, notes: async () => describeDelta(before, await sampleLeader(this.cluster)) };
   }
 
   private async build(workload: WorkloadName, concurrency: number): Promise<WorkloadRun> {
@@ -219,7 +230,7 @@ export class RaftlockTarget implements Target {
           for (let i = 0; i < concurrency; i += 16) {
             const batch = await Promise.all(
               Array.from({ length: Math.min(16, concurrency - i) }, (_, k) =>
-                connect({ endpoints: this.cluster.endpoints, clientId: `bench-w${i + k}` }),
+                connect({ ...reachOf(this.cluster), clientId: `bench-w${i + k}` }),
               ),
             );
             own.push(...batch);

@@ -33,7 +33,7 @@ export function jsonRow(r: Row): string {
 }
 
 const COLUMNS: ReadonlyArray<readonly [string, number]> = [
-  ['target', 8],
+  ['target', 12],
   ['workload', 16],
   ['conc', 4],
   ['ops/s', 9],
@@ -95,10 +95,10 @@ function ratio(a: number, b: number): string {
   return `${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)}x`;
 }
 
-/** `ratio raftlock/etcd: 23.1x ops/s (p50 0.05x, p99 0.02x)`. */
-export function ratioLine(raft: Row, etcd: Row): string {
-  const p = (q: number): string => ratio(raft.load.latency.percentileMs(q), etcd.load.latency.percentileMs(q));
-  return `  ratio raftlock/etcd ${raft.workload} c=${raft.concurrency}: ${ratio(raft.load.opsPerSec, etcd.load.opsPerSec)} ops/s (latency p50 ${p(50)}, p99 ${p(99)})`;
+/** `ratio raftlock/etcd: 23.1x ops/s (p50 0.05x, p99 0.02x)` (or raftlock-tls/raftlock). */
+export function ratioLine(a: Row, b: Row): string {
+  const p = (q: number): string => ratio(a.load.latency.percentileMs(q), b.load.latency.percentileMs(q));
+  return `  ratio ${a.target}/${b.target} ${a.workload} c=${a.concurrency}: ${ratio(a.load.opsPerSec, b.load.opsPerSec)} ops/s (latency p50 ${p(50)}, p99 ${p(99)})`;
 }
 
 /** The benchmark targets (docs/operations.md#benchmarks): 3 raftlock nodes on loopback, fsync on, this machine. */

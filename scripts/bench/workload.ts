@@ -13,7 +13,7 @@
 export const WORKLOADS = ['counter-hot', 'counter-distinct', 'lock-hot', 'lock-distinct', 'get'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
-export const TARGETS = ['raftlock', 'etcd'] as const;
+export const TARGETS = ['raftlock', 'raftlock-tls', 'etcd'] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 /** The outcome of a workload's correctness check. */

@@ -10,6 +10,8 @@ export type ToWorker =
       readonly type: 'start';
       readonly worker: number;
       readonly endpoints: readonly string[];
+      /** With TLS: the CA and a client certificate (PEM). */
+      readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
       readonly clients: number;
       /** Per client, in order: which workload it runs. */
       readonly roles: readonly ('counters' | 'locks')[];

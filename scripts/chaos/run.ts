@@ -54,6 +54,8 @@ export interface ChaosOptions {
   readonly noLinkLiveness?: boolean;
   /** How long every partition lasts (default: 1 to 2.5 s, drawn per fault). */
   readonly partitionMs?: number;
+  /** TLS on every node (certificates made at start), the clients over wss:// (`--tls`). */
+  readonly tls?: boolean;
   /** Progress lines (stderr in the CLI). */
   readonly log: (line: string) => void;
 }
@@ -186,6 +188,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
       ...(network !== undefined ? { network } : { peerLinks: true }),
       spares: sparesFor(o),
       ...(o.noLinkLiveness === true ? { startArgs: ['--no-link-liveness'] } : {}),
+      ...(o.tls === true ? { tls: {} } : {}),
     });
   } catch (err) {
     network?.destroy();
@@ -247,6 +250,10 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
       workers.push(wk);
     }
     t0 = wall();
+    // PEM as text: what crosses to the workers over IPC.
+    const pem = cluster.clientTls;
+    const tls =
+      pem !== undefined ? { ca: pem.ca.toString('utf8'), cert: pem.cert.toString('utf8'), key: pem.key.toString('utf8') } : undefined;
     const sampler = new LeaderSampler(cluster, clock); // availability
     sampler.start(); // availability
     let k = 0;
@@ -256,6 +263,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
         type: 'start',
         worker: wk.worker,
         endpoints: cluster.endpoints,
+        ...(tls !== undefined ? { tls } : {}),
         clients: wk.clients,
         roles,
         seed: o.seed,
@@ -428,6 +436,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
       network: networkMode,
       cpuHog: { processes: hogs.length, pids: hogs.flatMap((h) => (h.pid !== undefined ? [h.pid] : [])) },
       linkLiveness: o.noLinkLiveness !== true,
+      tls: o.tls === true,
     };
     writeFileSync(join(o.out, 'history.json'), JSON.stringify(history));
     writeFileSync(join(o.out, 'nemesis.json'), JSON.stringify(nemesis.events, null, 1));

@@ -88,7 +88,13 @@ async function record<T>(
 async function connectClient(name: string): Promise<RaftlockClient | undefined> {
   while (!stopping) {
     try {
-      return await connect({ endpoints: cfg.endpoints, sessionTtlMs: cfg.sessionTtlMs, timeoutMs: cfg.opTimeoutMs, clientId: name });
+      return await connect({
+        endpoints: cfg.endpoints,
+        ...(cfg.tls !== undefined ? { tls: cfg.tls } : {}),
+        sessionTtlMs: cfg.sessionTtlMs,
+        timeoutMs: cfg.opTimeoutMs,
+        clientId: name,
+      });
     } catch {
       await sleep(200);
     }

@@ -509,6 +509,12 @@ export class ProcessCluster {
     return { ca: readFileSync(join(d, 'ca.pem')), cert: readFileSync(join(d, 'client.pem')), key: readFileSync(join(d, 'client-key.pem')) };
   }
 
+  /** Node `id`'s `/metrics` page, or undefined when it does not answer. */
+  async metrics(id: number, timeoutMs = 5_000): Promise<string | undefined> {
+    const res = await this.get(id, '/metrics', timeoutMs);
+    return res?.status === 200 ? res.text : undefined;
+  }
+
   /** `GET path` at node `id` as a client of the cluster (token, TLS), or undefined without an answer. */
   private async get(id: number, path: string, timeoutMs: number): Promise<NodeAnswer | undefined> {
     const tls = this.clientTls;
@@ -635,7 +641,7 @@ export class ProcessCluster {
   async elections(): Promise<number> {
     let total = 0;
     for (const id of this.ids) {
-      const text = (await this.get(id, '/metrics', 5_000))?.text ?? '';
+      const text = (await this.metrics(id)) ?? '';
       total += Number(/^raftlock_elections_total (\d+)/m.exec(text)?.[1] ?? 0);
     }
     return total;

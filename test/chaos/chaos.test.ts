@@ -99,6 +99,39 @@ describe('chaos', () => {
     rmSync(r.out, { recursive: true, force: true });
   }, 180_000);
 
+  it('20 s over TLS, 3 nodes, kill + pause + partition: every check holds with mutual TLS between peers and wss:// clients', async () => {
+    const seed = Number(process.env.CHAOS_SEED ?? 31);
+    const r = await chaos(
+      'tls',
+      [
+        '--nodes',
+        '3',
+        '--duration',
+        '20s',
+        '--nemesis',
+        'kill,pause,partition',
+        '--workload',
+        'counters,locks',
+        '--clients',
+        '6',
+        '--seed',
+        String(seed),
+        '--tls',
+      ],
+      170_000,
+    );
+    const s = r.summary;
+    const context = `seed ${seed}, records in ${r.out}\n${r.log}\n${JSON.stringify(s.anomalies, null, 1)}`;
+    expect(s.tls, context).toBe(true);
+    expect(s.anomalies, context).toEqual([]);
+    expect(s.verdict, context).toBe('pass');
+    expect(r.code, context).toBe(0);
+    expect(s.faults, context).toBeGreaterThanOrEqual(3);
+    expect(s.ops.checked, context).toBeGreaterThan(500);
+    expect(s.hashesEqual, context).toBe(true);
+    rmSync(r.out, { recursive: true, force: true });
+  }, 180_000);
+
   it('30 s, 3 nodes, membership + kill + partition: nodes added, removed and replaced, every check holding', async () => {
     const seed = Number(process.env.CHAOS_SEED ?? 33);
     const r = await chaos(

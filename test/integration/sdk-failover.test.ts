@@ -28,15 +28,23 @@ let cluster: ProcessCluster | undefined;
 const clients: RaftlockClient[] = [];
 const proxied: ProxiedClient[] = [];
 
-async function startCluster(): Promise<ProcessCluster> {
-  cluster = await ProcessCluster.create({ nodes: 3, tickMs: 25, electionTicks: 10 });
+/** A 3-node cluster, with `tls` over TLS (certificates made at start; its clients use them). */
+async function startCluster(tls = false): Promise<ProcessCluster> {
+  cluster = await ProcessCluster.create({ nodes: 3, tickMs: 25, electionTicks: 10, ...(tls ? { tls: {} } : {}) });
   cluster.startAll();
   await cluster.waitForLeader(cluster.ids, 30_000);
   return cluster;
 }
 
 async function client(c: ProcessCluster, extra: Partial<ConnectOptions> = {}): Promise<RaftlockClient> {
-  const cl = await connect({ endpoints: c.endpoints, sessionTtlMs: 10_000, timeoutMs: 30_000, ...extra });
+  const tls = c.clientTls;
+  const cl = await connect({
+    endpoints: c.endpoints,
+    sessionTtlMs: 10_000,
+    timeoutMs: 30_000,
+    ...(tls !== undefined ? { tls } : {}),
+    ...extra,
+  });
   clients.push(cl);
   return cl;
 }
@@ -72,49 +80,58 @@ describe('SDK through leader failover (real processes)', () => {
    * applied increment returns k: a value returned twice would be a double application (or a
    * lost update).
    */
-  it('8 clients increment through 3 leader kills: acked ≤ final ≤ acked + unknown, every returned value unique', async () => {
-    const c = await startCluster();
-    const writers = await Promise.all(Array.from({ length: 8 }, () => client(c)));
-    const returned: number[] = [];
-    let unknown = 0;
-    const definite: unknown[] = [];
-    let stop = false;
-    const until = Date.now() + 120_000;
-    const loops = writers.map(async (w) => {
-      const ctr = w.counter('c');
-      // Bounded by count and time; normally ended by `stop` once the kills are done (the count
-      // bound is set high enough that slow restarts on a loaded machine do not exhaust it first).
-      for (let i = 0; i < 1_500 && !stop && Date.now() < until; i++) {
-        try {
-          returned.push(await ctr.increment({ timeoutMs: 20_000 }));
-        } catch (err) {
-          if (err instanceof UnavailableError && err.outcomeUnknown) unknown++;
-          else definite.push(err);
+  it.each([
+    ['', false],
+    [' (over TLS)', true],
+  ])(
+    '8 clients increment through 3 leader kills: acked ≤ final ≤ acked + unknown, every returned value unique%s',
+    async (_, tls) => {
+      const c = await startCluster(tls);
+      const writers = await Promise.all(Array.from({ length: 8 }, () => client(c)));
+      const returned: number[] = [];
+      let unknown = 0;
+      const definite: unknown[] = [];
+      let stop = false;
+      const until = Date.now() + 120_000;
+      const loops = writers.map(async (w) => {
+        const ctr = w.counter('c');
+        // Bounded by count and time; normally ended by `stop` once the kills are done (the count
+        // bound is set high enough that slow restarts on a loaded machine do not exhaust it first).
+        for (let i = 0; i < 1_500 && !stop && Date.now() < until; i++) {
+          try {
+            returned.push(await ctr.increment({ timeoutMs: 20_000 }));
+          } catch (err) {
+            if (err instanceof UnavailableError && err.outcomeUnknown) unknown++;
+            else definite.push(err);
+          }
+          await sleep(20); // leaves CPU for the nodes
         }
-        await sleep(20); // leaves CPU for the nodes
+      });
+      try {
+        await waitFor('the first increments', () => (returned.length >= 40 ? true : undefined), 30_000);
+        for (let k = 1; k <= 3; k++) {
+          await killLeaderAndRestart(c);
+          const before = returned.length;
+          await waitFor(`increments after failover ${k}`, () => (returned.length >= before + 40 ? true : undefined), 30_000);
+        }
+      } finally {
+        stop = true;
+        await Promise.all(loops);
       }
-    });
-    try {
-      await waitFor('the first increments', () => (returned.length >= 40 ? true : undefined), 30_000);
-      for (let k = 1; k <= 3; k++) {
-        await killLeaderAndRestart(c);
-        const before = returned.length;
-        await waitFor(`increments after failover ${k}`, () => (returned.length >= before + 40 ? true : undefined), 30_000);
-      }
-    } finally {
-      stop = true;
-      await Promise.all(loops);
-    }
-    const final = await (await client(c)).counter('c').get();
-    const acked = returned.length;
-    console.log(`failover counting: ${acked} acknowledged, ${unknown} unknown, ${definite.length} failed, final ${final}`);
-    expect(definite).toEqual([]);
-    expect(final).toBeGreaterThanOrEqual(acked);
-    expect(final).toBeLessThanOrEqual(acked + unknown);
-    expect(new Set(returned).size).toBe(acked);
-    expect(Math.min(...returned)).toBeGreaterThanOrEqual(1);
-    expect(Math.max(...returned)).toBeLessThanOrEqual(final);
-  }, 180_000);
+      const final = await (await client(c)).counter('c').get();
+      const acked = returned.length;
+      console.log(
+        `failover counting${tls ? ' over TLS' : ''}: ${acked} acknowledged, ${unknown} unknown, ${definite.length} failed, final ${final}`,
+      );
+      expect(definite).toEqual([]);
+      expect(final).toBeGreaterThanOrEqual(acked);
+      expect(final).toBeLessThanOrEqual(acked + unknown);
+      expect(new Set(returned).size).toBe(acked);
+      expect(Math.min(...returned)).toBeGreaterThanOrEqual(1);
+      expect(Math.max(...returned)).toBeLessThanOrEqual(final);
+    },
+    180_000,
+  );
 
   /**
    * Fenced mutual exclusion under contention through failovers (docs/design.md#fencing-tokens):

@@ -234,4 +234,6 @@ export interface RunConditions {
   readonly cpuHog: { readonly processes: number; readonly pids: readonly number[] };
   /** False when the nodes ran without peer-link liveness (the negative control). */
   readonly linkLiveness: boolean;
+  /** Whether the nodes ran with TLS (`--tls`). */
+  readonly tls: boolean;
 }
