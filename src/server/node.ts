@@ -93,7 +93,7 @@ export interface NodeHandle {
    * SIGHUP to `raftlock start`): new connections use them. False without TLS, or when the new
    * files are not usable (the old ones stay; the log says why).
    */
-  reloadTls(): boolean;
+  reloadTls(why?: string): boolean;
 }
 
 /** Starts a node: opens its storage, joins its peers, serves clients. See the module comment. */
@@ -244,7 +244,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     faults,
     status,
     stop: () => stop(),
-    reloadTls: () => tls?.reload('asked') ?? false,
+    reloadTls: (why = 'asked') => tls?.reload(why) ?? false,
   };
 }
 

@@ -197,7 +197,7 @@ describe('mutual TLS between peers', () => {
 });
 
 describe('certificate reload', () => {
-  it('certificates replaced on disk are used for new connections, with no election', async () => {
+  it('certificates replaced on disk are used for new connections, SIGHUP reloads at once, and no election happens', async () => {
     const leader = await cluster.waitForLeader(cluster.ids, 20_000);
     const elections = await cluster.elections();
     const logged = cluster.ids.map((id) => logOf(id).length);
@@ -224,6 +224,17 @@ describe('certificate reload', () => {
     } finally {
       await client.close();
     }
+    // SIGHUP reloads at once, without a change on disk.
+    const pid = (await cluster.status(2))?.pid;
+    expect(pid).toBeGreaterThan(0);
+    const before = logOf(2).length;
+    process.kill(pid as number, 'SIGHUP');
+    await waitFor(
+      'node 2 reloading on SIGHUP',
+      () => /tls certificates reloaded.*"why":"SIGHUP"/.test(logOf(2).slice(before)) || undefined,
+      20_000,
+      100,
+    );
     expect(await cluster.elections()).toBe(elections);
     expect((await cluster.waitForLeader(cluster.ids, 20_000)).term).toBe(leader.term);
   }, 60_000);

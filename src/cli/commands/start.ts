@@ -201,7 +201,7 @@ export async function runStart(args: StartArgs): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   // As nginx and etcd do: SIGHUP re-reads the certificates (changed files are also noticed alone).
-  if (config.tls !== undefined) process.on('SIGHUP', () => void node.reloadTls());
+  if (config.tls !== undefined) process.on('SIGHUP', () => void node.reloadTls('SIGHUP'));
   if (args.stopOnStdinClose === true) stopWhenStdinCloses(() => stop({ reason: 'stdin closed: the supervisor is gone' }));
   if (args.addSelf === true && join !== undefined) void addSelf(args, config, id, join.address, logger);
 }
