@@ -461,23 +461,18 @@ export class MembershipNemesis {
   /** `POST /admin/members` to a running member, following NOT_LEADER to the leader, as an outcome. */
   private async post(step: ChangeStep, address: string): Promise<Result> {
     const c = this.t.cluster;
-    const body = JSON.stringify(step.action === 'add-learner' ? { action: step.action, id: step.id, address } : step);
+    const body = step.action === 'add-learner' ? { action: step.action, id: step.id, address } : step;
     const start = this.reachable(c.ids);
     let target: string | null = start.length > 0 ? c.address(this.route.pick(start)) : null;
     for (let hop = 0; hop < 4 && target !== null; hop++) {
       let status: number;
       let answer: { error?: { code?: string; reason?: string; message?: string; leaderAddress?: string | null } };
       try {
-        const res = await fetch(`http://${target}/admin/members`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-          signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(25_000)]),
-        });
+        const res = await c.request(target, 'POST', '/admin/members', { body, timeoutMs: 25_000, signal: this.abort.signal });
         status = res.status;
-        answer = (await res.json()) as typeof answer;
+        answer = res.body;
       } catch (err) {
-        const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+        const cause = (err as { code?: string }).code ?? (err as Error).name;
         // Refused at connect: the request never left; otherwise it may have been taken.
         if (cause === 'ECONNREFUSED') return { outcome: 'failed', reason: `${target} unreachable (ECONNREFUSED)` };
         return { outcome: 'unknown', reason: `no answer from ${target} (${cause})` };
@@ -502,11 +497,11 @@ export class MembershipNemesis {
   private async leaderView(ids: readonly number[], signal: AbortSignal): Promise<MembersView | undefined> {
     const c = this.t.cluster;
     for (const id of this.route.shuffle(this.reachable(ids)).slice(0, 3)) {
-      const v = await members(c.address(id), signal);
+      const v = await members(c, c.address(id), signal);
       if (v === undefined) continue;
       if (v.leader === v.from) return v;
       if (v.leaderAddress === null) continue;
-      const l = await members(v.leaderAddress, signal);
+      const l = await members(c, v.leaderAddress, signal);
       if (l !== undefined && l.leader === l.from) return l;
     }
     return undefined;
@@ -521,10 +516,10 @@ function cliArgs(step: ChangeStep, address: string): string[] {
 }
 
 /** `GET /admin/members` of one node, or undefined if it does not answer within 2 s. */
-async function members(address: string, signal: AbortSignal): Promise<MembersView | undefined> {
+async function members(c: ProcessCluster, address: string, signal: AbortSignal): Promise<MembersView | undefined> {
   try {
-    const res = await fetch(`http://${address}/admin/members`, { signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) });
-    return res.ok ? ((await res.json()) as MembersView) : undefined;
+    const res = await c.request(address, 'GET', '/admin/members', { timeoutMs: 2_000, signal });
+    return res.status === 200 ? (res.body as unknown as MembersView) : undefined;
   } catch {
     return undefined;
   }

@@ -517,16 +517,30 @@ export class ProcessCluster {
 
   /** `GET path` at node `id` as a client of the cluster (token, TLS), or undefined without an answer. */
   private async get(id: number, path: string, timeoutMs: number): Promise<NodeAnswer | undefined> {
+    try {
+      return await this.request(this.address(id), 'GET', path, { timeoutMs });
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * `method path` at `address` (any node's, a leader hint's) as a client of this cluster: its
+   * token and, with TLS, the CA and client certificate. Rejects with the reason there was no
+   * answer (`NodeRequestError`, its code ECONNREFUSED, TIMEOUT, ABORTED…).
+   */
+  request(
+    address: string,
+    method: 'GET' | 'POST',
+    path: string,
+    opts: { readonly timeoutMs: number; readonly body?: unknown; readonly signal?: AbortSignal },
+  ): Promise<NodeAnswer> {
     const tls = this.clientTls;
     const access = {
       ...(this.opts.clientToken !== undefined ? { token: this.opts.clientToken } : {}),
       ...(tls !== undefined ? { tls } : {}),
     };
-    try {
-      return await nodeRequest(this.address(id), 'GET', path, access, { timeoutMs });
-    } catch {
-      return undefined;
-    }
+    return nodeRequest(address, method, path, access, opts);
   }
 
   /** `/status` of node `id`, or undefined if it is paused or does not answer in time. */

@@ -45,7 +45,7 @@ export function nodeRequest(
   method: 'GET' | 'POST',
   path: string,
   access: NodeAccess,
-  opts: { readonly timeoutMs: number; readonly body?: unknown },
+  opts: { readonly timeoutMs: number; readonly body?: unknown; readonly signal?: AbortSignal },
 ): Promise<NodeAnswer> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (access.token !== undefined && access.token !== '') headers.authorization = `Bearer ${access.token}`;
@@ -80,10 +80,17 @@ export function nodeRequest(
       if (done) return;
       done = true;
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       if (answer !== undefined) resolve(answer);
       else reject(err instanceof NodeRequestError ? err : asRequestError(endpoint, err));
     };
     req.on('error', (err) => finish(undefined, err));
+    const onAbort = (): void => {
+      finish(undefined, new NodeRequestError(`request to ${endpoint} given up`, 'ABORTED'));
+      req.destroy();
+    };
+    if (opts.signal?.aborted === true) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
     req.end(opts.body !== undefined ? JSON.stringify(opts.body) : undefined);
   });
 }

@@ -201,6 +201,12 @@ export const DEFAULT_LIVENESS_TIMEOUT_MS = 1_000;
 const SUSPECT_MS = 3_000;
 /** Longest pause between two `status` questions to one endpoint during a leader search. */
 const SEARCH_POLL_MAX_MS = 250;
+/**
+ * How often a client with an open connection asks it for the members again: members can change
+ * while one connection lasts, and a client whose every endpoint was removed meanwhile would
+ * have nowhere to go when that connection ends.
+ */
+const MEMBERS_REFRESH_MS = 5_000;
 
 /**
  * A leader search gave up: every endpoint was unreachable, for a client that never reached a
@@ -224,6 +230,14 @@ interface StatusAnswer {
   readonly node: NodeAnswer;
   /** The members' client URLs (empty when the node lists none). */
   readonly members: string[];
+}
+
+/**
+ * Whether a node's member list is worth taking: it leads or knows a leader. A removed node that
+ * never learnt of its removal lists the old members, and would lead the client back to them.
+ */
+function isCurrent(answer: StatusAnswer): boolean {
+  return answer.node.role === 'leader' || answer.node.leaderUrl !== null;
 }
 
 /** The leader-search view of a `status` answer, or what is wrong with it. */
@@ -289,6 +303,13 @@ export class ClusterClient {
     // Every call in flight listens for the close: with more than 10 concurrent calls Node would
     // print a (false) "possible memory leak" warning in the user's process.
     setMaxListeners(0, this.closer.signal);
+    if (opts.discoverMembers === true) {
+      const refresh = setInterval(() => {
+        if (this.conn?.isOpen === true) this.refreshMembers(this.conn);
+      }, MEMBERS_REFRESH_MS);
+      refresh.unref();
+      this.closer.signal.addEventListener('abort', () => clearInterval(refresh), { once: true });
+    }
   }
 
   /** Whether {@link close} was called. */
@@ -711,7 +732,7 @@ export class ClusterClient {
           conns.delete(url);
           fail(answer);
         } else {
-          if (this.opts.discoverMembers === true && answer.members.length > 0) this.urls = answer.members;
+          if (this.opts.discoverMembers === true && isCurrent(answer) && answer.members.length > 0) this.urls = answer.members;
           search.answered(url, answer.node);
           if (answer.node.role !== 'leader') this.noteProblem(url, search.causeOf(url));
           evaluate();
@@ -739,7 +760,7 @@ export class ClusterClient {
     void waitFor(req.response, this.connectTimeoutMs, [this.closer.signal]).then((r) => {
       if (r.kind !== 'value') return req.cancel();
       const answer = statusAnswer(r.value, this.opts.tls !== undefined);
-      if (typeof answer !== 'string' && answer.members.length > 0) this.urls = answer.members;
+      if (typeof answer !== 'string' && isCurrent(answer) && answer.members.length > 0) this.urls = answer.members;
     });
   }
 
