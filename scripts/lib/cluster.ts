@@ -150,17 +150,48 @@ process.once('exit', () => {
   }
 });
 
-/** Listens on a free loopback port and keeps it, so that nothing else binds it until released. */
+/**
+ * Listens on a free loopback port and keeps it, so that nothing else binds it until released.
+ * The port is drawn below the kernel's ephemeral range: a node's port must stay free while the
+ * node is down between a kill and its restart, and one in that range can meanwhile become the
+ * source port of any outgoing connection on the machine. Port 0 (the kernel's choice, in that
+ * range) only if no port below it is free.
+ */
 async function holdPort(): Promise<{ port: number; server: Server }> {
+  const [low] = ephemeralRange();
+  const from = Math.max(10_000, low - 12_000);
+  for (let attempt = 0; attempt < 50 && low - from > 100; attempt++) {
+    const held = await tryHold(from + Math.floor(Math.random() * (low - from)));
+    if (held !== undefined) return held;
+  }
+  const held = await tryHold(0);
+  if (held === undefined) throw new Error('no free loopback port');
+  return held;
+}
+
+/** `port` listened on (0: the kernel's choice), or undefined when it is taken. */
+async function tryHold(port: number): Promise<{ port: number; server: Server } | undefined> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+  const ok = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => resolve(true));
   });
+  if (!ok) return undefined;
   server.unref();
   const a = server.address();
   if (a === null || typeof a !== 'object') throw new Error('a held port has no address');
   return { port: a.port, server };
+}
+
+/** The kernel's range of source ports for outgoing connections (Linux; the usual default elsewhere). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low !== undefined && high !== undefined && Number.isInteger(low) && Number.isInteger(high)) return [low, high];
+  } catch {
+    // not Linux
+  }
+  return [32_768, 60_999];
 }
 
 export class ProcessCluster {

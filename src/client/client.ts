@@ -72,8 +72,8 @@ export interface ConnectOptions {
   readonly signal?: AbortSignal;
   /**
    * Keep the endpoint list to the cluster's members, as each node connected to lists them
-   * (default true): the client reaches nodes added since it was configured and stops dialling
-   * removed ones. Set false when the endpoints are not the members' own addresses (a proxy, a
+   * (default true; asked again every 5 s while a connection lasts): the client reaches nodes
+   * added since it was configured and stops dialling removed ones. Set false when the endpoints are not the members' own addresses (a proxy, a
    * load balancer, port mapping): the members' addresses would not be reachable from here.
    */
   readonly discoverMembers?: boolean;
