@@ -73,8 +73,9 @@ export interface ConnectOptions {
   /**
    * Keep the endpoint list to the cluster's members, as each node connected to lists them
    * (default true; asked again every 5 s while a connection lasts): the client reaches nodes
-   * added since it was configured and stops dialling removed ones. Set false when the endpoints are not the members' own addresses (a proxy, a
-   * load balancer, port mapping): the members' addresses would not be reachable from here.
+   * added since it was configured and stops dialling removed ones. Set false when the endpoints
+   * are not the members' own addresses (a proxy, a load balancer, port mapping): the members'
+   * addresses would not be reachable from here.
    */
   readonly discoverMembers?: boolean;
 }
