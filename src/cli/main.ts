@@ -15,6 +15,7 @@ import { runStatus } from './commands/status.js';
 import { registerTokenCommands } from './commands/token.js';
 import { tlsFlags } from './client-command.js';
 import { parseEndpoints } from './endpoints.js';
+import { nodeAccess } from './node-http.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -103,8 +104,7 @@ program
   .action(async (opts: { endpoints?: string; token?: string; cacert?: string; cert?: string; key?: string; json: boolean }) => {
     const token = opts.token ?? process.env.RAFTLOCK_TOKEN;
     const tls = tlsFlags(opts);
-    const access = { ...(token !== undefined ? { token } : {}), ...(tls !== undefined ? { tls } : {}) };
-    process.exitCode = await runStatus(parseEndpoints(opts.endpoints), opts.json, access);
+    process.exitCode = await runStatus(parseEndpoints(opts.endpoints), opts.json, nodeAccess(token, tls));
   });
 
 registerLockCommands(program);

@@ -6,12 +6,30 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { ClientTls } from '../client/index.js';
+import { tlsFilesOf, type ClusterConfig } from '../server/index.js';
 
 /** Who the CLI is to a node: its token and TLS settings, each when given. */
 export interface NodeAccess {
   readonly token?: string;
   readonly tls?: ClientTls;
+}
+
+/** `{ token, tls }` with only the parts given (an empty token counts as none). */
+export function nodeAccess(token: string | undefined, tls: ClientTls | undefined): NodeAccess {
+  return { ...(token !== undefined && token !== '' ? { token } : {}), ...(tls !== undefined ? { tls } : {}) };
+}
+
+/**
+ * Node `id`'s own TLS material from `config` (CA, certificate, key), read from the files: what
+ * `start --join` and `cluster up` present to the nodes (a node's certificate is a client
+ * certificate too). Undefined without TLS.
+ */
+export function nodeTlsOf(config: ClusterConfig, id: number): ClientTls | undefined {
+  if (config.tls === undefined) return undefined;
+  const files = tlsFilesOf(config.tls, id);
+  return { ca: readFileSync(files.ca), cert: readFileSync(files.cert), key: readFileSync(files.key) };
 }
 
 /** A node's answer: the HTTP status and the body, parsed as JSON when it is (else `{}`). */

@@ -225,16 +225,15 @@ export class Connection {
       ws.once('unexpected-response', (req, res) => {
         req.destroy();
         const reason = res.headers['x-raftlock-reason'];
-        const problem = `answered HTTP ${res.statusCode ?? '?'}${typeof reason === 'string' ? `: ${reason}` : ''}`;
+        const status = res.statusCode ?? '?';
+        const problem =
+          typeof reason === 'string'
+            ? `answered HTTP ${status}: ${reason}`
+            : openProblem(new Error(`Unexpected server response: ${status}`));
         fail(
           res.statusCode === 401
             ? new AuthError(`${url} refused the connection: ${typeof reason === 'string' ? reason : 'HTTP 401'}`)
-            : typeof reason === 'string'
-              ? new ConnectionLostError(`could not connect to ${url}: ${problem}`, problem)
-              : new ConnectionLostError(
-                  `could not connect to ${url}: ${openProblem(new Error(`Unexpected server response: ${res.statusCode ?? '?'}`))}`,
-                  openProblem(new Error(`Unexpected server response: ${res.statusCode ?? '?'}`)),
-                ),
+            : new ConnectionLostError(`could not connect to ${url}: ${problem}`, problem),
         );
       });
       const fail = (err: Error): void => {

@@ -30,14 +30,13 @@
  * A node that dies while the cluster runs is reported, not restarted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseHostPort } from '../../protocol/index.js';
-import { parseLogLevel, tlsFilesOf, type ClusterConfig } from '../../server/index.js';
+import { parseLogLevel, type ClusterConfig } from '../../server/index.js';
 import { shippedConfig } from '../endpoints.js';
-import type { NodeAccess } from '../node-http.js';
+import { nodeAccess, nodeTlsOf, type NodeAccess } from '../node-http.js';
 import { loadConfigOption } from './start.js';
 import { fetchStatuses, type StatusRow } from './status.js';
 
@@ -125,12 +124,8 @@ async function refuseTakenAddresses(config: ClusterConfig, configPath: string): 
  * also when the configuration requires client certificates.
  */
 function supervisorAccess(config: ClusterConfig): NodeAccess {
-  const token = process.env.RAFTLOCK_TOKEN;
   const first = config.nodes[0];
-  const files = config.tls !== undefined && first !== undefined ? tlsFilesOf(config.tls, first.id) : undefined;
-  const tls =
-    files !== undefined ? { ca: readFileSync(files.ca), cert: readFileSync(files.cert), key: readFileSync(files.key) } : undefined;
-  return { ...(token !== undefined && token !== '' ? { token } : {}), ...(tls !== undefined ? { tls } : {}) };
+  return nodeAccess(process.env.RAFTLOCK_TOKEN, first !== undefined ? nodeTlsOf(config, first.id) : undefined);
 }
 
 /** The error code of binding `address` (then releasing it at once), or undefined if it binds. */

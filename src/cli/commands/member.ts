@@ -9,7 +9,7 @@ import type { MembersView } from '../../server/index.js';
 import { AdminError, addMember, call, errorText, fetchMembers, promoteWhenCaughtUp, sendChange } from '../admin-client.js';
 import { tlsFlags } from '../client-command.js';
 import { parseEndpoints } from '../endpoints.js';
-import type { NodeAccess } from '../node-http.js';
+import { nodeAccess, type NodeAccess } from '../node-http.js';
 import { formatTable } from '../table.js';
 
 /** What every member command takes. */
@@ -70,9 +70,7 @@ async function run(body: () => Promise<void>): Promise<void> {
 
 /** The token and TLS settings of the flags (or their variables). */
 function accessOf(o: Common): NodeAccess {
-  const token = o.token ?? process.env.RAFTLOCK_TOKEN;
-  const tls = tlsFlags(o);
-  return { ...(token !== undefined ? { token } : {}), ...(tls !== undefined ? { tls } : {}) };
+  return nodeAccess(o.token ?? process.env.RAFTLOCK_TOKEN, tlsFlags(o));
 }
 
 /** Registers `member …` and `leader transfer` on `program`. */

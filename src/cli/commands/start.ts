@@ -5,7 +5,7 @@
  * is then a pipe from its supervisor, and its closing (the supervisor is gone, even SIGKILLed)
  * stops the node the same graceful way, so a node is never left running without one.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseEndpointList } from '../../client/index.js';
 import {
@@ -13,14 +13,13 @@ import {
   loadConfigFile,
   parseLogLevel,
   startNode,
-  tlsFilesOf,
   type ClusterConfig,
   type Logger,
   type MembersView,
 } from '../../server/index.js';
 import { addMember, fetchMembers, promoteWhenCaughtUp } from '../admin-client.js';
 import { shippedConfig } from '../endpoints.js';
-import type { NodeAccess } from '../node-http.js';
+import { nodeAccess, nodeTlsOf, type NodeAccess } from '../node-http.js';
 
 export interface StartArgs {
   readonly config: string;
@@ -93,11 +92,7 @@ const joinEndpoints = (args: StartArgs): string[] => parseEndpointList(args.join
  * (nodes' certificates are client certificates too) and CA.
  */
 function accessOf(args: StartArgs, config: ClusterConfig, id: number): NodeAccess {
-  const token = args.token ?? process.env.RAFTLOCK_TOKEN;
-  const files = config.tls !== undefined ? tlsFilesOf(config.tls, id) : undefined;
-  const tls =
-    files !== undefined ? { ca: readFileSync(files.ca), cert: readFileSync(files.cert), key: readFileSync(files.key) } : undefined;
-  return { ...(token !== undefined ? { token } : {}), ...(tls !== undefined ? { tls } : {}) };
+  return nodeAccess(args.token ?? process.env.RAFTLOCK_TOKEN, nodeTlsOf(config, id));
 }
 
 /** How long --add-self keeps trying while the cluster refuses for now (no leader, a change pending). */
