@@ -2,7 +2,15 @@
  * The raftlock client: a session kept alive in the background, locks, counters,
  * exactly-once writes, typed errors.
  */
-import { DEFAULT_LIMITS, type LockInfo, type OpValues, type RequestBody } from '../protocol/index.js';
+import {
+  DEFAULT_LIMITS,
+  type CounterListEntry,
+  type ListPage,
+  type LockInfo,
+  type LockListEntry,
+  type OpValues,
+  type RequestBody,
+} from '../protocol/index.js';
 import { ClusterClient, now, RemoteError, toRaftlockError, waitFor, type CallOptions } from './cluster-client.js';
 import type { ClientTls } from './connection.js';
 import { parseEndpointList } from './endpoints.js';
@@ -102,6 +110,21 @@ export interface LockOptions extends CallOptions {
 
 /** Options of {@link RaftlockClient.lockInfo}. */
 export interface LockInfoOptions extends CallOptions {
+  /** Read the answering node's state as it is instead of a linearizable read. */
+  readonly stale?: boolean;
+}
+
+/**
+ * Options of {@link RaftlockClient.listLocks} and {@link RaftlockClient.listCounters}: a page
+ * of names in order, from after `after`, of those that start with `prefix`.
+ */
+export interface ListOptions extends CallOptions {
+  /** Only names that start with this. */
+  readonly prefix?: string;
+  /** Start after this name: the `next` of the previous page (undefined: from the start). */
+  readonly after?: string | undefined;
+  /** Most entries in the page (1 – 1,000; default 100). */
+  readonly limit?: number;
   /** Read the answering node's state as it is instead of a linearizable read. */
   readonly stale?: boolean;
 }
@@ -282,6 +305,28 @@ export class RaftlockClient implements AsyncDisposable {
   /** Who holds `name` and how many wait (linearizable unless `stale`). */
   async lockInfo(name: string, opts: LockInfoOptions = {}): Promise<LockInfo> {
     return this.read(opts.stale === true ? { op: 'lock-info', name, stale: true } : { op: 'lock-info', name }, opts);
+  }
+
+  /**
+   * A page of the locks that are held or awaited, in name order, each with what
+   * {@link lockInfo} says of it (linearizable unless `stale`). `next` is set when more may
+   * follow: pass it as `after`.
+   *
+   * ```ts
+   * for (let after: string | undefined; ; ) {
+   *   const page = await client.listLocks({ prefix: 'jobs/', after });
+   *   for (const l of page.items) console.log(l.name, l.holder?.fencingToken, l.waiters);
+   *   if ((after = page.next) === undefined) break;
+   * }
+   * ```
+   */
+  async listLocks(opts: ListOptions = {}): Promise<ListPage<LockListEntry>> {
+    return this.read({ op: 'list-locks', ...listArgs(opts) }, opts);
+  }
+
+  /** A page of the counters whose value is not 0, in name order; like {@link listLocks}. */
+  async listCounters(opts: ListOptions = {}): Promise<ListPage<CounterListEntry>> {
+    return this.read({ op: 'list-counters', ...listArgs(opts) }, opts);
   }
 
   // ---- counters -------------------------------------------------------------------------------
@@ -647,6 +692,22 @@ function callTimeout(opts: CallOptions, dflt: number): number {
   if (typeof t !== 'number' || !(t >= 0))
     throw new InvalidArgumentError(`timeoutMs must be a non-negative number (milliseconds), got ${String(t)}`, 'timeoutMs');
   return t;
+}
+
+/** The request fields of a listing, checked where the server would only say INVALID_ARGUMENT. */
+function listArgs(opts: ListOptions): { prefix?: string; after?: string; limit?: number; stale?: boolean } {
+  const { prefix, after, limit, stale } = opts;
+  if (prefix !== undefined && typeof prefix !== 'string') throw new InvalidArgumentError('prefix must be a string', 'prefix');
+  if (after !== undefined && (typeof after !== 'string' || after === ''))
+    throw new InvalidArgumentError('after must be a name (the next of the previous page)', 'after');
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1 || limit > 1_000))
+    throw new InvalidArgumentError(`limit must be an integer in [1, 1000], got ${String(limit)}`, 'limit');
+  return {
+    ...(prefix !== undefined && prefix !== '' ? { prefix } : {}),
+    ...(after !== undefined ? { after } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+    ...(stale === true ? { stale } : {}),
+  };
 }
 
 /** `connect({ tls })` checked: PEM strings or buffers, a certificate only with its key. */

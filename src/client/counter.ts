@@ -39,7 +39,7 @@ export type WriteBody = SessionWriteOp extends infer O
   : never;
 
 /** A read that needs no session. @internal */
-export type ReadBody = RequestOf<'counter-get'> | RequestOf<'lock-info'>;
+export type ReadBody = RequestOf<'counter-get'> | RequestOf<'lock-info'> | RequestOf<'list-locks'> | RequestOf<'list-counters'>;
 
 /** What a {@link Counter} needs from its client. @internal */
 export interface CounterOwner {

@@ -38,7 +38,7 @@ import { isErrorCode, type ErrorCode } from './errors.js';
 import { FieldError, booleanField, checkName, checkShape, intField } from './fields.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { DecodeError, describe, isPlainMap, packValue, quote, unpackValue, withoutUndefined } from './msgpack.js';
-import type { Op } from './values.js';
+import { MAX_LIST_LIMIT, type Op } from './values.js';
 
 /** Version of this protocol, reported by `hello`. */
 export const CLIENT_PROTOCOL_VERSION = 1;
@@ -47,7 +47,7 @@ export const CLIENT_PROTOCOL_VERSION = 1;
 export const MAX_TOKEN_LENGTH = 1024;
 
 /** Ops answered without the log. */
-export const QUERY_OPS = ['hello', 'bind', 'status', 'counter-get', 'lock-info'] as const;
+export const QUERY_OPS = ['hello', 'bind', 'status', 'counter-get', 'lock-info', 'list-locks', 'list-counters'] as const;
 
 /** Every op of the protocol: the queries and the client commands. */
 export const CLIENT_OPS = [...QUERY_OPS, ...CLIENT_COMMAND_TYPES] as const satisfies readonly Op[];
@@ -75,7 +75,22 @@ export type ClientRequest =
   /** Linearizable (ReadIndex) unless `stale`, which reads the answering node as it is. */
   | { readonly id: number; readonly op: 'counter-get'; readonly name: string; readonly stale?: boolean }
   | { readonly id: number; readonly op: 'lock-info'; readonly name: string; readonly stale?: boolean }
+  /**
+   * A page of the held (or awaited) locks, or of the non-zero counters, whose names start with
+   * `prefix`, after `after`, at most `limit` (default {@link DEFAULT_LIST_LIMIT}); read like
+   * `lock-info`.
+   */
+  | ({ readonly id: number; readonly op: 'list-locks' } & ListArgs)
+  | ({ readonly id: number; readonly op: 'list-counters' } & ListArgs)
   | CommandRequest;
+
+/** What a listing asks for (see {@link ClientRequest}). */
+export interface ListArgs {
+  readonly prefix?: string;
+  readonly after?: string;
+  readonly limit?: number;
+  readonly stale?: boolean;
+}
 
 /** A request without its id (the connection assigns ids). */
 export type RequestBody = ClientRequest extends infer R ? (R extends ClientRequest ? Omit<R, 'id'> : never) : never;
@@ -173,6 +188,10 @@ function parseFields(id: number, op: ClientOp, rec: Readonly<Record<string, unkn
     case 'status':
       checkShape(rec, op, [], [], ['id', 'op']);
       return { id, op };
+    case 'list-locks':
+    case 'list-counters':
+      checkShape(rec, op, [], ['prefix', 'after', 'limit', 'stale'], ['id', 'op']);
+      return { id, op, ...parseListArgs(rec, limits) };
     case 'counter-get':
     case 'lock-info': {
       checkShape(rec, op, ['name'], ['stale'], ['id', 'op']);
@@ -182,6 +201,16 @@ function parseFields(id: number, op: ClientOp, rec: Readonly<Record<string, unkn
       return { id, op, name, stale: booleanField(rec, 'stale') };
     }
   }
+}
+
+function parseListArgs(rec: Readonly<Record<string, unknown>>, limits: Limits): ListArgs {
+  const args: { prefix?: string; after?: string; limit?: number; stale?: boolean } = {};
+  // A prefix is any name's beginning, so the empty one too (the same as none).
+  if (rec['prefix'] !== undefined && rec['prefix'] !== '') args.prefix = checkName(rec['prefix'], 'prefix', limits.maxNameBytes);
+  if (rec['after'] !== undefined) args.after = checkName(rec['after'], 'after', limits.maxNameBytes);
+  if (rec['limit'] !== undefined) args.limit = intField(rec, 'limit', 1, MAX_LIST_LIMIT);
+  if (rec['stale'] !== undefined) args.stale = booleanField(rec, 'stale');
+  return args;
 }
 
 /**

@@ -90,6 +90,35 @@ export interface LockInfo {
   readonly waiters: number;
 }
 
+/** A lock in a `list-locks` page: its name and what `lock-info` answers for it. */
+export interface LockListEntry extends LockInfo {
+  readonly name: string;
+}
+
+/** A counter in a `list-counters` page (only non-zero counters exist). */
+export interface CounterListEntry {
+  readonly name: string;
+  readonly value: number;
+}
+
+/**
+ * A page of a listing, in name order (JavaScript string order). `next` is present when more
+ * may follow: pass it as `after` for the next page.
+ */
+export interface ListPage<T> {
+  readonly items: readonly T[];
+  readonly next?: string;
+}
+
+/** Most entries in one page of a listing, and the default. */
+export const MAX_LIST_LIMIT = 1_000;
+export const DEFAULT_LIST_LIMIT = 100;
+/**
+ * Most bytes of names in one page: a page ends early rather than grow past it (names may be
+ * configured up to 64 KiB), so an answer stays a modest frame whatever the limits.
+ */
+export const MAX_LIST_NAME_BYTES = 256 * 1024;
+
 /** `hello`: the answering node and the protocol version it speaks. */
 export interface HelloValue {
   readonly nodeId: number;
@@ -117,6 +146,8 @@ export interface OpValues {
   readonly status: NodeRoleValue;
   readonly 'counter-get': number;
   readonly 'lock-info': LockInfo;
+  readonly 'list-locks': ListPage<LockListEntry>;
+  readonly 'list-counters': ListPage<CounterListEntry>;
   readonly 'open-session': OpenSessionValue;
   readonly 'keep-alive': KeepAliveValue;
   readonly 'close-session': CloseSessionValue;
@@ -194,7 +225,10 @@ function acquireValue(v: unknown, path: string): AcquireValue {
 }
 
 function lockInfo(v: unknown, path: string): LockInfo {
-  const r = map(v, path, ['waiters'], ['holder']);
+  return lockInfoOf(map(v, path, ['waiters'], ['holder']), path);
+}
+
+function lockInfoOf(r: Record<string, unknown>, path: string): LockInfo {
   const waiters = int(r['waiters'], `${path}.waiters`);
   if (r['holder'] === undefined) return { waiters };
   const h = map(r['holder'], `${path}.holder`, ['sessionId', 'fencingToken', 'acquiredAt', 'expiresAt']);
@@ -207,6 +241,19 @@ function lockInfo(v: unknown, path: string): LockInfo {
     },
     waiters,
   };
+}
+
+/** A {@link ListPage} whose items `item` checks: at most {@link MAX_LIST_LIMIT}, names in strictly increasing order. */
+function listPage<T extends { readonly name: string }>(v: unknown, path: string, item: (v: unknown, path: string) => T): ListPage<T> {
+  const r = map(v, path, ['items'], ['next']);
+  const list = r['items'];
+  if (!Array.isArray(list)) bad(`${path}.items`, list, 'an array');
+  if (list.length > MAX_LIST_LIMIT) throw new DecodeError(`${path}.items`, `more than ${MAX_LIST_LIMIT} items`);
+  const items = (list as unknown[]).map((x, k) => item(x, `${path}.items[${k}]`));
+  for (let k = 1; k < items.length; k++) {
+    if (!((items[k - 1] as T).name < (items[k] as T).name)) throw new DecodeError(`${path}.items[${k}].name`, 'names out of order');
+  }
+  return r['next'] === undefined ? { items } : { items, next: str(r['next'], `${path}.next`) };
 }
 
 function members(v: unknown, path: string): NonNullable<NodeRoleValue['members']> {
@@ -240,6 +287,16 @@ const PARSERS: { readonly [O in Op]: (v: unknown, path: string) => OpValues[O] }
   },
   'counter-get': counter,
   'lock-info': lockInfo,
+  'list-locks': (v, p) =>
+    listPage(v, p, (x, q) => {
+      const r = map(x, q, ['name', 'waiters'], ['holder']);
+      return { name: str(r['name'], `${q}.name`), ...lockInfoOf(r, q) };
+    }),
+  'list-counters': (v, p) =>
+    listPage(v, p, (x, q) => {
+      const r = map(x, q, ['name', 'value']);
+      return { name: str(r['name'], `${q}.name`), value: counter(r['value'], `${q}.value`) };
+    }),
   bind: (v, p) => {
     const r = map(v, p, ['sessionId', 'expiresAt']);
     return { sessionId: int(r['sessionId'], `${p}.sessionId`, 1), expiresAt: int(r['expiresAt'], `${p}.expiresAt`) };

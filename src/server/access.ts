@@ -3,7 +3,7 @@
  * configuration, each with a role, and the role every operation needs.
  *
  * Roles are ordered, each granting what the one before it grants:
- * - `read`: linearizable and stale reads (`counter-get`, `lock-info`), the `status` op, and the
+ * - `read`: linearizable and stale reads (`counter-get`, `lock-info`, the listings), the `status` op, and the
  *   HTTP `/status` and `/metrics`;
  * - `write`: sessions, locks and counter writes;
  * - `admin`: the operator routes (snapshot, leadership transfer, and what later issues add).
@@ -69,6 +69,8 @@ export const OP_ROLES: Readonly<Record<ClientOp, Role | undefined>> = {
   status: 'read',
   'counter-get': 'read',
   'lock-info': 'read',
+  'list-locks': 'read',
+  'list-counters': 'read',
   bind: 'write',
   'open-session': 'write',
   'keep-alive': 'write',

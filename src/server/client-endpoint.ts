@@ -306,6 +306,11 @@ export class ClientEndpoint {
       service.query({ type: req.op, name: req.name }, req.stale === true ? { stale: true } : {}, answer);
       return;
     }
+    if (req.op === 'list-locks' || req.op === 'list-counters') {
+      const { id: _id, op, stale, ...args } = req;
+      service.query({ type: op, ...args }, stale === true ? { stale: true } : {}, answer);
+      return;
+    }
     if (req.op === 'bind') {
       if (!bindings.has(req.session) && !bindings.hasRoom()) {
         reply(tooManySessions(id, bindings.max));

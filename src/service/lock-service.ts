@@ -7,7 +7,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock, ProposeOutcome, RaftHost } from '../host/index.js';
-import type { BindValue, LockInfo, MachineErrorCode } from '../protocol/index.js';
+import type { BindValue, CounterListEntry, ListArgs, ListPage, LockInfo, LockListEntry, MachineErrorCode } from '../protocol/index.js';
 import { NONE, type ApplyContext, type NodeId, type StateMachine } from '../raft/index.js';
 import {
   decodeEntry,
@@ -24,7 +24,7 @@ import {
 /** The answer to a command or query. Exactly one per request. */
 export type ServiceOutcome =
   /** Applied (writes) or read; `index` is the log index of the entry, or the read point. */
-  | { readonly type: 'ok'; readonly value: CommandValue | LockInfo | BindValue; readonly index: number }
+  | { readonly type: 'ok'; readonly value: ServiceValue; readonly index: number }
   /**
    * The machine refused it (applied as a no-op, or rejected before entering the log), or
    * (`AUTH`) the request could not prove the session it names.
@@ -38,8 +38,14 @@ export type ServiceOutcome =
    */
   | { readonly type: 'unavailable'; readonly outcomeUnknown: boolean; readonly reason: string };
 
+/** What a successful outcome carries: a command's result, or a read's or a binding's answer. */
+export type ServiceValue = CommandValue | LockInfo | BindValue | ListPage<LockListEntry> | ListPage<CounterListEntry>;
+
 /** Reads answered from the machine. */
-export type ServiceQuery = { readonly type: 'counter-get'; readonly name: string } | { readonly type: 'lock-info'; readonly name: string };
+export type ServiceQuery =
+  | { readonly type: 'counter-get'; readonly name: string }
+  | { readonly type: 'lock-info'; readonly name: string }
+  | ({ readonly type: 'list-locks' | 'list-counters' } & ListArgs);
 
 export interface LockServiceOptions {
   readonly machine: LockMachine;
@@ -192,8 +198,7 @@ export class LockService {
    */
   query(q: ServiceQuery, opts: { readonly stale?: boolean }, done: (o: ServiceOutcome) => void): void {
     const answer = (index: number): void => {
-      const value = q.type === 'counter-get' ? this.machine.counterValue(q.name) : this.machine.lockInfo(q.name);
-      done({ type: 'ok', value, index });
+      done({ type: 'ok', value: this.read(q), index });
     };
     if (opts.stale === true) {
       answer(this.machine.appliedIndex);
@@ -204,6 +209,19 @@ export class LockService {
       else if (o.code === 'NO_LEADER') done({ type: 'not-leader', leader: NONE });
       else done({ type: 'unavailable', outcomeUnknown: false, reason: o.code });
     });
+  }
+
+  private read(q: ServiceQuery): ServiceValue {
+    switch (q.type) {
+      case 'counter-get':
+        return this.machine.counterValue(q.name);
+      case 'lock-info':
+        return this.machine.lockInfo(q.name);
+      case 'list-locks':
+        return this.machine.listLocks(q);
+      case 'list-counters':
+        return this.machine.listCounters(q);
+    }
   }
 
   /**
@@ -461,7 +479,7 @@ export class ServiceStats {
   }
 }
 
-function isQueued(value: CommandValue | LockInfo): boolean {
+function isQueued(value: ServiceValue): boolean {
   return typeof value === 'object' && value !== null && 'status' in value && value.status === 'queued';
 }
 

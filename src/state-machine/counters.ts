@@ -6,6 +6,7 @@
  * the previous value. Any result outside ±(2^53 − 1) is `OVERFLOW` and changes nothing.
  */
 import type { StateDigest } from './digest.js';
+import { SortedNames } from './sorted-names.js';
 import { fail, ok, type Failure, type Result } from './errors.js';
 import { MAX_COUNTER_MAGNITUDE } from '../protocol/index.js';
 
@@ -15,6 +16,8 @@ function inRange(v: number): boolean {
 
 export class CounterTable {
   private readonly values = new Map<string, number>();
+  /** The names of `values`, in order (listing, snapshots). */
+  private readonly names = new SortedNames();
 
   /**
    * @param digest the state digest, told of every change (digest.ts).
@@ -50,15 +53,21 @@ export class CounterTable {
 
   /** Non-zero counters in name order (snapshots). */
   sorted(): Array<[string, number]> {
-    return [...this.values.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return [...this.names.all()].map((name) => [name, this.values.get(name) as number]);
+  }
+
+  /** Names of the non-zero counters that start with `prefix`, after `after`, in order. */
+  namesFrom(prefix: string, after: string | undefined): IterableIterator<string> {
+    return this.names.from(prefix, after);
   }
 
   private put(name: string, value: number): void {
     const prev = this.values.get(name);
     if (prev !== undefined) this.digest.counter(-1, name, prev);
     if (value === 0) {
-      this.values.delete(name);
+      if (prev !== undefined) this.forget(name);
     } else {
+      if (prev === undefined) this.names.add(name);
       this.values.set(name, value);
       this.digest.counter(1, name, value);
     }
@@ -97,9 +106,13 @@ export class CounterTable {
   /** → the previous value; the counter reads 0 afterwards. */
   delete(name: string): Result<number> {
     const prev = this.get(name);
-    if (this.staleDeletes) this.values.delete(name);
+    if (this.staleDeletes) this.forget(name);
     else this.put(name, 0);
     return ok(prev);
+  }
+
+  private forget(name: string): void {
+    if (this.values.delete(name)) this.names.delete(name);
   }
 
   /** Sets a stored value as it is (restore). */

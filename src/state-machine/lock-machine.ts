@@ -67,10 +67,20 @@ import { CounterTable } from './counters.js';
 import { classify, record, updateStored } from './dedup.js';
 import { StateDigest } from './digest.js';
 import { fail, ok, type Failure, type Result } from './errors.js';
-import { resolveLimits, type Limits, type LockInfo } from '../protocol/index.js';
+import {
+  DEFAULT_LIST_LIMIT,
+  resolveLimits,
+  type CounterListEntry,
+  type Limits,
+  type ListArgs,
+  type ListPage,
+  type LockInfo,
+  type LockListEntry,
+} from '../protocol/index.js';
 import { LockTable, type Waiter } from './locks.js';
 import type { AcquireValue, ApplyOutput, CancelWaitValue, CommandResult, CommandValue, MachineEvent } from './results.js';
 import { SessionTable, type Session } from './sessions.js';
+import { takePage } from './sorted-names.js';
 import { SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot, type SnapshotState } from './snapshot.js';
 
 /**
@@ -217,6 +227,21 @@ export class LockMachine implements StateMachine<ApplyOutput> {
       holder: { sessionId: holder.session, fencingToken: holder.token, acquiredAt: holder.acquiredAt, expiresAt },
       waiters: lock.queue.length,
     };
+  }
+
+  /**
+   * A page of the locks that are held or awaited, whose names start with `prefix`, after
+   * `after`, in name order (docs/design.md#listing). O(page): the names are kept in order.
+   */
+  listLocks(args: ListArgs = {}): ListPage<LockListEntry> {
+    const names = this.locks.namesFrom(args.prefix ?? '', args.after);
+    return takePage(names, args.limit ?? DEFAULT_LIST_LIMIT, (name) => ({ name, ...this.lockInfo(name) }));
+  }
+
+  /** A page of the non-zero counters, like {@link listLocks}. */
+  listCounters(args: ListArgs = {}): ListPage<CounterListEntry> {
+    const names = this.counters.namesFrom(args.prefix ?? '', args.after);
+    return takePage(names, args.limit ?? DEFAULT_LIST_LIMIT, (name) => ({ name, value: this.counters.get(name) }));
   }
 
   /** The queue of `name`, first waiter first, with each wait's grace extensions so far. */

@@ -17,6 +17,7 @@
  */
 import { DeadlineQueue } from './deadline-queue.js';
 import type { StateDigest } from './digest.js';
+import { SortedNames } from './sorted-names.js';
 
 export interface Holder {
   readonly session: number;
@@ -46,6 +47,8 @@ export interface LockState {
 
 export class LockTable {
   private readonly locks = new Map<string, LockState>();
+  /** The names of `locks`, in order (listing, snapshots). */
+  private readonly names = new SortedNames();
   private readonly waiters = new Map<number, Waiter>();
   /** Locks with a holder. */
   private held = 0;
@@ -73,7 +76,12 @@ export class LockTable {
 
   /** Locks in name order (snapshots). */
   sorted(): Array<[string, LockState]> {
-    return [...this.locks.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return [...this.names.all()].map((name) => [name, this.locks.get(name) as LockState]);
+  }
+
+  /** Names of the stored locks (held, or with waiters) that start with `prefix`, after `after`, in order. */
+  namesFrom(prefix: string, after: string | undefined): IterableIterator<string> {
+    return this.names.from(prefix, after);
   }
 
   get waiterCount(): number {
@@ -121,6 +129,7 @@ export class LockTable {
     if (lock === undefined) {
       lock = { holder: undefined, queue: [] };
       this.locks.set(name, lock);
+      this.names.add(name);
     }
     if (lock.holder !== undefined) this.digest.lock(-1, name, lock.holder);
     else this.held++;
@@ -142,7 +151,7 @@ export class LockTable {
     const held = this.heldBy.get(holder.session);
     held?.delete(name);
     if (held !== undefined && held.size === 0) this.heldBy.delete(holder.session);
-    if (lock.queue.length === 0) this.locks.delete(name);
+    if (lock.queue.length === 0) this.drop(name);
     return holder;
   }
 
@@ -164,7 +173,7 @@ export class LockTable {
     const lock = this.locks.get(name);
     if (lock === undefined || lock.queue.length === 0) return undefined;
     const w = (this.lifo ? lock.queue.pop() : lock.queue.shift()) as Waiter;
-    if (lock.queue.length === 0 && lock.holder === undefined) this.locks.delete(name);
+    if (lock.queue.length === 0 && lock.holder === undefined) this.drop(name);
     this.unindex(w);
     return w;
   }
@@ -175,7 +184,7 @@ export class LockTable {
     if (lock !== undefined) {
       const k = lock.queue.indexOf(w);
       if (k >= 0) lock.queue.splice(k, 1);
-      if (lock.queue.length === 0 && lock.holder === undefined) this.locks.delete(w.name);
+      if (lock.queue.length === 0 && lock.holder === undefined) this.drop(w.name);
     }
     this.unindex(w);
   }
@@ -218,6 +227,11 @@ export class LockTable {
       this.due.push({ at: target, tie: w.id });
     }
     this.compact();
+  }
+
+  private drop(name: string): void {
+    this.locks.delete(name);
+    this.names.delete(name);
   }
 
   private index(w: Waiter): void {

@@ -27,6 +27,8 @@ const NEEDS: Readonly<Record<Exclude<ClientOp, 'hello'>, Role>> = {
   status: 'read',
   'counter-get': 'read',
   'lock-info': 'read',
+  'list-locks': 'read',
+  'list-counters': 'read',
   bind: 'write',
   'open-session': 'write',
   'keep-alive': 'write',
@@ -83,6 +85,9 @@ describe('/client: each role × each operation', () => {
       case 'counter-get':
       case 'lock-info':
         return { op, name: 'n' };
+      case 'list-locks':
+      case 'list-counters':
+        return { op, prefix: 'n', limit: 5 };
       case 'bind':
         return { op, session: target.id, secret: target.secret };
       case 'open-session':

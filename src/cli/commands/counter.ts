@@ -10,6 +10,8 @@
 import type { Command } from 'commander';
 import { connect, type Fence } from '../../client/index.js';
 import { DetachedSessions } from '../../client/detached-session.js';
+import { formatTable } from '../table.js';
+import { listRequest, readPages, withListOptions, type ListFlags } from './listing.js';
 import {
   credentials,
   parseInteger,
@@ -62,7 +64,7 @@ function notSetNote(name: string): string {
 
 /** Registers `counter …` on `program`. */
 export function registerCounterCommands(program: Command): void {
-  const counter = program.command('counter').description('named counters: get, add, set, cas, delete');
+  const counter = program.command('counter').description('named counters: get, list, add, set, cas, delete');
   const fenceHelp = 'apply only while lock LOCK is held with fencing token TOKEN (else FENCED)';
 
   withClientOptions(
@@ -85,6 +87,31 @@ export function registerCounterCommands(program: Command): void {
         return 0;
       });
     });
+
+  withListOptions(counter.command('list').description('the counters that are not 0, in name order, with their values')).action(
+    async (flags: ListFlags) => {
+      process.exitCode = await runClientCommand('counter list', flags, async (ctx) => {
+        const d = new DetachedSessions(ctx);
+        try {
+          const first = listRequest('list-counters', flags);
+          const page = await readPages(ctx, flags, 'counter list', (after) =>
+            d.read({ ...first, ...(after !== undefined ? { after } : {}) }),
+          );
+          const table =
+            page.items.length === 0
+              ? '(no counter is set)'
+              : formatTable(
+                  ['NAME', 'VALUE'],
+                  page.items.map((c) => [c.name, String(c.value)]),
+                );
+          ctx.out(table, page);
+          return 0;
+        } finally {
+          d.close();
+        }
+      });
+    },
+  );
 
   withClientOptions(
     counter

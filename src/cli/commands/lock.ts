@@ -9,9 +9,11 @@
  */
 import type { Command } from 'commander';
 import { DetachedSessions, formatSessionHandle, parseSessionHandle } from '../../client/detached-session.js';
-import type { LockInfo } from '../../protocol/index.js';
+import type { LockInfo, LockListEntry } from '../../protocol/index.js';
 import { durationOption, interruptSignal, runClientCommand, withClientOptions, type ClientFlags } from '../client-command.js';
 import { formatDuration } from '../duration.js';
+import { formatTable } from '../table.js';
+import { listRequest, readPages, withListOptions, type ListFlags } from './listing.js';
 import { registerLockRun } from './lock-run.js';
 
 function iso(ms: number): string {
@@ -31,9 +33,27 @@ export function describeLock(name: string, info: LockInfo, nowMs: number): strin
   return `lock ${JSON.stringify(name)}: held by session ${h.sessionId} with fencing token ${h.fencingToken} since ${iso(h.acquiredAt)}; ${expiry}; ${waiting}`;
 }
 
+/** `lock list`'s table: one row per lock, the holder's expiry as time left from `nowMs`. */
+export function formatLockList(items: readonly LockListEntry[], nowMs: number): string {
+  if (items.length === 0) return '(no lock is held or awaited)';
+  const rows = items.map((l) => {
+    const h = l.holder;
+    if (h === undefined) return [l.name, '-', '-', '-', String(l.waiters)];
+    const left = h.expiresAt - nowMs;
+    return [
+      l.name,
+      String(h.sessionId),
+      String(h.fencingToken),
+      left > 0 ? formatDuration(Math.round(left / 100) * 100) : 'expired',
+      String(l.waiters),
+    ];
+  });
+  return formatTable(['NAME', 'SESSION', 'TOKEN', 'EXPIRES IN', 'WAITERS'], rows);
+}
+
 /** Registers `lock …` on `program`. */
 export function registerLockCommands(program: Command): void {
-  const lock = program.command('lock').description('distributed locks: acquire, release, run, show');
+  const lock = program.command('lock').description('distributed locks: acquire, release, run, show, list');
 
   withClientOptions(
     lock
@@ -108,6 +128,22 @@ export function registerLockCommands(program: Command): void {
         }
       });
     });
+
+  withListOptions(
+    lock.command('list').description('the locks held or waited for, in name order: holder session, fencing token, expiry, waiters'),
+  ).action(async (flags: ListFlags) => {
+    process.exitCode = await runClientCommand('lock list', flags, async (ctx) => {
+      const d = new DetachedSessions(ctx);
+      try {
+        const first = listRequest('list-locks', flags);
+        const page = await readPages(ctx, flags, 'lock list', (after) => d.read({ ...first, ...(after !== undefined ? { after } : {}) }));
+        ctx.out(formatLockList(page.items, Date.now()), page);
+        return 0;
+      } finally {
+        d.close();
+      }
+    });
+  });
 
   registerLockRun(lock);
 }

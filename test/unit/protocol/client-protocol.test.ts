@@ -49,6 +49,17 @@ const request: fc.Arbitrary<ClientRequest> = fc.oneof(
   fc.record({ id, op: fc.constant('counter-get' as const), name, stale: fc.boolean() }, { requiredKeys: ['id', 'op', 'name'] }),
   fc.record({ id, op: fc.constant('lock-info' as const), name, stale: fc.boolean() }, { requiredKeys: ['id', 'op', 'name'] }),
   fc.record(
+    {
+      id,
+      op: fc.constantFrom('list-locks' as const, 'list-counters' as const),
+      prefix: name,
+      after: name,
+      limit: fc.integer({ min: 1, max: 1000 }),
+      stale: fc.boolean(),
+    },
+    { requiredKeys: ['id', 'op'] },
+  ),
+  fc.record(
     { id, op: fc.constant('open-session' as const), ttlMs: fc.integer({ min: 1000, max: 600_000 }), clientId: name },
     { requiredKeys: ['id', 'op', 'ttlMs'] },
   ),
@@ -149,6 +160,48 @@ describe('client protocol: answer values are checked per op', () => {
     expect(() => parseValue('acquire', { status: 'cancelled', position: 1 })).toThrow(DecodeError);
   });
 
+  it('a listing page is checked: entries, names in increasing order, at most 1,000, the cursor', () => {
+    const holder = { sessionId: 3, fencingToken: 9, acquiredAt: 1, expiresAt: 2 };
+    const locks = {
+      items: [
+        { name: 'a', waiters: 0, holder },
+        { name: 'b', waiters: 2 },
+      ],
+      next: 'b',
+    };
+    expect(parseValue('list-locks', locks)).toEqual(locks);
+    expect(parseValue('list-counters', { items: [{ name: 'x', value: -4 }] })).toEqual({ items: [{ name: 'x', value: -4 }] });
+    const bad: ReadonlyArray<[unknown, RegExp]> = [
+      [
+        {
+          items: [
+            { name: 'b', value: 1 },
+            { name: 'a', value: 1 },
+          ],
+        },
+        /out of order/,
+      ],
+      [
+        {
+          items: [
+            { name: 'a', value: 1 },
+            { name: 'a', value: 2 },
+          ],
+        },
+        /out of order/,
+      ],
+      [{ items: [{ name: 'a', value: 1.5 }] }, /value/],
+      [{ items: [{ name: 'a', value: 1, extra: 1 }] }, /extra/],
+      [{ items: Array.from({ length: 1001 }, (_, k) => ({ name: `n${String(k).padStart(4, '0')}`, value: 1 })) }, /1000 items/],
+      [{ items: [], next: 7 }, /next/],
+      [{}, /items/],
+    ];
+    for (const [v, why] of bad) expect(() => parseValue('list-counters', v), JSON.stringify(v).slice(0, 80)).toThrow(why);
+    expect(() => parseValue('list-locks', { items: [{ name: 'a', waiters: 0, holder: { ...holder, fencingToken: 0 } }] })).toThrow(
+      /fencingToken/,
+    );
+  });
+
   it('status may list the members (an older node lists none), each checked', () => {
     const base = { nodeId: 1, role: 'leader', term: 2, leader: 1, leaderAddress: '127.0.0.1:7101' };
     expect(parseValue('status', base)).toEqual(base);
@@ -192,6 +245,12 @@ describe('client protocol: malformed requests are refused naming the field', () 
     ['counter-get oversize name', { id: 5, op: 'counter-get', name: 'n'.repeat(300) }, 5, 'name', /name/],
     ['counter-get stale not boolean', { id: 5, op: 'counter-get', name: 'c', stale: 1 }, 5, 'stale', /stale/],
     ['lock-info name number', { id: 5, op: 'lock-info', name: 12 }, 5, 'name', /name/],
+    ['list-locks limit 0', { id: 5, op: 'list-locks', limit: 0 }, 5, 'limit', /limit/],
+    ['list-locks limit 1001', { id: 5, op: 'list-locks', limit: 1001 }, 5, 'limit', /limit/],
+    ['list-counters prefix number', { id: 5, op: 'list-counters', prefix: 3 }, 5, 'prefix', /prefix/],
+    ['list-counters empty cursor', { id: 5, op: 'list-counters', after: '' }, 5, 'after', /after/],
+    ['list-counters oversize prefix', { id: 5, op: 'list-counters', prefix: 'p'.repeat(300) }, 5, 'prefix', /prefix/],
+    ['list-locks unknown field', { id: 5, op: 'list-locks', name: 'x' }, 5, 'name', /unknown field/],
     ['open-session ttl too small', { id: 6, op: 'open-session', ttlMs: 5 }, 6, 'ttlMs', /ttlMs/],
     ['open-session ttl string', { id: 6, op: 'open-session', ttlMs: '5000' }, 6, 'ttlMs', /ttlMs/],
     ['open-session missing ttl', { id: 6, op: 'open-session' }, 6, 'ttlMs', /ttlMs/],
