@@ -11,7 +11,7 @@
  */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { AuthError, RaftlockError, UnavailableError, type ClientTls } from '../client/index.js';
+import { AuthError, connect, RaftlockError, UnavailableError, type ClientTls, type RaftlockClient } from '../client/index.js';
 import { DurationError, parseDuration } from './duration.js';
 import { parseEndpoints } from './endpoints.js';
 
@@ -57,6 +57,19 @@ export function withClientOptions(cmd: Command): Command {
 /** The credentials of `ctx` as `connect()` takes them: the token and TLS settings it has. */
 export function credentials(ctx: Pick<ClientContext, 'token' | 'tls'>): { token?: string; tls?: ClientTls } {
   return { ...(ctx.token !== undefined ? { token: ctx.token } : {}), ...(ctx.tls !== undefined ? { tls: ctx.tls } : {}) };
+}
+
+/**
+ * Runs `fn` with an SDK client (and so a session) for the length of a command, closed (the
+ * session ended) before it returns: what writes need for exactly-once.
+ */
+export async function withWriter<T>(ctx: ClientContext, fn: (c: RaftlockClient) => Promise<T>): Promise<T> {
+  const client = await connect({ endpoints: ctx.endpoints, clientId: 'raftlock-cli', timeoutMs: ctx.timeoutMs, ...credentials(ctx) });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
 }
 
 /**
@@ -143,7 +156,8 @@ interface ErrorReport {
 /** What to do about each error code: the second half of the one-line message. */
 const HINTS: Readonly<Record<string, string>> = {
   LOCK_TIMEOUT: 'wait longer (--wait) or see the holder with `raftlock lock show NAME`',
-  NOT_HELD: 'the lock is not held by that session: it was released already or its session expired',
+  NOT_HELD:
+    'the lock is not held (by that session): it was released already, its session expired, or an operator broke it; see `raftlock lock show NAME`',
   SESSION_EXPIRED: 'the session ended (its TTL ran out or it was closed); acquire the lock again',
   LOCK_LOST: 'the command was stopped (SIGTERM, then SIGKILL after --grace); run it again once the cluster answers (`raftlock status`)',
   FENCED: 'the lock is no longer held with that fencing token; stop writing on its behalf',

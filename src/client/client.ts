@@ -4,6 +4,7 @@
  */
 import {
   DEFAULT_LIMITS,
+  type BreakLockValue,
   type CounterListEntry,
   type ListPage,
   type LockInfo,
@@ -127,6 +128,12 @@ export interface ListOptions extends CallOptions {
   readonly limit?: number;
   /** Read the answering node's state as it is instead of a linearizable read. */
   readonly stale?: boolean;
+}
+
+/** Options of {@link RaftlockClient.breakLock}. */
+export interface BreakLockOptions extends CallOptions {
+  /** Why: shown to the holder whose grant is revoked (at most 256 UTF-8 bytes). */
+  readonly reason?: string;
 }
 
 const DEFAULT_TTL_MS = 10_000;
@@ -300,6 +307,19 @@ export class RaftlockClient implements AsyncDisposable {
       throw err;
     }
     return result;
+  }
+
+  /**
+   * Revokes the current grant of `name`, whoever holds it (needs an `admin` token): its next
+   * waiter gets the lock with a higher token in the same log entry; the old holder's fenced
+   * writes and release are refused from then on, and its `signal` fires (with `reason`) when
+   * its client next hears from the cluster, within a third of its session TTL. Throws
+   * {@link NotHeldError} when nobody holds it. Exactly once, like every write.
+   */
+  async breakLock(name: string, opts: BreakLockOptions = {}): Promise<BreakLockValue> {
+    if (opts.reason !== undefined && (typeof opts.reason !== 'string' || opts.reason === ''))
+      throw new InvalidArgumentError('reason must be a non-empty string', 'reason');
+    return this.write({ op: 'break-lock', name, ...(opts.reason !== undefined ? { reason: opts.reason } : {}) }, opts);
   }
 
   /** Who holds `name` and how many wait (linearizable unless `stale`). */

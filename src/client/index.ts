@@ -11,8 +11,8 @@
  * ```
  */
 export { connect, RaftlockClient } from './client.js';
-export type { ConnectOptions, ListOptions, LockInfoOptions, LockOptions } from './client.js';
-export type { CounterListEntry, ListPage, LockInfo, LockListEntry } from '../protocol/index.js';
+export type { BreakLockOptions, ConnectOptions, ListOptions, LockInfoOptions, LockOptions } from './client.js';
+export type { BreakLockValue, CounterListEntry, ListPage, LockInfo, LockListEntry } from '../protocol/index.js';
 export type { CallOptions } from './cluster-client.js';
 export type { ClientTls } from './connection.js';
 export { Counter } from './counter.js';

@@ -2,6 +2,7 @@
  * A held lock: its fencing token, a signal that fires when it is (or may be) lost, and release.
  */
 import type { CallOptions } from './cluster-client.js';
+import type { Revocation } from '../protocol/index.js';
 import { LockLostError, NotHeldError, type RaftlockError } from './errors.js';
 import type { Session } from './session.js';
 
@@ -49,8 +50,9 @@ export class Lock implements AsyncDisposable {
 
   /**
    * Aborted (with a {@link LockLostError}) when the lock is lost or **may** be lost: its session
-   * expired, or no keep-alive was acknowledged for so long that the cluster could expire the
-   * session before this client hears of it. Stop working under the lock when it fires. It is
+   * expired, an operator broke it (`breakLock`; its reason is in the error's message), or no
+   * keep-alive was acknowledged for so long that the cluster could expire the session before
+   * this client hears of it. Stop working under the lock when it fires. It is
    * not aborted by {@link release}.
    */
   get signal(): AbortSignal {
@@ -110,6 +112,18 @@ export class Lock implements AsyncDisposable {
       this.session.holders.delete(this);
       this.onGone();
     }
+  }
+
+  /**
+   * @internal The session's keep-alive listed revoked grants: if this one is among them (same
+   * name and token), an operator broke it and it is lost.
+   */
+  onRevoked(revoked: readonly Revocation[]): void {
+    const r = revoked.find((x) => x.name === this.name && x.token === this.fencingToken);
+    if (r === undefined) return;
+    const why = r.reason === undefined ? 'no reason given' : `reason: ${r.reason}`;
+    const message = `lock ${JSON.stringify(this.name)} (token ${this.fencingToken}) was broken by an operator (${why})`;
+    this.onLeaseLost(new LockLostError(this.name, message), true);
   }
 
   /** @internal A release left in doubt was completed in the background (or its session ended). */

@@ -8,6 +8,7 @@
  * the locks' signals fire at `lastRenewal + ttl − safetyMargin`, before the cluster could
  * expire the session even if the clocks drift apart by up to the margin.
  */
+import type { Revocation } from '../protocol/index.js';
 import { now, RemoteError, type ClusterClient } from './cluster-client.js';
 import { LockLostError, SessionExpiredError, type RaftlockError } from './errors.js';
 
@@ -15,6 +16,8 @@ import { LockLostError, SessionExpiredError, type RaftlockError } from './errors
 export interface LeaseHolder {
   /** Lost for sure (`certain`: the session ended) or maybe (no renewal acknowledged in time). */
   onLeaseLost(reason: RaftlockError, certain: boolean): void;
+  /** The cluster reports grants of this session that an operator revoked (`break-lock`). */
+  onRevoked?(revoked: readonly Revocation[]): void;
 }
 
 /** A session of the cluster, kept alive in the background until closed or expired. */
@@ -149,6 +152,8 @@ export class Session {
         deadline: started + interval,
       });
       this.renewed(r.sentAt);
+      const revoked = r.value.revoked;
+      if (revoked !== undefined) for (const h of [...this.holders]) h.onRevoked?.(revoked);
     } catch (err) {
       if (err instanceof RemoteError && err.error.code === 'SESSION_EXPIRED') {
         this.markExpired(new SessionExpiredError(err.message));

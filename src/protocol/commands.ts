@@ -86,6 +86,21 @@ export interface ReleaseCommand extends WriteFields {
 }
 
 /**
+ * Revokes the current grant of `name`, whoever holds it (an operator's command: `admin` role).
+ * The lock goes to its next waiter, with a higher token, in the same entry; the old holder's
+ * session learns of it with its next keep-alive (`revoked`), and its fenced writes and its
+ * release are refused from this entry on. `reason` is shown to that holder.
+ */
+export interface BreakLockCommand extends WriteFields {
+  readonly type: 'break-lock';
+  readonly name: string;
+  readonly reason?: string;
+}
+
+/** Longest `reason` of a `break-lock`, in UTF-8 bytes. */
+export const MAX_REASON_BYTES = 256;
+
+/**
  * Withdraws this session's queued acquire of `name`, if it has one: the wait leaves the queue
  * now, and that acquire's answer (to its parked request, and to any retry of its seq) becomes
  * `cancelled`. What a client sends when it stops waiting (an abort, its own deadline), so the
@@ -132,6 +147,7 @@ export type ClientCommand =
   | AcquireCommand
   | ReleaseCommand
   | CancelWaitCommand
+  | BreakLockCommand
   | CounterAddCommand
   | CounterSetCommand
   | CounterCasCommand
@@ -148,6 +164,7 @@ export const CLIENT_COMMAND_TYPES = [
   'acquire',
   'release',
   'cancel-wait',
+  'break-lock',
   'counter-add',
   'counter-set',
   'counter-cas',
@@ -173,6 +190,10 @@ export const CLIENT_COMMAND_FIELDS: {
   acquire: [['session', 'seq', 'name', 'waitMs'], WRITE_OPTIONAL],
   release: [['session', 'seq', 'name'], WRITE_OPTIONAL],
   'cancel-wait': [['session', 'seq', 'name'], WRITE_OPTIONAL],
+  'break-lock': [
+    ['session', 'seq', 'name'],
+    [...WRITE_OPTIONAL, 'reason'],
+  ],
   'counter-add': [['session', 'seq', 'name', 'delta'], WRITE_OPTIONAL],
   'counter-set': [['session', 'seq', 'name', 'value'], WRITE_OPTIONAL],
   'counter-cas': [['session', 'seq', 'name', 'expected', 'next'], WRITE_OPTIONAL],
@@ -238,6 +259,11 @@ export function parseClientCommand(
     case 'release':
     case 'cancel-wait':
       return { type, ...parseWriteFields(rec, limits), name: name() };
+    case 'break-lock': {
+      const w = parseWriteFields(rec, limits);
+      const cmd = { type, ...w, name: name() };
+      return rec['reason'] === undefined ? cmd : { ...cmd, reason: checkName(rec['reason'], 'reason', MAX_REASON_BYTES) };
+    }
     case 'counter-add': {
       const w = parseWriteFields(rec, limits);
       return { type, ...w, name: name(), delta: amount('delta') };

@@ -23,9 +23,31 @@ export interface BindValue {
   readonly expiresAt: number;
 }
 
-/** `keep-alive`: the session's new deadline (log time). */
+/** A grant of a session's that an operator revoked (`break-lock`): the lock, its token, why. */
+export interface Revocation {
+  readonly name: string;
+  readonly token: number;
+  readonly reason?: string;
+}
+
+/**
+ * `keep-alive`: the session's new deadline (log time), and its latest revoked grants (at most
+ * {@link MAX_REVOCATIONS_KEPT}, oldest first; absent when none), so a holder learns that its
+ * lock was broken even though its session lives on.
+ */
 export interface KeepAliveValue {
   readonly expiresAt: number;
+  readonly revoked?: readonly Revocation[];
+}
+
+/** Most revoked grants a session remembers (and a keep-alive lists). */
+export const MAX_REVOCATIONS_KEPT = 8;
+
+/** `break-lock`: the grant that was revoked (its holder session and token). */
+export interface BreakLockValue {
+  readonly status: 'broken';
+  readonly session: number;
+  readonly token: number;
 }
 
 /** `close-session`: the locks the session held and released, in name order. */
@@ -154,6 +176,7 @@ export interface OpValues {
   readonly acquire: AcquireValue;
   readonly release: ReleaseValue;
   readonly 'cancel-wait': CancelWaitValue;
+  readonly 'break-lock': BreakLockValue;
   /** The new value. */
   readonly 'counter-add': number;
   /** The previous value. */
@@ -312,7 +335,26 @@ const PARSERS: { readonly [O in Op]: (v: unknown, path: string) => OpValues[O] }
       secret,
     };
   },
-  'keep-alive': (v, p) => ({ expiresAt: int(map(v, p, ['expiresAt'])['expiresAt'], `${p}.expiresAt`) }),
+  'keep-alive': (v, p) => {
+    const r = map(v, p, ['expiresAt'], ['revoked']);
+    const expiresAt = int(r['expiresAt'], `${p}.expiresAt`);
+    if (r['revoked'] === undefined) return { expiresAt };
+    const list = r['revoked'];
+    if (!Array.isArray(list) || list.length > MAX_REVOCATIONS_KEPT)
+      bad(`${p}.revoked`, list, `an array of at most ${MAX_REVOCATIONS_KEPT}`);
+    const revoked = (list as unknown[]).map((x, k): Revocation => {
+      const q = `${p}.revoked[${k}]`;
+      const e = map(x, q, ['name', 'token'], ['reason']);
+      const rev = { name: str(e['name'], `${q}.name`), token: int(e['token'], `${q}.token`, 1) };
+      return e['reason'] === undefined ? rev : { ...rev, reason: str(e['reason'], `${q}.reason`) };
+    });
+    return { expiresAt, revoked };
+  },
+  'break-lock': (v, p) => {
+    const r = map(v, p, ['status', 'session', 'token']);
+    if (r['status'] !== 'broken') bad(`${p}.status`, r['status'], '"broken"');
+    return { status: 'broken', session: int(r['session'], `${p}.session`, 1), token: int(r['token'], `${p}.token`, 1) };
+  },
   'close-session': (v, p) => {
     const list = map(v, p, ['released'])['released'];
     if (!Array.isArray(list)) bad(`${p}.released`, list, 'an array');

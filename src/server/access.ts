@@ -6,7 +6,7 @@
  * - `read`: linearizable and stale reads (`counter-get`, `lock-info`, the listings), the `status` op, and the
  *   HTTP `/status` and `/metrics`;
  * - `write`: sessions, locks and counter writes;
- * - `admin`: the operator routes (snapshot, leadership transfer, and what later issues add).
+ * - `admin`: `break-lock` and the operator routes (snapshot, leadership transfer, membership).
  * `/healthz` needs nothing: load balancers and supervisors must reach it without a secret.
  *
  * A token is a random string minted by `raftlock token create`; the configuration holds only
@@ -78,6 +78,7 @@ export const OP_ROLES: Readonly<Record<ClientOp, Role | undefined>> = {
   acquire: 'write',
   release: 'write',
   'cancel-wait': 'write',
+  'break-lock': 'admin',
   'counter-add': 'write',
   'counter-set': 'write',
   'counter-cas': 'write',

@@ -317,7 +317,7 @@ export class LockService {
       }
       return;
     }
-    if (ev.type === 'lock-released') return;
+    if (ev.type === 'lock-released' || ev.type === 'lock-broken') return;
     const key = `${ev.session}:${ev.seq}`;
     const p = this.parked.get(key);
     if (p === undefined) return;

@@ -33,6 +33,7 @@ import { fail, ok, type Result } from './errors.js';
 
 export type {
   AcquireCommand,
+  BreakLockCommand,
   CancelWaitCommand,
   ClientCommand,
   CloseSessionCommand,

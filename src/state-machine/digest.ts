@@ -14,6 +14,8 @@
  *   indexes of the queueing entries; a queue only appends and removes, locks.ts), so the
  *   waiters of a lock determine its queue;
  * - `counter`: name and value of a non-zero counter;
+ * - `revocation`: a session's memory of a revoked grant (`[session id, at, name, token,
+ *   reason]`); `at` orders a session's memories, so the records determine its list;
  * - the *header*: snapshot version, applied index, log time, last term, pending grace. It
  *   changes with every entry, so it is hashed when the digest is read rather than summed in.
  *
@@ -39,7 +41,7 @@
  */
 import type { Holder, Waiter } from './locks.js';
 import type { CommandResult } from './results.js';
-import type { Session } from './sessions.js';
+import type { RevocationRecord, Session } from './sessions.js';
 import { sha256Words } from './sha256.js';
 import type { SnapshotState } from './snapshot.js';
 
@@ -51,6 +53,7 @@ const KIND_LOCK = 4;
 const KIND_WAITER = 5;
 const KIND_COUNTER = 6;
 const KIND_HEADER = 7;
+const KIND_REVOCATION = 8;
 
 // Word-stream tags: each value starts with one, so the stream of a record is unambiguous.
 const T_NULL = 1;
@@ -268,7 +271,8 @@ export interface HeaderFields {
  */
 const SNAPSHOT_FIELDS = {
   root: ['v', 'appliedIndex', 'lastTime', 'lastTerm', 'gracePending', 'sessions', 'locks', 'counters'],
-  session: ['id', 'ttlMs', 'clientId', 'owner', 'secret', 'lastKeepAlive', 'deadline', 'graceCount', 'ackedSeq', 'results'],
+  session: ['id', 'ttlMs', 'clientId', 'owner', 'secret', 'lastKeepAlive', 'deadline', 'graceCount', 'ackedSeq', 'results', 'revoked'],
+  revocation: ['at', 'name', 'token', 'reason'],
   lock: ['name', 'holder', 'waiters'],
   holder: ['session', 'token', 'acquiredAt', 'seq'],
   waiter: ['id', 'session', 'seq', 'deadline', 'graceCount'],
@@ -373,6 +377,17 @@ export class StateDigest {
     this.mix(sign);
   }
 
+  /** A session's memory of a revoked grant. */
+  revocation(sign: Sign, session: number, r: RevocationRecord): void {
+    begin(KIND_REVOCATION);
+    num(session);
+    num(r.at);
+    str(r.name);
+    num(r.token);
+    value(r.reason);
+    this.mix(sign);
+  }
+
   /** A non-zero counter. */
   counter(sign: Sign, name: string, v: number): void {
     begin(KIND_COUNTER);
@@ -446,6 +461,10 @@ export function digestOfState(state: SnapshotState): string {
     for (const [seq, r] of s.results) {
       covered(r, 'result');
       d.result(1, s.id, seq, r);
+    }
+    for (const r of s.revoked ?? []) {
+      covered(r, 'revocation');
+      d.revocation(1, s.id, r);
     }
   }
   for (const l of state.locks) {

@@ -62,7 +62,7 @@
  */
 import type { ApplyContext, Entry, StateMachine } from '../raft/index.js';
 import { decodeEntry } from './codec.js';
-import type { AcquireCommand, Command, Fence, SessionCommand, WriteCommand } from './commands.js';
+import type { AcquireCommand, BreakLockCommand, Command, Fence, SessionCommand, WriteCommand } from './commands.js';
 import { CounterTable } from './counters.js';
 import { classify, record, updateStored } from './dedup.js';
 import { StateDigest } from './digest.js';
@@ -78,7 +78,7 @@ import {
   type LockListEntry,
 } from '../protocol/index.js';
 import { LockTable, type Waiter } from './locks.js';
-import type { AcquireValue, ApplyOutput, CancelWaitValue, CommandResult, CommandValue, MachineEvent } from './results.js';
+import type { AcquireValue, ApplyOutput, BreakLockValue, CancelWaitValue, CommandResult, CommandValue, MachineEvent } from './results.js';
 import { SessionTable, type Session } from './sessions.js';
 import { takePage } from './sorted-names.js';
 import { SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot, type SnapshotState } from './snapshot.js';
@@ -340,6 +340,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         graceCount: s.graceCount,
         ackedSeq: s.ackedSeq,
         results: [...s.results.entries()].sort((a, b) => a[0] - b[0]),
+        ...(s.revoked.length === 0 ? {} : { revoked: s.revoked.map((r) => ({ ...r })) }),
       })),
       locks: this.locks.sorted().map(([name, lock]) => {
         const h = lock.holder;
@@ -387,6 +388,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         graceCount: r.graceCount,
         ackedSeq: r.ackedSeq,
         results: new Map(r.results),
+        revoked: (r.revoked ?? []).map((x) => ({ ...x })),
       });
     }
     for (const l of s.locks) {
@@ -434,7 +436,9 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         const s = this.sessions.get(cmd.session);
         if (s === undefined) return sessionExpired(cmd.session);
         this.sessions.renew(s, now, cmd.ackedSeq);
-        return ok({ expiresAt: s.deadline });
+        if (s.revoked.length === 0) return ok({ expiresAt: s.deadline });
+        const revoked = s.revoked.map(({ name, token, reason }) => (reason === undefined ? { name, token } : { name, token, reason }));
+        return ok({ expiresAt: s.deadline, revoked });
       }
       case 'expire-sessions': {
         const expired: number[] = [];
@@ -598,6 +602,8 @@ export class LockMachine implements StateMachine<ApplyOutput> {
       }
       case 'cancel-wait':
         return this.cancelWait(cmd.name, s, events);
+      case 'break-lock':
+        return this.breakLock(cmd, index, events);
       case 'counter-add':
         return this.counters.add(cmd.name, cmd.delta);
       case 'counter-set':
@@ -654,6 +660,22 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     return ok({ status: 'cancelled' });
   }
 
+  /**
+   * Revokes the grant on `cmd.name`, whoever holds it: the holder's session remembers it (its
+   * keep-alives say so), and the lock is freed like a release, so its next waiter has it at the
+   * end of this step with this entry's index, a higher token.
+   */
+  private breakLock(cmd: BreakLockCommand, index: number, events: MachineEvent[]): Result<BreakLockValue> {
+    const holder = this.locks.get(cmd.name)?.holder;
+    if (holder === undefined) return fail('NOT_HELD', `lock ${cmd.name} is not held: there is no grant to break`);
+    const reason = cmd.reason === undefined ? {} : { reason: cmd.reason };
+    events.push({ type: 'lock-broken', name: cmd.name, session: holder.session, token: holder.token, ...reason });
+    this.releaseLock(cmd.name, events);
+    const victim = this.sessions.get(holder.session);
+    if (victim !== undefined) this.sessions.revoke(victim, { at: index, name: cmd.name, token: holder.token, ...reason });
+    return ok({ status: 'broken', session: holder.session, token: holder.token });
+  }
+
   /** Frees `name`; if it has waiters, it is handed off at the end of this step. */
   private releaseLock(name: string, events: MachineEvent[]): void {
     const holder = this.locks.clearHolder(name);
@@ -692,7 +714,14 @@ export class LockMachine implements StateMachine<ApplyOutput> {
 
 /** Commands that never add to the state (beyond their stored result): allowed when it is at its bound. */
 function shrinks(cmd: WriteCommand): boolean {
-  return cmd.type === 'release' || cmd.type === 'cancel-wait' || cmd.type === 'close-session' || cmd.type === 'counter-delete';
+  // A break adds a bounded memory to the holder's session (at most MAX_REVOCATIONS_KEPT).
+  return (
+    cmd.type === 'release' ||
+    cmd.type === 'cancel-wait' ||
+    cmd.type === 'break-lock' ||
+    cmd.type === 'close-session' ||
+    cmd.type === 'counter-delete'
+  );
 }
 
 function isQueued(v: CommandValue): boolean {

@@ -6,6 +6,7 @@
  */
 import type {
   AcquireValue,
+  BreakLockValue,
   CancelWaitValue,
   CloseSessionValue,
   KeepAliveValue,
@@ -18,6 +19,7 @@ import type { Result } from './errors.js';
 
 export type {
   AcquireValue,
+  BreakLockValue,
   CancelWaitValue,
   CloseSessionValue,
   Grant,
@@ -43,6 +45,7 @@ export interface CommandValues {
   readonly acquire: AcquireValue;
   readonly release: ReleaseValue;
   readonly 'cancel-wait': CancelWaitValue;
+  readonly 'break-lock': BreakLockValue;
   /** The new value. */
   readonly 'counter-add': OpValues['counter-add'];
   readonly 'counter-set': OpValues['counter-set'];
@@ -68,7 +71,10 @@ export type CommandResult = Result<CommandValue>;
  *   `cancel-wait` and left the queue.
  * - `session-expired` / `session-closed`: the session ended; its waits are gone (no separate
  *   events for them) and its locks are released (one `lock-released` each, after this event).
- * - `lock-released`: `session` no longer holds `name` (token `token`): release, close or expiry.
+ * - `lock-broken`: an operator's `break-lock` revoked the grant `token` of `session` on `name`
+ *   (with its `reason`, if given); a `lock-released` for it follows.
+ * - `lock-released`: `session` no longer holds `name` (token `token`): release, close, expiry
+ *   or break.
  */
 export type MachineEvent =
   | {
@@ -84,6 +90,7 @@ export type MachineEvent =
   | { readonly type: 'wait-cancelled'; readonly name: string; readonly session: number; readonly seq: number }
   | { readonly type: 'session-expired'; readonly session: number }
   | { readonly type: 'session-closed'; readonly session: number }
+  | { readonly type: 'lock-broken'; readonly name: string; readonly session: number; readonly token: number; readonly reason?: string }
   | { readonly type: 'lock-released'; readonly name: string; readonly session: number; readonly token: number };
 
 /** What `apply` returns. */

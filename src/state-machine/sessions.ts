@@ -13,6 +13,7 @@
  *   `maxGraceExtensions` elections, each worth at most one TTL past that election's first entry.
  *   Only an actual raise counts as an extension.
  */
+import { MAX_REVOCATIONS_KEPT } from '../protocol/index.js';
 import type { CommandResult } from './results.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { acknowledge } from './dedup.js';
@@ -39,6 +40,19 @@ export interface Session {
   ackedSeq: number;
   /** Exactly-once table: result of each applied write by seq (see dedup.ts). */
   readonly results: Map<number, CommandResult>;
+  /**
+   * The latest of its grants an operator revoked (`break-lock`), oldest first, at most
+   * `MAX_REVOCATIONS_KEPT`: what its keep-alives answer, so its client learns of them.
+   */
+  readonly revoked: RevocationRecord[];
+}
+
+/** A revoked grant as a session keeps it: `at` is the index of the `break-lock` entry. */
+export interface RevocationRecord {
+  readonly at: number;
+  readonly name: string;
+  readonly token: number;
+  readonly reason?: string;
 }
 
 interface SessionDeadline {
@@ -88,6 +102,7 @@ export class SessionTable {
       graceCount: 0,
       ackedSeq: 0,
       results: new Map(),
+      revoked: [],
     };
     this.insert(s);
     return s;
@@ -101,6 +116,7 @@ export class SessionTable {
     this.digest.session(1, s);
     this.digest.sessionState(1, s);
     for (const [seq, r] of s.results) this.digest.result(1, s.id, seq, r);
+    for (const r of s.revoked) this.digest.revocation(1, s.id, r);
   }
 
   remove(id: number): void {
@@ -109,6 +125,7 @@ export class SessionTable {
     this.digest.session(-1, s);
     this.digest.sessionState(-1, s);
     for (const [seq, r] of s.results) this.digest.result(-1, s.id, seq, r);
+    for (const r of s.revoked) this.digest.revocation(-1, s.id, r);
     this.sessions.delete(id);
     if (s.owner !== undefined) {
       const left = this.ownedBy(s.owner) - 1;
@@ -130,6 +147,13 @@ export class SessionTable {
     this.setDeadline(s, now + s.ttlMs);
     acknowledge(s, ackedSeq, this.digest);
     this.digest.sessionState(1, s);
+  }
+
+  /** Remembers that a grant of `s` was revoked; the oldest memory goes beyond the bound. */
+  revoke(s: Session, r: RevocationRecord): void {
+    s.revoked.push(r);
+    this.digest.revocation(1, s.id, r);
+    while (s.revoked.length > MAX_REVOCATIONS_KEPT) this.digest.revocation(-1, s.id, s.revoked.shift() as RevocationRecord);
   }
 
   /** Leader-change grace at log time `now` (see the module comment). */

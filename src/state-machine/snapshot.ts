@@ -16,11 +16,21 @@ import { MACHINE_ERROR_CODES } from './errors.js';
 import type { CommandResult } from './results.js';
 
 /**
- * 2: sessions carry their secret. 3: waiters carry their grace count. Version 2 snapshots are
- * read as waiters with no grace yet (exact: version 2 never gave waits grace); version 1
- * snapshots are refused (start such a node afresh).
+ * 2: sessions carry their secret. 3: waiters carry their grace count. 4: sessions may carry
+ * the grants an operator revoked (`revoked`). Version 2 snapshots are read as waiters with no
+ * grace yet (exact: version 2 never gave waits grace), and versions 2 and 3 as sessions with
+ * nothing revoked (exact: they had no `break-lock`); version 1 snapshots are refused (start
+ * such a node afresh).
  */
-export const SNAPSHOT_VERSION = 3;
+export const SNAPSHOT_VERSION = 4;
+
+/** A revoked grant a session remembers (sessions.ts). */
+export interface RevocationSnapshot {
+  readonly at: number;
+  readonly name: string;
+  readonly token: number;
+  readonly reason?: string;
+}
 
 export interface SessionRecord {
   readonly id: number;
@@ -34,6 +44,8 @@ export interface SessionRecord {
   readonly ackedSeq: number;
   /** [seq, result], by seq. */
   readonly results: ReadonlyArray<readonly [number, CommandResult]>;
+  /** Oldest first; absent when empty (so a session without any encodes as in version 3). */
+  readonly revoked?: readonly RevocationSnapshot[];
 }
 
 export interface WaiterRecord {
@@ -114,6 +126,18 @@ function result(v: unknown, path: string): CommandResult {
   return r as unknown as CommandResult;
 }
 
+function revocations(v: unknown, path: string): RevocationSnapshot[] {
+  let last = 0;
+  return arr(v, path).map((x, k): RevocationSnapshot => {
+    const p = `${path}[${k}]`;
+    const r = map(x, p);
+    const at = int(r['at'], `${p}.at`, last + 1);
+    last = at;
+    const rev = { at, name: str(r['name'], `${p}.name`), token: int(r['token'], `${p}.token`, 1) };
+    return r['reason'] === undefined ? rev : { ...rev, reason: str(r['reason'], `${p}.reason`) };
+  });
+}
+
 /** Decodes and checks a snapshot. Throws on anything malformed. */
 export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
   const decoded = unpack(bytes);
@@ -123,7 +147,8 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
     // Version 1 has no session secrets (docs/design.md#sessions-are-capabilities).
     throw new BadSnapshot('v', 'version 1, written by an earlier raftlock without session secrets: start with a fresh data directory');
   }
-  if (s['v'] !== SNAPSHOT_VERSION && s['v'] !== 2) throw new BadSnapshot('v', `unsupported version ${String(s['v']).slice(0, 20)}`);
+  if (s['v'] !== SNAPSHOT_VERSION && s['v'] !== 3 && s['v'] !== 2)
+    throw new BadSnapshot('v', `unsupported version ${String(s['v']).slice(0, 20)}`);
   const v2 = s['v'] === 2;
   if (typeof s['gracePending'] !== 'boolean') throw new BadSnapshot('gracePending', 'expected a boolean');
 
@@ -148,6 +173,7 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
       ...base,
       ...(r['clientId'] === undefined ? {} : { clientId: str(r['clientId'], `${p}.clientId`) }),
       ...(r['owner'] === undefined ? {} : { owner: str(r['owner'], `${p}.owner`) }),
+      ...(r['revoked'] === undefined ? {} : { revoked: revocations(r['revoked'], `${p}.revoked`) }),
     };
   });
 

@@ -5,7 +5,16 @@
  * operations can answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, InvalidArgumentError, type RaftlockClient } from '../../src/client/index.js';
+import {
+  AuthError,
+  connect,
+  FencedError,
+  InvalidArgumentError,
+  LockLostError,
+  NotHeldError,
+  type RaftlockClient,
+} from '../../src/client/index.js';
+import { waitFor } from '../../scripts/lib/wait.js';
 import { ProcessCluster } from '../../scripts/lib/cluster.js';
 import { runCli } from './support/cli.js';
 
@@ -16,8 +25,8 @@ const READER = 'primitives-read-token';
 let cluster: ProcessCluster;
 const clients: RaftlockClient[] = [];
 
-async function client(token = WRITER): Promise<RaftlockClient> {
-  const c = await connect({ endpoints: cluster.endpoints, token, timeoutMs: 10_000 });
+async function client(token = WRITER, sessionTtlMs = 10_000): Promise<RaftlockClient> {
+  const c = await connect({ endpoints: cluster.endpoints, token, timeoutMs: 10_000, sessionTtlMs });
   clients.push(c);
   return c;
 }
@@ -104,5 +113,60 @@ describe('listing', () => {
     expect(bad.stderr).toMatch(/--limit must be between 1 and 1000/);
     await l.release();
     expect((await cli(['lock', 'list', '--prefix', 'cli-list/'])).stdout.trim()).toBe('(no lock is held or awaited)');
+  });
+});
+
+describe('forced release (break)', () => {
+  it('SDK: an admin breaks a held lock; the waiter gets it with a higher token; the holder is told, fenced and refused', async () => {
+    const holder = await client(WRITER, 3_000);
+    const waiter = await client();
+    const admin = await client(ADMIN);
+    const lock = await holder.lock('brk/a');
+    const waiting = waiter.lock('brk/a', { waitMs: 20_000 });
+    await waitFor('the waiter to queue', async () => (await admin.lockInfo('brk/a')).waiters === 1, 10_000);
+    const broken = await admin.breakLock('brk/a', { reason: 'deploy stuck' });
+    expect(broken).toEqual({ status: 'broken', session: holder.sessionId, token: lock.fencingToken });
+    const next = await waiting;
+    expect(next.fencingToken).toBeGreaterThan(lock.fencingToken);
+    // The holder's client hears of it with its next keep-alive (every TTL/3 = 1 s).
+    await waitFor("the broken lock's signal", () => lock.signal.aborted, 5_000);
+    const why = lock.signal.reason as LockLostError;
+    expect(why).toBeInstanceOf(LockLostError);
+    expect(why.message).toMatch(/broken by an operator \(reason: deploy stuck\)/);
+    expect(lock.state).toBe('lost');
+    await expect(holder.counter('brk/c').add(1, { fence: { lock: 'brk/a', token: lock.fencingToken } })).rejects.toBeInstanceOf(
+      FencedError,
+    );
+    await expect(lock.release()).rejects.toBeInstanceOf(NotHeldError);
+    // The holder's client is otherwise fine, and may take the lock again after the waiter.
+    await next.release();
+    const again = await holder.lock('brk/a', { waitMs: 5_000 });
+    expect(again.fencingToken).toBeGreaterThan(next.fencingToken);
+    await again.release();
+  });
+
+  it('SDK: breaking a free lock is NOT_HELD; a write token may not break (AUTH)', async () => {
+    const admin = await client(ADMIN);
+    const writer = await client();
+    await expect(admin.breakLock('brk/free')).rejects.toBeInstanceOf(NotHeldError);
+    const l = await writer.lock('brk/mine');
+    const err = await writer.breakLock('brk/mine').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthError);
+    expect((err as AuthError).message).toMatch(/admin/);
+    await expect(admin.breakLock('brk/mine', { reason: '' })).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(l.signal.aborted).toBe(false);
+    await l.release();
+  });
+
+  it('CLI: lock break prints the revoked grant; a free lock is NOT_HELD; a write token is AUTH', async () => {
+    const holder = await client();
+    const lock = await holder.lock('brk/cli');
+    await cli(['lock', 'break', 'brk/cli'], 1, WRITER).then((r) => expect(r.stderr).toMatch(/\(AUTH\);/));
+    const out = await cli(['lock', 'break', 'brk/cli', '--reason', 'maintenance'], 0, ADMIN);
+    expect(out.stdout.trim()).toBe(
+      `broke lock "brk/cli": revoked the grant of session ${holder.sessionId} (fencing token ${lock.fencingToken}); its next waiter, if any, holds it now`,
+    );
+    const again = await cli(['lock', 'break', 'brk/cli', '--json'], 1, ADMIN);
+    expect((JSON.parse(again.stdout) as { error: { code: string } }).error.code).toBe('NOT_HELD');
   });
 });

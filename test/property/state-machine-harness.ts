@@ -65,6 +65,8 @@ export type Step = { readonly dt: number; readonly skew: number } & (
       readonly ack: number;
     }
   | { readonly k: 'close'; readonly s: number }
+  /** An operator breaks a lock (mostly a held one), with or without a reason. */
+  | { readonly k: 'break'; readonly s: number; readonly lock: number; readonly reason: boolean; readonly ack: number }
   | { readonly k: 'retry'; readonly s: number; readonly pick: number }
   | { readonly k: 'expire'; readonly ahead: number; readonly extra: boolean }
   | { readonly k: 'tick' }
@@ -125,6 +127,7 @@ const body: fc.Arbitrary<Omit<Step, 'dt' | 'skew'>> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('close' as const), s: slot }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('break' as const), s: slot, lock: fc.nat({ max: 2 }), reason: fc.boolean(), ack }) },
   { weight: 5, arbitrary: fc.record({ k: fc.constant('retry' as const), s: slot, pick: fc.nat({ max: 30 }) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('expire' as const), ahead: fc.constantFrom(0, 500, 3_000), extra: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('tick' as const) }) },
@@ -193,6 +196,14 @@ export class GrantChecker {
         holds(
           h?.session === e.session && h.token === e.token,
           () => `release at ${index}: ${e.name} released by ${e.session} (token ${e.token}) but held by ${h?.session} (token ${h?.token})`,
+        );
+        this.holder.delete(e.name);
+      } else if (e.type === 'lock-broken') {
+        const h = this.holder.get(e.name);
+        holds(
+          h?.session === e.session && h.token === e.token,
+          () =>
+            `break at ${index}: ${e.name} broken as held by ${e.session} (token ${e.token}) but held by ${h?.session} (token ${h?.token})`,
         );
         this.holder.delete(e.name);
       } else if (e.type === 'session-expired' || e.type === 'session-closed') {
@@ -446,7 +457,7 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
   steps.forEach((step, stepNo) => {
     clock += step.dt;
     const stamp = clock - step.skew;
-    if (ids.length === 0 && ['keepalive', 'acquire', 'release', 'cancel', 'counter', 'close', 'retry'].includes(step.k)) {
+    if (ids.length === 0 && ['keepalive', 'acquire', 'release', 'cancel', 'counter', 'close', 'break', 'retry'].includes(step.k)) {
       command({ type: 'open-session', secret: TEST_SECRET, ttlMs: 20_000 }, stamp, stepNo);
       ids.push(index);
       return;
@@ -520,6 +531,12 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
       }
       case 'close':
         return write(pick(step.s), 6, undefined, (w) => ({ type: 'close-session', ...w }), stamp, stepNo);
+      case 'break': {
+        const held = LOCKS.filter((n) => machines[0]!.lockInfo(n).holder !== undefined);
+        const name = step.s < 6 && held.length > 0 ? held[step.lock % held.length]! : LOCKS[step.lock]!;
+        const reason = step.reason ? { reason: `maintenance ${stepNo}` } : {};
+        return write(pick(step.s), step.ack, undefined, (w) => ({ type: 'break-lock', ...w, name, ...reason }), stamp, stepNo);
+      }
       case 'retry': {
         const list = sent.get(pick(step.s)) ?? [];
         if (list.length === 0) return command({ type: 'tick' }, stamp, stepNo);
@@ -572,6 +589,8 @@ function observe(m: LockMachine, model: Model, clock: number, where: string): vo
     same(m.lockWaiters(name), model.lockWaiters(name), `${where}: lockWaiters(${name})`);
   }
   for (const name of COUNTERS) same(m.counterValue(name), model.counterValue(name), `${where}: counter ${name}`);
+  same(m.listLocks(), model.listLocks(), `${where}: listLocks`);
+  same(m.listCounters({ limit: 1 }), model.listCounters(1), `${where}: listCounters`);
   for (const id of Object.keys(model.sessions).map(Number)) same(m.sessionInfo(id), model.sessionInfo(id), `${where}: sessionInfo(${id})`);
   same(m.sessionCount, Object.keys(model.sessions).length, `${where}: session count`);
   same(m.expiredSessions(clock + 2_000), model.expiredSessions(clock + 2_000), `${where}: expiredSessions`);

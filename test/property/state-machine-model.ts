@@ -20,6 +20,8 @@ interface MSession {
   grace: number;
   acked: number;
   results: Record<number, ModelResult>;
+  /** Revoked grants, oldest first, at most MAX_REVOCATIONS_KEPT. */
+  revoked: Array<{ name: string; token: number; reason?: string }>;
 }
 interface MWaiter {
   id: number;
@@ -166,6 +168,7 @@ export class Model {
           grace: 0,
           acked: 0,
           results: {},
+          revoked: [],
         };
         return { ok: true, value: { sessionId: index, ttlMs: cmd.ttlMs, expiresAt: t + cmd.ttlMs, secret: cmd.secret } };
       case 'keep-alive': {
@@ -173,7 +176,8 @@ export class Model {
         if (s === undefined) return { ok: false, code: 'SESSION_EXPIRED' };
         this.renew(s, t);
         this.ack(s, cmd.ackedSeq);
-        return { ok: true, value: { expiresAt: s.deadline } };
+        if (s.revoked.length === 0) return { ok: true, value: { expiresAt: s.deadline } };
+        return { ok: true, value: { expiresAt: s.deadline, revoked: s.revoked.map((r) => ({ ...r })) } };
       }
       case 'expire-sessions':
         return {
@@ -277,6 +281,20 @@ export class Model {
         if (s.results[w.seq] !== undefined) s.results[w.seq] = { ok: true, value: { status: 'cancelled' } };
         return { ok: true, value: { status: 'cancelled' } };
       }
+      case 'break-lock': {
+        // Whoever holds it loses it (and remembers why); the next waiter gets it at the step's end.
+        const h = this.locks[cmd.name]?.holder;
+        if (h === undefined || h === null) return { ok: false, code: 'NOT_HELD' };
+        const reason = cmd.reason === undefined ? {} : { reason: cmd.reason };
+        events.push({ type: 'lock-broken', name: cmd.name, session: h.session, token: h.token, ...reason });
+        this.free(cmd.name, t, index, events);
+        const victim = this.sessions[h.session];
+        if (victim !== undefined) {
+          victim.revoked.push({ name: cmd.name, token: h.token, ...reason });
+          if (victim.revoked.length > 8) victim.revoked.shift();
+        }
+        return { ok: true, value: { status: 'broken', session: h.session, token: h.token } };
+      }
       case 'counter-add': {
         const v = (this.counters[cmd.name] ?? 0) + cmd.delta;
         return okIfSafe(v, () => (put(cmd.name, v), { ok: true, value: v }));
@@ -315,6 +333,20 @@ export class Model {
 
   lockWaiters(name: string): unknown {
     return (this.locks[name]?.queue ?? []).map((w) => ({ session: w.session, seq: w.seq, deadline: w.deadline, graceExtensions: w.grace }));
+  }
+
+  listLocks(): unknown {
+    return {
+      items: Object.keys(this.locks)
+        .sort(byStr)
+        .map((name) => ({ name, ...(this.lockInfo(name) as object) })),
+    };
+  }
+
+  listCounters(limit: number): unknown {
+    const names = Object.keys(this.counters).sort(byStr);
+    const items = names.slice(0, limit).map((name) => ({ name, value: this.counters[name] }));
+    return names.length > limit ? { items, next: names[limit - 1] } : { items };
   }
 
   counterValue(name: string): number {

@@ -36,6 +36,7 @@ const NEEDS: Readonly<Record<Exclude<ClientOp, 'hello'>, Role>> = {
   acquire: 'write',
   release: 'write',
   'cancel-wait': 'write',
+  'break-lock': 'admin',
   'counter-add': 'write',
   'counter-set': 'write',
   'counter-cas': 'write',
@@ -101,6 +102,8 @@ describe('/client: each role × each operation', () => {
       case 'release':
       case 'cancel-wait':
         return { op, ...s, name: 'other' };
+      case 'break-lock':
+        return { op, ...s, name: 'other', reason: 'role matrix' };
       case 'counter-add':
         return { op, ...s, name: 'm', delta: 1 };
       case 'counter-set':

@@ -8,19 +8,11 @@
  * `get` then says so on stderr (stdout stays the bare number), so a misspelt name is noticed.
  */
 import type { Command } from 'commander';
-import { connect, type Fence } from '../../client/index.js';
+import type { Fence } from '../../client/index.js';
 import { DetachedSessions } from '../../client/detached-session.js';
 import { formatTable } from '../table.js';
 import { listRequest, readPages, withListOptions, type ListFlags } from './listing.js';
-import {
-  credentials,
-  parseInteger,
-  runClientCommand,
-  UsageError,
-  withClientOptions,
-  type ClientContext,
-  type ClientFlags,
-} from '../client-command.js';
+import { parseInteger, runClientCommand, UsageError, withClientOptions, withWriter, type ClientFlags } from '../client-command.js';
 
 interface WriteFlags extends ClientFlags {
   readonly fence?: string;
@@ -34,20 +26,6 @@ export function parseFence(text: string): Fence {
       `--fence: ${JSON.stringify(text)} is not LOCK:TOKEN (inside \`raftlock lock run\`: --fence "$RAFTLOCK_LOCK_NAME:$RAFTLOCK_FENCING_TOKEN")`,
     );
   return { lock: text.slice(0, k), token: parseInteger(text.slice(k + 1), '--fence token') };
-}
-
-async function withWriter<T>(ctx: ClientContext, fn: (c: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
-  const client = await connect({
-    endpoints: ctx.endpoints,
-    clientId: 'raftlock-cli',
-    timeoutMs: ctx.timeoutMs,
-    ...credentials(ctx),
-  });
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
-  }
 }
 
 function fenceOf(flags: WriteFlags): { fence?: Fence } {

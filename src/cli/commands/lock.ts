@@ -10,7 +10,7 @@
 import type { Command } from 'commander';
 import { DetachedSessions, formatSessionHandle, parseSessionHandle } from '../../client/detached-session.js';
 import type { LockInfo, LockListEntry } from '../../protocol/index.js';
-import { durationOption, interruptSignal, runClientCommand, withClientOptions, type ClientFlags } from '../client-command.js';
+import { durationOption, interruptSignal, runClientCommand, withClientOptions, withWriter, type ClientFlags } from '../client-command.js';
 import { formatDuration } from '../duration.js';
 import { formatTable } from '../table.js';
 import { listRequest, readPages, withListOptions, type ListFlags } from './listing.js';
@@ -53,7 +53,7 @@ export function formatLockList(items: readonly LockListEntry[], nowMs: number): 
 
 /** Registers `lock …` on `program`. */
 export function registerLockCommands(program: Command): void {
-  const lock = program.command('lock').description('distributed locks: acquire, release, run, show, list');
+  const lock = program.command('lock').description('distributed locks: acquire, release, run, show, list, break');
 
   withClientOptions(
     lock
@@ -126,6 +126,25 @@ export function registerLockCommands(program: Command): void {
         } finally {
           d.close();
         }
+      });
+    });
+
+  withClientOptions(
+    lock
+      .command('break')
+      .argument('<name>', 'lock name')
+      .description("revoke the lock's current grant (admin token): the next waiter gets it with a higher token"),
+  )
+    .option('--reason <text>', 'why, shown to the holder whose grant is revoked')
+    .action(async (name: string, flags: ClientFlags & { reason?: string }) => {
+      process.exitCode = await runClientCommand('lock break', flags, async (ctx) => {
+        const opts = flags.reason !== undefined ? { reason: flags.reason } : {};
+        const r = await withWriter(ctx, (c) => c.breakLock(name, opts));
+        ctx.out(
+          `broke lock ${JSON.stringify(name)}: revoked the grant of session ${r.session} (fencing token ${r.token}); its next waiter, if any, holds it now`,
+          { name, session: r.session, fencingToken: r.token, broken: true },
+        );
+        return 0;
       });
     });
 

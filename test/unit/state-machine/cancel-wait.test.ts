@@ -4,24 +4,11 @@
  * acquire's stored result becomes `cancelled`, so a retry of its seq is never granted.
  */
 import { describe, expect, it } from 'vitest';
-import { digestOfState } from '../../../src/state-machine/digest.js';
-import { decodeSnapshot } from '../../../src/state-machine/snapshot.js';
-import { Driver, value } from './driver.js';
-
-function setup(n = 3, ttl = 60_000): { d: Driver; s: number[] } {
-  const d = new Driver();
-  const s = Array.from({ length: n }, () => d.open(ttl));
-  return { d, s };
-}
-
-/** The machine's O(1) digest equals the digest of its state, computed from the snapshot. */
-function digestIsOfState(d: Driver): void {
-  expect(d.m.digest()).toBe(digestOfState(decodeSnapshot(d.m.snapshot())));
-}
+import { checkDigestOfState, Driver, value, withSessions } from './driver.js';
 
 describe('cancel-wait', () => {
   it('a queued acquire leaves the queue: cancelled, a wait-cancelled event, the others keep their places', () => {
-    const { d, s } = setup(3);
+    const { d, s } = withSessions(3);
     d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 0 });
     d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 30_000 }, 1);
     d.write(s[2]!, { type: 'acquire', name: 'L', waitMs: 30_000 }, 1);
@@ -33,11 +20,11 @@ describe('cancel-wait', () => {
     expect(d.m.lockWaiters('L').map((w) => w.session)).toEqual([s[2]]);
     expect(d.m.lockInfo('L')).toMatchObject({ holder: { sessionId: s[0] }, waiters: 1 });
     expect(d.m.sessionInfo(s[1]!)?.waits).toEqual([]);
-    digestIsOfState(d);
+    checkDigestOfState(d);
   });
 
   it('a retry of the withdrawn acquire (same seq) answers cancelled, even after the lock is freed', () => {
-    const { d, s } = setup(2);
+    const { d, s } = withSessions(2);
     d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 0 });
     d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 30_000 }, 1);
     d.write(s[1]!, { type: 'cancel-wait', name: 'L' }, 2);
@@ -47,11 +34,11 @@ describe('cancel-wait', () => {
     const retry = d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 30_000 }, 1);
     expect(retry).toEqual({ result: { ok: true, value: { status: 'cancelled' } }, events: [] });
     expect(d.m.lockInfo('L')).toEqual({ waiters: 0 });
-    digestIsOfState(d);
+    checkDigestOfState(d);
   });
 
   it('the snapshot carries the outcome: restored elsewhere, a retry of the withdrawn acquire still answers cancelled', () => {
-    const { d, s } = setup(3);
+    const { d, s } = withSessions(3);
     d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 0 });
     d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 30_000 }, 1);
     d.write(s[2]!, { type: 'acquire', name: 'L', waitMs: 30_000 }, 1);
@@ -76,7 +63,7 @@ describe('cancel-wait', () => {
   });
 
   it('not-waiting when the session holds the lock, never queued, or its wait already ended; nothing changes', () => {
-    const { d, s } = setup(2);
+    const { d, s } = withSessions(2);
     d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 0 });
     const before = d.state();
     // The holder: granted, not waiting.
@@ -97,11 +84,11 @@ describe('cancel-wait', () => {
     expect(value(d.write(s[1]!, { type: 'cancel-wait', name: 'L' }, 4).result)).toEqual({ status: 'not-waiting' });
     expect(d.m.lockInfo('L').holder?.sessionId).toBe(s[1]);
     expect(value(d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 30_000 }, 3).result)).toMatchObject({ status: 'granted' });
-    digestIsOfState(d);
+    checkDigestOfState(d);
   });
 
   it('after a timeout the wait is gone: not-waiting, and the acquire stays timed-out', () => {
-    const { d, s } = setup(2);
+    const { d, s } = withSessions(2);
     d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 0 });
     d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 1_000 }, 1);
     d.advance(1_000);
@@ -112,7 +99,7 @@ describe('cancel-wait', () => {
   });
 
   it('a retried cancel-wait answers its stored result and withdraws nothing more', () => {
-    const { d, s } = setup(3);
+    const { d, s } = withSessions(3);
     d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 0 });
     d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 30_000 }, 1);
     d.write(s[1]!, { type: 'cancel-wait', name: 'L' }, 2);
@@ -121,11 +108,11 @@ describe('cancel-wait', () => {
     const retry = d.write(s[1]!, { type: 'cancel-wait', name: 'L' }, 2);
     expect(retry).toEqual({ result: { ok: true, value: { status: 'cancelled' } }, events: [] });
     expect(d.m.lockWaiters('L')).toEqual([expect.objectContaining({ session: s[1], seq: 3 })]);
-    digestIsOfState(d);
+    checkDigestOfState(d);
   });
 
   it('withdrawing the last waiter of a lock freed in the same step leaves the lock free, granted to nobody', () => {
-    const { d, s } = setup(2, 5_000);
+    const { d, s } = withSessions(2, 5_000);
     d.write(s[0]!, { type: 'acquire', name: 'L', waitMs: 0 });
     d.advance(2_000);
     d.write(s[1]!, { type: 'acquire', name: 'L', waitMs: 30_000 }, 1);
@@ -141,7 +128,7 @@ describe('cancel-wait', () => {
     expect(value(out.result)).toEqual({ status: 'cancelled' });
     expect(d.m.lockInfo('L')).toEqual({ waiters: 0 });
     expect(d.m.sessionInfo(s[1]!)?.locks).toEqual([]);
-    digestIsOfState(d);
+    checkDigestOfState(d);
   });
 
   it('runs when the state is at its size bound (it only frees room)', () => {

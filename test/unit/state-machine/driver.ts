@@ -8,6 +8,7 @@ import type { Command, WriteCommand } from '../../../src/state-machine/commands.
 import type { Failure } from '../../../src/state-machine/errors.js';
 import { LockMachine, type LockMachineOptions } from '../../../src/state-machine/lock-machine.js';
 import type { ApplyOutput, CommandResult, CommandValue, OpenSessionValue } from '../../../src/state-machine/results.js';
+import { digestOfState } from '../../../src/state-machine/digest.js';
 import { decodeSnapshot } from '../../../src/state-machine/snapshot.js';
 import { TEST_SECRET } from '../../support/secrets.js';
 
@@ -97,4 +98,17 @@ export function value<T = CommandValue>(r: CommandResult): T {
 export function failure(r: CommandResult): Failure {
   if (r.ok) throw new Error(`expected failure, got ${JSON.stringify(r.value)}`);
   return r;
+}
+
+/** A driver with `n` sessions of `ttl` open. */
+export function withSessions(n = 3, ttl = 60_000): { d: Driver; s: number[] } {
+  const d = new Driver();
+  const s = Array.from({ length: n }, () => d.open(ttl));
+  return { d, s };
+}
+
+/** Throws unless the machine's O(1) digest equals the digest of its state, computed from its snapshot. */
+export function checkDigestOfState(d: Driver): void {
+  const want = digestOfState(decodeSnapshot(d.m.snapshot()));
+  if (d.m.digest() !== want) throw new Error(`digest ${d.m.digest()} is not that of the state (${want})`);
 }

@@ -148,7 +148,7 @@ describe('snapshot / restore', () => {
 
   it('a version-1 snapshot (no session secrets) is refused, saying to start afresh', () => {
     const current = unpack(new LockMachine().snapshot()) as Record<string, unknown>;
-    expect(current['v']).toBe(3);
+    expect(current['v']).toBe(4);
     expect(() => new LockMachine().restore(pack({ ...current, v: 1 }))).toThrow(/fresh data directory/);
   });
 
