@@ -64,6 +64,25 @@ export {
   mutexModel,
 } from './models/mutex.js';
 export { leaseMutexModel } from './models/lease-mutex.js';
+export {
+  type FencedWriteOutput,
+  type SemaphoreHolder,
+  type SemaphoreInput,
+  type SemaphoreOperation,
+  type SemaphoreOutput,
+  type SemaphoreState,
+  type TokenBounds,
+  semaphoreModel,
+} from './models/semaphore.js';
+export {
+  type RwLockHolder,
+  type RwLockInput,
+  type RwLockMode,
+  type RwLockOperation,
+  type RwLockOutput,
+  type RwLockState,
+  rwlockModel,
+} from './models/rwlock.js';
 
 /**
  * {@link check} on a history in event form: converts with {@link eventsToOperations} (same
