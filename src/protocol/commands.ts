@@ -13,6 +13,7 @@
  *   the client has seen, `< seq`) and `fence: { lock, token }`.
  */
 import { FieldError, checkName, checkShape, intField, mapField } from './fields.js';
+import { describe } from './msgpack.js';
 import { MAX_COUNTER_MAGNITUDE, MAX_TTL_MS, MIN_TTL_MS, type Limits } from './limits.js';
 
 /** A fenced write: applied only while `lock` is held with exactly `token`. */
@@ -78,6 +79,29 @@ export interface AcquireCommand extends WriteFields {
   /** 0: never wait (try-lock). Otherwise queue FIFO for at most this long (log time). */
   readonly waitMs: number;
 }
+
+/**
+ * Takes every lock of `names` in one entry, or queues for all of them at once without holding
+ * any, strictly FIFO in each queue, granted all together when first in each and all are free
+ * (docs/design.md#all-or-nothing-multi-locks). One fencing token, the granting entry's index,
+ * for each of them. `names` are 1 to {@link MAX_LOCK_ALL_NAMES} distinct names, taken as a set
+ * (in name order).
+ */
+export interface AcquireAllCommand extends WriteFields {
+  readonly type: 'acquire-all';
+  readonly names: readonly string[];
+  /** As for `acquire`: 0 never waits. */
+  readonly waitMs: number;
+}
+
+/** Releases each lock of `names` this session holds (the others are left as they are). */
+export interface ReleaseAllCommand extends WriteFields {
+  readonly type: 'release-all';
+  readonly names: readonly string[];
+}
+
+/** Most names in one `acquire-all` or `release-all`. */
+export const MAX_LOCK_ALL_NAMES = 64;
 
 /** Releases a lock this session holds. */
 export interface ReleaseCommand extends WriteFields {
@@ -145,7 +169,9 @@ export type ClientCommand =
   | KeepAliveCommand
   | CloseSessionCommand
   | AcquireCommand
+  | AcquireAllCommand
   | ReleaseCommand
+  | ReleaseAllCommand
   | CancelWaitCommand
   | BreakLockCommand
   | CounterAddCommand
@@ -162,7 +188,9 @@ export const CLIENT_COMMAND_TYPES = [
   'keep-alive',
   'close-session',
   'acquire',
+  'acquire-all',
   'release',
+  'release-all',
   'cancel-wait',
   'break-lock',
   'counter-add',
@@ -188,7 +216,9 @@ export const CLIENT_COMMAND_FIELDS: {
   'keep-alive': [['session'], ['ackedSeq']],
   'close-session': [['session', 'seq'], WRITE_OPTIONAL],
   acquire: [['session', 'seq', 'name', 'waitMs'], WRITE_OPTIONAL],
+  'acquire-all': [['session', 'seq', 'names', 'waitMs'], WRITE_OPTIONAL],
   release: [['session', 'seq', 'name'], WRITE_OPTIONAL],
+  'release-all': [['session', 'seq', 'names'], WRITE_OPTIONAL],
   'cancel-wait': [['session', 'seq', 'name'], WRITE_OPTIONAL],
   'break-lock': [
     ['session', 'seq', 'name'],
@@ -213,6 +243,17 @@ export function parseWriteFields(rec: Readonly<Record<string, unknown>>, limits:
   }
   if (rec['fence'] !== undefined) w.fence = parseFence(rec['fence'], limits);
   return w;
+}
+
+/** `names` of an `acquire-all` / `release-all`: 1 to MAX_LOCK_ALL_NAMES distinct names, returned in name order. */
+function parseNames(v: unknown, limits: Limits): string[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_LOCK_ALL_NAMES)
+    throw new FieldError('names', `names must be an array of 1 to ${MAX_LOCK_ALL_NAMES} lock names, got ${describe(v)}`);
+  const names = v.map((n: unknown, k) => checkName(n, `names[${k}]`, limits.maxNameBytes)).sort();
+  for (let k = 1; k < names.length; k++) {
+    if (names[k] === names[k - 1]) throw new FieldError('names', `names lists ${JSON.stringify(names[k])} twice; each lock once`);
+  }
+  return names;
 }
 
 function parseFence(v: unknown, limits: Limits): Fence {
@@ -256,6 +297,12 @@ export function parseClientCommand(
       const w = parseWriteFields(rec, limits);
       return { type, ...w, name: name(), waitMs: intField(rec, 'waitMs', 0, limits.maxWaitMs) };
     }
+    case 'acquire-all': {
+      const w = parseWriteFields(rec, limits);
+      return { type, ...w, names: parseNames(rec['names'], limits), waitMs: intField(rec, 'waitMs', 0, limits.maxWaitMs) };
+    }
+    case 'release-all':
+      return { type, ...parseWriteFields(rec, limits), names: parseNames(rec['names'], limits) };
     case 'release':
     case 'cancel-wait':
       return { type, ...parseWriteFields(rec, limits), name: name() };

@@ -82,6 +82,11 @@ export type AcquireValue =
   | { readonly status: 'timed-out' }
   | { readonly status: 'cancelled' };
 
+/** `release-all`: the locks of the list the session held and released, in name order. */
+export interface ReleaseAllValue {
+  readonly released: readonly string[];
+}
+
 /** `release`: the token of the grant that ended. */
 export interface ReleaseValue {
   readonly status: 'released';
@@ -175,6 +180,9 @@ export interface OpValues {
   readonly 'close-session': CloseSessionValue;
   readonly acquire: AcquireValue;
   readonly release: ReleaseValue;
+  /** As `acquire`'s, but never `held-by-you`. */
+  readonly 'acquire-all': AcquireValue;
+  readonly 'release-all': ReleaseAllValue;
   readonly 'cancel-wait': CancelWaitValue;
   readonly 'break-lock': BreakLockValue;
   /** The new value. */
@@ -217,6 +225,11 @@ function counter(v: unknown, path: string): number {
 function str(v: unknown, path: string): string {
   if (typeof v !== 'string') bad(path, v, 'a string');
   return v;
+}
+
+function nameList(v: unknown, path: string): string[] {
+  if (!Array.isArray(v)) bad(path, v, 'an array');
+  return (v as unknown[]).map((n, k) => str(n, `${path}[${k}]`));
 }
 
 function grant(r: Record<string, unknown>, path: string): Grant {
@@ -355,12 +368,14 @@ const PARSERS: { readonly [O in Op]: (v: unknown, path: string) => OpValues[O] }
     if (r['status'] !== 'broken') bad(`${p}.status`, r['status'], '"broken"');
     return { status: 'broken', session: int(r['session'], `${p}.session`, 1), token: int(r['token'], `${p}.token`, 1) };
   },
-  'close-session': (v, p) => {
-    const list = map(v, p, ['released'])['released'];
-    if (!Array.isArray(list)) bad(`${p}.released`, list, 'an array');
-    return { released: list.map((n: unknown, k) => str(n, `${p}.released[${k}]`)) };
-  },
+  'close-session': (v, p) => ({ released: nameList(map(v, p, ['released'])['released'], `${p}.released`) }),
   acquire: acquireValue,
+  'acquire-all': (v, p) => {
+    const a = acquireValue(v, p);
+    if (a.status === 'held-by-you') bad(`${p}.status`, a.status, 'an acquire-all status');
+    return a;
+  },
+  'release-all': (v, p) => ({ released: nameList(map(v, p, ['released'])['released'], `${p}.released`) }),
   release: (v, p) => {
     const r = map(v, p, ['status', 'token']);
     if (r['status'] !== 'released') bad(`${p}.status`, r['status'], '"released"');

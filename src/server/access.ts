@@ -76,6 +76,8 @@ export const OP_ROLES: Readonly<Record<ClientOp, Role | undefined>> = {
   'keep-alive': 'write',
   'close-session': 'write',
   acquire: 'write',
+  'acquire-all': 'write',
+  'release-all': 'write',
   release: 'write',
   'cancel-wait': 'write',
   'break-lock': 'admin',

@@ -170,7 +170,7 @@ export class LockService {
     const entry: Command =
       cmd.type === 'open-session' ? { ...cmd, secret: this.newSecret(), ...(owner !== undefined ? { owner } : {}) } : cmd;
     this.propose(entry, (o) => {
-      if (o.type === 'ok' && cmd.type === 'acquire' && isQueued(o.value)) {
+      if (o.type === 'ok' && (cmd.type === 'acquire' || cmd.type === 'acquire-all') && isQueued(o.value)) {
         // The wait lives in the replicated state; this node answers when it ends.
         const key = `${cmd.session}:${cmd.seq}`;
         this.parked.get(key)?.done({ type: 'unavailable', outcomeUnknown: true, reason: 'superseded by a retry' });
@@ -394,7 +394,8 @@ export class ServiceStats {
         // Decoded for queued acquires alone, and only to time waits, so most entries (and a
         // service without timings) pay nothing extra.
         const d = decodeEntry(data, this.machine.limits);
-        if (d.ok && d.value.cmd.type === 'acquire') this.queue(d.value.cmd.session, d.value.cmd.seq, now);
+        const c = d.ok ? d.value.cmd : undefined;
+        if (c?.type === 'acquire' || c?.type === 'acquire-all') this.queue(c.session, c.seq, now);
       }
     }
     for (const ev of out.events) {

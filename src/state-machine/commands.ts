@@ -32,8 +32,10 @@ import {
 import { fail, ok, type Result } from './errors.js';
 
 export type {
+  AcquireAllCommand,
   AcquireCommand,
   BreakLockCommand,
+  ReleaseAllCommand,
   CancelWaitCommand,
   ClientCommand,
   CloseSessionCommand,

@@ -469,8 +469,10 @@ export function digestOfState(state: SnapshotState): string {
   }
   for (const l of state.locks) {
     covered(l, 'lock');
-    covered(l.holder, 'holder');
-    d.lock(1, l.name, l.holder);
+    if (l.holder !== undefined) {
+      covered(l.holder, 'holder');
+      d.lock(1, l.name, l.holder);
+    }
     for (const w of l.waiters) {
       covered(w, 'waiter');
       d.waiter(1, l.name, w);

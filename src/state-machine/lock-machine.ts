@@ -39,7 +39,8 @@
  *    While freed-but-not-yet-handed-off, a lock counts as held for the command of step 7
  *    (an acquire queues behind the waiters, a fence on it fails), so nobody jumps the queue.
  * After every step, all sessions and all waiters have deadlines beyond log time, a lock is
- * held only by a live session, and a lock with waiters has a holder.
+ * held only by a live session, and a lock with waiters has a holder or is kept free for an
+ * all-or-nothing wait first in its queue (docs/design.md#all-or-nothing-multi-locks).
  *
  * ## Locks (docs/design.md#locks)
  * A free lock is granted at once with token = this entry's index; a freed lock is handed to the
@@ -62,7 +63,7 @@
  */
 import type { ApplyContext, Entry, StateMachine } from '../raft/index.js';
 import { decodeEntry } from './codec.js';
-import type { AcquireCommand, BreakLockCommand, Command, Fence, SessionCommand, WriteCommand } from './commands.js';
+import type { AcquireAllCommand, AcquireCommand, BreakLockCommand, Command, Fence, SessionCommand, WriteCommand } from './commands.js';
 import { CounterTable } from './counters.js';
 import { classify, record, updateStored } from './dedup.js';
 import { StateDigest } from './digest.js';
@@ -104,6 +105,11 @@ export interface LockMachineTestingKnobs {
    * acquire answers `cancelled`": the retry reports a place in a queue it has left).
    */
   readonly cancelKeepsQueued?: boolean;
+  /**
+   * `acquire-all` looks only at its first lock to decide on an immediate grant, and takes the
+   * others even when they are held (breaks mutual exclusion for all-or-nothing locks).
+   */
+  readonly lockAllChecksFirstOnly?: boolean;
   /** Expiry by this replica's own clock instead of the entry's stamp (breaks determinism). */
   readonly localClock?: () => number;
   /**
@@ -221,7 +227,8 @@ export class LockMachine implements StateMachine<ApplyOutput> {
   lockInfo(name: string): LockInfo {
     const lock = this.locks.get(name);
     const holder = lock?.holder;
-    if (lock === undefined || holder === undefined) return { waiters: 0 };
+    // Free with waiters: kept for an all-or-nothing wait that is first in line.
+    if (lock === undefined || holder === undefined) return { waiters: lock?.queue.length ?? 0 };
     const expiresAt = this.sessions.get(holder.session)?.deadline ?? 0;
     return {
       holder: { sessionId: holder.session, fencingToken: holder.token, acquiredAt: holder.acquiredAt, expiresAt },
@@ -285,7 +292,10 @@ export class LockMachine implements StateMachine<ApplyOutput> {
       ackedSeq: s.ackedSeq,
       storedResults: s.results.size,
       locks: this.locks.heldNames(id),
-      waits: this.locks.waitsOfSession(id).map((w) => w.name),
+      waits: this.locks
+        .waitsOfSession(id)
+        .flatMap((w) => w.names)
+        .sort(),
     };
     return s.clientId === undefined ? info : { ...info, clientId: s.clientId };
   }
@@ -344,12 +354,15 @@ export class LockMachine implements StateMachine<ApplyOutput> {
       })),
       locks: this.locks.sorted().map(([name, lock]) => {
         const h = lock.holder;
-        if (h === undefined) throw new Error(`state machine invariant: lock ${name} stored without a holder`);
-        return {
-          name,
-          holder: { session: h.session, token: h.token, acquiredAt: h.acquiredAt, seq: h.seq },
-          waiters: lock.queue.map((w) => ({ id: w.id, session: w.session, seq: w.seq, deadline: w.deadline, graceCount: w.graceCount })),
-        };
+        const waiters = lock.queue.map((w) => ({
+          id: w.id,
+          session: w.session,
+          seq: w.seq,
+          deadline: w.deadline,
+          graceCount: w.graceCount,
+        }));
+        if (h === undefined) return { name, waiters };
+        return { name, holder: { session: h.session, token: h.token, acquiredAt: h.acquiredAt, seq: h.seq }, waiters };
       }),
       counters: this.counters.sorted(),
     };
@@ -391,10 +404,20 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         revoked: (r.revoked ?? []).map((x) => ({ ...x })),
       });
     }
+    for (const l of s.locks) if (l.holder !== undefined) this.locks.setHolder(l.name, l.holder);
+    // A waiter is listed under each lock it waits for (several for an all-or-nothing wait):
+    // gathered by id, and queued again in id order, which is each queue's order.
+    const waiters = new Map<number, Waiter>();
     for (const l of s.locks) {
-      this.locks.setHolder(l.name, l.holder);
-      for (const w of l.waiters) this.locks.restoreWaiter({ ...w, name: l.name });
+      for (const r of l.waiters) {
+        const w = waiters.get(r.id);
+        if (w === undefined) waiters.set(r.id, { ...r, names: [l.name] });
+        else if (w.session !== r.session || w.seq !== r.seq || w.deadline !== r.deadline || w.graceCount !== r.graceCount)
+          throw new Error(`state machine snapshot: waiter ${r.id} is listed differently under ${w.names[0]} and ${l.name}`);
+        else (w.names as string[]).push(l.name);
+      }
     }
+    for (const w of [...waiters.values()].sort((a, b) => a.id - b.id)) this.locks.enqueue(w);
     for (const [name, value] of s.counters) this.counters.restore(name, value);
   }
 
@@ -403,13 +426,13 @@ export class LockMachine implements StateMachine<ApplyOutput> {
   /** Step 6: waiter timeouts, then session expiry (see the module comment). */
   private timeouts(now: number, events: MachineEvent[]): void {
     for (let w = this.locks.popDue(now); w !== undefined; w = this.locks.popDue(now)) {
-      this.locks.removeWaiter(w);
+      this.dropWait(w);
       this.waitTimedOut(w, events);
     }
     const ended: Session[] = [];
     for (let s = this.sessions.popDue(now); s !== undefined; s = this.sessions.popDue(now)) {
       this.sessions.remove(s.id);
-      for (const w of this.locks.waitsOfSession(s.id)) this.locks.removeWaiter(w);
+      for (const w of this.locks.waitsOfSession(s.id)) this.dropWait(w);
       ended.push(s);
     }
     for (const s of ended) {
@@ -419,7 +442,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
   }
 
   private waitTimedOut(w: Waiter, events: MachineEvent[]): void {
-    events.push({ type: 'wait-timeout', name: w.name, session: w.session, seq: w.seq });
+    events.push({ type: 'wait-timeout', ...waitNames(w), session: w.session, seq: w.seq });
     const s = this.sessions.get(w.session);
     if (s !== undefined) updateStored(s, w.seq, ok({ status: 'timed-out' }), this.sum);
   }
@@ -511,6 +534,13 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         }
         return this.waitsRefusal(s.id);
       }
+      case 'acquire-all': {
+        // The same checks as acquireAll(); a refusal that is not a limit is the log's to give.
+        const refused = this.acquireAllRefusal(cmd, s.id);
+        if (refused !== undefined) return refused.code === 'LIMIT_EXCEEDED' ? refused : undefined;
+        if (cmd.waitMs === 0 || cmd.names.every((name) => this.locks.get(name) === undefined)) return undefined;
+        return this.waitsRefusal(s.id, cmd.names.length);
+      }
       case 'counter-add':
         return this.counters.full(cmd.name, this.counters.get(cmd.name) + cmd.delta);
       case 'counter-set':
@@ -541,20 +571,20 @@ export class LockMachine implements StateMachine<ApplyOutput> {
    * Per-session bound on a new lock (docs/design.md#limits): what is held and what is queued
    * together, so a wait granted later never takes the session past it.
    */
-  private locksRefusal(session: number): Failure | undefined {
+  private locksRefusal(session: number, more = 1): Failure | undefined {
     const held = this.locks.heldCount(session);
     const waits = this.locks.waitCount(session);
-    if (held + waits < this.limits.maxLocksPerSession) return undefined;
+    if (held + waits + more <= this.limits.maxLocksPerSession) return undefined;
     return fail(
       'LIMIT_EXCEEDED',
       `session ${session} holds ${held} locks and waits for ${waits} (limit ${this.limits.maxLocksPerSession}); release some first`,
     );
   }
 
-  /** Per-session bound on one more queued acquire. */
-  private waitsRefusal(session: number): Failure | undefined {
+  /** Per-session bound on `more` locks waited for (one acquire, or each name of an acquire-all). */
+  private waitsRefusal(session: number, more = 1): Failure | undefined {
     const waits = this.locks.waitCount(session);
-    if (waits < this.limits.maxWaitsPerSession) return undefined;
+    if (waits + more <= this.limits.maxWaitsPerSession) return undefined;
     return fail('LIMIT_EXCEEDED', `session ${session} already waits for ${waits} locks (limit ${this.limits.maxWaitsPerSession})`);
   }
 
@@ -584,7 +614,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     switch (cmd.type) {
       case 'close-session': {
         events.push({ type: 'session-closed', session: s.id });
-        for (const w of this.locks.waitsOfSession(s.id)) this.locks.removeWaiter(w);
+        for (const w of this.locks.waitsOfSession(s.id)) this.dropWait(w);
         this.sessions.remove(s.id);
         const released = this.locks.heldNames(s.id);
         for (const name of released) this.releaseLock(name, events);
@@ -592,6 +622,14 @@ export class LockMachine implements StateMachine<ApplyOutput> {
       }
       case 'acquire':
         return this.acquire(cmd, s, now, index);
+      case 'acquire-all':
+        return this.acquireAll(cmd, s, now, index);
+      case 'release-all': {
+        const released = cmd.names.filter((name) => this.locks.get(name)?.holder?.session === s.id);
+        if (released.length === 0) return fail('NOT_HELD', `session ${s.id} holds none of the locks ${cmd.names.join(', ')}`);
+        for (const name of released) this.releaseLock(name, events);
+        return ok({ released });
+      }
       case 'release': {
         const holder = this.locks.get(cmd.name)?.holder;
         if (holder === undefined || holder.session !== s.id) {
@@ -645,17 +683,56 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     if (lock.queue.length >= this.limits.maxWaitersPerLock) {
       return fail('LIMIT_EXCEEDED', `lock ${cmd.name} already has ${lock.queue.length} waiters (limit ${this.limits.maxWaitersPerLock})`);
     }
-    const w: Waiter = { id: index, name: cmd.name, session: s.id, seq: cmd.seq, deadline: now + cmd.waitMs, graceCount: 0 };
+    const w: Waiter = { id: index, names: [cmd.name], session: s.id, seq: cmd.seq, deadline: now + cmd.waitMs, graceCount: 0 };
     this.locks.enqueue(w);
     return ok({ status: 'queued', position: lock.queue.length, deadline: w.deadline });
+  }
+
+  /**
+   * All or nothing (docs/design.md#all-or-nothing-multi-locks): granted at once, every lock
+   * with this entry's index as token, when none of them is held or awaited; otherwise queued
+   * in each of their queues (or `not-acquired` with `waitMs` 0).
+   */
+  private acquireAll(cmd: AcquireAllCommand, s: Session, now: number, index: number): Result<AcquireValue> {
+    const refused = this.acquireAllRefusal(cmd, s.id);
+    if (refused !== undefined) return refused;
+    const free = this.knobs.lockAllChecksFirstOnly === true ? cmd.names.slice(0, 1) : cmd.names;
+    if (free.every((name) => this.locks.get(name) === undefined)) {
+      for (const name of cmd.names) this.locks.setHolder(name, { session: s.id, token: index, acquiredAt: now, seq: cmd.seq });
+      return ok({ status: 'granted', token: index, acquiredAt: now, expiresAt: s.deadline });
+    }
+    if (cmd.waitMs === 0) return ok({ status: 'not-acquired' });
+    const waits = this.waitsRefusal(s.id, cmd.names.length);
+    if (waits !== undefined) return waits;
+    const w: Waiter = { id: index, names: cmd.names, session: s.id, seq: cmd.seq, deadline: now + cmd.waitMs, graceCount: 0 };
+    this.locks.enqueue(w);
+    return ok({ status: 'queued', position: this.locks.position(w), deadline: w.deadline });
+  }
+
+  /**
+   * Why `acquire-all` cannot run for session `session`, if it cannot: it holds or waits for one
+   * of the locks already (each lock once per session), a queue it would join is full, or its
+   * locks and waits would go past their bounds.
+   */
+  private acquireAllRefusal(cmd: AcquireAllCommand, session: number): Failure | undefined {
+    for (const name of cmd.names) {
+      const lock = this.locks.get(name);
+      if (lock?.holder?.session === session)
+        return fail('INVALID_ARGUMENT', `session ${session} already holds lock ${name}; acquire-all takes locks the session does not hold`);
+      if (this.locks.waiterOf(name, session) !== undefined)
+        return fail('INVALID_ARGUMENT', `session ${session} already waits for lock ${name}; one wait per lock`);
+      if (cmd.waitMs > 0 && lock !== undefined && lock.queue.length >= this.limits.maxWaitersPerLock)
+        return fail('LIMIT_EXCEEDED', `lock ${name} already has ${lock.queue.length} waiters (limit ${this.limits.maxWaitersPerLock})`);
+    }
+    return this.locksRefusal(session, cmd.names.length);
   }
 
   /** Withdraws the queued acquire of `s` on `name`, if any (see the module comment). */
   private cancelWait(name: string, s: Session, events: MachineEvent[]): Result<CancelWaitValue> {
     const w = this.locks.waiterOf(name, s.id);
     if (w === undefined) return ok({ status: 'not-waiting' });
-    this.locks.removeWaiter(w);
-    events.push({ type: 'wait-cancelled', name, session: s.id, seq: w.seq });
+    this.dropWait(w);
+    events.push({ type: 'wait-cancelled', ...waitNames(w), session: s.id, seq: w.seq });
     if (this.knobs.cancelKeepsQueued !== true) updateStored(s, w.seq, ok({ status: 'cancelled' }), this.sum);
     return ok({ status: 'cancelled' });
   }
@@ -676,6 +753,16 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     return ok({ status: 'broken', session: holder.session, token: holder.token });
   }
 
+  /**
+   * `w` leaves its queues (it timed out, was withdrawn, or its session ended). A lock it kept
+   * free for itself (an all-or-nothing wait, first in line) may now go to the waiter behind it,
+   * at the end of this step like a freed lock.
+   */
+  private dropWait(w: Waiter): void {
+    this.locks.removeWaiter(w);
+    for (const name of w.names) if (this.locks.get(name)?.holder === undefined && this.locks.get(name) !== undefined) this.freed.add(name);
+  }
+
   /** Frees `name`; if it has waiters, it is handed off at the end of this step. */
   private releaseLock(name: string, events: MachineEvent[]): void {
     const holder = this.locks.clearHolder(name);
@@ -688,28 +775,42 @@ export class LockMachine implements StateMachine<ApplyOutput> {
    * End of the step: every lock freed in it goes to its first waiter, in lock-name order, with
    * this entry's index as token. Deferring the hand-off to the end means the command of this
    * step cannot release (or close away) a lock granted in this same step, so a lock is granted
-   * at most once per entry and its tokens stay unique.
+   * at most once per entry and its tokens stay unique. A first waiter that waits for several
+   * locks gets them all at once when it is first in each of their queues and all are free;
+   * until then the lock stays free, kept for it.
    */
   private handOffs(now: number, index: number, events: MachineEvent[]): void {
     if (this.freed.size === 0) return;
     for (const name of [...this.freed].sort()) {
-      for (let w = this.locks.takeNext(name); w !== undefined; w = this.locks.takeNext(name)) {
+      for (let w = this.locks.next(name); w !== undefined && this.locks.get(name)?.holder === undefined; w = this.locks.next(name)) {
         const ws = this.sessions.get(w.session);
         // Cannot happen (every remaining waiter and its session is live: step 6 ran first and
         // a close drops its waits); kept so "first waiter whose wait has not timed out" holds.
         if (ws === undefined || ws.deadline <= now || w.deadline <= now) {
+          this.dropWait(w);
           this.waitTimedOut(w, events);
           continue;
         }
-        this.locks.setHolder(name, { session: w.session, token: index, acquiredAt: now, seq: w.seq });
+        if (!this.grantable(w)) break;
+        this.locks.removeWaiter(w);
+        for (const n of w.names) this.locks.setHolder(n, { session: w.session, token: index, acquiredAt: now, seq: w.seq });
         const grant = { token: index, acquiredAt: now, expiresAt: ws.deadline };
-        events.push({ type: 'granted', name, session: w.session, seq: w.seq, ...grant });
+        events.push({ type: 'granted', ...waitNames(w), session: w.session, seq: w.seq, ...grant });
         updateStored(ws, w.seq, ok({ status: 'granted', ...grant }), this.sum);
-        break;
       }
     }
     this.freed.clear();
   }
+
+  /** Whether `w` is next in the queue of each of its locks and each is free. */
+  private grantable(w: Waiter): boolean {
+    return w.names.every((n) => this.locks.get(n)?.holder === undefined && this.locks.next(n) === w);
+  }
+}
+
+/** A wait's lock in events: its name, and all its names when it waits for several. */
+function waitNames(w: Waiter): { readonly name: string; readonly names?: readonly string[] } {
+  return w.names.length === 1 ? { name: w.names[0] as string } : { name: w.names[0] as string, names: w.names };
 }
 
 /** Commands that never add to the state (beyond their stored result): allowed when it is at its bound. */
@@ -717,6 +818,7 @@ function shrinks(cmd: WriteCommand): boolean {
   // A break adds a bounded memory to the holder's session (at most MAX_REVOCATIONS_KEPT).
   return (
     cmd.type === 'release' ||
+    cmd.type === 'release-all' ||
     cmd.type === 'cancel-wait' ||
     cmd.type === 'break-lock' ||
     cmd.type === 'close-session' ||

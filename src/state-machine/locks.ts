@@ -2,14 +2,21 @@
  * Locks and their FIFO waiter queues (docs/design.md#locks) — the data structure only; the
  * rules of when to grant live in lock-machine.ts.
  *
+ * A waiter waits for one lock (`acquire`) or for several at once (`acquire-all`,
+ * docs/design.md#all-or-nothing-multi-locks): it is in the queue of each of its names, and is
+ * granted all of them together, when it is first in every one of those queues and each of
+ * those locks is free. Meanwhile it holds none of them, but it is still first: a lock whose
+ * first waiter is an all-or-nothing wait stays free, reserved for it, rather than go to
+ * someone behind it (strict FIFO, so the wait is never starved).
+ *
  * Invariants (checked by the property tests):
  * - at most one holder per lock;
- * - between apply steps, a lock with waiters has a holder (a lock freed during a step is
- *   handed to its first waiter at the end of that step), and a lock with neither is not
- *   stored at all;
+ * - between apply steps, a lock with waiters has a holder, or its first waiter is an
+ *   all-or-nothing wait that cannot be granted yet (another of its locks is held or has an
+ *   earlier waiter); a lock with neither holder nor waiters is not stored at all;
  * - a session appears at most once in a lock's queue, and never in the queue of a lock it holds;
- * - every waiter is in exactly one queue and in the waiter index; its id (the index of the
- *   entry that queued it) is unique, and orders its timeout among equal deadlines.
+ * - every waiter is in the queue of each of its names and in the waiter index; its id (the
+ *   index of the entry that queued it) is unique, and orders its timeout among equal deadlines.
  * - a deadline changes only by leader-change grace ({@link LockTable.grace}), which moves no
  *   waiter in its queue: FIFO order is the order of queueing, whatever the deadlines.
  * - so a queue is in waiter-id order (it only appends, with the id of a later entry, and
@@ -31,7 +38,8 @@ export interface Holder {
 export interface Waiter {
   /** Index of the entry that queued it (unique). */
   readonly id: number;
-  readonly name: string;
+  /** The locks it waits for: one, or several distinct ones in name order (`acquire-all`). */
+  readonly names: readonly string[];
   readonly session: number;
   readonly seq: number;
   /** Log time at which the wait times out; raised only by leader-change grace. */
@@ -88,7 +96,6 @@ export class LockTable {
     return this.waiters.size;
   }
 
-  /** Names of the locks `session` holds, in name order. */
   /** Locks held now, by anyone. O(1). */
   get heldTotal(): number {
     return this.held;
@@ -104,11 +111,12 @@ export class LockTable {
     return this.heldBy.get(session)?.size ?? 0;
   }
 
-  /** How many acquires `session` has queued, across all locks. O(1). */
+  /** How many locks `session` waits for (an all-or-nothing wait counts each of its names). O(1). */
   waitCount(session: number): number {
     return this.waitsOf.get(session)?.size ?? 0;
   }
 
+  /** Names of the locks `session` holds, in name order. */
   heldNames(session: number): string[] {
     return [...(this.heldBy.get(session) ?? [])].sort();
   }
@@ -117,9 +125,9 @@ export class LockTable {
     return this.waitsOf.get(session)?.get(name);
   }
 
-  /** 1-based place of `w` in its queue. */
+  /** 1-based place of `w` in the queue of its first name. */
   position(w: Waiter): number {
-    const q = this.locks.get(w.name)?.queue ?? [];
+    const q = this.locks.get(w.names[0] as string)?.queue ?? [];
     return q.indexOf(w) + 1;
   }
 
@@ -155,36 +163,42 @@ export class LockTable {
     return holder;
   }
 
-  /** Appends `w` to its lock's queue (the lock must be held). */
+  /**
+   * Appends `w` to the queue of each of its names. A lock that is free and unqueued gets an
+   * entry with no holder: reserved for `w` (an all-or-nothing wait for locks of which another
+   * is held). Waiters must be enqueued in id order (their queues stay in id order).
+   */
   enqueue(w: Waiter): void {
-    const lock = this.locks.get(w.name);
-    if (lock === undefined) throw new Error(`state machine: enqueue on free lock ${w.name}`);
-    lock.queue.push(w);
+    for (const name of w.names) {
+      let lock = this.locks.get(name);
+      if (lock === undefined) {
+        lock = { holder: undefined, queue: [] };
+        this.locks.set(name, lock);
+        this.names.add(name);
+      }
+      lock.queue.push(w);
+    }
     this.index(w);
   }
 
-  /** Adds a waiter as it is, at the end of its queue (restore, in queue order). */
-  restoreWaiter(w: Waiter): void {
-    this.enqueue(w);
+  /** The waiter a free lock goes to next: the first (the last under the LIFO bug). */
+  next(name: string): Waiter | undefined {
+    const q = this.locks.get(name)?.queue;
+    if (q === undefined || q.length === 0) return undefined;
+    return this.lifo ? q[q.length - 1] : q[0];
   }
 
-  /** Takes the waiter a free lock goes to next (the first; the last under the LIFO bug). */
-  takeNext(name: string): Waiter | undefined {
-    const lock = this.locks.get(name);
-    if (lock === undefined || lock.queue.length === 0) return undefined;
-    const w = (this.lifo ? lock.queue.pop() : lock.queue.shift()) as Waiter;
-    if (lock.queue.length === 0 && lock.holder === undefined) this.drop(name);
-    this.unindex(w);
-    return w;
-  }
-
-  /** Removes `w` from its queue and the indexes. */
+  /**
+   * Removes `w` from the queue of each of its names and from the indexes (granted, timed out,
+   * withdrawn, or its session ended). A lock left with neither holder nor waiters is dropped.
+   */
   removeWaiter(w: Waiter): void {
-    const lock = this.locks.get(w.name);
-    if (lock !== undefined) {
+    for (const name of w.names) {
+      const lock = this.locks.get(name);
+      if (lock === undefined) continue;
       const k = lock.queue.indexOf(w);
       if (k >= 0) lock.queue.splice(k, 1);
-      if (lock.queue.length === 0 && lock.holder === undefined) this.drop(w.name);
+      if (lock.queue.length === 0 && lock.holder === undefined) this.drop(name);
     }
     this.unindex(w);
   }
@@ -193,7 +207,10 @@ export class LockTable {
   waitsOfSession(session: number): Waiter[] {
     const m = this.waitsOf.get(session);
     if (m === undefined) return [];
-    return [...m.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // An all-or-nothing wait is indexed under each of its names: once, by its first.
+    const ws = [...new Set(m.values())];
+    const first = (w: Waiter): string => w.names[0] as string;
+    return ws.sort((a, b) => (first(a) < first(b) ? -1 : first(a) > first(b) ? 1 : 0));
   }
 
   /** Pops the next waiter with `deadline ≤ now` in (deadline, id) order; it stays queued. */
@@ -220,10 +237,10 @@ export class LockTable {
     for (const w of [...this.waiters.values()].sort((a, b) => a.id - b.id)) {
       const target = now + (w.deadline - lastTime);
       if (w.deadline >= target || w.graceCount >= maxExtensions) continue;
-      this.digest.waiter(-1, w.name, w);
+      for (const name of w.names) this.digest.waiter(-1, name, w);
       w.graceCount++;
       w.deadline = target;
-      this.digest.waiter(1, w.name, w);
+      for (const name of w.names) this.digest.waiter(1, name, w);
       this.due.push({ at: target, tie: w.id });
     }
     this.compact();
@@ -236,18 +253,20 @@ export class LockTable {
 
   private index(w: Waiter): void {
     this.waiters.set(w.id, w);
-    this.digest.waiter(1, w.name, w);
     let m = this.waitsOf.get(w.session);
     if (m === undefined) this.waitsOf.set(w.session, (m = new Map<string, Waiter>()));
-    m.set(w.name, w);
+    for (const name of w.names) {
+      this.digest.waiter(1, name, w);
+      m.set(name, w);
+    }
     this.due.push({ at: w.deadline, tie: w.id });
   }
 
   private unindex(w: Waiter): void {
-    if (this.waiters.get(w.id) === w) this.digest.waiter(-1, w.name, w);
+    if (this.waiters.get(w.id) === w) for (const name of w.names) this.digest.waiter(-1, name, w);
     this.waiters.delete(w.id);
     const m = this.waitsOf.get(w.session);
-    m?.delete(w.name);
+    for (const name of w.names) m?.delete(name);
     if (m !== undefined && m.size === 0) this.waitsOf.delete(w.session);
     this.compact();
   }

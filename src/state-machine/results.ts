@@ -12,6 +12,7 @@ import type {
   KeepAliveValue,
   OpenSessionValue,
   OpValues,
+  ReleaseAllValue,
   ReleaseValue,
 } from '../protocol/index.js';
 import type { CommandType } from './commands.js';
@@ -25,6 +26,7 @@ export type {
   Grant,
   KeepAliveValue,
   OpenSessionValue,
+  ReleaseAllValue,
   ReleaseValue,
 } from '../protocol/index.js';
 
@@ -44,6 +46,8 @@ export interface CommandValues {
   readonly 'close-session': CloseSessionValue;
   readonly acquire: AcquireValue;
   readonly release: ReleaseValue;
+  readonly 'acquire-all': AcquireValue;
+  readonly 'release-all': ReleaseAllValue;
   readonly 'cancel-wait': CancelWaitValue;
   readonly 'break-lock': BreakLockValue;
   /** The new value. */
@@ -61,7 +65,9 @@ export type CommandValue = CommandValues[CommandType] | null;
 export type CommandResult = Result<CommandValue>;
 
 /**
- * Events of one apply step, in the order they happened:
+ * Events of one apply step, in the order they happened. The events of a wait name its lock;
+ * those of an all-or-nothing wait (`acquire-all`) also list all its locks in `names` (`name` is
+ * then the first of them).
  * - `granted`: a release, close or expiry handed `name` to the waiting acquire `(session, seq)`
  *   in this same step; `token` is this entry's index. Hand-offs come last in the step, after
  *   the command's own events (see lock-machine.ts). A grant to a free lock is in the acquire's
@@ -80,14 +86,20 @@ export type MachineEvent =
   | {
       readonly type: 'granted';
       readonly name: string;
+      readonly names?: readonly string[];
       readonly session: number;
       readonly seq: number;
       readonly token: number;
       readonly acquiredAt: number;
       readonly expiresAt: number;
     }
-  | { readonly type: 'wait-timeout'; readonly name: string; readonly session: number; readonly seq: number }
-  | { readonly type: 'wait-cancelled'; readonly name: string; readonly session: number; readonly seq: number }
+  | {
+      readonly type: 'wait-timeout' | 'wait-cancelled';
+      readonly name: string;
+      readonly names?: readonly string[];
+      readonly session: number;
+      readonly seq: number;
+    }
   | { readonly type: 'session-expired'; readonly session: number }
   | { readonly type: 'session-closed'; readonly session: number }
   | { readonly type: 'lock-broken'; readonly name: string; readonly session: number; readonly token: number; readonly reason?: string }

@@ -17,7 +17,8 @@ import type { CommandResult } from './results.js';
 
 /**
  * 2: sessions carry their secret. 3: waiters carry their grace count. 4: sessions may carry
- * the grants an operator revoked (`revoked`). Version 2 snapshots are read as waiters with no
+ * the grants an operator revoked (`revoked`); a lock may have no holder (kept for an
+ * all-or-nothing wait), and a waiter may be listed under several locks. Version 2 snapshots are read as waiters with no
  * grace yet (exact: version 2 never gave waits grace), and versions 2 and 3 as sessions with
  * nothing revoked (exact: they had no `break-lock`); version 1 snapshots are refused (start
  * such a node afresh).
@@ -59,8 +60,12 @@ export interface WaiterRecord {
 
 export interface LockRecord {
   readonly name: string;
-  readonly holder: { readonly session: number; readonly token: number; readonly acquiredAt: number; readonly seq: number };
-  /** In queue order. */
+  /** Absent for a free lock kept for an all-or-nothing wait first in its queue (version 4). */
+  readonly holder?: { readonly session: number; readonly token: number; readonly acquiredAt: number; readonly seq: number };
+  /**
+   * In queue order. An all-or-nothing wait is listed under each of its locks, with the same id
+   * and fields: restore gathers it by id.
+   */
   readonly waiters: readonly WaiterRecord[];
 }
 
@@ -180,16 +185,24 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
   const locks = arr(s['locks'], 'locks').map((x, k): LockRecord => {
     const p = `locks[${k}]`;
     const r = map(x, p);
-    const h = map(r['holder'], `${p}.holder`);
+    const waiters = arr(r['waiters'], `${p}.waiters`);
+    if (r['holder'] === undefined && waiters.length === 0) throw new BadSnapshot(p, 'a lock with neither holder nor waiters');
+    const h = r['holder'] === undefined ? undefined : map(r['holder'], `${p}.holder`);
+    const holder =
+      h === undefined
+        ? {}
+        : {
+            holder: {
+              session: int(h['session'], `${p}.holder.session`, 1),
+              token: int(h['token'], `${p}.holder.token`, 1),
+              acquiredAt: int(h['acquiredAt'], `${p}.holder.acquiredAt`),
+              seq: int(h['seq'], `${p}.holder.seq`, 1),
+            },
+          };
     return {
       name: str(r['name'], `${p}.name`),
-      holder: {
-        session: int(h['session'], `${p}.holder.session`, 1),
-        token: int(h['token'], `${p}.holder.token`, 1),
-        acquiredAt: int(h['acquiredAt'], `${p}.holder.acquiredAt`),
-        seq: int(h['seq'], `${p}.holder.seq`, 1),
-      },
-      waiters: arr(r['waiters'], `${p}.waiters`).map((y, j): WaiterRecord => {
+      ...holder,
+      waiters: waiters.map((y, j): WaiterRecord => {
         const q = `${p}.waiters[${j}]`;
         const w = map(y, q);
         return {

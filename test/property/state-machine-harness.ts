@@ -27,6 +27,13 @@ import { Model, type ModelLimits } from './state-machine-model.js';
 import { TEST_SECRET } from '../support/secrets.js';
 
 export const LOCKS = ['a', 'b', 'c'] as const;
+/** The lock sets of acquire-all / release-all steps (in name order, as a parsed command has them). */
+const SETS: ReadonlyArray<readonly string[]> = [
+  ['a', 'b'],
+  ['b', 'c'],
+  ['a', 'c'],
+  ['a', 'b', 'c'],
+];
 export const COUNTERS = ['x', 'y'] as const;
 const MAX = Number.MAX_SAFE_INTEGER;
 
@@ -65,6 +72,9 @@ export type Step = { readonly dt: number; readonly skew: number } & (
       readonly ack: number;
     }
   | { readonly k: 'close'; readonly s: number }
+  /** acquire-all of two or three locks (`set` picks which), and release-all of a set. */
+  | { readonly k: 'lockall'; readonly s: number; readonly set: number; readonly wait: number; readonly ack: number }
+  | { readonly k: 'releaseall'; readonly s: number; readonly set: number; readonly ack: number }
   /** An operator breaks a lock (mostly a held one), with or without a reason. */
   | { readonly k: 'break'; readonly s: number; readonly lock: number; readonly reason: boolean; readonly ack: number }
   | { readonly k: 'retry'; readonly s: number; readonly pick: number }
@@ -127,6 +137,17 @@ const body: fc.Arbitrary<Omit<Step, 'dt' | 'skew'>> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('close' as const), s: slot }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      k: fc.constant('lockall' as const),
+      s: slot,
+      set: fc.nat({ max: 3 }),
+      wait: fc.constantFrom(0, 300, 1_500, 6_000, 20_000),
+      ack,
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('releaseall' as const), s: slot, set: fc.nat({ max: 3 }), ack }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('break' as const), s: slot, lock: fc.nat({ max: 2 }), reason: fc.boolean(), ack }) },
   { weight: 5, arbitrary: fc.record({ k: fc.constant('retry' as const), s: slot, pick: fc.nat({ max: 30 }) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('expire' as const), ahead: fc.constantFrom(0, 500, 3_000), extra: fc.boolean() }) },
@@ -180,17 +201,21 @@ export class GrantChecker {
     // A successful release lets go at its own `lock-released` event (the one naming the released
     // token: expiries earlier in the same step may have handed this very lock to the releaser).
     // A retried release answers the token it released back then and emits nothing.
+    // A release-all lets go of the names it answers, one lock-released event each; a retried
+    // one emits nothing.
     const released =
       cmd?.type === 'release' && out.result.ok
-        ? { name: cmd.name, session: cmd.session, token: (out.result.value as { token: number }).token }
-        : undefined;
+        ? { names: [cmd.name], session: cmd.session, token: (out.result.value as { token: number }).token }
+        : cmd?.type === 'release-all' && out.result.ok
+          ? { names: (out.result.value as { released: string[] }).released, session: cmd.session, token: undefined }
+          : undefined;
     for (const e of out.events) {
       if (
         e.type === 'lock-released' &&
         released !== undefined &&
-        e.name === released.name &&
+        released.names.includes(e.name) &&
         e.session === released.session &&
-        e.token === released.token
+        (released.token === undefined || e.token === released.token)
       ) {
         const h = this.holder.get(e.name);
         holds(
@@ -209,8 +234,14 @@ export class GrantChecker {
       } else if (e.type === 'session-expired' || e.type === 'session-closed') {
         for (const [name, h] of [...this.holder]) if (h.session === e.session) this.holder.delete(name);
       } else if (e.type === 'granted') {
-        this.grant(index, e.name, e.session, e.token);
+        for (const name of e.names ?? [e.name]) this.grant(index, name, e.session, e.token);
       }
+    }
+    if (cmd?.type === 'acquire-all' && out.result.ok) {
+      const v = out.result.value as { status: string; token?: number };
+      const handedOff = out.events.some((e) => e.type === 'granted' && e.session === cmd.session && e.seq === cmd.seq);
+      if (v.status === 'granted' && v.token === index && !handedOff)
+        for (const name of cmd.names) this.grant(index, name, cmd.session, index);
     }
     if (cmd?.type === 'acquire' && out.result.ok) {
       // A new grant carries this entry's index — unless it is a retry of a queued acquire whose
@@ -319,12 +350,14 @@ export class WaitChecker {
         for (const key of [...this.waits.keys()]) if (key.startsWith(`${e.session}/`)) this.waits.delete(key);
       }
     }
-    if (cmd?.type === 'acquire' && out.result.ok && (out.result.value as { status: string }).status === 'queued') {
-      const key = `${cmd.session}/${cmd.seq}`;
+    const waiting = cmd?.type === 'acquire' || cmd?.type === 'acquire-all' ? cmd : undefined;
+    if (waiting !== undefined && out.result.ok && (out.result.value as { status: string }).status === 'queued') {
+      const key = `${waiting.session}/${waiting.seq}`;
       // A retry while queued answers `queued` again: the same wait, or one that the end of this
       // very step granted (its `granted` event, above).
-      const grantedNow = out.events.some((e) => e.type === 'granted' && e.session === cmd.session && e.seq === cmd.seq);
-      if (!this.waits.has(key) && !grantedNow) this.waits.set(key, { name: cmd.name, waitMs: cmd.waitMs, charged: 0, graced: 0 });
+      const grantedNow = out.events.some((e) => e.type === 'granted' && e.session === waiting.session && e.seq === waiting.seq);
+      const name = waiting.type === 'acquire' ? waiting.name : waiting.names.join('+');
+      if (!this.waits.has(key) && !grantedNow) this.waits.set(key, { name, waitMs: waiting.waitMs, charged: 0, graced: 0 });
     }
     for (const [key, w] of this.waits) {
       holds(
@@ -457,7 +490,10 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
   steps.forEach((step, stepNo) => {
     clock += step.dt;
     const stamp = clock - step.skew;
-    if (ids.length === 0 && ['keepalive', 'acquire', 'release', 'cancel', 'counter', 'close', 'break', 'retry'].includes(step.k)) {
+    if (
+      ids.length === 0 &&
+      ['keepalive', 'acquire', 'release', 'cancel', 'counter', 'close', 'break', 'lockall', 'releaseall', 'retry'].includes(step.k)
+    ) {
       command({ type: 'open-session', secret: TEST_SECRET, ttlMs: 20_000 }, stamp, stepNo);
       ids.push(index);
       return;
@@ -531,6 +567,17 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
       }
       case 'close':
         return write(pick(step.s), 6, undefined, (w) => ({ type: 'close-session', ...w }), stamp, stepNo);
+      case 'lockall': {
+        const names = SETS[step.set]!;
+        return write(pick(step.s), step.ack, undefined, (w) => ({ type: 'acquire-all', ...w, names, waitMs: step.wait }), stamp, stepNo);
+      }
+      case 'releaseall': {
+        // Mostly a session that holds one of the set.
+        const names = SETS[step.set]!;
+        const holders = names.map((n) => machines[0]!.lockInfo(n).holder?.sessionId).filter((id) => id !== undefined);
+        const id = step.s < 6 && holders.length > 0 ? holders[step.s % holders.length]! : pick(step.s);
+        return write(id, step.ack, undefined, (w) => ({ type: 'release-all', ...w, names }), stamp, stepNo);
+      }
       case 'break': {
         const held = LOCKS.filter((n) => machines[0]!.lockInfo(n).holder !== undefined);
         const name = step.s < 6 && held.length > 0 ? held[step.lock % held.length]! : LOCKS[step.lock]!;

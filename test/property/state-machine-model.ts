@@ -23,8 +23,10 @@ interface MSession {
   /** Revoked grants, oldest first, at most MAX_REVOCATIONS_KEPT. */
   revoked: Array<{ name: string; token: number; reason?: string }>;
 }
+/** A wait for one lock, or for several at once (acquire-all): in the queue of each of its names. */
 interface MWaiter {
   id: number;
+  names: string[];
   session: number;
   seq: number;
   deadline: number;
@@ -43,6 +45,10 @@ export interface ModelLimits {
 }
 
 const byNum = (a: number, b: number): number => a - b;
+
+/** A wait's lock in events: its name, and all its names when it waits for several. */
+const names = (w: MWaiter): { name: string; names?: string[] } =>
+  w.names.length === 1 ? { name: w.names[0]! } : { name: w.names[0]!, names: w.names };
 const byStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export class Model {
@@ -81,26 +87,23 @@ export class Model {
         }
       }
       // A wait keeps the time it had left at the last stamped entry before this term.
-      for (const lock of Object.values(this.locks)) {
-        for (const w of lock.queue) {
-          const left = w.deadline - before;
-          if (w.deadline < t + left && w.grace < this.limits.maxGraceExtensions) {
-            w.deadline = t + left;
-            w.grace++;
-          }
+      for (const w of this.waiters()) {
+        const left = w.deadline - before;
+        if (w.deadline < t + left && w.grace < this.limits.maxGraceExtensions) {
+          w.deadline = t + left;
+          w.grace++;
         }
       }
     }
     const events: ModelEvent[] = [];
     this.freed = [];
     // Waiters that timed out, all locks together, by (deadline, id).
-    const due: Array<{ name: string; w: MWaiter }> = [];
-    for (const [name, lock] of Object.entries(this.locks)) for (const w of lock.queue) if (w.deadline <= t) due.push({ name, w });
-    due.sort((a, b) => a.w.deadline - b.w.deadline || a.w.id - b.w.id);
-    for (const { name, w } of due) {
-      const lock = this.locks[name]!;
-      lock.queue = lock.queue.filter((x) => x !== w);
-      events.push({ type: 'wait-timeout', name, session: w.session, seq: w.seq });
+    const due = this.waiters()
+      .filter((w) => w.deadline <= t)
+      .sort((a, b) => a.deadline - b.deadline || a.id - b.id);
+    for (const w of due) {
+      this.dropWait(w);
+      events.push({ type: 'wait-timeout', ...names(w), session: w.session, seq: w.seq });
       const s = this.sessions[w.session];
       if (s !== undefined && s.results[w.seq] !== undefined) s.results[w.seq] = { ok: true, value: { status: 'timed-out' } };
     }
@@ -110,29 +113,50 @@ export class Model {
       .sort((a, b) => a.deadline - b.deadline || a.id - b.id);
     for (const s of dead) {
       delete this.sessions[s.id];
-      for (const lock of Object.values(this.locks)) lock.queue = lock.queue.filter((w) => w.session !== s.id);
+      for (const w of this.waiters().filter((x) => x.session === s.id)) this.dropWait(w);
     }
     for (const s of dead) {
       events.push({ type: 'session-expired', session: s.id });
       this.releaseAllOf(s.id, t, index, events);
     }
     const result = this.execute(entry.cmd, t, index, events);
-    // End of the step: each freed lock goes to its first waiter (if any is left), by name.
+    // End of the step: each freed lock goes to its first waiter, by name; a first waiter for
+    // several locks gets them all once it is first in each and all are free, else it waits.
     for (const name of [...new Set(this.freed)].sort(byStr)) {
       const lock = this.locks[name];
       if (lock === undefined || lock.holder !== null) continue;
-      const next = lock.queue.shift();
-      if (next === undefined) {
-        delete this.locks[name];
-        continue;
+      const next = lock.queue[0];
+      if (next === undefined) continue;
+      if (!next.names.every((n) => this.locks[n]!.holder === null && this.locks[n]!.queue[0] === next)) continue;
+      for (const n of next.names) {
+        const l = this.locks[n]!;
+        l.queue.shift();
+        l.holder = { session: next.session, token: index, acquiredAt: t, seq: next.seq };
       }
-      lock.holder = { session: next.session, token: index, acquiredAt: t, seq: next.seq };
       const s = this.sessions[next.session]!;
-      events.push({ type: 'granted', name, session: next.session, seq: next.seq, token: index, acquiredAt: t, expiresAt: s.deadline });
-      if (s.results[next.seq] !== undefined)
-        s.results[next.seq] = { ok: true, value: { status: 'granted', token: index, acquiredAt: t, expiresAt: s.deadline } };
+      const grant = { token: index, acquiredAt: t, expiresAt: s.deadline };
+      events.push({ type: 'granted', ...names(next), session: next.session, seq: next.seq, ...grant });
+      if (s.results[next.seq] !== undefined) s.results[next.seq] = { ok: true, value: { status: 'granted', ...grant } };
     }
     return { result, events };
+  }
+
+  /** Every queued wait once, by id. */
+  private waiters(): MWaiter[] {
+    const all = new Map<number, MWaiter>();
+    for (const lock of Object.values(this.locks)) for (const w of lock.queue) all.set(w.id, w);
+    return [...all.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** `w` leaves every queue it is in; a lock it kept free goes to the next waiter at the end of the step. */
+  private dropWait(w: MWaiter): void {
+    for (const n of w.names) {
+      const lock = this.locks[n]!;
+      lock.queue = lock.queue.filter((x) => x !== w);
+      if (lock.holder !== null) continue;
+      if (lock.queue.length === 0) delete this.locks[n];
+      else this.freed.push(n);
+    }
   }
 
   private releaseAllOf(session: number, t: number, index: number, events: ModelEvent[]): string[] {
@@ -214,10 +238,9 @@ export class Model {
     const stored = s.results[cmd.seq];
     if (stored !== undefined) {
       if (stored.ok && (stored.value as { status?: string } | null)?.status === 'queued') {
-        for (const lock of Object.values(this.locks)) {
-          const k = lock.queue.findIndex((w) => w.session === s.id && w.seq === cmd.seq);
-          if (k >= 0) return { ok: true, value: { status: 'queued', position: k + 1, deadline: lock.queue[k]!.deadline } };
-        }
+        const w = this.waiters().find((x) => x.session === s.id && x.seq === cmd.seq);
+        const position = w === undefined ? 0 : this.locks[w.names[0]!]!.queue.indexOf(w) + 1;
+        if (w !== undefined) return { ok: true, value: { status: 'queued', position, deadline: w.deadline } };
       }
       return stored;
     }
@@ -241,10 +264,7 @@ export class Model {
     switch (cmd.type) {
       case 'close-session': {
         events.push({ type: 'session-closed', session: s.id });
-        for (const [name, lock] of Object.entries(this.locks)) {
-          lock.queue = lock.queue.filter((w) => w.session !== s.id);
-          if (lock.holder === null && lock.queue.length === 0) delete this.locks[name];
-        }
+        for (const w of this.waiters().filter((x) => x.session === s.id)) this.dropWait(w);
         delete this.sessions[s.id];
         return { ok: true, value: { released: this.releaseAllOf(s.id, t, index, events) } };
       }
@@ -261,8 +281,31 @@ export class Model {
         if (cmd.waitMs === 0) return { ok: true, value: { status: 'not-acquired' } };
         if (lock.queue.some((w) => w.session === s.id)) return { ok: false, code: 'INVALID_ARGUMENT' };
         if (lock.queue.length >= this.limits.maxWaitersPerLock) return { ok: false, code: 'LIMIT_EXCEEDED' };
-        lock.queue.push({ id: index, session: s.id, seq: cmd.seq, deadline: t + cmd.waitMs, grace: 0 });
+        lock.queue.push({ id: index, names: [cmd.name], session: s.id, seq: cmd.seq, deadline: t + cmd.waitMs, grace: 0 });
         return { ok: true, value: { status: 'queued', position: lock.queue.length, deadline: t + cmd.waitMs } };
+      }
+      case 'acquire-all': {
+        // All at once, or a wait in every queue, holding none; each lock once per session.
+        for (const n of cmd.names) {
+          const lock = this.locks[n];
+          if (lock?.holder?.session === s.id || lock?.queue.some((w) => w.session === s.id)) return { ok: false, code: 'INVALID_ARGUMENT' };
+          if (cmd.waitMs > 0 && lock !== undefined && lock.queue.length >= this.limits.maxWaitersPerLock)
+            return { ok: false, code: 'LIMIT_EXCEEDED' };
+        }
+        if (cmd.names.every((n) => this.locks[n] === undefined)) {
+          for (const n of cmd.names) this.locks[n] = { holder: { session: s.id, token: index, acquiredAt: t, seq: cmd.seq }, queue: [] };
+          return { ok: true, value: { status: 'granted', token: index, acquiredAt: t, expiresAt: s.deadline } };
+        }
+        if (cmd.waitMs === 0) return { ok: true, value: { status: 'not-acquired' } };
+        const w: MWaiter = { id: index, names: [...cmd.names], session: s.id, seq: cmd.seq, deadline: t + cmd.waitMs, grace: 0 };
+        for (const n of cmd.names) (this.locks[n] ??= { holder: null, queue: [] }).queue.push(w);
+        return { ok: true, value: { status: 'queued', position: this.locks[cmd.names[0]!]!.queue.length, deadline: w.deadline } };
+      }
+      case 'release-all': {
+        const released = cmd.names.filter((n) => this.locks[n]?.holder?.session === s.id);
+        if (released.length === 0) return { ok: false, code: 'NOT_HELD' };
+        for (const n of released) this.free(n, t, index, events);
+        return { ok: true, value: { released } };
       }
       case 'release': {
         const h = this.locks[cmd.name]?.holder;
@@ -272,12 +315,10 @@ export class Model {
       }
       case 'cancel-wait': {
         // The session's wait on the lock, if any, leaves the queue; its acquire ends `cancelled`.
-        const lock = this.locks[cmd.name];
-        const w = lock?.queue.find((x) => x.session === s.id);
-        if (lock === undefined || w === undefined) return { ok: true, value: { status: 'not-waiting' } };
-        lock.queue = lock.queue.filter((x) => x !== w);
-        if (lock.holder === null && lock.queue.length === 0) delete this.locks[cmd.name];
-        events.push({ type: 'wait-cancelled', name: cmd.name, session: s.id, seq: w.seq });
+        const w = this.locks[cmd.name]?.queue.find((x) => x.session === s.id);
+        if (w === undefined) return { ok: true, value: { status: 'not-waiting' } };
+        this.dropWait(w);
+        events.push({ type: 'wait-cancelled', ...names(w), session: s.id, seq: w.seq });
         if (s.results[w.seq] !== undefined) s.results[w.seq] = { ok: true, value: { status: 'cancelled' } };
         return { ok: true, value: { status: 'cancelled' } };
       }
@@ -323,7 +364,7 @@ export class Model {
 
   lockInfo(name: string): unknown {
     const lock = this.locks[name];
-    if (lock === undefined || lock.holder === null) return { waiters: 0 };
+    if (lock === undefined || lock.holder === null) return { waiters: lock?.queue.length ?? 0 };
     const h = lock.holder;
     return {
       holder: { sessionId: h.session, fencingToken: h.token, acquiredAt: h.acquiredAt, expiresAt: this.sessions[h.session]?.deadline ?? 0 },

@@ -42,6 +42,7 @@ describe('lock machine ≡ reference model', () => {
         /: (lockWaiters\([abc]\)|events|result|nextDeadline)/,
       ],
       ['a withdrawn wait keeps its queued result (its retry claims a place it left)', { cancelKeepsQueued: true }, /: result/],
+      ['acquire-all checks only its first lock (two holders)', { lockAllChecksFirstOnly: true }, /exclusion|: (result|events|lockInfo)/],
     ];
     for (const [name, knobs, reason] of bugs) {
       it(name, () => {

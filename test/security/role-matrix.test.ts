@@ -34,6 +34,8 @@ const NEEDS: Readonly<Record<Exclude<ClientOp, 'hello'>, Role>> = {
   'keep-alive': 'write',
   'close-session': 'write',
   acquire: 'write',
+  'acquire-all': 'write',
+  'release-all': 'write',
   release: 'write',
   'cancel-wait': 'write',
   'break-lock': 'admin',
@@ -102,6 +104,10 @@ describe('/client: each role × each operation', () => {
       case 'release':
       case 'cancel-wait':
         return { op, ...s, name: 'other' };
+      case 'acquire-all':
+        return { op, ...s, names: ['other', 'other2'], waitMs: 0 };
+      case 'release-all':
+        return { op, ...s, names: ['other', 'other2'] };
       case 'break-lock':
         return { op, ...s, name: 'other', reason: 'role matrix' };
       case 'counter-add':

@@ -69,6 +69,15 @@ const request: fc.Arbitrary<ClientRequest> = fc.oneof(
     .tuple(id, writeFields, name, fc.nat({ max: 86_400_000 }))
     .map(([i, w, n, waitMs]) => ({ id: i, op: 'acquire' as const, ...w, name: n, waitMs })),
   fc.tuple(id, writeFields, name).map(([i, w, n]) => ({ id: i, op: 'release' as const, ...w, name: n })),
+  fc
+    .tuple(id, writeFields, fc.uniqueArray(name, { minLength: 1, maxLength: 5 }), fc.nat({ max: 86_400_000 }))
+    .map(([i, w, ns, waitMs]) => ({ id: i, op: 'acquire-all' as const, ...w, names: [...ns].sort(), waitMs })),
+  fc
+    .tuple(id, writeFields, fc.uniqueArray(name, { minLength: 1, maxLength: 5 }))
+    .map(([i, w, ns]) => ({ id: i, op: 'release-all' as const, ...w, names: [...ns].sort() })),
+  fc
+    .tuple(id, writeFields, name, fc.option(name, { nil: undefined }))
+    .map(([i, w, n, r]) => ({ id: i, op: 'break-lock' as const, ...w, name: n, ...(r !== undefined ? { reason: r } : {}) })),
   fc.tuple(id, writeFields, name).map(([i, w, n]) => ({ id: i, op: 'cancel-wait' as const, ...w, name: n })),
   fc.tuple(id, writeFields, name, amount).map(([i, w, n, delta]) => ({ id: i, op: 'counter-add' as const, ...w, name: n, delta })),
   fc.tuple(id, writeFields, name, amount).map(([i, w, n, value]) => ({ id: i, op: 'counter-set' as const, ...w, name: n, value })),
@@ -202,6 +211,27 @@ describe('client protocol: answer values are checked per op', () => {
     );
   });
 
+  it('acquire-all takes its names as a set, in name order; its answer is never held-by-you', () => {
+    const req = parseRequest({ id: 1, op: 'acquire-all', session: 1, seq: 2, names: ['c', 'a', 'b'], waitMs: 5 });
+    expect(req).toEqual({ id: 1, op: 'acquire-all', session: 1, seq: 2, names: ['a', 'b', 'c'], waitMs: 5 });
+    expect(parseValue('acquire-all', { status: 'queued', position: 2, deadline: 9 })).toEqual({
+      status: 'queued',
+      position: 2,
+      deadline: 9,
+    });
+    expect(() => parseValue('acquire-all', { status: 'held-by-you', token: 3, acquiredAt: 1, expiresAt: 2 })).toThrow(DecodeError);
+    expect(parseValue('release-all', { released: ['a'] })).toEqual({ released: ['a'] });
+    expect(() => parseValue('release-all', { released: [3] })).toThrow(DecodeError);
+    expect(parseValue('keep-alive', { expiresAt: 5, revoked: [{ name: 'L', token: 3, reason: 'r' }] })).toEqual({
+      expiresAt: 5,
+      revoked: [{ name: 'L', token: 3, reason: 'r' }],
+    });
+    expect(() => parseValue('keep-alive', { expiresAt: 5, revoked: Array.from({ length: 9 }, () => ({ name: 'L', token: 3 })) })).toThrow(
+      DecodeError,
+    );
+    expect(parseValue('break-lock', { status: 'broken', session: 4, token: 9 })).toEqual({ status: 'broken', session: 4, token: 9 });
+  });
+
   it('status may list the members (an older node lists none), each checked', () => {
     const base = { nodeId: 1, role: 'leader', term: 2, leader: 1, leaderAddress: '127.0.0.1:7101' };
     expect(parseValue('status', base)).toEqual(base);
@@ -258,6 +288,25 @@ describe('client protocol: malformed requests are refused naming the field', () 
     ['acquire without waitMs', { id: 7, op: 'acquire', session: 1, seq: 1, name: 'L' }, 7, 'waitMs', /waitMs/],
     ['acquire negative waitMs', { id: 7, op: 'acquire', session: 1, seq: 1, name: 'L', waitMs: -1 }, 7, 'waitMs', /waitMs/],
     ['acquire seq 0', { id: 7, op: 'acquire', session: 1, seq: 0, name: 'L', waitMs: 0 }, 7, 'seq', /seq/],
+    ['acquire-all names not an array', { id: 7, op: 'acquire-all', session: 1, seq: 1, names: 'a', waitMs: 0 }, 7, 'names', /names/],
+    ['acquire-all no names', { id: 7, op: 'acquire-all', session: 1, seq: 1, names: [], waitMs: 0 }, 7, 'names', /1 to 64/],
+    ['acquire-all a name twice', { id: 7, op: 'acquire-all', session: 1, seq: 1, names: ['a', 'b', 'a'], waitMs: 0 }, 7, 'names', /twice/],
+    [
+      'acquire-all 65 names',
+      { id: 7, op: 'acquire-all', session: 1, seq: 1, names: Array.from({ length: 65 }, (_, k) => `n${k}`), waitMs: 0 },
+      7,
+      'names',
+      /1 to 64/,
+    ],
+    ['acquire-all empty name', { id: 7, op: 'acquire-all', session: 1, seq: 1, names: ['a', ''], waitMs: 0 }, 7, 'names[1]', /empty/],
+    ['release-all without names', { id: 7, op: 'release-all', session: 1, seq: 1 }, 7, 'names', /names/],
+    [
+      'break-lock reason too long',
+      { id: 7, op: 'break-lock', session: 1, seq: 1, name: 'L', reason: 'r'.repeat(300) },
+      7,
+      'reason',
+      /reason/,
+    ],
     ['cancel-wait without name', { id: 7, op: 'cancel-wait', session: 1, seq: 1 }, 7, 'name', /name/],
     ['cancel-wait with waitMs', { id: 7, op: 'cancel-wait', session: 1, seq: 1, name: 'L', waitMs: 0 }, 7, 'waitMs', /unknown field/],
     ['cancel-wait without seq', { id: 7, op: 'cancel-wait', session: 1, name: 'L' }, 7, 'seq', /seq/],
