@@ -6,12 +6,16 @@
  * replica's own (skewed) clock during apply (caught by replicas diverging at equal indexes).
  * `no-wait-grace`: queued waits get no leader-change grace, so a new leader whose clock is
  * ahead times them out early (caught by a client's `timed-out` coming before its `waitMs`).
+ * `lock-all-first-only`: `acquire-all` decides on an immediate grant by its first lock alone and
+ * takes the others even when held (caught by the lock history of one of those others: two
+ * holders at once, or the first holder's fenced write refused or its release answered NOT_HELD
+ * while the model says it holds the lock).
  */
 import { describe, expect, it } from 'vitest';
 import type { BugName } from '../../scripts/lib/sim/world.js';
 import { firstFailing, seedRange } from './support.js';
 
-const BUGS: readonly BugName[] = ['dedup-off', 'local-clock-expiry', 'no-wait-grace'];
+const BUGS: readonly BugName[] = ['dedup-off', 'local-clock-expiry', 'no-wait-grace', 'lock-all-first-only'];
 
 describe('lock negative controls: the simulator catches each deliberate machine bug within 500 seeds', () => {
   for (const bug of BUGS) {

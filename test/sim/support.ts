@@ -11,6 +11,7 @@ import {
   nodesFor,
   type ControlRunOptions,
 } from '../../scripts/lib/sim/seeds.js';
+import { acquireAllCounts } from '../../scripts/lib/sim/lock-clients.js';
 import { runSeed, type BugName, type SimResult, type Workload } from '../../scripts/lib/sim/world.js';
 
 export { nodesFor };
@@ -37,8 +38,9 @@ export function firstFailing(
 
 /**
  * Runs seeds [first, first + count) (or SIM_SEED alone) and asserts 0 violations, printing the
- * events, their rate, how many seeds had a liveness phase and, with membership churn, how many
- * changes the leaders took. Returns how many changes were taken (0 without churn).
+ * events, their rate, how many seeds had a liveness phase, with the locks workload how many
+ * `acquire-all` commands were granted and, with membership churn, how many changes the leaders
+ * took. Returns how many changes were taken (0 without churn).
  */
 export function expectSeedsClean(
   label: string,
@@ -52,19 +54,22 @@ export function expectSeedsClean(
   let events = 0;
   let liveness = 0;
   let changes = 0;
+  let allGrants = 0;
   const failures: string[] = [];
   const started = performance.now();
   for (const seed of seeds) {
     const r = runSeed({ seed, events: perSeed, nodes: nodesFor(seed), workload, membership });
     events += r.events + r.livenessEvents;
     changes += r.churn?.accepted ?? 0;
+    if (workload === 'locks') allGrants += acquireAllCounts(r.history).granted;
     if (r.livenessEvents > 0) liveness++;
     if (r.violations.length > 0) failures.push(failureText(r, perSeed));
   }
   const secs = (performance.now() - started) / 1000;
   const churn = membership ? `, ${changes} membership changes taken` : '';
+  const grants = workload === 'locks' ? `, ${allGrants} acquire-all grants` : '';
   console.log(
-    `${label}: ${seeds.length} seeds, ${events} events (${Math.round(events / secs)} events/s), ${liveness} seeds with a liveness phase${churn}, ${failures.length} failing`,
+    `${label}: ${seeds.length} seeds, ${events} events (${Math.round(events / secs)} events/s), ${liveness} seeds with a liveness phase${grants}${churn}, ${failures.length} failing`,
   );
   expect(failures, failures.join('\n')).toEqual([]);
   expect(events).toBeGreaterThanOrEqual(seeds.length * perSeed);

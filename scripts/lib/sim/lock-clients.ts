@@ -6,9 +6,12 @@
  * Simulated clients of the lock/counter service ('locks' workload). Each client opens a session
  * (short TTL), keeps it alive, and runs one operation at a time: counter add/set/cas (writes
  * carrying (session, seq) and ackedSeq), linearizable counter reads, and lock cycles (acquire
- * with or without waiting, fenced writes to the lock's protected counter, release). Sometimes a
- * client stalls while holding a lock for longer than its TTL (a paused client, Jepsen's classic
- * lease scenario) and then writes with its old token.
+ * with or without waiting, fenced writes to the lock's protected counter, release). Three lock
+ * cycles in ten take an all-or-nothing set of two or three locks instead (`acquire-all`, one
+ * token for all of them; docs/design.md#all-or-nothing-multi-locks), write fenced to one or
+ * more of them, and release them with `release-all` or one by one. Sometimes a client stalls
+ * while holding for longer than its TTL (a paused client, Jepsen's classic lease scenario) and
+ * then writes with its old token.
  *
  * Every request goes to the node the client believes leads; on `not-leader` / `unavailable` /
  * a dead node / no answer it RETRIES THE SAME (session, seq) elsewhere, following leader hints,
@@ -17,7 +20,9 @@
  *
  * Histories (checker format, virtual time): counters per key with the counter model (unique
  * add deltas make a doubled retry visible), locks per name with the fenced-mutex model, which
- * also holds every fenced write (applied only with the current holder's token).
+ * also holds every fenced write (applied only with the current holder's token). An
+ * `acquire-all` is recorded in the history of each of its locks, with the same call and
+ * outcome (fenced-mutex-model.ts says how); `release-all` as one release per lock.
  */
 import {
   check,
@@ -33,6 +38,7 @@ import {
   type AcquireValue,
   type Limits,
   type OpenSessionValue,
+  type ReleaseAllValue,
   type ReleaseValue,
   type SessionCommand,
 } from '../../../src/state-machine/index.js';
@@ -52,7 +58,9 @@ function sessionCommand(value: unknown, limits: Limits): SessionCommand {
 }
 
 const COUNTERS = ['c0', 'c1', 'c2'];
-const LOCKS = ['L0', 'L1'];
+const LOCKS = ['L0', 'L1', 'L2'];
+/** Share of lock cycles that take an all-or-nothing set of locks (`acquire-all`). */
+const MULTI_LOCK_P = 0.3;
 const TTLS = [1000, 1000, 1500, 2000, 3000];
 /** Search steps allowed per history check (counted, so verdicts never depend on speed). */
 const STEP_BUDGET = 20_000_000;
@@ -103,6 +111,43 @@ interface ClientState {
 type Final =
   | { readonly type: 'answer'; readonly outcome: Extract<ServiceOutcome, { type: 'ok' | 'error' }>; readonly mayHaveApplied: boolean }
   | { readonly type: 'gave-up'; readonly mayHaveApplied: boolean };
+
+/** What a locks-workload history says of its `acquire-all` commands (each counted once, not per lock). */
+export interface AcquireAllCounts {
+  /** Recorded (sent, whatever came of them). */
+  readonly sent: number;
+  /** Of which could wait (`waitMs` > 0). */
+  readonly waiting: number;
+  readonly granted: number;
+  /** Of the grants, those of commands that could wait. */
+  readonly grantedWaiting: number;
+  /** Answered not acquired (`not-acquired`, or `timed-out` when it could wait). */
+  readonly notAcquired: number;
+  readonly unknown: number;
+}
+
+/** Counts the `acquire-all` commands of a locks-workload history (`SimResult.history`). */
+export function acquireAllCounts(history: readonly object[]): AcquireAllCounts {
+  let sent = 0;
+  let waiting = 0;
+  let granted = 0;
+  let grantedWaiting = 0;
+  let notAcquired = 0;
+  let unknown = 0;
+  for (const op of history as readonly LockWorkloadOp[]) {
+    const input = op.input;
+    if (op.family !== 'lock' || !('op' in input) || input.op !== 'acquire-all' || op.key !== input.names[0]) continue;
+    sent++;
+    if (input.waits) waiting++;
+    if (op.status === 'unknown' || op.status === 'pending') unknown++;
+    if (op.status !== 'ok' || typeof op.output !== 'object' || op.output === null) continue;
+    if ('acquired' in op.output && op.output.acquired) {
+      granted++;
+      if (input.waits) grantedWaiting++;
+    } else notAcquired++;
+  }
+  return { sent, waiting, granted, grantedWaiting, notAcquired, unknown };
+}
 
 export class LockClients implements SimWorkload {
   readonly history: LockWorkloadOp[] = [];
@@ -401,6 +446,10 @@ export class LockClients implements SimWorkload {
 
   private lockCycle(cl: ClientState, s: Session, then: () => void): void {
     const w = this.world;
+    if (w.rnd.nextFloat() < MULTI_LOCK_P) {
+      this.multiLockCycle(cl, s, then);
+      return;
+    }
     const lock = LOCKS[w.rnd.nextInt(LOCKS.length)] ?? 'L0';
     if (s.mayHold.has(lock)) {
       then();
@@ -436,6 +485,109 @@ export class LockClients implements SimWorkload {
       this.abandon(cl, s);
       then();
     });
+  }
+
+  /** Two or three distinct lock names, in name order (the order `acquire-all` takes them in). */
+  private lockSet(): string[] {
+    const w = this.world;
+    const size = LOCKS.length > 2 && w.rnd.nextFloat() < 0.3 ? 3 : 2;
+    const pool = [...LOCKS];
+    const names: string[] = [];
+    while (names.length < size && pool.length > 0) names.push(...pool.splice(w.rnd.nextInt(pool.length), 1));
+    return names.sort();
+  }
+
+  /**
+   * An all-or-nothing cycle: `acquire-all` of a set of locks (waiting or not, like `lockCycle`),
+   * recorded as one acquire per lock with the same call and outcome; a command that may wait
+   * also records, per lock, the wait it may put in that lock's queue (see
+   * fenced-mutex-model.ts). Granted, the client holds every lock of the set with one token.
+   */
+  private multiLockCycle(cl: ClientState, s: Session, then: () => void): void {
+    const w = this.world;
+    const names = this.lockSet();
+    // The machine refuses an acquire-all naming a lock the session holds or waits for.
+    if (names.some((name) => s.mayHold.has(name))) {
+      then();
+      return;
+    }
+    const waitMs = w.rnd.nextFloat() < 0.5 ? 0 : 50 + w.rnd.nextInt(900);
+    const waits = waitMs > 0;
+    const call = w.now;
+    const lockOp = (key: string, input: FencedMutexInput): LockWorkloadOp =>
+      this.record({ family: 'lock', client: s.key, key, input, call });
+    const queued = waits ? names.map((name) => lockOp(name, { op: 'wait-all', client: s.key, names })) : [];
+    const acqs = names.map((name) => lockOp(name, { op: 'acquire-all', client: s.key, names, waits }));
+    const settle = (status: OperationStatus, output?: FencedMutexOutput): void => {
+      for (const op of queued) this.resolve(op, status);
+      for (const op of acqs) this.resolve(op, status, output);
+    };
+    const firstTerm = this.terms().min;
+    this.write(cl, s, { type: 'acquire-all', names, waitMs }, waitMs, (res) => {
+      if (res.kind === 'value') {
+        const v = res.value as AcquireValue;
+        if (v.status === 'timed-out') this.checkWait(s, names.join('+'), waitMs, call, firstTerm);
+        if (v.status === 'granted') {
+          settle('ok', { acquired: true, token: v.token });
+          for (const name of names) s.mayHold.add(name);
+          this.holdingAll(cl, s, names, v.token, then);
+          return;
+        }
+        if (v.status === 'not-acquired' || v.status === 'timed-out') {
+          settle('ok', { acquired: false });
+          then();
+          return;
+        }
+        // 'queued' never reaches a client (the service parks it), and 'held-by-you' is no answer
+        // of acquire-all: treat as unknown.
+        settle('unknown');
+      } else if (res.kind === 'not-applied') {
+        // Nothing applied it, or its wait ended with its session before the answer (a parked
+        // acquire answered SESSION_EXPIRED): not acquired either way, and no wait is left.
+        if (waits) settle('ok', { acquired: false });
+        else settle('fail');
+        then();
+        return;
+      } else settle('unknown');
+      // Unknown: the session may hold the locks, or wait for them; stop using the session.
+      for (const name of names) s.mayHold.add(name);
+      this.abandon(cl, s);
+      then();
+    });
+  }
+
+  /**
+   * Holds every lock of `names` with `token`: fenced writes to the protected counters of one or
+   * more of them (and sometimes one with an old token), then `release-all`, or a `release` of
+   * each in turn.
+   */
+  private holdingAll(cl: ClientState, s: Session, names: readonly string[], token: number, then: () => void): void {
+    const w = this.world;
+    const stall = w.rnd.nextFloat() < 0.12;
+    const pause = stall ? s.ttl * (1 + w.rnd.nextFloat()) : w.rnd.nextFloat() * 60;
+    if (stall) s.stalledUntil = w.now + pause;
+    w.schedule(w.now + pause, `hold ${cl.id}`, () => {
+      const steps: Array<(next: () => void) => void> = [];
+      let written = names.filter(() => w.rnd.nextFloat() < 0.6);
+      if (written.length === 0) written = [names[w.rnd.nextInt(names.length)] ?? names[0] ?? 'L0'];
+      for (const name of written) steps.push((next) => this.fencedWrite(cl, s, name, token, next));
+      const staleLock = names[w.rnd.nextInt(names.length)] ?? 'L0';
+      const old = cl.oldTokens.get(staleLock);
+      if (old !== undefined && w.rnd.nextFloat() < 0.3) steps.push((next) => this.fencedWrite(cl, s, staleLock, old, next));
+      if (w.rnd.nextFloat() < 0.7) steps.push((next) => this.releaseAll(cl, s, names, token, next));
+      else for (const name of names) steps.push((next) => this.release(cl, s, name, token, next));
+      this.sequence(steps, then);
+    });
+  }
+
+  /** Runs `steps` one after the other, then `then`. */
+  private sequence(steps: ReadonlyArray<(next: () => void) => void>, then: () => void): void {
+    const run = (k: number): void => {
+      const step = steps[k];
+      if (step === undefined) then();
+      else step(() => run(k + 1));
+    };
+    run(0);
   }
 
   /** Holds `lock` with `token`: fenced writes to its protected counter, then release. */
@@ -506,6 +658,42 @@ export class LockClients implements SimWorkload {
         this.abandon(cl, s);
       } else {
         this.resolve(op, 'fail');
+        if (!s.dead) this.abandon(cl, s);
+      }
+      then();
+    });
+  }
+
+  /** `release-all` of `names`, held with `token`: one release per lock in the history. */
+  private releaseAll(cl: ClientState, s: Session, names: readonly string[], token: number, then: () => void): void {
+    const w = this.world;
+    if (s.dead) {
+      then();
+      return;
+    }
+    const ops = names.map((name) =>
+      this.record({ family: 'lock', client: s.key, key: name, input: { op: 'release', client: s.key, token }, call: w.now }),
+    );
+    const released = (): void => {
+      for (const name of names) {
+        s.mayHold.delete(name);
+        cl.oldTokens.set(name, token);
+      }
+    };
+    this.write(cl, s, { type: 'release-all', names }, 0, (res) => {
+      if (res.kind === 'value') {
+        // The machine names the locks it released; the others the session did not hold.
+        const v = res.value as ReleaseAllValue;
+        ops.forEach((op, k) => this.resolve(op, 'ok', v.released.includes(names[k] ?? '') ? 'ok' : 'NOT_HELD'));
+        released();
+      } else if (res.kind === 'refused' && res.code === 'NOT_HELD') {
+        for (const op of ops) this.resolve(op, 'ok', 'NOT_HELD');
+        released();
+      } else if (res.kind === 'maybe') {
+        for (const op of ops) this.resolve(op, 'unknown');
+        this.abandon(cl, s);
+      } else {
+        for (const op of ops) this.resolve(op, 'fail');
         if (!s.dead) this.abandon(cl, s);
       }
       then();

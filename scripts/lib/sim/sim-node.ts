@@ -48,7 +48,12 @@ export interface NodeSettings {
   /** Which state machine the nodes replicate (default: the register). */
   readonly workload?: 'register' | 'locks';
   /** Lock machine negative controls. */
-  readonly machineBugs?: { readonly dedupOff?: boolean; readonly localClock?: boolean; readonly noWaitGrace?: boolean };
+  readonly machineBugs?: {
+    readonly dedupOff?: boolean;
+    readonly localClock?: boolean;
+    readonly noWaitGrace?: boolean;
+    readonly lockAllChecksFirstOnly?: boolean;
+  };
   /** Hash the state machine after every k-th applied index (0: never). */
   readonly hashEvery?: number;
 }
@@ -132,6 +137,7 @@ export class SimNode implements ObservedNode {
           ...(bugs.dedupOff === true ? { dedupOff: true } : {}),
           ...(bugs.localClock === true ? { localClock: () => this.clockNow() } : {}),
           ...(bugs.noWaitGrace === true ? { noWaitGrace: true } : {}),
+          ...(bugs.lockAllChecksFirstOnly === true ? { lockAllChecksFirstOnly: true } : {}),
         },
       });
       // Secrets from a counter, not the shared random stream: drawing from it would change

@@ -25,10 +25,12 @@ export const BUGS = [
   'ack-before-sync',
   'read-without-readindex',
   // Lock machine controls (locks workload): retries applied twice; expiry by each replica's
-  // clock; queued waits without leader-change grace.
+  // clock; queued waits without leader-change grace; acquire-all granted by its first lock
+  // alone, taking the others even when held.
   'dedup-off',
   'local-clock-expiry',
   'no-wait-grace',
+  'lock-all-first-only',
   // Membership control (implies membership churn): a leader takes a change while another is
   // uncommitted, or before it has committed an entry of its term.
   'concurrent-conf-changes',
@@ -224,6 +226,7 @@ export class World {
             dedupOff: opts.bug === 'dedup-off',
             localClock: opts.bug === 'local-clock-expiry',
             noWaitGrace: opts.bug === 'no-wait-grace',
+            lockAllChecksFirstOnly: opts.bug === 'lock-all-first-only',
           },
           hashEvery: HASH_EVERY,
         }),
