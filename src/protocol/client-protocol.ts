@@ -47,7 +47,17 @@ export const CLIENT_PROTOCOL_VERSION = 1;
 export const MAX_TOKEN_LENGTH = 1024;
 
 /** Ops answered without the log. */
-export const QUERY_OPS = ['hello', 'bind', 'status', 'counter-get', 'lock-info', 'list-locks', 'list-counters'] as const;
+export const QUERY_OPS = [
+  'hello',
+  'bind',
+  'status',
+  'counter-get',
+  'lock-info',
+  'semaphore-info',
+  'rwlock-info',
+  'list-locks',
+  'list-counters',
+] as const;
 
 /** Every op of the protocol: the queries and the client commands. */
 export const CLIENT_OPS = [...QUERY_OPS, ...CLIENT_COMMAND_TYPES] as const satisfies readonly Op[];
@@ -57,8 +67,11 @@ export type ClientOp = (typeof CLIENT_OPS)[number];
 
 /** A request whose op is a command: the command's fields, flat, beside `id` and `op`. */
 export type CommandRequest = {
-  [O in ClientCommandType]: { readonly id: number; readonly op: O } & Omit<Extract<ClientCommand, { readonly type: O }>, 'type'>;
+  [O in ClientCommandType]: { readonly id: number; readonly op: O } & WithoutType<Extract<ClientCommand, { readonly type: O }>>;
 }[ClientCommandType];
+
+/** A command without its `type`, member by member (a command may itself be a union: `acquire-permit`). */
+type WithoutType<C> = C extends unknown ? Omit<C, 'type'> : never;
 
 /** A decoded, validated request. */
 export type ClientRequest =
@@ -75,6 +88,8 @@ export type ClientRequest =
   /** Linearizable (ReadIndex) unless `stale`, which reads the answering node as it is. */
   | { readonly id: number; readonly op: 'counter-get'; readonly name: string; readonly stale?: boolean }
   | { readonly id: number; readonly op: 'lock-info'; readonly name: string; readonly stale?: boolean }
+  | { readonly id: number; readonly op: 'semaphore-info'; readonly name: string; readonly stale?: boolean }
+  | { readonly id: number; readonly op: 'rwlock-info'; readonly name: string; readonly stale?: boolean }
   /**
    * A page of the held (or awaited) locks, or of the non-zero counters, whose names start with
    * `prefix`, after `after`, at most `limit` (default {@link DEFAULT_LIST_LIMIT}); read like
@@ -193,7 +208,9 @@ function parseFields(id: number, op: ClientOp, rec: Readonly<Record<string, unkn
       checkShape(rec, op, [], ['prefix', 'after', 'limit', 'stale'], ['id', 'op']);
       return { id, op, ...parseListArgs(rec, limits) };
     case 'counter-get':
-    case 'lock-info': {
+    case 'lock-info':
+    case 'semaphore-info':
+    case 'rwlock-info': {
       checkShape(rec, op, ['name'], ['stale'], ['id', 'op']);
       // The name rule of every layer: a read refuses exactly what a write would.
       const name = checkName(rec['name'], 'name', limits.maxNameBytes);

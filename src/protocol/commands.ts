@@ -16,11 +16,31 @@ import { FieldError, checkName, checkShape, intField, mapField } from './fields.
 import { describe } from './msgpack.js';
 import { MAX_COUNTER_MAGNITUDE, MAX_TTL_MS, MIN_TTL_MS, type Limits } from './limits.js';
 
-/** A fenced write: applied only while `lock` is held with exactly `token`. */
+/**
+ * A fenced write: applied only while `lock` is held with exactly `token`. With `kind`, `lock`
+ * names a semaphore or a readers-writer lock instead, and the fence holds while the writing
+ * session holds a grant of it with `token` (of a readers-writer lock: in write mode).
+ */
 export interface Fence {
   readonly lock: string;
   readonly token: number;
+  readonly kind?: PermitKind;
 }
+
+/** The primitives with permits (docs/design.md#semaphores-and-readers-writer-locks). */
+export const PERMIT_KINDS = ['semaphore', 'rwlock'] as const;
+export type PermitKind = (typeof PERMIT_KINDS)[number];
+
+/** Most permits of a semaphore. */
+export const MAX_PERMITS = 1_000_000;
+/**
+ * The permits of a readers-writer lock, as the machine counts them: a read takes one, a write
+ * all of them. So it is a semaphore, and at most this many readers hold it at once.
+ */
+export const RW_PERMITS = MAX_PERMITS;
+
+/** How a readers-writer lock is held. */
+export type RwMode = 'read' | 'write';
 
 /** Fields every write carries: its exactly-once identity and an optional fence. */
 export interface WriteFields {
@@ -103,6 +123,31 @@ export interface ReleaseAllCommand extends WriteFields {
 /** Most names in one `acquire-all` or `release-all`. */
 export const MAX_LOCK_ALL_NAMES = 64;
 
+/**
+ * Takes permits of a semaphore (`permits`: its count, which every user must give alike while it
+ * is in use; `weight`: how many, default 1) or a readers-writer lock (`mode`), or queues FIFO
+ * for them. A session may hold and await several; each grant is named by its acquire's seq.
+ */
+export type AcquirePermitCommand = WriteFields & { readonly type: 'acquire-permit'; readonly name: string; readonly waitMs: number } & (
+    { readonly kind: 'semaphore'; readonly permits: number; readonly weight?: number } | { readonly kind: 'rwlock'; readonly mode: RwMode }
+  );
+
+/** Gives back the grant of this session's `acquire-permit` of seq `acquireSeq`. */
+export interface ReleasePermitCommand extends WriteFields {
+  readonly type: 'release-permit';
+  readonly kind: PermitKind;
+  readonly name: string;
+  readonly acquireSeq: number;
+}
+
+/** Withdraws this session's queued `acquire-permit` of seq `acquireSeq`, if still queued (as `cancel-wait`). */
+export interface CancelPermitCommand extends WriteFields {
+  readonly type: 'cancel-permit';
+  readonly kind: PermitKind;
+  readonly name: string;
+  readonly acquireSeq: number;
+}
+
 /** Releases a lock this session holds. */
 export interface ReleaseCommand extends WriteFields {
   readonly type: 'release';
@@ -174,6 +219,9 @@ export type ClientCommand =
   | ReleaseAllCommand
   | CancelWaitCommand
   | BreakLockCommand
+  | AcquirePermitCommand
+  | ReleasePermitCommand
+  | CancelPermitCommand
   | CounterAddCommand
   | CounterSetCommand
   | CounterCasCommand
@@ -193,6 +241,9 @@ export const CLIENT_COMMAND_TYPES = [
   'release-all',
   'cancel-wait',
   'break-lock',
+  'acquire-permit',
+  'release-permit',
+  'cancel-permit',
   'counter-add',
   'counter-set',
   'counter-cas',
@@ -224,6 +275,12 @@ export const CLIENT_COMMAND_FIELDS: {
     ['session', 'seq', 'name'],
     [...WRITE_OPTIONAL, 'reason'],
   ],
+  'acquire-permit': [
+    ['session', 'seq', 'kind', 'name', 'waitMs'],
+    [...WRITE_OPTIONAL, 'permits', 'weight', 'mode'],
+  ],
+  'release-permit': [['session', 'seq', 'kind', 'name', 'acquireSeq'], WRITE_OPTIONAL],
+  'cancel-permit': [['session', 'seq', 'kind', 'name', 'acquireSeq'], WRITE_OPTIONAL],
   'counter-add': [['session', 'seq', 'name', 'delta'], WRITE_OPTIONAL],
   'counter-set': [['session', 'seq', 'name', 'value'], WRITE_OPTIONAL],
   'counter-cas': [['session', 'seq', 'name', 'expected', 'next'], WRITE_OPTIONAL],
@@ -245,6 +302,37 @@ export function parseWriteFields(rec: Readonly<Record<string, unknown>>, limits:
   return w;
 }
 
+function parseKind(v: unknown, field: string): PermitKind {
+  if (v !== 'semaphore' && v !== 'rwlock') throw new FieldError(field, `${field} must be "semaphore" or "rwlock", got ${describe(v)}`);
+  return v;
+}
+
+/** `acquire-permit`: a semaphore's permits and weight, or a readers-writer lock's mode, and nothing of the other. */
+function parseAcquirePermit(rec: Readonly<Record<string, unknown>>, limits: Limits): AcquirePermitCommand {
+  const w = parseWriteFields(rec, limits);
+  const base = {
+    type: 'acquire-permit' as const,
+    ...w,
+    name: checkName(rec['name'], 'name', limits.maxNameBytes),
+    waitMs: intField(rec, 'waitMs', 0, limits.maxWaitMs),
+  };
+  const kind = parseKind(rec['kind'], 'kind');
+  if (kind === 'rwlock') {
+    for (const f of ['permits', 'weight'])
+      if (rec[f] !== undefined) throw new FieldError(f, `${f} is a semaphore's; a readers-writer lock takes mode`);
+    const mode = rec['mode'];
+    if (mode !== 'read' && mode !== 'write') throw new FieldError('mode', `mode must be "read" or "write", got ${describe(mode)}`);
+    return { ...base, kind, mode };
+  }
+  if (rec['mode'] !== undefined) throw new FieldError('mode', "mode is a readers-writer lock's; a semaphore takes permits and weight");
+  const permits = intField(rec, 'permits', 1, MAX_PERMITS);
+  if (rec['weight'] === undefined) return { ...base, kind, permits };
+  const weight = intField(rec, 'weight', 1, MAX_PERMITS);
+  if (weight > permits)
+    throw new FieldError('weight', `weight ${weight} is more than the semaphore's ${permits} permits: it could never be granted`);
+  return { ...base, kind, permits, weight };
+}
+
 /** `names` of an `acquire-all` / `release-all`: 1 to MAX_LOCK_ALL_NAMES distinct names, returned in name order. */
 function parseNames(v: unknown, limits: Limits): string[] {
   if (!Array.isArray(v) || v.length === 0 || v.length > MAX_LOCK_ALL_NAMES)
@@ -257,12 +345,13 @@ function parseNames(v: unknown, limits: Limits): string[] {
 }
 
 function parseFence(v: unknown, limits: Limits): Fence {
-  const rec = mapField(v, 'fence', '{ lock, token }');
+  const rec = mapField(v, 'fence', '{ lock, token, kind? }');
   for (const k of Object.keys(rec))
-    if (k !== 'lock' && k !== 'token') throw new FieldError(`fence.${k.slice(0, 40)}`, `fence.${k.slice(0, 40)}: unknown field`);
+    if (k !== 'lock' && k !== 'token' && k !== 'kind')
+      throw new FieldError(`fence.${k.slice(0, 40)}`, `fence.${k.slice(0, 40)}: unknown field`);
   const lock = checkName(rec['lock'], 'fence.lock', limits.maxNameBytes);
   const token = intField({ 'fence.token': rec['token'] }, 'fence.token', 1, Number.MAX_SAFE_INTEGER);
-  return { lock, token };
+  return rec['kind'] === undefined ? { lock, token } : { lock, token, kind: parseKind(rec['kind'], 'fence.kind') };
 }
 
 /**
@@ -306,6 +395,14 @@ export function parseClientCommand(
     case 'release':
     case 'cancel-wait':
       return { type, ...parseWriteFields(rec, limits), name: name() };
+    case 'acquire-permit':
+      return parseAcquirePermit(rec, limits);
+    case 'release-permit':
+    case 'cancel-permit': {
+      const w = parseWriteFields(rec, limits);
+      const kind = parseKind(rec['kind'], 'kind');
+      return { type, ...w, kind, name: name(), acquireSeq: intField(rec, 'acquireSeq', 1, Number.MAX_SAFE_INTEGER) };
+    }
     case 'break-lock': {
       const w = parseWriteFields(rec, limits);
       const cmd = { type, ...w, name: name() };

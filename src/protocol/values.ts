@@ -117,6 +117,40 @@ export interface LockInfo {
   readonly waiters: number;
 }
 
+/** A holder of a semaphore or a readers-writer lock, as `semaphore-info` / `rwlock-info` list it. */
+export interface PermitHolderInfo {
+  readonly sessionId: number;
+  readonly fencingToken: number;
+  /** Log time of the grant. */
+  readonly acquiredAt: number;
+  /** Log time at which the holder's session expires unless renewed. */
+  readonly expiresAt: number;
+}
+
+/** Most holders an info answer lists (`holderCount` counts them all). */
+export const MAX_LISTED_HOLDERS = 1_000;
+
+/**
+ * `semaphore-info`: its permit count and what is free (absent when nobody holds or awaits it:
+ * the count is then not fixed), its holders in grant order with their weights, and how many
+ * wait.
+ */
+export interface SemaphoreInfo {
+  readonly permits?: number;
+  readonly available?: number;
+  readonly holders: ReadonlyArray<PermitHolderInfo & { readonly weight: number }>;
+  readonly holderCount: number;
+  readonly waiters: number;
+}
+
+/** `rwlock-info`: how it is held (`free`, by readers, or by a writer), its holders, how many wait. */
+export interface RwLockInfo {
+  readonly mode: 'free' | 'read' | 'write';
+  readonly holders: ReadonlyArray<PermitHolderInfo & { readonly mode: 'read' | 'write' }>;
+  readonly holderCount: number;
+  readonly waiters: number;
+}
+
 /** A lock in a `list-locks` page: its name and what `lock-info` answers for it. */
 export interface LockListEntry extends LockInfo {
   readonly name: string;
@@ -174,6 +208,8 @@ export interface OpValues {
   readonly 'counter-get': number;
   readonly 'lock-info': LockInfo;
   readonly 'list-locks': ListPage<LockListEntry>;
+  readonly 'semaphore-info': SemaphoreInfo;
+  readonly 'rwlock-info': RwLockInfo;
   readonly 'list-counters': ListPage<CounterListEntry>;
   readonly 'open-session': OpenSessionValue;
   readonly 'keep-alive': KeepAliveValue;
@@ -185,6 +221,10 @@ export interface OpValues {
   readonly 'release-all': ReleaseAllValue;
   readonly 'cancel-wait': CancelWaitValue;
   readonly 'break-lock': BreakLockValue;
+  /** As `acquire`'s, but never `held-by-you` (a session may hold several grants). */
+  readonly 'acquire-permit': AcquireValue;
+  readonly 'release-permit': ReleaseValue;
+  readonly 'cancel-permit': CancelWaitValue;
   /** The new value. */
   readonly 'counter-add': number;
   /** The previous value. */
@@ -225,6 +265,50 @@ function counter(v: unknown, path: string): number {
 function str(v: unknown, path: string): string {
   if (typeof v !== 'string') bad(path, v, 'a string');
   return v;
+}
+
+function releaseValue(v: unknown, p: string): ReleaseValue {
+  const r = map(v, p, ['status', 'token']);
+  if (r['status'] !== 'released') bad(`${p}.status`, r['status'], '"released"');
+  return { status: 'released', token: int(r['token'], `${p}.token`, 1) };
+}
+
+function cancelWaitValue(v: unknown, p: string): CancelWaitValue {
+  const status = map(v, p, ['status'])['status'];
+  if (status !== 'cancelled' && status !== 'not-waiting') bad(`${p}.status`, status, '"cancelled" or "not-waiting"');
+  return { status };
+}
+
+/** An acquire answer that can never be `held-by-you` (acquire-all, acquire-permit). */
+function notHeldByYou(a: AcquireValue, p: string): AcquireValue {
+  if (a.status === 'held-by-you') bad(`${p}.status`, a.status, 'granted, not-acquired, queued, timed-out or cancelled');
+  return a;
+}
+
+function rwMode(v: unknown, path: string): 'read' | 'write' {
+  if (v !== 'read' && v !== 'write') bad(path, v, '"read" or "write"');
+  return v;
+}
+
+/** Holders of an info answer, each with `extra` fields (`weight` or `mode`); at most MAX_LISTED_HOLDERS. */
+function holderList<E extends object>(
+  v: unknown,
+  path: string,
+  extra: (h: Record<string, unknown>, path: string) => E,
+  extraKeys: readonly string[],
+): Array<PermitHolderInfo & E> {
+  if (!Array.isArray(v) || v.length > MAX_LISTED_HOLDERS) bad(path, v, `an array of at most ${MAX_LISTED_HOLDERS} holders`);
+  return (v as unknown[]).map((x, k) => {
+    const q = `${path}[${k}]`;
+    const h = map(x, q, ['sessionId', 'fencingToken', 'acquiredAt', 'expiresAt', ...extraKeys]);
+    return {
+      sessionId: int(h['sessionId'], `${q}.sessionId`, 1),
+      fencingToken: int(h['fencingToken'], `${q}.fencingToken`, 1),
+      acquiredAt: int(h['acquiredAt'], `${q}.acquiredAt`),
+      expiresAt: int(h['expiresAt'], `${q}.expiresAt`),
+      ...extra(h, q),
+    };
+  });
 }
 
 function nameList(v: unknown, path: string): string[] {
@@ -363,6 +447,23 @@ const PARSERS: { readonly [O in Op]: (v: unknown, path: string) => OpValues[O] }
     });
     return { expiresAt, revoked };
   },
+  'acquire-permit': (v, p) => notHeldByYou(acquireValue(v, p), p),
+  'release-permit': releaseValue,
+  'cancel-permit': cancelWaitValue,
+  'semaphore-info': (v, p) => {
+    const r = map(v, p, ['holders', 'holderCount', 'waiters'], ['permits', 'available']);
+    const holders = holderList(r['holders'], `${p}.holders`, (h, q) => ({ weight: int(h['weight'], `${q}.weight`, 1) }), ['weight']);
+    const info = { holders, holderCount: int(r['holderCount'], `${p}.holderCount`), waiters: int(r['waiters'], `${p}.waiters`) };
+    if (r['permits'] === undefined) return info;
+    return { ...info, permits: int(r['permits'], `${p}.permits`, 1), available: int(r['available'], `${p}.available`) };
+  },
+  'rwlock-info': (v, p) => {
+    const r = map(v, p, ['mode', 'holders', 'holderCount', 'waiters']);
+    const mode = r['mode'];
+    if (mode !== 'free' && mode !== 'read' && mode !== 'write') bad(`${p}.mode`, mode, '"free", "read" or "write"');
+    const holders = holderList(r['holders'], `${p}.holders`, (h, q) => ({ mode: rwMode(h['mode'], `${q}.mode`) }), ['mode']);
+    return { mode, holders, holderCount: int(r['holderCount'], `${p}.holderCount`), waiters: int(r['waiters'], `${p}.waiters`) };
+  },
   'break-lock': (v, p) => {
     const r = map(v, p, ['status', 'session', 'token']);
     if (r['status'] !== 'broken') bad(`${p}.status`, r['status'], '"broken"');
@@ -370,22 +471,10 @@ const PARSERS: { readonly [O in Op]: (v: unknown, path: string) => OpValues[O] }
   },
   'close-session': (v, p) => ({ released: nameList(map(v, p, ['released'])['released'], `${p}.released`) }),
   acquire: acquireValue,
-  'acquire-all': (v, p) => {
-    const a = acquireValue(v, p);
-    if (a.status === 'held-by-you') bad(`${p}.status`, a.status, 'an acquire-all status');
-    return a;
-  },
+  'acquire-all': (v, p) => notHeldByYou(acquireValue(v, p), p),
   'release-all': (v, p) => ({ released: nameList(map(v, p, ['released'])['released'], `${p}.released`) }),
-  release: (v, p) => {
-    const r = map(v, p, ['status', 'token']);
-    if (r['status'] !== 'released') bad(`${p}.status`, r['status'], '"released"');
-    return { status: 'released', token: int(r['token'], `${p}.token`, 1) };
-  },
-  'cancel-wait': (v, p) => {
-    const status = map(v, p, ['status'])['status'];
-    if (status !== 'cancelled' && status !== 'not-waiting') bad(`${p}.status`, status, '"cancelled" or "not-waiting"');
-    return { status };
-  },
+  release: releaseValue,
+  'cancel-wait': cancelWaitValue,
   'counter-add': counter,
   'counter-set': counter,
   'counter-cas': (v, p) => {

@@ -302,7 +302,7 @@ export class ClientEndpoint {
       return;
     }
     const answer = (o: ServiceOutcome): void => reply(this.toResponse(id, o));
-    if (req.op === 'counter-get' || req.op === 'lock-info') {
+    if (req.op === 'counter-get' || req.op === 'lock-info' || req.op === 'semaphore-info' || req.op === 'rwlock-info') {
       service.query({ type: req.op, name: req.name }, req.stale === true ? { stale: true } : {}, answer);
       return;
     }

@@ -7,7 +7,17 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock, ProposeOutcome, RaftHost } from '../host/index.js';
-import type { BindValue, CounterListEntry, ListArgs, ListPage, LockInfo, LockListEntry, MachineErrorCode } from '../protocol/index.js';
+import type {
+  BindValue,
+  CounterListEntry,
+  ListArgs,
+  ListPage,
+  LockInfo,
+  LockListEntry,
+  MachineErrorCode,
+  RwLockInfo,
+  SemaphoreInfo,
+} from '../protocol/index.js';
 import { NONE, type ApplyContext, type NodeId, type StateMachine } from '../raft/index.js';
 import {
   decodeEntry,
@@ -39,12 +49,13 @@ export type ServiceOutcome =
   | { readonly type: 'unavailable'; readonly outcomeUnknown: boolean; readonly reason: string };
 
 /** What a successful outcome carries: a command's result, or a read's or a binding's answer. */
-export type ServiceValue = CommandValue | LockInfo | BindValue | ListPage<LockListEntry> | ListPage<CounterListEntry>;
+export type ServiceValue =
+  CommandValue | LockInfo | SemaphoreInfo | RwLockInfo | BindValue | ListPage<LockListEntry> | ListPage<CounterListEntry>;
 
 /** Reads answered from the machine. */
 export type ServiceQuery =
   | { readonly type: 'counter-get'; readonly name: string }
-  | { readonly type: 'lock-info'; readonly name: string }
+  | { readonly type: 'lock-info' | 'semaphore-info' | 'rwlock-info'; readonly name: string }
   | ({ readonly type: 'list-locks' | 'list-counters' } & ListArgs);
 
 export interface LockServiceOptions {
@@ -170,7 +181,7 @@ export class LockService {
     const entry: Command =
       cmd.type === 'open-session' ? { ...cmd, secret: this.newSecret(), ...(owner !== undefined ? { owner } : {}) } : cmd;
     this.propose(entry, (o) => {
-      if (o.type === 'ok' && (cmd.type === 'acquire' || cmd.type === 'acquire-all') && isQueued(o.value)) {
+      if (o.type === 'ok' && 'seq' in cmd && isWaitingAcquire(cmd.type) && isQueued(o.value)) {
         // The wait lives in the replicated state; this node answers when it ends.
         const key = `${cmd.session}:${cmd.seq}`;
         this.parked.get(key)?.done({ type: 'unavailable', outcomeUnknown: true, reason: 'superseded by a retry' });
@@ -217,6 +228,10 @@ export class LockService {
         return this.machine.counterValue(q.name);
       case 'lock-info':
         return this.machine.lockInfo(q.name);
+      case 'semaphore-info':
+        return this.machine.semaphoreInfo(q.name);
+      case 'rwlock-info':
+        return this.machine.rwlockInfo(q.name);
       case 'list-locks':
         return this.machine.listLocks(q);
       case 'list-counters':
@@ -395,7 +410,7 @@ export class ServiceStats {
         // service without timings) pay nothing extra.
         const d = decodeEntry(data, this.machine.limits);
         const c = d.ok ? d.value.cmd : undefined;
-        if (c?.type === 'acquire' || c?.type === 'acquire-all') this.queue(c.session, c.seq, now);
+        if (c !== undefined && 'seq' in c && isWaitingAcquire(c.type)) this.queue(c.session, c.seq, now);
       }
     }
     for (const ev of out.events) {
@@ -478,6 +493,11 @@ export class ServiceStats {
     if (m.size === 0) this.waits.delete(session);
     this.timings?.lockWait(Math.max(0, at - since) / 1000, outcome);
   }
+}
+
+/** The commands that may wait in a queue (their requests are parked until the wait ends). */
+function isWaitingAcquire(type: string): boolean {
+  return type === 'acquire' || type === 'acquire-all' || type === 'acquire-permit';
 }
 
 function isQueued(value: ServiceValue): boolean {

@@ -34,6 +34,9 @@ import { fail, ok, type Result } from './errors.js';
 export type {
   AcquireAllCommand,
   AcquireCommand,
+  AcquirePermitCommand,
+  CancelPermitCommand,
+  ReleasePermitCommand,
   BreakLockCommand,
   ReleaseAllCommand,
   CancelWaitCommand,

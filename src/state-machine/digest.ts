@@ -14,6 +14,10 @@
  *   indexes of the queueing entries; a queue only appends and removes, locks.ts), so the
  *   waiters of a lock determine its queue;
  * - `counter`: name and value of a non-zero counter;
+ * - `permits`: a semaphore or readers-writer lock in use (`[kind, name, permit count]`);
+ * - `permit-grant`: one of its grants (`[kind, name, session, seq, weight, token, acquired-at]`);
+ *   holders are kept in (token, session, seq) order, so the grants determine the list;
+ * - `permit-waiter`: one of its waits; queues are in waiter-id order, as lock queues;
  * - `revocation`: a session's memory of a revoked grant (`[session id, at, name, token,
  *   reason]`); `at` orders a session's memories, so the records determine its list;
  * - the *header*: snapshot version, applied index, log time, last term, pending grace. It
@@ -41,8 +45,10 @@
  */
 import type { Holder, Waiter } from './locks.js';
 import type { CommandResult } from './results.js';
+import type { PermitGrant, PermitKind, PermitWaiter } from './permits.js';
 import type { RevocationRecord, Session } from './sessions.js';
 import { sha256Words } from './sha256.js';
+import { PERMIT_KINDS } from '../protocol/index.js';
 import type { SnapshotState } from './snapshot.js';
 
 /** The kind of a record, hashed first: equal fields in records of two kinds hash apart. */
@@ -54,6 +60,11 @@ const KIND_WAITER = 5;
 const KIND_COUNTER = 6;
 const KIND_HEADER = 7;
 const KIND_REVOCATION = 8;
+const KIND_PERMITS = 9;
+const KIND_PERMIT_GRANT = 10;
+const KIND_PERMIT_WAITER = 11;
+/** A permit record's primitive, hashed as a number. */
+const PERMIT_KIND_CODE: Readonly<Record<PermitKind, number>> = { semaphore: 1, rwlock: 2 };
 
 // Word-stream tags: each value starts with one, so the stream of a record is unambiguous.
 const T_NULL = 1;
@@ -254,6 +265,8 @@ type SessionFields = Pick<Session, 'id' | 'ttlMs' | 'secret' | 'lastKeepAlive' |
 };
 type HolderFields = Pick<Holder, 'session' | 'token' | 'acquiredAt' | 'seq'>;
 type WaiterFields = Pick<Waiter, 'id' | 'session' | 'seq' | 'deadline' | 'graceCount'>;
+type PermitGrantFields = Pick<PermitGrant, 'session' | 'seq' | 'weight' | 'token' | 'acquiredAt'>;
+type PermitWaiterFields = Pick<PermitWaiter, 'id' | 'session' | 'seq' | 'weight' | 'deadline' | 'graceCount'>;
 
 /** The snapshot header's fields. */
 export interface HeaderFields {
@@ -270,7 +283,10 @@ export interface HeaderFields {
  * here.
  */
 const SNAPSHOT_FIELDS = {
-  root: ['v', 'appliedIndex', 'lastTime', 'lastTerm', 'gracePending', 'sessions', 'locks', 'counters'],
+  root: ['v', 'appliedIndex', 'lastTime', 'lastTerm', 'gracePending', 'sessions', 'locks', 'counters', 'semaphores', 'rwlocks'],
+  permitResource: ['name', 'permits', 'holders', 'waiters'],
+  permitHolder: ['session', 'seq', 'weight', 'token', 'acquiredAt'],
+  permitWaiter: ['id', 'session', 'seq', 'weight', 'deadline', 'graceCount'],
   session: ['id', 'ttlMs', 'clientId', 'owner', 'secret', 'lastKeepAlive', 'deadline', 'graceCount', 'ackedSeq', 'results', 'revoked'],
   revocation: ['at', 'name', 'token', 'reason'],
   lock: ['name', 'holder', 'waiters'],
@@ -388,6 +404,42 @@ export class StateDigest {
     this.mix(sign);
   }
 
+  /** A semaphore or readers-writer lock in use, with its permit count. */
+  permits(sign: Sign, kind: PermitKind, name: string, permits: number): void {
+    begin(KIND_PERMITS);
+    num(PERMIT_KIND_CODE[kind]);
+    str(name);
+    num(permits);
+    this.mix(sign);
+  }
+
+  /** A grant of permits of `name`. */
+  permitGrant(sign: Sign, kind: PermitKind, name: string, g: PermitGrantFields): void {
+    begin(KIND_PERMIT_GRANT);
+    num(PERMIT_KIND_CODE[kind]);
+    str(name);
+    num(g.session);
+    num(g.seq);
+    num(g.weight);
+    num(g.token);
+    num(g.acquiredAt);
+    this.mix(sign);
+  }
+
+  /** A queued wait for permits of `name`. */
+  permitWaiter(sign: Sign, kind: PermitKind, name: string, w: PermitWaiterFields): void {
+    begin(KIND_PERMIT_WAITER);
+    num(PERMIT_KIND_CODE[kind]);
+    str(name);
+    num(w.id);
+    num(w.session);
+    num(w.seq);
+    num(w.weight);
+    num(w.deadline);
+    num(w.graceCount);
+    this.mix(sign);
+  }
+
   /** A non-zero counter. */
   counter(sign: Sign, name: string, v: number): void {
     begin(KIND_COUNTER);
@@ -479,5 +531,19 @@ export function digestOfState(state: SnapshotState): string {
     }
   }
   for (const [name, v] of state.counters) d.counter(1, name, v);
+  for (const kind of PERMIT_KINDS) {
+    for (const r of kind === 'semaphore' ? state.semaphores : state.rwlocks) {
+      covered(r, 'permitResource');
+      d.permits(1, kind, r.name, r.permits);
+      for (const g of r.holders) {
+        covered(g, 'permitHolder');
+        d.permitGrant(1, kind, r.name, g);
+      }
+      for (const w of r.waiters) {
+        covered(w, 'permitWaiter');
+        d.permitWaiter(1, kind, r.name, w);
+      }
+    }
+  }
   return d.hex(state);
 }

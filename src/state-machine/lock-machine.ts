@@ -77,9 +77,12 @@ import {
   type ListPage,
   type LockInfo,
   type LockListEntry,
+  type RwLockInfo,
+  type SemaphoreInfo,
 } from '../protocol/index.js';
 import { LockTable, type Waiter } from './locks.js';
 import type { AcquireValue, ApplyOutput, BreakLockValue, CancelWaitValue, CommandResult, CommandValue, MachineEvent } from './results.js';
+import { PermitMachine } from './permit-machine.js';
 import { SessionTable, type Session } from './sessions.js';
 import { takePage } from './sorted-names.js';
 import { SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot, type SnapshotState } from './snapshot.js';
@@ -105,6 +108,8 @@ export interface LockMachineTestingKnobs {
    * acquire answers `cancelled`": the retry reports a place in a queue it has left).
    */
   readonly cancelKeepsQueued?: boolean;
+  /** A permit release frees one permit more than it held (breaks "at most N permits held"). */
+  readonly releaseExtraPermit?: boolean;
   /**
    * `acquire-all` looks only at its first lock to decide on an immediate grant, and takes the
    * others even when they are held (breaks mutual exclusion for all-or-nothing locks).
@@ -146,6 +151,8 @@ export class LockMachine implements StateMachine<ApplyOutput> {
   private sessions = new SessionTable(this.sum);
   private locks: LockTable;
   private counters: CounterTable;
+  /** Semaphores and readers-writer locks, and their rules (permit-machine.ts). */
+  private permits: PermitMachine;
   private time = 0;
   private term = 0;
   private index = 0;
@@ -158,6 +165,11 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     this.knobs = options.unsafeTestingKnobs ?? {};
     this.locks = new LockTable(this.sum, this.knobs.grantLifo === true);
     this.counters = new CounterTable(this.sum, this.limits.maxCounters, this.knobs.staleDigest === true);
+    this.permits = this.newPermits();
+  }
+
+  private newPermits(): PermitMachine {
+    return new PermitMachine(() => this.sessions, this.sum, this.knobs.releaseExtraPermit === true);
   }
 
   /** Log time of the last applied stamped entry (feed it to `nextStamp`). */
@@ -195,13 +207,18 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     if (this.gracePending) {
       this.gracePending = false;
       this.sessions.grace(now, this.knobs.unboundedGrace === true ? Number.POSITIVE_INFINITY : this.limits.maxGraceExtensions);
-      if (this.knobs.noWaitGrace !== true) this.locks.grace(now, lastTime, this.limits.maxGraceExtensions);
+      if (this.knobs.noWaitGrace !== true) {
+        this.locks.grace(now, lastTime, this.limits.maxGraceExtensions);
+        this.permits.grace(now, lastTime, this.limits.maxGraceExtensions);
+      }
     }
     const events: MachineEvent[] = [];
     this.freed.clear();
+    this.permits.beginStep();
     this.timeouts(now, events);
     const result = this.execute(decoded.value.cmd, now, context.index, events);
     this.handOffs(now, context.index, events);
+    this.permits.handOffs(now, context.index, events);
     return { result, events };
   }
 
@@ -217,11 +234,18 @@ export class LockMachine implements StateMachine<ApplyOutput> {
 
   /** The earliest session or waiter deadline, if any: when the leader should next propose a tick. */
   nextDeadline(): number | undefined {
-    const a = this.sessions.nextDeadline();
-    const b = this.locks.nextDeadline();
-    if (a === undefined) return b;
-    if (b === undefined) return a;
-    return Math.min(a, b);
+    const all = [this.sessions.nextDeadline(), this.locks.nextDeadline(), this.permits.nextDeadline()].filter((d) => d !== undefined);
+    return all.length === 0 ? undefined : Math.min(...all);
+  }
+
+  /** A semaphore's permits, holders and waiters (docs/design.md#semaphores-and-readers-writer-locks). */
+  semaphoreInfo(name: string): SemaphoreInfo {
+    return this.permits.semaphoreInfo(name);
+  }
+
+  /** A readers-writer lock's mode, holders and waiters. */
+  rwlockInfo(name: string): RwLockInfo {
+    return this.permits.rwlockInfo(name);
   }
 
   lockInfo(name: string): LockInfo {
@@ -312,9 +336,9 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     return this.locks.heldTotal;
   }
 
-  /** Acquires queued now, on every lock. O(1). */
+  /** Acquires queued now, on every lock, semaphore and readers-writer lock. O(1). */
   get waiterCount(): number {
-    return this.locks.waiterTotal;
+    return this.locks.waiterTotal + this.permits.waiterTotal;
   }
 
   /** The state's accounted size in bytes, an upper bound of its snapshot's records. O(1). */
@@ -365,6 +389,8 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         return { name, holder: { session: h.session, token: h.token, acquiredAt: h.acquiredAt, seq: h.seq }, waiters };
       }),
       counters: this.counters.sorted(),
+      semaphores: this.permits.records('semaphore'),
+      rwlocks: this.permits.records('rwlock'),
     };
     return encodeSnapshot(state);
   }
@@ -385,6 +411,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     this.sessions = new SessionTable(this.sum);
     this.locks = new LockTable(this.sum, this.knobs.grantLifo === true);
     this.counters = new CounterTable(this.sum, this.limits.maxCounters, this.knobs.staleDigest === true);
+    this.permits = this.newPermits();
     this.index = s.appliedIndex;
     this.time = s.lastTime;
     this.term = s.lastTerm;
@@ -419,6 +446,8 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     }
     for (const w of [...waiters.values()].sort((a, b) => a.id - b.id)) this.locks.enqueue(w);
     for (const [name, value] of s.counters) this.counters.restore(name, value);
+    this.permits.restore('semaphore', s.semaphores);
+    this.permits.restore('rwlock', s.rwlocks);
   }
 
   // ---- one step ------------------------------------------------------------------------------
@@ -429,15 +458,18 @@ export class LockMachine implements StateMachine<ApplyOutput> {
       this.dropWait(w);
       this.waitTimedOut(w, events);
     }
+    this.permits.timeouts(now, events);
     const ended: Session[] = [];
     for (let s = this.sessions.popDue(now); s !== undefined; s = this.sessions.popDue(now)) {
       this.sessions.remove(s.id);
       for (const w of this.locks.waitsOfSession(s.id)) this.dropWait(w);
+      this.permits.dropWaitsOf(s.id);
       ended.push(s);
     }
     for (const s of ended) {
       events.push({ type: 'session-expired', session: s.id });
       for (const name of this.locks.heldNames(s.id)) this.releaseLock(name, events);
+      this.permits.releaseAllOf(s.id, events);
     }
   }
 
@@ -503,7 +535,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     // above), so a retry once there is room runs the command.
     const full = shrinks(cmd) ? undefined : this.stateFull();
     if (full !== undefined) return full;
-    const result = cmd.fence !== undefined && !this.fenceHolds(cmd.fence) ? fenced(cmd.fence) : this.run(cmd, s, now, index, events);
+    const result = cmd.fence !== undefined && !this.fenceHolds(cmd.fence, s.id) ? fenced(cmd.fence) : this.run(cmd, s, now, index, events);
     // A successful close took the table with it; everything else is stored for retries.
     if (this.sessions.get(s.id) !== undefined) record(s, cmd.seq, result, this.sum);
     return result;
@@ -541,6 +573,16 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         if (cmd.waitMs === 0 || cmd.names.every((name) => this.locks.get(name) === undefined)) return undefined;
         return this.waitsRefusal(s.id, cmd.names.length);
       }
+      case 'acquire-permit': {
+        // The same checks as for a lock acquire; a refusal that is not a limit is the log's.
+        const locks = this.locksRefusal(s.id);
+        if (locks !== undefined || cmd.waitMs === 0 || this.permits.permitRefusal(cmd) !== undefined || this.permits.grantsNow(cmd))
+          return locks;
+        const queued = this.permits.queueLength(cmd);
+        if (queued >= this.limits.maxWaitersPerLock)
+          return fail('LIMIT_EXCEEDED', `${cmd.kind} ${cmd.name} already has ${queued} waiters (limit ${this.limits.maxWaitersPerLock})`);
+        return this.waitsRefusal(s.id);
+      }
       case 'counter-add':
         return this.counters.full(cmd.name, this.counters.get(cmd.name) + cmd.delta);
       case 'counter-set':
@@ -572,18 +614,18 @@ export class LockMachine implements StateMachine<ApplyOutput> {
    * together, so a wait granted later never takes the session past it.
    */
   private locksRefusal(session: number, more = 1): Failure | undefined {
-    const held = this.locks.heldCount(session);
-    const waits = this.locks.waitCount(session);
+    const held = this.locks.heldCount(session) + this.permits.heldCount(session);
+    const waits = this.locks.waitCount(session) + this.permits.waitCount(session);
     if (held + waits + more <= this.limits.maxLocksPerSession) return undefined;
     return fail(
       'LIMIT_EXCEEDED',
-      `session ${session} holds ${held} locks and waits for ${waits} (limit ${this.limits.maxLocksPerSession}); release some first`,
+      `session ${session} holds ${held} locks and permits and waits for ${waits} (limit ${this.limits.maxLocksPerSession}); release some first`,
     );
   }
 
   /** Per-session bound on `more` locks waited for (one acquire, or each name of an acquire-all). */
   private waitsRefusal(session: number, more = 1): Failure | undefined {
-    const waits = this.locks.waitCount(session);
+    const waits = this.locks.waitCount(session) + this.permits.waitCount(session);
     if (waits + more <= this.limits.maxWaitsPerSession) return undefined;
     return fail('LIMIT_EXCEEDED', `session ${session} already waits for ${waits} locks (limit ${this.limits.maxWaitsPerSession})`);
   }
@@ -602,11 +644,12 @@ export class LockMachine implements StateMachine<ApplyOutput> {
   private replay(s: Session, seq: number, stored: CommandResult): CommandResult {
     if (!stored.ok || !isQueued(stored.value)) return stored;
     const w = this.locks.waitsOfSession(s.id).find((x) => x.seq === seq);
-    if (w === undefined) return stored;
+    if (w === undefined) return ok(this.permits.queuedAgain(s.id, seq) ?? stored.value);
     return ok({ status: 'queued', position: this.locks.position(w), deadline: w.deadline });
   }
 
-  private fenceHolds(f: Fence): boolean {
+  private fenceHolds(f: Fence, session: number): boolean {
+    if (f.kind !== undefined) return this.permits.fenceHolds({ ...f, kind: f.kind }, session);
     return this.locks.get(f.lock)?.holder?.token === f.token;
   }
 
@@ -615,9 +658,11 @@ export class LockMachine implements StateMachine<ApplyOutput> {
       case 'close-session': {
         events.push({ type: 'session-closed', session: s.id });
         for (const w of this.locks.waitsOfSession(s.id)) this.dropWait(w);
+        this.permits.dropWaitsOf(s.id);
         this.sessions.remove(s.id);
         const released = this.locks.heldNames(s.id);
         for (const name of released) this.releaseLock(name, events);
+        this.permits.releaseAllOf(s.id, events);
         return ok({ released });
       }
       case 'acquire':
@@ -642,6 +687,16 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         return this.cancelWait(cmd.name, s, events);
       case 'break-lock':
         return this.breakLock(cmd, index, events);
+      case 'acquire-permit': {
+        const refused = this.locksRefusal(s.id);
+        if (refused !== undefined) return refused;
+        const waits = (): Failure | undefined => this.waitsRefusal(s.id);
+        return this.permits.acquire(cmd, s, now, index, waits, this.limits.maxWaitersPerLock);
+      }
+      case 'release-permit':
+        return this.permits.releaseCommand(cmd, s, events);
+      case 'cancel-permit':
+        return this.permits.cancel(cmd, s, events, this.knobs.cancelKeepsQueued === true);
       case 'counter-add':
         return this.counters.add(cmd.name, cmd.delta);
       case 'counter-set':
@@ -819,6 +874,8 @@ function shrinks(cmd: WriteCommand): boolean {
   return (
     cmd.type === 'release' ||
     cmd.type === 'release-all' ||
+    cmd.type === 'release-permit' ||
+    cmd.type === 'cancel-permit' ||
     cmd.type === 'cancel-wait' ||
     cmd.type === 'break-lock' ||
     cmd.type === 'close-session' ||

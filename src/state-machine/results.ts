@@ -12,6 +12,7 @@ import type {
   KeepAliveValue,
   OpenSessionValue,
   OpValues,
+  PermitKind,
   ReleaseAllValue,
   ReleaseValue,
 } from '../protocol/index.js';
@@ -50,6 +51,9 @@ export interface CommandValues {
   readonly 'release-all': ReleaseAllValue;
   readonly 'cancel-wait': CancelWaitValue;
   readonly 'break-lock': BreakLockValue;
+  readonly 'acquire-permit': AcquireValue;
+  readonly 'release-permit': ReleaseValue;
+  readonly 'cancel-permit': CancelWaitValue;
   /** The new value. */
   readonly 'counter-add': OpValues['counter-add'];
   readonly 'counter-set': OpValues['counter-set'];
@@ -67,7 +71,9 @@ export type CommandResult = Result<CommandValue>;
 /**
  * Events of one apply step, in the order they happened. The events of a wait name its lock;
  * those of an all-or-nothing wait (`acquire-all`) also list all its locks in `names` (`name` is
- * then the first of them).
+ * then the first of them). Events of a semaphore or readers-writer lock carry its `kind`
+ * (absent: a lock); `granted`, `wait-timeout`, `wait-cancelled` and `lock-released` are theirs
+ * too.
  * - `granted`: a release, close or expiry handed `name` to the waiting acquire `(session, seq)`
  *   in this same step; `token` is this entry's index. Hand-offs come last in the step, after
  *   the command's own events (see lock-machine.ts). A grant to a free lock is in the acquire's
@@ -85,6 +91,7 @@ export type CommandResult = Result<CommandValue>;
 export type MachineEvent =
   | {
       readonly type: 'granted';
+      readonly kind?: PermitKind;
       readonly name: string;
       readonly names?: readonly string[];
       readonly session: number;
@@ -95,6 +102,7 @@ export type MachineEvent =
     }
   | {
       readonly type: 'wait-timeout' | 'wait-cancelled';
+      readonly kind?: PermitKind;
       readonly name: string;
       readonly names?: readonly string[];
       readonly session: number;
@@ -103,7 +111,7 @@ export type MachineEvent =
   | { readonly type: 'session-expired'; readonly session: number }
   | { readonly type: 'session-closed'; readonly session: number }
   | { readonly type: 'lock-broken'; readonly name: string; readonly session: number; readonly token: number; readonly reason?: string }
-  | { readonly type: 'lock-released'; readonly name: string; readonly session: number; readonly token: number };
+  | { readonly type: 'lock-released'; readonly kind?: PermitKind; readonly name: string; readonly session: number; readonly token: number };
 
 /** What `apply` returns. */
 export interface ApplyOutput {

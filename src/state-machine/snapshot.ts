@@ -18,7 +18,8 @@ import type { CommandResult } from './results.js';
 /**
  * 2: sessions carry their secret. 3: waiters carry their grace count. 4: sessions may carry
  * the grants an operator revoked (`revoked`); a lock may have no holder (kept for an
- * all-or-nothing wait), and a waiter may be listed under several locks. Version 2 snapshots are read as waiters with no
+ * all-or-nothing wait), and a waiter may be listed under several locks; semaphores and
+ * readers-writer locks (`semaphores`, `rwlocks`; read as none from versions 2 and 3). Version 2 snapshots are read as waiters with no
  * grace yet (exact: version 2 never gave waits grace), and versions 2 and 3 as sessions with
  * nothing revoked (exact: they had no `break-lock`); version 1 snapshots are refused (start
  * such a node afresh).
@@ -69,6 +70,29 @@ export interface LockRecord {
   readonly waiters: readonly WaiterRecord[];
 }
 
+/** A semaphore or readers-writer lock in use: its permit count, grants and queue. */
+export interface PermitResourceRecord {
+  readonly name: string;
+  readonly permits: number;
+  /** In (token, session, seq) order. */
+  readonly holders: ReadonlyArray<{
+    readonly session: number;
+    readonly seq: number;
+    readonly weight: number;
+    readonly token: number;
+    readonly acquiredAt: number;
+  }>;
+  /** In queue (waiter id) order. */
+  readonly waiters: ReadonlyArray<{
+    readonly id: number;
+    readonly session: number;
+    readonly seq: number;
+    readonly weight: number;
+    readonly deadline: number;
+    readonly graceCount: number;
+  }>;
+}
+
 export interface SnapshotState {
   readonly v: typeof SNAPSHOT_VERSION;
   readonly appliedIndex: number;
@@ -80,6 +104,10 @@ export interface SnapshotState {
   readonly locks: readonly LockRecord[];
   /** [name, value] of the non-zero counters, by name. */
   readonly counters: ReadonlyArray<readonly [string, number]>;
+  /** Semaphores in use, by name. */
+  readonly semaphores: readonly PermitResourceRecord[];
+  /** Readers-writer locks in use, by name. */
+  readonly rwlocks: readonly PermitResourceRecord[];
 }
 
 export function encodeSnapshot(state: SnapshotState): Uint8Array {
@@ -129,6 +157,32 @@ function result(v: unknown, path: string): CommandResult {
     throw new BadSnapshot(path, 'malformed failure');
   }
   return r as unknown as CommandResult;
+}
+
+/** The integer fields of the map at `path`, each at least its minimum in `fields`. */
+function intRecord<K extends string>(v: unknown, path: string, fields: Readonly<Record<K, number>>): Record<K, number> {
+  const r = map(v, path);
+  const out = {} as Record<K, number>;
+  for (const k of Object.keys(fields) as K[]) out[k] = int(r[k], `${path}.${k}`, fields[k]);
+  return out;
+}
+
+function permitResources(v: unknown, path: string): PermitResourceRecord[] {
+  return arr(v, path).map((x, k): PermitResourceRecord => {
+    const p = `${path}[${k}]`;
+    const r = map(x, p);
+    const permits = int(r['permits'], `${p}.permits`, 1);
+    const holders = arr(r['holders'], `${p}.holders`).map((y, j) =>
+      intRecord(y, `${p}.holders[${j}]`, { session: 1, seq: 1, weight: 1, token: 1, acquiredAt: 0 }),
+    );
+    const waiters = arr(r['waiters'], `${p}.waiters`).map((y, j) =>
+      intRecord(y, `${p}.waiters[${j}]`, { id: 1, session: 1, seq: 1, weight: 1, deadline: 0, graceCount: 0 }),
+    );
+    if (holders.length === 0 && waiters.length === 0) throw new BadSnapshot(p, 'a resource with neither holders nor waiters');
+    const used = holders.reduce((sum, h) => sum + h.weight, 0);
+    if (used > permits) throw new BadSnapshot(p, `holders take ${used} of ${permits} permits`);
+    return { name: str(r['name'], `${p}.name`), permits, holders, waiters };
+  });
 }
 
 function revocations(v: unknown, path: string): RevocationSnapshot[] {
@@ -224,8 +278,11 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
     return [str(pair[0], `counters[${k}][0]`), value];
   });
 
+  const v3 = v2 || s['v'] === 3;
   return {
     v: SNAPSHOT_VERSION,
+    semaphores: v3 ? [] : permitResources(s['semaphores'], 'semaphores'),
+    rwlocks: v3 ? [] : permitResources(s['rwlocks'], 'rwlocks'),
     appliedIndex: int(s['appliedIndex'], 'appliedIndex'),
     lastTime: int(s['lastTime'], 'lastTime'),
     lastTerm: int(s['lastTerm'], 'lastTerm'),

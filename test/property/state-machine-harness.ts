@@ -27,6 +27,8 @@ import { Model, type ModelLimits } from './state-machine-model.js';
 import { TEST_SECRET } from '../support/secrets.js';
 
 export const LOCKS = ['a', 'b', 'c'] as const;
+/** Semaphores and readers-writer locks of the histories (the same names for both: separate namespaces). */
+const PERMIT_NAMES = ['p', 'q'] as const;
 /** The lock sets of acquire-all / release-all steps (in name order, as a parsed command has them). */
 const SETS: ReadonlyArray<readonly string[]> = [
   ['a', 'b'],
@@ -72,6 +74,20 @@ export type Step = { readonly dt: number; readonly skew: number } & (
       readonly ack: number;
     }
   | { readonly k: 'close'; readonly s: number }
+  /** acquire-permit of a semaphore (sometimes with another permit count) or a readers-writer lock. */
+  | {
+      readonly k: 'permit';
+      readonly s: number;
+      readonly rw: boolean;
+      readonly name: number;
+      readonly weight: number;
+      readonly write: boolean;
+      readonly odd: boolean;
+      readonly wait: number;
+      readonly ack: number;
+    }
+  /** release-permit / cancel-permit of one of the acquire-permits sent so far (`pick`). */
+  | { readonly k: 'unpermit'; readonly cancel: boolean; readonly pick: number; readonly ack: number }
   /** acquire-all of two or three locks (`set` picks which), and release-all of a set. */
   | { readonly k: 'lockall'; readonly s: number; readonly set: number; readonly wait: number; readonly ack: number }
   | { readonly k: 'releaseall'; readonly s: number; readonly set: number; readonly ack: number }
@@ -88,7 +104,7 @@ export type Step = { readonly dt: number; readonly skew: number } & (
 
 const slot = fc.nat({ max: 7 });
 const ack = fc.nat({ max: 6 });
-const fenceChoice = fc.nat({ max: 11 });
+const fenceChoice = fc.nat({ max: 13 });
 const amount = fc.oneof(
   { weight: 5, arbitrary: fc.integer({ min: -5, max: 5 }) },
   { weight: 1, arbitrary: fc.constantFrom(MAX, -MAX, MAX - 2, -(MAX - 2)) },
@@ -137,6 +153,21 @@ const body: fc.Arbitrary<Omit<Step, 'dt' | 'skew'>> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('close' as const), s: slot }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      k: fc.constant('permit' as const),
+      s: slot,
+      rw: fc.boolean(),
+      name: fc.nat({ max: 1 }),
+      weight: fc.constantFrom(1, 1, 2, 3),
+      write: fc.boolean(),
+      odd: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      wait: fc.constantFrom(0, 300, 1_500, 6_000, 20_000),
+      ack,
+    }),
+  },
+  { weight: 5, arbitrary: fc.record({ k: fc.constant('unpermit' as const), cancel: fc.boolean(), pick: fc.nat({ max: 40 }), ack }) },
   {
     weight: 4,
     arbitrary: fc.record({
@@ -210,6 +241,8 @@ export class GrantChecker {
           ? { names: (out.result.value as { released: string[] }).released, session: cmd.session, token: undefined }
           : undefined;
     for (const e of out.events) {
+      // Semaphores and readers-writer locks share grants by design: the model holds them.
+      if ('kind' in e && e.kind !== undefined) continue;
       if (
         e.type === 'lock-released' &&
         released !== undefined &&
@@ -350,13 +383,18 @@ export class WaitChecker {
         for (const key of [...this.waits.keys()]) if (key.startsWith(`${e.session}/`)) this.waits.delete(key);
       }
     }
-    const waiting = cmd?.type === 'acquire' || cmd?.type === 'acquire-all' ? cmd : undefined;
+    const waiting = cmd?.type === 'acquire' || cmd?.type === 'acquire-all' || cmd?.type === 'acquire-permit' ? cmd : undefined;
     if (waiting !== undefined && out.result.ok && (out.result.value as { status: string }).status === 'queued') {
       const key = `${waiting.session}/${waiting.seq}`;
       // A retry while queued answers `queued` again: the same wait, or one that the end of this
       // very step granted (its `granted` event, above).
       const grantedNow = out.events.some((e) => e.type === 'granted' && e.session === waiting.session && e.seq === waiting.seq);
-      const name = waiting.type === 'acquire' ? waiting.name : waiting.names.join('+');
+      const name =
+        waiting.type === 'acquire'
+          ? waiting.name
+          : waiting.type === 'acquire-all'
+            ? waiting.names.join('+')
+            : `${waiting.kind} ${waiting.name}`;
       if (!this.waits.has(key) && !grantedNow) this.waits.set(key, { name, waitMs: waiting.waitMs, charged: 0, graced: 0 });
     }
     for (const [key, w] of this.waits) {
@@ -454,6 +492,14 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
     const name = LOCKS[lock % LOCKS.length]!;
     if (choice === 9) return { lock: name, token: machines[0]!.lockInfo(name).holder?.fencingToken ?? index + 1 };
     if (choice === 10) return { lock: name, token: tokens[(lock * 7 + index) % tokens.length]! };
+    if (choice >= 12) {
+      // A semaphore or readers-writer lock fence: with the token of one of its holders (the
+      // writer's own, or another's), or a guess.
+      const kind = choice === 12 ? ('semaphore' as const) : ('rwlock' as const);
+      const pname = PERMIT_NAMES[lock % PERMIT_NAMES.length]!;
+      const info = kind === 'semaphore' ? machines[0]!.semaphoreInfo(pname) : machines[0]!.rwlockInfo(pname);
+      return { lock: pname, kind, token: info.holders[lock % Math.max(1, info.holders.length)]?.fencingToken ?? index + 1 };
+    }
     return {
       lock: LOCKS[(lock + 1) % LOCKS.length]!,
       token: machines[0]!.lockInfo(LOCKS[(lock + 1) % LOCKS.length]!).holder?.fencingToken ?? 1,
@@ -492,7 +538,20 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
     const stamp = clock - step.skew;
     if (
       ids.length === 0 &&
-      ['keepalive', 'acquire', 'release', 'cancel', 'counter', 'close', 'break', 'lockall', 'releaseall', 'retry'].includes(step.k)
+      [
+        'keepalive',
+        'acquire',
+        'release',
+        'cancel',
+        'counter',
+        'close',
+        'break',
+        'lockall',
+        'releaseall',
+        'permit',
+        'unpermit',
+        'retry',
+      ].includes(step.k)
     ) {
       command({ type: 'open-session', secret: TEST_SECRET, ttlMs: 20_000 }, stamp, stepNo);
       ids.push(index);
@@ -567,6 +626,51 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
       }
       case 'close':
         return write(pick(step.s), 6, undefined, (w) => ({ type: 'close-session', ...w }), stamp, stepNo);
+      case 'permit': {
+        const name = PERMIT_NAMES[step.name]!;
+        const make = (w: WriteFieldsOf): WriteCommand =>
+          step.rw
+            ? { type: 'acquire-permit', ...w, kind: 'rwlock', name, mode: step.write ? 'write' : 'read', waitMs: step.wait }
+            : {
+                type: 'acquire-permit',
+                ...w,
+                kind: 'semaphore',
+                name,
+                permits: step.odd ? 2 : 3,
+                weight: Math.min(step.weight, step.odd ? 2 : 3),
+                waitMs: step.wait,
+              };
+        return write(pick(step.s), step.ack, undefined, make, stamp, stepNo);
+      }
+      case 'unpermit': {
+        const sentPermits = [...sent.values()].flatMap((list) => list.filter((c) => c.type === 'acquire-permit'));
+        const acq = sentPermits[step.pick % Math.max(1, sentPermits.length)];
+        if (acq === undefined || acq.type !== 'acquire-permit') return command({ type: 'tick' }, stamp, stepNo);
+        const type = step.cancel ? ('cancel-permit' as const) : ('release-permit' as const);
+        // Half the withdrawals take one of the latest waiting acquires, then retry it: a retry of a
+        // withdrawn wait must answer cancelled.
+        const waiting = sentPermits.filter((c) => c.type === 'acquire-permit' && c.waitMs > 0);
+        const latest = waiting[waiting.length - 1 - (step.pick % Math.min(3, Math.max(1, waiting.length)))];
+        if (step.cancel && step.pick % 2 === 0 && latest !== undefined && latest.type === 'acquire-permit') {
+          write(
+            latest.session,
+            step.ack,
+            undefined,
+            (w) => ({ type, ...w, kind: latest.kind, name: latest.name, acquireSeq: latest.seq }),
+            stamp,
+            stepNo,
+          );
+          return command(latest, stamp, stepNo);
+        }
+        return write(
+          acq.session,
+          step.ack,
+          undefined,
+          (w) => ({ type, ...w, kind: acq.kind, name: acq.name, acquireSeq: acq.seq }),
+          stamp,
+          stepNo,
+        );
+      }
       case 'lockall': {
         const names = SETS[step.set]!;
         return write(pick(step.s), step.ack, undefined, (w) => ({ type: 'acquire-all', ...w, names, waitMs: step.wait }), stamp, stepNo);
@@ -637,6 +741,20 @@ function observe(m: LockMachine, model: Model, clock: number, where: string): vo
   }
   for (const name of COUNTERS) same(m.counterValue(name), model.counterValue(name), `${where}: counter ${name}`);
   same(m.listLocks(), model.listLocks(), `${where}: listLocks`);
+  for (const name of PERMIT_NAMES) {
+    // What the permits promise, whatever the model says: the weights held fit in the count,
+    // and a writer holds alone.
+    const sem = m.semaphoreInfo(name);
+    const held = sem.holders.reduce((sum, h) => sum + h.weight, 0);
+    holds(
+      sem.permits === undefined || (held <= sem.permits && sem.available === sem.permits - held),
+      () => `${where}: ${name}: ${held} permits held of ${sem.permits}`,
+    );
+    const rw = m.rwlockInfo(name);
+    holds(!rw.holders.some((h) => h.mode === 'write') || rw.holders.length === 1, () => `${where}: ${name}: a writer shares the lock`);
+    same(m.semaphoreInfo(name), model.permits.semaphoreInfo(name), `${where}: semaphoreInfo(${name})`);
+    same(m.rwlockInfo(name), model.permits.rwlockInfo(name), `${where}: rwlockInfo(${name})`);
+  }
   same(m.listCounters({ limit: 1 }), model.listCounters(1), `${where}: listCounters`);
   for (const id of Object.keys(model.sessions).map(Number)) same(m.sessionInfo(id), model.sessionInfo(id), `${where}: sessionInfo(${id})`);
   same(m.sessionCount, Object.keys(model.sessions).length, `${where}: session count`);

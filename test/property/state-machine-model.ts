@@ -7,6 +7,7 @@
  * code only (messages are prose).
  */
 import type { Command, WriteCommand } from '../../src/state-machine/commands.js';
+import { PermitModel } from './permit-model.js';
 
 export type ModelResult = { ok: true; value: unknown } | { ok: false; code: string };
 export type ModelEvent = Record<string, unknown> & { type: string };
@@ -60,8 +61,12 @@ export class Model {
   counters: Record<string, number> = {};
   /** Locks freed in the current step that had waiters then. */
   private freed: string[] = [];
+  /** Semaphores and readers-writer locks. */
+  readonly permits: PermitModel;
 
-  constructor(private readonly limits: ModelLimits) {}
+  constructor(private readonly limits: ModelLimits) {
+    this.permits = new PermitModel(() => this.sessions, limits.maxWaitersPerLock);
+  }
 
   /** A noop/config entry (`stamped` false), an invalid one, or a command with its stamp. */
   apply(
@@ -94,9 +99,11 @@ export class Model {
           w.grace++;
         }
       }
+      this.permits.grace(t, before, this.limits.maxGraceExtensions);
     }
     const events: ModelEvent[] = [];
     this.freed = [];
+    this.permits.beginStep();
     // Waiters that timed out, all locks together, by (deadline, id).
     const due = this.waiters()
       .filter((w) => w.deadline <= t)
@@ -107,6 +114,7 @@ export class Model {
       const s = this.sessions[w.session];
       if (s !== undefined && s.results[w.seq] !== undefined) s.results[w.seq] = { ok: true, value: { status: 'timed-out' } };
     }
+    this.permits.timeouts(t, events);
     // Sessions past their deadline: all removed with their waits first, then their locks freed.
     const dead = Object.values(this.sessions)
       .filter((s) => s.deadline <= t)
@@ -114,10 +122,12 @@ export class Model {
     for (const s of dead) {
       delete this.sessions[s.id];
       for (const w of this.waiters().filter((x) => x.session === s.id)) this.dropWait(w);
+      this.permits.dropWaitsOf(s.id);
     }
     for (const s of dead) {
       events.push({ type: 'session-expired', session: s.id });
       this.releaseAllOf(s.id, t, index, events);
+      this.permits.releaseAllOf(s.id, events);
     }
     const result = this.execute(entry.cmd, t, index, events);
     // End of the step: each freed lock goes to its first waiter, by name; a first waiter for
@@ -138,6 +148,7 @@ export class Model {
       events.push({ type: 'granted', ...names(next), session: next.session, seq: next.seq, ...grant });
       if (s.results[next.seq] !== undefined) s.results[next.seq] = { ok: true, value: { status: 'granted', ...grant } };
     }
+    this.permits.handOffs(t, index, events);
     return { result, events };
   }
 
@@ -241,13 +252,19 @@ export class Model {
         const w = this.waiters().find((x) => x.session === s.id && x.seq === cmd.seq);
         const position = w === undefined ? 0 : this.locks[w.names[0]!]!.queue.indexOf(w) + 1;
         if (w !== undefined) return { ok: true, value: { status: 'queued', position, deadline: w.deadline } };
+        const permit = this.permits.queuedAgain(s.id, cmd.seq);
+        if (permit !== undefined) return permit;
       }
       return stored;
     }
     if (cmd.seq <= s.acked) return { ok: false, code: 'STALE_SEQUENCE' };
     if (Object.keys(s.results).length >= this.limits.maxUnackedResults) return { ok: false, code: 'LIMIT_EXCEEDED' };
     let result: ModelResult;
-    if (cmd.fence !== undefined && this.locks[cmd.fence.lock]?.holder?.token !== cmd.fence.token) result = { ok: false, code: 'FENCED' };
+    const f = cmd.fence;
+    const fenced =
+      f !== undefined &&
+      (f.kind === undefined ? this.locks[f.lock]?.holder?.token !== f.token : !this.permits.fenceHolds(f.kind, f.lock, f.token, s.id));
+    if (fenced) result = { ok: false, code: 'FENCED' };
     else result = this.run(cmd, s, t, index, events);
     if (this.sessions[s.id] !== undefined) s.results[cmd.seq] = result;
     return result;
@@ -265,8 +282,11 @@ export class Model {
       case 'close-session': {
         events.push({ type: 'session-closed', session: s.id });
         for (const w of this.waiters().filter((x) => x.session === s.id)) this.dropWait(w);
+        this.permits.dropWaitsOf(s.id);
         delete this.sessions[s.id];
-        return { ok: true, value: { released: this.releaseAllOf(s.id, t, index, events) } };
+        const released = this.releaseAllOf(s.id, t, index, events);
+        this.permits.releaseAllOf(s.id, events);
+        return { ok: true, value: { released } };
       }
       case 'acquire': {
         const lock = this.locks[cmd.name];
@@ -322,6 +342,12 @@ export class Model {
         if (s.results[w.seq] !== undefined) s.results[w.seq] = { ok: true, value: { status: 'cancelled' } };
         return { ok: true, value: { status: 'cancelled' } };
       }
+      case 'acquire-permit':
+        return this.permits.acquire(cmd, { id: s.id, deadline: s.deadline }, t, index);
+      case 'release-permit':
+        return this.permits.releaseCommand(cmd, s.id, events);
+      case 'cancel-permit':
+        return this.permits.cancel(cmd, { id: s.id, results: s.results }, events);
       case 'break-lock': {
         // Whoever holds it loses it (and remembers why); the next waiter gets it at the step's end.
         const h = this.locks[cmd.name]?.holder;
@@ -428,6 +454,7 @@ export class Model {
     const all = [
       ...Object.values(this.sessions).map((s) => s.deadline),
       ...Object.values(this.locks).flatMap((l) => l.queue.map((w) => w.deadline)),
+      ...this.permits.deadlines(),
     ].sort(byNum);
     return all[0];
   }

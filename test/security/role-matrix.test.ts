@@ -39,6 +39,11 @@ const NEEDS: Readonly<Record<Exclude<ClientOp, 'hello'>, Role>> = {
   release: 'write',
   'cancel-wait': 'write',
   'break-lock': 'admin',
+  'acquire-permit': 'write',
+  'release-permit': 'write',
+  'cancel-permit': 'write',
+  'semaphore-info': 'read',
+  'rwlock-info': 'read',
   'counter-add': 'write',
   'counter-set': 'write',
   'counter-cas': 'write',
@@ -108,6 +113,14 @@ describe('/client: each role × each operation', () => {
         return { op, ...s, names: ['other', 'other2'], waitMs: 0 };
       case 'release-all':
         return { op, ...s, names: ['other', 'other2'] };
+      case 'acquire-permit':
+        return { op, ...s, kind: 'semaphore', name: 'sem', permits: 2, waitMs: 0 };
+      case 'release-permit':
+      case 'cancel-permit':
+        return { op, ...s, kind: 'rwlock', name: 'rw', acquireSeq: 1 };
+      case 'semaphore-info':
+      case 'rwlock-info':
+        return { op, name: 'sem' };
       case 'break-lock':
         return { op, ...s, name: 'other', reason: 'role matrix' };
       case 'counter-add':

@@ -75,6 +75,33 @@ const request: fc.Arbitrary<ClientRequest> = fc.oneof(
   fc
     .tuple(id, writeFields, fc.uniqueArray(name, { minLength: 1, maxLength: 5 }))
     .map(([i, w, ns]) => ({ id: i, op: 'release-all' as const, ...w, names: [...ns].sort() })),
+  fc.tuple(id, writeFields, name, fc.integer({ min: 1, max: 1_000_000 }), fc.nat({ max: 1_000 })).map(([i, w, n, permits, waitMs]) => ({
+    id: i,
+    op: 'acquire-permit' as const,
+    ...w,
+    kind: 'semaphore' as const,
+    name: n,
+    permits,
+    weight: 1 + (waitMs % permits),
+    waitMs,
+  })),
+  fc
+    .tuple(id, writeFields, name, fc.constantFrom('read' as const, 'write' as const), fc.nat({ max: 1_000 }))
+    .map(([i, w, n, mode, waitMs]) => ({ id: i, op: 'acquire-permit' as const, ...w, kind: 'rwlock' as const, name: n, mode, waitMs })),
+  fc
+    .tuple(id, writeFields, name, fc.constantFrom('semaphore' as const, 'rwlock' as const), pos, fc.boolean())
+    .map(([i, w, n, kind, acquireSeq, cancel]) => ({
+      id: i,
+      op: cancel ? ('cancel-permit' as const) : ('release-permit' as const),
+      ...w,
+      kind,
+      name: n,
+      acquireSeq,
+    })),
+  fc.record(
+    { id, op: fc.constantFrom('semaphore-info' as const, 'rwlock-info' as const), name, stale: fc.boolean() },
+    { requiredKeys: ['id', 'op', 'name'] },
+  ),
   fc
     .tuple(id, writeFields, name, fc.option(name, { nil: undefined }))
     .map(([i, w, n, r]) => ({ id: i, op: 'break-lock' as const, ...w, name: n, ...(r !== undefined ? { reason: r } : {}) })),
@@ -211,6 +238,18 @@ describe('client protocol: answer values are checked per op', () => {
     );
   });
 
+  it('semaphore-info and rwlock-info answers are checked', () => {
+    const h = { sessionId: 1, fencingToken: 4, acquiredAt: 1, expiresAt: 2 };
+    const semInfo = { permits: 3, available: 1, holders: [{ ...h, weight: 2 }], holderCount: 1, waiters: 0 };
+    expect(parseValue('semaphore-info', semInfo)).toEqual(semInfo);
+    expect(parseValue('semaphore-info', { holders: [], holderCount: 0, waiters: 0 })).toEqual({ holders: [], holderCount: 0, waiters: 0 });
+    const rwInfo = { mode: 'read', holders: [{ ...h, mode: 'read' }], holderCount: 1, waiters: 2 };
+    expect(parseValue('rwlock-info', rwInfo)).toEqual(rwInfo);
+    expect(() => parseValue('rwlock-info', { ...rwInfo, mode: 'both' })).toThrow(DecodeError);
+    expect(() => parseValue('semaphore-info', { ...semInfo, holders: [{ ...h }] })).toThrow(DecodeError);
+    expect(() => parseValue('acquire-permit', { status: 'held-by-you', token: 1, acquiredAt: 1, expiresAt: 1 })).toThrow(DecodeError);
+  });
+
   it('acquire-all takes its names as a set, in name order; its answer is never held-by-you', () => {
     const req = parseRequest({ id: 1, op: 'acquire-all', session: 1, seq: 2, names: ['c', 'a', 'b'], waitMs: 5 });
     expect(req).toEqual({ id: 1, op: 'acquire-all', session: 1, seq: 2, names: ['a', 'b', 'c'], waitMs: 5 });
@@ -299,6 +338,56 @@ describe('client protocol: malformed requests are refused naming the field', () 
       /1 to 64/,
     ],
     ['acquire-all empty name', { id: 7, op: 'acquire-all', session: 1, seq: 1, names: ['a', ''], waitMs: 0 }, 7, 'names[1]', /empty/],
+    [
+      'acquire-permit unknown kind',
+      { id: 7, op: 'acquire-permit', session: 1, seq: 1, kind: 'mutex', name: 'S', waitMs: 0 },
+      7,
+      'kind',
+      /kind/,
+    ],
+    [
+      'semaphore without permits',
+      { id: 7, op: 'acquire-permit', session: 1, seq: 1, kind: 'semaphore', name: 'S', waitMs: 0 },
+      7,
+      'permits',
+      /permits/,
+    ],
+    [
+      'semaphore weight above permits',
+      { id: 7, op: 'acquire-permit', session: 1, seq: 1, kind: 'semaphore', name: 'S', permits: 2, weight: 3, waitMs: 0 },
+      7,
+      'weight',
+      /could never be granted/,
+    ],
+    [
+      'semaphore with a mode',
+      { id: 7, op: 'acquire-permit', session: 1, seq: 1, kind: 'semaphore', name: 'S', permits: 2, mode: 'read', waitMs: 0 },
+      7,
+      'mode',
+      /readers-writer/,
+    ],
+    ['rwlock without mode', { id: 7, op: 'acquire-permit', session: 1, seq: 1, kind: 'rwlock', name: 'R', waitMs: 0 }, 7, 'mode', /mode/],
+    [
+      'rwlock with permits',
+      { id: 7, op: 'acquire-permit', session: 1, seq: 1, kind: 'rwlock', name: 'R', mode: 'read', permits: 3, waitMs: 0 },
+      7,
+      'permits',
+      /semaphore/,
+    ],
+    [
+      'release-permit acquireSeq 0',
+      { id: 7, op: 'release-permit', session: 1, seq: 2, kind: 'rwlock', name: 'R', acquireSeq: 0 },
+      7,
+      'acquireSeq',
+      /acquireSeq/,
+    ],
+    [
+      'fence of an unknown kind',
+      { id: 9, op: 'counter-add', session: 1, seq: 1, name: 'c', delta: 1, fence: { lock: 'L', token: 1, kind: 'x' } },
+      9,
+      'fence.kind',
+      /fence.kind/,
+    ],
     ['release-all without names', { id: 7, op: 'release-all', session: 1, seq: 1 }, 7, 'names', /names/],
     [
       'break-lock reason too long',
