@@ -4,6 +4,7 @@
  */
 import {
   DEFAULT_LIMITS,
+  MAX_LOCK_ALL_NAMES,
   type BreakLockValue,
   type CounterListEntry,
   type ListPage,
@@ -26,7 +27,8 @@ import {
   SessionExpiredError,
   UnavailableError,
 } from './errors.js';
-import { Lock } from './lock.js';
+import { describeLocks, Lock, type HeldLocks } from './lock.js';
+import { MultiLock } from './multi-lock.js';
 import { Session } from './session.js';
 
 /** Options of {@link connect}. */
@@ -90,7 +92,8 @@ export interface ConnectOptions {
 }
 
 /**
- * Options of {@link RaftlockClient.lock} and {@link RaftlockClient.withLock}.
+ * Options of {@link RaftlockClient.lock}, {@link RaftlockClient.withLock},
+ * {@link RaftlockClient.lockAll} and {@link RaftlockClient.withLockAll}.
  *
  * How the two limits combine: `waitMs` is how long the lock may be waited for, counted from
  * the call; `timeoutMs`, when given, bounds the whole call (reaching the cluster, failover and
@@ -140,8 +143,8 @@ const DEFAULT_TTL_MS = 10_000;
 const DEFAULT_TIMEOUT_MS = 15_000;
 
 /**
- * The time limits of one {@link RaftlockClient.lock} call (`performance.now()` scale): until
- * when the lock may be waited for, and the hard end of the call.
+ * The time limits of one {@link RaftlockClient.lock} or {@link RaftlockClient.lockAll} call
+ * (`performance.now()` scale): until when the lock may be waited for, and the hard end of the call.
  */
 interface AcquireLimits {
   /** `min(waitMs, timeoutMs)`: what a {@link LockTimeoutError} says it waited. */
@@ -152,9 +155,81 @@ interface AcquireLimits {
   readonly callEnd: number;
 }
 
-/** A per-name gate so that two holders inside one client never share a lock. */
+/**
+ * What one acquire asks for, as the one acquire flow of the client runs it: a single lock
+ * (`acquire`, held as a {@link Lock}) or several at once (`acquire-all`, a {@link MultiLock}).
+ * A single lock is the one-name case of the local gates, the request, and its abandonment.
+ */
+interface LockRequest<G extends HeldLocks> {
+  /** The locks, distinct and in name order: the order their local gates are entered in. */
+  readonly names: readonly string[];
+  /** `acquire-all` / `release-all` of `names`, rather than `acquire` / `release` of its one name. */
+  readonly all: boolean;
+  /** The held locks of a grant with `token`; the grant calls `onGone` once it is no longer held. */
+  readonly grant: (s: Session, token: number, onGone: (leftover: readonly string[]) => void) => G;
+}
+
+type AcquireBody = Extract<WriteBody, { readonly op: 'acquire' | 'acquire-all' }>;
+type ReleaseBody = Extract<WriteBody, { readonly op: 'release' | 'release-all' }>;
+
+/** The acquire of `names` (all of them at once, or its one name), waiting at most `waitMs`. */
+function acquireBody(names: readonly string[], all: boolean, waitMs: number): AcquireBody {
+  return all ? { op: 'acquire-all', names, waitMs } : { op: 'acquire', name: names[0] as string, waitMs };
+}
+
+/** The release of `names` (all of them at once, or its one name). */
+function releaseBody(names: readonly string[], all: boolean): ReleaseBody {
+  return all ? { op: 'release-all', names } : { op: 'release', name: names[0] as string };
+}
+
+/**
+ * A per-name gate so that two holders inside one client never share a lock. A caller that needs
+ * several names enters their gates one by one in name order ({@link enterAll}): one global order,
+ * so two callers in this client can never each hold a gate the other waits for.
+ */
 class LocalGates {
   private readonly queues = new Map<string, Array<() => void>>();
+
+  /** Enters every gate of `names` (in name order) if all are free now; else enters none. */
+  tryEnterAll(names: readonly string[]): (() => void) | undefined {
+    const exits: Array<() => void> = [];
+    for (const name of names) {
+      const exit = this.tryEnter(name);
+      if (exit === undefined) {
+        exitAll(exits);
+        return undefined;
+      }
+      exits.push(exit);
+    }
+    return () => exitAll(exits);
+  }
+
+  /**
+   * Enters every gate of `names` (in name order), one after the other, all by `deadline`: an exit
+   * function for all of them, or undefined when `deadline` passed first. When the deadline passes
+   * or a signal aborts, the gates already entered are left again.
+   */
+  async enterAll(
+    names: readonly string[],
+    deadline: number,
+    signals: readonly (AbortSignal | undefined)[],
+  ): Promise<(() => void) | undefined> {
+    const exits: Array<() => void> = [];
+    try {
+      for (const name of names) {
+        const exit = await this.enter(name, deadline, signals);
+        if (exit === undefined) {
+          exitAll(exits);
+          return undefined;
+        }
+        exits.push(exit);
+      }
+    } catch (err) {
+      exitAll(exits);
+      throw err;
+    }
+    return () => exitAll(exits);
+  }
 
   tryEnter(name: string): (() => void) | undefined {
     if (this.queues.has(name)) return undefined;
@@ -214,7 +289,7 @@ export class RaftlockClient implements AsyncDisposable {
   private session: Session | undefined;
   private opening: Promise<Session> | undefined;
   private readonly gates = new LocalGates();
-  private readonly held = new Set<Lock>();
+  private readonly held = new Set<HeldLocks>();
   private closing: Promise<void> | undefined;
   private readonly ttlMs: number;
   private readonly timeoutMs: number;
@@ -268,21 +343,13 @@ export class RaftlockClient implements AsyncDisposable {
    * that beat the withdrawal is released.
    */
   async lock(name: string, opts: LockOptions = {}): Promise<Lock> {
-    const limits = this.lockLimits(opts);
-    let lock: Lock | null;
-    try {
-      lock = await this.acquire(name, limits, opts);
-    } catch (err) {
-      throw this.waitCutShort(err, name, limits);
-    }
-    if (lock === null) throw new LockTimeoutError(name, `lock ${JSON.stringify(name)} not acquired within ${Math.round(limits.waitMs)} ms`);
-    return lock;
+    return this.waitForGrant(this.oneLock(name), opts);
   }
 
   /** Acquires `name` if it is free now; never waits. `null` if another holder has it. */
   tryLock(name: string, opts: CallOptions = {}): Promise<Lock | null> {
     const callEnd = this.deadline(opts);
-    return this.acquire(name, { waitMs: 0, waitEnd: now(), callEnd }, opts);
+    return this.acquire(this.oneLock(name), { waitMs: 0, waitEnd: now(), callEnd }, opts);
   }
 
   /**
@@ -291,22 +358,56 @@ export class RaftlockClient implements AsyncDisposable {
    * `opts` are those of {@link lock}: they bound taking the lock, not running `fn`.
    */
   async withLock<T>(name: string, fn: (lock: Lock) => Promise<T> | T, opts: LockOptions = {}): Promise<T> {
-    const lock = await this.lock(name, opts);
-    let result: T;
-    try {
-      result = await fn(lock);
-    } catch (err) {
-      await lock.release().catch(() => {});
-      throw err;
-    }
-    try {
-      await lock.release();
-    } catch (err) {
-      if (err instanceof NotHeldError)
-        throw new LockLostError(name, `lock ${JSON.stringify(name)} was lost before withLock released it`, { cause: err });
-      throw err;
-    }
-    return result;
+    return this.runHolding(await this.lock(name, opts), fn, 'withLock');
+  }
+
+  /**
+   * Acquires every lock of `names` at once, all or nothing, with one fencing token valid for
+   * each (docs/design.md#all-or-nothing-multi-locks). While any of them is taken, the session
+   * waits in the queue of each, **holding none of them**, and gets them all together when it is
+   * first in every queue and all are free; so callers that name the same locks in different
+   * orders never deadlock one another. Waits, time limits, aborts and errors are those of
+   * {@link lock} (see {@link LockOptions}): {@link LockTimeoutError} if not granted within
+   * `min(waitMs, timeoutMs)` (its `lockName` is the names joined by `, `), {@link UnavailableError}
+   * if the cluster could not be reached; a wait that ends early is withdrawn at once, and a
+   * grant that beat the withdrawal is released.
+   *
+   * `names`: 1 to 64 distinct lock names, in any order (taken as a set; {@link MultiLock.names}
+   * lists them in name order); anything else is {@link InvalidArgumentError} with `field`
+   * `names`. The session must hold none of them already; inside this client, a caller waits
+   * (like {@link lock}) until no other holder here has any of them.
+   *
+   * ```ts
+   * await using both = await client.lockAll(['accounts/alice', 'accounts/bob'], { waitMs: 5_000 });
+   * const fence = { lock: 'accounts/alice', token: both.fencingToken };
+   * await client.counter('accounts/alice/balance').add(-10, { fence });
+   * await client.counter('accounts/bob/balance').add(10, { fence: { lock: 'accounts/bob', token: both.fencingToken } });
+   * ```
+   */
+  async lockAll(names: readonly string[], opts: LockOptions = {}): Promise<MultiLock> {
+    return this.waitForGrant(this.allLocks(names), opts);
+  }
+
+  /**
+   * Acquires every lock of `names` at once if all of them are free now; never waits. `null` if
+   * another holder (in the cluster, or in this client) has any of them; then nothing is held.
+   * `names` as for {@link lockAll}.
+   */
+  async tryLockAll(names: readonly string[], opts: CallOptions = {}): Promise<MultiLock | null> {
+    const request = this.allLocks(names);
+    const callEnd = this.deadline(opts);
+    return this.acquire(request, { waitMs: 0, waitEnd: now(), callEnd }, opts);
+  }
+
+  /**
+   * {@link withLock} for several locks: runs `fn` holding every lock of `names` (taken as
+   * {@link lockAll} takes them) and releases them all afterwards, whatever happens. If `fn`
+   * succeeded but the locks turned out to be lost before the release (any of them: its
+   * session ended, or an operator broke one), throws {@link LockLostError}. `opts` bound taking
+   * the locks, not running `fn`.
+   */
+  async withLockAll<T>(names: readonly string[], fn: (locks: MultiLock) => Promise<T> | T, opts: LockOptions = {}): Promise<T> {
+    return this.runHolding(await this.lockAll(names, opts), fn, 'withLockAll');
   }
 
   /**
@@ -404,21 +505,39 @@ export class RaftlockClient implements AsyncDisposable {
    * lock gone locally (this client can take it again). Without this, a release lost in a
    * failover would keep the name blocked inside the client until the session ended, and the
    * cluster would keep the lock held by a live session nobody would release.
+   *
+   * A {@link MultiLock} is released with one `release-all` of its names. If the cluster freed
+   * only some of them, the others had been lost already (an operator broke them): the release
+   * frees what was left, and then throws NOT_HELD like the release of a lost {@link Lock}.
    */
-  async releaseLock(lock: Lock, opts: CallOptions): Promise<void> {
+  async releaseLock(lock: HeldLocks, opts: CallOptions): Promise<void> {
     this.checkOpen();
     const s = lock.session;
-    if (s.expired !== undefined) throw new NotHeldError(`lock ${JSON.stringify(lock.name)}: session ${s.id} ended`);
+    if (s.expired !== undefined) throw new NotHeldError(`${lock.label}: session ${s.id} ended`);
     const seq = s.allocSeq();
     let handedOver = false;
     try {
-      await this.send(s, seq, { op: 'release', name: lock.name }, undefined, this.deadline(opts), opts.signal, false);
+      const v = await this.send(
+        s,
+        seq,
+        releaseBody(lock.lockNames, lock instanceof MultiLock),
+        undefined,
+        this.deadline(opts),
+        opts.signal,
+        false,
+      );
+      if ('released' in v && v.released.length < lock.lockNames.length) {
+        const lost = lock.lockNames.filter((name) => !v.released.includes(name));
+        throw new NotHeldError(
+          `${lock.label} (token ${lock.fencingToken}): ${describeLocks(lost)} no longer held; the others are released`,
+        );
+      }
     } catch (err) {
       // The cluster had ended the session (so the lock is lost) before this client heard of it:
       // like the check above, a lost lock's release is NOT_HELD (docs/design.md#locks), which
       // withLock reports as LOCK_LOST.
       if (err instanceof SessionExpiredError)
-        throw new NotHeldError(`lock ${JSON.stringify(lock.name)} (token ${lock.fencingToken}) was lost: ${err.message}`, { cause: err });
+        throw new NotHeldError(`${lock.label} (token ${lock.fencingToken}) was lost: ${err.message}`, { cause: err });
       const inDoubt = !(err instanceof RaftlockError) || (err instanceof UnavailableError && !(err instanceof ClientClosedError));
       if (inDoubt && !this.cluster.closed) {
         handedOver = true;
@@ -431,8 +550,8 @@ export class RaftlockClient implements AsyncDisposable {
   }
 
   /** Re-sends release `seq` until answered, the session ends or the client closes; then the lock is gone. */
-  private async finishRelease(lock: Lock, seq: number): Promise<void> {
-    await this.resend(lock.session, seq, { op: 'release', name: lock.name });
+  private async finishRelease(lock: HeldLocks, seq: number): Promise<void> {
+    await this.resend(lock.session, seq, releaseBody(lock.lockNames, lock instanceof MultiLock));
     lock.releasedInBackground();
   }
 
@@ -469,7 +588,7 @@ export class RaftlockClient implements AsyncDisposable {
     return now() + callTimeout(opts, this.timeoutMs);
   }
 
-  /** When a `lock()` call with `opts` stops waiting, and when it ends (see {@link LockOptions}). */
+  /** When a `lock()` or `lockAll()` call with `opts` stops waiting, and when it ends (see {@link LockOptions}). */
   private lockLimits(opts: LockOptions): AcquireLimits {
     // The default wait is the client's timeoutMs, within the cluster's default longest wait.
     const waitMs = opts.waitMs ?? Math.min(this.timeoutMs, DEFAULT_LIMITS.maxWaitMs);
@@ -484,18 +603,18 @@ export class RaftlockClient implements AsyncDisposable {
   }
 
   /**
-   * What a failed `lock()` throws. When the call's deadline cut the wait itself short (its
+   * What a failed `lock()` or `lockAll()` throws. When the call's deadline cut the wait itself short (its
    * `timeoutMs` was below the wait) while the request may be queued in the cluster: the lock
    * was not acquired in time, LOCK_TIMEOUT with `outcomeUnknown`. When the wait ended first and
    * the cluster still gave no answer by the deadline, it was the cluster that was missing:
    * UNAVAILABLE as it is, never a LOCK_TIMEOUT that would claim somebody held the lock.
    */
-  private waitCutShort(err: unknown, name: string, limits: AcquireLimits): unknown {
+  private waitCutShort(err: unknown, names: readonly string[], limits: AcquireLimits): unknown {
     const unknownWait = err instanceof UnavailableError && !(err instanceof ClientClosedError) && err.outcomeUnknown;
     const cutByDeadline = limits.waitEnd >= limits.callEnd;
     if (!unknownWait || !cutByDeadline || now() < limits.callEnd) return err;
-    const message = `lock ${JSON.stringify(name)} not acquired within ${Math.round(limits.waitMs)} ms; its wait is withdrawn`;
-    return new LockTimeoutError(name, message, { cause: err }, true);
+    const message = `${describeLocks(names)} not acquired within ${Math.round(limits.waitMs)} ms; its wait is withdrawn`;
+    return new LockTimeoutError(names.join(', '), message, { cause: err }, true);
   }
 
   /**
@@ -515,7 +634,6 @@ export class RaftlockClient implements AsyncDisposable {
     try {
       const r = await this.cluster.call({
         // The body plus the session's fields is the request of the body's op.
-        /* eslint-disable @typescript-eslint/no-unnecessary-type-assertion -- wrong: tsc needs the cast (a block: Prettier wraps this) */
         build: () => {
           return {
             ...(typeof body === 'function' ? body() : body),
@@ -525,7 +643,6 @@ export class RaftlockClient implements AsyncDisposable {
             ...(fence !== undefined ? { fence: { lock: fence.lock, token: fence.token } } : {}),
           } as RequestBody & { readonly op: B['op'] };
         },
-        /* eslint-enable @typescript-eslint/no-unnecessary-type-assertion */
         write: true,
         deadline,
         signal,
@@ -591,19 +708,76 @@ export class RaftlockClient implements AsyncDisposable {
     return s;
   }
 
-  private async acquire(name: string, limits: AcquireLimits, opts: CallOptions): Promise<Lock | null> {
+  /** A single lock, as the acquire flow asks for it. */
+  private oneLock(name: string): LockRequest<Lock> {
+    return { names: [name], all: false, grant: (s, token, onGone) => new Lock(this, s, name, token, onGone) };
+  }
+
+  /** Several locks at once (`names` checked here), as the acquire flow asks for them. */
+  private allLocks(names: readonly string[]): LockRequest<MultiLock> {
+    const sorted = lockAllNames(names);
+    return { names: sorted, all: true, grant: (s, token, onGone) => new MultiLock(this, s, sorted, token, onGone) };
+  }
+
+  /** What `lock()` and `lockAll()` share: {@link acquire} within `opts`' limits, or {@link LockTimeoutError}. */
+  private async waitForGrant<G extends HeldLocks>(request: LockRequest<G>, opts: LockOptions): Promise<G> {
+    const limits = this.lockLimits(opts);
+    let grant: G | null;
+    try {
+      grant = await this.acquire(request, limits, opts);
+    } catch (err) {
+      throw this.waitCutShort(err, request.names, limits);
+    }
+    if (grant === null)
+      throw new LockTimeoutError(
+        request.names.join(', '),
+        `${describeLocks(request.names)} not acquired within ${Math.round(limits.waitMs)} ms`,
+      );
+    return grant;
+  }
+
+  /** What `withLock()` and `withLockAll()` share: `fn` under `grant`, then its release. */
+  private async runHolding<G extends HeldLocks, T>(grant: G, fn: (grant: G) => Promise<T> | T, caller: string): Promise<T> {
+    let result: T;
+    try {
+      result = await fn(grant);
+    } catch (err) {
+      await grant.release().catch(() => {});
+      throw err;
+    }
+    try {
+      await grant.release();
+    } catch (err) {
+      if (err instanceof NotHeldError) {
+        const were = grant.lockNames.length === 1 ? 'was' : 'were';
+        throw new LockLostError(grant.errorName, `${grant.label} ${were} lost before ${caller} released it`, { cause: err });
+      }
+      throw err;
+    }
+    return result;
+  }
+
+  /**
+   * The acquire flow of `lock()`, `tryLock()`, `lockAll()` and `tryLockAll()`: enter the local
+   * gate of each name (in name order), send one `acquire` or `acquire-all` with the same seq
+   * until answered, and turn a grant into the request's held locks; a request left in doubt
+   * (aborted, or cut by its deadline) is abandoned in the background ({@link abandonAcquire}).
+   * `null` when not granted (`waitMs` 0 and taken, or the wait ended).
+   */
+  private async acquire<G extends HeldLocks>(request: LockRequest<G>, limits: AcquireLimits, opts: CallOptions): Promise<G | null> {
     this.checkOpen();
+    const { names, all } = request;
     const { waitMs, waitEnd, callEnd: deadline } = limits;
     let exitGate: (() => void) | undefined;
     if (waitMs === 0) {
-      exitGate = this.gates.tryEnter(name);
+      exitGate = this.gates.tryEnterAll(names);
       if (exitGate === undefined) return null; // held by another holder in this client
     } else {
-      exitGate = await this.gates.enter(name, waitEnd, [opts.signal, this.cluster.closeSignal]);
+      exitGate = await this.gates.enterAll(names, waitEnd, [opts.signal, this.cluster.closeSignal]);
       if (exitGate === undefined)
         throw new LockTimeoutError(
-          name,
-          `lock ${JSON.stringify(name)} not acquired within ${Math.round(waitMs)} ms (held inside this client)`,
+          names.join(', '),
+          `${describeLocks(names)} not acquired within ${Math.round(waitMs)} ms (held inside this client)`,
         );
     }
     const exit = exitGate;
@@ -618,22 +792,25 @@ export class RaftlockClient implements AsyncDisposable {
       let settled = false;
       let attempted = false;
       try {
-        const body = (): { readonly op: 'acquire'; readonly name: string; readonly waitMs: number } => {
+        const body = (): AcquireBody => {
           attempted = true;
-          return { op: 'acquire', name, waitMs: serverWait() };
+          return acquireBody(names, all, serverWait());
         };
         const v = await this.send(s, seq, body, undefined, deadline, opts.signal, serverWait() > 0);
         settled = v.status !== 'queued';
         switch (v.status) {
           case 'granted':
           case 'held-by-you': {
-            const lock = new Lock(this, s, name, v.token, () => {
-              this.held.delete(lock);
-              exit();
+            const grant = request.grant(s, v.token, (leftover) => {
+              this.held.delete(grant);
+              // Locks of the grant the session may still hold (an operator broke another one):
+              // released before anyone else in this client may take them.
+              if (leftover.length === 0) exit();
+              else void this.resend(s, s.allocSeq(), releaseBody(leftover, true)).finally(exit);
             });
-            this.held.add(lock);
+            this.held.add(grant);
             handedOver = true;
-            return lock;
+            return grant;
           }
           case 'not-acquired':
           case 'timed-out':
@@ -641,7 +818,7 @@ export class RaftlockClient implements AsyncDisposable {
             return null;
           default:
             // `queued` is never an answer (the server holds it until the wait ends).
-            throw new UnavailableError(`the wait for lock ${JSON.stringify(name)} was not answered`, true);
+            throw new UnavailableError(`the wait for ${describeLocks(names)} was not answered`, true);
         }
       } catch (err) {
         // Answered, or never sent: nothing of it can be in the cluster.
@@ -651,7 +828,7 @@ export class RaftlockClient implements AsyncDisposable {
         if (settled) s.finish(seq);
         else if (!handedOver) {
           handedOver = true;
-          void this.abandonAcquire(s, seq, name).finally(exit);
+          void this.abandonAcquire(s, seq, names, all).finally(exit);
         }
       }
     } finally {
@@ -661,23 +838,24 @@ export class RaftlockClient implements AsyncDisposable {
 
   /**
    * An acquire whose fate is unknown (aborted, or cut by its deadline) may still be queued, or
-   * granted already: withdraw its wait at once (`cancel-wait`), so it leaves the cluster's queue
-   * now rather than when its `waitMs` runs out; if it was no longer waiting, settle its seq and
-   * release the lock if the grant came first. So the session never holds a lock nobody knows
-   * of. Holds the local gate meanwhile: no other holder in this client can have the lock this
-   * releases. In the background: the caller's promise has already settled.
+   * granted already: withdraw its wait at once (`cancel-wait` of its first name, which withdraws
+   * an `acquire-all` wait whole), so it leaves the cluster's queues now rather than when its
+   * `waitMs` runs out; if it was no longer waiting, settle its seq and release the locks if the
+   * grant came first. So the session never holds a lock nobody knows of. Holds the local gates
+   * meanwhile: no other holder in this client can have the locks this releases. In the
+   * background: the caller's promise has already settled.
    */
-  private async abandonAcquire(s: Session, seq: number, name: string): Promise<void> {
+  private async abandonAcquire(s: Session, seq: number, names: readonly string[], all: boolean): Promise<void> {
     try {
-      const withdrawn = await this.resend(s, s.allocSeq(), { op: 'cancel-wait', name });
+      const withdrawn = await this.resend(s, s.allocSeq(), { op: 'cancel-wait', name: names[0] as string });
       if (withdrawn?.status === 'cancelled') return; // it was queued, and now never will be granted
       // Not waiting: granted, timed out, refused, or not applied (yet). Asking again with the
       // same seq pins its outcome: an applied acquire answers its stored result; one never
       // applied runs now, as a try without waiting, so a late copy of the original can only
       // be a retry of it. What is granted this way is released.
-      const outcome = await this.resend(s, seq, { op: 'acquire', name, waitMs: 0 });
+      const outcome = await this.resend(s, seq, acquireBody(names, all, 0));
       if (outcome?.status === 'granted' || outcome?.status === 'held-by-you') {
-        await this.resend(s, s.allocSeq(), { op: 'release', name });
+        await this.resend(s, s.allocSeq(), releaseBody(names, all));
       }
     } finally {
       s.finish(seq);
@@ -704,6 +882,33 @@ export class RaftlockClient implements AsyncDisposable {
       s.finish(seq);
     }
   }
+}
+
+/** Leaves gates, the last entered first. */
+function exitAll(exits: ReadonlyArray<() => void>): void {
+  for (let k = exits.length - 1; k >= 0; k--) (exits[k] as () => void)();
+}
+
+/**
+ * The `names` of {@link RaftlockClient.lockAll}, checked and in name order (JavaScript string
+ * order, as the cluster sorts them): 1 to {@link MAX_LOCK_ALL_NAMES} distinct non-empty strings,
+ * else INVALID_ARGUMENT naming `names`. The cluster checks the rest of the name rule.
+ */
+function lockAllNames(names: unknown): string[] {
+  if (!Array.isArray(names) || names.length === 0 || names.length > MAX_LOCK_ALL_NAMES) {
+    const got = Array.isArray(names) ? `${names.length} names` : typeof names;
+    throw new InvalidArgumentError(`names must be an array of 1 to ${MAX_LOCK_ALL_NAMES} lock names, got ${got}`, 'names');
+  }
+  (names as unknown[]).forEach((n, k) => {
+    if (typeof n !== 'string' || n === '')
+      throw new InvalidArgumentError(`names[${k}] must be a non-empty string, got ${typeof n === 'string' ? '""' : typeof n}`, 'names');
+  });
+  const sorted = [...(names as string[])].sort();
+  for (let k = 1; k < sorted.length; k++) {
+    if (sorted[k] === sorted[k - 1])
+      throw new InvalidArgumentError(`names lists ${JSON.stringify(sorted[k])} twice; each lock once`, 'names');
+  }
+  return sorted;
 }
 
 /** A call's `timeoutMs`, or the client's `dflt`; INVALID_ARGUMENT unless a non-negative number. */

@@ -20,7 +20,8 @@ export { parseEndpointList } from './endpoints.js';
 export type { EndpointListOptions } from './endpoints.js';
 export type { Fence, GetOptions, WriteOptions } from './counter.js';
 export { Lock } from './lock.js';
-export type { LockState } from './lock.js';
+export type { HeldLocks, LockState } from './lock.js';
+export { MultiLock } from './multi-lock.js';
 export {
   AuthError,
   ClientClosedError,

@@ -170,3 +170,55 @@ describe('forced release (break)', () => {
     expect((JSON.parse(again.stdout) as { error: { code: string } }).error.code).toBe('NOT_HELD');
   });
 });
+
+describe('lockAll and break', () => {
+  it('SDK: an admin breaks one lock of a MultiLock; its signal fires, the SDK releases the others, release() is NOT_HELD', async () => {
+    const holder = await client(WRITER, 3_000);
+    const waiter = await client();
+    const admin = await client(ADMIN);
+    const locks = await holder.lockAll(['brkall/c', 'brkall/a', 'brkall/b']);
+    expect(locks.names).toEqual(['brkall/a', 'brkall/b', 'brkall/c']);
+    const waiting = waiter.lock('brkall/a', { waitMs: 20_000 });
+    await waitFor('the waiter to queue', async () => (await admin.lockInfo('brkall/a')).waiters === 1, 10_000);
+    const broken = await admin.breakLock('brkall/b', { reason: 'rebalance' });
+    expect(broken).toEqual({ status: 'broken', session: holder.sessionId, token: locks.fencingToken });
+    // The holder's client hears of it with its next keep-alive (every TTL/3 = 1 s), and releases the rest.
+    await waitFor("the MultiLock's signal", () => locks.signal.aborted, 5_000);
+    const why = locks.signal.reason as LockLostError;
+    expect(why).toBeInstanceOf(LockLostError);
+    expect(why.lockName).toBe('brkall/b');
+    expect(why.message).toMatch(
+      /^lock "brkall\/b" of locks "brkall\/a", "brkall\/b", "brkall\/c" \(token \d+\) was broken by an operator \(reason: rebalance\)/,
+    );
+    expect(locks.state).toBe('lost');
+    const next = await waiting;
+    expect(next.fencingToken).toBeGreaterThan(locks.fencingToken);
+    await waitFor('brkall/c released', async () => (await admin.lockInfo('brkall/c')).holder === undefined, 5_000);
+    await expect(holder.counter('brkall/n').add(1, { fence: { lock: 'brkall/c', token: locks.fencingToken } })).rejects.toBeInstanceOf(
+      FencedError,
+    );
+    await expect(locks.release()).rejects.toBeInstanceOf(NotHeldError);
+    // The holder's client may take the locks again: its local gates were left after the release.
+    await next.release();
+    const again = await holder.lockAll(['brkall/a', 'brkall/b', 'brkall/c'], { waitMs: 5_000 });
+    expect(again.fencingToken).toBeGreaterThan(next.fencingToken);
+    await again.release();
+  });
+
+  it('SDK: withLockAll whose locks were broken meanwhile frees the rest and throws LockLostError', async () => {
+    const holder = await client();
+    const admin = await client(ADMIN);
+    const err = await holder
+      .withLockAll(['brkwith/a', 'brkwith/b'], async (locks) => {
+        await admin.breakLock('brkwith/a');
+        return locks.fencingToken;
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockLostError);
+    expect((err as LockLostError).message).toMatch(/^locks "brkwith\/a", "brkwith\/b" were lost before withLockAll released it/);
+    expect((err as LockLostError).cause).toBeInstanceOf(NotHeldError);
+    await waitFor('brkwith/b released', async () => (await admin.lockInfo('brkwith/b')).holder === undefined, 5_000);
+    const again = await holder.lockAll(['brkwith/a', 'brkwith/b'], { waitMs: 5_000 });
+    await again.release();
+  });
+});
