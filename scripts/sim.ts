@@ -1,11 +1,14 @@
 /**
  * Runs the deterministic cluster simulator over many seeds (docs/testing.md#simulation).
  *
- *   npm run sim -- --seeds 500 --events 2000 [--workload register|locks] [--membership] [--nodes 3|5] [--seed S] [--bug NAME] [--trace]
+ *   npm run sim -- --seeds 500 --events 2000 [--workload register|locks|permits] [--membership] [--nodes 3|5] [--seed S]
+ *     [--bug NAME] [--trace]
  *
  * `--workload locks` runs the lock/counter state machine (LockService over LockMachine) with
  * clients that retry through failovers; its negative controls are `--bug dedup-off`,
- * `--bug local-clock-expiry` and `--bug no-wait-grace`. `--membership` adds two spare nodes and
+ * `--bug local-clock-expiry`, `--bug no-wait-grace` and `--bug lock-all-first-only`.
+ * `--workload permits` adds semaphores and readers-writer locks to it; its negative control is
+ * `--bug release-extra-permit`. `--membership` adds two spare nodes and
  * asks the leader for random membership changes (add a learner, promote, remove) during the
  * fault phase; its negative control is `--bug concurrent-conf-changes`.
  *
@@ -26,7 +29,7 @@ const program = new Command()
   .option('--first-seed <n>', 'first seed of the range', '1')
   .option('--seed <n>', 'run only this seed (replay)')
   .addOption(new Option('--nodes <n>', 'cluster size (default: alternate 3 and 5)').choices(['3', '5']))
-  .addOption(new Option('--workload <name>', 'what the cluster replicates').choices(['register', 'locks']).default('register'))
+  .addOption(new Option('--workload <name>', 'what the cluster replicates').choices(['register', 'locks', 'permits']).default('register'))
   .option('--membership', 'churn membership: spare nodes added, promoted and removed', false)
   .addOption(new Option('--bug <name>', 'enable a negative-control bug').choices([...BUGS]))
   .option('--stop-on-failure', 'stop at the first failing seed', false)

@@ -9,20 +9,30 @@
  * `lock-all-first-only`: `acquire-all` decides on an immediate grant by its first lock alone and
  * takes the others even when held (caught by the lock history of one of those others: two
  * holders at once, or the first holder's fenced write refused or its release answered NOT_HELD
- * while the model says it holds the lock).
+ * while the model says it holds the lock). `release-extra-permit` (the permits workload): every
+ * release of a semaphore permit or a readers-writer lock grant frees one permit more than it
+ * held, so more are granted than the resource has (caught by a semaphore's or readers-writer
+ * lock's history: a writer granted while a reader holds, weights above the permit count; or by
+ * what follows from the miscount: a snapshot refused on restore, replicas diverging).
  */
 import { describe, expect, it } from 'vitest';
-import type { BugName } from '../../scripts/lib/sim/world.js';
+import type { BugName, Workload } from '../../scripts/lib/sim/world.js';
 import { firstFailing, seedRange } from './support.js';
 
-const BUGS: readonly BugName[] = ['dedup-off', 'local-clock-expiry', 'no-wait-grace', 'lock-all-first-only'];
+const CASES: ReadonlyArray<{ readonly bug: BugName; readonly workload: Workload }> = [
+  { bug: 'dedup-off', workload: 'locks' },
+  { bug: 'local-clock-expiry', workload: 'locks' },
+  { bug: 'no-wait-grace', workload: 'locks' },
+  { bug: 'lock-all-first-only', workload: 'locks' },
+  { bug: 'release-extra-permit', workload: 'permits' },
+];
 
 describe('lock negative controls: the simulator catches each deliberate machine bug within 500 seeds', () => {
-  for (const bug of BUGS) {
-    it(`--bug ${bug} (--workload locks)`, () => {
-      const { result, ran, events } = firstFailing(seedRange(1, 500), { bug, workload: 'locks' });
+  for (const { bug, workload } of CASES) {
+    it(`--bug ${bug} (--workload ${workload})`, () => {
+      const { result, ran, events } = firstFailing(seedRange(1, 500), { bug, workload });
       console.log(
-        `--bug ${bug} --workload locks: caught at seed ${result?.seed ?? 'none'} after ${ran} seeds, ${events} events: ${result?.violations[0]?.split('\n')[0] ?? ''}`,
+        `--bug ${bug} --workload ${workload}: caught at seed ${result?.seed ?? 'none'} after ${ran} seeds, ${events} events: ${result?.violations[0]?.split('\n')[0] ?? ''}`,
       );
       expect(result, `--bug ${bug} was not caught in 500 seeds`).toBeDefined();
     });

@@ -23,14 +23,33 @@
  * also holds every fenced write (applied only with the current holder's token). An
  * `acquire-all` is recorded in the history of each of its locks, with the same call and
  * outcome (fenced-mutex-model.ts says how); `release-all` as one release per lock.
+ *
+ * The 'permits' workload (the same clients with `permits: true`) also takes semaphore permits
+ * and readers-writer locks (`acquire-permit`, docs/design.md#semaphores-and-readers-writer-locks):
+ * half of its cycles take a permit of a semaphore of 2 or 3 permits (weight 1 or 2) or a read or
+ * write grant of a readers-writer lock, waiting or not; while holding, semaphore holders and
+ * writers write to the resource's protected counter fenced with `{ lock, kind, token }`, readers
+ * sometimes try such a write (it must be `FENCED`), and a client that held the resource before
+ * sometimes writes with its old token; then `release-permit` by the acquire's seq. They stall
+ * past their TTL as lock holders do. Each resource has its own history (`sem:<name>`,
+ * `rw:<name>`), checked with the checker's semaphore and readers-writer lock models; a session
+ * holds at most one grant per resource (the models assume it), and one that may still hold a
+ * grant when the run ends gets an `end-session` of unknown outcome, as for locks.
  */
 import {
   check,
   counterModel,
+  rwlockModel,
+  semaphoreModel,
   type CounterInput,
   type CounterOutput,
   type Operation,
   type OperationStatus,
+  type RwLockInput,
+  type RwLockMode,
+  type RwLockOutput,
+  type SemaphoreInput,
+  type SemaphoreOutput,
 } from '../../../src/checker/index.js';
 import type { ServiceOutcome, ServiceQuery } from '../../../src/service/lock-service.js';
 import {
@@ -62,22 +81,60 @@ const LOCKS = ['L0', 'L1', 'L2'];
 /** Share of lock cycles that take an all-or-nothing set of locks (`acquire-all`). */
 const MULTI_LOCK_P = 0.3;
 const TTLS = [1000, 1000, 1500, 2000, 3000];
+
+/** A semaphore or readers-writer lock of the permits workload. */
+interface PermitResource {
+  readonly kind: 'semaphore' | 'rwlock';
+  readonly name: string;
+  /** Its history's key (`sem:<name>`, `rw:<name>`), also what `Session.mayHold` holds for it. */
+  readonly key: string;
+  /** A semaphore's permit count (every acquire of it gives the same). */
+  readonly permits: number;
+}
+
+const SEMAPHORES: readonly PermitResource[] = [
+  { kind: 'semaphore', name: 'S0', key: 'sem:S0', permits: 2 },
+  { kind: 'semaphore', name: 'S1', key: 'sem:S1', permits: 3 },
+];
+const RWLOCKS: readonly PermitResource[] = [
+  { kind: 'rwlock', name: 'R0', key: 'rw:R0', permits: 0 },
+  { kind: 'rwlock', name: 'R1', key: 'rw:R1', permits: 0 },
+];
+/** Share of a readers-writer lock's acquires that ask for a read grant. */
+const READ_P = 0.6;
+
+/** The history family of a key in `Session.mayHold`: a permit resource's prefix, else a lock. */
+function familyOfHeld(key: string): 'lock' | 'semaphore' | 'rwlock' {
+  return key.startsWith('sem:') ? 'semaphore' : key.startsWith('rw:') ? 'rwlock' : 'lock';
+}
 /** Search steps allowed per history check (counted, so verdicts never depend on speed). */
 const STEP_BUDGET = 20_000_000;
 const CHECK_EVERY = 1024;
 
 type Status = 'pending' | OperationStatus;
 
-/** One recorded operation (counter or lock family), in the checker's terms. */
+type Family = 'counter' | 'lock' | 'semaphore' | 'rwlock';
+type WorkloadInput = CounterInput | FencedMutexInput | SemaphoreInput | RwLockInput;
+/** (A readers-writer lock's answers are a semaphore's.) */
+type WorkloadOutput = CounterOutput | FencedMutexOutput | SemaphoreOutput;
+
+/** One recorded operation (counter, lock, semaphore or readers-writer lock family), in the checker's terms. */
 export interface LockWorkloadOp {
-  readonly family: 'counter' | 'lock';
+  readonly family: Family;
   readonly client: string;
   readonly key: string;
-  readonly input: CounterInput | FencedMutexInput;
-  output: CounterOutput | FencedMutexOutput;
+  readonly input: WorkloadInput;
+  output: WorkloadOutput;
   readonly call: number;
   ret: number;
   status: Status;
+  /**
+   * A permit acquire: the `session:seq` that names its grant, whether it could wait, and (set
+   * when the run ends) whether it was granted from the queue rather than at once. For counts.
+   */
+  readonly permitAcquire?: { readonly ref: string; readonly waits: boolean; handedOff?: boolean };
+  /** A permit fenced write: by the holder with its token, by a reader, or with an old token. For counts. */
+  readonly fencedBy?: 'holder' | 'reader' | 'stale';
 }
 
 interface Session {
@@ -93,7 +150,7 @@ interface Session {
   aliveSince: number;
   /** The client does not renew before this time (a stalled client). */
   stalledUntil: number;
-  /** Locks this session may hold. */
+  /** Locks (by name) and semaphores and readers-writer locks (by history key) this session may hold. */
   readonly mayHold: Set<string>;
 }
 
@@ -149,6 +206,88 @@ export function acquireAllCounts(history: readonly object[]): AcquireAllCounts {
   return { sent, waiting, granted, grantedWaiting, notAcquired, unknown };
 }
 
+/** What a permits-workload history says of its semaphores and readers-writer locks. */
+export interface PermitCounts {
+  /** Acquires recorded (sent), per kind. */
+  readonly semaphoreAcquires: number;
+  readonly rwlockAcquires: number;
+  /** Semaphore grants answered at once, and granted from the queue after waiting. */
+  readonly semaphoreGrantedAtOnce: number;
+  readonly semaphoreGrantedAfterWait: number;
+  /** Readers-writer lock grants, by mode (of which after waiting). */
+  readonly readGrants: number;
+  readonly readGrantsAfterWait: number;
+  readonly writeGrants: number;
+  readonly writeGrantsAfterWait: number;
+  /** Acquires answered not acquired (`not-acquired`, `timed-out`), both kinds. */
+  readonly notAcquired: number;
+  /** Acquires of unknown outcome, both kinds. */
+  readonly unknown: number;
+  /** Fenced writes answered applied / FENCED, by who wrote. */
+  readonly fencedWrites: Readonly<Record<'holder' | 'reader' | 'stale', { readonly applied: number; readonly fenced: number }>>;
+  /** Releases answered released / NOT_HELD. */
+  readonly released: number;
+  readonly releaseNotHeld: number;
+}
+
+/** Counts the semaphore and readers-writer lock operations of a permits-workload history (`SimResult.history`). */
+export function permitCounts(history: readonly object[]): PermitCounts {
+  const c = {
+    semaphoreAcquires: 0,
+    rwlockAcquires: 0,
+    semaphoreGrantedAtOnce: 0,
+    semaphoreGrantedAfterWait: 0,
+    readGrants: 0,
+    readGrantsAfterWait: 0,
+    writeGrants: 0,
+    writeGrantsAfterWait: 0,
+    notAcquired: 0,
+    unknown: 0,
+    released: 0,
+    releaseNotHeld: 0,
+  };
+  const fencedWrites = { holder: { applied: 0, fenced: 0 }, reader: { applied: 0, fenced: 0 }, stale: { applied: 0, fenced: 0 } };
+  for (const op of history as readonly LockWorkloadOp[]) {
+    if (op.family !== 'semaphore' && op.family !== 'rwlock') continue;
+    const input = op.input as SemaphoreInput | RwLockInput;
+    const output = op.status === 'ok' ? op.output : undefined;
+    if (input.op === 'acquire' && input.client === op.client) {
+      if (op.family === 'semaphore') c.semaphoreAcquires++;
+      else c.rwlockAcquires++;
+      if (op.status === 'unknown' || op.status === 'pending') c.unknown++;
+      if (typeof output !== 'object' || output === null || !('acquired' in output)) continue;
+      if (!output.acquired) {
+        c.notAcquired++;
+        continue;
+      }
+      const waited = op.permitAcquire?.handedOff === true;
+      if ('weight' in input) {
+        if (waited) c.semaphoreGrantedAfterWait++;
+        else c.semaphoreGrantedAtOnce++;
+      } else if ('mode' in input && input.mode === 'read') {
+        c.readGrants++;
+        if (waited) c.readGrantsAfterWait++;
+      } else {
+        c.writeGrants++;
+        if (waited) c.writeGrantsAfterWait++;
+      }
+    } else if (input.op === 'fenced-write' && op.fencedBy !== undefined) {
+      if (output === 'applied') fencedWrites[op.fencedBy].applied++;
+      else if (output === 'FENCED') fencedWrites[op.fencedBy].fenced++;
+    } else if (input.op === 'release') {
+      if (output === 'ok') c.released++;
+      else if (output === 'NOT_HELD') c.releaseNotHeld++;
+    }
+  }
+  return { ...c, fencedWrites };
+}
+
+/** Options of {@link LockClients}. */
+export interface LockClientsOptions {
+  /** The 'permits' workload: semaphore and readers-writer lock cycles too. */
+  readonly permits?: boolean;
+}
+
 export class LockClients implements SimWorkload {
   readonly history: LockWorkloadOp[] = [];
   private issuing = true;
@@ -158,11 +297,17 @@ export class LockClients implements SimWorkload {
   private readonly sessions: Session[] = [];
   /** Waits that ended early (see {@link LockClients.checkWait}). */
   private readonly earlyWaits: string[] = [];
+  /** Answers the machine got wrong on their face (a release naming another grant's token). */
+  private readonly wrongAnswers: string[] = [];
+  private readonly permits: boolean;
 
   constructor(
     private readonly world: World,
     private readonly count: number,
-  ) {}
+    options: LockClientsOptions = {},
+  ) {
+    this.permits = options.permits === true;
+  }
 
   start(): void {
     const w = this.world;
@@ -275,7 +420,7 @@ export class LockClients implements SimWorkload {
     return full;
   }
 
-  private resolve(op: LockWorkloadOp, status: OperationStatus, output?: CounterOutput | FencedMutexOutput): void {
+  private resolve(op: LockWorkloadOp, status: OperationStatus, output?: WorkloadOutput): void {
     if (op.status !== 'pending') throw new Error('operation resolved twice');
     op.status = status;
     op.ret = status === 'unknown' ? Number.POSITIVE_INFINITY : this.world.now;
@@ -293,7 +438,7 @@ export class LockClients implements SimWorkload {
     fields: Record<string, unknown>,
     waitMs: number,
     done: (r: { kind: 'value'; value: unknown } | { kind: 'refused'; code: string } | { kind: 'not-applied' } | { kind: 'maybe' }) => void,
-  ): void {
+  ): number {
     const w = this.world;
     const seq = s.nextSeq++;
     const command = { ...fields, session: s.id, seq, ...(s.done > 0 ? { ackedSeq: s.done } : {}) };
@@ -322,6 +467,7 @@ export class LockClients implements SimWorkload {
       s.aliveSince = Math.max(s.aliveSince, call);
       done({ kind: 'refused', code: o.code });
     });
+    return seq;
   }
 
   // ---- the client loop --------------------------------------------------------------------------
@@ -337,6 +483,14 @@ export class LockClients implements SimWorkload {
     }
     const r = w.rnd.nextFloat();
     const then = (): void => this.later(c, w.rnd.nextFloat() * 25);
+    if (this.permits) {
+      // Half permit cycles; the rest as the locks workload, in the same proportions.
+      if (r < 0.5) this.permitCycle(cl, s, then);
+      else if (r < 0.7) this.counterWrite(cl, s, then);
+      else if (r < 0.8) this.counterRead(cl, then);
+      else this.lockCycle(cl, s, then);
+      return;
+    }
     if (r < 0.4) this.counterWrite(cl, s, then);
     else if (r < 0.6) this.counterRead(cl, then);
     else this.lockCycle(cl, s, then);
@@ -608,16 +762,40 @@ export class LockClients implements SimWorkload {
   }
 
   private fencedWrite(cl: ClientState, s: Session, lock: string, token: number, then: () => void): void {
+    this.fencedCounterWrite(cl, s, { family: 'lock', key: lock }, `p:${lock}`, { lock, token }, undefined, then);
+  }
+
+  /**
+   * An add to `counter` carrying `fence` (with `fence.token`), recorded in the counter's history
+   * and, as a `fenced-write`, in the history `target` of the lock or resource it names.
+   */
+  private fencedCounterWrite(
+    cl: ClientState,
+    s: Session,
+    target: { readonly family: 'lock' | 'semaphore' | 'rwlock'; readonly key: string },
+    counter: string,
+    fence: { readonly lock: string; readonly token: number; readonly kind?: 'semaphore' | 'rwlock' },
+    fencedBy: LockWorkloadOp['fencedBy'],
+    then: () => void,
+  ): void {
     const w = this.world;
     if (s.dead) {
       then();
       return;
     }
-    const key = `p:${lock}`;
+    const key = counter;
+    const token = fence.token;
     const delta = this.unique();
     const cop = this.record({ family: 'counter', client: `c${cl.id}`, key, input: { op: 'add', delta }, call: w.now });
-    const lop = this.record({ family: 'lock', client: s.key, key: lock, input: { op: 'fenced-write', client: s.key, token }, call: w.now });
-    this.write(cl, s, { type: 'counter-add', name: key, delta, fence: { lock, token } }, 0, (res) => {
+    const lop = this.record({
+      family: target.family,
+      client: s.key,
+      key: target.key,
+      input: { op: 'fenced-write', client: s.key, token },
+      call: w.now,
+      ...(fencedBy !== undefined ? { fencedBy } : {}),
+    });
+    this.write(cl, s, { type: 'counter-add', name: key, delta, fence }, 0, (res) => {
       if (res.kind === 'value') {
         this.resolve(cop, 'ok', res.value as number);
         this.resolve(lop, 'ok', 'applied');
@@ -700,6 +878,139 @@ export class LockClients implements SimWorkload {
     });
   }
 
+  // ---- semaphores and readers-writer locks (the permits workload) -------------------------------
+
+  /**
+   * A permit cycle: `acquire-permit` of a semaphore (weight 1 or 2) or a readers-writer lock
+   * (read or write), waiting or not, recorded in the resource's history; granted, the client
+   * holds it (see {@link holdingPermit}). An unknown outcome abandons the session, which may
+   * then hold the grant or wait for it: an `end-session` of unknown outcome covers both.
+   */
+  private permitCycle(cl: ClientState, s: Session, then: () => void): void {
+    const w = this.world;
+    const semaphore = w.rnd.nextFloat() < 0.5;
+    const pool = semaphore ? SEMAPHORES : RWLOCKS;
+    const r = pool[w.rnd.nextInt(pool.length)] ?? SEMAPHORES[0];
+    if (r === undefined) throw new Error('no permit resources');
+    const weight = 1 + w.rnd.nextInt(2);
+    const mode: RwLockMode = w.rnd.nextFloat() < READ_P ? 'read' : 'write';
+    // One grant per session and resource: the models assume it.
+    if (s.mayHold.has(r.key)) {
+      then();
+      return;
+    }
+    const waitMs = w.rnd.nextFloat() < 0.5 ? 0 : 50 + w.rnd.nextInt(900);
+    const input: SemaphoreInput | RwLockInput =
+      r.kind === 'semaphore' ? { op: 'acquire', client: s.key, weight, permits: r.permits } : { op: 'acquire', client: s.key, mode };
+    const fields =
+      r.kind === 'semaphore'
+        ? { type: 'acquire-permit', kind: r.kind, name: r.name, permits: r.permits, weight, waitMs }
+        : { type: 'acquire-permit', kind: r.kind, name: r.name, mode, waitMs };
+    // Named by the acquire's seq, known once the write is stamped (below).
+    const ref: { ref: string; readonly waits: boolean } = { ref: '', waits: waitMs > 0 };
+    const acq = this.record({ family: r.kind, client: s.key, key: r.key, input, call: w.now, permitAcquire: ref });
+    const firstTerm = this.terms().min;
+    const seq = this.write(cl, s, fields, waitMs, (res) => {
+      if (res.kind === 'value') {
+        const v = res.value as AcquireValue;
+        if (v.status === 'timed-out') this.checkWait(s, `${r.kind} ${r.name}`, waitMs, acq.call, firstTerm);
+        if (v.status === 'granted') {
+          this.resolve(acq, 'ok', { acquired: true, token: v.token });
+          s.mayHold.add(r.key);
+          this.holdingPermit(cl, s, r, r.kind === 'rwlock' ? mode : undefined, seq, v.token, then);
+          return;
+        }
+        if (v.status === 'not-acquired' || v.status === 'timed-out') {
+          this.resolve(acq, 'ok', { acquired: false });
+          then();
+          return;
+        }
+        // 'queued' never reaches a client (the service parks it); 'held-by-you' and 'cancelled'
+        // are no answers of an acquire-permit that was never withdrawn: treat as unknown.
+        this.resolve(acq, 'unknown');
+      } else if (res.kind === 'not-applied') {
+        // Never applied, or its wait ended with its session before any grant: nothing held.
+        this.resolve(acq, 'fail');
+        then();
+        return;
+      } else this.resolve(acq, 'unknown');
+      s.mayHold.add(r.key);
+      this.abandon(cl, s);
+      then();
+    });
+    ref.ref = `${s.id}:${seq}`;
+  }
+
+  /**
+   * Holds `r` (granted to acquire `seq` with `token`; `mode` for a readers-writer lock),
+   * sometimes stalling past the TTL: fenced writes to its protected counter (semaphore holders
+   * and writers with their token, readers too sometimes, which must be `FENCED`; sometimes one
+   * with a token this client held before), then `release-permit` by the acquire's seq.
+   */
+  private holdingPermit(
+    cl: ClientState,
+    s: Session,
+    r: PermitResource,
+    mode: RwLockMode | undefined,
+    seq: number,
+    token: number,
+    then: () => void,
+  ): void {
+    const w = this.world;
+    const stall = w.rnd.nextFloat() < 0.12;
+    const pause = stall ? s.ttl * (1 + w.rnd.nextFloat()) : w.rnd.nextFloat() * 60;
+    if (stall) s.stalledUntil = w.now + pause;
+    w.schedule(w.now + pause, `hold ${cl.id}`, () => {
+      const steps: Array<(next: () => void) => void> = [];
+      const write = (t: number, by: 'holder' | 'reader' | 'stale') => (next: () => void) =>
+        this.fencedCounterWrite(cl, s, { family: r.kind, key: r.key }, `p:${r.key}`, { lock: r.name, kind: r.kind, token: t }, by, next);
+      if (mode !== 'read') {
+        steps.push(write(token, 'holder'));
+        if (w.rnd.nextFloat() < 0.3) steps.push(write(token, 'holder'));
+      } else if (w.rnd.nextFloat() < 0.5) steps.push(write(token, 'reader'));
+      const old = cl.oldTokens.get(r.key);
+      if (old !== undefined && w.rnd.nextFloat() < 0.3) steps.push(write(old, 'stale'));
+      steps.push((next) => this.releasePermit(cl, s, r, seq, token, next));
+      this.sequence(steps, then);
+    });
+  }
+
+  /** `release-permit` of the grant of acquire `seq` (token `token`). */
+  private releasePermit(cl: ClientState, s: Session, r: PermitResource, seq: number, token: number, then: () => void): void {
+    const w = this.world;
+    if (s.dead) {
+      then();
+      return;
+    }
+    const op = this.record({ family: r.kind, client: s.key, key: r.key, input: { op: 'release', client: s.key, token }, call: w.now });
+    const gone = (): void => {
+      s.mayHold.delete(r.key);
+      cl.oldTokens.set(r.key, token);
+    };
+    this.write(cl, s, { type: 'release-permit', kind: r.kind, name: r.name, acquireSeq: seq }, 0, (res) => {
+      if (res.kind === 'value') {
+        const v = res.value as ReleaseValue;
+        // The grant of acquire `seq` is the one answered with `token`: the machine must say so.
+        if (v.token !== token)
+          this.wrongAnswers.push(
+            `${r.kind} ${r.name}: release-permit of session ${s.id}'s acquire ${seq} (granted with token ${token}) answered released token ${v.token}`,
+          );
+        this.resolve(op, 'ok', v.token === token ? 'ok' : 'NOT_HELD');
+        gone();
+      } else if (res.kind === 'refused' && res.code === 'NOT_HELD') {
+        this.resolve(op, 'ok', 'NOT_HELD');
+        gone();
+      } else if (res.kind === 'maybe') {
+        this.resolve(op, 'unknown');
+        this.abandon(cl, s);
+      } else {
+        this.resolve(op, 'fail');
+        if (!s.dead) this.abandon(cl, s);
+      }
+      then();
+    });
+  }
+
   private unique(): number {
     return this.nextUnique++;
   }
@@ -747,7 +1058,7 @@ export class LockClients implements SimWorkload {
     for (const s of this.sessions) {
       for (const lock of s.mayHold) {
         this.history.push({
-          family: 'lock',
+          family: familyOfHeld(lock),
           client: `end-${s.key}`,
           key: lock,
           input: { op: 'end-session', client: s.key },
@@ -757,6 +1068,10 @@ export class LockClients implements SimWorkload {
           status: 'unknown',
         });
       }
+    }
+    // Which permit grants came from a queue (the replicas' `granted` events, all applied by now).
+    for (const op of this.history) {
+      if (op.permitAcquire !== undefined) op.permitAcquire.handedOff = this.world.permitHandOffs.has(op.permitAcquire.ref);
     }
     if (!liveness || this.pending() > 0) return [];
     const converged = (): SimNode | undefined => {
@@ -799,8 +1114,8 @@ export class LockClients implements SimWorkload {
   }
 
   checkHistory(): string[] {
-    const out: string[] = [...this.earlyWaits];
-    const toOps = <I, O>(family: 'counter' | 'lock'): Array<Operation<I, O>> =>
+    const out: string[] = [...this.earlyWaits, ...this.wrongAnswers];
+    const toOps = <I, O>(family: Family): Array<Operation<I, O>> =>
       this.history.flatMap((op, id) => {
         if (op.family !== family) return [];
         // Still pending at the end: a write may yet take effect; a read had none.
@@ -829,6 +1144,10 @@ export class LockClients implements SimWorkload {
     };
     run('counter', counterModel, toOps<CounterInput, CounterOutput>('counter'));
     run('lock', fencedMutexModel, toOps<FencedMutexInput, FencedMutexOutput>('lock'));
+    if (this.permits) {
+      run('semaphore', semaphoreModel, toOps<SemaphoreInput, SemaphoreOutput>('semaphore'));
+      run('readers-writer lock', rwlockModel, toOps<RwLockInput, RwLockOutput>('rwlock'));
+    }
     return out;
   }
 }

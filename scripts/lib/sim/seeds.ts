@@ -12,7 +12,7 @@ export function nodesFor(seed: number): 3 | 5 {
 /** The `npm run sim` command that replays one seed exactly. */
 export function replayCommand(seed: number, nodes: number, events: number, workload: Workload, bug?: BugName, membership = false): string {
   const churn = membership && !churnsMembership(bug !== undefined ? { bug } : {}) ? ' --membership' : '';
-  return `npm run sim -- --seed ${seed} --nodes ${nodes} --events ${events}${workload === 'locks' ? ' --workload locks' : ''}${churn}${bug !== undefined ? ` --bug ${bug}` : ''}`;
+  return `npm run sim -- --seed ${seed} --nodes ${nodes} --events ${events}${workload !== 'register' ? ` --workload ${workload}` : ''}${churn}${bug !== undefined ? ` --bug ${bug}` : ''}`;
 }
 
 /** A failed run: its first violations and the commands that replay it. */

@@ -25,6 +25,8 @@ export interface NodeEnvironment {
   readonly network: MemoryNetwork;
   readonly checker: SafetyChecker;
   readonly random: SeededRandom;
+  /** A semaphore or readers-writer lock wait `(session, seq)` was granted from its queue (any replica). */
+  readonly onPermitHandOff?: (session: number, seq: number) => void;
 }
 
 export interface NodeSettings {
@@ -45,14 +47,15 @@ export interface NodeSettings {
    * the receiver's configuration no longer (or does not yet) count. Not reported as violations.
    */
   readonly expectedRefusals?: readonly string[];
-  /** Which state machine the nodes replicate (default: the register). */
-  readonly workload?: 'register' | 'locks';
+  /** Which state machine the nodes replicate (default: the register; 'locks' and 'permits' run LockMachine). */
+  readonly workload?: 'register' | 'locks' | 'permits';
   /** Lock machine negative controls. */
   readonly machineBugs?: {
     readonly dedupOff?: boolean;
     readonly localClock?: boolean;
     readonly noWaitGrace?: boolean;
     readonly lockAllChecksFirstOnly?: boolean;
+    readonly releaseExtraPermit?: boolean;
   };
   /** Hash the state machine after every k-th applied index (0: never). */
   readonly hashEvery?: number;
@@ -89,7 +92,7 @@ export class SimNode implements ObservedNode {
   host!: RaftHost<unknown>;
   /** The register machine ('register' workload only). */
   sm!: KvStateMachine;
-  /** The lock service ('locks' workload only). */
+  /** The lock service ('locks' and 'permits' workloads only). */
   service: LockService | undefined;
   /** The replicated machine, whatever the workload. */
   machine!: StateMachine<unknown>;
@@ -109,8 +112,13 @@ export class SimNode implements ObservedNode {
     });
     // Only the locks workload draws a clock offset: the register workload's random stream (and
     // with it every recorded register seed) stays exactly as it was.
-    if (settings.workload === 'locks') this.clockOffset = Math.round((env.random.nextFloat() - 0.5) * 2 * 400);
+    if (this.runsLockMachine) this.clockOffset = Math.round((env.random.nextFloat() - 0.5) * 2 * 400);
     this.boot();
+  }
+
+  /** Whether this node replicates LockMachine (the 'locks' and 'permits' workloads). */
+  private get runsLockMachine(): boolean {
+    return this.settings.workload === 'locks' || this.settings.workload === 'permits';
   }
 
   /** This node's clock: virtual time plus its skew, never going back. */
@@ -130,7 +138,7 @@ export class SimNode implements ObservedNode {
     };
     let machine: StateMachine<unknown>;
     let service: LockService | undefined;
-    if (s.workload === 'locks') {
+    if (this.runsLockMachine) {
       const bugs = s.machineBugs ?? {};
       const lm = new LockMachine({
         unsafeTestingKnobs: {
@@ -138,6 +146,7 @@ export class SimNode implements ObservedNode {
           ...(bugs.localClock === true ? { localClock: () => this.clockNow() } : {}),
           ...(bugs.noWaitGrace === true ? { noWaitGrace: true } : {}),
           ...(bugs.lockAllChecksFirstOnly === true ? { lockAllChecksFirstOnly: true } : {}),
+          ...(bugs.releaseExtraPermit === true ? { releaseExtraPermit: true } : {}),
         },
       });
       // Secrets from a counter, not the shared random stream: drawing from it would change
@@ -150,6 +159,9 @@ export class SimNode implements ObservedNode {
         apply: (entry, context: ApplyContext): ApplyOutput => {
           checker.onApplied(this.id, incarnation, entry, this.host.status(false).term);
           const out = inner.apply(entry, context);
+          const handOff = this.env.onPermitHandOff;
+          if (handOff !== undefined)
+            for (const ev of out.events) if (ev.type === 'granted' && ev.kind !== undefined) handOff(ev.session, ev.seq);
           hashIfDue(context.index);
           return out;
         },

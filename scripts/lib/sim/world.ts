@@ -3,7 +3,8 @@
  * One seeded simulation run: a 3- or 5-node cluster of real RaftHosts over simulated disks and
  * a simulated network, a nemesis injecting faults, clients issuing register reads and writes
  * (workload 'register', the default) or lock/counter operations through LockService over
- * LockMachine (workload 'locks', lock-clients.ts), and the safety checker after every event
+ * LockMachine (workload 'locks', lock-clients.ts; workload 'permits' adds semaphores and
+ * readers-writer locks), and the safety checker after every event
  * (including: replicas at the same applied index have identical state). Everything random comes from one SeededRandom, so
  * `runSeed(options)` is a pure function of its options: any failure replays exactly.
  */
@@ -31,13 +32,21 @@ export const BUGS = [
   'local-clock-expiry',
   'no-wait-grace',
   'lock-all-first-only',
+  // Permit machine control (permits workload): a semaphore or readers-writer lock release frees
+  // one permit more than it held, so more permits are granted than the resource has.
+  'release-extra-permit',
   // Membership control (implies membership churn): a leader takes a change while another is
   // uncommitted, or before it has committed an entry of its term.
   'concurrent-conf-changes',
 ] as const;
 export type BugName = (typeof BUGS)[number];
 
-export type Workload = 'register' | 'locks';
+export type Workload = 'register' | 'locks' | 'permits';
+
+/** Whether a workload runs LockService over LockMachine (anything but the register). */
+export function usesLockService(workload: Workload): boolean {
+  return workload !== 'register';
+}
 
 /** What a workload of simulated clients offers the run loop. */
 export interface SimWorkload {
@@ -179,6 +188,11 @@ export class World {
   readonly electionTick = 10;
   now = 0;
   processed = 0;
+  /**
+   * `session:seq` of every permit acquire granted from its queue (a `granted` event of a
+   * semaphore or readers-writer lock on any replica), for the permits workload's counts.
+   */
+  readonly permitHandOffs = new Set<string>();
 
   constructor(readonly opts: SimOptions) {
     this.rnd = new SeededRandom(opts.seed);
@@ -200,6 +214,7 @@ export class World {
       network: this.network,
       checker: this.checker,
       random: this.rnd,
+      onPermitHandOff: (session, seq) => this.permitHandOffs.add(`${session}:${seq}`),
     };
     for (const id of ids) {
       this.nodes.push(
@@ -227,6 +242,7 @@ export class World {
             localClock: opts.bug === 'local-clock-expiry',
             noWaitGrace: opts.bug === 'no-wait-grace',
             lockAllChecksFirstOnly: opts.bug === 'lock-all-first-only',
+            releaseExtraPermit: opts.bug === 'release-extra-permit',
           },
           hashEvery: HASH_EVERY,
         }),
@@ -328,7 +344,9 @@ export function refusalViolations(nodes: readonly SimNode[]): string[] {
 export function runSeed(opts: SimOptions): SimResult {
   const world = new World(opts);
   const workload = opts.workload ?? 'register';
-  const clients: SimWorkload = workload === 'locks' ? new LockClients(world, 5) : new SimClients(world, 3);
+  const clients: SimWorkload = usesLockService(workload)
+    ? new LockClients(world, 5, { permits: workload === 'permits' })
+    : new SimClients(world, 3);
   const nemesis = new Nemesis(world);
   const churn = churnsMembership(opts) ? new MembershipChurn(world) : undefined;
   world.observer = () => nemesis.observe();
