@@ -7,11 +7,19 @@
  *
  * Exit codes: 0 success; 1 any error (the line or the JSON says which); 130/143 when interrupted
  * by SIGINT/SIGTERM while waiting; `counter cas` exits 1 when the value was not the expected
- * one; `lock run` exits with its command's code.
+ * one; `lock run`, `semaphore run` and `rwlock run` exit with their command's code.
  */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { AuthError, connect, RaftlockError, UnavailableError, type ClientTls, type RaftlockClient } from '../client/index.js';
+import {
+  AuthError,
+  connect,
+  InvalidArgumentError,
+  RaftlockError,
+  UnavailableError,
+  type ClientTls,
+  type RaftlockClient,
+} from '../client/index.js';
 import { DurationError, parseDuration } from './duration.js';
 import { parseEndpoints } from './endpoints.js';
 
@@ -171,22 +179,43 @@ const HINTS: Readonly<Record<string, string>> = {
 
 const SESSION_AUTH_HINT = "the session's secret does not match: pass the whole handle ID:SECRET that `raftlock lock acquire` printed";
 
+/**
+ * Hints of the semaphore and readers-writer lock commands (by the command's first word), where
+ * they differ from those of locks: which `show` to look at, which handle to pass.
+ */
+const KIND_HINTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  semaphore: {
+    LOCK_TIMEOUT: 'wait longer (--wait) or see the holders and waiters with `raftlock semaphore show NAME`',
+    NOT_HELD:
+      'that session holds no such grant of the semaphore: it was released already, or its session expired; pass the handle ID:SECRET:SEQ that `raftlock semaphore acquire` printed (`raftlock semaphore show NAME` lists the holders)',
+    INVALID_ARGUMENT:
+      'check the arguments (`raftlock help semaphore`); a semaphore in use keeps the permit count its first user gave: `raftlock semaphore show NAME` shows it',
+    SESSION_AUTH: "the session's secret does not match: pass the whole handle ID:SECRET:SEQ that `raftlock semaphore acquire` printed",
+  },
+  rwlock: {
+    LOCK_TIMEOUT: 'wait longer (--wait) or see the holders and waiters with `raftlock rwlock show NAME`',
+  },
+};
+
 /** When no endpoint could be reached at all (the message names each one's cause). */
 const UNREACHABLE_HINT =
   'start the cluster (`raftlock cluster up`, or `npm start` in a raftlock checkout) or fix --endpoints / RAFTLOCK_ENDPOINTS; `raftlock status` shows which nodes answer';
 
-/** The hint for `err`: by its code, or for the cases of a code that need their own. */
-function hintFor(err: RaftlockError): string {
-  if (err instanceof AuthError && err.field === 'session') return SESSION_AUTH_HINT;
+/** The hint for `err` from `command`: by its code, or for the cases of a code that need their own. */
+function hintFor(err: RaftlockError, command: string): string {
+  const kind = KIND_HINTS[command.split(' ')[0] ?? ''] ?? {};
+  if (err instanceof AuthError && err.field === 'session') return kind['SESSION_AUTH'] ?? SESSION_AUTH_HINT;
   // By name: the SDK's internal class is not part of its surface (docs/design.md#layers).
   if (err instanceof UnavailableError && err.cause instanceof Error && err.cause.name === 'UnreachableError') return UNREACHABLE_HINT;
-  return HINTS[err.code] ?? '';
+  // A refused flag (`--session`, `--grant`) is about the arguments alone, whatever the command.
+  if (err instanceof InvalidArgumentError && err.field?.startsWith('--') === true) return HINTS['INVALID_ARGUMENT'] ?? '';
+  return kind[err.code] ?? HINTS[err.code] ?? '';
 }
 
-function report(err: unknown): ErrorReport {
+function report(err: unknown, command: string): ErrorReport {
   if (err instanceof RaftlockError) {
     const unknown = err instanceof UnavailableError && err.outcomeUnknown;
-    const hint = hintFor(err) + (unknown ? '; the write may have been applied (at most once): check before retrying' : '');
+    const hint = hintFor(err, command) + (unknown ? '; the write may have been applied (at most once): check before retrying' : '');
     return {
       code: err.code,
       message: err.message,
@@ -209,7 +238,7 @@ function report(err: unknown): ErrorReport {
  * 128 + the signal's number when the user interrupted the command, as shells do.
  */
 export function printError(err: unknown, json: boolean, command: string): number {
-  const r = report(err);
+  const r = report(err, command);
   if (json) process.stdout.write(`${JSON.stringify({ error: r })}\n`);
   else process.stderr.write(`raftlock ${command}: ${r.message} (${r.code}); ${r.hint}\n`);
   return err instanceof InterruptedError ? 128 + (err.signal === 'SIGINT' ? 2 : 15) : 1;

@@ -9,6 +9,7 @@ import { registerCertsCommands } from './commands/certs.js';
 import { runClusterUp } from './commands/cluster-up.js';
 import { registerCounterCommands } from './commands/counter.js';
 import { registerLockCommands } from './commands/lock.js';
+import { registerRwLockCommands, registerSemaphoreCommands } from './commands/permits.js';
 import { runStart } from './commands/start.js';
 import { registerMemberCommands } from './commands/member.js';
 import { runStatus } from './commands/status.js';
@@ -21,7 +22,7 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 
 const program = new Command()
   .name('raftlock')
-  .description('Distributed locks and counters on a self-contained Raft cluster')
+  .description('Distributed locks, semaphores, readers-writer locks and counters on a self-contained Raft cluster')
   .version(pkg.version)
   .showHelpAfterError();
 
@@ -108,6 +109,8 @@ program
   });
 
 registerLockCommands(program);
+registerSemaphoreCommands(program);
+registerRwLockCommands(program);
 registerCounterCommands(program);
 registerTokenCommands(program);
 registerMemberCommands(program);

@@ -1,6 +1,6 @@
 /**
- * The raftlock client: a session kept alive in the background, locks, counters,
- * exactly-once writes, typed errors.
+ * The raftlock client: a session kept alive in the background, locks, semaphores,
+ * readers-writer locks, counters, exactly-once writes, typed errors.
  */
 import {
   DEFAULT_LIMITS,
@@ -27,8 +27,9 @@ import {
   SessionExpiredError,
   UnavailableError,
 } from './errors.js';
-import { describeLocks, Lock, type HeldLocks } from './lock.js';
+import { describeLocks, HeldLocks, Lock, lockRelease, runHolding, type AcquireBody, type GrantRequest, type HeldGrant } from './lock.js';
 import { MultiLock } from './multi-lock.js';
+import { RwLock, Semaphore } from './permit.js';
 import { Session } from './session.js';
 
 /** Options of {@link connect}. */
@@ -93,7 +94,9 @@ export interface ConnectOptions {
 
 /**
  * Options of {@link RaftlockClient.lock}, {@link RaftlockClient.withLock},
- * {@link RaftlockClient.lockAll} and {@link RaftlockClient.withLockAll}.
+ * {@link RaftlockClient.lockAll} and {@link RaftlockClient.withLockAll}, and of the waiting
+ * acquires of semaphores and readers-writer locks (`Semaphore.acquire`, `RwLock.read`,
+ * `RwLock.write` and their `with…` forms), which wait the same way.
  *
  * How the two limits combine: `waitMs` is how long the lock may be waited for, counted from
  * the call; `timeoutMs`, when given, bounds the whole call (reaching the cluster, failover and
@@ -112,7 +115,16 @@ export interface LockOptions extends CallOptions {
   readonly waitMs?: number;
 }
 
-/** Options of {@link RaftlockClient.lockInfo}. */
+/** Options of {@link RaftlockClient.semaphore}. */
+export interface SemaphoreOptions {
+  /**
+   * The semaphore's permit count (1 – 1,000,000). Every user must give the same count while
+   * the semaphore is in use (held or awaited); another is {@link InvalidArgumentError} naming both.
+   */
+  readonly permits: number;
+}
+
+/** Options of {@link RaftlockClient.lockInfo}, and of the `info()` of semaphores and readers-writer locks. */
 export interface LockInfoOptions extends CallOptions {
   /** Read the answering node's state as it is instead of a linearizable read. */
   readonly stale?: boolean;
@@ -143,8 +155,8 @@ const DEFAULT_TTL_MS = 10_000;
 const DEFAULT_TIMEOUT_MS = 15_000;
 
 /**
- * The time limits of one {@link RaftlockClient.lock} or {@link RaftlockClient.lockAll} call
- * (`performance.now()` scale): until when the lock may be waited for, and the hard end of the call.
+ * The time limits of one acquire (`lock`, `lockAll`, a semaphore's or readers-writer lock's)
+ * (`performance.now()` scale): until when the grant may be waited for, and the hard end of the call.
  */
 interface AcquireLimits {
   /** `min(waitMs, timeoutMs)`: what a {@link LockTimeoutError} says it waited. */
@@ -153,33 +165,6 @@ interface AcquireLimits {
   readonly waitEnd: number;
   /** The end of the call (sessions, retries, failover, the wait). */
   readonly callEnd: number;
-}
-
-/**
- * What one acquire asks for, as the one acquire flow of the client runs it: a single lock
- * (`acquire`, held as a {@link Lock}) or several at once (`acquire-all`, a {@link MultiLock}).
- * A single lock is the one-name case of the local gates, the request, and its abandonment.
- */
-interface LockRequest<G extends HeldLocks> {
-  /** The locks, distinct and in name order: the order their local gates are entered in. */
-  readonly names: readonly string[];
-  /** `acquire-all` / `release-all` of `names`, rather than `acquire` / `release` of its one name. */
-  readonly all: boolean;
-  /** The held locks of a grant with `token`; the grant calls `onGone` once it is no longer held. */
-  readonly grant: (s: Session, token: number, onGone: (leftover: readonly string[]) => void) => G;
-}
-
-type AcquireBody = Extract<WriteBody, { readonly op: 'acquire' | 'acquire-all' }>;
-type ReleaseBody = Extract<WriteBody, { readonly op: 'release' | 'release-all' }>;
-
-/** The acquire of `names` (all of them at once, or its one name), waiting at most `waitMs`. */
-function acquireBody(names: readonly string[], all: boolean, waitMs: number): AcquireBody {
-  return all ? { op: 'acquire-all', names, waitMs } : { op: 'acquire', name: names[0] as string, waitMs };
-}
-
-/** The release of `names` (all of them at once, or its one name). */
-function releaseBody(names: readonly string[], all: boolean): ReleaseBody {
-  return all ? { op: 'release-all', names } : { op: 'release', name: names[0] as string };
 }
 
 /**
@@ -282,14 +267,15 @@ class LocalGates {
  * A connection to a raftlock cluster with one session. Create it with {@link connect}; end it
  * with {@link close}, which releases its locks and drops its waits.
  */
-// Also a LockOwner and a CounterOwner (checked where it passes itself to Lock and Counter); not
-// declared with `implements`, since their methods are internal and left out of the .d.ts.
+// Also a LockOwner, a CounterOwner and a PermitOwner (checked where it passes itself to Lock,
+// Counter, Semaphore and RwLock); not declared with `implements`, since their methods are
+// internal and left out of the .d.ts.
 export class RaftlockClient implements AsyncDisposable {
   private readonly cluster: ClusterClient;
   private session: Session | undefined;
   private opening: Promise<Session> | undefined;
   private readonly gates = new LocalGates();
-  private readonly held = new Set<HeldLocks>();
+  private readonly held = new Set<HeldGrant>();
   private closing: Promise<void> | undefined;
   private readonly ttlMs: number;
   private readonly timeoutMs: number;
@@ -348,8 +334,7 @@ export class RaftlockClient implements AsyncDisposable {
 
   /** Acquires `name` if it is free now; never waits. `null` if another holder has it. */
   tryLock(name: string, opts: CallOptions = {}): Promise<Lock | null> {
-    const callEnd = this.deadline(opts);
-    return this.acquire(this.oneLock(name), { waitMs: 0, waitEnd: now(), callEnd }, opts);
+    return this.tryGrant(this.oneLock(name), opts);
   }
 
   /**
@@ -358,7 +343,7 @@ export class RaftlockClient implements AsyncDisposable {
    * `opts` are those of {@link lock}: they bound taking the lock, not running `fn`.
    */
   async withLock<T>(name: string, fn: (lock: Lock) => Promise<T> | T, opts: LockOptions = {}): Promise<T> {
-    return this.runHolding(await this.lock(name, opts), fn, 'withLock');
+    return runHolding(await this.lock(name, opts), fn, 'withLock');
   }
 
   /**
@@ -394,9 +379,7 @@ export class RaftlockClient implements AsyncDisposable {
    * `names` as for {@link lockAll}.
    */
   async tryLockAll(names: readonly string[], opts: CallOptions = {}): Promise<MultiLock | null> {
-    const request = this.allLocks(names);
-    const callEnd = this.deadline(opts);
-    return this.acquire(request, { waitMs: 0, waitEnd: now(), callEnd }, opts);
+    return this.tryGrant(this.allLocks(names), opts);
   }
 
   /**
@@ -407,7 +390,7 @@ export class RaftlockClient implements AsyncDisposable {
    * the locks, not running `fn`.
    */
   async withLockAll<T>(names: readonly string[], fn: (locks: MultiLock) => Promise<T> | T, opts: LockOptions = {}): Promise<T> {
-    return this.runHolding(await this.lockAll(names, opts), fn, 'withLockAll');
+    return runHolding(await this.lockAll(names, opts), fn, 'withLockAll');
   }
 
   /**
@@ -448,6 +431,31 @@ export class RaftlockClient implements AsyncDisposable {
   /** A page of the counters whose value is not 0, in name order; like {@link listLocks}. */
   async listCounters(opts: ListOptions = {}): Promise<ListPage<CounterListEntry>> {
     return this.read({ op: 'list-counters', ...listArgs(opts) }, opts);
+  }
+
+  // ---- semaphores and readers-writer locks ----------------------------------------------------
+
+  /**
+   * The semaphore `name` with `permits` permits (1 – 1,000,000; else {@link InvalidArgumentError}
+   * with `field` `permits`). No request is made until a method is called. Every user must give
+   * the same count while the semaphore is in use (see {@link Semaphore}).
+   *
+   * ```ts
+   * const pool = client.semaphore('gpu', { permits: 2 });
+   * await pool.withPermit(async (permit) => render(permit.fencingToken), { waitMs: 60_000 });
+   * ```
+   */
+  semaphore(name: string, opts: SemaphoreOptions): Semaphore {
+    // `opts?.`: a JavaScript caller may leave it out; `permits` is then reported missing.
+    return new Semaphore(this, name, opts?.permits);
+  }
+
+  /**
+   * The readers-writer lock `name` (see {@link RwLock}). No request is made until a method is
+   * called.
+   */
+  rwLock(name: string): RwLock {
+    return new RwLock(this, name);
   }
 
   // ---- counters -------------------------------------------------------------------------------
@@ -509,24 +517,18 @@ export class RaftlockClient implements AsyncDisposable {
    * A {@link MultiLock} is released with one `release-all` of its names. If the cluster freed
    * only some of them, the others had been lost already (an operator broke them): the release
    * frees what was left, and then throws NOT_HELD like the release of a lost {@link Lock}.
+   * A permit (or a readers-writer lock grant) is released with `release-permit` of the seq of
+   * the acquire that was granted it.
    */
-  async releaseLock(lock: HeldLocks, opts: CallOptions): Promise<void> {
+  async releaseLock(lock: HeldGrant, opts: CallOptions): Promise<void> {
     this.checkOpen();
     const s = lock.session;
     if (s.expired !== undefined) throw new NotHeldError(`${lock.label}: session ${s.id} ended`);
     const seq = s.allocSeq();
     let handedOver = false;
     try {
-      const v = await this.send(
-        s,
-        seq,
-        releaseBody(lock.lockNames, lock instanceof MultiLock),
-        undefined,
-        this.deadline(opts),
-        opts.signal,
-        false,
-      );
-      if ('released' in v && v.released.length < lock.lockNames.length) {
+      const v = await this.send(s, seq, lock.releaseBody(), undefined, this.deadline(opts), opts.signal, false);
+      if ('released' in v && lock instanceof HeldLocks && v.released.length < lock.lockNames.length) {
         const lost = lock.lockNames.filter((name) => !v.released.includes(name));
         throw new NotHeldError(
           `${lock.label} (token ${lock.fencingToken}): ${describeLocks(lost)} no longer held; the others are released`,
@@ -549,9 +551,9 @@ export class RaftlockClient implements AsyncDisposable {
     }
   }
 
-  /** Re-sends release `seq` until answered, the session ends or the client closes; then the lock is gone. */
-  private async finishRelease(lock: HeldLocks, seq: number): Promise<void> {
-    await this.resend(lock.session, seq, releaseBody(lock.lockNames, lock instanceof MultiLock));
+  /** Re-sends release `seq` until answered, the session ends or the client closes; then the grant is gone. */
+  private async finishRelease(lock: HeldGrant, seq: number): Promise<void> {
+    await this.resend(lock.session, seq, lock.releaseBody());
     lock.releasedInBackground();
   }
 
@@ -609,12 +611,12 @@ export class RaftlockClient implements AsyncDisposable {
    * the cluster still gave no answer by the deadline, it was the cluster that was missing:
    * UNAVAILABLE as it is, never a LOCK_TIMEOUT that would claim somebody held the lock.
    */
-  private waitCutShort(err: unknown, names: readonly string[], limits: AcquireLimits): unknown {
+  private waitCutShort<G extends HeldGrant>(err: unknown, request: GrantRequest<G>, limits: AcquireLimits): unknown {
     const unknownWait = err instanceof UnavailableError && !(err instanceof ClientClosedError) && err.outcomeUnknown;
     const cutByDeadline = limits.waitEnd >= limits.callEnd;
     if (!unknownWait || !cutByDeadline || now() < limits.callEnd) return err;
-    const message = `${describeLocks(names)} not acquired within ${Math.round(limits.waitMs)} ms; its wait is withdrawn`;
-    return new LockTimeoutError(names.join(', '), message, { cause: err }, true);
+    const message = `${request.label} not acquired within ${Math.round(limits.waitMs)} ms; its wait is withdrawn`;
+    return new LockTimeoutError(request.errorName, message, { cause: err }, true);
   }
 
   /**
@@ -632,7 +634,7 @@ export class RaftlockClient implements AsyncDisposable {
     parked: boolean,
   ): Promise<OpValues[B['op']]> {
     try {
-      const r = await this.cluster.call({
+      const r = await this.cluster.call<RequestBody & { readonly op: B['op'] }>({
         // The body plus the session's fields is the request of the body's op.
         build: () => {
           return {
@@ -640,8 +642,8 @@ export class RaftlockClient implements AsyncDisposable {
             session: s.id,
             seq,
             ackedSeq: s.ackedSeq,
-            ...(fence !== undefined ? { fence: { lock: fence.lock, token: fence.token } } : {}),
-          } as RequestBody & { readonly op: B['op'] };
+            ...(fence !== undefined ? { fence: fenceOf(fence) } : {}),
+          };
         },
         write: true,
         deadline,
@@ -709,75 +711,83 @@ export class RaftlockClient implements AsyncDisposable {
   }
 
   /** A single lock, as the acquire flow asks for it. */
-  private oneLock(name: string): LockRequest<Lock> {
-    return { names: [name], all: false, grant: (s, token, onGone) => new Lock(this, s, name, token, onGone) };
+  private oneLock(name: string): GrantRequest<Lock> {
+    return this.lockRequest([name], false, (s, token, onGone) => new Lock(this, s, name, token, onGone));
   }
 
   /** Several locks at once (`names` checked here), as the acquire flow asks for them. */
-  private allLocks(names: readonly string[]): LockRequest<MultiLock> {
+  private allLocks(names: readonly string[]): GrantRequest<MultiLock> {
     const sorted = lockAllNames(names);
-    return { names: sorted, all: true, grant: (s, token, onGone) => new MultiLock(this, s, sorted, token, onGone) };
+    return this.lockRequest(sorted, true, (s, token, onGone) => new MultiLock(this, s, sorted, token, onGone));
   }
 
-  /** What `lock()` and `lockAll()` share: {@link acquire} within `opts`' limits, or {@link LockTimeoutError}. */
-  private async waitForGrant<G extends HeldLocks>(request: LockRequest<G>, opts: LockOptions): Promise<G> {
+  /**
+   * The request of locks `names` (all of them at once, or its one name): the local gate of each,
+   * `acquire` (or `acquire-all`), withdrawn with `cancel-wait` of its first name (which withdraws
+   * an `acquire-all` wait whole), released by name.
+   */
+  private lockRequest<G extends HeldLocks>(
+    names: readonly string[],
+    all: boolean,
+    grant: (s: Session, token: number, onGone: (leftover: readonly string[]) => void) => G,
+  ): GrantRequest<G> {
+    return {
+      gates: names,
+      label: describeLocks(names),
+      errorName: names.join(', '),
+      acquire: (waitMs): AcquireBody => (all ? { op: 'acquire-all', names, waitMs } : { op: 'acquire', name: names[0] as string, waitMs }),
+      withdraw: () => ({ op: 'cancel-wait', name: names[0] as string }),
+      release: () => lockRelease(names, all),
+      grant: (s, _seq, token, onGone) => grant(s, token, onGone),
+    };
+  }
+
+  /**
+   * @internal What every waiting acquire shares (`lock()`, `lockAll()`, a semaphore's
+   * `acquire()`, a readers-writer lock's `read()` and `write()`): {@link acquire} within `opts`'
+   * limits, or {@link LockTimeoutError}.
+   */
+  async waitForGrant<G extends HeldGrant>(request: GrantRequest<G>, opts: LockOptions): Promise<G> {
     const limits = this.lockLimits(opts);
     let grant: G | null;
     try {
       grant = await this.acquire(request, limits, opts);
     } catch (err) {
-      throw this.waitCutShort(err, request.names, limits);
+      throw this.waitCutShort(err, request, limits);
     }
     if (grant === null)
-      throw new LockTimeoutError(
-        request.names.join(', '),
-        `${describeLocks(request.names)} not acquired within ${Math.round(limits.waitMs)} ms`,
-      );
+      throw new LockTimeoutError(request.errorName, `${request.label} not acquired within ${Math.round(limits.waitMs)} ms`);
     return grant;
   }
 
-  /** What `withLock()` and `withLockAll()` share: `fn` under `grant`, then its release. */
-  private async runHolding<G extends HeldLocks, T>(grant: G, fn: (grant: G) => Promise<T> | T, caller: string): Promise<T> {
-    let result: T;
-    try {
-      result = await fn(grant);
-    } catch (err) {
-      await grant.release().catch(() => {});
-      throw err;
-    }
-    try {
-      await grant.release();
-    } catch (err) {
-      if (err instanceof NotHeldError) {
-        const were = grant.lockNames.length === 1 ? 'was' : 'were';
-        throw new LockLostError(grant.errorName, `${grant.label} ${were} lost before ${caller} released it`, { cause: err });
-      }
-      throw err;
-    }
-    return result;
+  /** @internal What every try shares (`tryLock()`, `tryLockAll()`, `tryAcquire()`, `tryRead()`, `tryWrite()`): never waits. */
+  async tryGrant<G extends HeldGrant>(request: GrantRequest<G>, opts: CallOptions): Promise<G | null> {
+    const callEnd = this.deadline(opts);
+    return this.acquire(request, { waitMs: 0, waitEnd: now(), callEnd }, opts);
   }
 
   /**
-   * The acquire flow of `lock()`, `tryLock()`, `lockAll()` and `tryLockAll()`: enter the local
-   * gate of each name (in name order), send one `acquire` or `acquire-all` with the same seq
-   * until answered, and turn a grant into the request's held locks; a request left in doubt
-   * (aborted, or cut by its deadline) is abandoned in the background ({@link abandonAcquire}).
-   * `null` when not granted (`waitMs` 0 and taken, or the wait ended).
+   * The one acquire flow of locks, semaphores and readers-writer locks (`lock()`, `tryLock()`,
+   * `lockAll()`, `tryLockAll()`, and those of {@link Semaphore} and {@link RwLock}): enter the
+   * local gate of each name the request has (in name order; permits have none), send its acquire
+   * with one seq until answered, and turn a grant into the request's held grant; a request left
+   * in doubt (aborted, or cut by its deadline) is abandoned in the background
+   * ({@link abandonAcquire}). `null` when not granted (`waitMs` 0 and taken, or the wait ended).
    */
-  private async acquire<G extends HeldLocks>(request: LockRequest<G>, limits: AcquireLimits, opts: CallOptions): Promise<G | null> {
+  private async acquire<G extends HeldGrant>(request: GrantRequest<G>, limits: AcquireLimits, opts: CallOptions): Promise<G | null> {
     this.checkOpen();
-    const { names, all } = request;
+    const { gates } = request;
     const { waitMs, waitEnd, callEnd: deadline } = limits;
     let exitGate: (() => void) | undefined;
     if (waitMs === 0) {
-      exitGate = this.gates.tryEnterAll(names);
+      exitGate = this.gates.tryEnterAll(gates);
       if (exitGate === undefined) return null; // held by another holder in this client
     } else {
-      exitGate = await this.gates.enterAll(names, waitEnd, [opts.signal, this.cluster.closeSignal]);
+      exitGate = await this.gates.enterAll(gates, waitEnd, [opts.signal, this.cluster.closeSignal]);
       if (exitGate === undefined)
         throw new LockTimeoutError(
-          names.join(', '),
-          `${describeLocks(names)} not acquired within ${Math.round(waitMs)} ms (held inside this client)`,
+          request.errorName,
+          `${request.label} not acquired within ${Math.round(waitMs)} ms (held inside this client)`,
         );
     }
     const exit = exitGate;
@@ -794,19 +804,19 @@ export class RaftlockClient implements AsyncDisposable {
       try {
         const body = (): AcquireBody => {
           attempted = true;
-          return acquireBody(names, all, serverWait());
+          return request.acquire(serverWait());
         };
         const v = await this.send(s, seq, body, undefined, deadline, opts.signal, serverWait() > 0);
         settled = v.status !== 'queued';
         switch (v.status) {
           case 'granted':
           case 'held-by-you': {
-            const grant = request.grant(s, v.token, (leftover) => {
+            const grant = request.grant(s, seq, v.token, (leftover) => {
               this.held.delete(grant);
-              // Locks of the grant the session may still hold (an operator broke another one):
+              // Locks of a MultiLock the session may still hold (an operator broke another one):
               // released before anyone else in this client may take them.
               if (leftover.length === 0) exit();
-              else void this.resend(s, s.allocSeq(), releaseBody(leftover, true)).finally(exit);
+              else void this.resend(s, s.allocSeq(), lockRelease(leftover, true)).finally(exit);
             });
             this.held.add(grant);
             handedOver = true;
@@ -818,7 +828,7 @@ export class RaftlockClient implements AsyncDisposable {
             return null;
           default:
             // `queued` is never an answer (the server holds it until the wait ends).
-            throw new UnavailableError(`the wait for ${describeLocks(names)} was not answered`, true);
+            throw new UnavailableError(`the wait for ${request.label} was not answered`, true);
         }
       } catch (err) {
         // Answered, or never sent: nothing of it can be in the cluster.
@@ -828,7 +838,7 @@ export class RaftlockClient implements AsyncDisposable {
         if (settled) s.finish(seq);
         else if (!handedOver) {
           handedOver = true;
-          void this.abandonAcquire(s, seq, names, all).finally(exit);
+          void this.abandonAcquire(s, seq, request).finally(exit);
         }
       }
     } finally {
@@ -838,24 +848,24 @@ export class RaftlockClient implements AsyncDisposable {
 
   /**
    * An acquire whose fate is unknown (aborted, or cut by its deadline) may still be queued, or
-   * granted already: withdraw its wait at once (`cancel-wait` of its first name, which withdraws
-   * an `acquire-all` wait whole), so it leaves the cluster's queues now rather than when its
-   * `waitMs` runs out; if it was no longer waiting, settle its seq and release the locks if the
-   * grant came first. So the session never holds a lock nobody knows of. Holds the local gates
-   * meanwhile: no other holder in this client can have the locks this releases. In the
-   * background: the caller's promise has already settled.
+   * granted already: withdraw its wait at once (`cancel-wait` of a lock's first name, which
+   * withdraws an `acquire-all` wait whole; `cancel-permit` of its seq), so it leaves the
+   * cluster's queues now rather than when its `waitMs` runs out; if it was no longer waiting,
+   * settle its seq and release the grant if it came first. So the session never holds a lock (or
+   * permit) nobody knows of. Holds the local gates meanwhile: no other holder in this client can
+   * have the locks this releases. In the background: the caller's promise has already settled.
    */
-  private async abandonAcquire(s: Session, seq: number, names: readonly string[], all: boolean): Promise<void> {
+  private async abandonAcquire<G extends HeldGrant>(s: Session, seq: number, request: GrantRequest<G>): Promise<void> {
     try {
-      const withdrawn = await this.resend(s, s.allocSeq(), { op: 'cancel-wait', name: names[0] as string });
+      const withdrawn = await this.resend(s, s.allocSeq(), request.withdraw(seq));
       if (withdrawn?.status === 'cancelled') return; // it was queued, and now never will be granted
       // Not waiting: granted, timed out, refused, or not applied (yet). Asking again with the
       // same seq pins its outcome: an applied acquire answers its stored result; one never
       // applied runs now, as a try without waiting, so a late copy of the original can only
       // be a retry of it. What is granted this way is released.
-      const outcome = await this.resend(s, seq, acquireBody(names, all, 0));
+      const outcome = await this.resend(s, seq, request.acquire(0));
       if (outcome?.status === 'granted' || outcome?.status === 'held-by-you') {
-        await this.resend(s, s.allocSeq(), releaseBody(names, all));
+        await this.resend(s, s.allocSeq(), request.release(seq));
       }
     } finally {
       s.finish(seq);
@@ -909,6 +919,12 @@ function lockAllNames(names: unknown): string[] {
       throw new InvalidArgumentError(`names lists ${JSON.stringify(sorted[k])} twice; each lock once`, 'names');
   }
   return sorted;
+}
+
+/** A fence as the wire takes it: `{ lock, token }`, and its `kind` when it has one. */
+function fenceOf(fence: Fence): Fence {
+  const { lock, token, kind } = fence;
+  return kind === undefined ? { lock, token } : { lock, token, kind };
 }
 
 /** A call's `timeoutMs`, or the client's `dflt`; INVALID_ARGUMENT unless a non-negative number. */

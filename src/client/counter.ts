@@ -7,18 +7,26 @@ import { InvalidArgumentError } from './errors.js';
 
 /**
  * A fenced write (docs/design.md#fenced-writes): applied only while `lock` is held with exactly
- * `token`.
+ * `token`, whoever writes.
+ *
+ * With `kind`, `lock` names a semaphore or a readers-writer lock instead
+ * (docs/design.md#semaphores-and-readers-writer-locks), and the write is applied only while
+ * **the writing client's session** holds a grant of it with exactly `token` (of a readers-writer
+ * lock: a write grant; a fence with a read grant's token is always `FENCED`). `Permit.fence`
+ * and `RwLockGrant.fence` build it.
  */
 export interface Fence {
-  /** The lock's name. */
+  /** The lock's name (or the semaphore's, or the readers-writer lock's, with `kind`). */
   readonly lock: string;
   /** The fencing token the writer holds it with. */
   readonly token: number;
+  /** What `lock` names, when it is not a lock: `semaphore` or `rwlock`. */
+  readonly kind?: 'semaphore' | 'rwlock';
 }
 
 /** Options of counter writes. */
 export interface WriteOptions extends CallOptions {
-  /** Refuse the write with `FENCED` unless the lock is still held with this token. */
+  /** Refuse the write with `FENCED` unless the lock (or, with `kind`, the grant) is still held with this token. */
   readonly fence?: Fence;
 }
 
@@ -31,15 +39,21 @@ export interface GetOptions extends CallOptions {
 /** Ops written under the client's own session. @internal */
 export type SessionWriteOp = Exclude<ClientCommandType, 'open-session' | 'keep-alive'>;
 
-/** A session write without the session fields, which the client adds per attempt. @internal */
-export type WriteBody = SessionWriteOp extends infer O
-  ? O extends SessionWriteOp
-    ? Omit<RequestOf<O>, 'session' | 'seq' | 'ackedSeq' | 'fence'>
-    : never
-  : never;
+/**
+ * A session write without the session fields, which the client adds per attempt; member by
+ * member (the request of one op may itself be a union: `acquire-permit`). @internal
+ */
+export type WriteBody =
+  RequestOf<SessionWriteOp> extends infer R ? (R extends unknown ? Omit<R, 'session' | 'seq' | 'ackedSeq' | 'fence'> : never) : never;
 
 /** A read that needs no session. @internal */
-export type ReadBody = RequestOf<'counter-get'> | RequestOf<'lock-info'> | RequestOf<'list-locks'> | RequestOf<'list-counters'>;
+export type ReadBody =
+  | RequestOf<'counter-get'>
+  | RequestOf<'lock-info'>
+  | RequestOf<'semaphore-info'>
+  | RequestOf<'rwlock-info'>
+  | RequestOf<'list-locks'>
+  | RequestOf<'list-counters'>;
 
 /** What a {@link Counter} needs from its client. @internal */
 export interface CounterOwner {

@@ -1,6 +1,8 @@
 /**
  * One-shot operations on a session that nobody keeps alive: what `raftlock lock acquire` and
- * `raftlock lock release --session ID:SECRET` need. The acquiring process exits while the
+ * `raftlock lock release --session ID:SECRET` need, and `raftlock semaphore acquire` and
+ * `raftlock semaphore release --session ID:SECRET:SEQ` (a grant of permits is named by its
+ * session and the seq of the acquire that was granted it). The acquiring process exits while the
  * lock stays held until it is released by session id or the session's TTL runs out, so there is
  * no keep-alive, no lease watchdog and no `Lock.signal` here: the user chose a bare lease.
  *
@@ -9,7 +11,7 @@
  * out, and what `release` takes, is the handle `ID:SECRET`, not the bare id.
  * Internal to the CLI; applications use {@link connect}.
  */
-import { isSessionSecret, type OpValues, type ReleaseValue, type RequestBody } from '../protocol/index.js';
+import { isSessionSecret, type AcquireValue, type OpValues, type ReleaseValue, type RequestBody, type RwMode } from '../protocol/index.js';
 import { ClusterClient, now, RemoteError, toRaftlockError } from './cluster-client.js';
 import type { ReadBody } from './counter.js';
 import type { ClientTls } from './connection.js';
@@ -36,19 +38,68 @@ export function formatSessionHandle(h: SessionHandle): string {
   return `${h.sessionId}:${h.secret}`;
 }
 
-/** Parses `ID:SECRET`; throws {@link InvalidArgumentError} naming `field` otherwise. */
-export function parseSessionHandle(text: string, field: string): SessionHandle {
+/**
+ * Parses `ID:SECRET`; throws {@link InvalidArgumentError} naming `field` otherwise, saying it
+ * must be `printed` (what printed the handle).
+ */
+export function parseSessionHandle(
+  text: string,
+  field: string,
+  printed = 'the session handle ID:SECRET that `raftlock lock acquire` printed',
+): SessionHandle {
   const m = /^(\d{1,16}):(.*)$/.exec(text.trim());
   const sessionId = m === null ? NaN : Number(m[1]);
   const secret = m?.[2] ?? '';
   if (!Number.isSafeInteger(sessionId) || sessionId <= 0 || !isSessionSecret(secret)) {
     throw new InvalidArgumentError(
-      `${field} must be the session handle ID:SECRET that \`raftlock lock acquire\` printed, got ${JSON.stringify(text)}` +
+      `${field} must be ${printed}, got ${JSON.stringify(text)}` +
         (/^\d+$/.test(text.trim()) ? ' (a bare session id is not enough: the secret proves the session is yours)' : ''),
       field,
     );
   }
   return { sessionId, secret };
+}
+
+/**
+ * A grant of permits named with the proof of owning its session: `ID:SECRET:SEQ`, as
+ * `semaphore acquire` prints it (`SEQ`: the seq of the acquire that was granted).
+ */
+export interface PermitHandle extends SessionHandle {
+  readonly acquireSeq: number;
+}
+
+/** `ID:SECRET:SEQ`, the form the CLI prints and takes back. */
+export function formatPermitHandle(h: PermitHandle): string {
+  return `${formatSessionHandle(h)}:${h.acquireSeq}`;
+}
+
+/**
+ * Parses the handle of a grant of permits: `ID:SECRET:SEQ`, or `ID:SECRET` with the seq given
+ * apart (`grant`: the text of `--grant`; if both give one, they must agree). Throws
+ * {@link InvalidArgumentError} naming `field` (or `--grant`).
+ */
+export function parsePermitHandle(text: string, field: string, grant?: string): PermitHandle {
+  const printed = 'the handle ID:SECRET:SEQ that `raftlock semaphore acquire` printed';
+  const parts = text.trim().split(':');
+  if (parts.length > 3) throw new InvalidArgumentError(`${field} must be ${printed}, got ${JSON.stringify(text)}`, field);
+  // One part: a bare id (or worse), which parseSessionHandle refuses with its own note.
+  const session = parseSessionHandle(parts.length === 1 ? text : `${parts[0]}:${parts[1]}`, field, printed);
+  const seqText = parts[2] ?? grant;
+  if (seqText === undefined)
+    throw new InvalidArgumentError(`${field} names a session but not its grant: pass ${printed}, or add --grant SEQ`, field);
+  const seqField = parts[2] !== undefined ? field : '--grant';
+  const acquireSeq = /^\d{1,16}$/.test(seqText.trim()) ? Number(seqText) : NaN;
+  if (!Number.isSafeInteger(acquireSeq) || acquireSeq < 1)
+    throw new InvalidArgumentError(
+      `the grant's SEQ must be a positive integer (the acquire's seq), got ${JSON.stringify(seqText)}`,
+      seqField,
+    );
+  if (parts[2] !== undefined && grant !== undefined && Number(grant) !== acquireSeq)
+    throw new InvalidArgumentError(
+      `--grant ${grant} does not match the grant ${acquireSeq} named by ${field}; give one of them`,
+      '--grant',
+    );
+  return { ...session, acquireSeq };
 }
 
 /** A grant made on a detached session. */
@@ -59,6 +110,13 @@ export interface DetachedGrant extends SessionHandle {
   readonly expiresAt: number;
 }
 
+/** A grant of permits made on a detached session: its handle names the acquire's seq too. */
+export interface DetachedPermitGrant extends DetachedGrant, PermitHandle {}
+
+/** What a detached acquire of permits asks for: a semaphore's count and weight, or a readers-writer lock's mode. */
+export type PermitTerms =
+  { readonly kind: 'semaphore'; readonly permits: number; readonly weight: number } | { readonly kind: 'rwlock'; readonly mode: RwMode };
+
 /**
  * Seqs of writes on a session this process did not open. They only need to be new to that
  * session: a millisecond timestamp is, for any session the CLI opened with the small seqs 1
@@ -68,6 +126,9 @@ export interface DetachedGrant extends SessionHandle {
 function foreignSeq(): number {
   return Date.now();
 }
+
+/** The seq of the acquire on a session this process opened (the session's first write). */
+const ACQUIRE_SEQ = 1;
 
 /** Sessions and locks without keep-alive, for the CLI. Call {@link close} when done. @internal */
 export class DetachedSessions {
@@ -87,24 +148,43 @@ export class DetachedSessions {
    * nothing behind. Throws {@link LockTimeoutError} when not granted in time.
    */
   async acquire(name: string, ttlMs: number, waitMs: number, clientId: string, signal?: AbortSignal): Promise<DetachedGrant> {
-    const opened = await this.call({ op: 'open-session', ttlMs, clientId }, true, now() + this.opts.timeoutMs, signal);
-    const session = opened.sessionId;
-    try {
-      const v = await this.call(
-        { op: 'acquire', name, waitMs, session, seq: 1, ackedSeq: 0 },
-        true,
-        now() + waitMs + this.opts.timeoutMs,
-        signal,
-        waitMs > 0,
-      );
-      if (v.status === 'granted' || v.status === 'held-by-you') {
-        return { sessionId: session, secret: opened.secret, fencingToken: v.token, ttlMs: opened.ttlMs, expiresAt: v.expiresAt };
-      }
-      throw new LockTimeoutError(name, `lock ${JSON.stringify(name)} was not acquired within ${waitMs} ms: another session holds it`);
-    } catch (err) {
-      await this.closeSession(session).catch(() => {});
-      throw err;
-    }
+    const timeout = `lock ${JSON.stringify(name)} was not acquired within ${waitMs} ms: another session holds it`;
+    return this.acquireOn(ttlMs, waitMs, clientId, signal, name, timeout, (session) => ({
+      op: 'acquire',
+      name,
+      waitMs,
+      session,
+      seq: ACQUIRE_SEQ,
+      ackedSeq: 0,
+    }));
+  }
+
+  /**
+   * Opens a session with `ttlMs` and takes permits of `name` on it (a semaphore's `weight` of
+   * `permits`, or a readers-writer lock in `mode`), waiting up to `waitMs` in the FIFO queue; as
+   * {@link acquire} otherwise. The grant's handle names the acquire's seq.
+   */
+  async acquirePermit(
+    name: string,
+    terms: PermitTerms,
+    ttlMs: number,
+    waitMs: number,
+    clientId: string,
+    signal?: AbortSignal,
+  ): Promise<DetachedPermitGrant> {
+    const taken = terms.kind === 'rwlock' ? `a ${terms.mode} lock` : terms.weight === 1 ? 'a permit' : `${terms.weight} permits`;
+    const what = `${taken} of ${terms.kind} ${JSON.stringify(name)}`;
+    const timeout = `${what} was not acquired within ${waitMs} ms: other sessions hold or await it`;
+    const g = await this.acquireOn(ttlMs, waitMs, clientId, signal, name, timeout, (session) => ({
+      op: 'acquire-permit',
+      ...terms,
+      name,
+      waitMs,
+      session,
+      seq: ACQUIRE_SEQ,
+      ackedSeq: 0,
+    }));
+    return { ...g, acquireSeq: ACQUIRE_SEQ };
   }
 
   /** Releases `name` held by the session of `handle` (opened elsewhere). Throws `NotHeldError` if it does not hold it. */
@@ -112,6 +192,25 @@ export class DetachedSessions {
     this.cluster.rememberSession(handle.sessionId, handle.secret);
     const seq = foreignSeq();
     const body = { op: 'release', name, session: handle.sessionId, seq, ackedSeq: seq - 1 } as const;
+    return this.call(body, true, now() + this.opts.timeoutMs, signal);
+  }
+
+  /**
+   * Releases the grant of permits of `name` that `handle` names (a session opened elsewhere, and
+   * its acquire's seq). Throws `NotHeldError` if that session holds no such grant.
+   */
+  async releasePermit(kind: PermitTerms['kind'], name: string, handle: PermitHandle, signal?: AbortSignal): Promise<ReleaseValue> {
+    this.cluster.rememberSession(handle.sessionId, handle.secret);
+    const seq = foreignSeq();
+    const body = {
+      op: 'release-permit',
+      kind,
+      name,
+      acquireSeq: handle.acquireSeq,
+      session: handle.sessionId,
+      seq,
+      ackedSeq: seq - 1,
+    } as const;
     return this.call(body, true, now() + this.opts.timeoutMs, signal);
   }
 
@@ -129,6 +228,34 @@ export class DetachedSessions {
   /** Closes the connections (sessions stay as they are). */
   close(): void {
     this.cluster.close();
+  }
+
+  /**
+   * What {@link acquire} and {@link acquirePermit} share: a new session, `body` on it with seq
+   * {@link ACQUIRE_SEQ}, and the session closed again (best effort) on any failure, so a failed
+   * acquire leaves nothing behind. {@link LockTimeoutError} with `timeout` when not granted.
+   */
+  private async acquireOn(
+    ttlMs: number,
+    waitMs: number,
+    clientId: string,
+    signal: AbortSignal | undefined,
+    name: string,
+    timeout: string,
+    body: (session: number) => RequestBody & { readonly op: 'acquire' | 'acquire-permit' },
+  ): Promise<DetachedGrant> {
+    const opened = await this.call({ op: 'open-session', ttlMs, clientId }, true, now() + this.opts.timeoutMs, signal);
+    const session = opened.sessionId;
+    try {
+      const v: AcquireValue = await this.call(body(session), true, now() + waitMs + this.opts.timeoutMs, signal, waitMs > 0);
+      if (v.status === 'granted' || v.status === 'held-by-you') {
+        return { sessionId: session, secret: opened.secret, fencingToken: v.token, ttlMs: opened.ttlMs, expiresAt: v.expiresAt };
+      }
+      throw new LockTimeoutError(name, timeout);
+    } catch (err) {
+      await this.closeSession(session).catch(() => {});
+      throw err;
+    }
   }
 
   private async call<B extends RequestBody>(

@@ -2,7 +2,7 @@
  * Several locks held as one grant: what {@link RaftlockClient.lockAll} returns
  * (docs/design.md#all-or-nothing-multi-locks).
  */
-import { HeldLocks, type LockOwner } from './lock.js';
+import { HeldLocks, lockRelease, type LockOwner, type ReleaseBody } from './lock.js';
 import type { Session } from './session.js';
 
 /**
@@ -41,4 +41,9 @@ export class MultiLock extends HeldLocks {
    * than any earlier grant of that lock (docs/design.md#fencing-tokens).
    */
   declare readonly fencingToken: number;
+
+  /** @internal */
+  releaseBody(): ReleaseBody {
+    return lockRelease(this.lockNames, true);
+  }
 }
