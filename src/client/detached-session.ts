@@ -174,7 +174,7 @@ export class DetachedSessions {
   ): Promise<DetachedPermitGrant> {
     const taken = terms.kind === 'rwlock' ? `a ${terms.mode} lock` : terms.weight === 1 ? 'a permit' : `${terms.weight} permits`;
     const what = `${taken} of ${terms.kind} ${JSON.stringify(name)}`;
-    const timeout = `${what} was not acquired within ${waitMs} ms: other sessions hold or await it`;
+    const timeout = `${what} ${terms.kind === 'semaphore' && terms.weight !== 1 ? 'were' : 'was'} not acquired within ${waitMs} ms: other sessions hold or await it`;
     const g = await this.acquireOn(ttlMs, waitMs, clientId, signal, name, timeout, (session) => ({
       op: 'acquire-permit',
       ...terms,

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../../scripts/lib/build.js';
 import { ProcessCluster } from '../../scripts/lib/cluster.js';
-import { runReadmeExample } from './support/readme.js';
+import { PRIMITIVES_SECTION, runReadmeExample } from './support/readme.js';
 
 const TSX = pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
 
@@ -39,9 +39,9 @@ afterAll(async () => {
 });
 
 /** Runs the README example saved as `file` in the project, against the test cluster. */
-function run(file: string, nodeArgs: readonly string[] = []): Promise<string[]> {
+function run(file: string, nodeArgs: readonly string[] = [], section?: string): Promise<string[]> {
   if (cluster === undefined || project === undefined) throw new Error('no cluster or project: beforeAll failed (see its error)');
-  return runReadmeExample(file, project, cluster.endpoints, nodeArgs);
+  return runReadmeExample(file, project, cluster.endpoints, nodeArgs, section);
 }
 
 // The three run one after the other on one cluster, so the counters count on from the first.
@@ -58,5 +58,18 @@ describe('README', () => {
 
   it('the CommonJS example (app.cjs) runs as written with bare node', async () => {
     expect(await run('app.cjs')).toEqual(['processed 3 orders']);
+  }, 60_000);
+
+  it('the semaphores, readers-writer locks, multi-locks and listing example runs as written', async () => {
+    const lines = await run('primitives.ts', ['--import', TSX], PRIMITIVES_SECTION);
+    expect(lines).toEqual([
+      expect.stringMatching(/^permit with token \d+; 1 of 2 permits free$/),
+      expect.stringMatching(/^read under token \d+$/),
+      'config version 1',
+      expect.stringMatching(/^moved money under token \d+ \(accounts\/alice, accounts\/bob\)$/),
+      expect.stringMatching(/^accounts\/alice held by session \d+, accounts\/bob held by session \d+$/),
+      'gpu-jobs 1',
+      expect.stringMatching(/^lost: lock "nightly-report" \(token \d+\) was broken by an operator \(reason: hung for an hour\)$/),
+    ]);
   }, 60_000);
 });

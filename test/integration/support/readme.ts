@@ -12,7 +12,10 @@ import { REPO } from '../../../scripts/lib/build.js';
 const README_ENDPOINTS = "['127.0.0.1:7101', '127.0.0.1:7102', '127.0.0.1:7103']";
 
 /** The README section whose SDK examples (the TypeScript quick start, `quickstart.mjs`, `app.cjs`) the tests run. */
-const SDK_SECTION = '## Using locks and counters from TypeScript';
+export const SDK_SECTION = '## Using locks and counters from TypeScript';
+
+/** The README section of semaphores, readers-writer locks, multi-locks, listing and breaking locks. */
+export const PRIMITIVES_SECTION = '## Semaphores, readers-writer locks, multi-locks, listing';
 
 /** The section of README.md under `heading`, up to the next heading of any level. */
 function readmeSection(heading: string): string {
@@ -66,7 +69,7 @@ export function runNode(args: readonly string[], cwd: string): Promise<RunResult
 }
 
 /**
- * Runs one SDK example of the README as a user would: saves its block of {@link SDK_SECTION} as
+ * Runs one SDK example of the README as a user would: saves its block of `section` as
  * `file` in `dir` (a `.ts` file gets the section's ```ts block, any other file the ```js block
  * headed `// <file>`), pointed at `endpoints`, and runs `node ...nodeArgs file` there to its end.
  * Fails the calling test unless the example exits 0 with nothing on stderr; returns the lines it
@@ -77,8 +80,9 @@ export async function runReadmeExample(
   dir: string,
   endpoints: readonly string[],
   nodeArgs: readonly string[] = [],
+  section = SDK_SECTION,
 ): Promise<string[]> {
-  const block = readmeBlock(SDK_SECTION, file.endsWith('.ts') ? { ts: true } : { js: file });
+  const block = readmeBlock(section, file.endsWith('.ts') ? { ts: true } : { js: file });
   writeFileSync(join(dir, file), pointAt(block, endpoints));
   const r = await runNode([...nodeArgs, file], dir);
   expect(r.err, `${file} wrote to stderr`).toBe('');
