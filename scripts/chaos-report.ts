@@ -1,6 +1,6 @@
 /**
  * `npm run chaos:report -- DIR`: re-renders the report of the chaos run whose records are in
- * DIR (summary.json, history.json, nemesis.json, resource.json) into DIR/report.html, e.g.
+ * DIR (summary.json, history.json, nemesis.json, resource.json, rw-resource.json) into DIR/report.html, e.g.
  * after the report's code changed. Exit 0 on success, 1 if the records cannot be read, 2 on
  * bad usage.
  */

@@ -1,6 +1,6 @@
 /**
  * `npm run chaos -- [--nodes 3|5] [--duration 60s] [--nemesis kill,pause,partition,clock,membership]
- * [--workload counters,locks] [--clients 16] [--seed S] [--out DIR] [--no-fencing] [--network proxy|netns]
+ * [--workload counters,locks,semaphores,rwlocks] [--clients 16] [--seed S] [--out DIR] [--no-fencing] [--network proxy|netns]
  * [--cpu-hog N]`
  * (docs/testing.md#chaos, docs/operations.md#chaos-runs).
  *
@@ -14,6 +14,7 @@ import { parseDuration } from '../src/cli/duration.js';
 import { runChaos } from './chaos/run.js';
 import { netnsUnavailable } from './lib/netns.js';
 import { DEFAULT_NEMESES, NEMESES, type NemesisName } from './chaos/nemesis.js';
+import { WORKLOADS, type Workload } from './lib/chaos/types.js';
 
 function list<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
   const items = value
@@ -31,7 +32,7 @@ const program = new Command()
   .addOption(new Option('--nodes <n>', 'cluster size').choices(['3', '5']).default('3'))
   .option('--duration <d>', 'how long the workload and the nemesis run', '60s')
   .option('--nemesis <list>', `faults to inject (${NEMESES.join(',')}; "none" for none)`, DEFAULT_NEMESES.join(','))
-  .option('--workload <list>', 'counters,locks', 'counters,locks')
+  .option('--workload <list>', `what the clients do (${WORKLOADS.join(',')})`, 'counters,locks')
   .option('--clients <n>', 'concurrent SDK clients (spread over up to 4 client processes)', '16')
   .option('--seed <n>', 'seed of the nemesis and the workload (default: random, printed)')
   .option('--out <dir>', 'where data, logs, history.json, nemesis.json, summary.json and report.html go')
@@ -44,7 +45,10 @@ const program = new Command()
       .default('proxy'),
   )
   .option('--cpu-hog <n>', 'busy processes loading the machine during the run', '0')
-  .option('--no-fencing', 'the resource accepts writes from any holder (negative control: must fail under pauses)')
+  .option(
+    '--no-fencing',
+    'the resources accept any holder, semaphore holders write unfenced (negative control: must fail under client pauses)',
+  )
   .addOption(
     new Option(
       '--check-removed',
@@ -93,8 +97,8 @@ const program = new Command()
       // Said before anything starts: what to install, or the mode that needs nothing.
       const noNetns = opts.network === 'netns' ? netnsUnavailable() : undefined;
       if (noNetns !== undefined) throw new Error(`--network netns: ${noNetns}`);
-      const workloads = list(opts.workload, ['counters', 'locks'] as const, '--workload');
-      if (workloads.length === 0) throw new Error('--workload: give counters, locks or both');
+      const workloads = list<Workload>(opts.workload, WORKLOADS, '--workload');
+      if (workloads.length === 0) throw new Error(`--workload: give one or more of ${WORKLOADS.join(', ')}`);
       const out = opts.out ?? join('chaos-runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-seed-${seed}`);
       const log = (line: string): void => {
         process.stderr.write(`[chaos] ${line}\n`);
@@ -120,6 +124,24 @@ const program = new Command()
         log,
       });
       for (const a of s.anomalies.slice(0, 10)) log(`anomaly (${a.kind}): ${a.message}`);
+      for (const [w, v] of Object.entries(s.workloadVerdicts ?? {})) {
+        const n = s.anomalies.filter((a) => a.workload === w).length;
+        log(
+          `workload ${w}: ${v}${n > 0 ? ` (${n} anomalies: ${[...new Set(s.anomalies.filter((a) => a.workload === w).map((a) => a.kind))].join(', ')})` : ''}`,
+        );
+      }
+      if (s.semaphores !== undefined) {
+        const f = s.semaphores;
+        log(
+          `semaphores: ${f.acquires.granted} grants (${f.acquires.notAcquired} not acquired, ${f.acquires.unknown} unknown); ${f.writes.fenced ? 'fenced' : 'UNFENCED'} writes ${f.writes.applied} applied, ${f.writes.refused} FENCED, ${f.writes.failed} failed, ${f.writes.unknown} unknown; sessions seen ending ${f.sessionEnds.observed}, unseen ${f.sessionEnds.unknown}`,
+        );
+      }
+      if (s.rwlocks !== undefined) {
+        const f = s.rwlocks;
+        log(
+          `rwlocks: ${f.acquires.granted} grants of ${f.acquires.read} read and ${f.acquires.write} write acquires (${f.acquires.notAcquired} not acquired, ${f.acquires.unknown} unknown); resource reads ${f.resource.readsAccepted} accepted / ${f.resource.readsRejected} rejected, writes ${f.resource.writesAccepted} / ${f.resource.writesRejected}; sessions seen ending ${f.sessionEnds.observed}, unseen ${f.sessionEnds.unknown}`,
+        );
+      }
       if (s.membership !== undefined) {
         const m = s.membership;
         log(

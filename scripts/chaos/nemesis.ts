@@ -3,8 +3,9 @@
  * healed, every fault logged with its window (`nemesis.json`). Faults:
  * - `kill`: SIGKILL of a random node, the leader, a minority or a majority, restarted after;
  * - `pause`: SIGSTOP/SIGCONT of a node or the leader, longer than the election timeout or
- *   longer than the session TTL; and of a client process that holds a lock (`pause-client`),
- *   longer than the session TTL, so its lease runs out under it;
+ *   longer than the session TTL; and of a client process that holds a lock, a permit or a
+ *   readers-writer lock grant (`pause-client`), longer than the session TTL, so its lease runs
+ *   out under it;
  * - `partition`: isolate one node, isolate the leader, majority/minority, a bridge (two sides
  *   that only one node can hear), one-way (a node that can hear but not be heard); cut by the
  *   cluster's link proxies, or with `--network netns` by nftables drops in the nodes' namespaces;
@@ -24,7 +25,7 @@ import { MembershipNemesis } from './membership.js';
 /** A client process the nemesis may pause. */
 export interface PausableWorker {
   readonly worker: number;
-  /** Locks its clients hold right now. */
+  /** Locks (and semaphores, and readers-writer locks) its clients hold right now, by name. */
   readonly holding: ReadonlySet<string>;
   pause(): void;
   resume(): void;
@@ -219,7 +220,8 @@ export class Nemesis {
       }
       case 'pause': {
         if (this.t.workers.length > 0 && this.r.next() < 0.35) {
-          // Catch a client process while it holds a lock (holds last tens of ms), if any does.
+          // Catch a client process while it holds a lock, a permit or a readers-writer lock grant
+          // (holds last tens to hundreds of ms), if any does.
           let holders = this.t.workers.filter((w) => w.holding.size > 0);
           for (let k = 0; holders.length === 0 && k < 300; k++) {
             await sleep(10);

@@ -2,8 +2,8 @@
  * One chaos run (docs/testing.md#chaos): start the cluster, the client processes and the nemesis; after the
  * run's duration heal everything, wait for a leader, see every client complete an operation
  * again, stop the clients, compare the state hashes of the final members, check the history and
- * the fenced resource's log, and write the records and the report to `out`. The verdict passes
- * only when all of that holds.
+ * the logs of the fenced resources (the lock workload's, the readers-writer locks'), and write
+ * the records and the report to `out`. The verdict passes only when all of that holds.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
@@ -18,8 +18,19 @@ import { availabilityBars, checkAvailability, LeaderSampler, sampleRejoin } from
 import { Nemesis, type NemesisName, type PausableWorker } from './nemesis.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { renderReport } from '../lib/chaos/report.js';
-import { checkResource, FencedResource } from './resource.js';
-import type { Anomaly, HistoryOp, RunConditions, Summary } from '../lib/chaos/types.js';
+import { checkResource, checkRwResource, FencedResource, RwResource } from './resource.js';
+import {
+  isEndSession,
+  type Anomaly,
+  type HistoryOp,
+  type PermitInput,
+  type RunConditions,
+  type RwLockFigures,
+  type RwResourceUse,
+  type SemaphoreFigures,
+  type Summary,
+  type Workload,
+} from '../lib/chaos/types.js';
 import { sharedNow } from '../lib/chaos/shared-clock.js';
 import type { NodeStatus } from '../../src/server/index.js';
 
@@ -30,7 +41,7 @@ export interface ChaosOptions {
   readonly nodes: 3 | 5;
   readonly durationMs: number;
   readonly nemeses: readonly NemesisName[];
-  readonly workloads: readonly ('counters' | 'locks')[];
+  readonly workloads: readonly Workload[];
   readonly clients: number;
   readonly seed: number;
   readonly out: string;
@@ -66,6 +77,11 @@ const SESSION_TTL_MS = 3_000;
 const OP_TIMEOUT_MS = 4_000;
 /** How long after the heal every client has to complete an operation. */
 const CLIENTS_AFTER_HEAL_MS = 20_000;
+/** The semaphores workload: semaphores `sem-0`…, each with this many permits (grants take 1 or 2). */
+const SEMAPHORES = 1;
+const SEMAPHORE_PERMITS = 3;
+/** The rwlocks workload: readers-writer locks `rw-0`…. */
+const RWLOCKS = 2;
 
 /**
  * Spare slots for the membership nemesis: each add or replace takes a new one (ids are never
@@ -127,7 +143,8 @@ function startCpuHogs(n: number, ms: number): ChildProcess[] {
 }
 
 class Worker implements PausableWorker {
-  readonly holding = new Set<string>();
+  /** Per lock (or semaphore, or readers-writer lock) name: how many of this process's clients hold it. */
+  private readonly holds = new Map<string, number>();
   private paused = false;
   /** Whether the process reported all its operations ('done'). */
   reportedAll = false;
@@ -145,6 +162,17 @@ class Worker implements PausableWorker {
   finish(reportedAll: boolean): void {
     this.reportedAll ||= reportedAll;
     this.markDone();
+  }
+
+  /** What its clients hold right now (readers of one readers-writer lock share its name). */
+  get holding(): ReadonlySet<string> {
+    return new Set(this.holds.keys());
+  }
+
+  held(lock: string, holding: boolean): void {
+    const n = (this.holds.get(lock) ?? 0) + (holding ? 1 : -1);
+    if (n > 0) this.holds.set(lock, n);
+    else this.holds.delete(lock);
   }
 
   send(m: ToWorker): void {
@@ -202,6 +230,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
   const workers: Worker[] = [];
   const history: HistoryOp[] = [];
   const resource = new FencedResource(o.fencing);
+  const rwResource = new RwResource(o.fencing);
   const errors: string[] = [];
   /** Per client: when its latest successful operation returned. */
   const lastOk = new Map<string, number>();
@@ -224,16 +253,20 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
       const wk = new Worker(w, child, clients);
       child.on('message', (m: FromWorker) => {
         switch (m.type) {
-          case 'op':
-            history.push({ ...m.op, id: history.length });
-            if (m.op.status === 'ok' && m.op.return !== null) lastOk.set(m.op.client, m.op.return);
+          case 'op': {
+            const op: HistoryOp = { ...m.op, id: history.length };
+            history.push(op);
+            if (op.status === 'ok' && op.return !== null && !isEndSession(op)) lastOk.set(op.client, op.return);
             break;
+          }
           case 'write':
             wk.send({ type: 'write-result', req: m.req, accepted: resource.write(clock(), m.lock, m.client, m.token) });
             break;
+          case 'rw-use':
+            wk.send({ type: 'write-result', req: m.req, accepted: rwResource.use(clock(), m.lock, m.client, m.mode, m.token) });
+            break;
           case 'holding':
-            if (m.holding) wk.holding.add(m.lock);
-            else wk.holding.delete(m.lock);
+            wk.held(m.lock, m.holding);
             break;
           case 'error':
             errors.push(m.message);
@@ -258,7 +291,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
     sampler.start(); // availability
     let k = 0;
     for (const wk of workers) {
-      const roles = Array.from({ length: wk.clients }, () => o.workloads[k++ % o.workloads.length] as 'counters' | 'locks');
+      const roles = Array.from({ length: wk.clients }, () => o.workloads[k++ % o.workloads.length] as Workload);
       wk.send({
         type: 'start',
         worker: wk.worker,
@@ -273,6 +306,10 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
         keyEpochMs: 4_000,
         counterKeys: 3,
         locks: 2,
+        semaphores: SEMAPHORES,
+        semaphorePermits: SEMAPHORE_PERMITS,
+        rwlocks: RWLOCKS,
+        fencing: o.fencing,
       });
     }
 
@@ -397,7 +434,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
     }
     o.log(`checking ${history.length} operations…`);
     const checked = checkHistory(history, 120_000);
-    anomalies.push(...checked.anomalies, ...checkResource(resource.log, history));
+    anomalies.push(...checked.anomalies, ...checkResource(resource.log, history), ...checkRwResource(rwResource.log, history));
     const availability = checkAvailability({
       history,
       leaderSamples: sampler.samples,
@@ -413,6 +450,12 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
 
     const count = (s: HistoryOp['status']): number => history.filter((op) => op.status === s).length;
     const membership = nemesis.membershipSummary();
+    // Per workload: failed when one of its own checks found something (the cluster's and the
+    // run's checks, such as state hashes or availability, belong to no workload).
+    const workloadVerdicts: Partial<Record<Workload, 'pass' | 'fail'>> = {};
+    for (const w of o.workloads) workloadVerdicts[w] = anomalies.some((a) => a.workload === w) ? 'fail' : 'pass';
+    const semaphores = o.workloads.includes('semaphores') ? semaphoreFigures(history, o.fencing) : undefined;
+    const rwlocks = o.workloads.includes('rwlocks') ? rwlockFigures(history, rwResource.log) : undefined;
     const summary: Summary & RunConditions = {
       verdict: anomalies.length === 0 ? 'pass' : 'fail',
       seed: o.seed,
@@ -426,6 +469,9 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
       faults: nemesis.events.length,
       anomalies,
       resource: { accepted: resource.log.filter((w) => w.accepted).length, rejected: resource.log.filter((w) => !w.accepted).length },
+      workloadVerdicts,
+      ...(semaphores !== undefined ? { semaphores } : {}),
+      ...(rwlocks !== undefined ? { rwlocks } : {}),
       leaderAfterHealMs,
       stateHashes,
       hashesEqual,
@@ -441,8 +487,12 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
     writeFileSync(join(o.out, 'history.json'), JSON.stringify(history));
     writeFileSync(join(o.out, 'nemesis.json'), JSON.stringify(nemesis.events, null, 1));
     writeFileSync(join(o.out, 'resource.json'), JSON.stringify(resource.log));
+    writeFileSync(join(o.out, 'rw-resource.json'), JSON.stringify(rwResource.log));
     writeFileSync(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2));
-    writeFileSync(join(o.out, 'report.html'), renderReport({ summary, history, nemesis: nemesis.events, resource: resource.log }));
+    writeFileSync(
+      join(o.out, 'report.html'),
+      renderReport({ summary, history, nemesis: nemesis.events, resource: resource.log, rwResource: rwResource.log }),
+    );
     return summary;
   } finally {
     for (const w of workers) {
@@ -456,4 +506,61 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
       LIVE_NETWORKS.delete(network);
     }
   }
+}
+
+/** How the grants of a semaphore or readers-writer lock history ended up, for the summary. */
+function grantCounts(ops: readonly HistoryOp[]): {
+  acquires: { granted: number; notAcquired: number; failed: number; unknown: number };
+  sessionEnds: { observed: number; unknown: number };
+} {
+  const acquires = ops.filter((op) => op.input.op === 'acquire');
+  const granted = (op: HistoryOp): boolean => (op.output as { acquired?: boolean } | undefined)?.acquired === true;
+  const ends = ops.filter(isEndSession);
+  return {
+    acquires: {
+      granted: acquires.filter((op) => op.status === 'ok' && granted(op)).length,
+      notAcquired: acquires.filter((op) => op.status === 'ok' && !granted(op)).length,
+      failed: acquires.filter((op) => op.status === 'fail').length,
+      unknown: acquires.filter((op) => op.status === 'unknown').length,
+    },
+    sessionEnds: { observed: ends.filter((op) => op.status === 'ok').length, unknown: ends.filter((op) => op.status === 'unknown').length },
+  };
+}
+
+/** The semaphores workload's figures: grants, the writes under them and how they were answered, session ends. */
+function semaphoreFigures(history: readonly HistoryOp[], fencing: boolean): SemaphoreFigures {
+  const ops = history.filter((op) => op.kind === 'semaphore');
+  const writes = ops.filter((op) => op.input.op === 'write');
+  return {
+    semaphores: SEMAPHORES,
+    permits: SEMAPHORE_PERMITS,
+    ...grantCounts(ops),
+    writes: {
+      fenced: fencing,
+      applied: writes.filter((op) => op.status === 'ok' && op.output === 'applied').length,
+      refused: writes.filter((op) => op.status === 'ok' && op.output === 'FENCED').length,
+      failed: writes.filter((op) => op.status === 'fail').length,
+      unknown: writes.filter((op) => op.status === 'unknown').length,
+    },
+  };
+}
+
+/** The rwlocks workload's figures: grants by mode, the resource's reads and writes, session ends. */
+function rwlockFigures(history: readonly HistoryOp[], log: readonly RwResourceUse[]): RwLockFigures {
+  const ops = history.filter((op) => op.kind === 'rwlock');
+  const mode = (m: 'read' | 'write'): number =>
+    ops.filter((op) => op.input.op === 'acquire' && (op.input as Extract<PermitInput, { op: 'acquire' }>).mode === m).length;
+  const uses = (m: 'read' | 'write', accepted: boolean): number => log.filter((u) => u.mode === m && u.accepted === accepted).length;
+  const counts = grantCounts(ops);
+  return {
+    locks: RWLOCKS,
+    acquires: { read: mode('read'), write: mode('write'), ...counts.acquires },
+    resource: {
+      readsAccepted: uses('read', true),
+      readsRejected: uses('read', false),
+      writesAccepted: uses('write', true),
+      writesRejected: uses('write', false),
+    },
+    sessionEnds: counts.sessionEnds,
+  };
 }

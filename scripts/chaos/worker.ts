@@ -1,7 +1,16 @@
 /**
- * A chaos-run client process: several SDK clients, each running the counter or the lock
- * workload until told to stop, reporting every operation (invoke time, outcome, return time)
- * to the runner over IPC. Lock holders write to the runner's fenced resource with their token.
+ * A chaos-run client process: several SDK clients, each running the counter, lock, semaphore or
+ * readers-writer lock workload until told to stop, reporting every operation (invoke time,
+ * outcome, return time) to the runner over IPC. Lock holders write to the runner's fenced
+ * resource with their token; semaphore holders write to a counter of the cluster fenced with
+ * their permit (`permit.fence`; unfenced with `--no-fencing`); readers-writer lock holders read
+ * or write the runner's readers-writer resource with their grant's token. None of them looks at
+ * its grant's signal: a client pause (the nemesis's SIGSTOP) can strike between any check and
+ * the use, and it is the fencing that must keep a holder whose lease ran out from doing harm.
+ *
+ * A grant of a semaphore or a readers-writer lock that ends without a release answered `'ok'`
+ * gets an `end-session` in the history (see `PermitInput`): observed, with the moment the client
+ * learned that the grant's session had ended, or of unknown outcome.
  *
  * How outcomes are classified (what the checker may assume):
  * - `ok`: the answer came back;
@@ -13,16 +22,18 @@
  */
 import {
   connect,
+  FencedError,
   LockTimeoutError,
   NotHeldError,
   RaftlockError,
   SessionExpiredError,
   UnavailableError,
+  type HeldGrant,
   type RaftlockClient,
 } from '../../src/client/index.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { Rng } from '../lib/rng.js';
-import type { CounterInput, HistoryOp, LockInput } from '../lib/chaos/types.js';
+import type { CounterInput, HistoryOp, LockInput, PermitInput } from '../lib/chaos/types.js';
 import { sharedNow } from '../lib/chaos/shared-clock.js';
 import { sleep } from '../lib/wait.js';
 
@@ -43,14 +54,14 @@ const clock = (): number => sharedNow() - cfg.t0;
 
 type Base = Omit<HistoryOp, 'id' | 'status' | 'return' | 'output' | 'error' | 'call'>;
 
-/** Runs one operation and reports it; returns the outcome for the workload's own logic. */
+/** Runs one operation and reports it; returns the outcome (and the call time) for the workload's own logic. */
 async function record<T>(
   base: Base,
   write: boolean,
   fn: () => Promise<T>,
   output: (v: T) => unknown,
   catchOk?: (err: unknown) => unknown,
-): Promise<{ ok: true; value: T | undefined; output: unknown } | { ok: false }> {
+): Promise<{ ok: true; value: T | undefined; output: unknown; call: number } | { ok: false; call: number }> {
   const token = {};
   const call = clock();
   pending.set(token, { ...base, call });
@@ -58,12 +69,12 @@ async function record<T>(
     const v = await fn();
     const out = output(v);
     send({ type: 'op', op: { ...base, call, return: clock(), status: 'ok', output: out } });
-    return { ok: true, value: v, output: out };
+    return { ok: true, value: v, output: out, call };
   } catch (err) {
     const mapped = catchOk?.(err);
     if (mapped !== undefined) {
       send({ type: 'op', op: { ...base, call, return: clock(), status: 'ok', output: mapped } });
-      return { ok: true, value: undefined, output: mapped };
+      return { ok: true, value: undefined, output: mapped, call };
     }
     const code = err instanceof RaftlockError ? err.code : (err as Error).name;
     const definite =
@@ -79,7 +90,7 @@ async function record<T>(
     process.stderr.write(
       `${JSON.stringify({ t: Math.round(ret), client: base.client, kind: base.kind, key: base.key, input: base.input, call: Math.round(call), error: code, message })}\n`,
     );
-    return { ok: false };
+    return { ok: false, call };
   } finally {
     pending.delete(token);
   }
@@ -216,6 +227,204 @@ async function lockClient(name: string, r: Rng): Promise<void> {
   }
 }
 
+/** Asks the runner's readers-writer resource to take a read or a write under `token`. */
+function resourceUse(lock: string, client: string, mode: 'read' | 'write', token: number): Promise<boolean> {
+  const req = nextReq++;
+  return new Promise((resolve) => {
+    writes.set(req, resolve);
+    send({ type: 'rw-use', req, lock, client, mode, token });
+  });
+}
+
+/** A semaphore or readers-writer lock grant whose end the history does not say yet. */
+interface OpenGrant {
+  readonly base: Base;
+  readonly grant: number;
+  /** The acquire's call: the grant, and so its session's end, came after it. */
+  readonly acquireCall: number;
+  /** The id of the session that was granted it (null: it had already ended when the grant was answered). */
+  readonly session: number | null;
+}
+
+const openGrants = new Set<OpenGrant>();
+
+/**
+ * Reports the end of grant `g`'s session: `at` is when the client learned it had ended
+ * (observed: it ended between the acquire's call and then), null when it never did (unknown:
+ * some time after the acquire's call, or never). Once per grant.
+ */
+function endSession(g: OpenGrant, at: number | null): void {
+  if (!openGrants.delete(g)) return;
+  const input: PermitInput = { op: 'end-session', grant: g.grant, session: g.session };
+  const op = { ...g.base, input, call: g.acquireCall };
+  send({
+    type: 'op',
+    op: at === null ? { ...op, status: 'unknown', return: null, error: 'NOT_OBSERVED' } : { ...op, status: 'ok', return: at, output: 'ok' },
+  });
+}
+
+/**
+ * Whether the client knows that the session holding `held` (grant `g`) has ended: the SDK
+ * marked the grant lost (the cluster answered SESSION_EXPIRED), or it dropped that session
+ * (which it does only on SESSION_EXPIRED) and may have opened another one since.
+ */
+function sessionGone(client: RaftlockClient, g: OpenGrant, held: HeldGrant): boolean {
+  return held.state === 'lost' || g.session === null || client.sessionId !== g.session;
+}
+
+/** Only the cluster's own "not acquired" is a definite answer (as for locks). */
+const notAcquired = (err: unknown): unknown => (err instanceof LockTimeoutError && !err.outcomeUnknown ? { acquired: false } : undefined);
+
+/**
+ * Holds a semaphore's permit or a readers-writer lock's grant: `use` it `uses` times (after short
+ * pauses, never looking at its signal), then release it. Reports the grant's end when it did not
+ * end with a release answered `'ok'`: observed as soon as the client learns its session ended,
+ * else unknown.
+ */
+async function holdGrant(
+  client: RaftlockClient,
+  g: OpenGrant,
+  held: HeldGrant,
+  uses: number,
+  r: Rng,
+  use: () => Promise<void>,
+): Promise<void> {
+  openGrants.add(g);
+  const observe = (): void => {
+    if (sessionGone(client, g, held)) endSession(g, clock());
+  };
+  const { client: name, key } = g.base;
+  observe();
+  send({ type: 'holding', lock: key, client: name, holding: true });
+  for (let k = 0; k < uses; k++) {
+    await sleep(20 + r.int(80));
+    observe();
+    await use();
+    observe();
+  }
+  send({ type: 'holding', lock: key, client: name, holding: false });
+  const token = held.fencingToken;
+  const input: PermitInput = { op: 'release', grant: g.grant, token };
+  const rel = await record(
+    { ...g.base, input },
+    true,
+    () => held.release(),
+    () => 'ok',
+    (err) => (err instanceof NotHeldError ? 'NOT_HELD' : undefined),
+  );
+  if (rel.ok && rel.output === 'ok') {
+    openGrants.delete(g);
+    return;
+  }
+  observe();
+  endSession(g, null);
+}
+
+/**
+ * The semaphores workload: take `weight` (1 or 2) permits of one of the semaphores, waiting,
+ * then write to the semaphore's counter a few times under the permit (`{ fence: permit.fence }`,
+ * which the cluster applies only while this session holds that grant; unfenced with
+ * `--no-fencing`, recorded as if fenced), then release. A write that was not answered (failed,
+ * or its outcome unknown) is tried once more, as an application would.
+ */
+async function semaphoreClient(name: string, r: Rng): Promise<void> {
+  const client = await connectClient(name);
+  if (client === undefined) return;
+  let grants = 0;
+  try {
+    while (!stopping) {
+      const key = `sem-${r.int(cfg.semaphores)}`;
+      const permits = cfg.semaphorePermits;
+      const sem = client.semaphore(key, { permits });
+      const counter = client.counter(`${key}-writes`);
+      const grant = ++grants;
+      const weight = 1 + r.int(Math.min(2, permits));
+      const waitMs = 300 + r.int(2_200);
+      const base = (input: PermitInput): Base => ({ client: name, worker: cfg.worker, kind: 'semaphore', key, input });
+      let session: number | null = null;
+      const got = await record(
+        base({ op: 'acquire', grant, weight, permits, waitMs }),
+        true,
+        () => sem.acquire({ weight, waitMs }),
+        (p) => {
+          // Read as the grant's answer resolves (no other call of this client runs meanwhile):
+          // the session that was granted it, or none if the SDK has already seen it end.
+          session = client.sessionId ?? null;
+          return { acquired: true, token: p.fencingToken };
+        },
+        notAcquired,
+      );
+      const permit = got.ok ? got.value : undefined;
+      if (permit !== undefined) {
+        const token = permit.fencingToken;
+        const fenced = cfg.fencing;
+        const write = async (): Promise<void> => {
+          for (let attempt = 0; attempt < 2; attempt++) {
+            const res = await record(
+              base({ op: 'write', grant, token, fenced }),
+              true,
+              () => counter.add(1, fenced ? { fence: permit.fence } : {}),
+              () => 'applied',
+              (err) => (err instanceof FencedError ? 'FENCED' : undefined),
+            );
+            if (res.ok) return;
+          }
+        };
+        const g: OpenGrant = { base: base({ op: 'end-session', grant, session }), grant, acquireCall: got.call, session };
+        await holdGrant(client, g, permit, 2 + r.int(2), r, write);
+      }
+      await sleep(10 + r.int(40));
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * The rwlocks workload: take a read or the write grant of one of the readers-writer locks,
+ * waiting, then read or write the runner's resource with the grant's token a few times, then
+ * release.
+ */
+async function rwlockClient(name: string, r: Rng): Promise<void> {
+  const client = await connectClient(name);
+  if (client === undefined) return;
+  let grants = 0;
+  try {
+    while (!stopping) {
+      const key = `rw-${r.int(cfg.rwlocks)}`;
+      const lock = client.rwLock(key);
+      const grant = ++grants;
+      const mode = r.next() < 0.5 ? 'read' : 'write';
+      const waitMs = 300 + r.int(2_200);
+      const base = (input: PermitInput): Base => ({ client: name, worker: cfg.worker, kind: 'rwlock', key, input });
+      let session: number | null = null;
+      const got = await record(
+        base({ op: 'acquire', grant, mode, waitMs }),
+        true,
+        () => (mode === 'read' ? lock.read({ waitMs }) : lock.write({ waitMs })),
+        (l) => {
+          session = client.sessionId ?? null;
+          return { acquired: true, token: l.fencingToken };
+        },
+        notAcquired,
+      );
+      const held = got.ok ? got.value : undefined;
+      if (held !== undefined) {
+        const token = held.fencingToken;
+        const g: OpenGrant = { base: base({ op: 'end-session', grant, session }), grant, acquireCall: got.call, session };
+        await holdGrant(client, g, held, 2 + r.int(2), r, async () => {
+          await resourceUse(key, name, mode, token);
+        });
+      }
+      await sleep(10 + r.int(40));
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+const CLIENTS = { counters: counterClient, locks: lockClient, semaphores: semaphoreClient, rwlocks: rwlockClient } as const;
+
 async function run(start: Start): Promise<void> {
   cfg = start;
   const loops: Promise<void>[] = [];
@@ -223,7 +432,7 @@ async function run(start: Start): Promise<void> {
     const name = `w${start.worker}c${k}`;
     const r = new Rng(start.seed * 1_000_003 + start.worker * 7_919 + k);
     loops.push(
-      (start.roles[k] === 'locks' ? lockClient : counterClient)(name, r).catch((err: unknown) => {
+      CLIENTS[start.roles[k] ?? 'counters'](name, r).catch((err: unknown) => {
         send({ type: 'error', message: `${name}: ${(err as Error).stack ?? String(err)}` });
       }),
     );
@@ -234,6 +443,8 @@ async function run(start: Start): Promise<void> {
   await Promise.race([Promise.all(loops), sleep(start.opTimeoutMs + 5_000)]);
   for (const op of pending.values()) send({ type: 'op', op: { ...op, status: 'unknown', return: null, error: 'NO_ANSWER' } });
   pending.clear();
+  // Grants still open (their holders did not finish): their sessions end some time, unseen.
+  for (const g of [...openGrants]) endSession(g, null);
   send({ type: 'done' });
   finished = true; // operations that come back later are not part of the history any more
   setTimeout(() => process.exit(0), 200).unref();

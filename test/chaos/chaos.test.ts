@@ -1,10 +1,13 @@
 /**
  * The chaos run in CI (docs/testing.md#chaos), driven through its entry point as a user
  * runs it (`npm run chaos`, here `tsx scripts/chaos.ts`): a 30-second 3-node run with the kill,
- * pause and partition nemeses must pass (history linearizable, no stale write through the
- * fenced resource, replicas converged, a leader within 3 s of the last heal, every client
- * working after it); and the negative control (docs/testing.md#negative-controls), the same
- * kind of run with fencing off under client pauses, must report the stale write. With the
+ * pause and partition nemeses and all four workloads (counters, locks, semaphores, readers-writer
+ * locks) must pass (histories linearizable, no stale write through the fenced resources,
+ * replicas converged, a leader within 3 s of the last heal, every client working after it); and
+ * the negative controls (docs/testing.md#negative-controls), the same kind of run with fencing
+ * off under client pauses, must report the stale writes: of the locks, and of the semaphores
+ * (a write recorded as fenced while its permit was gone) and the readers-writer locks (stale
+ * writes and reads through their resource), each workload failing on its own. With the
  * membership nemesis (docs/operations.md#chaos-runs), a 30-second run that adds, removes and
  * replaces nodes among kills and partitions must pass the same checks, over the final members;
  * its negative control restarts the removed nodes and includes them in the state-hash check,
@@ -22,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { NemesisEvent } from '../../scripts/lib/chaos/types.js';
+import type { Anomaly, NemesisEvent } from '../../scripts/lib/chaos/types.js';
 import { netnsUnavailable } from '../../scripts/lib/netns.js';
 import { waitFor } from '../../scripts/lib/wait.js';
 import { runChaos, type ChaosRun } from './run-chaos.js';
@@ -67,7 +70,7 @@ async function noLeftovers(tag: string): Promise<string[]> {
 const chaos = (name: string, args: readonly string[], limitMs: number): Promise<ChaosRun> => runChaos(name, args, limitMs);
 
 describe('chaos', () => {
-  it('30 s, 3 nodes, kill + pause + partition: linearizable, fenced, converged, leader after heal', async () => {
+  it('30 s, 3 nodes, kill + pause + partition, all four workloads: linearizable, fenced, converged, leader after heal', async () => {
     const seed = Number(process.env.CHAOS_SEED ?? 30);
     const r = await chaos(
       'ci',
@@ -79,7 +82,7 @@ describe('chaos', () => {
         '--nemesis',
         'kill,pause,partition',
         '--workload',
-        'counters,locks',
+        'counters,locks,semaphores,rwlocks',
         '--clients',
         '8',
         '--seed',
@@ -92,10 +95,21 @@ describe('chaos', () => {
     expect(s.anomalies, context).toEqual([]);
     expect(s.verdict, context).toBe('pass');
     expect(r.code, context).toBe(0);
+    expect(s.workloadVerdicts, context).toEqual({ counters: 'pass', locks: 'pass', semaphores: 'pass', rwlocks: 'pass' });
     expect(s.faults, context).toBeGreaterThanOrEqual(5);
     expect(s.ops.checked, context).toBeGreaterThan(1_000);
     expect(s.hashesEqual, context).toBe(true);
     expect(s.resource.accepted, context).toBeGreaterThan(0);
+    // The semaphore and readers-writer lock checks had something to check: grants, fenced
+    // writes the cluster applied under them, reads and writes the resource took.
+    const sem = s.semaphores;
+    const rw = s.rwlocks;
+    expect(sem?.writes.fenced, context).toBe(true);
+    expect(sem?.acquires.granted ?? 0, context).toBeGreaterThan(20);
+    expect(sem?.writes.applied ?? 0, context).toBeGreaterThan(40);
+    expect(rw?.acquires.granted ?? 0, context).toBeGreaterThan(20);
+    expect(rw?.resource.readsAccepted ?? 0, context).toBeGreaterThan(0);
+    expect(rw?.resource.writesAccepted ?? 0, context).toBeGreaterThan(0);
     rmSync(r.out, { recursive: true, force: true });
   }, 180_000);
 
@@ -252,6 +266,56 @@ describe('chaos', () => {
     // The stale write is the only kind of anomaly: the cluster itself stayed correct.
     expect(
       s.anomalies.filter((a) => a.kind !== 'stale-write'),
+      context,
+    ).toEqual([]);
+    rmSync(r.out, { recursive: true, force: true });
+  }, 180_000);
+
+  it('negative control: with fencing off, client pauses let semaphore and readers-writer lock holders that lost their grants through, and each workload fails', async () => {
+    const seed = Number(process.env.CHAOS_SEED ?? 31);
+    const r = await chaos(
+      'no-fencing-permits',
+      [
+        '--nodes',
+        '3',
+        '--duration',
+        '20s',
+        '--nemesis',
+        'pause',
+        '--workload',
+        'semaphores,rwlocks',
+        '--clients',
+        '8',
+        '--seed',
+        String(seed),
+        '--no-fencing',
+      ],
+      170_000,
+    );
+    const s = r.summary;
+    const context = `seed ${seed}, records in ${r.out}\n${r.log}\n${JSON.stringify(s.anomalies, null, 1)}`;
+    expect(s.verdict, context).toBe('fail');
+    expect(r.code, context).toBe(1);
+    expect(s.fencing, context).toBe(false);
+    expect(s.semaphores?.writes.fenced, context).toBe(false);
+    // Each workload fails on its own check: a semaphore write recorded as fenced and applied
+    // while its holder no longer held the permit (not linearizable against the semaphore model),
+    // and stale writes or reads through the readers-writer locks' resource.
+    expect(s.workloadVerdicts, context).toEqual({ semaphores: 'fail', rwlocks: 'fail' });
+    const of = (w: string): Anomaly[] => s.anomalies.filter((a) => a.workload === w);
+    expect(of('semaphores').length, context).toBeGreaterThan(0);
+    for (const a of of('semaphores')) {
+      expect(a.kind, context).toBe('not-linearizable');
+      expect(a.key, context).toMatch(/^sem-/);
+    }
+    expect(of('rwlocks').length, context).toBeGreaterThan(0);
+    for (const a of of('rwlocks')) {
+      expect(['stale-write', 'stale-read'], context).toContain(a.kind);
+      expect(a.key, context).toMatch(/^rw-/);
+    }
+    // Nothing else: the cluster itself stayed correct and available.
+    expect(
+      s.anomalies.filter((a) => a.workload !== 'semaphores' && a.workload !== 'rwlocks'),
       context,
     ).toEqual([]);
     rmSync(r.out, { recursive: true, force: true });

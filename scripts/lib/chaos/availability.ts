@@ -6,16 +6,21 @@
  * leader it could reach existed, heal-to-rejoin per node) and the anomalies against the bars
  * come out. The sampling itself is the runner's (scripts/chaos/availability.ts).
  */
-import type {
-  Anomaly,
-  AvailabilitySummary,
-  FaultAvailability,
-  HistoryOp,
-  LeaderSample,
-  LockInput,
-  NemesisEvent,
-  RejoinSample,
+import {
+  isEndSession,
+  type Anomaly,
+  type AvailabilitySummary,
+  type FaultAvailability,
+  type HistoryOp,
+  type LeaderSample,
+  type NemesisEvent,
+  type RejoinSample,
 } from './types.js';
+
+/** A lock, semaphore or readers-writer lock acquire: it may wait (`waitMs`), and its grant is held for the client's own work. */
+function isAcquire(op: HistoryOp): boolean {
+  return op.kind !== 'counter' && op.input.op === 'acquire';
+}
 
 /** The bars the verdict holds a run to (milliseconds). */
 export interface AvailabilityBars {
@@ -166,8 +171,9 @@ function longestPerClient(stretches: readonly ClientGap[], clients: readonly str
  * process, and the part of a lock acquire (answered or not) that the client asked to wait: its
  * first `waitMs` of time with a leader, as the cluster counts a wait (a lock held by someone else
  * is not unavailability); nor the time it holds a lock, from its acquire's return
- * to its next call (its own work). A stretch ends at the return of an `ok` operation.
- * Stretches of no eligible time are left out.
+ * to its next call (its own work). Semaphore and readers-writer lock acquires count as lock
+ * acquires; grants' `end-session` records are not calls and are left out. A stretch ends at the
+ * return of an `ok` operation. Stretches of no eligible time are left out.
  */
 export function noProgressStretches(
   history: readonly HistoryOp[],
@@ -179,7 +185,8 @@ export function noProgressStretches(
   const leader = leaderIntervals(samples, endMs);
   const out: ClientGap[] = [];
   for (const client of clients) {
-    const ops = history.filter((op) => op.client === client);
+    // A grant's end-session is what the client saw of its session, not a call it made.
+    const ops = history.filter((op) => op.client === client && !isEndSession(op));
     const first = Math.min(...ops.map((op) => op.call));
     if (!Number.isFinite(first)) continue;
     const worker = (ops[0] as HistoryOp).worker;
@@ -188,14 +195,14 @@ export function noProgressStretches(
     // wait. The cluster charges a queued wait only while it has a leader (docs/design.md, grace
     // for queued waits), so the wait is the first `waitMs` of leader time after the call.
     const waiting = ops
-      .filter((op) => op.kind === 'lock' && (op.input as LockInput).op === 'acquire')
+      .filter(isAcquire)
       .flatMap((op) => leaderTimeAfter(leader, op.call, (op.input as { waitMs: number }).waitMs, op.return ?? endMs));
     // While it holds a lock the client does its own work (the fenced resource's writes go through
     // the runner): from an acquire's return to its next call, it is not waiting on the cluster.
     const sorted = [...ops].sort((x, y) => x.call - y.call);
     const holding = sorted.flatMap((op, k): Interval[] => {
       const next = sorted[k + 1];
-      const held = op.kind === 'lock' && op.status === 'ok' && (op.input as LockInput).op === 'acquire' && op.return !== null;
+      const held = isAcquire(op) && op.status === 'ok' && op.return !== null;
       return held && next !== undefined ? [[op.return, next.call]] : [];
     });
     const eligible = subtract(

@@ -5,7 +5,7 @@
  * horizontal scale (same left margin, same plot width, same time domain), so a fault band lines
  * up across all of them. Everything here returns markup with every run-provided string escaped.
  */
-import type { Bucket, FaultKind, HistoryOp, NemesisEvent } from './types.js';
+import { isEndSession, type Bucket, type FaultKind, type HistoryOp, type NemesisEvent } from './types.js';
 
 /** Escapes text for HTML text and attribute values (and inline SVG), dropping control characters. */
 export function esc(value: unknown): string {
@@ -37,7 +37,11 @@ export function fmtDuration(ms: number | null | undefined): string {
   return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
 
-/** An operation's input (a CounterInput or LockInput) in short form: `add(3)`, `cas(1→2)`, `acquire(wait 500 ms)`, `release(#7)`. */
+/**
+ * An operation's input (a CounterInput, LockInput or PermitInput) in short form: `add(3)`,
+ * `cas(1→2)`, `acquire(wait 500 ms)`, `acquire(2 of 3, wait 500 ms)`, `acquire(read, wait 500 ms)`,
+ * `release(#7)`, `write(#7)`, `end-session(grant 4)`.
+ */
 export function fmtInput(input: unknown): string {
   const i = input as Record<string, unknown> | null;
   switch (i?.['op']) {
@@ -49,10 +53,20 @@ export function fmtInput(input: unknown): string {
       return `cas(${String(i['expected'])}→${String(i['next'])})`;
     case 'get':
       return 'get()';
-    case 'acquire':
-      return `acquire(wait ${String(i['waitMs'])} ms)`;
+    case 'acquire': {
+      const weight = i['weight'];
+      const mode = i['mode'];
+      const what = typeof weight === 'number' ? `${weight} of ${String(i['permits'])}, ` : typeof mode === 'string' ? `${mode}, ` : '';
+      return `acquire(${what}wait ${String(i['waitMs'])} ms)`;
+    }
     case 'release':
       return `release(#${String(i['token'])})`;
+    case 'write':
+      return `write(#${String(i['token'])}${i['fenced'] === false ? ', unfenced' : ''})`;
+    case 'end-session': {
+      const session = i['session'];
+      return `end-session(grant ${String(i['grant'])}${typeof session === 'number' ? `, session ${session}` : ''})`;
+    }
     default:
       return clip(JSON.stringify(input) ?? '—', 80);
   }
@@ -166,6 +180,9 @@ function packLanes(faults: readonly NemesisEvent[], s: TimeScale): { lane: numbe
 }
 const faultLabel = (f: NemesisEvent): string => `#${f.id} ${f.kind}${f.nodes.length > 0 ? ` n${f.nodes.join(',')}` : ''}`;
 
+/** Operations drawn tall: those of grants (locks, semaphores, readers-writer locks). */
+const isGrantOp = (op: HistoryOp): boolean => op.kind !== 'counter';
+
 /** A drawn piece of a client's row: one operation, or several adjacent ones merged at this scale. */
 interface Run {
   x0: number;
@@ -204,7 +221,7 @@ function mergeRuns(ops: readonly HistoryOp[], s: TimeScale): Run[] {
   for (const op of ops) {
     const x0 = s.x(op.call);
     const x1 = Math.max(s.x(op.return ?? op.call), x0 + MIN_W);
-    const lock = op.kind === 'lock';
+    const lock = isGrantOp(op);
     const same = cur !== undefined && cur.status === op.status && cur.lock === lock;
     if (cur !== undefined && ((same && x0 <= cur.x1 + JOIN) || (x0 <= cur.x1 + TOUCH && cur.x1 - cur.x0 < COLUMN))) {
       cur.x1 = Math.max(cur.x1, x1);
@@ -247,7 +264,8 @@ export function timelineSvg(
   anomalous: ReadonlyMap<number, string>,
   s: TimeScale,
 ): string {
-  const rows = clientOrder(history);
+  // A grant's end-session is what a client saw of a session, not a call: listed with anomalies, not drawn.
+  const rows = clientOrder(history.filter((op) => !isEndSession(op)));
   const rowH = Math.max(6, Math.min(18, Math.floor(720 / Math.max(rows.length, 1))));
   const lanes = packLanes(faults, s);
   const laneCount = Math.max(1, ...lanes.map((l) => l.lane + 1));
@@ -275,8 +293,8 @@ export function timelineSvg(
   out.push(timeAxis(s, rowsTop, rowsBottom));
   rows.forEach((row, i) => {
     const y = rowsTop + i * rowH;
-    const locks = row.ops.filter((o) => o.kind === 'lock').length;
-    const kind = locks === 0 ? 'counter' : locks === row.ops.length ? 'lock' : 'mixed';
+    const kinds = new Set(row.ops.map((o) => o.kind));
+    const kind = kinds.size === 1 ? [...kinds][0] : 'mixed';
     out.push(`<rect class="row r-${kind}${i % 2 === 1 ? ' odd' : ''}" x="${LEFT}" y="${y}" width="${PLOT_W}" height="${rowH}"/>`);
     const fs = Math.min(11, rowH - 1);
     out.push(
@@ -295,7 +313,7 @@ export function timelineSvg(
     }
     for (const op of row.ops.filter((o) => o.return === null)) {
       const x0 = s.x(op.call);
-      const g = op.kind === 'lock' ? tall : short;
+      const g = isGrantOp(op) ? tall : short;
       out.push(
         `<rect class="open s-${op.status}" x="${n1(x0)}" y="${g.y}" width="${n1(Math.max(s.x(s.end) - x0, MIN_W))}" height="${g.h}"><title>${esc(opTitle(op))}</title></rect>`,
       );

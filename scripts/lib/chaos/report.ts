@@ -29,15 +29,22 @@ import type {
   MembershipSummary,
   NemesisEvent,
   ResourceWrite,
+  RwLockFigures,
+  RwResourceUse,
+  SemaphoreFigures,
   Summary,
 } from './types.js';
 
-/** What the report is drawn from: the contents of `summary.json`, `history.json`, `nemesis.json`, `resource.json`. */
+/**
+ * What the report is drawn from: the contents of `summary.json`, `history.json`, `nemesis.json`,
+ * `resource.json` and `rw-resource.json` (the readers-writer locks' resource; absent in older records).
+ */
 export interface ReportInput {
   readonly summary: Summary;
   readonly history: readonly HistoryOp[];
   readonly nemesis: readonly NemesisEvent[];
   readonly resource: readonly ResourceWrite[];
+  readonly rwResource?: readonly RwResourceUse[];
 }
 
 /** At most this many operations are listed per anomaly (the rest are counted). */
@@ -78,6 +85,7 @@ svg .flbl{font-size:10px;fill:#fff;font-weight:600;pointer-events:none}
 svg .frame{fill:none;stroke:#adb5bd}
 svg .row{fill:#fff}svg .row.r-counter{fill:#f1f5fb}svg .row.r-counter.odd{fill:#e7eef8}
 svg .row.r-lock{fill:#fdf6ea}svg .row.r-lock.odd{fill:#f8ecd6}svg .row.r-mixed{fill:#f3f0f7}svg .row.r-mixed.odd{fill:#e9e4f0}
+svg .row.r-semaphore{fill:#ebfbee}svg .row.r-semaphore.odd{fill:#d3f9d8}svg .row.r-rwlock{fill:#fff0f6}svg .row.r-rwlock.odd{fill:#ffdeeb}
 svg .s-ok{fill:var(--ok)}svg .s-fail{fill:var(--fail)}svg .s-unknown{fill:var(--unknown)}
 svg .open{fill-opacity:.12;stroke-width:1.2;stroke-dasharray:4 3}svg .open.s-unknown{stroke:var(--unknown)}svg .open.s-ok{stroke:var(--ok)}svg .open.s-fail{stroke:var(--fail)}
 svg .band{fill-opacity:.2;pointer-events:none}svg .cband{fill-opacity:.18}svg .edge{stroke-width:1.2;stroke-opacity:.85;pointer-events:none}svg .edge.dash{stroke-dasharray:3 2}
@@ -134,6 +142,9 @@ function header(s: Summary, end: number): string {
       s.anomalies.length > 0 ? 'bad' : 'good',
     ),
     card('Fenced resource', `${num(s.resource.accepted)} / ${num(s.resource.rejected)}`, 'accepted / rejected writes'),
+    ...(s.workloadVerdicts !== undefined ? [workloadsCard(s)] : []),
+    ...(s.semaphores !== undefined ? [semaphoresCard(s.semaphores)] : []),
+    ...(s.rwlocks !== undefined ? [rwlocksCard(s.rwlocks)] : []),
     card(
       'Fencing',
       s.fencing ? 'on' : 'off',
@@ -158,6 +169,43 @@ function header(s: Summary, end: number): string {
 <div class="sub">${num(s.nodes)} nodes · ${num(s.clients)} clients · ${esc(fmtDuration(end))} · seed ${num(s.seed)} · ${esc(s.startedAt)}</div></div></header>
 <div class="cards">${cards.join('')}</div>
 <nav><a href="#timeline">Timeline</a><a href="#throughput">Throughput &amp; latency</a><a href="#faults">Faults (${num(s.faults)})</a>${s.availability !== undefined ? '<a href="#availability">Availability</a>' : ''}<a href="#anomalies">Anomalies (${num(s.anomalies.length)})</a></nav>`;
+}
+
+/** Each workload's own verdict: failed when one of its checks found an anomaly. */
+function workloadsCard(s: Summary): string {
+  const v = Object.entries(s.workloadVerdicts ?? {});
+  const failed = v.filter(([, x]) => x === 'fail').map(([w]) => w);
+  const detail = v
+    .map(([w, x]) => {
+      const n = s.anomalies.filter((a) => a.workload === w).length;
+      return `${esc(w)}: <span class="${x === 'pass' ? 'st-ok' : 'st-fail'}">${esc(x)}</span>${n > 0 ? ` (${num(n)} anomalies)` : ''}`;
+    })
+    .join('<br>');
+  return card('Workloads', failed.length === 0 ? 'all pass' : `${num(failed.length)} failed`, detail, failed.length > 0 ? 'bad' : 'good');
+}
+
+/** The semaphores workload's card: grants and the writes under them. */
+function semaphoresCard(f: SemaphoreFigures): string {
+  const a = f.acquires;
+  const w = f.writes;
+  const detail = [
+    `${num(f.semaphores)} × ${num(f.permits)} permits · acquires: ${num(a.notAcquired)} not acquired, ${num(a.failed)} failed, ${num(a.unknown)} unknown`,
+    `${w.fenced ? 'fenced' : '<b>unfenced</b>'} writes: ${num(w.applied)} applied, ${num(w.refused)} FENCED, ${num(w.failed)} failed, ${num(w.unknown)} unknown`,
+    `sessions seen ending ${num(f.sessionEnds.observed)}, ended unseen ${num(f.sessionEnds.unknown)}`,
+  ].join('<br>');
+  return card('Semaphore grants', num(a.granted), detail, 'wide');
+}
+
+/** The rwlocks workload's card: grants by mode and the resource's reads and writes. */
+function rwlocksCard(f: RwLockFigures): string {
+  const a = f.acquires;
+  const r = f.resource;
+  const detail = [
+    `${num(f.locks)} locks · acquires: ${num(a.read)} read, ${num(a.write)} write; ${num(a.notAcquired)} not acquired, ${num(a.failed)} failed, ${num(a.unknown)} unknown`,
+    `resource: reads ${num(r.readsAccepted)} accepted / ${num(r.readsRejected)} rejected, writes ${num(r.writesAccepted)} / ${num(r.writesRejected)}`,
+    `sessions seen ending ${num(f.sessionEnds.observed)}, ended unseen ${num(f.sessionEnds.unknown)}`,
+  ].join('<br>');
+  return card('Readers-writer grants', num(a.granted), detail, 'wide');
 }
 
 /** The membership nemesis's card: the members at the start and at the end, and the changes that committed or not. */
@@ -189,6 +237,8 @@ function timelineSection(input: ReportInput, end: number, anomalous: ReadonlyMap
     `<span>${sw('transparent', `;border:1.5px dashed ${STATUS_COLOR.unknown}`)}never returned</span>`,
     `<span>${sw('#e7eef8', ';border:1px solid #adb5bd')}counter client (short bars)</span>`,
     `<span>${sw('#f8ecd6', ';border:1px solid #adb5bd')}lock client (tall bars)</span>`,
+    `<span>${sw('#d3f9d8', ';border:1px solid #adb5bd')}semaphore client (tall bars)</span>`,
+    `<span>${sw('#ffdeeb', ';border:1px solid #adb5bd')}readers-writer lock client (tall bars)</span>`,
     `<span>${sw('transparent', ';border:1.5px solid #c92a2a')}operation in an anomaly</span>`,
     `<span><b>faults:</b></span>${faultLegend(input.nemesis)}`,
   ];
@@ -291,7 +341,7 @@ function tokensOf(ops: readonly HistoryOp[]): Set<number> {
   const tokens = new Set<number>();
   for (const o of ops) {
     const out = o.output as { token?: unknown } | null | undefined;
-    if (o.input.op === 'release') tokens.add(o.input.token);
+    if (o.input.op === 'release' || o.input.op === 'write') tokens.add(o.input.token);
     else if (typeof out === 'object' && out !== null && typeof out.token === 'number') tokens.add(out.token);
   }
   return tokens;
@@ -338,17 +388,59 @@ function writesTable(a: Anomaly, ops: readonly HistoryOp[], resource: readonly R
   return `<h3 style="margin-top:10px">Fenced-resource writes on ${where}</h3><table><thead><tr><th>time</th><th>lock</th><th>client</th><th>token</th><th>highest before</th><th>outcome</th></tr></thead><tbody>${rows.join('')}</tbody></table>${cut}`;
 }
 
+/**
+ * The readers-writer locks' resource uses on the anomaly's lock that matter: those with a token
+ * the anomaly's operations name, and the stale ones accepted, each with a few uses either side.
+ */
+function rwUsesTable(a: Anomaly, ops: readonly HistoryOp[], log: readonly RwResourceUse[]): string {
+  const uses = log.filter((u) => u.lock === a.key).sort((x, y) => x.time - y.time);
+  const where = esc(a.key ?? 'this anomaly');
+  if (uses.length === 0) return `<p class="note">No resource uses recorded on ${where}.</p>`;
+  const tokens = tokensOf(ops);
+  const stale = (u: RwResourceUse): boolean => (u.mode === 'write' ? u.token < u.highest : u.token <= u.highestWrite);
+  const keep = new Set<number>();
+  uses.forEach((u, i) => {
+    if (!tokens.has(u.token) && !(stale(u) && u.accepted)) return;
+    for (let j = Math.max(0, i - WRITE_CONTEXT); j <= Math.min(uses.length - 1, i + WRITE_CONTEXT); j++) keep.add(j);
+  });
+  const idx = [...keep].sort((x, y) => x - y);
+  const shown = idx.slice(0, MAX_WRITES);
+  const rows = shown.map((i, k) => {
+    const u = uses[i] as RwResourceUse;
+    const bad = stale(u);
+    const cls = bad ? (u.accepted ? ' class="stale"' : ' class="rej"') : '';
+    const what = bad
+      ? u.accepted
+        ? `<b style="color:var(--bad)">stale ${esc(u.mode)} ACCEPTED</b>`
+        : `stale ${esc(u.mode)} rejected`
+      : u.accepted
+        ? 'accepted'
+        : 'rejected';
+    const gap = k > 0 && i !== (shown[k - 1] ?? i) + 1 ? '<tr><td colspan="7" class="note">⋯</td></tr>' : '';
+    return `${gap}<tr${cls}><td class="num">${esc(fmtTime(u.time))}</td><td class="mono">${esc(u.client)}</td><td>${esc(u.mode)}</td><td class="num">${esc(u.token)}</td><td class="num">${esc(u.highestWrite)}</td><td class="num">${esc(u.highest)}</td><td>${what}</td></tr>`;
+  });
+  if (rows.length === 0)
+    return `<p class="note">None of the ${num(uses.length)} resource uses on ${where} carries a token of these operations or is stale.</p>`;
+  const cut = idx.length > shown.length ? `<p class="note">Showing ${MAX_WRITES} of ${num(idx.length)} relevant uses.</p>` : '';
+  return `<h3 style="margin-top:10px">Readers-writer resource uses on ${where}</h3><table><thead><tr><th>time</th><th>client</th><th>mode</th><th>token</th><th>highest write before (W)</th><th>highest before (T)</th><th>outcome</th></tr></thead><tbody>${rows.join('')}</tbody></table>${cut}`;
+}
+
 function anomaliesSection(input: ReportInput, byId: ReadonlyMap<number, HistoryOp>): string {
   const all = input.summary.anomalies;
   if (all.length === 0) return '<section id="anomalies"><h2>Anomalies</h2><p class="none">No anomalies.</p></section>';
   const cards = all.slice(0, MAX_ANOMALIES).map((a, i) => {
     const ops = a.ops.map((id) => byId.get(id)).filter((o): o is HistoryOp => o !== undefined);
-    const key = a.key !== undefined ? ` <span class="sub">on</span> <code>${esc(a.key)}</code>` : '';
+    const key = `${a.key !== undefined ? ` <span class="sub">on</span> <code>${esc(a.key)}</code>` : ''}${a.workload !== undefined ? ` <span class="sub">(${esc(a.workload)})</span>` : ''}`;
     const table =
       a.ops.length > 0
         ? `<h3>Operations involved (${num(a.ops.length)})</h3>${opsTable(a.ops, byId)}`
         : '<p class="note">No operations named.</p>';
-    const writes = a.kind === 'stale-write' ? writesTable(a, ops, input.resource) : '';
+    const writes =
+      a.workload === 'rwlocks' && (a.kind === 'stale-write' || a.kind === 'stale-read')
+        ? rwUsesTable(a, ops, input.rwResource ?? [])
+        : a.kind === 'stale-write'
+          ? writesTable(a, ops, input.resource)
+          : '';
     return `<div class="anomaly" id="anomaly-${i + 1}"><h3><span class="kind">${esc(a.kind)}</span>#${i + 1}${key}</h3><p>${esc(a.message)}</p>${table}${writes}</div>`;
   });
   const more =

@@ -16,6 +16,40 @@ export type CounterInput =
 /** A lock operation's input: `acquire` (FIFO wait up to `waitMs`) or `release` of a grant. */
 export type LockInput = { readonly op: 'acquire'; readonly waitMs: number } | { readonly op: 'release'; readonly token: number };
 
+/** The workloads a run's clients can run (`--workload`). */
+export const WORKLOADS = ['counters', 'locks', 'semaphores', 'rwlocks'] as const;
+export type Workload = (typeof WORKLOADS)[number];
+
+/**
+ * A semaphore or readers-writer lock operation's input. Every operation of one grant carries
+ * `grant`, a number unique per client: the checker's holder is `<client>#<grant>` (one grant
+ * per holder, whatever sessions the client went through).
+ * - `acquire`: a semaphore's `weight` of its `permits`, or a readers-writer lock's `mode`,
+ *   waiting up to `waitMs`; answered `{ acquired: true, token }` or `{ acquired: false }`.
+ * - `write` (semaphores): a counter write under the grant, fenced with `permit.fence` when
+ *   `fenced`; answered `'applied'` or `'FENCED'`. Unfenced (`--no-fencing`) it is recorded as
+ *   if it had been fenced: the check must then find the writes of holders that had lost their
+ *   permits.
+ * - `release`: of the grant with `token`; `'ok'` or `'NOT_HELD'`.
+ * - `end-session`: not a call but what the client saw of its grant's session: `ok` with a return
+ *   when it learned the session had ended (between the acquire's call and that return), unknown
+ *   (no return) when the grant ended without a release answered `'ok'` and the client never
+ *   learned when the session ended. So a lease that ran out silently frees the grant in the
+ *   model, somewhere after the acquire.
+ */
+export type PermitInput =
+  | {
+      readonly op: 'acquire';
+      readonly grant: number;
+      readonly waitMs: number;
+      readonly weight?: number;
+      readonly permits?: number;
+      readonly mode?: 'read' | 'write';
+    }
+  | { readonly op: 'write'; readonly grant: number; readonly token: number; readonly fenced: boolean }
+  | { readonly op: 'release'; readonly grant: number; readonly token: number }
+  | { readonly op: 'end-session'; readonly grant: number; readonly session: number | null };
+
 /**
  * One operation as the client saw it: invoked at `call`, then `ok` (with `output`), `fail`
  * (definitely not applied) or `unknown` (may or may not have been applied; `return` is when
@@ -26,17 +60,28 @@ export interface HistoryOp {
   /** `w<worker>c<k>`: worker process and client within it. */
   readonly client: string;
   readonly worker: number;
-  readonly kind: 'counter' | 'lock';
-  /** Counter or lock name. */
+  readonly kind: 'counter' | 'lock' | 'semaphore' | 'rwlock';
+  /** Counter, lock, semaphore or readers-writer lock name. */
   readonly key: string;
-  readonly input: CounterInput | LockInput;
-  /** Counter: number | boolean. Acquire: `{ acquired: true, token }` or `{ acquired: false }`. Release: `'ok'` or `'NOT_HELD'`. */
+  readonly input: CounterInput | LockInput | PermitInput;
+  /**
+   * Counter: number | boolean. Acquire: `{ acquired: true, token }` or `{ acquired: false }`. Release: `'ok'` or `'NOT_HELD'`.
+   * Semaphore write: `'applied'` or `'FENCED'`. End-session: `'ok'`.
+   */
   readonly output?: unknown;
   readonly status: 'ok' | 'fail' | 'unknown';
   readonly call: number;
   readonly return: number | null;
   /** The error code for `fail` / `unknown` (e.g. `UNAVAILABLE`, `LOCK_TIMEOUT`). */
   readonly error?: string;
+}
+
+/**
+ * Whether `op` is a grant's `end-session`: what a client saw of a session, not a call it made.
+ * Throughput, latency and the availability checks leave these out.
+ */
+export function isEndSession(op: HistoryOp): boolean {
+  return op.input.op === 'end-session';
 }
 
 /** Kinds of fault the nemesis injects; `member-*` are membership changes (one attempt each). */
@@ -97,11 +142,31 @@ export interface ResourceWrite {
   readonly highest: number;
 }
 
+/**
+ * One use of the readers-writer locks' resource (`rw-resource.json`): a read or a write by a
+ * holder with its grant's token, accepted or refused by the rule of
+ * docs/design.md#semaphores-and-readers-writer-locks (a write only if its token is at least every
+ * token seen, a read only if above every write's).
+ */
+export interface RwResourceUse {
+  readonly time: number;
+  readonly lock: string;
+  readonly client: string;
+  readonly mode: 'read' | 'write';
+  readonly token: number;
+  readonly accepted: boolean;
+  /** Before this use: the highest token a write came with (W), and that anything came with (T). */
+  readonly highestWrite: number;
+  readonly highest: number;
+}
+
 /** Something the checks found wrong, with the operations involved (ids in history.json). */
 export interface Anomaly {
   readonly kind:
     | 'not-linearizable'
     | 'stale-write'
+    /** The readers-writer locks' resource accepted a read below a write's token. */
+    | 'stale-read'
     | 'replicas-diverged'
     | 'no-leader-after-heal'
     | 'clients-stuck'
@@ -111,9 +176,50 @@ export interface Anomaly {
     /** A client that could reach a leader went longer than the bar without a successful operation. */
     | 'client-no-progress';
   readonly message: string;
-  /** Counter or lock name, when the anomaly is about one. */
+  /** Counter, lock, semaphore or readers-writer lock name, when the anomaly is about one. */
   readonly key?: string;
+  /** The workload whose check found it, when one did (absent: the cluster's or the run's checks). */
+  readonly workload?: Workload;
   readonly ops: readonly number[];
+}
+
+/** `summary.json`'s figures of the semaphores workload. */
+export interface SemaphoreFigures {
+  readonly semaphores: number;
+  readonly permits: number;
+  /** Acquires: granted, not acquired (timed out), failed or of unknown outcome. */
+  readonly acquires: { readonly granted: number; readonly notAcquired: number; readonly failed: number; readonly unknown: number };
+  /** Counter writes under a permit: `applied`, `FENCED`, failed (e.g. SESSION_EXPIRED), unknown; `fenced` false with --no-fencing. */
+  readonly writes: {
+    readonly fenced: boolean;
+    readonly applied: number;
+    readonly refused: number;
+    readonly failed: number;
+    readonly unknown: number;
+  };
+  /** Grants whose session the holder saw end (`observed`), or that ended some unknown time after the acquire. */
+  readonly sessionEnds: { readonly observed: number; readonly unknown: number };
+}
+
+/** `summary.json`'s figures of the rwlocks workload. */
+export interface RwLockFigures {
+  readonly locks: number;
+  readonly acquires: {
+    readonly read: number;
+    readonly write: number;
+    readonly granted: number;
+    readonly notAcquired: number;
+    readonly failed: number;
+    readonly unknown: number;
+  };
+  /** The resource's reads and writes, accepted or refused as stale. */
+  readonly resource: {
+    readonly readsAccepted: number;
+    readonly readsRejected: number;
+    readonly writesAccepted: number;
+    readonly writesRejected: number;
+  };
+  readonly sessionEnds: { readonly observed: number; readonly unknown: number };
 }
 
 /** Throughput and latency in one time bucket (for the report's plots). */
@@ -139,7 +245,14 @@ export interface Summary {
   readonly ops: { readonly total: number; readonly ok: number; readonly fail: number; readonly unknown: number; readonly checked: number };
   readonly faults: number;
   readonly anomalies: readonly Anomaly[];
+  /** The lock workload's fenced resource. */
   readonly resource: { readonly accepted: number; readonly rejected: number };
+  /** Per workload of the run: `fail` when one of its checks found an anomaly (absent in older records). */
+  readonly workloadVerdicts?: Readonly<Partial<Record<Workload, 'pass' | 'fail'>>>;
+  /** Runs with the semaphores workload. */
+  readonly semaphores?: SemaphoreFigures;
+  /** Runs with the rwlocks workload. */
+  readonly rwlocks?: RwLockFigures;
   /** Milliseconds from the last heal until every node agreed on a leader (null: never). */
   readonly leaderAfterHealMs: number | null;
   /** Every replica's state hash after the heal, by node id: the final members'. */
