@@ -234,8 +234,11 @@ export class LockMachine implements StateMachine<ApplyOutput> {
 
   /** The earliest session or waiter deadline, if any: when the leader should next propose a tick. */
   nextDeadline(): number | undefined {
-    const all = [this.sessions.nextDeadline(), this.locks.nextDeadline(), this.permits.nextDeadline()].filter((d) => d !== undefined);
-    return all.length === 0 ? undefined : Math.min(...all);
+    let next: number | undefined;
+    for (const d of [this.sessions.nextDeadline(), this.locks.nextDeadline(), this.permits.nextDeadline()]) {
+      if (d !== undefined && (next === undefined || d < next)) next = d;
+    }
+    return next;
   }
 
   /** A semaphore's permits, holders and waiters (docs/design.md#semaphores-and-readers-writer-locks). */

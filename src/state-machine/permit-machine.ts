@@ -98,11 +98,14 @@ export class PermitMachine {
 
   /** Step 6a: every permit wait whose deadline passed leaves its queue. */
   timeouts(now: number, events: MachineEvent[]): void {
-    for (const t of [this.semaphores, this.rwlocks]) {
-      for (let w = t.popDue(now); w !== undefined; w = t.popDue(now)) {
-        this.dropWait(t, w);
-        this.timedOut(t.kind, w, events);
-      }
+    this.timeoutsOf(this.semaphores, now, events);
+    this.timeoutsOf(this.rwlocks, now, events);
+  }
+
+  private timeoutsOf(t: PermitTable, now: number, events: MachineEvent[]): void {
+    for (let w = t.popDue(now); w !== undefined; w = t.popDue(now)) {
+      this.dropWait(t, w);
+      this.timedOut(t.kind, w, events);
     }
   }
 
@@ -219,10 +222,13 @@ export class PermitMachine {
    * first waiter is granted while it fits, with this entry's index as token.
    */
   handOffs(now: number, index: number, events: MachineEvent[]): void {
-    for (const t of [this.semaphores, this.rwlocks]) {
-      const names = [...this.moved[t.kind]].sort();
-      for (const name of names) this.handOff(t, name, now, index, events);
-    }
+    // Every entry comes here; most moved nothing, and should cost nothing.
+    if (this.moved.semaphore.size > 0) this.handOffAll(this.semaphores, now, index, events);
+    if (this.moved.rwlock.size > 0) this.handOffAll(this.rwlocks, now, index, events);
+  }
+
+  private handOffAll(t: PermitTable, now: number, index: number, events: MachineEvent[]): void {
+    for (const name of [...this.moved[t.kind]].sort()) this.handOff(t, name, now, index, events);
   }
 
   private handOff(t: PermitTable, name: string, now: number, index: number, events: MachineEvent[]): void {
