@@ -31,12 +31,16 @@ describe('lock machine ≡ reference model', () => {
 
   describe('negative controls: the model property catches each deliberate bug', () => {
     const bugs: ReadonlyArray<[string, LockMachineTestingKnobs, RegExp]> = [
-      ['dedup disabled (retries applied again)', { dedupOff: true }, /: (result|events|counter [xy]|lockInfo\([abc]\))/],
+      [
+        'dedup disabled (retries applied again)',
+        { dedupOff: true },
+        /: (result|events|counter [xy]|lockInfo\([abc]\)|lockWaiters\([abc]\)|listLocks|semaphoreInfo|rwlockInfo)/,
+      ],
       ['grant to the newest waiter (no FIFO)', { grantLifo: true }, /: (events|lockInfo\([abc]\)|lockWaiters\([abc]\)|result)/],
       [
         'unbounded grace (dead sessions kept alive by elections)',
         { unboundedGrace: true },
-        /: (sessionInfo\(\d+\)|lockInfo\([abc]\)|events|result|expiredSessions|nextDeadline|session count)/,
+        /: (sessionInfo\(\d+\)|lockInfo\([abc]\)|listLocks|semaphoreInfo|rwlockInfo|events|result|expiredSessions|nextDeadline|session count)/,
       ],
       [
         'no grace for queued waits (a new leader whose clock is ahead times them out early)',
