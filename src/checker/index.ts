@@ -83,6 +83,15 @@ export {
   type RwLockState,
   rwlockModel,
 } from './models/rwlock.js';
+export {
+  type ElectionInput,
+  type ElectionLeader,
+  type ElectionLeaderState,
+  type ElectionOperation,
+  type ElectionOutput,
+  type ElectionState,
+  electionModel,
+} from './models/election.js';
 
 /**
  * {@link check} on a history in event form: converts with {@link eventsToOperations} (same

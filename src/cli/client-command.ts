@@ -7,7 +7,8 @@
  *
  * Exit codes: 0 success; 1 any error (the line or the JSON says which); 130/143 when interrupted
  * by SIGINT/SIGTERM while waiting; `counter cas` exits 1 when the value was not the expected
- * one; `lock run`, `semaphore run` and `rwlock run` exit with their command's code.
+ * one; `lock run`, `semaphore run`, `rwlock run` and `elect` exit with their command's code;
+ * `watch` and `elect observe`, which run until interrupted, exit 0 on SIGINT/SIGTERM.
  */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -175,6 +176,8 @@ const HINTS: Readonly<Record<string, string>> = {
   LIMIT_EXCEEDED: 'a cluster limit was reached (see `limits` in the cluster configuration); retry later or raise the limit',
   OVERFLOW: 'the result would leave ±(2^53−1); nothing changed',
   AUTH: 'the cluster refused the client token or its role: pass --token or set RAFTLOCK_TOKEN to a token whose role allows the command (`raftlock token create`)',
+  COMPACTED:
+    'the cluster no longer keeps events that old: read the state again (`lock show`, `counter get`, `elect show`…), then watch with --from-index the index the message names',
 };
 
 const SESSION_AUTH_HINT = "the session's secret does not match: pass the whole handle ID:SECRET that `raftlock lock acquire` printed";
@@ -194,6 +197,16 @@ const KIND_HINTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   },
   rwlock: {
     LOCK_TIMEOUT: 'wait longer (--wait) or see the holders and waiters with `raftlock rwlock show NAME`',
+  },
+  elect: {
+    LOCK_TIMEOUT: 'wait longer (--wait, no limit by default) or see the leader and candidates with `raftlock elect show NAME`',
+    NOT_HELD: 'this client no longer leads the election (it resigned, or its session ended); see `raftlock elect show NAME`',
+    LOCK_LOST:
+      'the leadership was lost or may be lost, and the command was stopped (SIGTERM, then SIGKILL after --grace); campaign again once the cluster answers (`raftlock status`)',
+  },
+  watch: {
+    LIMIT_EXCEEDED:
+      'the output was read too slowly and the events waiting for it passed the bound; nothing was lost: run again with --from-index the index the message names',
   },
 };
 

@@ -8,12 +8,14 @@ import { Command, Option } from 'commander';
 import { registerCertsCommands } from './commands/certs.js';
 import { runClusterUp } from './commands/cluster-up.js';
 import { registerCounterCommands } from './commands/counter.js';
+import { registerElectCommands } from './commands/elect.js';
 import { registerLockCommands } from './commands/lock.js';
 import { registerRwLockCommands, registerSemaphoreCommands } from './commands/permits.js';
 import { runStart } from './commands/start.js';
 import { registerMemberCommands } from './commands/member.js';
 import { runStatus } from './commands/status.js';
 import { registerTokenCommands } from './commands/token.js';
+import { registerWatchCommand } from './commands/watch.js';
 import { tlsFlags } from './client-command.js';
 import { parseEndpoints } from './endpoints.js';
 import { nodeAccess } from './node-http.js';
@@ -22,9 +24,12 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 
 const program = new Command()
   .name('raftlock')
-  .description('Distributed locks, semaphores, readers-writer locks and counters on a self-contained Raft cluster')
+  .description('Distributed locks, semaphores, readers-writer locks, leader elections and counters on a self-contained Raft cluster')
   .version(pkg.version)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // A command's options are its own wherever they stand (`elect observe NAME --json` is
+  // observe's --json, not that of `elect`): each level parses only what comes after its name.
+  .enablePositionalOptions();
 
 program
   .command('start')
@@ -111,7 +116,9 @@ program
 registerLockCommands(program);
 registerSemaphoreCommands(program);
 registerRwLockCommands(program);
+registerElectCommands(program);
 registerCounterCommands(program);
+registerWatchCommand(program);
 registerTokenCommands(program);
 registerMemberCommands(program);
 registerCertsCommands(program);

@@ -1,6 +1,6 @@
 /**
  * The raftlock client: a session kept alive in the background, locks, semaphores,
- * readers-writer locks, counters, exactly-once writes, typed errors.
+ * readers-writer locks, leader elections, counters, watches, exactly-once writes, typed errors.
  */
 import {
   DEFAULT_LIMITS,
@@ -17,6 +17,7 @@ import { ClusterClient, now, RemoteError, toRaftlockError, waitFor, type CallOpt
 import type { ClientTls } from './connection.js';
 import { parseEndpointList } from './endpoints.js';
 import { Counter, type Fence, type ReadBody, type WriteBody, type WriteOptions } from './counter.js';
+import { Election } from './election.js';
 import {
   ClientClosedError,
   InvalidArgumentError,
@@ -27,10 +28,21 @@ import {
   SessionExpiredError,
   UnavailableError,
 } from './errors.js';
-import { describeLocks, HeldLocks, Lock, lockRelease, runHolding, type AcquireBody, type GrantRequest, type HeldGrant } from './lock.js';
+import {
+  describeLocks,
+  HeldLocks,
+  Lock,
+  lockFreed,
+  lockRelease,
+  runHolding,
+  type AcquireBody,
+  type GrantRequest,
+  type HeldGrant,
+} from './lock.js';
 import { MultiLock } from './multi-lock.js';
 import { RwLock, Semaphore } from './permit.js';
 import { Session } from './session.js';
+import { clusterFeed, Watch, withIndex, type IndexedRead, type WatchFeed, type WatchOptions } from './watch.js';
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
@@ -143,6 +155,17 @@ export interface ListOptions extends CallOptions {
   readonly limit?: number;
   /** Read the answering node's state as it is instead of a linearizable read. */
   readonly stale?: boolean;
+}
+
+/** Options of {@link RaftlockClient.waitForUnlock}. */
+export interface WaitForUnlockOptions {
+  /**
+   * How long to wait for the lock to be free before {@link LockTimeoutError} (default: the
+   * client's `timeoutMs`, 15 s unless set in {@link connect}).
+   */
+  readonly waitMs?: number;
+  /** Aborts the wait; the call rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /** Options of {@link RaftlockClient.breakLock}. */
@@ -280,6 +303,7 @@ export class RaftlockClient implements AsyncDisposable {
   private readonly ttlMs: number;
   private readonly timeoutMs: number;
   private readonly safetyMarginMs: number;
+  private readonly feed: WatchFeed;
 
   /** @internal Use {@link connect}. */
   constructor(private readonly opts: ConnectOptions) {
@@ -300,6 +324,7 @@ export class RaftlockClient implements AsyncDisposable {
       discoverMembers: opts.discoverMembers !== false,
       ...(opts.tls !== undefined ? { tls: checkTls(opts.tls) } : {}),
     });
+    this.feed = clusterFeed(this.cluster, this.timeoutMs);
   }
 
   /** The current session's id, if one is open. */
@@ -406,6 +431,33 @@ export class RaftlockClient implements AsyncDisposable {
     return this.write({ op: 'break-lock', name, ...(opts.reason !== undefined ? { reason: opts.reason } : {}) }, opts);
   }
 
+  /**
+   * Resolves once lock `name` is free, with the log index at which it was seen free: at once if
+   * nobody holds it now (a linearizable read), else when its holder lets it go (a release, an
+   * expiry, an operator's break) and nobody takes it in the same log entry. A lock handed straight
+   * to its next waiter is never free, so with waiters queued this waits for the queue to drain.
+   * It only looks: it takes nothing (a `lock()` right after may still find it taken). Throws
+   * {@link LockTimeoutError} when it is still held after `waitMs` (default: the client's
+   * `timeoutMs`); rides out failovers as a watch does.
+   */
+  async waitForUnlock(name: string, opts: WaitForUnlockOptions = {}): Promise<number> {
+    this.checkOpen();
+    if (typeof name !== 'string' || name === '') throw new InvalidArgumentError('name must be a non-empty string', 'name');
+    const waitMs = opts.waitMs ?? this.timeoutMs;
+    if (typeof waitMs !== 'number' || !(waitMs >= 0))
+      throw new InvalidArgumentError(`waitMs must be a non-negative number (milliseconds), got ${String(opts.waitMs)}`, 'waitMs');
+    const timer = new AbortController();
+    const t = setTimeout(
+      () => timer.abort(new LockTimeoutError(name, `lock ${JSON.stringify(name)} was still held after ${Math.round(waitMs)} ms`)),
+      waitMs,
+    );
+    try {
+      return await lockFreed(this, name, opts.signal === undefined ? timer.signal : AbortSignal.any([opts.signal, timer.signal]));
+    } finally {
+      clearTimeout(t);
+    }
+  }
+
   /** Who holds `name` and how many wait (linearizable unless `stale`). */
   async lockInfo(name: string, opts: LockInfoOptions = {}): Promise<LockInfo> {
     return this.read(opts.stale === true ? { op: 'lock-info', name, stale: true } : { op: 'lock-info', name }, opts);
@@ -456,6 +508,45 @@ export class RaftlockClient implements AsyncDisposable {
    */
   rwLock(name: string): RwLock {
     return new RwLock(this, name);
+  }
+
+  // ---- elections ------------------------------------------------------------------------------
+
+  /**
+   * The leader election `name` (see {@link Election}): `campaign(value)` to lead it, `leader()`
+   * and `observe()` to follow who does. No request is made until a method is called.
+   *
+   * ```ts
+   * const election = client.election('scheduler');
+   * await using leadership = await election.campaign('host-a:8080');
+   * await client.counter('rounds').increment({ fence: leadership.fence }); // applied only while it leads
+   * ```
+   */
+  election(name: string): Election {
+    return new Election(this, name);
+  }
+
+  // ---- watches --------------------------------------------------------------------------------
+
+  /**
+   * Follows the cluster's events (locks granted, released, expired or broken, waiters joining and
+   * leaving, counters changing, sessions opening and ending, leaders changing), each with the
+   * index of the log entry it comes from, in log order: an async iterator ({@link Watch}) that
+   * starts at once, rides out lost connections, stopped nodes and new leaders without a gap or a
+   * duplicate, and ends when you `break`. `fromIndex` goes on where an earlier watch stopped
+   * (its `nextIndex`); {@link InvalidArgumentError} at once for a bad option. What ends it, and
+   * its errors (`CompactedError`, `LimitExceededError` for a consumer that falls behind), are
+   * listed on {@link Watch}.
+   *
+   * ```ts
+   * for await (const ev of client.watch({ prefix: 'orders/', kinds: ['lock', 'counter'] })) {
+   *   console.log(ev.index, ev.type, ev.name);
+   * }
+   * ```
+   */
+  watch(opts: WatchOptions = {}): Watch {
+    this.checkOpen();
+    return new Watch(this.feed, opts);
   }
 
   // ---- counters -------------------------------------------------------------------------------
@@ -576,6 +667,20 @@ export class RaftlockClient implements AsyncDisposable {
     try {
       const r = await this.cluster.call({ build: () => body, write: false, deadline: this.deadline(opts), signal: opts.signal });
       return r.value;
+    } catch (err) {
+      throw err instanceof RemoteError ? toRaftlockError(err.error, false) : err;
+    }
+  }
+
+  /**
+   * @internal A read (no session needed) with the index it holds: the index the answering node
+   * had applied when it read (for a linearizable read, at or past its read point).
+   */
+  async readIndexed<B extends ReadBody>(body: B, opts: CallOptions): Promise<IndexedRead<OpValues[B['op']]>> {
+    this.checkOpen();
+    try {
+      const r = await this.cluster.call({ build: () => body, write: false, deadline: this.deadline(opts), signal: opts.signal });
+      return withIndex(r.value, r.index);
     } catch (err) {
       throw err instanceof RemoteError ? toRaftlockError(err.error, false) : err;
     }

@@ -23,12 +23,13 @@ import {
   type RequestBody,
   type RequestOf,
 } from '../protocol/index.js';
-import { Connection, ConnectionLostError, hostOf, type ClientTls } from './connection.js';
+import { Connection, ConnectionLostError, hostOf, type ClientTls, type WatchSink } from './connection.js';
 import { FAIL_FAST_MS, FOLLOWER_GRACE_MS, LeaderSearch, type NodeAnswer } from './discovery.js';
 import { endpointUrl, parseEndpointList } from './endpoints.js';
 import {
   AuthError,
   ClientClosedError,
+  CompactedError,
   FencedError,
   InvalidArgumentError,
   LimitExceededError,
@@ -87,6 +88,19 @@ export interface CallSpec<B extends RequestBody> {
    * unanswered is re-sent on the same connection rather than taken as a dead node.
    */
   readonly parked?: boolean;
+  /**
+   * Sees each answer to the request as the connection reads it, with that connection, before
+   * anything the node sent after it (see {@link Connection.send}).
+   */
+  readonly onAnswer?: (conn: Connection, r: ClientResponse) => void;
+}
+
+/** A watch running on one node, as {@link ClusterClient.subscribe} started it. @internal */
+export interface Subscription {
+  /** The first index whose events it delivers. */
+  readonly fromIndex: number;
+  /** Stops it (`unwatch`): its sink hears nothing more. */
+  stop(): void;
 }
 
 /** A successful answer, with the moment the answered attempt was sent (client clock). */
@@ -170,6 +184,9 @@ export function toRaftlockError(e: ClientError, outcomeUnknown: boolean): Raftlo
       return new LockTimeoutError('', e.message);
     case 'LOCK_LOST':
       return new LockLostError('', e.message);
+    case 'COMPACTED':
+      // A node always says where a watch can start again; 0 only from a node that broke the contract.
+      return new CompactedError(e.message, e.resyncFrom ?? 0);
     case 'STALE_SEQUENCE':
       // The SDK never re-sends an acknowledged seq; if the cluster says so, the first attempt's
       // fate is what we cannot know.
@@ -391,7 +408,8 @@ export class ClusterClient {
       // A session is proven once per connection (bind) before the first request naming it.
       const binding = this.bindingFor(conn, body);
       let sent = binding === undefined;
-      let req = binding === undefined ? conn.send(body) : conn.send(binding);
+      const onAnswer = spec.onAnswer === undefined ? undefined : (r: ClientResponse): void => spec.onAnswer?.(conn, r);
+      let req = binding === undefined ? conn.send(body, onAnswer) : conn.send(binding);
       let sentAt = now();
       let left = spec.deadline - now();
       let attemptMs = Math.min(left, binding === undefined ? perAttempt : this.attemptTimeoutMs);
@@ -399,7 +417,7 @@ export class ClusterClient {
       if (binding !== undefined && r.kind === 'value' && r.value.ok) {
         conn.bound.add(binding.session);
         sent = true;
-        req = conn.send(body);
+        req = conn.send(body, onAnswer);
         sentAt = now();
         left = spec.deadline - now();
         attemptMs = Math.min(left, perAttempt);
@@ -481,6 +499,41 @@ export class ClusterClient {
       }
       if (e.code === 'AUTH') throw new AuthError(e.message, e.field);
       throw new RemoteError(e, spec.write && unknown);
+    }
+  }
+
+  /**
+   * Starts a watch on a node of the cluster: the node this client's connection leads to (any
+   * node serves watches: they follow the committed log, the same on every replica). Its pushed
+   * frames go to `sink` from its answer on, until it ends or {@link Subscription.stop}. Rejects as
+   * {@link call} does: {@link RemoteError} for a refusal (`COMPACTED` with `resyncFrom`,
+   * `INVALID_ARGUMENT`, `LIMIT_EXCEEDED`…), {@link UnavailableError} at `deadline`,
+   * {@link ClientClosedError}, or the signal's reason. @internal
+   */
+  async subscribe(request: RequestOf<'watch'>, sink: WatchSink, deadline: number, signal?: AbortSignal): Promise<Subscription> {
+    // Set while the answer is read: the frames the node pushes right after it must find the sink.
+    const at: { conn?: Connection; watch?: number } = {};
+    try {
+      const r = await this.call({
+        build: () => request,
+        write: false,
+        deadline,
+        signal,
+        onAnswer: (conn, resp) => {
+          if (!resp.ok) return;
+          const v = checkedValue('watch', resp.value);
+          if (v instanceof DecodeError) return; // call() gives the node up and asks another
+          at.conn = conn;
+          at.watch = v.watch;
+          conn.watches.attach(v.watch, sink);
+        },
+      });
+      const { conn, watch } = at;
+      if (conn === undefined || watch === undefined) throw new Error('a watch was answered without being attached'); // cannot happen: onAnswer saw the answer call() returned
+      return { fromIndex: r.value.fromIndex, stop: () => conn.watches.detach(watch) };
+    } catch (err) {
+      if (at.conn !== undefined && at.watch !== undefined) at.conn.watches.detach(at.watch);
+      throw err;
     }
   }
 

@@ -8,15 +8,30 @@
  * fails like a closed socket once nothing, not even a pong, came for `livenessMs` (see
  * liveness.ts). Without it (raw use by scripts), only a close or an error ends the connection.
  *
- * The socket keeps the process alive only while a request is pending on it (as Node's own
- * HTTP agent does with idle keep-alive sockets): a program that is done, and forgot
- * `close()`, exits instead of hanging on an idle connection. Its session then ends by expiry.
+ * Watches (src/protocol/watch.ts) push frames without a request: each goes to the sink attached
+ * for its watch id ({@link WatchRoutes}); a frame of a watch nobody here follows any more is
+ * answered with `unwatch`, so the node stops sending it.
+ *
+ * The socket keeps the process alive only while a request is pending on it or a watch is
+ * attached (as Node's own HTTP agent does with idle keep-alive sockets): a program that is done,
+ * and forgot `close()`, exits instead of hanging on an idle connection. Its session then ends by
+ * expiry.
  */
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { corkUntilTickEnd, decodeResponse, encodeRequest, zeroMask, type ClientResponse, type RequestBody } from '../protocol/index.js';
+import {
+  corkUntilTickEnd,
+  encodeRequest,
+  zeroMask,
+  type ClientResponse,
+  type RequestBody,
+  type WatchEndFrame,
+  type WatchEvent,
+  type WatchEventsFrame,
+} from '../protocol/index.js';
 import { AuthError } from './errors.js';
 import { SilenceWatch } from './liveness.js';
+import { decodeServerFrame, isWatchFrame, type ServerFrame } from './watch-frames.js';
 
 /** The socket closed, failed, went silent or never opened before the response arrived. */
 export class ConnectionLostError extends Error {
@@ -129,15 +144,109 @@ export function openProblem(err: Error & { readonly code?: unknown }): string {
 // Where it lived first; scripts still import it from here.
 export { endpointUrl } from './endpoints.js';
 
+/** Where the frames one watch pushes go. @internal */
+export interface WatchSink {
+  /**
+   * Events of the watch: every event of each index the frame holds, in index order, and every
+   * event it selects up to `through` (none in a progress frame).
+   */
+  events(events: readonly WatchEvent[], through: number): void;
+  /**
+   * The watch ended: the node ended it (`end`), or the connection was lost (a
+   * {@link ConnectionLostError}). Called at most once; nothing follows it.
+   */
+  ended(reason: WatchEndFrame['end'] | ConnectionLostError): void;
+}
+
+/**
+ * The watches followed on one connection, by the id the node gave each: pushed frames go to
+ * their sink, and a frame of an id nobody follows (a watch detached, or started by an attempt the
+ * client gave up on) makes the node stop that watch, once per id. Pure bookkeeping: the
+ * connection sends what `unwatch` asks. @internal
+ */
+export class WatchRoutes {
+  private readonly sinks = new Map<number, WatchSink>();
+  /** Ids whose `unwatch` was asked for and not yet answered. */
+  private readonly stopping = new Set<number>();
+
+  constructor(
+    /** Asks the node to stop watch `id`; `done` runs once it answered (or the connection ended). */
+    private readonly unwatch: (id: number, done: () => void) => void,
+    /** Called whenever watches are attached or leave (the connection holds the process while any is). */
+    private readonly changed: () => void = () => {},
+  ) {}
+
+  /** How many watches are followed. */
+  get size(): number {
+    return this.sinks.size;
+  }
+
+  /** Follows watch `id`: its frames go to `sink` from now on. */
+  attach(id: number, sink: WatchSink): void {
+    this.sinks.set(id, sink);
+    this.changed();
+  }
+
+  /** Stops following watch `id` and asks the node to stop it. Nothing more reaches its sink. */
+  detach(id: number): void {
+    if (!this.sinks.delete(id)) return;
+    this.changed();
+    this.stop(id);
+  }
+
+  /** Routes a pushed frame to its watch's sink (an end frame detaches it). */
+  deliver(frame: WatchEventsFrame | WatchEndFrame): void {
+    const sink = this.sinks.get(frame.watch);
+    if (sink === undefined) {
+      // Ended by the node: nothing to stop. Else it is a watch nobody here reads: stop it.
+      if (!('end' in frame)) this.stop(frame.watch);
+      return;
+    }
+    if ('end' in frame) {
+      this.sinks.delete(frame.watch);
+      this.changed();
+      sink.ended(frame.end);
+    } else {
+      sink.events(frame.events, frame.through);
+    }
+  }
+
+  /** The connection ended: every watch ends with `err`. */
+  failAll(err: ConnectionLostError): void {
+    const all = [...this.sinks.values()];
+    this.sinks.clear();
+    this.stopping.clear();
+    this.changed();
+    for (const sink of all) sink.ended(err);
+  }
+
+  private stop(id: number): void {
+    if (this.stopping.has(id)) return;
+    this.stopping.add(id);
+    this.unwatch(id, () => this.stopping.delete(id));
+  }
+}
+
 /** An open connection to one node. */
 export class Connection {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: ClientResponse) => void; reject: (e: Error) => void }>();
-  private closedError: Error | undefined;
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: ClientResponse) => void; reject: (e: Error) => void; onAnswer: ((r: ClientResponse) => void) | undefined }
+  >();
+  private closedError: ConnectionLostError | undefined;
   /** Sessions proven on this connection (opened here, or bound). */
   readonly bound = new Set<number>();
   private readonly watch: SilenceWatch | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
+  /** The watches followed here (pushed frames are routed to them). @internal */
+  readonly watches = new WatchRoutes(
+    (id, done) => {
+      const req = this.send({ op: 'unwatch', watch: id });
+      req.response.then(done, done);
+    },
+    () => this.holdProcessWhileBusy(),
+  );
 
   private constructor(
     private readonly ws: WebSocket,
@@ -158,19 +267,26 @@ export class Connection {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       this.watch?.heard(performance.now());
       if (!isBinary) return;
-      let r: ClientResponse;
+      let frame: ServerFrame;
       try {
-        r = decodeResponse(data);
+        frame = decodeServerFrame(data);
       } catch {
-        // A response we cannot read: the node speaks the protocol wrongly; give up on it.
+        // A frame we cannot read: the node speaks the protocol wrongly; give up on it.
         this.fail(new ConnectionLostError(`undecodable response from ${url}`, 'answered with an undecodable frame'));
         return;
       }
-      if (r.id === null) return; // an answer to a frame we did not send well: nothing to match
-      const p = this.pending.get(r.id);
+      if (isWatchFrame(frame)) {
+        this.watches.deliver(frame);
+        return;
+      }
+      if (frame.id === null) return; // an answer to a frame we did not send well: nothing to match
+      const p = this.pending.get(frame.id);
       if (p === undefined) return;
-      this.forget(r.id);
-      p.resolve(r);
+      this.forget(frame.id);
+      // Before the promise settles (a later microtask): a watch's sink is attached before the
+      // frames that follow its answer in this same read are routed.
+      p.onAnswer?.(frame);
+      p.resolve(frame);
     });
     ws.on('close', (code, reason) => {
       const problem = `closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`;
@@ -263,15 +379,17 @@ export class Connection {
   /**
    * Sends a request. The promise resolves with the response (success or error) and rejects only
    * with {@link ConnectionLostError}. `cancel` forgets the request (a late answer is dropped).
+   * `onAnswer` sees the response as it is read, before anything read after it (a watch attaches
+   * its sink there, ahead of the frames the node pushes right after answering).
    */
-  send(body: RequestBody): { readonly response: Promise<ClientResponse>; cancel(): void } {
+  send(body: RequestBody, onAnswer?: (r: ClientResponse) => void): { readonly response: Promise<ClientResponse>; cancel(): void } {
     const id = this.nextId++;
     const response = new Promise<ClientResponse>((resolve, reject) => {
       if (this.closedError !== undefined) {
         reject(this.closedError);
         return;
       }
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, onAnswer });
       this.holdProcessWhileBusy();
       try {
         if (this.socket !== undefined) corkUntilTickEnd(this.socket);
@@ -315,12 +433,13 @@ export class Connection {
     }
   }
 
-  private fail(err: Error): void {
+  private fail(err: ConnectionLostError): void {
     if (this.watchTimer !== undefined) clearInterval(this.watchTimer);
     this.watchTimer = undefined;
     if (this.closedError === undefined) this.closedError = err;
     const all = [...this.pending.values()];
     this.pending.clear();
+    this.watches.failAll(err);
     this.holdProcessWhileBusy();
     for (const p of all) p.reject(err);
     if (this.ws.readyState === WebSocket.OPEN) this.ws.terminate();
@@ -332,9 +451,9 @@ export class Connection {
     this.holdProcessWhileBusy();
   }
 
-  /** Refs the socket while a request is pending, unrefs it when idle (see the module comment). */
+  /** Refs the socket while a request is pending or a watch attached, unrefs it when idle (see the module comment). */
   private holdProcessWhileBusy(): void {
-    if (this.pending.size > 0) this.socket?.ref();
+    if (this.pending.size > 0 || this.watches.size > 0) this.socket?.ref();
     else this.socket?.unref();
   }
 }

@@ -9,13 +9,18 @@
  * Writes still carry `(session, seq)` and a retry reuses them, so each is applied at most once.
  * A session is a capability (docs/design.md#sessions-are-capabilities): what `acquire` hands
  * out, and what `release` takes, is the handle `ID:SECRET`, not the bare id.
+ *
+ * Also what needs no session at all: reads, and watches (`raftlock watch`, `raftlock elect
+ * observe`), which a token of role `read` may follow.
  * Internal to the CLI; applications use {@link connect}.
  */
 import { isSessionSecret, type AcquireValue, type OpValues, type ReleaseValue, type RequestBody, type RwMode } from '../protocol/index.js';
-import { ClusterClient, now, RemoteError, toRaftlockError } from './cluster-client.js';
-import type { ReadBody } from './counter.js';
+import { ClusterClient, now, RemoteError, toRaftlockError, type CallOptions } from './cluster-client.js';
+import type { ReadBody, StateSource } from './counter.js';
 import type { ClientTls } from './connection.js';
 import { InvalidArgumentError, LockTimeoutError } from './errors.js';
+import { electionLeaders, type LeaderChange } from './election.js';
+import { clusterFeed, Watch, withIndex, type IndexedRead, type WatchOptions } from './watch.js';
 
 /** Options of a {@link DetachedSessions} client. */
 export interface DetachedOptions {
@@ -130,8 +135,8 @@ function foreignSeq(): number {
 /** The seq of the acquire on a session this process opened (the session's first write). */
 const ACQUIRE_SEQ = 1;
 
-/** Sessions and locks without keep-alive, for the CLI. Call {@link close} when done. @internal */
-export class DetachedSessions {
+/** Sessions and locks without keep-alive, and session-less reads and watches, for the CLI. Call {@link close} when done. @internal */
+export class DetachedSessions implements StateSource {
   private readonly cluster: ClusterClient;
 
   constructor(private readonly opts: DetachedOptions) {
@@ -223,6 +228,26 @@ export class DetachedSessions {
   /** A read (`counter-get`, `lock-info`) without any session. */
   read<B extends ReadBody>(body: B, signal?: AbortSignal): Promise<OpValues[B['op']]> {
     return this.call(body, false, now() + this.opts.timeoutMs, signal);
+  }
+
+  /** A read without any session, with the index it holds (the index the answering node had applied when it read). */
+  async readIndexed<B extends ReadBody>(body: B, opts: CallOptions): Promise<IndexedRead<OpValues[B['op']]>> {
+    try {
+      const r = await this.cluster.call({ build: () => body, write: false, deadline: now() + this.opts.timeoutMs, signal: opts.signal });
+      return withIndex(r.value, r.index);
+    } catch (err) {
+      throw err instanceof RemoteError ? toRaftlockError(err.error, false) : err;
+    }
+  }
+
+  /** A watch without any session (as `client.watch()`; each start has `timeoutMs` to find a node). */
+  watch(opts: WatchOptions): Watch {
+    return new Watch(clusterFeed(this.cluster, this.opts.timeoutMs), opts);
+  }
+
+  /** The leaders of election `name`, without any session: as `Election.observe()`. */
+  observeElection(name: string, signal: AbortSignal): AsyncGenerator<LeaderChange, void, undefined> {
+    return electionLeaders(this, name, { signal });
   }
 
   /** Closes the connections (sessions stay as they are). */

@@ -143,6 +143,25 @@ export class OverflowError extends RaftlockError {
 }
 
 /**
+ * A watch asked for events the cluster no longer keeps: it went on from an index older than the
+ * oldest the answering node holds (it was away too long, or started from an old index). Events
+ * between that index and {@link resyncFrom} are gone, so the watch cannot go on without a gap:
+ * read the state again (`lockInfo`, `counter(…).get()`, `election(…).leader()`…), then watch
+ * from `resyncFrom`.
+ */
+export class CompactedError extends RaftlockError {
+  override readonly name = 'CompactedError';
+  readonly code = 'COMPACTED' as const;
+  constructor(
+    message: string,
+    /** The oldest index a watch can start from now. */
+    readonly resyncFrom: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
  * The cluster refused a credential: the client token, or (`field: 'session'`) the proof that
  * this client owns the session it named (docs/design.md#sessions-are-capabilities).
  */

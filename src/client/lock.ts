@@ -6,9 +6,9 @@
  * ({@link GrantRequest}).
  */
 import type { CallOptions } from './cluster-client.js';
-import type { Revocation } from '../protocol/index.js';
-import type { WriteBody } from './counter.js';
-import { LockLostError, NotHeldError, type RaftlockError } from './errors.js';
+import type { Revocation, WatchEvent } from '../protocol/index.js';
+import type { StateSource, WriteBody } from './counter.js';
+import { ClientClosedError, LockLostError, NotHeldError, type RaftlockError } from './errors.js';
 import type { Session } from './session.js';
 
 /** What a held grant needs from its client. @internal */
@@ -288,5 +288,35 @@ export class Lock extends HeldLocks {
   /** @internal */
   releaseBody(): ReleaseBody {
     return lockRelease(this.lockNames, false);
+  }
+}
+
+/**
+ * Resolves, with the log index it was seen at, once lock `name` is free: at once if nobody holds
+ * it now (a linearizable read), else at the end of the first later log entry after which nobody
+ * does (a watch of its events from the index after that read). A lock handed straight to its next
+ * waiter in the entry that freed it is never free: this waits for its queue to drain. Rejects
+ * with `signal`'s reason when it aborts. @internal
+ */
+export async function lockFreed(source: StateSource, name: string, signal: AbortSignal): Promise<number> {
+  const call = { signal };
+  const first = await source.readIndexed({ op: 'lock-info', name }, call);
+  if (first.value.holder === undefined) return first.index;
+  const watch = source.watch({ prefix: name, kinds: ['lock'], fromIndex: first.index + 1, signal });
+  try {
+    let held = true;
+    for (;;) {
+      const r = await watch.nextEntry();
+      // Only our own return() ends it without an error, and that comes after this loop.
+      if (r.done === true) throw new ClientClosedError();
+      for (const ev of r.value) {
+        if (ev.name !== name) continue;
+        if (ev.type === 'granted') held = true;
+        else if (ev.type === 'released' || ev.type === 'expired' || ev.type === 'broken') held = false;
+      }
+      if (!held) return (r.value[0] as WatchEvent).index;
+    }
+  } finally {
+    await watch.return();
   }
 }

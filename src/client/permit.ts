@@ -64,11 +64,12 @@ function checkCount(v: unknown, field: string, max: number, what: string): numbe
 }
 
 /**
- * The request of one acquire of a semaphore or a readers-writer lock: no local gate (several
- * callers of one client may each hold a grant), withdrawn with `cancel-permit` and given back
- * with `release-permit`, both naming the acquire's seq.
+ * The request of one acquire of a semaphore, a readers-writer lock or an election: no local gate
+ * (several callers of one client may each hold a grant of a semaphore; an election adds its own),
+ * withdrawn with `cancel-permit` and given back with `release-permit`, both naming the acquire's
+ * seq. @internal
  */
-function permitRequest<G extends HeldGrant>(
+export function permitRequest<G extends HeldGrant>(
   kind: PermitKind,
   name: string,
   label: string,

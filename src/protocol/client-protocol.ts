@@ -7,8 +7,11 @@
  * - **Request**: one binary WebSocket frame holding one msgpack map
  *   `{ id, op, ...args }`, `id` a safe integer ≥ 0 chosen by the client (unique among its
  *   requests in flight on that connection), `op` one of {@link CLIENT_OPS}.
- * - **Response**: one frame per request, `{ id, ok: true, value, index? }` or
- *   `{ id, ok: false, error: { code, message, field?, leader?, leaderAddress?, outcomeUnknown? } }`.
+ * - **Response**: one frame per request, `{ id, ok: true, value, index? }` (`index`: a write's
+ *   entry, or the index a read's state is at) or
+ *   `{ id, ok: false, error: { code, message, field?, leader?, leaderAddress?, outcomeUnknown?, resyncFrom? } }`.
+ * - **Watch frames** (watch.ts): `{ watch, events, through }` and `{ watch, end }`, pushed by the node
+ *   for a watch the client started; they carry no `id`.
  *   Responses may arrive in any order (a blocked acquire answers late), so clients match by id.
  *
  * Decisions:
@@ -28,17 +31,20 @@
  */
 import {
   CLIENT_COMMAND_TYPES,
+  checkPermitKind,
   checkSessionSecret,
   isClientCommandType,
   parseClientCommand,
   type ClientCommand,
   type ClientCommandType,
+  type PermitKind,
 } from './commands.js';
 import { isErrorCode, type ErrorCode } from './errors.js';
 import { FieldError, booleanField, checkName, checkShape, intField } from './fields.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { DecodeError, describe, isPlainMap, packValue, quote, unpackValue, withoutUndefined } from './msgpack.js';
 import { MAX_LIST_LIMIT, type Op } from './values.js';
+import { parseWatchArgs, type WatchArgs } from './watch.js';
 
 /** Version of this protocol, reported by `hello`. */
 export const CLIENT_PROTOCOL_VERSION = 1;
@@ -55,12 +61,20 @@ export const QUERY_OPS = [
   'lock-info',
   'semaphore-info',
   'rwlock-info',
+  'election-info',
   'list-locks',
   'list-counters',
+  'list-permits',
 ] as const;
 
-/** Every op of the protocol: the queries and the client commands. */
-export const CLIENT_OPS = [...QUERY_OPS, ...CLIENT_COMMAND_TYPES] as const satisfies readonly Op[];
+/**
+ * Ops that start and end watches (watch.ts): answered at once, without the log; a watch's
+ * events then come in frames of their own.
+ */
+export const WATCH_OPS = ['watch', 'unwatch'] as const;
+
+/** Every op of the protocol: the queries, the watch ops and the client commands. */
+export const CLIENT_OPS = [...QUERY_OPS, ...WATCH_OPS, ...CLIENT_COMMAND_TYPES] as const satisfies readonly Op[];
 
 /** An op of {@link CLIENT_OPS}. */
 export type ClientOp = (typeof CLIENT_OPS)[number];
@@ -90,6 +104,7 @@ export type ClientRequest =
   | { readonly id: number; readonly op: 'lock-info'; readonly name: string; readonly stale?: boolean }
   | { readonly id: number; readonly op: 'semaphore-info'; readonly name: string; readonly stale?: boolean }
   | { readonly id: number; readonly op: 'rwlock-info'; readonly name: string; readonly stale?: boolean }
+  | { readonly id: number; readonly op: 'election-info'; readonly name: string; readonly stale?: boolean }
   /**
    * A page of the held (or awaited) locks, or of the non-zero counters, whose names start with
    * `prefix`, after `after`, at most `limit` (default {@link DEFAULT_LIST_LIMIT}); read like
@@ -97,6 +112,12 @@ export type ClientRequest =
    */
   | ({ readonly id: number; readonly op: 'list-locks' } & ListArgs)
   | ({ readonly id: number; readonly op: 'list-counters' } & ListArgs)
+  /** A page of the semaphores, readers-writer locks or elections (`kind`) in use, read like `list-locks`. */
+  | ({ readonly id: number; readonly op: 'list-permits'; readonly kind: PermitKind } & ListArgs)
+  /** Starts a watch of this connection (watch.ts); answered with its id and first index. */
+  | ({ readonly id: number; readonly op: 'watch' } & WatchArgs)
+  /** Ends watch `watch` of this connection. */
+  | { readonly id: number; readonly op: 'unwatch'; readonly watch: number }
   | CommandRequest;
 
 /** What a listing asks for (see {@link ClientRequest}). */
@@ -125,6 +146,8 @@ export interface ClientError {
   readonly leaderAddress?: string;
   /** UNAVAILABLE: whether a write may still take effect (retry it with the same session and seq). */
   readonly outcomeUnknown?: boolean;
+  /** COMPACTED: the oldest index a watch can start from now. */
+  readonly resyncFrom?: number;
 }
 
 /** A response. `id` is null only for a frame that carried no usable request id. */
@@ -207,10 +230,20 @@ function parseFields(id: number, op: ClientOp, rec: Readonly<Record<string, unkn
     case 'list-counters':
       checkShape(rec, op, [], ['prefix', 'after', 'limit', 'stale'], ['id', 'op']);
       return { id, op, ...parseListArgs(rec, limits) };
+    case 'watch':
+      checkShape(rec, op, [], ['prefix', 'kinds', 'fromIndex'], ['id', 'op']);
+      return { id, op, ...parseWatchArgs(rec, limits.maxNameBytes) };
+    case 'unwatch':
+      checkShape(rec, op, ['watch'], [], ['id', 'op']);
+      return { id, op, watch: intField(rec, 'watch', 1, Number.MAX_SAFE_INTEGER) };
+    case 'list-permits':
+      checkShape(rec, op, ['kind'], ['prefix', 'after', 'limit', 'stale'], ['id', 'op']);
+      return { id, op, kind: checkPermitKind(rec['kind'], 'kind'), ...parseListArgs(rec, limits) };
     case 'counter-get':
     case 'lock-info':
     case 'semaphore-info':
-    case 'rwlock-info': {
+    case 'rwlock-info':
+    case 'election-info': {
       checkShape(rec, op, ['name'], ['stale'], ['id', 'op']);
       // The name rule of every layer: a read refuses exactly what a write would.
       const name = checkName(rec['name'], 'name', limits.maxNameBytes);
@@ -277,7 +310,7 @@ export function encodeResponse(response: ClientResponse): Buffer {
   return packValue(out);
 }
 
-const ERROR_FIELDS = new Set(['code', 'message', 'field', 'leader', 'leaderAddress', 'outcomeUnknown']);
+const ERROR_FIELDS = new Set(['code', 'message', 'field', 'leader', 'leaderAddress', 'outcomeUnknown', 'resyncFrom']);
 
 /**
  * Decodes and validates one response frame (the SDK's side). The envelope is checked strictly;
@@ -327,11 +360,19 @@ export function parseResponse(value: unknown): ClientResponse {
   const message = e['message'];
   if (typeof message !== 'string')
     throw new ClientProtocolError(id, 'error.message', `error.message must be a string, got ${describe(message)}`);
-  const error: { code: ErrorCode; message: string; field?: string; leader?: number; leaderAddress?: string; outcomeUnknown?: boolean } = {
+  const error: {
+    code: ErrorCode;
+    message: string;
+    field?: string;
+    leader?: number;
+    leaderAddress?: string;
+    outcomeUnknown?: boolean;
+    resyncFrom?: number;
+  } = {
     code,
     message,
   };
-  const { field, leader, leaderAddress, outcomeUnknown } = e;
+  const { field, leader, leaderAddress, outcomeUnknown, resyncFrom } = e;
   if (field !== undefined) {
     if (typeof field !== 'string') throw new ClientProtocolError(id, 'error.field', 'error.field must be a string');
     error.field = field;
@@ -349,6 +390,11 @@ export function parseResponse(value: unknown): ClientResponse {
     if (typeof outcomeUnknown !== 'boolean')
       throw new ClientProtocolError(id, 'error.outcomeUnknown', 'error.outcomeUnknown must be a boolean');
     error.outcomeUnknown = outcomeUnknown;
+  }
+  if (resyncFrom !== undefined) {
+    if (typeof resyncFrom !== 'number' || !Number.isSafeInteger(resyncFrom) || resyncFrom < 1)
+      throw new ClientProtocolError(id, 'error.resyncFrom', 'error.resyncFrom must be a positive safe integer');
+    error.resyncFrom = resyncFrom;
   }
   return { id, ok: false, error };
 }

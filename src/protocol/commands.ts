@@ -12,14 +12,15 @@
  * - Writes carry `session` and `seq` ≥ 1; optionally `ackedSeq` (the highest seq whose result
  *   the client has seen, `< seq`) and `fence: { lock, token }`.
  */
-import { FieldError, checkName, checkShape, intField, mapField } from './fields.js';
+import { FieldError, checkName, checkShape, intField, mapField, utf8Length } from './fields.js';
 import { describe } from './msgpack.js';
 import { MAX_COUNTER_MAGNITUDE, MAX_TTL_MS, MIN_TTL_MS, type Limits } from './limits.js';
 
 /**
  * A fenced write: applied only while `lock` is held with exactly `token`. With `kind`, `lock`
- * names a semaphore or a readers-writer lock instead, and the fence holds while the writing
- * session holds a grant of it with `token` (of a readers-writer lock: in write mode).
+ * names a semaphore, a readers-writer lock or an election instead, and the fence holds while
+ * the writing session holds a grant of it with `token` (of a readers-writer lock: in write
+ * mode; of an election: as its leader).
  */
 export interface Fence {
   readonly lock: string;
@@ -27,9 +28,32 @@ export interface Fence {
   readonly kind?: PermitKind;
 }
 
-/** The primitives with permits (docs/design.md#semaphores-and-readers-writer-locks). */
-export const PERMIT_KINDS = ['semaphore', 'rwlock'] as const;
+/**
+ * The primitives with permits (docs/design.md#semaphores-and-readers-writer-locks): an
+ * election is one too, a resource of one permit whose holder is the leader
+ * (docs/design.md#leader-elections).
+ */
+export const PERMIT_KINDS = ['semaphore', 'rwlock', 'election'] as const;
 export type PermitKind = (typeof PERMIT_KINDS)[number];
+
+/**
+ * Longest value a candidate campaigns with or a leader proclaims, in UTF-16 code units (a
+ * leader's address or id, not a payload: the value lives in the replicated state).
+ */
+export const MAX_ELECTION_VALUE_LENGTH = 1024;
+
+/**
+ * `v` as an election value: a string of at most {@link MAX_ELECTION_VALUE_LENGTH} UTF-16 code
+ * units of well-formed Unicode (a lone surrogate would not survive MessagePack unchanged, as
+ * for names), possibly empty. Otherwise a {@link FieldError} naming `field`.
+ */
+export function checkElectionValue(v: unknown, field: string): string {
+  if (typeof v !== 'string') throw new FieldError(field, `${field} must be a string, got ${describe(v)}`);
+  if (v.length > MAX_ELECTION_VALUE_LENGTH)
+    throw new FieldError(field, `${field} is ${v.length} UTF-16 code units, more than ${MAX_ELECTION_VALUE_LENGTH}`);
+  if (utf8Length(v) < 0) throw new FieldError(field, `${field} is not well-formed Unicode (lone surrogate)`);
+  return v;
+}
 
 /** Most permits of a semaphore. */
 export const MAX_PERMITS = 1_000_000;
@@ -127,10 +151,25 @@ export const MAX_LOCK_ALL_NAMES = 64;
  * Takes permits of a semaphore (`permits`: its count, which every user must give alike while it
  * is in use; `weight`: how many, default 1) or a readers-writer lock (`mode`), or queues FIFO
  * for them. A session may hold and await several; each grant is named by its acquire's seq.
+ * For an election it is a campaign: `value` (see {@link checkElectionValue}) becomes the
+ * leader's when granted; a session campaigns at most once at a time in one election.
  */
 export type AcquirePermitCommand = WriteFields & { readonly type: 'acquire-permit'; readonly name: string; readonly waitMs: number } & (
-    { readonly kind: 'semaphore'; readonly permits: number; readonly weight?: number } | { readonly kind: 'rwlock'; readonly mode: RwMode }
+    | { readonly kind: 'semaphore'; readonly permits: number; readonly weight?: number }
+    | { readonly kind: 'rwlock'; readonly mode: RwMode }
+    | { readonly kind: 'election'; readonly value: string }
   );
+
+/**
+ * Sets the value of election `name`'s leader, if this session leads it with exactly `token`
+ * (else `NOT_HELD`): how a leader publishes a new address or state without resigning.
+ */
+export interface ProclaimCommand extends WriteFields {
+  readonly type: 'proclaim';
+  readonly name: string;
+  readonly token: number;
+  readonly value: string;
+}
 
 /** Gives back the grant of this session's `acquire-permit` of seq `acquireSeq`. */
 export interface ReleasePermitCommand extends WriteFields {
@@ -222,6 +261,7 @@ export type ClientCommand =
   | AcquirePermitCommand
   | ReleasePermitCommand
   | CancelPermitCommand
+  | ProclaimCommand
   | CounterAddCommand
   | CounterSetCommand
   | CounterCasCommand
@@ -244,6 +284,7 @@ export const CLIENT_COMMAND_TYPES = [
   'acquire-permit',
   'release-permit',
   'cancel-permit',
+  'proclaim',
   'counter-add',
   'counter-set',
   'counter-cas',
@@ -277,10 +318,11 @@ export const CLIENT_COMMAND_FIELDS: {
   ],
   'acquire-permit': [
     ['session', 'seq', 'kind', 'name', 'waitMs'],
-    [...WRITE_OPTIONAL, 'permits', 'weight', 'mode'],
+    [...WRITE_OPTIONAL, 'permits', 'weight', 'mode', 'value'],
   ],
   'release-permit': [['session', 'seq', 'kind', 'name', 'acquireSeq'], WRITE_OPTIONAL],
   'cancel-permit': [['session', 'seq', 'kind', 'name', 'acquireSeq'], WRITE_OPTIONAL],
+  proclaim: [['session', 'seq', 'name', 'token', 'value'], WRITE_OPTIONAL],
   'counter-add': [['session', 'seq', 'name', 'delta'], WRITE_OPTIONAL],
   'counter-set': [['session', 'seq', 'name', 'value'], WRITE_OPTIONAL],
   'counter-cas': [['session', 'seq', 'name', 'expected', 'next'], WRITE_OPTIONAL],
@@ -302,12 +344,22 @@ export function parseWriteFields(rec: Readonly<Record<string, unknown>>, limits:
   return w;
 }
 
-function parseKind(v: unknown, field: string): PermitKind {
-  if (v !== 'semaphore' && v !== 'rwlock') throw new FieldError(field, `${field} must be "semaphore" or "rwlock", got ${describe(v)}`);
+/** `v` as a {@link PermitKind}, or a {@link FieldError} naming `field`. */
+export function checkPermitKind(v: unknown, field: string): PermitKind {
+  if (v !== 'semaphore' && v !== 'rwlock' && v !== 'election')
+    throw new FieldError(field, `${field} must be "semaphore", "rwlock" or "election", got ${describe(v)}`);
   return v;
 }
 
-/** `acquire-permit`: a semaphore's permits and weight, or a readers-writer lock's mode, and nothing of the other. */
+/** Throws a {@link FieldError} for the first of `fields` that `rec` carries: they are another kind's. */
+function refuseFields(rec: Readonly<Record<string, unknown>>, fields: readonly string[], why: string): void {
+  for (const f of fields) if (rec[f] !== undefined) throw new FieldError(f, `${f} ${why}`);
+}
+
+/**
+ * `acquire-permit`: a semaphore's permits and weight, a readers-writer lock's mode, or an
+ * election's value, and nothing of the others.
+ */
 function parseAcquirePermit(rec: Readonly<Record<string, unknown>>, limits: Limits): AcquirePermitCommand {
   const w = parseWriteFields(rec, limits);
   const base = {
@@ -316,15 +368,20 @@ function parseAcquirePermit(rec: Readonly<Record<string, unknown>>, limits: Limi
     name: checkName(rec['name'], 'name', limits.maxNameBytes),
     waitMs: intField(rec, 'waitMs', 0, limits.maxWaitMs),
   };
-  const kind = parseKind(rec['kind'], 'kind');
+  const kind = checkPermitKind(rec['kind'], 'kind');
+  if (kind === 'election') {
+    refuseFields(rec, ['permits', 'weight', 'mode'], "is not an election's: a campaign takes one permit, with a value");
+    if (rec['value'] === undefined) throw new FieldError('value', 'acquire-permit: an election campaign needs a value');
+    return { ...base, kind, value: checkElectionValue(rec['value'], 'value') };
+  }
+  refuseFields(rec, ['value'], `is an election's; a ${kind === 'rwlock' ? 'readers-writer lock' : 'semaphore'} takes none`);
   if (kind === 'rwlock') {
-    for (const f of ['permits', 'weight'])
-      if (rec[f] !== undefined) throw new FieldError(f, `${f} is a semaphore's; a readers-writer lock takes mode`);
+    refuseFields(rec, ['permits', 'weight'], "is a semaphore's; a readers-writer lock takes mode");
     const mode = rec['mode'];
     if (mode !== 'read' && mode !== 'write') throw new FieldError('mode', `mode must be "read" or "write", got ${describe(mode)}`);
     return { ...base, kind, mode };
   }
-  if (rec['mode'] !== undefined) throw new FieldError('mode', "mode is a readers-writer lock's; a semaphore takes permits and weight");
+  refuseFields(rec, ['mode'], "is a readers-writer lock's; a semaphore takes permits and weight");
   const permits = intField(rec, 'permits', 1, MAX_PERMITS);
   if (rec['weight'] === undefined) return { ...base, kind, permits };
   const weight = intField(rec, 'weight', 1, MAX_PERMITS);
@@ -351,7 +408,7 @@ function parseFence(v: unknown, limits: Limits): Fence {
       throw new FieldError(`fence.${k.slice(0, 40)}`, `fence.${k.slice(0, 40)}: unknown field`);
   const lock = checkName(rec['lock'], 'fence.lock', limits.maxNameBytes);
   const token = intField({ 'fence.token': rec['token'] }, 'fence.token', 1, Number.MAX_SAFE_INTEGER);
-  return rec['kind'] === undefined ? { lock, token } : { lock, token, kind: parseKind(rec['kind'], 'fence.kind') };
+  return rec['kind'] === undefined ? { lock, token } : { lock, token, kind: checkPermitKind(rec['kind'], 'fence.kind') };
 }
 
 /**
@@ -400,8 +457,13 @@ export function parseClientCommand(
     case 'release-permit':
     case 'cancel-permit': {
       const w = parseWriteFields(rec, limits);
-      const kind = parseKind(rec['kind'], 'kind');
+      const kind = checkPermitKind(rec['kind'], 'kind');
       return { type, ...w, kind, name: name(), acquireSeq: intField(rec, 'acquireSeq', 1, Number.MAX_SAFE_INTEGER) };
+    }
+    case 'proclaim': {
+      const w = parseWriteFields(rec, limits);
+      const token = intField(rec, 'token', 1, Number.MAX_SAFE_INTEGER);
+      return { type, ...w, name: name(), token, value: checkElectionValue(rec['value'], 'value') };
     }
     case 'break-lock': {
       const w = parseWriteFields(rec, limits);

@@ -21,6 +21,8 @@ export const SDK_ERROR_CODES = [
   'LIMIT_EXCEEDED',
   'OVERFLOW',
   'AUTH',
+  // A watch asked for events older than the node keeps: resync from `resyncFrom`.
+  'COMPACTED',
 ] as const;
 
 /** A code of {@link SDK_ERROR_CODES}. */

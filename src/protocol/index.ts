@@ -10,6 +10,7 @@ export * from './fields.js';
 export * from './limits.js';
 export * from './msgpack.js';
 export * from './values.js';
+export * from './watch.js';
 export * from './address.js';
 export * from './node-status.js';
 export { corkUntilTickEnd, zeroMask } from './cheap-writes.js';

@@ -3,8 +3,9 @@
  * check a client runs on every answer before using it. A node is trusted to be a raftlock
  * node, not to be free of bugs or version skew, so the SDK never casts what arrives.
  */
-import { isSessionSecret } from './commands.js';
+import { MAX_ELECTION_VALUE_LENGTH, isSessionSecret, type PermitKind } from './commands.js';
 import { DecodeError, describe, isPlainMap } from './msgpack.js';
+import type { WatchStarted } from './watch.js';
 
 /** `open-session`: the new session. */
 export interface OpenSessionValue {
@@ -151,6 +152,32 @@ export interface RwLockInfo {
   readonly waiters: number;
 }
 
+/** An election's leader, as `election-info` shows it: its grant, and the value it campaigned with or last proclaimed. */
+export interface ElectionLeaderInfo extends PermitHolderInfo {
+  readonly value: string;
+}
+
+/**
+ * `election-info`: the leader (`null` when nobody leads) and how many candidates wait
+ * (docs/design.md#leader-elections).
+ */
+export interface ElectionInfoValue {
+  readonly leader: ElectionLeaderInfo | null;
+  readonly candidates: number;
+}
+
+/** What the info op of each permit kind answers: `semaphore-info`, `rwlock-info`, `election-info`. */
+export interface PermitInfoValues {
+  readonly semaphore: SemaphoreInfo;
+  readonly rwlock: RwLockInfo;
+  readonly election: ElectionInfoValue;
+}
+
+/** A resource in a `list-permits` page of kind `K`: its name and what its kind's info op answers for it. */
+export type PermitListEntry<K extends PermitKind = PermitKind> = K extends PermitKind
+  ? { readonly name: string } & PermitInfoValues[K]
+  : never;
+
 /** A lock in a `list-locks` page: its name and what `lock-info` answers for it. */
 export interface LockListEntry extends LockInfo {
   readonly name: string;
@@ -210,6 +237,9 @@ export interface OpValues {
   readonly 'list-locks': ListPage<LockListEntry>;
   readonly 'semaphore-info': SemaphoreInfo;
   readonly 'rwlock-info': RwLockInfo;
+  readonly 'election-info': ElectionInfoValue;
+  /** Entries all of the kind asked for ({@link parsePermitPage} checks that kind). */
+  readonly 'list-permits': ListPage<PermitListEntry>;
   readonly 'list-counters': ListPage<CounterListEntry>;
   readonly 'open-session': OpenSessionValue;
   readonly 'keep-alive': KeepAliveValue;
@@ -225,6 +255,12 @@ export interface OpValues {
   readonly 'acquire-permit': AcquireValue;
   readonly 'release-permit': ReleaseValue;
   readonly 'cancel-permit': CancelWaitValue;
+  /** Nothing: the leader's value is changed. */
+  readonly proclaim: null;
+  /** The watch started (watch.ts). */
+  readonly watch: WatchStarted;
+  /** Nothing: the watch ended. */
+  readonly unwatch: null;
   /** The new value. */
   readonly 'counter-add': number;
   /** The previous value. */
@@ -298,17 +334,24 @@ function holderList<E extends object>(
   extraKeys: readonly string[],
 ): Array<PermitHolderInfo & E> {
   if (!Array.isArray(v) || v.length > MAX_LISTED_HOLDERS) bad(path, v, `an array of at most ${MAX_LISTED_HOLDERS} holders`);
-  return (v as unknown[]).map((x, k) => {
-    const q = `${path}[${k}]`;
-    const h = map(x, q, ['sessionId', 'fencingToken', 'acquiredAt', 'expiresAt', ...extraKeys]);
-    return {
-      sessionId: int(h['sessionId'], `${q}.sessionId`, 1),
-      fencingToken: int(h['fencingToken'], `${q}.fencingToken`, 1),
-      acquiredAt: int(h['acquiredAt'], `${q}.acquiredAt`),
-      expiresAt: int(h['expiresAt'], `${q}.expiresAt`),
-      ...extra(h, q),
-    };
-  });
+  return (v as unknown[]).map((x, k) => holder(x, `${path}[${k}]`, extra, extraKeys));
+}
+
+/** One holder of an info answer, with `extra` fields. */
+function holder<E extends object>(
+  v: unknown,
+  q: string,
+  extra: (h: Record<string, unknown>, path: string) => E,
+  extraKeys: readonly string[],
+): PermitHolderInfo & E {
+  const h = map(v, q, ['sessionId', 'fencingToken', 'acquiredAt', 'expiresAt', ...extraKeys]);
+  return {
+    sessionId: int(h['sessionId'], `${q}.sessionId`, 1),
+    fencingToken: int(h['fencingToken'], `${q}.fencingToken`, 1),
+    acquiredAt: int(h['acquiredAt'], `${q}.acquiredAt`),
+    expiresAt: int(h['expiresAt'], `${q}.expiresAt`),
+    ...extra(h, q),
+  };
 }
 
 function nameList(v: unknown, path: string): string[] {
@@ -374,6 +417,64 @@ function listPage<T extends { readonly name: string }>(v: unknown, path: string,
     if (!((items[k - 1] as T).name < (items[k] as T).name)) throw new DecodeError(`${path}.items[${k}].name`, 'names out of order');
   }
   return r['next'] === undefined ? { items } : { items, next: str(r['next'], `${path}.next`) };
+}
+
+const SEMAPHORE_INFO_KEYS = ['holders', 'holderCount', 'waiters'];
+const RWLOCK_INFO_KEYS = ['mode', 'holders', 'holderCount', 'waiters'];
+const ELECTION_INFO_KEYS = ['leader', 'candidates'];
+
+function semaphoreInfoOf(r: Record<string, unknown>, p: string): SemaphoreInfo {
+  const holders = holderList(r['holders'], `${p}.holders`, (h, q) => ({ weight: int(h['weight'], `${q}.weight`, 1) }), ['weight']);
+  const info = { holders, holderCount: int(r['holderCount'], `${p}.holderCount`), waiters: int(r['waiters'], `${p}.waiters`) };
+  if (r['permits'] === undefined) return info;
+  return { ...info, permits: int(r['permits'], `${p}.permits`, 1), available: int(r['available'], `${p}.available`) };
+}
+
+function rwlockInfoOf(r: Record<string, unknown>, p: string): RwLockInfo {
+  const mode = r['mode'];
+  if (mode !== 'free' && mode !== 'read' && mode !== 'write') bad(`${p}.mode`, mode, '"free", "read" or "write"');
+  const holders = holderList(r['holders'], `${p}.holders`, (h, q) => ({ mode: rwMode(h['mode'], `${q}.mode`) }), ['mode']);
+  return { mode, holders, holderCount: int(r['holderCount'], `${p}.holderCount`), waiters: int(r['waiters'], `${p}.waiters`) };
+}
+
+function electionInfoOf(r: Record<string, unknown>, p: string): ElectionInfoValue {
+  const candidates = int(r['candidates'], `${p}.candidates`);
+  if (r['leader'] === null) return { leader: null, candidates };
+  const leader = holder(r['leader'], `${p}.leader`, (h, q) => ({ value: electionValue(h['value'], `${q}.value`) }), ['value']);
+  return { leader, candidates };
+}
+
+function electionValue(v: unknown, path: string): string {
+  if (typeof v !== 'string' || v.length > MAX_ELECTION_VALUE_LENGTH)
+    bad(path, v, `a string of at most ${MAX_ELECTION_VALUE_LENGTH} code units`);
+  return v;
+}
+
+/**
+ * The kind of a `list-permits` page, told by its first entry's fields (an election's `leader`,
+ * a readers-writer lock's `mode`); every entry is then checked as that kind.
+ */
+function pageKind(v: unknown): PermitKind {
+  const first: unknown = isPlainMap(v) && Array.isArray(v['items']) ? (v['items'] as unknown[])[0] : undefined;
+  if (!isPlainMap(first)) return 'semaphore';
+  return Object.hasOwn(first, 'leader') ? 'election' : Object.hasOwn(first, 'mode') ? 'rwlock' : 'semaphore';
+}
+
+/** A `list-permits` entry of `kind`: its name and that kind's info, nothing else. */
+function permitEntry<K extends PermitKind>(kind: K, v: unknown, q: string): PermitListEntry<K> {
+  const keys = kind === 'election' ? ELECTION_INFO_KEYS : kind === 'rwlock' ? RWLOCK_INFO_KEYS : SEMAPHORE_INFO_KEYS;
+  const r = map(v, q, ['name', ...keys], kind === 'semaphore' ? ['permits', 'available'] : []);
+  const name = str(r['name'], `${q}.name`);
+  const info = kind === 'election' ? electionInfoOf(r, q) : kind === 'rwlock' ? rwlockInfoOf(r, q) : semaphoreInfoOf(r, q);
+  return { name, ...info } as PermitListEntry<K>;
+}
+
+/**
+ * Checks the value of a successful `list-permits` answer for `kind` and returns it typed: each
+ * entry must be of that kind. Throws only {@link DecodeError}.
+ */
+export function parsePermitPage<K extends PermitKind>(kind: K, value: unknown): ListPage<PermitListEntry<K>> {
+  return listPage(value, 'value', (x, q) => permitEntry(kind, x, q));
 }
 
 function members(v: unknown, path: string): NonNullable<NodeRoleValue['members']> {
@@ -450,19 +551,24 @@ const PARSERS: { readonly [O in Op]: (v: unknown, path: string) => OpValues[O] }
   'acquire-permit': (v, p) => notHeldByYou(acquireValue(v, p), p),
   'release-permit': releaseValue,
   'cancel-permit': cancelWaitValue,
-  'semaphore-info': (v, p) => {
-    const r = map(v, p, ['holders', 'holderCount', 'waiters'], ['permits', 'available']);
-    const holders = holderList(r['holders'], `${p}.holders`, (h, q) => ({ weight: int(h['weight'], `${q}.weight`, 1) }), ['weight']);
-    const info = { holders, holderCount: int(r['holderCount'], `${p}.holderCount`), waiters: int(r['waiters'], `${p}.waiters`) };
-    if (r['permits'] === undefined) return info;
-    return { ...info, permits: int(r['permits'], `${p}.permits`, 1), available: int(r['available'], `${p}.available`) };
+  'semaphore-info': (v, p) => semaphoreInfoOf(map(v, p, SEMAPHORE_INFO_KEYS, ['permits', 'available']), p),
+  'rwlock-info': (v, p) => rwlockInfoOf(map(v, p, RWLOCK_INFO_KEYS), p),
+  'election-info': (v, p) => electionInfoOf(map(v, p, ELECTION_INFO_KEYS), p),
+  'list-permits': (v, p) => {
+    const kind = pageKind(v);
+    return listPage(v, p, (x, q) => permitEntry(kind, x, q));
   },
-  'rwlock-info': (v, p) => {
-    const r = map(v, p, ['mode', 'holders', 'holderCount', 'waiters']);
-    const mode = r['mode'];
-    if (mode !== 'free' && mode !== 'read' && mode !== 'write') bad(`${p}.mode`, mode, '"free", "read" or "write"');
-    const holders = holderList(r['holders'], `${p}.holders`, (h, q) => ({ mode: rwMode(h['mode'], `${q}.mode`) }), ['mode']);
-    return { mode, holders, holderCount: int(r['holderCount'], `${p}.holderCount`), waiters: int(r['waiters'], `${p}.waiters`) };
+  proclaim: (v, p) => {
+    if (v !== null) bad(p, v, 'null');
+    return v;
+  },
+  watch: (v, p) => {
+    const r = map(v, p, ['watch', 'fromIndex']);
+    return { watch: int(r['watch'], `${p}.watch`, 1), fromIndex: int(r['fromIndex'], `${p}.fromIndex`, 1) };
+  },
+  unwatch: (v, p) => {
+    if (v !== null) bad(p, v, 'null');
+    return v;
   },
   'break-lock': (v, p) => {
     const r = map(v, p, ['status', 'session', 'token']);

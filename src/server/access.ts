@@ -3,7 +3,7 @@
  * configuration, each with a role, and the role every operation needs.
  *
  * Roles are ordered, each granting what the one before it grants:
- * - `read`: linearizable and stale reads (`counter-get`, `lock-info`, the listings), the `status` op, and the
+ * - `read`: linearizable and stale reads (`counter-get`, `lock-info`, the listings), watches, the `status` op, and the
  *   HTTP `/status` and `/metrics`;
  * - `write`: sessions, locks and counter writes;
  * - `admin`: `break-lock` and the operator routes (snapshot, leadership transfer, membership).
@@ -71,6 +71,8 @@ export const OP_ROLES: Readonly<Record<ClientOp, Role | undefined>> = {
   'lock-info': 'read',
   'list-locks': 'read',
   'list-counters': 'read',
+  watch: 'read',
+  unwatch: 'read',
   bind: 'write',
   'open-session': 'write',
   'keep-alive': 'write',
@@ -86,6 +88,9 @@ export const OP_ROLES: Readonly<Record<ClientOp, Role | undefined>> = {
   'cancel-permit': 'write',
   'semaphore-info': 'read',
   'rwlock-info': 'read',
+  'election-info': 'read',
+  'list-permits': 'read',
+  proclaim: 'write',
   'counter-add': 'write',
   'counter-set': 'write',
   'counter-cas': 'write',

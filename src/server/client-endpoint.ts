@@ -39,6 +39,8 @@
  *   `bind { session, secret }`; otherwise `AUTH` with `field: "session"`, before anything is
  *   proposed. At most `maxSessionsPerConnection` proven sessions per connection (default
  *   10,000; ended ones are forgotten first), beyond → `LIMIT_EXCEEDED`.
+ * - Watches (watch-streams.ts) belong to the connection: at most 16, each ended with
+ *   `LIMIT_EXCEEDED` when the client does not take its events, all cancelled when it closes.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -63,6 +65,7 @@ import type { LockService, ServiceOutcome } from '../service/index.js';
 import { silentLogger, type Logger } from './logger.js';
 import { allows, Authenticator, forbidden, OP_ROLES, type Identity } from './access.js';
 import { SessionBindings } from './session-bindings.js';
+import { ConnectionWatches } from './watch-streams.js';
 import { Histogram } from './metrics.js';
 
 /** Close codes of `/client` connections (besides ws's own 1009 for oversize frames). */
@@ -302,11 +305,22 @@ export class ClientEndpoint {
       return;
     }
     const answer = (o: ServiceOutcome): void => reply(this.toResponse(id, o));
-    if (req.op === 'counter-get' || req.op === 'lock-info' || req.op === 'semaphore-info' || req.op === 'rwlock-info') {
+    if (
+      req.op === 'counter-get' ||
+      req.op === 'lock-info' ||
+      req.op === 'semaphore-info' ||
+      req.op === 'rwlock-info' ||
+      req.op === 'election-info'
+    ) {
       service.query({ type: req.op, name: req.name }, req.stale === true ? { stale: true } : {}, answer);
       return;
     }
     if (req.op === 'list-locks' || req.op === 'list-counters') {
+      const { id: _id, op, stale, ...args } = req;
+      service.query({ type: op, ...args }, stale === true ? { stale: true } : {}, answer);
+      return;
+    }
+    if (req.op === 'list-permits') {
       const { id: _id, op, stale, ...args } = req;
       service.query({ type: op, ...args }, stale === true ? { stale: true } : {}, answer);
       return;
@@ -409,6 +423,8 @@ function isOpened(v: unknown): v is OpenSessionValue {
 class ClientConnection {
   private readonly inFlight = new Set<number>();
   private readonly bindings: SessionBindings;
+  /** Its watches (docs/design.md#watches), cancelled when it closes. */
+  private readonly watches: ConnectionWatches;
   /** Who the connection authenticated as; undefined until a successful hello (when required). */
   private identity: Identity | undefined;
   private open = true;
@@ -424,6 +440,18 @@ class ClientConnection {
     this.identity = endpoint.requiresToken ? undefined : endpoint.identify(undefined);
     const machine = endpoint.opts.service.machine;
     this.bindings = new SessionBindings(endpoint.settings.maxSessionsPerConnection, (s) => machine.sessionDeadline(s) !== undefined);
+    this.watches = new ConnectionWatches(endpoint.opts.service.watches, {
+      buffered: () => ws.bufferedAmount,
+      send: (frame, written) => {
+        if (!this.open || ws.readyState !== ws.OPEN) return;
+        corkUntilTickEnd(socket);
+        if (written === undefined) ws.send(frame);
+        else
+          ws.send(frame, (err) => {
+            if (err === undefined || err === null) written();
+          });
+      },
+    });
     if (this.identity === undefined) {
       this.helloTimer = setTimeout(() => this.close(ClientCloseCode.HELLO_TIMEOUT, 'no hello'), endpoint.settings.helloTimeoutMs);
       this.helloTimer.unref();
@@ -448,6 +476,7 @@ class ClientConnection {
       // Requests still in flight are answered later by the service into the void: a parked
       // acquire's wait lives in the replicated state, and the client retries its (session, seq).
       this.inFlight.clear();
+      this.watches.cancelAll();
       endpoint.forget(this);
     });
   }
@@ -532,8 +561,10 @@ class ClientConnection {
       this.answer(req.op, r);
     };
     try {
-      // Sessions are counted per client token (its name), when the cluster has tokens.
-      ep.dispatch(req, this.bindings, reply, ep.requiresToken ? this.identity?.name : undefined);
+      // Watches belong to the connection; sessions are counted per client token (its name),
+      // when the cluster has tokens.
+      if (req.op === 'watch' || req.op === 'unwatch') this.watches.handle(req, reply);
+      else ep.dispatch(req, this.bindings, reply, ep.requiresToken ? this.identity?.name : undefined);
     } catch (err) {
       ep.log.error('client request handler failed', {
         remote: this.remote,

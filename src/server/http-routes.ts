@@ -1,7 +1,7 @@
 /**
- * The node's plain HTTP routes: `GET /status`, `GET /healthz`, `GET /metrics` and the admin
- * routes (docs/operations.md#http-endpoints). WebSocket upgrades (`/raft`, `/client`) are
- * routed by the node, not here.
+ * The node's plain HTTP routes: `GET /status`, `GET /healthz`, `GET /metrics`, the cluster page
+ * (`/ui`, ui-routes.ts) and the admin routes (docs/operations.md#http-endpoints). WebSocket
+ * upgrades (`/raft`, `/client`) are routed by the node, not here.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProposeOutcome, RaftHost } from '../host/index.js';
@@ -22,6 +22,7 @@ import {
   type ChangeOutcome,
   type MembersView,
 } from './member-routes.js';
+import type { UiRoutes } from './ui-routes.js';
 
 /** What the routes read. */
 export interface HttpContext {
@@ -39,6 +40,8 @@ export interface HttpContext {
   readonly rawPropose: boolean;
   /** Where each member is reached (`/admin/members`). */
   readonly directory: MemberDirectory;
+  /** The cluster page: `/ui` is open, `/ui/state` and `/ui/events` need `read`. */
+  readonly ui: UiRoutes;
 }
 
 /** Sends `body` as JSON with status `code`. */
@@ -78,6 +81,16 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       res.end(text);
       return;
+    }
+    case 'GET /ui':
+      return ctx.ui.sendPage(res);
+    case 'GET /ui/state':
+      if (!authorized(req, res, ctx, 'read', route)) return;
+      return sendJson(res, 200, ctx.ui.state());
+    case 'GET /ui/events': {
+      if (!authorized(req, res, ctx, 'read', route)) return;
+      const refused = ctx.ui.streamEvents(res, url.searchParams);
+      return refused === undefined ? undefined : sendJson(res, refused.status, { error: refused.error });
     }
     case 'GET /admin/members':
       if (!authorized(req, res, ctx, 'read', route)) return;

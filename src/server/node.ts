@@ -26,6 +26,7 @@ import { clientCertificateProblem, createTlsServer, TlsMaterial } from './tls.js
 import { Authenticator } from './access.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { NodeMetrics, timedLog } from './node-metrics.js';
+import { UiRoutes } from './ui-routes.js';
 
 export interface StartNodeOptions {
   readonly config: ClusterConfig;
@@ -169,6 +170,13 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
   metrics.attachClients(clients);
   let boundAddress = `${listen.host}:${listen.port}`;
   const status = statusReporter({ id, config, host: h, machine, directory, address: () => boundAddress });
+  const ui = new UiRoutes({
+    status,
+    machine,
+    watches: service.watches,
+    tokenRequired: access.required,
+    maxNameBytes: config.limits.maxNameBytes,
+  });
   const http = {
     host: h,
     status,
@@ -178,6 +186,7 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     access,
     rawPropose: opts.unsafeRawPropose === true,
     directory,
+    ui,
   };
   const { server, listener } = createNodeServer(http, transport, clients, tls);
   try {
@@ -224,7 +233,10 @@ export async function startNode(opts: StartNodeOptions): Promise<NodeHandle> {
     stopping ??= (async () => {
       await handOverLeadership(h, config, logger);
       clearInterval(ticker);
+      // Before the connections close, so watchers hear why and where to resume.
+      service.watches.close('node stopping');
       clients.close();
+      ui.close('node stopping');
       service.releaseParked('node stopping');
       h.stop();
       await transport.close();

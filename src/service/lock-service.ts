@@ -10,11 +10,14 @@ import type { Clock, ProposeOutcome, RaftHost } from '../host/index.js';
 import type {
   BindValue,
   CounterListEntry,
+  ElectionInfoValue,
   ListArgs,
   ListPage,
   LockInfo,
   LockListEntry,
   MachineErrorCode,
+  PermitKind,
+  PermitListEntry,
   RwLockInfo,
   SemaphoreInfo,
 } from '../protocol/index.js';
@@ -30,10 +33,16 @@ import {
   type MachineEvent,
   type SessionCommand,
 } from '../state-machine/index.js';
+import { deriveWatchEvents, watchProbe, type WatchProbe } from './watch-events.js';
+import { WatchLog, type WatchLogOptions } from './watch-log.js';
 
 /** The answer to a command or query. Exactly one per request. */
 export type ServiceOutcome =
-  /** Applied (writes) or read; `index` is the log index of the entry, or the read point. */
+  /**
+   * Applied (writes) or read; `index` is the log index of the entry, or for a read the index the
+   * node had applied when it read (at or past the read point): the state answered is exactly the
+   * state at that index, so a watch from `index + 1` continues it with nothing missed.
+   */
   | { readonly type: 'ok'; readonly value: ServiceValue; readonly index: number }
   /**
    * The machine refused it (applied as a no-op, or rejected before entering the log), or
@@ -50,13 +59,22 @@ export type ServiceOutcome =
 
 /** What a successful outcome carries: a command's result, or a read's or a binding's answer. */
 export type ServiceValue =
-  CommandValue | LockInfo | SemaphoreInfo | RwLockInfo | BindValue | ListPage<LockListEntry> | ListPage<CounterListEntry>;
+  | CommandValue
+  | LockInfo
+  | SemaphoreInfo
+  | RwLockInfo
+  | ElectionInfoValue
+  | BindValue
+  | ListPage<LockListEntry>
+  | ListPage<CounterListEntry>
+  | ListPage<PermitListEntry>;
 
 /** Reads answered from the machine. */
 export type ServiceQuery =
   | { readonly type: 'counter-get'; readonly name: string }
-  | { readonly type: 'lock-info' | 'semaphore-info' | 'rwlock-info'; readonly name: string }
-  | ({ readonly type: 'list-locks' | 'list-counters' } & ListArgs);
+  | { readonly type: 'lock-info' | 'semaphore-info' | 'rwlock-info' | 'election-info'; readonly name: string }
+  | ({ readonly type: 'list-locks' | 'list-counters' } & ListArgs)
+  | ({ readonly type: 'list-permits'; readonly kind: PermitKind } & ListArgs);
 
 export interface LockServiceOptions {
   readonly machine: LockMachine;
@@ -71,6 +89,8 @@ export interface LockServiceOptions {
   readonly newSecret?: () => string;
   /** Where the durations the service measures go (the node's metrics); default nowhere. */
   readonly timings?: ServiceTimings;
+  /** Bounds of the watch history (docs/design.md#watches), and its negative control. */
+  readonly watches?: Omit<WatchLogOptions, 'firstIndex'>;
 }
 
 /**
@@ -119,12 +139,15 @@ export class LockService {
   private readonly timings: ServiceTimings | undefined;
   /** Counts of the machine's locks, waits and events, kept from what it applies (for metrics). */
   readonly stats: ServiceStats;
+  /** The watch events of what this node applies, and the watches following them (docs/design.md#watches). */
+  readonly watches: WatchLog;
 
   constructor(opts: LockServiceOptions) {
     this.machine = opts.machine;
     this.clock = opts.clock;
     this.timings = opts.timings;
     this.stats = new ServiceStats(opts.machine, opts.timings);
+    this.watches = new WatchLog({ ...opts.watches, firstIndex: opts.machine.appliedIndex + 1 });
     this.expiryBatch = opts.expiryBatch ?? 100;
     this.newSecret = opts.newSecret ?? (() => randomBytes(16).toString('hex'));
   }
@@ -137,17 +160,35 @@ export class LockService {
     const machine = this.machine;
     return {
       apply: (entry, context: ApplyContext) => {
+        const cmd = entry.type === 'normal' ? commandOf(entry.data, machine) : undefined;
+        const before = watchProbe(cmd, machine);
         const out = machine.apply(entry, context);
         this.stats.applied(entry.data, context.index, out);
         for (const ev of out.events) this.onEvent(ev);
+        this.appendWatchEvents(context.index, cmd, out, before);
         return out;
       },
       snapshot: () => machine.snapshot(),
       restore: (data) => {
         machine.restore(data);
         this.stats.recount();
+        this.watches.reset(machine.appliedIndex);
       },
     };
+  }
+
+  /** The watch events of an applied entry go to the watch log (docs/design.md#watches). */
+  private appendWatchEvents(index: number, cmd: Command | undefined, out: ApplyOutput, before: WatchProbe): void {
+    let events: ReturnType<typeof deriveWatchEvents>;
+    try {
+      events = deriveWatchEvents(index, cmd, out, this.machine, before);
+    } catch {
+      // A bug of the derivation must not stop the node, nor leave a silent gap: the watches
+      // are ended with COMPACTED and the history starts again after this entry.
+      this.watches.reset(index);
+      return;
+    }
+    this.watches.append(index, events);
   }
 
   attach(host: RaftHost<ApplyOutput>): void {
@@ -208,15 +249,17 @@ export class LockService {
    * node's state as it is.
    */
   query(q: ServiceQuery, opts: { readonly stale?: boolean }, done: (o: ServiceOutcome) => void): void {
-    const answer = (index: number): void => {
-      done({ type: 'ok', value: this.read(q), index });
+    // The applied index, not the read point: the node may have applied past the point by now,
+    // and the state read is the state at the applied index.
+    const answer = (): void => {
+      done({ type: 'ok', value: this.read(q), index: this.machine.appliedIndex });
     };
     if (opts.stale === true) {
-      answer(this.machine.appliedIndex);
+      answer();
       return;
     }
     this.requireHost().read((o) => {
-      if (o.type === 'ready') answer(o.index);
+      if (o.type === 'ready') answer();
       else if (o.code === 'NO_LEADER') done({ type: 'not-leader', leader: NONE });
       else done({ type: 'unavailable', outcomeUnknown: false, reason: o.code });
     });
@@ -232,10 +275,14 @@ export class LockService {
         return this.machine.semaphoreInfo(q.name);
       case 'rwlock-info':
         return this.machine.rwlockInfo(q.name);
+      case 'election-info':
+        return this.machine.electionInfo(q.name);
       case 'list-locks':
         return this.machine.listLocks(q);
       case 'list-counters':
         return this.machine.listCounters(q);
+      case 'list-permits':
+        return this.machine.listPermits(q.kind, q);
     }
   }
 
@@ -493,6 +540,12 @@ export class ServiceStats {
     if (m.size === 0) this.waits.delete(session);
     this.timings?.lockWait(Math.max(0, at - since) / 1000, outcome);
   }
+}
+
+/** The command of a `normal` entry's data, if it decodes (the machine refuses it otherwise). */
+function commandOf(data: Uint8Array, machine: LockMachine): Command | undefined {
+  const d = decodeEntry(data, machine.limits);
+  return d.ok ? d.value.cmd : undefined;
 }
 
 /** The commands that may wait in a queue (their requests are parked until the wait ends). */

@@ -49,6 +49,7 @@ export type {
   Fence,
   KeepAliveCommand,
   OpenSessionCommand,
+  ProclaimCommand,
   ReleaseCommand,
   WriteFields,
 } from '../protocol/index.js';

@@ -14,10 +14,12 @@
  *   indexes of the queueing entries; a queue only appends and removes, locks.ts), so the
  *   waiters of a lock determine its queue;
  * - `counter`: name and value of a non-zero counter;
- * - `permits`: a semaphore or readers-writer lock in use (`[kind, name, permit count]`);
- * - `permit-grant`: one of its grants (`[kind, name, session, seq, weight, token, acquired-at]`);
- *   holders are kept in (token, session, seq) order, so the grants determine the list;
- * - `permit-waiter`: one of its waits; queues are in waiter-id order, as lock queues;
+ * - `permits`: a semaphore, readers-writer lock or election in use (`[kind, name, permit count]`);
+ * - `permit-grant`: one of its grants (`[kind, name, session, seq, weight, token, acquired-at,
+ *   value?]`, the value an election's); holders are kept in (token, session, seq) order, so the
+ *   grants determine the list;
+ * - `permit-waiter`: one of its waits (with an election's value); queues are in waiter-id
+ *   order, as lock queues;
  * - `revocation`: a session's memory of a revoked grant (`[session id, at, name, token,
  *   reason]`); `at` orders a session's memories, so the records determine its list;
  * - the *header*: snapshot version, applied index, log time, last term, pending grace. It
@@ -64,7 +66,9 @@ const KIND_PERMITS = 9;
 const KIND_PERMIT_GRANT = 10;
 const KIND_PERMIT_WAITER = 11;
 /** A permit record's primitive, hashed as a number. */
-const PERMIT_KIND_CODE: Readonly<Record<PermitKind, number>> = { semaphore: 1, rwlock: 2 };
+const PERMIT_KIND_CODE: Readonly<Record<PermitKind, number>> = { semaphore: 1, rwlock: 2, election: 3 };
+/** The snapshot's list of each permit kind. */
+const PERMIT_LISTS = { semaphore: 'semaphores', rwlock: 'rwlocks', election: 'elections' } as const satisfies Record<PermitKind, string>;
 
 // Word-stream tags: each value starts with one, so the stream of a record is unambiguous.
 const T_NULL = 1;
@@ -265,8 +269,8 @@ type SessionFields = Pick<Session, 'id' | 'ttlMs' | 'secret' | 'lastKeepAlive' |
 };
 type HolderFields = Pick<Holder, 'session' | 'token' | 'acquiredAt' | 'seq'>;
 type WaiterFields = Pick<Waiter, 'id' | 'session' | 'seq' | 'deadline' | 'graceCount'>;
-type PermitGrantFields = Pick<PermitGrant, 'session' | 'seq' | 'weight' | 'token' | 'acquiredAt'>;
-type PermitWaiterFields = Pick<PermitWaiter, 'id' | 'session' | 'seq' | 'weight' | 'deadline' | 'graceCount'>;
+type PermitGrantFields = Pick<PermitGrant, 'session' | 'seq' | 'weight' | 'token' | 'acquiredAt' | 'value'>;
+type PermitWaiterFields = Pick<PermitWaiter, 'id' | 'session' | 'seq' | 'weight' | 'value' | 'deadline' | 'graceCount'>;
 
 /** The snapshot header's fields. */
 export interface HeaderFields {
@@ -283,10 +287,22 @@ export interface HeaderFields {
  * here.
  */
 const SNAPSHOT_FIELDS = {
-  root: ['v', 'appliedIndex', 'lastTime', 'lastTerm', 'gracePending', 'sessions', 'locks', 'counters', 'semaphores', 'rwlocks'],
+  root: [
+    'v',
+    'appliedIndex',
+    'lastTime',
+    'lastTerm',
+    'gracePending',
+    'sessions',
+    'locks',
+    'counters',
+    'semaphores',
+    'rwlocks',
+    'elections',
+  ],
   permitResource: ['name', 'permits', 'holders', 'waiters'],
-  permitHolder: ['session', 'seq', 'weight', 'token', 'acquiredAt'],
-  permitWaiter: ['id', 'session', 'seq', 'weight', 'deadline', 'graceCount'],
+  permitHolder: ['session', 'seq', 'weight', 'token', 'acquiredAt', 'value'],
+  permitWaiter: ['id', 'session', 'seq', 'weight', 'value', 'deadline', 'graceCount'],
   session: ['id', 'ttlMs', 'clientId', 'owner', 'secret', 'lastKeepAlive', 'deadline', 'graceCount', 'ackedSeq', 'results', 'revoked'],
   revocation: ['at', 'name', 'token', 'reason'],
   lock: ['name', 'holder', 'waiters'],
@@ -413,7 +429,7 @@ export class StateDigest {
     this.mix(sign);
   }
 
-  /** A grant of permits of `name`. */
+  /** A grant of permits of `name` (with its value, an election's). */
   permitGrant(sign: Sign, kind: PermitKind, name: string, g: PermitGrantFields): void {
     begin(KIND_PERMIT_GRANT);
     num(PERMIT_KIND_CODE[kind]);
@@ -423,10 +439,11 @@ export class StateDigest {
     num(g.weight);
     num(g.token);
     num(g.acquiredAt);
+    optionalStr(g.value);
     this.mix(sign);
   }
 
-  /** A queued wait for permits of `name`. */
+  /** A queued wait for permits of `name` (with its value, an election's). */
   permitWaiter(sign: Sign, kind: PermitKind, name: string, w: PermitWaiterFields): void {
     begin(KIND_PERMIT_WAITER);
     num(PERMIT_KIND_CODE[kind]);
@@ -437,6 +454,7 @@ export class StateDigest {
     num(w.weight);
     num(w.deadline);
     num(w.graceCount);
+    optionalStr(w.value);
     this.mix(sign);
   }
 
@@ -481,6 +499,14 @@ export class StateDigest {
       this.l4 = (this.l4 - o4) >>> 0;
     }
   }
+}
+
+/**
+ * A record's last field when it may be absent: nothing when absent, so the records of the kinds
+ * without it hash as before; present, it is tagged (T_STR), so "" and absent differ.
+ */
+function optionalStr(s: string | undefined): void {
+  if (s !== undefined) str(s);
 }
 
 function begin(kind: number): void {
@@ -532,7 +558,7 @@ export function digestOfState(state: SnapshotState): string {
   }
   for (const [name, v] of state.counters) d.counter(1, name, v);
   for (const kind of PERMIT_KINDS) {
-    for (const r of kind === 'semaphore' ? state.semaphores : state.rwlocks) {
+    for (const r of state[PERMIT_LISTS[kind]]) {
       covered(r, 'permitResource');
       d.permits(1, kind, r.name, r.permits);
       for (const g of r.holders) {

@@ -72,17 +72,20 @@ import {
   DEFAULT_LIST_LIMIT,
   resolveLimits,
   type CounterListEntry,
+  type ElectionInfoValue,
   type Limits,
   type ListArgs,
   type ListPage,
   type LockInfo,
   type LockListEntry,
+  type PermitKind,
+  type PermitListEntry,
   type RwLockInfo,
   type SemaphoreInfo,
 } from '../protocol/index.js';
 import { LockTable, type Waiter } from './locks.js';
 import type { AcquireValue, ApplyOutput, BreakLockValue, CancelWaitValue, CommandResult, CommandValue, MachineEvent } from './results.js';
-import { PermitMachine } from './permit-machine.js';
+import { ELECTION_PERMITS, PermitMachine } from './permit-machine.js';
 import { SessionTable, type Session } from './sessions.js';
 import { takePage } from './sorted-names.js';
 import { SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot, type SnapshotState } from './snapshot.js';
@@ -110,6 +113,8 @@ export interface LockMachineTestingKnobs {
   readonly cancelKeepsQueued?: boolean;
   /** A permit release frees one permit more than it held (breaks "at most N permits held"). */
   readonly releaseExtraPermit?: boolean;
+  /** Elections are resources of two permits: two leaders at once (breaks "one leader per election"). */
+  readonly twoLeaders?: boolean;
   /**
    * `acquire-all` looks only at its first lock to decide on an immediate grant, and takes the
    * others even when they are held (breaks mutual exclusion for all-or-nothing locks).
@@ -169,7 +174,8 @@ export class LockMachine implements StateMachine<ApplyOutput> {
   }
 
   private newPermits(): PermitMachine {
-    return new PermitMachine(() => this.sessions, this.sum, this.knobs.releaseExtraPermit === true);
+    const electionPermits = this.knobs.twoLeaders === true ? 2 : ELECTION_PERMITS;
+    return new PermitMachine(() => this.sessions, this.sum, this.knobs.releaseExtraPermit === true, electionPermits);
   }
 
   /** Log time of the last applied stamped entry (feed it to `nextStamp`). */
@@ -251,6 +257,24 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     return this.permits.rwlockInfo(name);
   }
 
+  /**
+   * Election `name`'s leader (session, token, value, grant time, its session's deadline), or
+   * `null`, and how many candidates wait (docs/design.md#leader-elections). O(1); pure, so it
+   * may be asked right after any apply.
+   */
+  electionInfo(name: string): ElectionInfoValue {
+    return this.permits.electionInfo(name);
+  }
+
+  /**
+   * A page of the semaphores, readers-writer locks or elections (`kind`) in use, whose names
+   * start with `prefix`, after `after`, in name order, each with its name and what its kind's
+   * info answers (`semaphoreInfo`, `rwlockInfo`, `electionInfo`): like {@link listLocks}.
+   */
+  listPermits<K extends PermitKind>(kind: K, args: ListArgs = {}): ListPage<PermitListEntry<K>> {
+    return this.permits.list(kind, args);
+  }
+
   lockInfo(name: string): LockInfo {
     const lock = this.locks.get(name);
     const holder = lock?.holder;
@@ -327,6 +351,18 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     return s.clientId === undefined ? info : { ...info, clientId: s.clientId };
   }
 
+  /**
+   * The first `limit` live sessions in id order (the oldest first), as {@link sessionInfo}
+   * describes them, for a status page. Copying the ids costs O(sessions) and sorting them
+   * nearly as little (they are kept in the order they opened, which is id order).
+   */
+  listSessions(limit: number): SessionInfo[] {
+    return this.sessions
+      .sorted()
+      .slice(0, limit)
+      .flatMap((s) => this.sessionInfo(s.id) ?? []);
+  }
+
   // ---- snapshots -----------------------------------------------------------------------------
 
   /**
@@ -394,6 +430,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
       counters: this.counters.sorted(),
       semaphores: this.permits.records('semaphore'),
       rwlocks: this.permits.records('rwlock'),
+      elections: this.permits.records('election'),
     };
     return encodeSnapshot(state);
   }
@@ -451,6 +488,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
     for (const [name, value] of s.counters) this.counters.restore(name, value);
     this.permits.restore('semaphore', s.semaphores);
     this.permits.restore('rwlock', s.rwlocks);
+    this.permits.restore('election', s.elections);
   }
 
   // ---- one step ------------------------------------------------------------------------------
@@ -579,7 +617,7 @@ export class LockMachine implements StateMachine<ApplyOutput> {
       case 'acquire-permit': {
         // The same checks as for a lock acquire; a refusal that is not a limit is the log's.
         const locks = this.locksRefusal(s.id);
-        if (locks !== undefined || cmd.waitMs === 0 || this.permits.permitRefusal(cmd) !== undefined || this.permits.grantsNow(cmd))
+        if (locks !== undefined || cmd.waitMs === 0 || this.permits.permitRefusal(cmd, s.id) !== undefined || this.permits.grantsNow(cmd))
           return locks;
         const queued = this.permits.queueLength(cmd);
         if (queued >= this.limits.maxWaitersPerLock)
@@ -700,6 +738,8 @@ export class LockMachine implements StateMachine<ApplyOutput> {
         return this.permits.releaseCommand(cmd, s, events);
       case 'cancel-permit':
         return this.permits.cancel(cmd, s, events, this.knobs.cancelKeepsQueued === true);
+      case 'proclaim':
+        return this.permits.proclaim(cmd, s);
       case 'counter-add':
         return this.counters.add(cmd.name, cmd.delta);
       case 'counter-set':

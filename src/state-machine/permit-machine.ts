@@ -1,9 +1,10 @@
 /**
- * The rules of semaphores and readers-writer locks (docs/design.md#semaphores-and-readers-writer-locks),
- * run by the lock machine (lock-machine.ts) at the same points of each apply step as the rules
- * of locks: waits time out in step 6 (before sessions expire), an ended session's waits go and
- * its grants are released, the command runs in step 7, and what a release, a withdrawal or a
- * timeout made room for is handed off at the end of the step, with that entry's index as token.
+ * The rules of semaphores, readers-writer locks (docs/design.md#semaphores-and-readers-writer-locks)
+ * and elections (docs/design.md#leader-elections), run by the lock machine (lock-machine.ts) at
+ * the same points of each apply step as the rules of locks: waits time out in step 6 (before
+ * sessions expire), an ended session's waits go and its grants are released, the command runs
+ * in step 7, and what a release, a withdrawal or a timeout made room for is handed off at the
+ * end of the step, with that entry's index as token.
  *
  * - **Acquire** (`acquire-permit`): granted at once when nobody waits and the weight fits in
  *   what is free; otherwise `not-acquired` (`waitMs` 0) or queued. A semaphore's permit count
@@ -15,15 +16,26 @@
  * - A session may hold and await several grants of one resource; each is named by its
  *   acquire's seq (`release-permit`, `cancel-permit` take it).
  * - **Fences** with `kind` hold while the writing session holds a grant of the resource with
- *   the token (of a readers-writer lock: a write grant).
+ *   the token (of a readers-writer lock: a write grant; of an election: the leader's).
+ * - **Elections** are resources of one permit; each campaign takes it (weight 1) and carries a
+ *   value, which becomes the leader's when granted and which `proclaim` changes. A session
+ *   campaigns at most once at a time in one election: a second campaign with another seq is
+ *   `INVALID_ARGUMENT` naming the seq it leads or waits with.
  */
 import {
+  DEFAULT_LIST_LIMIT,
   MAX_LISTED_HOLDERS,
+  PERMIT_KINDS,
   RW_PERMITS,
   type AcquirePermitCommand,
   type CancelPermitCommand,
+  type ElectionInfoValue,
   type Fence,
+  type ListArgs,
+  type ListPage,
   type PermitKind,
+  type PermitListEntry,
+  type ProclaimCommand,
   type ReleasePermitCommand,
   type RwLockInfo,
   type SemaphoreInfo,
@@ -31,75 +43,102 @@ import {
 import { updateStored } from './dedup.js';
 import type { StateDigest } from './digest.js';
 import { fail, ok, type Result } from './errors.js';
-import { PermitTable, type PermitState, type PermitWaiter } from './permits.js';
+import { PermitTable, type PermitGrant, type PermitState, type PermitWaiter } from './permits.js';
 import type { AcquireValue, CancelWaitValue, MachineEvent, ReleaseValue } from './results.js';
 import type { SessionTable, Session } from './sessions.js';
 import type { PermitResourceRecord } from './snapshot.js';
+import { takePage } from './sorted-names.js';
 
-/** What a permit acquire asks for, in permits: the resource's count and this grant's weight. */
-export function permitTerms(cmd: AcquirePermitCommand): { readonly permits: number; readonly weight: number } {
+/** The permits of an election: one, so it has one leader. */
+export const ELECTION_PERMITS = 1;
+
+/**
+ * What a permit acquire asks for, in permits: the resource's count and this grant's weight.
+ * @param electionPermits an election's count ({@link ELECTION_PERMITS}; 2 only for a negative control).
+ */
+export function permitTerms(
+  cmd: AcquirePermitCommand,
+  electionPermits = ELECTION_PERMITS,
+): { readonly permits: number; readonly weight: number } {
   if (cmd.kind === 'rwlock') return { permits: RW_PERMITS, weight: cmd.mode === 'read' ? 1 : RW_PERMITS };
+  if (cmd.kind === 'election') return { permits: electionPermits, weight: 1 };
   return { permits: cmd.permits, weight: cmd.weight ?? 1 };
 }
 
+/** `value` as an optional field: elections' grants and waits carry one, the other kinds' none. */
+function valueField(value: string | undefined): { readonly value?: string } {
+  return value === undefined ? {} : { value };
+}
+
 export class PermitMachine {
-  readonly semaphores: PermitTable;
-  readonly rwlocks: PermitTable;
+  private readonly tables: Readonly<Record<PermitKind, PermitTable>>;
   /** Resources whose queue may move at the end of this step, per kind. */
-  private readonly moved: Record<PermitKind, Set<string>> = { semaphore: new Set(), rwlock: new Set() };
+  private readonly moved: Record<PermitKind, Set<string>> = { semaphore: new Set(), rwlock: new Set(), election: new Set() };
 
   /**
    * @param sessions the machine's sessions (for deadlines and stored results).
    * @param releaseExtra negative control only: every release frees one permit more than held.
+   * @param electionPermits an election's permit count: {@link ELECTION_PERMITS}, or 2 for the
+   *   negative control that lets two leaders hold one election.
    */
   constructor(
     private readonly sessions: () => SessionTable,
     private readonly sum: StateDigest,
     releaseExtra = false,
+    private readonly electionPermits = ELECTION_PERMITS,
   ) {
-    this.semaphores = new PermitTable('semaphore', sum, releaseExtra);
-    this.rwlocks = new PermitTable('rwlock', sum, releaseExtra);
+    this.tables = {
+      semaphore: new PermitTable('semaphore', sum, releaseExtra),
+      rwlock: new PermitTable('rwlock', sum, releaseExtra),
+      election: new PermitTable('election', sum, releaseExtra),
+    };
   }
 
   table(kind: PermitKind): PermitTable {
-    return kind === 'semaphore' ? this.semaphores : this.rwlocks;
+    return this.tables[kind];
   }
 
-  /** Grants `session` holds, of both kinds. */
+  /** Grants `session` holds, of every kind. */
   heldCount(session: number): number {
-    return this.semaphores.heldCount(session) + this.rwlocks.heldCount(session);
+    return this.sumOf((t) => t.heldCount(session));
   }
 
-  /** Waits `session` has queued, of both kinds. */
+  /** Waits `session` has queued, of every kind. */
   waitCount(session: number): number {
-    return this.semaphores.waitCount(session) + this.rwlocks.waitCount(session);
+    return this.sumOf((t) => t.waitCount(session));
   }
 
   get waiterTotal(): number {
-    return this.semaphores.waiterTotal + this.rwlocks.waiterTotal;
+    return this.sumOf((t) => t.waiterTotal);
   }
 
   nextDeadline(): number | undefined {
-    const a = this.semaphores.nextDeadline();
-    const b = this.rwlocks.nextDeadline();
-    return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+    let next: number | undefined;
+    for (const kind of PERMIT_KINDS) {
+      const d = this.tables[kind].nextDeadline();
+      if (d !== undefined && (next === undefined || d < next)) next = d;
+    }
+    return next;
   }
 
   /** Start of a step. */
   beginStep(): void {
-    this.moved.semaphore.clear();
-    this.moved.rwlock.clear();
+    for (const kind of PERMIT_KINDS) this.moved[kind].clear();
   }
 
   grace(now: number, lastTime: number, maxExtensions: number): void {
-    this.semaphores.grace(now, lastTime, maxExtensions);
-    this.rwlocks.grace(now, lastTime, maxExtensions);
+    for (const kind of PERMIT_KINDS) this.tables[kind].grace(now, lastTime, maxExtensions);
   }
 
-  /** Step 6a: every permit wait whose deadline passed leaves its queue. */
+  /** Step 6a: every permit wait whose deadline passed leaves its queue, kind by kind. */
   timeouts(now: number, events: MachineEvent[]): void {
-    this.timeoutsOf(this.semaphores, now, events);
-    this.timeoutsOf(this.rwlocks, now, events);
+    for (const kind of PERMIT_KINDS) this.timeoutsOf(this.tables[kind], now, events);
+  }
+
+  private sumOf(f: (t: PermitTable) => number): number {
+    let n = 0;
+    for (const kind of PERMIT_KINDS) n += f(this.tables[kind]);
+    return n;
   }
 
   private timeoutsOf(t: PermitTable, now: number, events: MachineEvent[]): void {
@@ -111,22 +150,34 @@ export class PermitMachine {
 
   /** Step 6b and `close-session`, first part: the ended session's waits go (no events). */
   dropWaitsOf(session: number): void {
-    for (const t of [this.semaphores, this.rwlocks]) for (const w of t.waitsOfSession(session)) this.dropWait(t, w);
+    for (const kind of PERMIT_KINDS) for (const w of this.tables[kind].waitsOfSession(session)) this.dropWait(this.tables[kind], w);
   }
 
-  /** Then its grants are released, semaphores first, each in (name, seq) order. */
+  /** Then its grants are released, kind by kind (semaphores, readers-writer locks, elections), each in (name, seq) order. */
   releaseAllOf(session: number, events: MachineEvent[]): void {
-    for (const t of [this.semaphores, this.rwlocks]) {
+    for (const kind of PERMIT_KINDS) {
+      const t = this.tables[kind];
       for (const { grant } of t.grantsOfSession(session)) this.release(t, session, grant.seq, events);
     }
   }
 
   // ---- commands ------------------------------------------------------------------------------
 
-  /** The refusal of `acquire-permit` by a resource's state (its permit count), if any. */
-  permitRefusal(cmd: AcquirePermitCommand): Result<never> | undefined {
+  /**
+   * The refusal of `acquire-permit` of session `session` by a resource's state, if any: a
+   * semaphore's other permit count, or an election the session already campaigns in.
+   */
+  permitRefusal(cmd: AcquirePermitCommand, session: number): Result<never> | undefined {
+    if (cmd.kind === 'election') {
+      const seq = this.tables.election.campaignOf(session, cmd.name);
+      if (seq === undefined) return undefined;
+      return fail(
+        'INVALID_ARGUMENT',
+        `session ${session} already campaigns in election ${cmd.name} (acquire seq ${seq}); one campaign per session: resign or withdraw it first`,
+      );
+    }
     const r = this.table(cmd.kind).get(cmd.name);
-    const { permits } = permitTerms(cmd);
+    const { permits } = this.terms(cmd);
     if (r === undefined || r.permits === permits) return undefined;
     return fail(
       'INVALID_ARGUMENT',
@@ -137,7 +188,7 @@ export class PermitMachine {
   /** Whether `cmd` would be granted at once: nobody waits, and its weight fits. */
   grantsNow(cmd: AcquirePermitCommand): boolean {
     const r = this.table(cmd.kind).get(cmd.name);
-    return r === undefined || (r.queue.length === 0 && r.used + permitTerms(cmd).weight <= r.permits);
+    return r === undefined || (r.queue.length === 0 && r.used + this.terms(cmd).weight <= r.permits);
   }
 
   /** Length of the queue `cmd` would join. */
@@ -157,12 +208,13 @@ export class PermitMachine {
     waitsRefusal: () => Result<never> | undefined,
     maxWaiters: number,
   ): Result<AcquireValue> {
-    const refused = this.permitRefusal(cmd);
+    const refused = this.permitRefusal(cmd, s.id);
     if (refused !== undefined) return refused;
     const t = this.table(cmd.kind);
-    const { permits, weight } = permitTerms(cmd);
+    const { permits, weight } = this.terms(cmd);
+    const value = valueField(cmd.kind === 'election' ? cmd.value : undefined);
     if (this.grantsNow(cmd)) {
-      t.addGrant(cmd.name, permits, { session: s.id, seq: cmd.seq, weight, token: index, acquiredAt: now });
+      t.addGrant(cmd.name, permits, { session: s.id, seq: cmd.seq, weight, token: index, acquiredAt: now, ...value });
       return ok({ status: 'granted', token: index, acquiredAt: now, expiresAt: s.deadline });
     }
     if (cmd.waitMs === 0) return ok({ status: 'not-acquired' });
@@ -172,7 +224,16 @@ export class PermitMachine {
     if (queued >= maxWaiters) {
       return fail('LIMIT_EXCEEDED', `${cmd.kind} ${cmd.name} already has ${queued} waiters (limit ${maxWaiters})`);
     }
-    const w: PermitWaiter = { id: index, name: cmd.name, session: s.id, seq: cmd.seq, weight, deadline: now + cmd.waitMs, graceCount: 0 };
+    const w: PermitWaiter = {
+      id: index,
+      name: cmd.name,
+      session: s.id,
+      seq: cmd.seq,
+      weight,
+      ...value,
+      deadline: now + cmd.waitMs,
+      graceCount: 0,
+    };
     t.enqueue(w, permits);
     return ok({ status: 'queued', position: t.position(w), deadline: w.deadline });
   }
@@ -199,20 +260,43 @@ export class PermitMachine {
     return ok({ status: 'cancelled' });
   }
 
+  /**
+   * `proclaim`: the leader's value of election `cmd.name` becomes `cmd.value`, if `s` leads it
+   * with exactly `cmd.token`; otherwise `NOT_HELD` and nothing changes.
+   */
+  proclaim(cmd: ProclaimCommand, s: Session): Result<null> {
+    const grant = this.leaderGrant(cmd.name, s.id, cmd.token);
+    if (grant === undefined) {
+      return fail('NOT_HELD', `election ${cmd.name} is not led by session ${s.id} with token ${cmd.token}: only its leader may proclaim`);
+    }
+    this.tables.election.setValue(cmd.name, grant, cmd.value);
+    return ok(null);
+  }
+
   /** The queued position of acquire `seq` of `session`, if it waits (a retry's answer). */
   queuedAgain(session: number, seq: number): AcquireValue | undefined {
-    for (const t of [this.semaphores, this.rwlocks]) {
+    for (const kind of PERMIT_KINDS) {
+      const t = this.tables[kind];
       const w = t.waiterOf(session, seq);
       if (w !== undefined) return { status: 'queued', position: t.position(w), deadline: w.deadline };
     }
     return undefined;
   }
 
-  /** Whether a fence with a `kind` holds for a write of `session`. */
+  /**
+   * Whether a fence with a `kind` holds for a write of `session`: it holds a grant of the
+   * resource with the token (of a readers-writer lock, in write mode; of an election, as its leader).
+   */
   fenceHolds(f: Fence & { readonly kind: PermitKind }, session: number): boolean {
+    if (f.kind === 'election') return this.leaderGrant(f.lock, session, f.token) !== undefined;
     return this.table(f.kind)
       .grantsOfSession(session)
       .some(({ name, grant }) => name === f.lock && grant.token === f.token && (f.kind === 'semaphore' || grant.weight === RW_PERMITS));
+  }
+
+  /** The grant by which `session` leads election `name` with `token`, if it does. O(the election's holders). */
+  private leaderGrant(name: string, session: number, token: number): PermitGrant | undefined {
+    return this.tables.election.get(name)?.holders.find((g) => g.session === session && g.token === token);
   }
 
   // ---- end of the step -----------------------------------------------------------------------
@@ -223,8 +307,7 @@ export class PermitMachine {
    */
   handOffs(now: number, index: number, events: MachineEvent[]): void {
     // Every entry comes here; most moved nothing, and should cost nothing.
-    if (this.moved.semaphore.size > 0) this.handOffAll(this.semaphores, now, index, events);
-    if (this.moved.rwlock.size > 0) this.handOffAll(this.rwlocks, now, index, events);
+    for (const kind of PERMIT_KINDS) if (this.moved[kind].size > 0) this.handOffAll(this.tables[kind], now, index, events);
   }
 
   private handOffAll(t: PermitTable, now: number, index: number, events: MachineEvent[]): void {
@@ -241,7 +324,14 @@ export class PermitMachine {
         continue;
       }
       if (r.used + w.weight > r.permits) return;
-      t.addGrant(name, r.permits, { session: w.session, seq: w.seq, weight: w.weight, token: index, acquiredAt: now });
+      t.addGrant(name, r.permits, {
+        session: w.session,
+        seq: w.seq,
+        weight: w.weight,
+        token: index,
+        acquiredAt: now,
+        ...valueField(w.value),
+      });
       t.removeWaiter(w);
       const grant = { token: index, acquiredAt: now, expiresAt: ws.deadline };
       events.push({ type: 'granted', kind: t.kind, name, session: w.session, seq: w.seq, ...grant });
@@ -252,14 +342,14 @@ export class PermitMachine {
   // ---- queries -------------------------------------------------------------------------------
 
   semaphoreInfo(name: string): SemaphoreInfo {
-    const r = this.semaphores.get(name);
+    const r = this.tables.semaphore.get(name);
     if (r === undefined) return { holders: [], holderCount: 0, waiters: 0 };
     const holders = this.holders(r).map(([info, weight]) => ({ ...info, weight }));
     return { permits: r.permits, available: r.permits - r.used, holders, holderCount: r.holders.length, waiters: r.queue.length };
   }
 
   rwlockInfo(name: string): RwLockInfo {
-    const r = this.rwlocks.get(name);
+    const r = this.tables.rwlock.get(name);
     if (r === undefined || r.holders.length === 0) return { mode: 'free', holders: [], holderCount: 0, waiters: r?.queue.length ?? 0 };
     const holders = this.holders(r).map(([info, weight]) => ({
       ...info,
@@ -267,6 +357,35 @@ export class PermitMachine {
     }));
     const mode = r.used === RW_PERMITS && r.holders.length === 1 ? 'write' : 'read';
     return { mode, holders, holderCount: r.holders.length, waiters: r.queue.length };
+  }
+
+  /**
+   * An election's leader and how many candidates wait. The leader is its first holder: it has
+   * only one (but under the `twoLeaders` negative control, which shows the first).
+   */
+  electionInfo(name: string): ElectionInfoValue {
+    const r = this.tables.election.get(name);
+    const g = r?.holders[0];
+    const candidates = r?.queue.length ?? 0;
+    if (g === undefined) return { leader: null, candidates };
+    const expiresAt = this.sessions().get(g.session)?.deadline ?? 0;
+    return {
+      leader: { sessionId: g.session, fencingToken: g.token, value: g.value ?? '', acquiredAt: g.acquiredAt, expiresAt },
+      candidates,
+    };
+  }
+
+  /**
+   * A page of the resources of `kind` in use whose names start with `prefix`, after `after`, in
+   * name order, each with what its kind's info answers (docs/design.md#listing). O(page).
+   */
+  list<K extends PermitKind>(kind: K, args: ListArgs): ListPage<PermitListEntry<K>> {
+    const names = this.tables[kind].namesFrom(args.prefix ?? '', args.after);
+    return takePage(names, args.limit ?? DEFAULT_LIST_LIMIT, (name) => ({ name, ...this.info(kind, name) }) as PermitListEntry<K>);
+  }
+
+  private info(kind: PermitKind, name: string): SemaphoreInfo | RwLockInfo | ElectionInfoValue {
+    return kind === 'election' ? this.electionInfo(name) : kind === 'rwlock' ? this.rwlockInfo(name) : this.semaphoreInfo(name);
   }
 
   private holders(r: PermitState): Array<[{ sessionId: number; fencingToken: number; acquiredAt: number; expiresAt: number }, number]> {
@@ -287,22 +406,34 @@ export class PermitMachine {
       .map(([name, r]) => ({
         name,
         permits: r.permits,
-        holders: r.holders.map((g) => ({ session: g.session, seq: g.seq, weight: g.weight, token: g.token, acquiredAt: g.acquiredAt })),
+        holders: r.holders.map((g) => ({
+          session: g.session,
+          seq: g.seq,
+          weight: g.weight,
+          token: g.token,
+          acquiredAt: g.acquiredAt,
+          ...valueField(g.value),
+        })),
         waiters: r.queue.map((w) => ({
           id: w.id,
           session: w.session,
           seq: w.seq,
           weight: w.weight,
+          ...valueField(w.value),
           deadline: w.deadline,
           graceCount: w.graceCount,
         })),
       }));
   }
 
-  /** Fills an empty table from snapshot records. */
+  /**
+   * Fills an empty table from snapshot records. Throws on an election whose permit count is not
+   * this machine's, or whose grants and waits lack values (a snapshot of another configuration).
+   */
   restore(kind: PermitKind, records: readonly PermitResourceRecord[]): void {
     const t = this.table(kind);
     for (const r of records) {
+      if (kind === 'election') this.checkElection(r);
       for (const g of r.holders) t.addGrant(r.name, r.permits, { ...g });
       r.waiters.forEach((w, k) => {
         const before = r.waiters[k - 1];
@@ -313,7 +444,18 @@ export class PermitMachine {
     }
   }
 
+  private checkElection(r: PermitResourceRecord): void {
+    if (r.permits !== this.electionPermits)
+      throw new Error(`state machine snapshot: election ${r.name} has ${r.permits} permits, not ${this.electionPermits}`);
+    if ([...r.holders, ...r.waiters].some((x) => x.value === undefined || x.weight !== 1))
+      throw new Error(`state machine snapshot: election ${r.name}: a campaign without a value or of weight other than 1`);
+  }
+
   // ---- internals -----------------------------------------------------------------------------
+
+  private terms(cmd: AcquirePermitCommand): { readonly permits: number; readonly weight: number } {
+    return permitTerms(cmd, this.electionPermits);
+  }
 
   private release(t: PermitTable, session: number, seq: number, events: MachineEvent[]): void {
     const gone = t.removeGrant(session, seq);

@@ -1,8 +1,9 @@
 /**
- * Semaphores and readers-writer locks (docs/design.md#semaphores-and-readers-writer-locks): the
- * data structure only; when to grant is lock-machine.ts's. One table per kind, the same code:
- * a readers-writer lock is a semaphore of {@link RW_PERMITS} permits where a read takes one
- * and a write takes them all.
+ * Semaphores, readers-writer locks and elections (docs/design.md#semaphores-and-readers-writer-locks,
+ * docs/design.md#leader-elections): the data structure only; when to grant is
+ * permit-machine.ts's. One table per kind, the same code: a readers-writer lock is a semaphore
+ * of {@link RW_PERMITS} permits where a read takes one and a write takes them all; an election
+ * is a semaphore of one permit whose grant carries the leader's value.
  *
  * A resource has a permit count, fixed while anyone holds or awaits it, its grants (each of one
  * acquire, identified by its session and the acquire's seq, with a weight and a token) and a
@@ -30,6 +31,8 @@ export interface PermitGrant {
   /** Fencing token: the index of the granting entry (shared by the grants of one entry). */
   readonly token: number;
   readonly acquiredAt: number;
+  /** An election's: the leader's value (its campaign's, or its last proclaim's); absent for other kinds. */
+  value?: string;
 }
 
 export interface PermitWaiter {
@@ -39,6 +42,8 @@ export interface PermitWaiter {
   readonly session: number;
   readonly seq: number;
   readonly weight: number;
+  /** An election's: the value the candidate campaigns with, the leader's once granted. */
+  readonly value?: string;
   /** Log time at which the wait times out; raised only by leader-change grace. */
   deadline: number;
   /** Grace extensions this wait has had. */
@@ -118,6 +123,23 @@ export class PermitTable {
   /** The wait of `session`'s acquire `seq`, if it is queued. */
   waiterOf(session: number, seq: number): PermitWaiter | undefined {
     return this.waitsOf.get(session)?.get(key(session, seq));
+  }
+
+  /**
+   * The seq of `session`'s grant of `name`, or of its wait for it, if any (O(its grants and
+   * waits)): an election takes one campaign per session at a time.
+   */
+  campaignOf(session: number, name: string): number | undefined {
+    for (const { name: n, grant } of this.grantsOf.get(session)?.values() ?? []) if (n === name) return grant.seq;
+    for (const w of this.waitsOf.get(session)?.values() ?? []) if (w.name === name) return w.seq;
+    return undefined;
+  }
+
+  /** Sets the value of `grant`, a grant of `name`: an election's leader proclaims. */
+  setValue(name: string, grant: PermitGrant, value: string): void {
+    this.digest.permitGrant(-1, this.kind, name, grant);
+    grant.value = value;
+    this.digest.permitGrant(1, this.kind, name, grant);
   }
 
   /** The session's grants in (name, seq) order. */

@@ -54,6 +54,8 @@ export interface CommandValues {
   readonly 'acquire-permit': AcquireValue;
   readonly 'release-permit': ReleaseValue;
   readonly 'cancel-permit': CancelWaitValue;
+  /** Nothing: the leader's value changed. */
+  readonly proclaim: null;
   /** The new value. */
   readonly 'counter-add': OpValues['counter-add'];
   readonly 'counter-set': OpValues['counter-set'];
@@ -73,7 +75,9 @@ export type CommandResult = Result<CommandValue>;
  * those of an all-or-nothing wait (`acquire-all`) also list all its locks in `names` (`name` is
  * then the first of them). Events of a semaphore or readers-writer lock carry its `kind`
  * (absent: a lock); `granted`, `wait-timeout`, `wait-cancelled` and `lock-released` are theirs
- * too.
+ * too. Of an election, `granted` makes a candidate the leader and `lock-released` says the
+ * leader resigned or its session ended; a `proclaim` has no event (its command and result say
+ * it all).
  * - `granted`: a release, close or expiry handed `name` to the waiting acquire `(session, seq)`
  *   in this same step; `token` is this entry's index. Hand-offs come last in the step, after
  *   the command's own events (see lock-machine.ts). A grant to a free lock is in the acquire's

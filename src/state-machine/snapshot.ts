@@ -11,7 +11,7 @@
  * than serve from a wrong state.
  */
 import { packCanonical, unpack } from './codec.js';
-import { isSessionSecret } from '../protocol/index.js';
+import { MAX_ELECTION_VALUE_LENGTH, isSessionSecret } from '../protocol/index.js';
 import { MACHINE_ERROR_CODES } from './errors.js';
 import type { CommandResult } from './results.js';
 
@@ -19,12 +19,14 @@ import type { CommandResult } from './results.js';
  * 2: sessions carry their secret. 3: waiters carry their grace count. 4: sessions may carry
  * the grants an operator revoked (`revoked`); a lock may have no holder (kept for an
  * all-or-nothing wait), and a waiter may be listed under several locks; semaphores and
- * readers-writer locks (`semaphores`, `rwlocks`; read as none from versions 2 and 3). Version 2 snapshots are read as waiters with no
- * grace yet (exact: version 2 never gave waits grace), and versions 2 and 3 as sessions with
- * nothing revoked (exact: they had no `break-lock`); version 1 snapshots are refused (start
- * such a node afresh).
+ * readers-writer locks (`semaphores`, `rwlocks`; read as none from versions 2 and 3).
+ * 5: elections (`elections`, whose grants and waits carry a `value`; read as none from
+ * versions 2 to 4, exact: they had no elections). Version 2 snapshots are read as waiters
+ * with no grace yet (exact: version 2 never gave waits grace), and versions 2 and 3 as
+ * sessions with nothing revoked (exact: they had no `break-lock`); version 1 snapshots are
+ * refused (start such a node afresh).
  */
-export const SNAPSHOT_VERSION = 4;
+export const SNAPSHOT_VERSION = 5;
 
 /** A revoked grant a session remembers (sessions.ts). */
 export interface RevocationSnapshot {
@@ -70,7 +72,11 @@ export interface LockRecord {
   readonly waiters: readonly WaiterRecord[];
 }
 
-/** A semaphore or readers-writer lock in use: its permit count, grants and queue. */
+/**
+ * A semaphore, readers-writer lock or election in use: its permit count, grants and queue. An
+ * election's grants and waits carry their `value` (present, possibly empty); the other kinds'
+ * carry none.
+ */
 export interface PermitResourceRecord {
   readonly name: string;
   readonly permits: number;
@@ -81,6 +87,7 @@ export interface PermitResourceRecord {
     readonly weight: number;
     readonly token: number;
     readonly acquiredAt: number;
+    readonly value?: string;
   }>;
   /** In queue (waiter id) order. */
   readonly waiters: ReadonlyArray<{
@@ -88,6 +95,7 @@ export interface PermitResourceRecord {
     readonly session: number;
     readonly seq: number;
     readonly weight: number;
+    readonly value?: string;
     readonly deadline: number;
     readonly graceCount: number;
   }>;
@@ -108,6 +116,8 @@ export interface SnapshotState {
   readonly semaphores: readonly PermitResourceRecord[];
   /** Readers-writer locks in use, by name. */
   readonly rwlocks: readonly PermitResourceRecord[];
+  /** Elections with a leader or candidates, by name (version 5). */
+  readonly elections: readonly PermitResourceRecord[];
 }
 
 export function encodeSnapshot(state: SnapshotState): Uint8Array {
@@ -167,17 +177,31 @@ function intRecord<K extends string>(v: unknown, path: string, fields: Readonly<
   return out;
 }
 
-function permitResources(v: unknown, path: string): PermitResourceRecord[] {
+/** A grant's or wait's `value`: an election's carry one, the other kinds' none. */
+function permitValue(v: unknown, path: string, election: boolean): { value?: string } {
+  const value = map(v, path)['value'];
+  if (!election) {
+    if (value !== undefined) throw new BadSnapshot(`${path}.value`, 'only an election has values');
+    return {};
+  }
+  if (typeof value !== 'string' || value.length > MAX_ELECTION_VALUE_LENGTH)
+    throw new BadSnapshot(`${path}.value`, `expected a string of at most ${MAX_ELECTION_VALUE_LENGTH} code units`);
+  return { value };
+}
+
+function permitResources(v: unknown, path: string, election = false): PermitResourceRecord[] {
   return arr(v, path).map((x, k): PermitResourceRecord => {
     const p = `${path}[${k}]`;
     const r = map(x, p);
     const permits = int(r['permits'], `${p}.permits`, 1);
-    const holders = arr(r['holders'], `${p}.holders`).map((y, j) =>
-      intRecord(y, `${p}.holders[${j}]`, { session: 1, seq: 1, weight: 1, token: 1, acquiredAt: 0 }),
-    );
-    const waiters = arr(r['waiters'], `${p}.waiters`).map((y, j) =>
-      intRecord(y, `${p}.waiters[${j}]`, { id: 1, session: 1, seq: 1, weight: 1, deadline: 0, graceCount: 0 }),
-    );
+    const holders = arr(r['holders'], `${p}.holders`).map((y, j) => ({
+      ...intRecord(y, `${p}.holders[${j}]`, { session: 1, seq: 1, weight: 1, token: 1, acquiredAt: 0 }),
+      ...permitValue(y, `${p}.holders[${j}]`, election),
+    }));
+    const waiters = arr(r['waiters'], `${p}.waiters`).map((y, j) => ({
+      ...intRecord(y, `${p}.waiters[${j}]`, { id: 1, session: 1, seq: 1, weight: 1, deadline: 0, graceCount: 0 }),
+      ...permitValue(y, `${p}.waiters[${j}]`, election),
+    }));
     if (holders.length === 0 && waiters.length === 0) throw new BadSnapshot(p, 'a resource with neither holders nor waiters');
     const used = holders.reduce((sum, h) => sum + h.weight, 0);
     if (used > permits) throw new BadSnapshot(p, `holders take ${used} of ${permits} permits`);
@@ -206,7 +230,7 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
     // Version 1 has no session secrets (docs/design.md#sessions-are-capabilities).
     throw new BadSnapshot('v', 'version 1, written by an earlier raftlock without session secrets: start with a fresh data directory');
   }
-  if (s['v'] !== SNAPSHOT_VERSION && s['v'] !== 3 && s['v'] !== 2)
+  if (s['v'] !== SNAPSHOT_VERSION && s['v'] !== 4 && s['v'] !== 3 && s['v'] !== 2)
     throw new BadSnapshot('v', `unsupported version ${String(s['v']).slice(0, 20)}`);
   const v2 = s['v'] === 2;
   if (typeof s['gracePending'] !== 'boolean') throw new BadSnapshot('gracePending', 'expected a boolean');
@@ -279,10 +303,12 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
   });
 
   const v3 = v2 || s['v'] === 3;
+  const v4 = v3 || s['v'] === 4;
   return {
     v: SNAPSHOT_VERSION,
     semaphores: v3 ? [] : permitResources(s['semaphores'], 'semaphores'),
     rwlocks: v3 ? [] : permitResources(s['rwlocks'], 'rwlocks'),
+    elections: v4 ? [] : permitResources(s['elections'], 'elections', true),
     appliedIndex: int(s['appliedIndex'], 'appliedIndex'),
     lastTime: int(s['lastTime'], 'lastTime'),
     lastTerm: int(s['lastTerm'], 'lastTerm'),

@@ -16,6 +16,9 @@ import { REPO } from '../../scripts/lib/build.js';
 import { ProcessCluster } from '../../scripts/lib/cluster.js';
 import { PRIMITIVES_SECTION, runReadmeExample } from './support/readme.js';
 
+/** The README section of leader elections and watches. */
+const ELECTIONS_SECTION = '## Leader election and watches';
+
 const TSX = pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
 
 let cluster: ProcessCluster | undefined;
@@ -44,7 +47,7 @@ function run(file: string, nodeArgs: readonly string[] = [], section?: string): 
   return runReadmeExample(file, project, cluster.endpoints, nodeArgs, section);
 }
 
-// The three run one after the other on one cluster, so the counters count on from the first.
+// They run one after the other on one cluster, so the counters count on from the first.
 describe('README', () => {
   it('the TypeScript quick start runs as written and prints what it promises', async () => {
     const lines = await run('quickstart.ts', ['--import', TSX]);
@@ -70,6 +73,22 @@ describe('README', () => {
       expect.stringMatching(/^accounts\/alice held by session \d+, accounts\/bob held by session \d+$/),
       'gpu-jobs 1',
       expect.stringMatching(/^lost: lock "nightly-report" \(token \d+\) was broken by an operator \(reason: hung for an hour\)$/),
+    ]);
+  }, 60_000);
+
+  it('the leader election and watches example runs as written', async () => {
+    const lines = await run('elections.ts', ['--import', TSX], ELECTIONS_SECTION);
+    expect(lines).toEqual([
+      'leader: none',
+      expect.stringMatching(/^leading as host-a:8080 with token \d+$/),
+      'then: host-a:8080, host-a:9090, none',
+      expect.stringMatching(/^#\d+ granted orders\/42$/),
+      expect.stringMatching(/^#\d+ counter-changed orders\/shipped$/),
+      expect.stringMatching(/^#\d+ released orders\/42$/),
+      'then orders/shipped = 2',
+      expect.stringMatching(/^deploy free at #\d+$/),
+      'visits = 0',
+      'visits = 5',
     ]);
   }, 60_000);
 });

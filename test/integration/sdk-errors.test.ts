@@ -5,13 +5,15 @@
  * `RAFTLOCK_ERROR_CODES`, and a `Record` keyed by the code type plus a final check make a new
  * code without a test fail (at type check and at run time).
  *
- * One cluster serves every test (client token required, at most one waiter per lock). Elections
- * are slow-ish (50 ms ticks, 20 ticks) so that a loaded machine does not change leaders under
- * the partition tests. The UNAVAILABLE test freezes every node and runs last.
+ * One cluster serves every test (client token required, at most one waiter per lock, a snapshot
+ * every 20 entries for COMPACTED). Elections are slow-ish (50 ms ticks, 20 ticks) so that a
+ * loaded machine does not change leaders under the partition tests. The UNAVAILABLE test freezes
+ * every node and runs last.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuthError,
+  CompactedError,
   connect,
   FencedError,
   InvalidArgumentError,
@@ -41,7 +43,14 @@ const proxied: ProxiedClient[] = [];
 const covered = new Set<RaftlockErrorCode>();
 
 beforeAll(async () => {
-  cluster = await ProcessCluster.create({ nodes: 3, tickMs: 50, electionTicks: 20, clientToken: TOKEN, limits: { maxWaitersPerLock: 1 } });
+  cluster = await ProcessCluster.create({
+    nodes: 3,
+    tickMs: 50,
+    electionTicks: 20,
+    clientToken: TOKEN,
+    limits: { maxWaitersPerLock: 1 },
+    snapshotEvery: 20,
+  });
   cluster.startAll();
   await cluster.waitForLeader(cluster.ids, 30_000);
 }, 60_000);
@@ -252,6 +261,25 @@ const cases: Record<RaftlockErrorCode, () => Promise<void>> = {
     await ctr.set(Number.MIN_SAFE_INTEGER);
     expectError(await failure(ctr.decrement()), OverflowError, 'OVERFLOW');
     expect(await ctr.get()).toBe(Number.MIN_SAFE_INTEGER);
+  },
+
+  /**
+   * A watch from an index no node keeps events for: every node restarted, restoring its latest
+   * snapshot, so its history starts after it. Refused with the index to resync from, from which
+   * a watch then starts.
+   */
+  COMPACTED: async () => {
+    const a = await client();
+    for (let k = 0; k < 30; k++) await a.counter('compacted').increment();
+    for (const id of cluster.ids) {
+      await cluster.restart(id);
+      await cluster.waitForLeader(cluster.ids, 30_000);
+    }
+    const err = expectError(await failure(a.watch({ fromIndex: 1 }).next()), CompactedError, 'COMPACTED');
+    expect(err.resyncFrom).toBeGreaterThan(1);
+    const again = a.watch({ fromIndex: err.resyncFrom });
+    expect(await again.ready).toBe(err.resyncFrom);
+    await again.return();
   },
 
   /** A cluster with a client token refuses a wrong token and a missing one. */

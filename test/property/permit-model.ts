@@ -1,14 +1,14 @@
 /**
- * Reference model of semaphores and readers-writer locks (the rules in
+ * Reference model of semaphores, readers-writer locks and elections (the rules in
  * src/state-machine/permit-machine.ts), for the model-based property test: plain objects, full
  * scans, no indexes. The lock/counter model (state-machine-model.ts) runs it at the same points
  * of each step as the machine does.
  */
-import type { AcquirePermitCommand, CancelPermitCommand, ReleasePermitCommand } from '../../src/state-machine/commands.js';
+import type { AcquirePermitCommand, CancelPermitCommand, ProclaimCommand, ReleasePermitCommand } from '../../src/state-machine/commands.js';
 import type { ModelEvent, ModelResult } from './state-machine-model.js';
 
-type Kind = 'semaphore' | 'rwlock';
-const KINDS: readonly Kind[] = ['semaphore', 'rwlock'];
+type Kind = 'semaphore' | 'rwlock' | 'election';
+const KINDS: readonly Kind[] = ['semaphore', 'rwlock', 'election'];
 /** RW_PERMITS of the protocol, written out. */
 const RW = 1_000_000;
 
@@ -18,6 +18,8 @@ interface Grant {
   weight: number;
   token: number;
   acquiredAt: number;
+  /** An election's: the leader's value. */
+  value?: string;
 }
 interface Wait {
   id: number;
@@ -26,6 +28,8 @@ interface Wait {
   weight: number;
   deadline: number;
   grace: number;
+  /** An election's: the candidate's value. */
+  value?: string;
 }
 interface Resource {
   permits: number;
@@ -42,8 +46,8 @@ export interface PermitSessionView {
 const byStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export class PermitModel {
-  readonly tables: Record<Kind, Record<string, Resource>> = { semaphore: {}, rwlock: {} };
-  private moved: Record<Kind, string[]> = { semaphore: [], rwlock: [] };
+  readonly tables: Record<Kind, Record<string, Resource>> = { semaphore: {}, rwlock: {}, election: {} };
+  private moved: Record<Kind, string[]> = { semaphore: [], rwlock: [], election: [] };
 
   constructor(
     private readonly sessions: () => Record<number, PermitSessionView>,
@@ -51,7 +55,7 @@ export class PermitModel {
   ) {}
 
   beginStep(): void {
-    this.moved = { semaphore: [], rwlock: [] };
+    this.moved = { semaphore: [], rwlock: [], election: [] };
   }
 
   grace(t: number, before: number, max: number): void {
@@ -96,20 +100,32 @@ export class PermitModel {
   }
 
   acquire(cmd: AcquirePermitCommand, s: { id: number; deadline: number }, t: number, index: number): ModelResult {
-    const permits = cmd.kind === 'rwlock' ? RW : cmd.permits;
-    const weight = cmd.kind === 'rwlock' ? (cmd.mode === 'read' ? 1 : RW) : (cmd.weight ?? 1);
+    // An election: one permit; a session campaigns once at a time (leading or waiting).
+    const permits = cmd.kind === 'rwlock' ? RW : cmd.kind === 'election' ? 1 : cmd.permits;
+    const weight = cmd.kind === 'rwlock' ? (cmd.mode === 'read' ? 1 : RW) : cmd.kind === 'election' ? 1 : (cmd.weight ?? 1);
+    const value = cmd.kind === 'election' ? { value: cmd.value } : {};
     const r = this.tables[cmd.kind][cmd.name];
     if (r !== undefined && r.permits !== permits) return { ok: false, code: 'INVALID_ARGUMENT' };
+    if (cmd.kind === 'election' && r !== undefined && [...r.holders, ...r.queue].some((x) => x.session === s.id))
+      return { ok: false, code: 'INVALID_ARGUMENT' };
     const used = r === undefined ? 0 : r.holders.reduce((sum, g) => sum + g.weight, 0);
     if (r === undefined || (r.queue.length === 0 && used + weight <= permits)) {
       const res = (this.tables[cmd.kind][cmd.name] ??= { permits, holders: [], queue: [] });
-      this.addGrant(res, { session: s.id, seq: cmd.seq, weight, token: index, acquiredAt: t });
+      this.addGrant(res, { session: s.id, seq: cmd.seq, weight, token: index, acquiredAt: t, ...value });
       return { ok: true, value: { status: 'granted', token: index, acquiredAt: t, expiresAt: s.deadline } };
     }
     if (cmd.waitMs === 0) return { ok: true, value: { status: 'not-acquired' } };
     if (r.queue.length >= this.maxWaiters) return { ok: false, code: 'LIMIT_EXCEEDED' };
-    r.queue.push({ id: index, session: s.id, seq: cmd.seq, weight, deadline: t + cmd.waitMs, grace: 0 });
+    r.queue.push({ id: index, session: s.id, seq: cmd.seq, weight, deadline: t + cmd.waitMs, grace: 0, ...value });
     return { ok: true, value: { status: 'queued', position: r.queue.length, deadline: t + cmd.waitMs } };
+  }
+
+  /** The leader with exactly `token` sets its value; anyone else is NOT_HELD. */
+  proclaim(cmd: ProclaimCommand, session: number): ModelResult {
+    const g = this.tables.election[cmd.name]?.holders.find((x) => x.session === session && x.token === cmd.token);
+    if (g === undefined) return { ok: false, code: 'NOT_HELD' };
+    g.value = cmd.value;
+    return { ok: true, value: null };
   }
 
   releaseCommand(cmd: ReleasePermitCommand, session: number, events: ModelEvent[]): ModelResult {
@@ -140,7 +156,7 @@ export class PermitModel {
 
   fenceHolds(kind: Kind, name: string, token: number, session: number): boolean {
     const r = this.tables[kind][name];
-    return r?.holders.some((g) => g.session === session && g.token === token && (kind === 'semaphore' || g.weight === RW)) ?? false;
+    return r?.holders.some((g) => g.session === session && g.token === token && (kind !== 'rwlock' || g.weight === RW)) ?? false;
   }
 
   handOffs(t: number, index: number, events: ModelEvent[]): void {
@@ -152,7 +168,14 @@ export class PermitModel {
           if (r === undefined || w === undefined) break;
           if (r.holders.reduce((sum, g) => sum + g.weight, 0) + w.weight > r.permits) break;
           r.queue.shift();
-          this.addGrant(r, { session: w.session, seq: w.seq, weight: w.weight, token: index, acquiredAt: t });
+          this.addGrant(r, {
+            session: w.session,
+            seq: w.seq,
+            weight: w.weight,
+            token: index,
+            acquiredAt: t,
+            ...(w.value === undefined ? {} : { value: w.value }),
+          });
           const s = this.sessions()[w.session]!;
           const grant = { token: index, acquiredAt: t, expiresAt: s.deadline };
           events.push({ type: 'granted', kind, name, session: w.session, seq: w.seq, ...grant });
@@ -180,6 +203,27 @@ export class PermitModel {
     const write = r.holders.length === 1 && r.holders[0]!.weight === RW;
     const holders = r.holders.map((g) => ({ ...this.holderInfo(g), mode: g.weight === RW ? 'write' : 'read' }));
     return { mode: write ? 'write' : 'read', holders, holderCount: r.holders.length, waiters: r.queue.length };
+  }
+
+  electionInfo(name: string): unknown {
+    const r = this.tables.election[name];
+    const g = r?.holders[0];
+    const candidates = r?.queue.length ?? 0;
+    if (g === undefined) return { leader: null, candidates };
+    const h = this.holderInfo(g);
+    return {
+      leader: { sessionId: h.sessionId, fencingToken: h.fencingToken, value: g.value, acquiredAt: h.acquiredAt, expiresAt: h.expiresAt },
+      candidates,
+    };
+  }
+
+  /** A listing of `kind`, at most `limit` entries (the names are few: far below the byte bound). */
+  listPermits(kind: Kind, limit: number): unknown {
+    const names = Object.keys(this.tables[kind]).sort(byStr);
+    const info = (name: string): unknown =>
+      kind === 'election' ? this.electionInfo(name) : kind === 'rwlock' ? this.rwlockInfo(name) : this.semaphoreInfo(name);
+    const items = names.slice(0, limit).map((name) => ({ name, ...(info(name) as object) }));
+    return names.length > limit ? { items, next: names[limit - 1] } : { items };
   }
 
   private holderInfo(g: Grant): { sessionId: number; fencingToken: number; acquiredAt: number; expiresAt: number } {

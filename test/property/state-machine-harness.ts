@@ -3,7 +3,8 @@
  *
  * A history is a list of abstract {@link Step}s that the harness turns into log entries the
  * way a leader and its clients would: sessions referenced by slot, each client numbering its
- * writes (lock waits withdrawn with `cancel-wait` among them) and sometimes acknowledging,
+ * writes (lock waits withdrawn with `cancel-wait` among them; semaphores, readers-writer locks
+ * and elections, whose leaders proclaim) and sometimes acknowledging,
  * retrying an earlier `(session, seq)`, fencing with a current or stale token; the leader's
  * clock advancing (and behind or ahead after an election), proposing expiry from
  * `expiredSessions`, ticking; elections with or without a no-op; config and undecodable entries;
@@ -27,8 +28,11 @@ import { Model, type ModelLimits } from './state-machine-model.js';
 import { TEST_SECRET } from '../support/secrets.js';
 
 export const LOCKS = ['a', 'b', 'c'] as const;
-/** Semaphores and readers-writer locks of the histories (the same names for both: separate namespaces). */
+/** Semaphores, readers-writer locks and elections of the histories (the same names for all: separate namespaces). */
 const PERMIT_NAMES = ['p', 'q'] as const;
+/** Values candidates campaign with and leaders proclaim: empty, plain, and beyond ASCII. */
+const VALUES = ['', 'node-1:7101', 'node-2:7102', 'é✓ 𝄞'] as const;
+const PERMIT_KINDS = ['semaphore', 'rwlock', 'election'] as const;
 /** The lock sets of acquire-all / release-all steps (in name order, as a parsed command has them). */
 const SETS: ReadonlyArray<readonly string[]> = [
   ['a', 'b'],
@@ -86,6 +90,24 @@ export type Step = { readonly dt: number; readonly skew: number } & (
       readonly wait: number;
       readonly ack: number;
     }
+  /** A campaign in an election (acquire-permit of kind election), mostly by a session that does not lead it. */
+  | {
+      readonly k: 'campaign';
+      readonly s: number;
+      readonly name: number;
+      readonly value: number;
+      readonly wait: number;
+      readonly ack: number;
+    }
+  /** A proclaim: mostly by the leader with its token, else with a stale token or by another session. */
+  | {
+      readonly k: 'proclaim';
+      readonly s: number;
+      readonly name: number;
+      readonly value: number;
+      readonly who: number;
+      readonly ack: number;
+    }
   /** release-permit / cancel-permit of one of the acquire-permits sent so far (`pick`). */
   | { readonly k: 'unpermit'; readonly cancel: boolean; readonly pick: number; readonly ack: number }
   /** acquire-all of two or three locks (`set` picks which), and release-all of a set. */
@@ -104,7 +126,7 @@ export type Step = { readonly dt: number; readonly skew: number } & (
 
 const slot = fc.nat({ max: 7 });
 const ack = fc.nat({ max: 6 });
-const fenceChoice = fc.nat({ max: 13 });
+const fenceChoice = fc.nat({ max: 14 });
 const amount = fc.oneof(
   { weight: 5, arbitrary: fc.integer({ min: -5, max: 5 }) },
   { weight: 1, arbitrary: fc.constantFrom(MAX, -MAX, MAX - 2, -(MAX - 2)) },
@@ -164,6 +186,28 @@ const body: fc.Arbitrary<Omit<Step, 'dt' | 'skew'>> = fc.oneof(
       write: fc.boolean(),
       odd: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       wait: fc.constantFrom(0, 300, 1_500, 6_000, 20_000),
+      ack,
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      k: fc.constant('campaign' as const),
+      s: slot,
+      name: fc.nat({ max: 1 }),
+      value: fc.nat({ max: VALUES.length - 1 }),
+      wait: fc.constantFrom(0, 300, 1_500, 6_000, 20_000),
+      ack,
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      k: fc.constant('proclaim' as const),
+      s: slot,
+      name: fc.nat({ max: 1 }),
+      value: fc.nat({ max: VALUES.length - 1 }),
+      who: fc.nat({ max: 9 }),
       ack,
     }),
   },
@@ -492,6 +536,11 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
     const name = LOCKS[lock % LOCKS.length]!;
     if (choice === 9) return { lock: name, token: machines[0]!.lockInfo(name).holder?.fencingToken ?? index + 1 };
     if (choice === 10) return { lock: name, token: tokens[(lock * 7 + index) % tokens.length]! };
+    if (choice === 14) {
+      // An election fence: with its leader's token (the writer's own only if it leads), or a guess.
+      const pname = PERMIT_NAMES[lock % PERMIT_NAMES.length]!;
+      return { lock: pname, kind: 'election', token: machines[0]!.electionInfo(pname).leader?.fencingToken ?? index + 1 };
+    }
     if (choice >= 12) {
       // A semaphore or readers-writer lock fence: with the token of one of its holders (the
       // writer's own, or another's), or a guess.
@@ -549,6 +598,8 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
         'lockall',
         'releaseall',
         'permit',
+        'campaign',
+        'proclaim',
         'unpermit',
         'retry',
       ].includes(step.k)
@@ -641,6 +692,32 @@ export function runHistory(steps: readonly Step[], opts: RunOptions): void {
                 waitMs: step.wait,
               };
         return write(pick(step.s), step.ack, undefined, make, stamp, stepNo);
+      }
+      case 'campaign': {
+        const name = PERMIT_NAMES[step.name]!;
+        // Mostly a session other than the leader (a candidate's second campaign is refused too,
+        // as is the leader's, which the other slots try).
+        const leader = machines[0]!.electionInfo(name).leader?.sessionId;
+        const fresh = ids.filter((id) => id !== leader && machines[0]!.sessionInfo(id) !== undefined);
+        const id = step.s < 6 && fresh.length > 0 ? fresh[step.s % fresh.length]! : pick(step.s);
+        const value = VALUES[step.value]!;
+        return write(
+          id,
+          step.ack,
+          undefined,
+          (w) => ({ type: 'acquire-permit', ...w, kind: 'election', name, value, waitMs: step.wait }),
+          stamp,
+          stepNo,
+        );
+      }
+      case 'proclaim': {
+        const name = PERMIT_NAMES[step.name]!;
+        const leader = machines[0]!.electionInfo(name).leader;
+        // The leader with its token; the leader with a stale or guessed token; anyone.
+        const id = step.who < 7 && leader !== null ? leader.sessionId : pick(step.s);
+        const token = step.who < 5 && leader !== null ? leader.fencingToken : tokens[(step.s * 7 + index) % tokens.length]!;
+        const value = VALUES[step.value]!;
+        return write(id, step.ack, undefined, (w) => ({ type: 'proclaim', ...w, name, token, value }), stamp, stepNo);
       }
       case 'unpermit': {
         const sentPermits = [...sent.values()].flatMap((list) => list.filter((c) => c.type === 'acquire-permit'));
@@ -754,7 +831,10 @@ function observe(m: LockMachine, model: Model, clock: number, where: string): vo
     holds(!rw.holders.some((h) => h.mode === 'write') || rw.holders.length === 1, () => `${where}: ${name}: a writer shares the lock`);
     same(m.semaphoreInfo(name), model.permits.semaphoreInfo(name), `${where}: semaphoreInfo(${name})`);
     same(m.rwlockInfo(name), model.permits.rwlockInfo(name), `${where}: rwlockInfo(${name})`);
+    same(m.electionInfo(name), model.permits.electionInfo(name), `${where}: electionInfo(${name})`);
   }
+  for (const kind of PERMIT_KINDS) same(m.listPermits(kind), model.permits.listPermits(kind, 100), `${where}: listPermits(${kind})`);
+  same(m.listPermits('election', { limit: 1 }), model.permits.listPermits('election', 1), `${where}: listPermits(election, 1)`);
   same(m.listCounters({ limit: 1 }), model.listCounters(1), `${where}: listCounters`);
   for (const id of Object.keys(model.sessions).map(Number)) same(m.sessionInfo(id), model.sessionInfo(id), `${where}: sessionInfo(${id})`);
   same(m.sessionCount, Object.keys(model.sessions).length, `${where}: session count`);

@@ -348,6 +348,8 @@ export class Model {
         return this.permits.releaseCommand(cmd, s.id, events);
       case 'cancel-permit':
         return this.permits.cancel(cmd, { id: s.id, results: s.results }, events);
+      case 'proclaim':
+        return this.permits.proclaim(cmd, s.id);
       case 'break-lock': {
         // Whoever holds it loses it (and remembers why); the next waiter gets it at the step's end.
         const h = this.locks[cmd.name]?.holder;

@@ -29,6 +29,8 @@ const NEEDS: Readonly<Record<Exclude<ClientOp, 'hello'>, Role>> = {
   'lock-info': 'read',
   'list-locks': 'read',
   'list-counters': 'read',
+  watch: 'read',
+  unwatch: 'read',
   bind: 'write',
   'open-session': 'write',
   'keep-alive': 'write',
@@ -44,6 +46,9 @@ const NEEDS: Readonly<Record<Exclude<ClientOp, 'hello'>, Role>> = {
   'cancel-permit': 'write',
   'semaphore-info': 'read',
   'rwlock-info': 'read',
+  'election-info': 'read',
+  'list-permits': 'read',
+  proclaim: 'write',
   'counter-add': 'write',
   'counter-set': 'write',
   'counter-cas': 'write',
@@ -96,6 +101,11 @@ describe('/client: each role × each operation', () => {
       case 'list-locks':
       case 'list-counters':
         return { op, prefix: 'n', limit: 5 };
+      case 'watch':
+        // A prefix no name has: the watch starts, and sends no event frames.
+        return { op, prefix: 'role-matrix-none/' };
+      case 'unwatch':
+        return { op, watch: 1 };
       case 'bind':
         return { op, session: target.id, secret: target.secret };
       case 'open-session':
@@ -120,7 +130,12 @@ describe('/client: each role × each operation', () => {
         return { op, ...s, kind: 'rwlock', name: 'rw', acquireSeq: 1 };
       case 'semaphore-info':
       case 'rwlock-info':
+      case 'election-info':
         return { op, name: 'sem' };
+      case 'list-permits':
+        return { op, kind: 'election', prefix: 'e', limit: 5 };
+      case 'proclaim':
+        return { op, ...s, name: 'leader', token: 1, value: 'role matrix' };
       case 'break-lock':
         return { op, ...s, name: 'other', reason: 'role matrix' };
       case 'counter-add':

@@ -16,6 +16,8 @@ describe('simulation determinism', () => {
     { seed: 10, nodes: 3 as const, workload: 'permits' as const },
     { seed: 14, nodes: 5 as const, workload: 'permits' as const },
     { seed: 4, nodes: 3 as const, workload: 'permits' as const, bug: 'release-extra-permit' as const },
+    { seed: 10, nodes: 3 as const, workload: 'elections' as const },
+    { seed: 1, nodes: 3 as const, workload: 'elections' as const, bug: 'two-leaders' as const },
   ])('seed $seed replays exactly', (opts) => {
     const a = runSeed({ ...opts, events: 2000 });
     const b = runSeed({ ...opts, events: 2000 });
@@ -42,6 +44,12 @@ describe('simulation determinism', () => {
   it('different seeds give different runs (permits workload)', () => {
     const a = runSeed({ seed: 1, nodes: 3, events: 2000, workload: 'permits' });
     const b = runSeed({ seed: 2, nodes: 3, events: 2000, workload: 'permits' });
+    expect(b.history).not.toEqual(a.history);
+  });
+
+  it('different seeds give different runs (elections workload)', () => {
+    const a = runSeed({ seed: 1, nodes: 3, events: 2000, workload: 'elections' });
+    const b = runSeed({ seed: 2, nodes: 3, events: 2000, workload: 'elections' });
     expect(b.history).not.toEqual(a.history);
   });
 });

@@ -14,6 +14,9 @@
  * held, so more are granted than the resource has (caught by a semaphore's or readers-writer
  * lock's history: a writer granted while a reader holds, weights above the permit count; or by
  * what follows from the miscount: a snapshot refused on restore, replicas diverging).
+ * `two-leaders` (the elections workload): elections are resources of two permits, so a second
+ * candidate leads while the first still does (caught by an election's history: a campaign
+ * granted while another session leads).
  */
 import { describe, expect, it } from 'vitest';
 import type { BugName, Workload } from '../../scripts/lib/sim/world.js';
@@ -25,6 +28,7 @@ const CASES: ReadonlyArray<{ readonly bug: BugName; readonly workload: Workload 
   { bug: 'no-wait-grace', workload: 'locks' },
   { bug: 'lock-all-first-only', workload: 'locks' },
   { bug: 'release-extra-permit', workload: 'permits' },
+  { bug: 'two-leaders', workload: 'elections' },
 ];
 
 describe('lock negative controls: the simulator catches each deliberate machine bug within 500 seeds', () => {

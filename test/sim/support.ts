@@ -11,6 +11,7 @@ import {
   nodesFor,
   type ControlRunOptions,
 } from '../../scripts/lib/sim/seeds.js';
+import { electionCounts, type ElectionCounts } from '../../scripts/lib/sim/election-clients.js';
 import { acquireAllCounts, permitCounts, type PermitCounts } from '../../scripts/lib/sim/lock-clients.js';
 import { runSeed, type BugName, type SimResult, type Workload } from '../../scripts/lib/sim/world.js';
 
@@ -58,13 +59,26 @@ function describePermitCounts(c: PermitCounts): string {
   );
 }
 
+/** One line of {@link ElectionCounts}. */
+function describeElectionCounts(c: ElectionCounts): string {
+  const o = (x: ElectionCounts['proclaims']['holder']): string => `${x.accepted}/${x.refused}/${x.expired}`;
+  return (
+    `elections: ${c.campaigns} campaigns (${c.waiting} could wait): leaders elected ${c.electedAtOnce} at once / ${c.electedAfterWait} after waiting, ` +
+    `${c.notAcquired} not acquired (${c.withdrawn} withdrawn), ${c.unknown} unknown; leader reads ${c.readsLeader} a leader / ${c.readsNobody} nobody; ` +
+    `${c.resigned} resigned, ${c.resignNotHeld} NOT_HELD; accepted/refused/SESSION_EXPIRED: ` +
+    `proclaims by leaders ${o(c.proclaims.holder)}, after a stall ${o(c.proclaims.stalled)}, with old tokens ${o(c.proclaims.stale)}; ` +
+    `fenced writes by leaders ${o(c.fencedWrites.holder)}, after a stall ${o(c.fencedWrites.stalled)}, with old tokens ${o(c.fencedWrites.stale)}`
+  );
+}
+
 /**
  * Runs seeds [first, first + count) (or SIM_SEED alone) and asserts 0 violations, printing the
  * events, their rate, how many seeds had a liveness phase, with the locks workload how many
  * `acquire-all` commands were granted, with the permits workload what came of its semaphore and
- * readers-writer lock operations (over a whole range, each kind of grant and fenced write must
- * have happened) and, with membership churn, how many changes the leaders took. Returns how many
- * changes were taken (0 without churn).
+ * readers-writer lock operations, with the elections workload what came of its campaigns,
+ * proclaims, reads and fenced writes (over a whole range, each kind of grant, answer and fenced
+ * write must have happened) and, with membership churn, how many changes the leaders took.
+ * Returns how many changes were taken (0 without churn).
  */
 export function expectSeedsClean(
   label: string,
@@ -80,6 +94,7 @@ export function expectSeedsClean(
   let changes = 0;
   let allGrants = 0;
   let permits: PermitCounts | undefined;
+  let elections: ElectionCounts | undefined;
   const failures: string[] = [];
   const started = performance.now();
   for (const seed of seeds) {
@@ -88,13 +103,19 @@ export function expectSeedsClean(
     changes += r.churn?.accepted ?? 0;
     if (workload !== 'register') allGrants += acquireAllCounts(r.history).granted;
     if (workload === 'permits') permits = addCounts(permits, permitCounts(r.history));
+    if (workload === 'elections') elections = addCounts(elections, electionCounts(r.history));
     if (r.livenessEvents > 0) liveness++;
     if (r.violations.length > 0) failures.push(failureText(r, perSeed));
   }
   const secs = (performance.now() - started) / 1000;
   const churn = membership ? `, ${changes} membership changes taken` : '';
   const grants = workload !== 'register' ? `, ${allGrants} acquire-all grants` : '';
-  const permitLine = permits !== undefined ? `\n  ${describePermitCounts(permits)}` : '';
+  const permitLine =
+    permits !== undefined
+      ? `\n  ${describePermitCounts(permits)}`
+      : elections !== undefined
+        ? `\n  ${describeElectionCounts(elections)}`
+        : '';
   console.log(
     `${label}: ${seeds.length} seeds, ${events} events (${Math.round(events / secs)} events/s), ${liveness} seeds with a liveness phase${grants}${churn}, ${failures.length} failing${permitLine}`,
   );
@@ -116,5 +137,27 @@ export function expectSeedsClean(
     };
     for (const [what, n] of Object.entries(reached)) expect(n, `${label}: no ${what} in ${seeds.length} seeds`).toBeGreaterThan(0);
   }
+  if (elections !== undefined && seeds.length > 1) expectElectionsReached(label, seeds.length, elections);
   return changes;
+}
+
+/** Over a range of seeds, each kind of campaign outcome, read, proclaim and fenced write must have happened. */
+function expectElectionsReached(label: string, seeds: number, c: ElectionCounts): void {
+  const reached = {
+    electedAtOnce: c.electedAtOnce,
+    electedAfterWait: c.electedAfterWait,
+    notAcquired: c.notAcquired,
+    withdrawn: c.withdrawn,
+    readsLeader: c.readsLeader,
+    readsNobody: c.readsNobody,
+    resigned: c.resigned,
+    leaderProclaimsAccepted: c.proclaims.holder.accepted,
+    leaderWritesAccepted: c.fencedWrites.holder.accepted,
+    oldTokenProclaimsRefused: c.proclaims.stale.refused,
+    oldTokenWritesFenced: c.fencedWrites.stale.refused,
+    stalledLeadersRefused: c.proclaims.stalled.expired + c.fencedWrites.stalled.expired,
+  };
+  for (const [what, n] of Object.entries(reached)) expect(n, `${label}: no ${what} in ${seeds} seeds`).toBeGreaterThan(0);
+  // A write or proclaim with a token its client held before is refused, always.
+  expect(c.proclaims.stale.accepted + c.fencedWrites.stale.accepted, `${label}: old tokens accepted`).toBe(0);
 }

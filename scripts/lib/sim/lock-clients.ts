@@ -13,10 +13,8 @@
  * while holding for longer than its TTL (a paused client, Jepsen's classic lease scenario) and
  * then writes with its old token.
  *
- * Every request goes to the node the client believes leads; on `not-leader` / `unavailable` /
- * a dead node / no answer it RETRIES THE SAME (session, seq) elsewhere, following leader hints,
- * until it gets an answer or a time bound passes (then the operation is 'unknown' if any
- * attempt may have been applied, else 'fail').
+ * Requests retry the same (session, seq) through failovers (session-requests.ts, shared with
+ * the election cycles).
  *
  * Histories (checker format, virtual time): counters per key with the counter model (unique
  * add deltas make a doubled retry visible), locks per name with the fenced-mutex model, which
@@ -35,14 +33,20 @@
  * `rw:<name>`), checked with the checker's semaphore and readers-writer lock models; a session
  * holds at most one grant per resource (the models assume it), and one that may still hold a
  * grant when the run ends gets an `end-session` of unknown outcome, as for locks.
+ *
+ * The 'elections' workload (`elections: true`) makes half of the cycles election cycles instead
+ * (election-clients.ts), each election's history checked with the checker's election model.
  */
 import {
   check,
   counterModel,
+  electionModel,
   rwlockModel,
   semaphoreModel,
   type CounterInput,
   type CounterOutput,
+  type ElectionInput,
+  type ElectionOutput,
   type Operation,
   type OperationStatus,
   type RwLockInput,
@@ -51,30 +55,14 @@ import {
   type SemaphoreInput,
   type SemaphoreOutput,
 } from '../../../src/checker/index.js';
-import type { ServiceOutcome, ServiceQuery } from '../../../src/service/lock-service.js';
-import {
-  validateSessionCommand,
-  type AcquireValue,
-  type Limits,
-  type OpenSessionValue,
-  type ReleaseAllValue,
-  type ReleaseValue,
-  type SessionCommand,
-} from '../../../src/state-machine/index.js';
+import type { AcquireValue, OpenSessionValue, ReleaseAllValue, ReleaseValue } from '../../../src/state-machine/index.js';
+import { ELECTION_TTLS, ElectionClients } from './election-clients.js';
 import { fencedMutexModel, type FencedMutexInput, type FencedMutexOutput } from './fenced-mutex-model.js';
 import type { SimNode } from './sim-node.js';
-import type { NodeId } from './sim-types.js';
+import { SessionRequests, type ClientState, type Family, type LockWorkloadOp, type Session } from './session-requests.js';
 import type { SimWorkload, World } from './world.js';
 
-/**
- * The workload's command checked as the server's edge would check a request: the simulated
- * clients build well-formed commands, so a refusal here is a bug of the workload itself.
- */
-function sessionCommand(value: unknown, limits: Limits): SessionCommand {
-  const valid = validateSessionCommand(value, limits);
-  if (!valid.ok) throw new Error(`sim workload built an invalid command: ${valid.message}`);
-  return valid.value;
-}
+export type { LockWorkloadOp } from './session-requests.js';
 
 const COUNTERS = ['c0', 'c1', 'c2'];
 const LOCKS = ['L0', 'L1', 'L2'];
@@ -103,71 +91,13 @@ const RWLOCKS: readonly PermitResource[] = [
 /** Share of a readers-writer lock's acquires that ask for a read grant. */
 const READ_P = 0.6;
 
-/** The history family of a key in `Session.mayHold`: a permit resource's prefix, else a lock. */
-function familyOfHeld(key: string): 'lock' | 'semaphore' | 'rwlock' {
-  return key.startsWith('sem:') ? 'semaphore' : key.startsWith('rw:') ? 'rwlock' : 'lock';
+/** The history family of a key in `Session.mayHold`: a permit resource's or an election's prefix, else a lock. */
+function familyOfHeld(key: string): Family {
+  return key.startsWith('sem:') ? 'semaphore' : key.startsWith('rw:') ? 'rwlock' : key.startsWith('el:') ? 'election' : 'lock';
 }
 /** Search steps allowed per history check (counted, so verdicts never depend on speed). */
 const STEP_BUDGET = 20_000_000;
 const CHECK_EVERY = 1024;
-
-type Status = 'pending' | OperationStatus;
-
-type Family = 'counter' | 'lock' | 'semaphore' | 'rwlock';
-type WorkloadInput = CounterInput | FencedMutexInput | SemaphoreInput | RwLockInput;
-/** (A readers-writer lock's answers are a semaphore's.) */
-type WorkloadOutput = CounterOutput | FencedMutexOutput | SemaphoreOutput;
-
-/** One recorded operation (counter, lock, semaphore or readers-writer lock family), in the checker's terms. */
-export interface LockWorkloadOp {
-  readonly family: Family;
-  readonly client: string;
-  readonly key: string;
-  readonly input: WorkloadInput;
-  output: WorkloadOutput;
-  readonly call: number;
-  ret: number;
-  status: Status;
-  /**
-   * A permit acquire: the `session:seq` that names its grant, whether it could wait, and (set
-   * when the run ends) whether it was granted from the queue rather than at once. For counts.
-   */
-  readonly permitAcquire?: { readonly ref: string; readonly waits: boolean; handedOff?: boolean };
-  /** A permit fenced write: by the holder with its token, by a reader, or with an old token. For counts. */
-  readonly fencedBy?: 'holder' | 'reader' | 'stale';
-}
-
-interface Session {
-  readonly id: number;
-  readonly key: string;
-  readonly ttl: number;
-  nextSeq: number;
-  /** Highest seq whose operation is over (seen or abandoned): sent as ackedSeq. */
-  done: number;
-  /** No longer used: expired (SESSION_EXPIRED seen) or abandoned after an unknown lock op. */
-  dead: boolean;
-  /** Call time of the latest request the machine answered for this live session. */
-  aliveSince: number;
-  /** The client does not renew before this time (a stalled client). */
-  stalledUntil: number;
-  /** Locks (by name) and semaphores and readers-writer locks (by history key) this session may hold. */
-  readonly mayHold: Set<string>;
-}
-
-interface ClientState {
-  readonly id: number;
-  session: Session | undefined;
-  leader: NodeId;
-  /** Last value this client saw per counter (cas guesses). */
-  readonly seen: Map<string, number>;
-  /** Tokens this client held and released (for stale-token writes). */
-  readonly oldTokens: Map<string, number>;
-}
-
-/** How a request ended after its retries. */
-type Final =
-  | { readonly type: 'answer'; readonly outcome: Extract<ServiceOutcome, { type: 'ok' | 'error' }>; readonly mayHaveApplied: boolean }
-  | { readonly type: 'gave-up'; readonly mayHaveApplied: boolean };
 
 /** What a locks-workload history says of its `acquire-all` commands (each counted once, not per lock). */
 export interface AcquireAllCounts {
@@ -271,7 +201,7 @@ export function permitCounts(history: readonly object[]): PermitCounts {
         c.writeGrants++;
         if (waited) c.writeGrantsAfterWait++;
       }
-    } else if (input.op === 'fenced-write' && op.fencedBy !== undefined) {
+    } else if (input.op === 'fenced-write' && op.fencedBy !== undefined && op.fencedBy !== 'stalled') {
       if (output === 'applied') fencedWrites[op.fencedBy].applied++;
       else if (output === 'FENCED') fencedWrites[op.fencedBy].fenced++;
     } else if (input.op === 'release') {
@@ -286,20 +216,18 @@ export function permitCounts(history: readonly object[]): PermitCounts {
 export interface LockClientsOptions {
   /** The 'permits' workload: semaphore and readers-writer lock cycles too. */
   readonly permits?: boolean;
+  /** The 'elections' workload: election cycles too (election-clients.ts). */
+  readonly elections?: boolean;
 }
 
 export class LockClients implements SimWorkload {
-  readonly history: LockWorkloadOp[] = [];
   private issuing = true;
   private readonly clients: ClientState[] = [];
-  private nextUnique = 1;
-  private maxAckedIndex = 0;
   private readonly sessions: Session[] = [];
-  /** Waits that ended early (see {@link LockClients.checkWait}). */
-  private readonly earlyWaits: string[] = [];
-  /** Answers the machine got wrong on their face (a release naming another grant's token). */
-  private readonly wrongAnswers: string[] = [];
   private readonly permits: boolean;
+  private readonly requests: SessionRequests;
+  /** The election cycles (the 'elections' workload only). */
+  private readonly elections: ElectionClients | undefined;
 
   constructor(
     private readonly world: World,
@@ -307,6 +235,13 @@ export class LockClients implements SimWorkload {
     options: LockClientsOptions = {},
   ) {
     this.permits = options.permits === true;
+    this.requests = new SessionRequests(world);
+    this.elections = options.elections === true ? new ElectionClients(world, this.requests) : undefined;
+  }
+
+  /** Every operation recorded, in call order. */
+  get history(): readonly LockWorkloadOp[] {
+    return this.requests.history;
   }
 
   start(): void {
@@ -322,9 +257,7 @@ export class LockClients implements SimWorkload {
   }
 
   pending(): number {
-    let n = 0;
-    for (const op of this.history) if (op.status === 'pending') n++;
-    return n;
+    return this.requests.pending();
   }
 
   private client(c: number): ClientState {
@@ -336,138 +269,6 @@ export class LockClients implements SimWorkload {
   private later(c: number, ms: number): void {
     const w = this.world;
     w.schedule(w.now + ms, `client ${c}`, () => this.next(c));
-  }
-
-  // ---- requests with retries ------------------------------------------------------------------
-
-  /**
-   * Sends `request` (a command, or a query when `read`) until answered or `giveUpAt`; each
-   * attempt waits at most `attemptMs` for its answer.
-   */
-  private send(
-    cl: ClientState,
-    request: { readonly command?: unknown; readonly query?: ServiceQuery },
-    attemptMs: number,
-    giveUpAt: number,
-    done: (f: Final) => void,
-  ): void {
-    const w = this.world;
-    let mayHaveApplied = false;
-    let attempt = 0;
-    let finished = false;
-    const retry = (delay: number, hint?: NodeId): void => {
-      cl.leader = hint !== undefined && hint !== 0 ? hint : 1 + w.rnd.nextInt(w.nodes.length);
-      w.schedule(w.now + delay, `retry ${cl.id}`, go);
-    };
-    const finish = (f: Final): void => {
-      if (finished) return;
-      finished = true;
-      done(f);
-    };
-    const go = (): void => {
-      if (finished) return;
-      if (w.now >= giveUpAt) {
-        finish({ type: 'gave-up', mayHaveApplied });
-        return;
-      }
-      const mine = ++attempt;
-      const target: SimNode = w.node(cl.leader);
-      if (!target.up) {
-        retry(2 + w.rnd.nextFloat() * 10); // connection refused: nothing was sent
-        return;
-      }
-      let delivered = false;
-      let over = false;
-      const current = (): boolean => !finished && !over && mine === attempt;
-      const answer = (o: ServiceOutcome): void => {
-        if (!current()) return;
-        over = true;
-        if (o.type === 'ok' || o.type === 'error') finish({ type: 'answer', outcome: o, mayHaveApplied });
-        else if (o.type === 'not-leader') retry(1 + w.rnd.nextFloat() * 8, o.leader);
-        else {
-          if (o.outcomeUnknown) mayHaveApplied = true;
-          retry(3 + w.rnd.nextFloat() * 25);
-        }
-      };
-      w.scheduleOn(target, w.now + 0.5, `request ${cl.id}>${target.id}`, () => {
-        delivered = true;
-        const service = target.service;
-        if (service === undefined) throw new Error('locks workload on a node without a lock service');
-        if (request.query !== undefined) service.query(request.query, {}, answer);
-        else service.submit(sessionCommand(request.command, service.machine.limits), answer);
-      });
-      target.onCrash.push(() => {
-        // Answers the host held came first (stop()); a request that never arrived did nothing.
-        if (!current()) return;
-        over = true;
-        if (delivered) mayHaveApplied = true;
-        retry(2 + w.rnd.nextFloat() * 10);
-      });
-      w.schedule(w.now + attemptMs, `timeout ${cl.id}`, () => {
-        if (!current()) return;
-        over = true;
-        // It may still be applied (a paused node runs it on resume): assume it may.
-        if (request.command !== undefined) mayHaveApplied = true;
-        retry(1);
-      });
-    };
-    go();
-  }
-
-  private record(op: Omit<LockWorkloadOp, 'ret' | 'status' | 'output'>): LockWorkloadOp {
-    const full: LockWorkloadOp = { ...op, output: undefined, ret: Number.POSITIVE_INFINITY, status: 'pending' };
-    this.history.push(full);
-    return full;
-  }
-
-  private resolve(op: LockWorkloadOp, status: OperationStatus, output?: WorkloadOutput): void {
-    if (op.status !== 'pending') throw new Error('operation resolved twice');
-    op.status = status;
-    op.ret = status === 'unknown' ? Number.POSITIVE_INFINITY : this.world.now;
-    if (status === 'ok') op.output = output;
-  }
-
-  /**
-   * A session write: stamps (session, seq, ackedSeq), sends with retries and sorts the answer:
-   * `value` / `refused` (a machine answer that executed: NOT_HELD, FENCED...) / `not-applied`
-   * or `maybe` (no answer that executed it; 'maybe' if an attempt may have been applied).
-   */
-  private write(
-    cl: ClientState,
-    s: Session,
-    fields: Record<string, unknown>,
-    waitMs: number,
-    done: (r: { kind: 'value'; value: unknown } | { kind: 'refused'; code: string } | { kind: 'not-applied' } | { kind: 'maybe' }) => void,
-  ): number {
-    const w = this.world;
-    const seq = s.nextSeq++;
-    const command = { ...fields, session: s.id, seq, ...(s.done > 0 ? { ackedSeq: s.done } : {}) };
-    const call = w.now;
-    this.send(cl, { command }, waitMs + 300 + w.rnd.nextFloat() * 200, call + waitMs + 1500, (f) => {
-      s.done = Math.max(s.done, seq);
-      if (f.type === 'gave-up') {
-        done({ kind: f.mayHaveApplied ? 'maybe' : 'not-applied' });
-        return;
-      }
-      const o = f.outcome;
-      if (o.type === 'ok') {
-        this.maxAckedIndex = Math.max(this.maxAckedIndex, o.index);
-        s.aliveSince = Math.max(s.aliveSince, call);
-        done({ kind: 'value', value: o.value });
-        return;
-      }
-      // Refusals about the session or the request itself executed nothing (this time).
-      if (o.code === 'SESSION_EXPIRED' || o.code === 'STALE_SEQUENCE' || o.code === 'LIMIT_EXCEEDED' || o.code === 'INVALID_ARGUMENT') {
-        if (o.code === 'SESSION_EXPIRED') s.dead = true;
-        else s.aliveSince = Math.max(s.aliveSince, call);
-        // An earlier attempt may have been applied (its result died with the session).
-        done({ kind: f.mayHaveApplied ? 'maybe' : 'not-applied' });
-        return;
-      }
-      s.aliveSince = Math.max(s.aliveSince, call);
-      done({ kind: 'refused', code: o.code });
-    });
-    return seq;
   }
 
   // ---- the client loop --------------------------------------------------------------------------
@@ -483,10 +284,12 @@ export class LockClients implements SimWorkload {
     }
     const r = w.rnd.nextFloat();
     const then = (): void => this.later(c, w.rnd.nextFloat() * 25);
-    if (this.permits) {
-      // Half permit cycles; the rest as the locks workload, in the same proportions.
-      if (r < 0.5) this.permitCycle(cl, s, then);
-      else if (r < 0.7) this.counterWrite(cl, s, then);
+    if (this.permits || this.elections !== undefined) {
+      // Half permit (or election) cycles; the rest as the locks workload, in the same proportions.
+      if (r < 0.5) {
+        if (this.elections !== undefined) this.elections.cycle(cl, s, then);
+        else this.permitCycle(cl, s, then);
+      } else if (r < 0.7) this.counterWrite(cl, s, then);
       else if (r < 0.8) this.counterRead(cl, then);
       else this.lockCycle(cl, s, then);
       return;
@@ -498,9 +301,10 @@ export class LockClients implements SimWorkload {
 
   private openSession(cl: ClientState): void {
     const w = this.world;
-    const ttl = TTLS[w.rnd.nextInt(TTLS.length)] ?? 1000;
+    const ttls = this.elections !== undefined ? ELECTION_TTLS : TTLS;
+    const ttl = ttls[w.rnd.nextInt(ttls.length)] ?? 1000;
     const call = w.now;
-    this.send(cl, { command: { type: 'open-session', ttlMs: ttl, clientId: `c${cl.id}` } }, 400, call + 1500, (f) => {
+    this.requests.send(cl, { command: { type: 'open-session', ttlMs: ttl, clientId: `c${cl.id}` } }, 400, call + 1500, (f) => {
       if (f.type === 'answer' && f.outcome.type === 'ok') {
         const v = f.outcome.value as OpenSessionValue;
         const s: Session = {
@@ -509,6 +313,8 @@ export class LockClients implements SimWorkload {
           ttl,
           nextSeq: 1,
           done: 0,
+          over: 0,
+          inFlight: new Set(),
           dead: false,
           aliveSince: call,
           stalledUntil: 0,
@@ -533,7 +339,7 @@ export class LockClients implements SimWorkload {
       }
       const call = w.now;
       const command = { type: 'keep-alive', session: s.id, ...(s.done > 0 ? { ackedSeq: s.done } : {}) };
-      this.send(cl, { command }, 300, call + s.ttl / 2, (f) => {
+      this.requests.send(cl, { command }, 300, call + s.ttl / 2, (f) => {
         if (f.type === 'answer') {
           if (f.outcome.type === 'ok') s.aliveSince = Math.max(s.aliveSince, call);
           else if (f.outcome.code === 'SESSION_EXPIRED') s.dead = true;
@@ -550,31 +356,31 @@ export class LockClients implements SimWorkload {
     let input: CounterInput;
     let fields: Record<string, unknown>;
     if (r < 0.6) {
-      const delta = this.unique() * (w.rnd.nextFloat() < 0.2 ? -1 : 1);
+      const delta = this.requests.unique() * (w.rnd.nextFloat() < 0.2 ? -1 : 1);
       input = { op: 'add', delta };
       fields = { type: 'counter-add', name: key, delta };
     } else if (r < 0.75) {
-      const value = this.unique();
+      const value = this.requests.unique();
       input = { op: 'set', value };
       fields = { type: 'counter-set', name: key, value };
     } else if (r < 0.95) {
       const expected = cl.seen.get(key) ?? 0;
-      const next = this.unique();
+      const next = this.requests.unique();
       input = { op: 'cas', expected, next };
       fields = { type: 'counter-cas', name: key, expected, next };
     } else {
       input = { op: 'get' };
       fields = { type: 'counter-get', name: key };
     }
-    const op = this.record({ family: 'counter', client: `c${cl.id}`, key, input, call: w.now });
-    this.write(cl, s, fields, 0, (res) => {
+    const op = this.requests.record({ family: 'counter', client: `c${cl.id}`, key, input, call: w.now });
+    this.requests.write(cl, s, fields, 0, (res) => {
       if (res.kind === 'value') {
         const v = res.value as number | boolean;
-        this.resolve(op, 'ok', v);
+        this.requests.resolve(op, 'ok', v);
         if (input.op === 'add' && typeof v === 'number') cl.seen.set(key, v);
         if (input.op === 'get' && typeof v === 'number') cl.seen.set(key, v);
-      } else if (res.kind === 'maybe') this.resolve(op, 'unknown');
-      else this.resolve(op, 'fail'); // refused (OVERFLOW) or never executed
+      } else if (res.kind === 'maybe') this.requests.resolve(op, 'unknown');
+      else this.requests.resolve(op, 'fail'); // refused (OVERFLOW) or never executed
       then();
     });
   }
@@ -582,20 +388,14 @@ export class LockClients implements SimWorkload {
   private counterRead(cl: ClientState, then: () => void): void {
     const w = this.world;
     const key = COUNTERS[w.rnd.nextInt(COUNTERS.length)] ?? 'c0';
-    const op = this.record({ family: 'counter', client: `c${cl.id}`, key, input: { op: 'get' }, call: w.now });
-    this.send(cl, { query: { type: 'counter-get', name: key } }, 300, w.now + 1500, (f) => {
+    const op = this.requests.record({ family: 'counter', client: `c${cl.id}`, key, input: { op: 'get' }, call: w.now });
+    this.requests.send(cl, { query: { type: 'counter-get', name: key } }, 300, w.now + 1500, (f) => {
       if (f.type === 'answer' && f.outcome.type === 'ok' && typeof f.outcome.value === 'number') {
-        this.resolve(op, 'ok', f.outcome.value);
+        this.requests.resolve(op, 'ok', f.outcome.value);
         cl.seen.set(key, f.outcome.value);
-      } else this.resolve(op, 'fail'); // a read that got no answer had no effect
+      } else this.requests.resolve(op, 'fail'); // a read that got no answer had no effect
       then();
     });
-  }
-
-  /** Ends the use of a session whose lock state is uncertain: the client starts a new one. */
-  private abandon(cl: ClientState, s: Session): void {
-    s.dead = true;
-    if (cl.session === s) cl.session = undefined;
   }
 
   private lockCycle(cl: ClientState, s: Session, then: () => void): void {
@@ -610,33 +410,33 @@ export class LockClients implements SimWorkload {
       return;
     }
     const waitMs = w.rnd.nextFloat() < 0.5 ? 0 : 50 + w.rnd.nextInt(900);
-    const acq = this.record({ family: 'lock', client: s.key, key: lock, input: { op: 'acquire', client: s.key }, call: w.now });
-    const firstTerm = this.terms().min;
-    this.write(cl, s, { type: 'acquire', name: lock, waitMs }, waitMs, (res) => {
+    const acq = this.requests.record({ family: 'lock', client: s.key, key: lock, input: { op: 'acquire', client: s.key }, call: w.now });
+    const firstTerm = this.requests.terms().min;
+    this.requests.write(cl, s, { type: 'acquire', name: lock, waitMs }, waitMs, (res) => {
       if (res.kind === 'value') {
         const v = res.value as AcquireValue;
-        if (v.status === 'timed-out') this.checkWait(s, lock, waitMs, acq.call, firstTerm);
+        if (v.status === 'timed-out') this.requests.checkWait(s, lock, waitMs, acq.call, firstTerm);
         if (v.status === 'granted' || v.status === 'held-by-you') {
-          this.resolve(acq, 'ok', { acquired: true, token: v.token });
+          this.requests.resolve(acq, 'ok', { acquired: true, token: v.token });
           s.mayHold.add(lock);
           this.holding(cl, s, lock, v.token, then);
           return;
         }
         if (v.status === 'not-acquired' || v.status === 'timed-out') {
-          this.resolve(acq, 'ok', { acquired: false });
+          this.requests.resolve(acq, 'ok', { acquired: false });
           then();
           return;
         }
         // 'queued' never reaches a client (the service parks it): treat as unknown.
-        this.resolve(acq, 'unknown');
+        this.requests.resolve(acq, 'unknown');
       } else if (res.kind === 'not-applied') {
-        this.resolve(acq, 'fail');
+        this.requests.resolve(acq, 'fail');
         then();
         return;
-      } else this.resolve(acq, 'unknown');
+      } else this.requests.resolve(acq, 'unknown');
       // Unknown: the session may hold the lock, or wait for it; stop using the session.
       s.mayHold.add(lock);
-      this.abandon(cl, s);
+      this.requests.abandon(cl, s);
       then();
     });
   }
@@ -669,18 +469,18 @@ export class LockClients implements SimWorkload {
     const waits = waitMs > 0;
     const call = w.now;
     const lockOp = (key: string, input: FencedMutexInput): LockWorkloadOp =>
-      this.record({ family: 'lock', client: s.key, key, input, call });
+      this.requests.record({ family: 'lock', client: s.key, key, input, call });
     const queued = waits ? names.map((name) => lockOp(name, { op: 'wait-all', client: s.key, names })) : [];
     const acqs = names.map((name) => lockOp(name, { op: 'acquire-all', client: s.key, names, waits }));
     const settle = (status: OperationStatus, output?: FencedMutexOutput): void => {
-      for (const op of queued) this.resolve(op, status);
-      for (const op of acqs) this.resolve(op, status, output);
+      for (const op of queued) this.requests.resolve(op, status);
+      for (const op of acqs) this.requests.resolve(op, status, output);
     };
-    const firstTerm = this.terms().min;
-    this.write(cl, s, { type: 'acquire-all', names, waitMs }, waitMs, (res) => {
+    const firstTerm = this.requests.terms().min;
+    this.requests.write(cl, s, { type: 'acquire-all', names, waitMs }, waitMs, (res) => {
       if (res.kind === 'value') {
         const v = res.value as AcquireValue;
-        if (v.status === 'timed-out') this.checkWait(s, names.join('+'), waitMs, call, firstTerm);
+        if (v.status === 'timed-out') this.requests.checkWait(s, names.join('+'), waitMs, call, firstTerm);
         if (v.status === 'granted') {
           settle('ok', { acquired: true, token: v.token });
           for (const name of names) s.mayHold.add(name);
@@ -705,7 +505,7 @@ export class LockClients implements SimWorkload {
       } else settle('unknown');
       // Unknown: the session may hold the locks, or wait for them; stop using the session.
       for (const name of names) s.mayHold.add(name);
-      this.abandon(cl, s);
+      this.requests.abandon(cl, s);
       then();
     });
   }
@@ -730,18 +530,8 @@ export class LockClients implements SimWorkload {
       if (old !== undefined && w.rnd.nextFloat() < 0.3) steps.push((next) => this.fencedWrite(cl, s, staleLock, old, next));
       if (w.rnd.nextFloat() < 0.7) steps.push((next) => this.releaseAll(cl, s, names, token, next));
       else for (const name of names) steps.push((next) => this.release(cl, s, name, token, next));
-      this.sequence(steps, then);
+      this.requests.sequence(steps, then);
     });
-  }
-
-  /** Runs `steps` one after the other, then `then`. */
-  private sequence(steps: ReadonlyArray<(next: () => void) => void>, then: () => void): void {
-    const run = (k: number): void => {
-      const step = steps[k];
-      if (step === undefined) then();
-      else step(() => run(k + 1));
-    };
-    run(0);
   }
 
   /** Holds `lock` with `token`: fenced writes to its protected counter, then release. */
@@ -762,55 +552,7 @@ export class LockClients implements SimWorkload {
   }
 
   private fencedWrite(cl: ClientState, s: Session, lock: string, token: number, then: () => void): void {
-    this.fencedCounterWrite(cl, s, { family: 'lock', key: lock }, `p:${lock}`, { lock, token }, undefined, then);
-  }
-
-  /**
-   * An add to `counter` carrying `fence` (with `fence.token`), recorded in the counter's history
-   * and, as a `fenced-write`, in the history `target` of the lock or resource it names.
-   */
-  private fencedCounterWrite(
-    cl: ClientState,
-    s: Session,
-    target: { readonly family: 'lock' | 'semaphore' | 'rwlock'; readonly key: string },
-    counter: string,
-    fence: { readonly lock: string; readonly token: number; readonly kind?: 'semaphore' | 'rwlock' },
-    fencedBy: LockWorkloadOp['fencedBy'],
-    then: () => void,
-  ): void {
-    const w = this.world;
-    if (s.dead) {
-      then();
-      return;
-    }
-    const key = counter;
-    const token = fence.token;
-    const delta = this.unique();
-    const cop = this.record({ family: 'counter', client: `c${cl.id}`, key, input: { op: 'add', delta }, call: w.now });
-    const lop = this.record({
-      family: target.family,
-      client: s.key,
-      key: target.key,
-      input: { op: 'fenced-write', client: s.key, token },
-      call: w.now,
-      ...(fencedBy !== undefined ? { fencedBy } : {}),
-    });
-    this.write(cl, s, { type: 'counter-add', name: key, delta, fence }, 0, (res) => {
-      if (res.kind === 'value') {
-        this.resolve(cop, 'ok', res.value as number);
-        this.resolve(lop, 'ok', 'applied');
-      } else if (res.kind === 'refused' && res.code === 'FENCED') {
-        this.resolve(cop, 'fail');
-        this.resolve(lop, 'ok', 'FENCED');
-      } else if (res.kind === 'maybe') {
-        this.resolve(cop, 'unknown');
-        this.resolve(lop, 'unknown');
-      } else {
-        this.resolve(cop, 'fail');
-        this.resolve(lop, 'fail');
-      }
-      then();
-    });
+    this.requests.fencedCounterWrite(cl, s, { family: 'lock', key: lock }, `p:${lock}`, { lock, token }, undefined, then);
   }
 
   private release(cl: ClientState, s: Session, lock: string, token: number, then: () => void): void {
@@ -819,24 +561,30 @@ export class LockClients implements SimWorkload {
       then();
       return;
     }
-    const op = this.record({ family: 'lock', client: s.key, key: lock, input: { op: 'release', client: s.key, token }, call: w.now });
-    this.write(cl, s, { type: 'release', name: lock }, 0, (res) => {
+    const op = this.requests.record({
+      family: 'lock',
+      client: s.key,
+      key: lock,
+      input: { op: 'release', client: s.key, token },
+      call: w.now,
+    });
+    this.requests.write(cl, s, { type: 'release', name: lock }, 0, (res) => {
       if (res.kind === 'value') {
         const v = res.value as ReleaseValue;
         // The machine says which grant it released: it must be ours (the model checks ours).
-        this.resolve(op, 'ok', v.token === token ? 'ok' : 'NOT_HELD');
+        this.requests.resolve(op, 'ok', v.token === token ? 'ok' : 'NOT_HELD');
         s.mayHold.delete(lock);
         cl.oldTokens.set(lock, token);
       } else if (res.kind === 'refused' && res.code === 'NOT_HELD') {
-        this.resolve(op, 'ok', 'NOT_HELD');
+        this.requests.resolve(op, 'ok', 'NOT_HELD');
         s.mayHold.delete(lock);
         cl.oldTokens.set(lock, token);
       } else if (res.kind === 'maybe') {
-        this.resolve(op, 'unknown');
-        this.abandon(cl, s);
+        this.requests.resolve(op, 'unknown');
+        this.requests.abandon(cl, s);
       } else {
-        this.resolve(op, 'fail');
-        if (!s.dead) this.abandon(cl, s);
+        this.requests.resolve(op, 'fail');
+        if (!s.dead) this.requests.abandon(cl, s);
       }
       then();
     });
@@ -850,7 +598,7 @@ export class LockClients implements SimWorkload {
       return;
     }
     const ops = names.map((name) =>
-      this.record({ family: 'lock', client: s.key, key: name, input: { op: 'release', client: s.key, token }, call: w.now }),
+      this.requests.record({ family: 'lock', client: s.key, key: name, input: { op: 'release', client: s.key, token }, call: w.now }),
     );
     const released = (): void => {
       for (const name of names) {
@@ -858,21 +606,21 @@ export class LockClients implements SimWorkload {
         cl.oldTokens.set(name, token);
       }
     };
-    this.write(cl, s, { type: 'release-all', names }, 0, (res) => {
+    this.requests.write(cl, s, { type: 'release-all', names }, 0, (res) => {
       if (res.kind === 'value') {
         // The machine names the locks it released; the others the session did not hold.
         const v = res.value as ReleaseAllValue;
-        ops.forEach((op, k) => this.resolve(op, 'ok', v.released.includes(names[k] ?? '') ? 'ok' : 'NOT_HELD'));
+        ops.forEach((op, k) => this.requests.resolve(op, 'ok', v.released.includes(names[k] ?? '') ? 'ok' : 'NOT_HELD'));
         released();
       } else if (res.kind === 'refused' && res.code === 'NOT_HELD') {
-        for (const op of ops) this.resolve(op, 'ok', 'NOT_HELD');
+        for (const op of ops) this.requests.resolve(op, 'ok', 'NOT_HELD');
         released();
       } else if (res.kind === 'maybe') {
-        for (const op of ops) this.resolve(op, 'unknown');
-        this.abandon(cl, s);
+        for (const op of ops) this.requests.resolve(op, 'unknown');
+        this.requests.abandon(cl, s);
       } else {
-        for (const op of ops) this.resolve(op, 'fail');
-        if (!s.dead) this.abandon(cl, s);
+        for (const op of ops) this.requests.resolve(op, 'fail');
+        if (!s.dead) this.requests.abandon(cl, s);
       }
       then();
     });
@@ -908,34 +656,34 @@ export class LockClients implements SimWorkload {
         : { type: 'acquire-permit', kind: r.kind, name: r.name, mode, waitMs };
     // Named by the acquire's seq, known once the write is stamped (below).
     const ref: { ref: string; readonly waits: boolean } = { ref: '', waits: waitMs > 0 };
-    const acq = this.record({ family: r.kind, client: s.key, key: r.key, input, call: w.now, permitAcquire: ref });
-    const firstTerm = this.terms().min;
-    const seq = this.write(cl, s, fields, waitMs, (res) => {
+    const acq = this.requests.record({ family: r.kind, client: s.key, key: r.key, input, call: w.now, permitAcquire: ref });
+    const firstTerm = this.requests.terms().min;
+    const seq = this.requests.write(cl, s, fields, waitMs, (res) => {
       if (res.kind === 'value') {
         const v = res.value as AcquireValue;
-        if (v.status === 'timed-out') this.checkWait(s, `${r.kind} ${r.name}`, waitMs, acq.call, firstTerm);
+        if (v.status === 'timed-out') this.requests.checkWait(s, `${r.kind} ${r.name}`, waitMs, acq.call, firstTerm);
         if (v.status === 'granted') {
-          this.resolve(acq, 'ok', { acquired: true, token: v.token });
+          this.requests.resolve(acq, 'ok', { acquired: true, token: v.token });
           s.mayHold.add(r.key);
           this.holdingPermit(cl, s, r, r.kind === 'rwlock' ? mode : undefined, seq, v.token, then);
           return;
         }
         if (v.status === 'not-acquired' || v.status === 'timed-out') {
-          this.resolve(acq, 'ok', { acquired: false });
+          this.requests.resolve(acq, 'ok', { acquired: false });
           then();
           return;
         }
         // 'queued' never reaches a client (the service parks it); 'held-by-you' and 'cancelled'
         // are no answers of an acquire-permit that was never withdrawn: treat as unknown.
-        this.resolve(acq, 'unknown');
+        this.requests.resolve(acq, 'unknown');
       } else if (res.kind === 'not-applied') {
         // Never applied, or its wait ended with its session before any grant: nothing held.
-        this.resolve(acq, 'fail');
+        this.requests.resolve(acq, 'fail');
         then();
         return;
-      } else this.resolve(acq, 'unknown');
+      } else this.requests.resolve(acq, 'unknown');
       s.mayHold.add(r.key);
-      this.abandon(cl, s);
+      this.requests.abandon(cl, s);
       then();
     });
     ref.ref = `${s.id}:${seq}`;
@@ -963,85 +711,24 @@ export class LockClients implements SimWorkload {
     w.schedule(w.now + pause, `hold ${cl.id}`, () => {
       const steps: Array<(next: () => void) => void> = [];
       const write = (t: number, by: 'holder' | 'reader' | 'stale') => (next: () => void) =>
-        this.fencedCounterWrite(cl, s, { family: r.kind, key: r.key }, `p:${r.key}`, { lock: r.name, kind: r.kind, token: t }, by, next);
+        this.requests.fencedCounterWrite(
+          cl,
+          s,
+          { family: r.kind, key: r.key },
+          `p:${r.key}`,
+          { lock: r.name, kind: r.kind, token: t },
+          by,
+          next,
+        );
       if (mode !== 'read') {
         steps.push(write(token, 'holder'));
         if (w.rnd.nextFloat() < 0.3) steps.push(write(token, 'holder'));
       } else if (w.rnd.nextFloat() < 0.5) steps.push(write(token, 'reader'));
       const old = cl.oldTokens.get(r.key);
       if (old !== undefined && w.rnd.nextFloat() < 0.3) steps.push(write(old, 'stale'));
-      steps.push((next) => this.releasePermit(cl, s, r, seq, token, next));
-      this.sequence(steps, then);
+      steps.push((next) => this.requests.releasePermit(cl, s, r, seq, token, next));
+      this.requests.sequence(steps, then);
     });
-  }
-
-  /** `release-permit` of the grant of acquire `seq` (token `token`). */
-  private releasePermit(cl: ClientState, s: Session, r: PermitResource, seq: number, token: number, then: () => void): void {
-    const w = this.world;
-    if (s.dead) {
-      then();
-      return;
-    }
-    const op = this.record({ family: r.kind, client: s.key, key: r.key, input: { op: 'release', client: s.key, token }, call: w.now });
-    const gone = (): void => {
-      s.mayHold.delete(r.key);
-      cl.oldTokens.set(r.key, token);
-    };
-    this.write(cl, s, { type: 'release-permit', kind: r.kind, name: r.name, acquireSeq: seq }, 0, (res) => {
-      if (res.kind === 'value') {
-        const v = res.value as ReleaseValue;
-        // The grant of acquire `seq` is the one answered with `token`: the machine must say so.
-        if (v.token !== token)
-          this.wrongAnswers.push(
-            `${r.kind} ${r.name}: release-permit of session ${s.id}'s acquire ${seq} (granted with token ${token}) answered released token ${v.token}`,
-          );
-        this.resolve(op, 'ok', v.token === token ? 'ok' : 'NOT_HELD');
-        gone();
-      } else if (res.kind === 'refused' && res.code === 'NOT_HELD') {
-        this.resolve(op, 'ok', 'NOT_HELD');
-        gone();
-      } else if (res.kind === 'maybe') {
-        this.resolve(op, 'unknown');
-        this.abandon(cl, s);
-      } else {
-        this.resolve(op, 'fail');
-        if (!s.dead) this.abandon(cl, s);
-      }
-      then();
-    });
-  }
-
-  private unique(): number {
-    return this.nextUnique++;
-  }
-
-  /** Lowest and highest term on the nodes' disks (crashed nodes included). */
-  private terms(): { min: number; max: number } {
-    const terms = this.world.nodes.map((n) => n.durable().hardState.term);
-    return { min: Math.min(...terms), max: Math.max(...terms) };
-  }
-
-  /**
-   * A `timed-out` answer must not come before the wait had its `waitMs`, in virtual time
-   * (docs/design.md#time-in-the-state-machine). Within a term, log time runs no faster than
-   * the leader's clock, and node clocks here differ only by a constant offset; the jump of log
-   * time at the first stamped entry of each of the wait's first `maxGraceExtensions` leader
-   * changes is not charged to it. So the wait lasts at least `waitMs` of virtual time from its
-   * entry's stamp (after the call), less a millisecond per term for clocks read in whole
-   * milliseconds. Checked only when at most `maxGraceExtensions` terms can have begun since
-   * the call (terms on disk: the acquire's term is at least the lowest one then).
-   */
-  private checkWait(s: Session, lock: string, waitMs: number, call: number, firstTerm: number): void {
-    const w = this.world;
-    const maxGrace = w.nodes[0]?.service?.machine.limits.maxGraceExtensions ?? 0;
-    const terms = this.terms().max - firstTerm;
-    if (terms > maxGrace) return;
-    const waited = w.now - call;
-    if (waited < waitMs - (terms + 1)) {
-      this.earlyWaits.push(
-        `wait ended early: session ${s.id} waited for ${lock} ${waited.toFixed(1)} ms of its ${waitMs} ms (called at t=${call.toFixed(1)}, ${terms} term(s) since)`,
-      );
-    }
   }
 
   // ---- the end of a run -------------------------------------------------------------------------
@@ -1057,7 +744,7 @@ export class LockClients implements SimWorkload {
     // they may hold gets an unknown end-session from then on.
     for (const s of this.sessions) {
       for (const lock of s.mayHold) {
-        this.history.push({
+        this.requests.history.push({
           family: familyOfHeld(lock),
           client: `end-${s.key}`,
           key: lock,
@@ -1079,7 +766,7 @@ export class LockClients implements SimWorkload {
       const first = up[0];
       if (first === undefined) return undefined;
       const applied = first.appliedIndex();
-      if (applied < this.maxAckedIndex) return undefined;
+      if (applied < this.requests.maxAckedIndex) return undefined;
       for (const n of up) if (n.appliedIndex() !== applied || n.status().commit !== applied) return undefined;
       return first;
     };
@@ -1099,7 +786,7 @@ export class LockClients implements SimWorkload {
         if (n.appliedIndex() === node.appliedIndex() && other !== value)
           violations.push(`counter ${key}: node ${n.id} has ${other}, node ${node.id} has ${value} at the same applied index`);
       }
-      this.history.push({
+      this.requests.history.push({
         family: 'counter',
         client: 'final',
         key,
@@ -1114,7 +801,7 @@ export class LockClients implements SimWorkload {
   }
 
   checkHistory(): string[] {
-    const out: string[] = [...this.earlyWaits, ...this.wrongAnswers];
+    const out: string[] = [...this.requests.earlyWaits, ...this.requests.wrongAnswers];
     const toOps = <I, O>(family: Family): Array<Operation<I, O>> =>
       this.history.flatMap((op, id) => {
         if (op.family !== family) return [];
@@ -1148,6 +835,7 @@ export class LockClients implements SimWorkload {
       run('semaphore', semaphoreModel, toOps<SemaphoreInput, SemaphoreOutput>('semaphore'));
       run('readers-writer lock', rwlockModel, toOps<RwLockInput, RwLockOutput>('rwlock'));
     }
+    if (this.elections !== undefined) run('election', electionModel, toOps<ElectionInput, ElectionOutput>('election'));
     return out;
   }
 }

@@ -25,8 +25,10 @@ export interface NodeEnvironment {
   readonly network: MemoryNetwork;
   readonly checker: SafetyChecker;
   readonly random: SeededRandom;
-  /** A semaphore or readers-writer lock wait `(session, seq)` was granted from its queue (any replica). */
+  /** A semaphore, readers-writer lock or election wait `(session, seq)` was granted from its queue (any replica). */
   readonly onPermitHandOff?: (session: number, seq: number) => void;
+  /** A replica applied `entry` (lock workloads; the watchers' record of the committed log). */
+  readonly onApplied?: (entry: Entry) => void;
 }
 
 export interface NodeSettings {
@@ -47,8 +49,8 @@ export interface NodeSettings {
    * the receiver's configuration no longer (or does not yet) count. Not reported as violations.
    */
   readonly expectedRefusals?: readonly string[];
-  /** Which state machine the nodes replicate (default: the register; 'locks' and 'permits' run LockMachine). */
-  readonly workload?: 'register' | 'locks' | 'permits';
+  /** Which state machine the nodes replicate (default: the register; 'locks', 'permits' and 'elections' run LockMachine). */
+  readonly workload?: 'register' | 'locks' | 'permits' | 'elections';
   /** Lock machine negative controls. */
   readonly machineBugs?: {
     readonly dedupOff?: boolean;
@@ -56,9 +58,12 @@ export interface NodeSettings {
     readonly noWaitGrace?: boolean;
     readonly lockAllChecksFirstOnly?: boolean;
     readonly releaseExtraPermit?: boolean;
+    readonly twoLeaders?: boolean;
   };
   /** Hash the state machine after every k-th applied index (0: never). */
   readonly hashEvery?: number;
+  /** Bounds of the watch history, and its negative control (watch runs). */
+  readonly watches?: { readonly maxEvents?: number; readonly progressIndices?: number; readonly unsafeDropOneOnResume?: boolean };
 }
 
 /** Virtual time 0 maps to this clock reading, so skewed clocks never go below 0. */
@@ -116,9 +121,9 @@ export class SimNode implements ObservedNode {
     this.boot();
   }
 
-  /** Whether this node replicates LockMachine (the 'locks' and 'permits' workloads). */
+  /** Whether this node replicates LockMachine (the 'locks', 'permits' and 'elections' workloads). */
   private get runsLockMachine(): boolean {
-    return this.settings.workload === 'locks' || this.settings.workload === 'permits';
+    return this.settings.workload === 'locks' || this.settings.workload === 'permits' || this.settings.workload === 'elections';
   }
 
   /** This node's clock: virtual time plus its skew, never going back. */
@@ -147,17 +152,21 @@ export class SimNode implements ObservedNode {
           ...(bugs.noWaitGrace === true ? { noWaitGrace: true } : {}),
           ...(bugs.lockAllChecksFirstOnly === true ? { lockAllChecksFirstOnly: true } : {}),
           ...(bugs.releaseExtraPermit === true ? { releaseExtraPermit: true } : {}),
+          ...(bugs.twoLeaders === true ? { twoLeaders: true } : {}),
         },
       });
       // Secrets from a counter, not the shared random stream: drawing from it would change
       // every seed's schedule. They only need to be reproducible here.
       let secrets = 0;
       const newSecret = (): string => createHash('sha256').update(`${this.id}:${incarnation}:${++secrets}`).digest('hex').slice(0, 32);
-      service = new LockService({ machine: lm, clock: { now: () => this.clockNow() }, newSecret });
+      // A watch's catch-up runs as an event of its own (the run loop never yields to microtasks).
+      const defer = (run: () => void): void => this.env.schedule(this, this.env.now(), `watch catch-up ${this.id}`, run);
+      service = new LockService({ machine: lm, clock: { now: () => this.clockNow() }, newSecret, watches: { ...s.watches, defer } });
       const inner = service.stateMachine();
       machine = {
         apply: (entry, context: ApplyContext): ApplyOutput => {
           checker.onApplied(this.id, incarnation, entry, this.host.status(false).term);
+          this.env.onApplied?.(entry);
           const out = inner.apply(entry, context);
           const handOff = this.env.onPermitHandOff;
           if (handOff !== undefined)

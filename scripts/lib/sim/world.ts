@@ -4,7 +4,7 @@
  * a simulated network, a nemesis injecting faults, clients issuing register reads and writes
  * (workload 'register', the default) or lock/counter operations through LockService over
  * LockMachine (workload 'locks', lock-clients.ts; workload 'permits' adds semaphores and
- * readers-writer locks), and the safety checker after every event
+ * readers-writer locks, workload 'elections' leader elections), and the safety checker after every event
  * (including: replicas at the same applied index have identical state). Everything random comes from one SeededRandom, so
  * `runSeed(options)` is a pure function of its options: any failure replays exactly.
  */
@@ -17,7 +17,8 @@ import { Nemesis } from './nemesis.js';
 import { SimNode, stateHash, type NodeEnvironment } from './sim-node.js';
 import { LockClients } from './lock-clients.js';
 import { MembershipChurn, SPARE_NODES, type ChurnStats } from './membership.js';
-import { TICK_MS, type NodeId } from './sim-types.js';
+import { TICK_MS, type Entry, type NodeId } from './sim-types.js';
+import { Watchers, type WatchSimOptions, type WatchStats } from './watchers.js';
 
 /** Names of the negative-control switches (docs/testing.md#negative-controls). */
 export const BUGS = [
@@ -35,13 +36,15 @@ export const BUGS = [
   // Permit machine control (permits workload): a semaphore or readers-writer lock release frees
   // one permit more than it held, so more permits are granted than the resource has.
   'release-extra-permit',
+  // Election control (elections workload): elections have two permits, so two leaders at once.
+  'two-leaders',
   // Membership control (implies membership churn): a leader takes a change while another is
   // uncommitted, or before it has committed an entry of its term.
   'concurrent-conf-changes',
 ] as const;
 export type BugName = (typeof BUGS)[number];
 
-export type Workload = 'register' | 'locks' | 'permits';
+export type Workload = 'register' | 'locks' | 'permits' | 'elections';
 
 /** Whether a workload runs LockService over LockMachine (anything but the register). */
 export function usesLockService(workload: Workload): boolean {
@@ -88,6 +91,11 @@ export interface SimOptions {
    * it replay as they always have.
    */
   readonly membership?: boolean;
+  /**
+   * Watchers following watches across nodes (watchers.ts; lock workloads). Default none, so the
+   * seeds of runs without them replay as they always have.
+   */
+  readonly watch?: WatchSimOptions;
 }
 
 export interface SimResult {
@@ -104,6 +112,8 @@ export interface SimResult {
   readonly membership: boolean;
   /** What the membership churn did (membership runs only). */
   readonly churn?: ChurnStats;
+  /** What the watchers did (runs with watchers only). */
+  readonly watch?: WatchStats;
 }
 
 /** Whether a run churns membership: asked for, or needed by its bug. */
@@ -185,6 +195,8 @@ export class World {
   observer: (() => void) | undefined;
   /** Called for every message sent. */
   sendObserver: ((type: string, from: number) => void) | undefined;
+  /** Called for every entry a replica applies (lock workloads). */
+  entryObserver: ((e: Entry) => void) | undefined;
   readonly electionTick = 10;
   now = 0;
   processed = 0;
@@ -208,6 +220,8 @@ export class World {
     // Tiny messages (one entry each) and tiny windows make partial replication common.
     const maxSizePerMsg = [1, 200, 4096][this.rnd.nextInt(3)] ?? 4096;
     const maxInflightMsgs = [1, 4, 64][this.rnd.nextInt(3)] ?? 4;
+    // Watch runs only (others draw nothing more): a history small enough to be outrun.
+    const watchHistory = opts.watch === undefined ? undefined : ([20, 60, 100_000][this.rnd.nextInt(3)] ?? 60);
     const env: NodeEnvironment = {
       now: () => this.now,
       schedule: (node, time, label, fn) => this.scheduleOn(node, time, label, fn),
@@ -215,6 +229,7 @@ export class World {
       checker: this.checker,
       random: this.rnd,
       onPermitHandOff: (session, seq) => this.permitHandOffs.add(`${session}:${seq}`),
+      onApplied: (e) => this.entryObserver?.(e),
     };
     for (const id of ids) {
       this.nodes.push(
@@ -243,8 +258,12 @@ export class World {
             noWaitGrace: opts.bug === 'no-wait-grace',
             lockAllChecksFirstOnly: opts.bug === 'lock-all-first-only',
             releaseExtraPermit: opts.bug === 'release-extra-permit',
+            twoLeaders: opts.bug === 'two-leaders',
           },
           hashEvery: HASH_EVERY,
+          ...(watchHistory !== undefined
+            ? { watches: { maxEvents: watchHistory, progressIndices: 5, unsafeDropOneOnResume: opts.watch?.dropOneOnResume === true } }
+            : {}),
         }),
       );
     }
@@ -345,10 +364,11 @@ export function runSeed(opts: SimOptions): SimResult {
   const world = new World(opts);
   const workload = opts.workload ?? 'register';
   const clients: SimWorkload = usesLockService(workload)
-    ? new LockClients(world, 5, { permits: workload === 'permits' })
+    ? new LockClients(world, 5, { permits: workload === 'permits', elections: workload === 'elections' })
     : new SimClients(world, 3);
   const nemesis = new Nemesis(world);
   const churn = churnsMembership(opts) ? new MembershipChurn(world) : undefined;
+  const watchers = opts.watch !== undefined && usesLockService(workload) ? new Watchers(world, opts.watch) : undefined;
   world.observer = () => nemesis.observe();
   world.sendObserver = (type, from) => nemesis.onSend(type, from);
   let livenessEvents = 0;
@@ -356,6 +376,7 @@ export function runSeed(opts: SimOptions): SimResult {
   const liveness = opts.liveness ?? opts.seed % 2 === 0;
   try {
     clients.start();
+    watchers?.start();
     nemesis.start();
     churn?.start();
     while (world.processed < opts.events && world.step()) {
@@ -385,6 +406,7 @@ export function runSeed(opts: SimOptions): SimResult {
       }
     }
     violations.push(...(clients.finish?.(liveness) ?? []));
+    violations.push(...(watchers?.check() ?? []));
     // Replica determinism at the end: every live node's state against every other's (and the
     // hashes recorded at that index during the run).
     for (const n of world.nodes) if (n.up) world.checker.onStateHash(n.id, n.appliedIndex(), stateHash(n.machine.snapshot()));
@@ -415,5 +437,6 @@ export function runSeed(opts: SimOptions): SimResult {
     faults: nemesis.faults,
     membership: churn !== undefined,
     ...(churn !== undefined ? { churn: churn.stats } : {}),
+    ...(watchers !== undefined ? { watch: watchers.stats } : {}),
   };
 }

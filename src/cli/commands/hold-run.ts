@@ -1,7 +1,7 @@
 /**
- * What `raftlock lock run`, `raftlock semaphore run` and `raftlock rwlock run` share
- * (docs/operations.md#client-commands): hold a grant through the SDK (session kept alive, lease
- * watchdog) while CMD runs. Each command says only how it takes its grant and what CMD's
+ * What `raftlock lock run`, `raftlock semaphore run`, `raftlock rwlock run` and `raftlock elect`
+ * share (docs/operations.md#client-commands): hold a grant through the SDK (session kept alive,
+ * lease watchdog) while CMD runs. Each command says only how it takes its grant and what CMD's
  * environment adds about it ({@link HoldSpec}); the rest is one implementation:
  *
  * - CMD gets `RAFTLOCK_FENCING_TOKEN`, `RAFTLOCK_LOCK_NAME` and `RAFTLOCK_SESSION_ID` in its
@@ -40,7 +40,8 @@ import {
 
 /** The options every `… run` command has, as commander parses them. */
 export interface RunFlags extends ClientFlags {
-  readonly wait: string;
+  /** Absent when the command's `--wait` has no default and was not given: no limit. */
+  readonly wait?: string;
   readonly ttl: string;
   readonly grace: string;
   readonly foreground: boolean;
@@ -64,10 +65,15 @@ export interface HoldSpec<F extends RunFlags, G extends RunGrant> {
   /** Adds the command's own options (after the shared ones). */
   readonly options?: (cmd: Command) => Command;
   /**
-   * Checks the command's own flags (before anything is dialled: a usage error reaches no
-   * cluster) and returns how to take the grant on a connected client.
+   * `--wait`'s help and default (default: "how long to wait for WHAT (0: do not wait)", `10s`);
+   * a `default` of undefined waits without a limit unless `--wait` is given.
    */
-  prepare(name: string, flags: F): (client: RaftlockClient, opts: { readonly waitMs: number; readonly signal: AbortSignal }) => Promise<G>;
+  readonly wait?: { readonly help: string; readonly default: string | undefined };
+  /**
+   * Checks the command's own flags (before anything is dialled: a usage error reaches no
+   * cluster) and returns how to take the grant on a connected client (`waitMs` absent: no limit).
+   */
+  prepare(name: string, flags: F): (client: RaftlockClient, opts: { readonly waitMs?: number; readonly signal: AbortSignal }) => Promise<G>;
   /** CMD's environment beyond `RAFTLOCK_FENCING_TOKEN`, `RAFTLOCK_LOCK_NAME` and `RAFTLOCK_SESSION_ID`. */
   env?(grant: G): Record<string, string>;
 }
@@ -149,7 +155,7 @@ async function runHolding<F extends RunFlags, G extends RunGrant>(
 ): Promise<number> {
   const [file, ...args] = argv;
   if (file === undefined) throw new UsageError(`no command given: ${usageLine(spec.command)}`);
-  const waitMs = durationOption(flags.wait, '--wait');
+  const waitMs = flags.wait === undefined ? undefined : durationOption(flags.wait, '--wait');
   const ttlMs = durationOption(flags.ttl, '--ttl');
   const graceMs = durationOption(flags.grace, '--grace');
   const take = spec.prepare(name, flags);
@@ -165,7 +171,7 @@ async function runHolding<F extends RunFlags, G extends RunGrant>(
       signal: interrupt.signal,
       ...credentials(ctx),
     });
-    const grant = await take(client, { waitMs, signal: interrupt.signal });
+    const grant = await take(client, { ...(waitMs !== undefined ? { waitMs } : {}), signal: interrupt.signal });
     interrupt.dispose(); // from here on, signals go to CMD
     const env = {
       RAFTLOCK_FENCING_TOKEN: String(grant.fencingToken),
@@ -268,21 +274,29 @@ function hintDashDash(run: Command, command: string): Command {
 
 /** Registers `run` under `parent` (`lock`, `semaphore`, `rwlock`), as `spec` says. */
 export function registerHoldRun<F extends RunFlags, G extends RunGrant>(parent: Command, spec: HoldSpec<F, G>, nameHelp: string): void {
+  defineHoldRun(parent.command('run'), spec, nameHelp);
+}
+
+/**
+ * Makes `cmd` a command that holds a grant while CMD runs, as `spec` says: `NAME -- CMD ARGS…`,
+ * the shared options and the action (`… run`, and `raftlock elect` itself).
+ */
+export function defineHoldRun<F extends RunFlags, G extends RunGrant>(cmd: Command, spec: HoldSpec<F, G>, nameHelp: string): Command {
   const base = withClientOptions(
-    parent
-      .command('run')
+    cmd
       .argument('<name>', nameHelp)
       .argument('<command...>', 'the command and its arguments, after --')
       .description(spec.description)
       .usage('[options] <name> -- <command...>'),
   );
+  const wait = spec.wait ?? { help: `how long to wait for ${spec.what} (0: do not wait)`, default: '10s' };
   const run = (spec.options?.(base) ?? base)
-    .option('--wait <duration>', `how long to wait for ${spec.what} (0: do not wait)`, '10s')
+    .option('--wait <duration>', wait.help, wait.default)
     .option('--ttl <duration>', "the session's lease (kept alive every third of it)", '10s')
     .option('--grace <duration>', `after SIGTERM on losing ${spec.what}, how long before SIGKILL`, '5s')
     .option('--foreground', "keep CMD in raftlock's process group (it may read the terminal; only CMD itself is signalled)", false)
     .action(async (name: string, command: string[], flags: F) => {
       process.exitCode = await runClientCommand(spec.command, flags, (ctx) => runHolding(ctx, spec, name, command, flags));
     });
-  hintDashDash(run, spec.command);
+  return hintDashDash(run, spec.command);
 }

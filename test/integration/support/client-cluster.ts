@@ -4,10 +4,10 @@
  * speaking the client protocol. For the `/client` endpoint's integration tests.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { SeededRandom, type NodeId } from '../../../src/raft/index.js';
-import type { Limits } from '../../../src/protocol/index.js';
+import type { AddressInfo, Socket } from 'node:net';
+import { unpackValue, type Limits, type WatchEndFrame, type WatchEvent } from '../../../src/protocol/index.js';
 import { ClientEndpoint, type ClientEndpointOptions } from '../../../src/server/client-endpoint.js';
 import { decodeResponse, encodeRequest, type ClientRequest, type ClientResponse } from '../../../src/protocol/client-protocol.js';
 import { systemClock } from '../../../src/host/clock.js';
@@ -118,8 +118,18 @@ export async function startClientCluster(size = 3, extras: EndpointExtras = {}, 
 /** A request without its id (the client assigns ids). */
 export type RequestBody = ClientRequest extends infer R ? (R extends ClientRequest ? Omit<R, 'id'> : never) : never;
 
+/** What one watch of a {@link TestClient} received. */
+export interface ReceivedWatch {
+  readonly events: WatchEvent[];
+  /** The last frame's `through`. */
+  through?: number;
+  end?: WatchEndFrame['end'];
+}
+
 /** A raw protocol client: sends requests, matches responses by id, keeps the rest for tests. */
 export class TestClient {
+  /** What each watch started on this connection received, by watch id. */
+  readonly watches = new Map<number, ReceivedWatch>();
   /** Ids far above what fuzz frames usually carry, so their answers are not mistaken for ours. */
   private nextId = 2 ** 52;
   private readonly waiting = new Map<number, (r: ClientResponse) => void>();
@@ -140,6 +150,7 @@ export class TestClient {
     });
     ws.on('error', () => {});
     ws.on('message', (data: Buffer) => {
+      if (this.watchFrame(data)) return;
       const r = decodeResponse(data);
       const w = r.id === null ? undefined : this.waiting.get(r.id);
       if (w === undefined) {
@@ -174,6 +185,45 @@ export class TestClient {
     const r = await this.request(body);
     if (!r.ok) throw new Error(`${body.op} failed: ${r.error.code} ${r.error.message}`);
     return r.value as T;
+  }
+
+  /** Takes a pushed watch frame (no `id`, a `watch`); false for anything else. */
+  private watchFrame(data: Buffer): boolean {
+    let frame: unknown;
+    try {
+      frame = unpackValue(data, 'frame');
+    } catch {
+      return false; // decodeResponse will say what is wrong with it
+    }
+    if (typeof frame !== 'object' || frame === null || 'id' in frame || !('watch' in frame)) return false;
+    const f = frame as { watch: number; events?: WatchEvent[]; through?: number; end?: WatchEndFrame['end'] };
+    const w = this.watch(f.watch);
+    if (f.events !== undefined) {
+      w.events.push(...f.events);
+      if (f.through !== undefined) w.through = f.through;
+    } else if (f.end !== undefined) w.end = f.end;
+    return true;
+  }
+
+  /** What watch `id` received so far. */
+  watch(id: number): ReceivedWatch {
+    let w = this.watches.get(id);
+    if (w === undefined) {
+      w = { events: [] };
+      this.watches.set(id, w);
+    }
+    return w;
+  }
+
+  /** Starts a watch; what it receives. */
+  async start(body: Omit<Extract<RequestBody, { op: 'watch' }>, 'op'>): Promise<{ id: number; fromIndex: number; got: ReceivedWatch }> {
+    const v = await this.ok<{ watch: number; fromIndex: number }>({ op: 'watch', ...body });
+    return { id: v.watch, fromIndex: v.fromIndex, got: this.watch(v.watch) };
+  }
+
+  /** The TCP socket under the WebSocket (to stop reading it). */
+  get socket(): Socket {
+    return (this.ws as unknown as { _socket: Socket })._socket;
   }
 
   /** Sends raw bytes (or text) as one frame. */

@@ -14,6 +14,7 @@ import {
   encodeResponse,
   isCommandRequest,
   parseRequest,
+  parsePermitPage,
   parseValue,
   requestCommand,
   type ClientRequest,
@@ -26,7 +27,12 @@ const pos = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
 const amount = fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
 // Names of 1..64 characters of well-formed Unicode (the limit is checked in bytes separately).
 const name = fc.string({ minLength: 1, maxLength: 64, unit: 'grapheme' });
-const fence = fc.record({ lock: name, token: pos });
+const fence = fc.oneof(
+  fc.record({ lock: name, token: pos }),
+  fc.record({ lock: name, token: pos, kind: fc.constantFrom('semaphore' as const, 'rwlock' as const, 'election' as const) }),
+);
+// Election values: 0..1,024 code units of well-formed Unicode, the empty one included.
+const electionValue = fc.oneof(fc.string({ maxLength: 40, unit: 'grapheme' }), fc.constant('v'.repeat(1024)));
 
 /** A write's (session, seq, ackedSeq?, fence?), with ackedSeq < seq as the gate requires. */
 const writeFields = fc
@@ -89,7 +95,13 @@ const request: fc.Arbitrary<ClientRequest> = fc.oneof(
     .tuple(id, writeFields, name, fc.constantFrom('read' as const, 'write' as const), fc.nat({ max: 1_000 }))
     .map(([i, w, n, mode, waitMs]) => ({ id: i, op: 'acquire-permit' as const, ...w, kind: 'rwlock' as const, name: n, mode, waitMs })),
   fc
-    .tuple(id, writeFields, name, fc.constantFrom('semaphore' as const, 'rwlock' as const), pos, fc.boolean())
+    .tuple(id, writeFields, name, electionValue, fc.nat({ max: 1_000 }))
+    .map(([i, w, n, value, waitMs]) => ({ id: i, op: 'acquire-permit' as const, ...w, kind: 'election' as const, name: n, value, waitMs })),
+  fc
+    .tuple(id, writeFields, name, pos, electionValue)
+    .map(([i, w, n, token, value]) => ({ id: i, op: 'proclaim' as const, ...w, name: n, token, value })),
+  fc
+    .tuple(id, writeFields, name, fc.constantFrom('semaphore' as const, 'rwlock' as const, 'election' as const), pos, fc.boolean())
     .map(([i, w, n, kind, acquireSeq, cancel]) => ({
       id: i,
       op: cancel ? ('cancel-permit' as const) : ('release-permit' as const),
@@ -99,8 +111,20 @@ const request: fc.Arbitrary<ClientRequest> = fc.oneof(
       acquireSeq,
     })),
   fc.record(
-    { id, op: fc.constantFrom('semaphore-info' as const, 'rwlock-info' as const), name, stale: fc.boolean() },
+    { id, op: fc.constantFrom('semaphore-info' as const, 'rwlock-info' as const, 'election-info' as const), name, stale: fc.boolean() },
     { requiredKeys: ['id', 'op', 'name'] },
+  ),
+  fc.record(
+    {
+      id,
+      op: fc.constant('list-permits' as const),
+      kind: fc.constantFrom('semaphore' as const, 'rwlock' as const, 'election' as const),
+      prefix: name,
+      after: name,
+      limit: fc.integer({ min: 1, max: 1000 }),
+      stale: fc.boolean(),
+    },
+    { requiredKeys: ['id', 'op', 'kind'] },
   ),
   fc
     .tuple(id, writeFields, name, fc.option(name, { nil: undefined }))
@@ -250,6 +274,44 @@ describe('client protocol: answer values are checked per op', () => {
     expect(() => parseValue('acquire-permit', { status: 'held-by-you', token: 1, acquiredAt: 1, expiresAt: 1 })).toThrow(DecodeError);
   });
 
+  it('election-info, list-permits and proclaim answers are checked', () => {
+    const leader = { sessionId: 3, fencingToken: 9, value: 'host-a:7101', acquiredAt: 5, expiresAt: 50 };
+    expect(parseValue('election-info', { leader, candidates: 2 })).toEqual({ leader, candidates: 2 });
+    expect(parseValue('election-info', { leader: null, candidates: 0 })).toEqual({ leader: null, candidates: 0 });
+    expect(parseValue('election-info', { leader: { ...leader, value: '' }, candidates: 0 }).leader?.value).toBe('');
+    for (const bad of [
+      { candidates: 0 },
+      { leader: null },
+      { leader: { ...leader, value: 3 }, candidates: 0 },
+      { leader: { ...leader, value: 'v'.repeat(1025) }, candidates: 0 },
+      { leader: { ...leader, fencingToken: 0 }, candidates: 0 },
+      { leader: { ...leader, weight: 1 }, candidates: 0 },
+      { leader, candidates: -1 },
+    ])
+      expect(() => parseValue('election-info', bad), JSON.stringify(bad).slice(0, 80)).toThrow(DecodeError);
+    const elections = {
+      items: [
+        { name: 'a', leader, candidates: 1 },
+        { name: 'b', leader: null, candidates: 2 },
+      ],
+      next: 'b',
+    };
+    expect(parseValue('list-permits', elections)).toEqual(elections);
+    expect(parsePermitPage('election', elections)).toEqual(elections);
+    const h = { sessionId: 1, fencingToken: 2, acquiredAt: 3, expiresAt: 4 };
+    const sems = { items: [{ name: 's', permits: 3, available: 1, holders: [{ ...h, weight: 2 }], holderCount: 1, waiters: 0 }] };
+    expect(parseValue('list-permits', sems)).toEqual(sems);
+    const rws = { items: [{ name: 'r', mode: 'read', holders: [{ ...h, mode: 'read' }], holderCount: 1, waiters: 0 }] };
+    expect(parsePermitPage('rwlock', rws)).toEqual(rws);
+    expect(parseValue('list-permits', { items: [] })).toEqual({ items: [] });
+    // One kind per page, and the kind asked for.
+    expect(() => parseValue('list-permits', { items: [...elections.items, { ...sems.items[0], name: 'c' }] })).toThrow(DecodeError);
+    expect(() => parsePermitPage('semaphore', elections)).toThrow(DecodeError);
+    expect(() => parseValue('list-permits', { items: [elections.items[1], elections.items[0]] })).toThrow(/out of order/);
+    expect(parseValue('proclaim', null)).toBeNull();
+    expect(() => parseValue('proclaim', {})).toThrow(DecodeError);
+  });
+
   it('acquire-all takes its names as a set, in name order; its answer is never held-by-you', () => {
     const req = parseRequest({ id: 1, op: 'acquire-all', session: 1, seq: 2, names: ['c', 'a', 'b'], waitMs: 5 });
     expect(req).toEqual({ id: 1, op: 'acquire-all', session: 1, seq: 2, names: ['a', 'b', 'c'], waitMs: 5 });
@@ -375,6 +437,76 @@ describe('client protocol: malformed requests are refused naming the field', () 
       /semaphore/,
     ],
     [
+      'election without a value',
+      { id: 7, op: 'acquire-permit', session: 1, seq: 1, kind: 'election', name: 'E', waitMs: 0 },
+      7,
+      'value',
+      /needs a value/,
+    ],
+    [
+      'election with a weight',
+      { id: 7, op: 'acquire-permit', session: 1, seq: 1, kind: 'election', name: 'E', value: 'v', weight: 1, waitMs: 0 },
+      7,
+      'weight',
+      /not an election's/,
+    ],
+    [
+      'election with permits',
+      { id: 7, op: 'acquire-permit', session: 1, seq: 1, kind: 'election', name: 'E', value: 'v', permits: 1, waitMs: 0 },
+      7,
+      'permits',
+      /not an election's/,
+    ],
+    [
+      'election with a mode',
+      { id: 7, op: 'acquire-permit', session: 1, seq: 1, kind: 'election', name: 'E', value: 'v', mode: 'write', waitMs: 0 },
+      7,
+      'mode',
+      /not an election's/,
+    ],
+    [
+      'election value not a string',
+      { id: 7, op: 'acquire-permit', session: 1, seq: 1, kind: 'election', name: 'E', value: 7, waitMs: 0 },
+      7,
+      'value',
+      /value must be a string/,
+    ],
+    [
+      'election value of 1,025 code units',
+      { id: 7, op: 'acquire-permit', session: 1, seq: 1, kind: 'election', name: 'E', value: 'v'.repeat(1025), waitMs: 0 },
+      7,
+      'value',
+      /1025 UTF-16 code units, more than 1024/,
+    ],
+    [
+      'semaphore with a value',
+      { id: 7, op: 'acquire-permit', session: 1, seq: 1, kind: 'semaphore', name: 'S', permits: 2, value: 'v', waitMs: 0 },
+      7,
+      'value',
+      /election's; a semaphore takes none/,
+    ],
+    [
+      'rwlock with a value',
+      { id: 7, op: 'acquire-permit', session: 1, seq: 1, kind: 'rwlock', name: 'R', mode: 'read', value: '', waitMs: 0 },
+      7,
+      'value',
+      /election's; a readers-writer lock takes none/,
+    ],
+    ['proclaim without token', { id: 7, op: 'proclaim', session: 1, seq: 1, name: 'E', value: 'v' }, 7, 'token', /token/],
+    ['proclaim token 0', { id: 7, op: 'proclaim', session: 1, seq: 1, name: 'E', token: 0, value: 'v' }, 7, 'token', /token/],
+    ['proclaim without value', { id: 7, op: 'proclaim', session: 1, seq: 1, name: 'E', token: 3 }, 7, 'value', /value/],
+    [
+      'proclaim with a kind',
+      { id: 7, op: 'proclaim', session: 1, seq: 1, name: 'E', token: 3, value: 'v', kind: 'election' },
+      7,
+      'kind',
+      /unknown field/,
+    ],
+    ['election-info without name', { id: 5, op: 'election-info' }, 5, 'name', /name/],
+    ['list-permits without kind', { id: 5, op: 'list-permits', limit: 3 }, 5, 'kind', /missing field kind/],
+    ['list-permits of locks', { id: 5, op: 'list-permits', kind: 'lock' }, 5, 'kind', /"semaphore", "rwlock" or "election"/],
+    ['list-permits limit 0', { id: 5, op: 'list-permits', kind: 'election', limit: 0 }, 5, 'limit', /limit/],
+    [
       'release-permit acquireSeq 0',
       { id: 7, op: 'release-permit', session: 1, seq: 2, kind: 'rwlock', name: 'R', acquireSeq: 0 },
       7,
@@ -422,11 +554,18 @@ describe('client protocol: malformed requests are refused naming the field', () 
     ['unknown field on a write', { id: 9, op: 'counter-delete', session: 1, seq: 1, name: 'c', force: true }, 9, 'force', /force/],
     ['type smuggled in', { id: 9, op: 'counter-delete', type: 'tick', session: 1, seq: 1, name: 'c' }, 9, 'type', /type/],
     ['lone surrogate name', { id: 9, op: 'release', session: 1, seq: 1, name: '\uD800' }, 9, 'name', /name/],
+    [
+      'lone surrogate value',
+      { id: 9, op: 'proclaim', session: 1, seq: 1, name: 'E', token: 1, value: 'a\uDC00' },
+      9,
+      'value',
+      /lone surrogate/,
+    ],
   ];
 
   it.each(cases)('%s', (label, value, expectedId, field, text) => {
     // msgpackr encodes a lone surrogate as U+FFFD, so that case only exists before encoding.
-    const viaWire = label === 'lone surrogate name' ? [] : [refusal(() => decodeRequest(packValue(value)))];
+    const viaWire = label.startsWith('lone surrogate') ? [] : [refusal(() => decodeRequest(packValue(value)))];
     for (const e of [refusal(() => parseRequest(value)), ...viaWire]) {
       expect(e.id).toBe(expectedId);
       expect(e.code).toBe('INVALID_ARGUMENT');

@@ -75,6 +75,8 @@ describe('LockService', () => {
     let read: ServiceOutcome | undefined;
     s.service.query({ type: 'counter-get', name: 'c' }, {}, (o) => (read = o));
     expect(read && value(read)).toBe(5);
+    // A read answers with the index its state is at (what a watch goes on from), not its read point.
+    expect(read).toMatchObject({ type: 'ok', index: s.service.machine.appliedIndex });
   });
 
   it('a queued acquire is parked and answered when the holder releases, with that entry as token', () => {

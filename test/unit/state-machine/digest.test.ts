@@ -26,6 +26,12 @@ function richState(): { d: Driver; state: SnapshotState } {
   d.write(a, { type: 'acquire', name: 'M', waitMs: 0 });
   d.write(a, { type: 'counter-add', name: 'x', delta: 7 });
   d.write(b, { type: 'counter-set', name: 'y', value: -3 });
+  // A semaphore and an election, each with a grant and a wait; the leader's value proclaimed.
+  d.write(a, { type: 'acquire-permit', kind: 'semaphore', name: 'S', permits: 2, weight: 2, waitMs: 0 });
+  d.write(c, { type: 'acquire-permit', kind: 'semaphore', name: 'S', permits: 2, waitMs: 7_000 });
+  d.write(b, { type: 'acquire-permit', kind: 'election', name: 'E', value: '', waitMs: 0 });
+  d.write(b, { type: 'proclaim', name: 'E', token: d.index, value: 'leader-b' });
+  d.write(c, { type: 'acquire-permit', kind: 'election', name: 'E', value: 'candidate-c', waitMs: 8_000 });
   // A leader change with a jump of log time: the waits get grace (a grace count of 1), the
   // sessions a grace extension; then another, still pending.
   d.election();
@@ -109,6 +115,8 @@ describe('state digest: what it covers', () => {
     expect(state.sessions.some((s) => s.clientId !== undefined && s.results.length > 0 && s.graceCount > 0)).toBe(true);
     expect(state.locks.some((l) => l.waiters.length === 2 && l.waiters.every((w) => w.graceCount === 1))).toBe(true);
     expect(state.counters.length).toBe(2);
+    expect(state.semaphores.map((r) => [r.holders.length, r.waiters.length])).toEqual([[1, 1]]);
+    expect(state.elections.map((r) => [r.holders[0]?.value, r.waiters[0]?.value])).toEqual([['leader-b', 'candidate-c']]);
     expect(state.gracePending).toBe(true);
     expect(blindSpots(state, digestOfState)).toEqual([]);
   });

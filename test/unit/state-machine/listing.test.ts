@@ -40,6 +40,33 @@ describe('listing', () => {
     expect(d.m.listLocks().items.map((l) => l.name)).toEqual(['jobs/a', 'other']);
   });
 
+  it('lists the semaphores, readers-writer locks or elections in use, each with its info', () => {
+    const d = new Driver();
+    const a = d.open();
+    const b = d.open();
+    d.write(a, { type: 'acquire-permit', kind: 'election', name: 'svc/b', value: 'host-a', waitMs: 0 });
+    d.write(a, { type: 'acquire-permit', kind: 'election', name: 'svc/a', value: 'host-a', waitMs: 0 });
+    d.write(b, { type: 'acquire-permit', kind: 'election', name: 'svc/a', value: 'host-b', waitMs: 5_000 });
+    d.write(a, { type: 'acquire-permit', kind: 'election', name: 'other', value: '', waitMs: 0 });
+    d.write(a, { type: 'acquire-permit', kind: 'semaphore', name: 'svc/a', permits: 3, waitMs: 0 });
+    d.write(b, { type: 'acquire-permit', kind: 'rwlock', name: 'svc/r', mode: 'write', waitMs: 0 });
+    const page = d.m.listPermits('election', { prefix: 'svc/', limit: 1 });
+    expect(page).toEqual({ items: [{ name: 'svc/a', ...d.m.electionInfo('svc/a') }], next: 'svc/a' });
+    expect(page.items[0]?.leader?.value).toBe('host-a');
+    expect(d.m.listPermits('election', { prefix: 'svc/', after: 'svc/a' })).toEqual({
+      items: [{ name: 'svc/b', ...d.m.electionInfo('svc/b') }],
+    });
+    // Each kind its own namespace.
+    expect(d.m.listPermits('semaphore')).toEqual({ items: [{ name: 'svc/a', ...d.m.semaphoreInfo('svc/a') }] });
+    expect(d.m.listPermits('rwlock')).toEqual({ items: [{ name: 'svc/r', ...d.m.rwlockInfo('svc/r') }] });
+    // An election nobody leads or awaits is not stored, so not listed.
+    d.write(a, { type: 'release-permit', kind: 'election', name: 'other', acquireSeq: 3 });
+    expect(walk((after) => d.m.listPermits('election', after === undefined ? { limit: 1 } : { after, limit: 1 }))).toEqual([
+      'svc/a',
+      'svc/b',
+    ]);
+  });
+
   it('lists non-zero counters; a counter set back to 0 or deleted leaves the list', () => {
     const d = new Driver();
     const s = d.open();

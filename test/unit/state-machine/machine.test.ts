@@ -148,7 +148,7 @@ describe('snapshot / restore', () => {
 
   it('a version-1 snapshot (no session secrets) is refused, saying to start afresh', () => {
     const current = unpack(new LockMachine().snapshot()) as Record<string, unknown>;
-    expect(current['v']).toBe(4);
+    expect(current['v']).toBe(5);
     expect(() => new LockMachine().restore(pack({ ...current, v: 1 }))).toThrow(/fresh data directory/);
   });
 
@@ -164,6 +164,29 @@ describe('snapshot / restore', () => {
     const m = new LockMachine();
     m.restore(pack({ ...v3, v: 2, locks }));
     expect(m.lockWaiters('L')).toEqual([{ session: b, seq: 1, deadline: 1_005_000, graceExtensions: 0 }]);
+    expect(m.snapshot()).toEqual(d.m.snapshot());
+  });
+
+  it('a version-4 snapshot (no elections) restores with none, everything else as it was', () => {
+    const d = new Driver();
+    const a = d.open(10_000);
+    const b = d.open(10_000);
+    d.write(a, { type: 'acquire', name: 'L', waitMs: 0 });
+    d.write(b, { type: 'acquire', name: 'L', waitMs: 5_000 });
+    d.write(a, { type: 'acquire-permit', kind: 'semaphore', name: 'S', permits: 2, weight: 2, waitMs: 0 });
+    d.write(b, { type: 'acquire-permit', kind: 'rwlock', name: 'R', mode: 'read', waitMs: 0 });
+    d.write(a, { type: 'counter-add', name: 'c', delta: 3 });
+    // What version 4 wrote: the same, without the elections.
+    const { elections, ...v4 } = unpack(d.m.snapshot()) as Record<string, unknown>;
+    expect(elections).toEqual([]);
+    const m = new LockMachine();
+    m.restore(pack({ ...v4, v: 4 }));
+    expect(m.snapshot()).toEqual(d.m.snapshot());
+    expect(m.digest()).toBe(d.m.digest());
+    expect(m.semaphoreInfo('S')).toEqual(d.m.semaphoreInfo('S'));
+    expect(m.listPermits('election')).toEqual({ items: [] });
+    // Version 4 had no elections: an `elections` field there is not read.
+    m.restore(pack({ ...v4, v: 4, elections: 'ignored' }));
     expect(m.snapshot()).toEqual(d.m.snapshot());
   });
 });
