@@ -21,17 +21,19 @@ import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import {
   corkUntilTickEnd,
+  decodeServerFrame,
   encodeRequest,
+  isWatchFrame,
   zeroMask,
   type ClientResponse,
   type RequestBody,
+  type ServerFrame,
   type WatchEndFrame,
   type WatchEvent,
   type WatchEventsFrame,
 } from '../protocol/index.js';
 import { AuthError } from './errors.js';
 import { SilenceWatch } from './liveness.js';
-import { decodeServerFrame, isWatchFrame, type ServerFrame } from './watch-frames.js';
 
 /** The socket closed, failed, went silent or never opened before the response arrived. */
 export class ConnectionLostError extends Error {

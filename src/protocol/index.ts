@@ -11,6 +11,7 @@ export * from './limits.js';
 export * from './msgpack.js';
 export * from './values.js';
 export * from './watch.js';
+export * from './watch-frames.js';
 export * from './address.js';
 export * from './node-status.js';
 export { corkUntilTickEnd, zeroMask } from './cheap-writes.js';

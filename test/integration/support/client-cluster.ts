@@ -7,7 +7,14 @@ import { createServer, type Server } from 'node:http';
 import WebSocket from 'ws';
 import { SeededRandom, type NodeId } from '../../../src/raft/index.js';
 import type { AddressInfo, Socket } from 'node:net';
-import { unpackValue, type Limits, type WatchEndFrame, type WatchEvent } from '../../../src/protocol/index.js';
+import {
+  decodeServerFrame,
+  isWatchFrame,
+  type Limits,
+  type ServerFrame,
+  type WatchEndFrame,
+  type WatchEvent,
+} from '../../../src/protocol/index.js';
 import { ClientEndpoint, type ClientEndpointOptions } from '../../../src/server/client-endpoint.js';
 import { decodeResponse, encodeRequest, type ClientRequest, type ClientResponse } from '../../../src/protocol/client-protocol.js';
 import { systemClock } from '../../../src/host/clock.js';
@@ -187,21 +194,21 @@ export class TestClient {
     return r.value as T;
   }
 
-  /** Takes a pushed watch frame (no `id`, a `watch`); false for anything else. */
+  /** Takes a pushed watch frame (checked as the SDK checks it); false for anything else. */
   private watchFrame(data: Buffer): boolean {
-    let frame: unknown;
+    let frame: ServerFrame;
     try {
-      frame = unpackValue(data, 'frame');
+      frame = decodeServerFrame(data);
     } catch {
       return false; // decodeResponse will say what is wrong with it
     }
-    if (typeof frame !== 'object' || frame === null || 'id' in frame || !('watch' in frame)) return false;
-    const f = frame as { watch: number; events?: WatchEvent[]; through?: number; end?: WatchEndFrame['end'] };
-    const w = this.watch(f.watch);
-    if (f.events !== undefined) {
-      w.events.push(...f.events);
-      if (f.through !== undefined) w.through = f.through;
-    } else if (f.end !== undefined) w.end = f.end;
+    if (!isWatchFrame(frame)) return false;
+    const w = this.watch(frame.watch);
+    if ('end' in frame) w.end = frame.end;
+    else {
+      w.events.push(...frame.events);
+      w.through = frame.through;
+    }
     return true;
   }
 

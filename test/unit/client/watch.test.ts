@@ -4,16 +4,14 @@
  * the index after the last one received, and what a new node repeats is dropped; COMPACTED and
  * LIMIT_EXCEEDED end it with typed errors after what it already received is read; a consumer
  * that does not read is ended at the bound, never buffered beyond; `return()` and the signal stop
- * the node's watch. Also how connections route pushed frames (`WatchRoutes`) and read them
- * (`decodeServerFrame`).
+ * the node's watch. Also how connections route pushed frames (`WatchRoutes`).
  */
 import { describe, expect, it } from 'vitest';
 import type { Subscription } from '../../../src/client/cluster-client.js';
 import { ConnectionLostError, WatchRoutes, type WatchSink } from '../../../src/client/connection.js';
 import { CompactedError, InvalidArgumentError, LimitExceededError } from '../../../src/client/errors.js';
-import { decodeServerFrame } from '../../../src/client/watch-frames.js';
 import { Watch, type WatchFeed, type WatchOptions } from '../../../src/client/watch.js';
-import { packValue, type RequestOf, type WatchEvent } from '../../../src/protocol/index.js';
+import type { RequestOf, WatchEvent } from '../../../src/protocol/index.js';
 
 /** One start of a watch as the fake feed saw it; the test answers it. */
 interface FakeStart {
@@ -337,45 +335,5 @@ describe('WatchRoutes', () => {
     expect(b.got).toEqual([lost]);
     // The connection holds the process while any watch is attached: it hears of every change.
     expect(sizes).toEqual([1, 2, 1, 0, 0]);
-  });
-});
-
-describe('decodeServerFrame', () => {
-  it('tells pushed frames from responses', () => {
-    expect(decodeServerFrame(packValue({ id: 4, ok: true, value: null }))).toEqual({ id: 4, ok: true, value: null });
-    const events = [{ index: 3, type: 'granted', kind: 'lock', name: 'a', session: 2, token: 3, seq: 1 }];
-    expect(decodeServerFrame(packValue({ watch: 1, events, through: 5 }))).toEqual({ watch: 1, events, through: 5 });
-    // Progress: no events, a later resume point.
-    expect(decodeServerFrame(packValue({ watch: 1, events: [], through: 900 }))).toEqual({ watch: 1, events: [], through: 900 });
-    const end = { code: 'COMPACTED', message: 'old', resyncFrom: 9 };
-    expect(decodeServerFrame(packValue({ watch: 1, end }))).toEqual({ watch: 1, end });
-  });
-
-  it('refuses a pushed frame that breaks the contract, naming the field', () => {
-    const ev = { index: 3, type: 'granted', kind: 'lock', name: 'a' };
-    const bad: Array<[unknown, string]> = [
-      [{ watch: 1, events: {}, through: 3 }, 'events'],
-      [{ watch: 1, events: [ev] }, 'frame'],
-      [{ watch: 1, events: [ev], through: 2 }, 'through'],
-      [{ watch: 1, events: [], through: 0 }, 'through'],
-      [{ watch: 1, events: [{ ...ev, index: 0 }], through: 3 }, 'events[0].index'],
-      [{ watch: 1, events: [{ ...ev, type: 'exploded' }], through: 3 }, 'events[0].type'],
-      [{ watch: 1, events: [{ ...ev, kind: 'mutex' }], through: 3 }, 'events[0].kind'],
-      [{ watch: 1, events: [{ ...ev, mode: 'both' }], through: 3 }, 'events[0].mode'],
-      [{ watch: 1, events: [{ ...ev, extra: 1 }], through: 3 }, 'events[0].extra'],
-      [{ watch: 1, events: [ev, { ...ev, index: 2 }], through: 3 }, 'events[1].index'],
-      [{ watch: 1, end: { code: 'NOT_HELD', message: 'x' } }, 'end.code'],
-      [{ watch: -1, events: [ev], through: 3 }, 'watch'],
-      [{ watch: 1, events: [ev], through: 3, more: true }, 'frame'],
-    ];
-    for (const [frame, field] of bad) {
-      let err: unknown;
-      try {
-        decodeServerFrame(packValue(frame));
-      } catch (e) {
-        err = e;
-      }
-      expect(err, JSON.stringify(frame)).toMatchObject({ name: 'ClientProtocolError', field });
-    }
   });
 });

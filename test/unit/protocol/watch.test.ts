@@ -1,16 +1,19 @@
 /**
  * The watch part of the client wire contract (src/protocol/watch.ts): `watch` and `unwatch`
  * requests and their strict refusals, their answers, the `resyncFrom` of a `COMPACTED` error,
- * pushed frames, and what a selection selects.
+ * pushed frames and how a client reads them (`decodeServerFrame`: responses and watch frames,
+ * checked field by field), and what a selection selects.
  */
 import { describe, expect, it } from 'vitest';
 import {
   ClientProtocolError,
   decodeRequest,
+  decodeServerFrame,
   decodeResponse,
   encodeRequest,
   encodeResponse,
   encodeWatchFrame,
+  packValue,
   parseRequest,
   parseValue,
   unpackValue,
@@ -93,5 +96,45 @@ describe('watch answers and frames', () => {
     expect(watchSelects(lock, '', new Set(['counter']))).toBe(false);
     expect(watchSelects(session, '', undefined)).toBe(true);
     expect(watchSelects(session, 'jobs/', undefined)).toBe(false);
+  });
+});
+
+describe('decodeServerFrame', () => {
+  it('tells pushed frames from responses', () => {
+    expect(decodeServerFrame(packValue({ id: 4, ok: true, value: null }))).toEqual({ id: 4, ok: true, value: null });
+    const events = [{ index: 3, type: 'granted', kind: 'lock', name: 'a', session: 2, token: 3, seq: 1 }];
+    expect(decodeServerFrame(packValue({ watch: 1, events, through: 5 }))).toEqual({ watch: 1, events, through: 5 });
+    // Progress: no events, a later resume point.
+    expect(decodeServerFrame(packValue({ watch: 1, events: [], through: 900 }))).toEqual({ watch: 1, events: [], through: 900 });
+    const end = { code: 'COMPACTED', message: 'old', resyncFrom: 9 };
+    expect(decodeServerFrame(packValue({ watch: 1, end }))).toEqual({ watch: 1, end });
+  });
+
+  it('refuses a pushed frame that breaks the contract, naming the field', () => {
+    const ev = { index: 3, type: 'granted', kind: 'lock', name: 'a' };
+    const bad: Array<[unknown, string]> = [
+      [{ watch: 1, events: {}, through: 3 }, 'events'],
+      [{ watch: 1, events: [ev] }, 'frame'],
+      [{ watch: 1, events: [ev], through: 2 }, 'through'],
+      [{ watch: 1, events: [], through: 0 }, 'through'],
+      [{ watch: 1, events: [{ ...ev, index: 0 }], through: 3 }, 'events[0].index'],
+      [{ watch: 1, events: [{ ...ev, type: 'exploded' }], through: 3 }, 'events[0].type'],
+      [{ watch: 1, events: [{ ...ev, kind: 'mutex' }], through: 3 }, 'events[0].kind'],
+      [{ watch: 1, events: [{ ...ev, mode: 'both' }], through: 3 }, 'events[0].mode'],
+      [{ watch: 1, events: [{ ...ev, extra: 1 }], through: 3 }, 'events[0].extra'],
+      [{ watch: 1, events: [ev, { ...ev, index: 2 }], through: 3 }, 'events[1].index'],
+      [{ watch: 1, end: { code: 'NOT_HELD', message: 'x' } }, 'end.code'],
+      [{ watch: -1, events: [ev], through: 3 }, 'watch'],
+      [{ watch: 1, events: [ev], through: 3, more: true }, 'frame'],
+    ];
+    for (const [frame, field] of bad) {
+      let err: unknown;
+      try {
+        decodeServerFrame(packValue(frame));
+      } catch (e) {
+        err = e;
+      }
+      expect(err, JSON.stringify(frame)).toMatchObject({ name: 'ClientProtocolError', field });
+    }
   });
 });

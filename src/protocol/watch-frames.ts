@@ -1,25 +1,14 @@
 /**
- * What a node sends on `/client`, as the SDK reads it: responses (client-protocol.ts) and, beside
+ * What a node sends on `/client`, as a client reads it: responses (client-protocol.ts) and, beside
  * them, the frames a watch pushes without a request (src/protocol/watch.ts): its events and its
  * end. A pushed frame is told apart by having `watch` and no `id`. Everything is checked before
  * use, as for responses: a node is trusted to be a raftlock node, not to be free of bugs or
  * version skew, so a frame that breaks the contract is refused whole ({@link ClientProtocolError}),
  * never cast.
  */
-import {
-  ClientProtocolError,
-  DecodeError,
-  describe,
-  isPlainMap,
-  parseResponse,
-  unpackValue,
-  WATCH_EVENT_TYPES,
-  WATCH_KINDS,
-  type ClientResponse,
-  type WatchEndFrame,
-  type WatchEvent,
-  type WatchEventsFrame,
-} from '../protocol/index.js';
+import { ClientProtocolError, parseResponse, type ClientResponse } from './client-protocol.js';
+import { DecodeError, describe, isPlainMap, unpackValue } from './msgpack.js';
+import { WATCH_EVENT_TYPES, WATCH_KINDS, type WatchEndFrame, type WatchEvent, type WatchEventsFrame } from './watch.js';
 
 /** One frame from a node: a response to a request, or a frame a watch pushed. */
 export type ServerFrame = ClientResponse | WatchEventsFrame | WatchEndFrame;
