@@ -38,6 +38,7 @@ export interface ServiceView {
   readonly machine: { readonly sessionCount: number };
   readonly stats: Pick<ServiceStats, 'locksHeld' | 'waiters' | 'grants' | 'sessionsExpired'>;
   readonly parkedCount: number;
+  readonly watches: { readonly subscriberCount: number; readonly lastIndex: number; readonly firstKept: number };
 }
 
 /** What the metrics read of the client endpoint. */
@@ -253,6 +254,19 @@ export class NodeMetrics {
       }),
     );
     r.add(new Gauge('raftlock_parked_acquires', 'Queued acquires this node will answer when they end', () => s()?.parkedCount ?? 0));
+    r.add(
+      new Gauge(
+        'raftlock_watches',
+        'Watches this node serves (WebSocket watches and cluster-page feeds)',
+        () => s()?.watches.subscriberCount ?? 0,
+      ),
+    );
+    r.add(
+      new Gauge('raftlock_watch_history_indices', 'Log indices whose watch events this node keeps (older ones are COMPACTED)', () => {
+        const w = s()?.watches;
+        return w === undefined ? 0 : w.lastIndex - w.firstKept + 1;
+      }),
+    );
   }
 
   /** Reads the peer transport's counters from now on. */

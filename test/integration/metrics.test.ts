@@ -97,6 +97,18 @@ describe('/metrics on a live cluster', () => {
     await held.release();
     const granted = await waiting;
     await granted.release();
+    // A watch counts on the node that serves it, until its client goes.
+    const watch = b.watch({ prefix: 'k' });
+    await watch.ready;
+    await waitFor(
+      'a node counting the watch',
+      async () => {
+        let n = 0;
+        for (const id of c.ids) n += total(samples(await scrape(c, id)), 'raftlock_watches');
+        return n === 1 ? true : undefined;
+      },
+      30_000,
+    );
     for (const name of ['k1', 'k2', 'k3']) await (await a.lock(name, { waitMs: 5_000 })).release();
     await Promise.all(clients.splice(0).map((cl) => cl.close()));
 
@@ -112,7 +124,8 @@ describe('/metrics on a live cluster', () => {
             total(s, 'raftlock_apply_lag_entries') === 0 &&
             total(s, 'raftlock_lock_waiters') === 0 &&
             total(s, 'raftlock_locks_held') === 0 &&
-            total(s, 'raftlock_sessions_open') === 0,
+            total(s, 'raftlock_sessions_open') === 0 &&
+            total(s, 'raftlock_watches') === 0,
         );
         return applied.size === 1 && settled ? texts : undefined;
       },
@@ -132,6 +145,7 @@ describe('/metrics on a live cluster', () => {
       expect(total(s, 'raftlock_lock_hold_seconds_count')).toBeGreaterThanOrEqual(LOCKS_TAKEN);
       expect(total(s, 'raftlock_sessions_expired_total')).toBe(0);
       expect(total(s, 'raftlock_parked_acquires')).toBe(0);
+      expect(total(s, 'raftlock_watch_history_indices')).toBeGreaterThan(0);
     }
     const sum = (name: string, ...having: string[]): number => all.reduce((acc, s) => acc + total(s, name, ...having), 0);
     expect(sum('raftlock_role', 'role="leader"')).toBe(1);
