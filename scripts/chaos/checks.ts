@@ -17,12 +17,15 @@
 import {
   check,
   counterModel,
+  electionModel,
   leaseMutexModel,
   rwlockModel,
   semaphoreModel,
   type CheckResult,
   type CounterInput as CheckerCounterInput,
   type CounterOutput,
+  type ElectionInput,
+  type ElectionOutput,
   type MutexInput,
   type MutexOutput,
   type Operation,
@@ -117,7 +120,40 @@ export function rwlockOperations(history: readonly HistoryOp[]): Operation<RwLoc
 }
 
 /**
- * Checks counters, locks, semaphores and readers-writer locks within `budgetMs` in all; returns
+ * The checker's inputs for the election operations of a run: a campaign's holder is its grant
+ * (`<client>#<grant>`, also the value it campaigns with), so a leader read names its holder by
+ * the value it shows (a proclaimed value is `<client>#<grant>/p<k>`); a release is a
+ * resignation.
+ */
+export function electionOperations(history: readonly HistoryOp[]): Operation<ElectionInput, ElectionOutput>[] {
+  return history
+    .filter((op) => op.kind === 'election' && op.status !== 'fail')
+    .map((op) => {
+      const p = op.input as PermitInput;
+      const client = holderOf(op);
+      const input: ElectionInput =
+        p.op === 'acquire'
+          ? { op: 'campaign', client, value: p.value ?? client }
+          : p.op === 'proclaim'
+            ? { op: 'proclaim', client, token: p.token, value: p.value }
+            : p.op === 'read'
+              ? { op: 'read' }
+              : p.op === 'write'
+                ? { op: 'fenced-write', client, token: p.token }
+                : p.op === 'release'
+                  ? { op: 'resign', client, token: p.token }
+                  : { op: 'end-session', client };
+      const o = toOperation<ElectionInput, ElectionOutput>(op, input);
+      if (p.op !== 'read' || op.status !== 'ok') return o;
+      const seen = op.output as { token: number; value: string } | null;
+      const output: ElectionOutput =
+        seen === null ? null : { session: seen.value.split('/')[0] ?? seen.value, token: seen.token, value: seen.value };
+      return { ...o, output };
+    });
+}
+
+/**
+ * Checks counters, locks, semaphores, readers-writer locks and elections within `budgetMs` in all; returns
  * the anomalies (empty when linearizable), each with the workload it belongs to, and the count
  * checked.
  */
@@ -134,6 +170,7 @@ export function checkHistory(history: readonly HistoryOp[], budgetMs: number): {
   add('counter', 'counters', check(counterModel, counterOperations(history), budget(1 / 4)));
   add('lock', 'locks', check(leaseMutexModel, lockOperations(history), budget(1 / 3)));
   add('semaphore', 'semaphores', check(semaphoreModel, semaphoreOperations(history), budget(1 / 2)));
+  add('election', 'elections', check(electionModel, electionOperations(history), budget(1 / 2)));
   add('readers-writer lock', 'rwlocks', check(rwlockModel, rwlockOperations(history), budget(1)));
   for (const { name, workload, result } of runs) {
     for (const p of result.partitions) {

@@ -29,7 +29,9 @@ export type ToWorker =
       readonly semaphorePermits: number;
       /** The rwlocks workload: how many readers-writer locks (`rw-K`). */
       readonly rwlocks: number;
-      /** False with `--no-fencing`: semaphore holders write without the fence. */
+      /** The elections workload: how many elections (`elec-K`). */
+      readonly elections: number;
+      /** False with `--no-fencing`: semaphore holders and leaders write without the fence. */
       readonly fencing: boolean;
     }
   | { readonly type: 'stop' }

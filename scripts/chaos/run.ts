@@ -25,6 +25,7 @@ import {
   type HistoryOp,
   type PermitInput,
   type RunConditions,
+  type ElectionFigures,
   type RwLockFigures,
   type RwResourceUse,
   type SemaphoreFigures,
@@ -82,6 +83,8 @@ const SEMAPHORES = 1;
 const SEMAPHORE_PERMITS = 3;
 /** The rwlocks workload: readers-writer locks `rw-0`…. */
 const RWLOCKS = 2;
+/** The elections workload: elections `elec-0`…. */
+const ELECTIONS = 2;
 
 /**
  * Spare slots for the membership nemesis: each add or replace takes a new one (ids are never
@@ -309,6 +312,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
         semaphores: SEMAPHORES,
         semaphorePermits: SEMAPHORE_PERMITS,
         rwlocks: RWLOCKS,
+        elections: ELECTIONS,
         fencing: o.fencing,
       });
     }
@@ -456,6 +460,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
     for (const w of o.workloads) workloadVerdicts[w] = anomalies.some((a) => a.workload === w) ? 'fail' : 'pass';
     const semaphores = o.workloads.includes('semaphores') ? semaphoreFigures(history, o.fencing) : undefined;
     const rwlocks = o.workloads.includes('rwlocks') ? rwlockFigures(history, rwResource.log) : undefined;
+    const elections = o.workloads.includes('elections') ? electionFigures(history, o.fencing) : undefined;
     const summary: Summary & RunConditions = {
       verdict: anomalies.length === 0 ? 'pass' : 'fail',
       seed: o.seed,
@@ -472,6 +477,7 @@ export async function runChaos(o: ChaosOptions): Promise<Summary & RunConditions
       workloadVerdicts,
       ...(semaphores !== undefined ? { semaphores } : {}),
       ...(rwlocks !== undefined ? { rwlocks } : {}),
+      ...(elections !== undefined ? { elections } : {}),
       leaderAfterHealMs,
       stateHashes,
       hashesEqual,
@@ -542,6 +548,20 @@ function semaphoreFigures(history: readonly HistoryOp[], fencing: boolean): Sema
       failed: writes.filter((op) => op.status === 'fail').length,
       unknown: writes.filter((op) => op.status === 'unknown').length,
     },
+  };
+}
+
+/** The elections workload's figures: campaigns, proclaims, leader reads, fenced writes, session ends. */
+function electionFigures(history: readonly HistoryOp[], fencing: boolean): ElectionFigures {
+  const ops = history.filter((op) => op.kind === 'election');
+  const answered = (what: PermitInput['op'], output: unknown): number =>
+    ops.filter((op) => op.input.op === what && op.status === 'ok' && op.output === output).length;
+  return {
+    elections: ELECTIONS,
+    ...grantCounts(ops),
+    proclaims: { ok: answered('proclaim', 'ok'), refused: answered('proclaim', 'NOT_HELD') },
+    reads: ops.filter((op) => op.input.op === 'read' && op.status === 'ok').length,
+    writes: { fenced: fencing, applied: answered('write', 'applied'), refused: answered('write', 'FENCED') },
   };
 }
 

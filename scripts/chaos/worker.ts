@@ -423,7 +423,88 @@ async function rwlockClient(name: string, r: Rng): Promise<void> {
   }
 }
 
-const CLIENTS = { counters: counterClient, locks: lockClient, semaphores: semaphoreClient, rwlocks: rwlockClient } as const;
+/**
+ * The elections workload: campaign in one of the elections with a value naming this grant
+ * (`<client>#<grant>`), waiting; while leading, a few times: write to the election's counter
+ * fenced with the leadership's fence (unfenced with `--no-fencing`, recorded as if fenced), then
+ * proclaim a new value or read who leads (a linearizable `election-info`); then resign. Pauses
+ * make some leaders lose their lease meanwhile: their proclaims must be refused and their
+ * fenced writes FENCED, and the history says so to the election model.
+ */
+async function electionClient(name: string, r: Rng): Promise<void> {
+  const client = await connectClient(name);
+  if (client === undefined) return;
+  let grants = 0;
+  try {
+    while (!stopping) {
+      const key = `elec-${r.int(cfg.elections)}`;
+      const election = client.election(key);
+      const counter = client.counter(`${key}-writes`);
+      const grant = ++grants;
+      const value = `${name}#${grant}`;
+      const waitMs = 300 + r.int(2_200);
+      const base = (input: PermitInput): Base => ({ client: name, worker: cfg.worker, kind: 'election', key, input });
+      let session: number | null = null;
+      const got = await record(
+        base({ op: 'acquire', grant, waitMs, value }),
+        true,
+        () => election.campaign(value, { waitMs }),
+        (l) => {
+          session = client.sessionId ?? null;
+          return { acquired: true, token: l.token };
+        },
+        notAcquired,
+      );
+      const leadership = got.ok ? got.value : undefined;
+      if (leadership !== undefined) {
+        const token = leadership.token;
+        const fenced = cfg.fencing;
+        let proclaims = 0;
+        // Each use writes first (so a leader paused past its lease writes when it wakes, which
+        // fencing must refuse), then proclaims a new value or reads who leads.
+        const use = async (): Promise<void> => {
+          await record(
+            base({ op: 'write', grant, token, fenced }),
+            true,
+            () => counter.add(1, fenced ? { fence: leadership.fence } : {}),
+            () => 'applied',
+            (err) => (err instanceof FencedError ? 'FENCED' : undefined),
+          );
+          if (r.int(2) === 0) {
+            const next = `${value}/p${++proclaims}`;
+            await record(
+              base({ op: 'proclaim', grant, token, value: next }),
+              true,
+              () => leadership.proclaim(next),
+              () => 'ok',
+              (err) => (err instanceof NotHeldError ? 'NOT_HELD' : undefined),
+            );
+          } else {
+            await record(
+              base({ op: 'read', grant }),
+              false,
+              () => election.leader(),
+              (l) => (l === null ? null : { token: l.token, value: l.value }),
+            );
+          }
+        };
+        const g: OpenGrant = { base: base({ op: 'end-session', grant, session }), grant, acquireCall: got.call, session };
+        await holdGrant(client, g, leadership, 2 + r.int(3), r, use);
+      }
+      await sleep(10 + r.int(40));
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+const CLIENTS = {
+  counters: counterClient,
+  locks: lockClient,
+  semaphores: semaphoreClient,
+  rwlocks: rwlockClient,
+  elections: electionClient,
+} as const;
 
 async function run(start: Start): Promise<void> {
   cfg = start;

@@ -1,13 +1,14 @@
 /**
  * The chaos run in CI (docs/testing.md#chaos), driven through its entry point as a user
  * runs it (`npm run chaos`, here `tsx scripts/chaos.ts`): a 30-second 3-node run with the kill,
- * pause and partition nemeses and all four workloads (counters, locks, semaphores, readers-writer
- * locks) must pass (histories linearizable, no stale write through the fenced resources,
- * replicas converged, a leader within 3 s of the last heal, every client working after it); and
- * the negative controls (docs/testing.md#negative-controls), the same kind of run with fencing
- * off under client pauses, must report the stale writes: of the locks, and of the semaphores
- * (a write recorded as fenced while its permit was gone) and the readers-writer locks (stale
- * writes and reads through their resource), each workload failing on its own. With the
+ * pause and partition nemeses and all five workloads (counters, locks, semaphores, readers-writer
+ * locks, elections) must pass (histories linearizable, no stale write through the fenced
+ * resources, replicas converged, a leader within 3 s of the last heal, every client working after
+ * it); and the negative control (docs/testing.md#negative-controls), the same kind of run with
+ * fencing off under client pauses, must report the stale writes: of the locks, of the semaphores
+ * and leaders (a write recorded as fenced while its permit or leadership was gone) and of the
+ * readers-writer locks (stale writes and reads through their resource), each workload failing on
+ * its own. With the
  * membership nemesis (docs/operations.md#chaos-runs), a 30-second run that adds, removes and
  * replaces nodes among kills and partitions must pass the same checks, over the final members;
  * its negative control restarts the removed nodes and includes them in the state-hash check,
@@ -70,7 +71,7 @@ async function noLeftovers(tag: string): Promise<string[]> {
 const chaos = (name: string, args: readonly string[], limitMs: number): Promise<ChaosRun> => runChaos(name, args, limitMs);
 
 describe('chaos', () => {
-  it('30 s, 3 nodes, kill + pause + partition, all four workloads: linearizable, fenced, converged, leader after heal', async () => {
+  it('30 s, 3 nodes, kill + pause + partition, all five workloads: linearizable, fenced, converged, leader after heal', async () => {
     const seed = Number(process.env.CHAOS_SEED ?? 30);
     const r = await chaos(
       'ci',
@@ -82,9 +83,9 @@ describe('chaos', () => {
         '--nemesis',
         'kill,pause,partition',
         '--workload',
-        'counters,locks,semaphores,rwlocks',
+        'counters,locks,semaphores,rwlocks,elections',
         '--clients',
-        '8',
+        '10',
         '--seed',
         String(seed),
       ],
@@ -95,7 +96,13 @@ describe('chaos', () => {
     expect(s.anomalies, context).toEqual([]);
     expect(s.verdict, context).toBe('pass');
     expect(r.code, context).toBe(0);
-    expect(s.workloadVerdicts, context).toEqual({ counters: 'pass', locks: 'pass', semaphores: 'pass', rwlocks: 'pass' });
+    expect(s.workloadVerdicts, context).toEqual({
+      counters: 'pass',
+      locks: 'pass',
+      semaphores: 'pass',
+      rwlocks: 'pass',
+      elections: 'pass',
+    });
     expect(s.faults, context).toBeGreaterThanOrEqual(5);
     expect(s.ops.checked, context).toBeGreaterThan(1_000);
     expect(s.hashesEqual, context).toBe(true);
@@ -110,6 +117,12 @@ describe('chaos', () => {
     expect(rw?.acquires.granted ?? 0, context).toBeGreaterThan(20);
     expect(rw?.resource.readsAccepted ?? 0, context).toBeGreaterThan(0);
     expect(rw?.resource.writesAccepted ?? 0, context).toBeGreaterThan(0);
+    // The election check had leaders that proclaimed, were read and wrote fenced.
+    const el = s.elections;
+    expect(el?.acquires.granted ?? 0, context).toBeGreaterThan(20);
+    expect(el?.proclaims.ok ?? 0, context).toBeGreaterThan(5);
+    expect(el?.reads ?? 0, context).toBeGreaterThan(5);
+    expect(el?.writes.applied ?? 0, context).toBeGreaterThan(5);
     rmSync(r.out, { recursive: true, force: true });
   }, 180_000);
 
@@ -237,7 +250,7 @@ describe('chaos', () => {
     rmSync(r.out, { recursive: true, force: true });
   }, 180_000);
 
-  it('negative control: with fencing off, client pauses let stale lock, semaphore and readers-writer lock holders write, and each workload fails', async () => {
+  it('negative control: with fencing off, client pauses let stale lock, semaphore, readers-writer lock holders and leaders write, and each workload fails', async () => {
     // One run for the three workloads: the runs cost about 45 s each, and the pauses reach
     // every kind of holder in one as well as in three.
     const seed = Number(process.env.CHAOS_SEED ?? 31);
@@ -251,9 +264,9 @@ describe('chaos', () => {
         '--nemesis',
         'pause',
         '--workload',
-        'locks,semaphores,rwlocks',
+        'locks,semaphores,rwlocks,elections',
         '--clients',
-        '12',
+        '16',
         '--seed',
         String(seed),
         '--no-fencing',
@@ -270,7 +283,7 @@ describe('chaos', () => {
     // recorded as fenced and applied while its holder no longer held the permit (not
     // linearizable against the semaphore model); stale writes or reads through the
     // readers-writer locks' resource.
-    expect(s.workloadVerdicts, context).toEqual({ locks: 'fail', semaphores: 'fail', rwlocks: 'fail' });
+    expect(s.workloadVerdicts, context).toEqual({ locks: 'fail', semaphores: 'fail', rwlocks: 'fail', elections: 'fail' });
     const of = (w: string): Anomaly[] => s.anomalies.filter((a) => a.workload === w);
     expect(of('locks').length, context).toBeGreaterThan(0);
     for (const a of of('locks')) expect(a.kind, context).toBe('stale-write');
@@ -284,9 +297,15 @@ describe('chaos', () => {
       expect(['stale-write', 'stale-read'], context).toContain(a.kind);
       expect(a.key, context).toMatch(/^rw-/);
     }
+    // A deposed leader's unfenced write, recorded as fenced, cannot be placed in the election's history.
+    expect(of('elections').length, context).toBeGreaterThan(0);
+    for (const a of of('elections')) {
+      expect(a.kind, context).toBe('not-linearizable');
+      expect(a.key, context).toMatch(/^elec-/);
+    }
     // Nothing else: the cluster itself stayed correct and available.
     expect(
-      s.anomalies.filter((a) => !['locks', 'semaphores', 'rwlocks'].includes(a.workload ?? '')),
+      s.anomalies.filter((a) => !['locks', 'semaphores', 'rwlocks', 'elections'].includes(a.workload ?? '')),
       context,
     ).toEqual([]);
     rmSync(r.out, { recursive: true, force: true });

@@ -17,7 +17,7 @@ export type CounterInput =
 export type LockInput = { readonly op: 'acquire'; readonly waitMs: number } | { readonly op: 'release'; readonly token: number };
 
 /** The workloads a run's clients can run (`--workload`). */
-export const WORKLOADS = ['counters', 'locks', 'semaphores', 'rwlocks'] as const;
+export const WORKLOADS = ['counters', 'locks', 'semaphores', 'rwlocks', 'elections'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 /**
@@ -31,6 +31,11 @@ export type Workload = (typeof WORKLOADS)[number];
  *   if it had been fenced: the check must then find the writes of holders that had lost their
  *   permits.
  * - `release`: of the grant with `token`; `'ok'` or `'NOT_HELD'`.
+ * - Elections (a one-permit resource: the grant is a leadership) use `acquire` with `value` (a
+ *   campaign: the value is `<client>#<grant>`, so a leader read names its holder), `proclaim`
+ *   (a new value `<client>#<grant>/p<k>`, `'ok'` or `'NOT_HELD'`), `read` (who leads:
+ *   `{ token, value }` or null), `write` (fenced with the leadership's fence) and `release`
+ *   (resign).
  * - `end-session`: not a call but what the client saw of its grant's session: `ok` with a return
  *   when it learned the session had ended (between the acquire's call and that return), unknown
  *   (no return) when the grant ended without a release answered `'ok'` and the client never
@@ -45,7 +50,10 @@ export type PermitInput =
       readonly weight?: number;
       readonly permits?: number;
       readonly mode?: 'read' | 'write';
+      readonly value?: string;
     }
+  | { readonly op: 'proclaim'; readonly grant: number; readonly token: number; readonly value: string }
+  | { readonly op: 'read'; readonly grant: number }
   | { readonly op: 'write'; readonly grant: number; readonly token: number; readonly fenced: boolean }
   | { readonly op: 'release'; readonly grant: number; readonly token: number }
   | { readonly op: 'end-session'; readonly grant: number; readonly session: number | null };
@@ -60,7 +68,7 @@ export interface HistoryOp {
   /** `w<worker>c<k>`: worker process and client within it. */
   readonly client: string;
   readonly worker: number;
-  readonly kind: 'counter' | 'lock' | 'semaphore' | 'rwlock';
+  readonly kind: 'counter' | 'lock' | 'semaphore' | 'rwlock' | 'election';
   /** Counter, lock, semaphore or readers-writer lock name. */
   readonly key: string;
   readonly input: CounterInput | LockInput | PermitInput;
@@ -201,6 +209,18 @@ export interface SemaphoreFigures {
   readonly sessionEnds: { readonly observed: number; readonly unknown: number };
 }
 
+/** `summary.json`'s figures of the elections workload. */
+export interface ElectionFigures {
+  readonly elections: number;
+  /** Campaigns: elected, not elected in their wait, failed or of unknown outcome. */
+  readonly acquires: { readonly granted: number; readonly notAcquired: number; readonly failed: number; readonly unknown: number };
+  /** Proclaims answered `ok` / `NOT_HELD`; leader reads answered; fenced writes `applied` / `FENCED`. */
+  readonly proclaims: { readonly ok: number; readonly refused: number };
+  readonly reads: number;
+  readonly writes: { readonly fenced: boolean; readonly applied: number; readonly refused: number };
+  readonly sessionEnds: { readonly observed: number; readonly unknown: number };
+}
+
 /** `summary.json`'s figures of the rwlocks workload. */
 export interface RwLockFigures {
   readonly locks: number;
@@ -253,6 +273,8 @@ export interface Summary {
   readonly semaphores?: SemaphoreFigures;
   /** Runs with the rwlocks workload. */
   readonly rwlocks?: RwLockFigures;
+  /** Runs with the elections workload. */
+  readonly elections?: ElectionFigures;
   /** Milliseconds from the last heal until every node agreed on a leader (null: never). */
   readonly leaderAfterHealMs: number | null;
   /** Every replica's state hash after the heal, by node id: the final members'. */
