@@ -34,13 +34,13 @@ describe('lock machine ≡ reference model', () => {
       [
         'dedup disabled (retries applied again)',
         { dedupOff: true },
-        /: (result|events|counter [xy]|lockInfo\([abc]\)|lockWaiters\([abc]\)|listLocks|semaphoreInfo|rwlockInfo)/,
+        /: (result|events|counter [xy]|lockInfo\([abc]\)|lockWaiters\([abc]\)|listLocks|listPermits|semaphoreInfo|rwlockInfo|electionInfo)/,
       ],
       ['grant to the newest waiter (no FIFO)', { grantLifo: true }, /: (events|lockInfo\([abc]\)|lockWaiters\([abc]\)|result)/],
       [
         'unbounded grace (dead sessions kept alive by elections)',
         { unboundedGrace: true },
-        /: (sessionInfo\(\d+\)|lockInfo\([abc]\)|listLocks|semaphoreInfo|rwlockInfo|events|result|expiredSessions|nextDeadline|session count)/,
+        /: (sessionInfo\(\d+\)|lockInfo\([abc]\)|listLocks|listPermits|semaphoreInfo|rwlockInfo|electionInfo|events|result|expiredSessions|nextDeadline|session count)/,
       ],
       [
         'no grace for queued waits (a new leader whose clock is ahead times them out early)',
